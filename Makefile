@@ -1,0 +1,128 @@
+# agcod - Amazon Incentives API (AGCOD) command-line tool
+#
+#   make            build ./agcod
+#   make check      install missing Debian packages, build, run every test
+#   make demo       install missing packages, run a session on the emulator
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+LDFLAGS	?=
+PKG_CONFIG ?= pkg-config
+PYTHON	= /usr/bin/python3
+BUILD	?= build
+
+PKGS	= libcurl jansson libbsd inih
+# Debian's mbedTLS 2.28 ships no .pc file
+MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
+
+AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
+	-Wno-format-nonliteral \
+	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
+
+SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/api.c src/http.c \
+	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
+	  src/json.c src/output.c src/report.c src/buf.c src/msg.c
+LIBSRCS	= $(filter-out src/main.c src/cmd_%.c,$(SRCS))
+UNITSRCS = $(wildcard tests/unit/*.c)
+
+OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)
+LIBOBJS	= $(LIBSRCS:src/%.c=$(BUILD)/%.o)
+UNITOBJS = $(UNITSRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
+
+# the one program, plus a library of the pure parts for the unit tests
+ifeq ($(BUILD),build)
+PROG	= agcod
+else
+PROG	= $(BUILD)/agcod
+endif
+
+all: $(PROG)
+
+$(PROG): $(OBJS)
+	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/unit.h src/*.h | $(BUILD)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
+	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+# ---- dependencies: Debian packages, installed only when missing ----
+
+DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
+	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
+	python3-botocore openssl ca-certificates mandoc
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends $$missing; \
+	fi
+
+# ---- tests ----
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+test: $(PROG) $(BUILD)/unit-tests
+	$(BUILD)/unit-tests tests/data
+	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5
+	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+# the same suites against an ASan+UBSan build in its own directory
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+demo: deps
+	@$(MAKE) --no-print-directory $(PROG)
+	$(PYTHON) tests/demo.py ./$(PROG)
+
+# ---- install ----
+
+install: $(PROG)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(PROG) $(DESTDIR)$(BINDIR)/agcod
+	install -m 644 man/agcod.1 $(DESTDIR)$(MANDIR)/man1/agcod.1
+	install -m 644 man/agcod.ini.5 $(DESTDIR)$(MANDIR)/man5/agcod.ini.5
+	install -m 644 completions/agcod.bash $(DESTDIR)$(BASHCOMPDIR)/agcod
+	install -m 644 completions/_agcod $(DESTDIR)$(ZSHCOMPDIR)/_agcod
+	install -m 644 completions/agcod.fish $(DESTDIR)$(FISHCOMPDIR)/agcod.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/agcod $(DESTDIR)$(MANDIR)/man1/agcod.1 \
+	  $(DESTDIR)$(MANDIR)/man5/agcod.ini.5 $(DESTDIR)$(BASHCOMPDIR)/agcod \
+	  $(DESTDIR)$(ZSHCOMPDIR)/_agcod $(DESTDIR)$(FISHCOMPDIR)/agcod.fish
+
+clean:
+	rm -rf build build-asan agcod
+
+.PHONY: all deps check test check-asan demo install uninstall clean

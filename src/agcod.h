@@ -1,0 +1,89 @@
+/* agcod.h - shared types: exit codes, options, commands, the run context */
+#ifndef AGCOD_H
+#define AGCOD_H
+
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "amount.h"
+#include "profile.h"
+
+#define AGCOD_VERSION	"0.1.0"
+
+/*
+ * Exit status (CONTRACT §5): sysexits.h's names, plus one of our own.
+ *   0 EX_OK, 1 EX_BELOW (funds --below), 64 EX_USAGE, 65 EX_DATAERR (refused:
+ *   F2xx), 69 EX_UNAVAILABLE (service failed), 70 EX_SOFTWARE, 74 EX_IOERR
+ *   (journal), 75 EX_TEMPFAIL (retry later), 77 EX_NOPERM (account, 403),
+ *   78 EX_CONFIG.
+ */
+#define EX_BELOW	1
+
+/* what a command needs before it runs (git's RUN_SETUP idea) */
+enum need {
+	NEED_PROFILE	= 1 << 0,
+	NEED_SECRET	= 1 << 1,
+	NEED_NET	= 1 << 2,
+	NEED_STATE	= 1 << 3,
+};
+
+enum opt_id {
+	O_PROFILE = 1, O_CONFIG, O_OUTPUT, O_REGION, O_ENVIRONMENT, O_ENDPOINT,
+	O_CACERT, O_TIMEOUT, O_RETRY_FOR, O_STATE_DIR, O_TRACE, O_VERBOSE,
+	O_QUIET, O_VERSION, O_HELP,
+	O_AMOUNT, O_CURRENCY, O_REQUEST_ID, O_EXTREF, O_PROGRAM_ID, O_GC_ID,
+	O_BELOW, O_ACCOUNT_ID, O_ACCOUNT_TYPE, O_SOURCE_ID, O_CARD_NUMBER,
+	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
+	O_PENDING, O_SINCE, O_DRY_RUN,
+	O_LIST_COMMANDS, O_LIST_OPTIONS,
+	O_COUNT
+};
+
+/* parsed command line */
+struct args {
+	const char	*val[O_COUNT];	/* option arguments, last one wins */
+	int		 seen[O_COUNT];
+	char		**pos;		/* positional arguments */
+	int		 npos;
+};
+
+struct op;
+struct cmd_ctx;
+struct http;
+
+struct cmd {
+	const char	*name;
+	int		(*fn)(struct cmd_ctx *);
+	unsigned	 bit;	/* which options apply: optspec.cmds */
+	unsigned	 need;
+	const struct op	*op;	/* the AGCOD operation it sends, if any */
+	const char	*synopsis;
+	const char	*summary;
+};
+
+enum output_fmt { OUT_JSON, OUT_TABLE };
+
+struct cmd_ctx {
+	const struct cmd	*cmd;
+	struct args		 args;
+	struct profile		 prof;
+	enum output_fmt		 out;
+	long			 timeout;	/* seconds per attempt */
+	long			 retry_for;	/* seconds of retrying */
+	struct http		*http;
+	int			 sent;		/* something left the machine */
+};
+
+/* main.c */
+int	usage_error(const struct cmd *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+const struct cmd *cmd_find(const char *);
+int	opt_applies(int id, const struct cmd *);
+const char *opt_name(int id);
+void	print_versions(FILE *);
+
+/* the commands */
+int	cmd_op(struct cmd_ctx *);
+int	cmd_sign_debug(struct cmd_ctx *);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * amount.c - money as integers.  "19.99" is 1999 units at scale 2 and is
+ * printed back as "19.99": what the operator typed is what goes on the wire,
+ * never a binary float's 19.989999999999998.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "amount.h"
+
+static const struct currency currencies[] = {
+	{ "AED", 2,   50000 }, { "AUD", 2,   15000 }, { "CAD", 2,   15000 },
+	{ "EGP", 2,  500000 }, { "EUR", 2,   10000 }, { "GBP", 2,   10000 },
+	{ "JPY", 0, 1500000 }, { "MXN", 2,  200000 }, { "PLN", 2,   50000 },
+	{ "SAR", 2,   50000 }, { "SEK", 2,  100000 }, { "SGD", 2,   15000 },
+	{ "TRY", 2,  500000 }, { "USD", 2,   10000 }, { "ZAR", 2,  200000 },
+};
+
+#define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
+#define MAX_DIGITS 15	/* keeps every product below 2^63 */
+
+const struct currency *
+currency_find(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < NCURRENCIES; i++)
+		if (strcmp(currencies[i].code, code) == 0)
+			return &currencies[i];
+	return NULL;
+}
+
+const char *
+currency_list(void)
+{
+	static char list[NCURRENCIES * 4 + 1];
+	size_t i;
+
+	if (list[0] == '\0')
+		for (i = 0; i < NCURRENCIES; i++) {
+			memcpy(list + 4 * i, currencies[i].code, 3);
+			list[4 * i + 3] = i + 1 < NCURRENCIES ? ' ' : '\0';
+		}
+	return list;
+}
+
+static int64_t
+pow10i(int n)
+{
+	int64_t p = 1;
+
+	while (n-- > 0)
+		p *= 10;
+	return p;
+}
+
+/* [-]digits[.digits]; 0 on success */
+static int
+parse_decimal(const char *s, int allow_sign, int max_scale, struct amount *a,
+    const char **why)
+{
+	const char *p = s;
+	int neg = 0, digits = 0, scale = -1;
+	int64_t u = 0;
+
+	if (allow_sign && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (!isdigit((unsigned char)*p)) {
+		*why = *p == '-' ? "must be positive" :
+		    "must be a decimal number such as 25 or 19.99";
+		return -1;
+	}
+	for (; *p; p++) {
+		if (*p == '.' && scale == -1) {
+			scale = 0;
+			if (!isdigit((unsigned char)p[1])) {
+				*why = "must be a decimal number such as 25 "
+				    "or 19.99";
+				return -1;
+			}
+			continue;
+		}
+		if (!isdigit((unsigned char)*p)) {
+			*why = "must be a decimal number such as 25 or 19.99";
+			return -1;
+		}
+		if (u == 0 && *p == '0' && scale == -1)
+			continue;	/* leading zeros: JSON has none */
+		if (++digits > MAX_DIGITS) {
+			*why = "is too large";
+			return -1;
+		}
+		u = u * 10 + (*p - '0');
+		if (scale >= 0)
+			scale++;
+	}
+	if (scale > max_scale) {
+		*why = max_scale == 0 ? "takes no decimals in this currency" :
+		    "has more decimals than the currency allows";
+		return -1;
+	}
+	a->units = neg ? -u : u;
+	a->scale = scale < 0 ? 0 : scale;
+	return 0;
+}
+
+int
+amount_parse(const char *s, const struct currency *c, struct amount *a,
+    const char **why)
+{
+	if (parse_decimal(s, 0, c->exponent, a, why) == -1)
+		return -1;
+	if (a->units == 0) {
+		*why = "must be larger than 0";
+		return -1;
+	}
+	if (a->units > c->max_major * pow10i(a->scale)) {
+		*why = "is above the sanity ceiling for the currency";
+		return -1;
+	}
+	return 0;
+}
+
+int
+amount_parse_number(const char *s, struct amount *a)
+{
+	const char *why;
+
+	return parse_decimal(s, 1, 9, a, &why);
+}
+
+void
+amount_format(const struct amount *a, char *out, size_t n)
+{
+	int64_t u = a->units < 0 ? -a->units : a->units, p = pow10i(a->scale);
+
+	if (a->scale == 0)
+		snprintf(out, n, "%s%lld", a->units < 0 ? "-" : "",
+		    (long long)u);
+	else
+		snprintf(out, n, "%s%lld.%0*lld", a->units < 0 ? "-" : "",
+		    (long long)(u / p), a->scale, (long long)(u % p));
+}
+
+int
+amount_cmp(const struct amount *x, const struct amount *y)
+{
+	int s = x->scale > y->scale ? x->scale : y->scale;
+	/* MAX_DIGITS + 9 decimals could overflow: compare whole parts first */
+	int64_t xi = x->units / pow10i(x->scale), yi = y->units / pow10i(y->scale);
+	int64_t xf, yf;
+
+	if (xi != yi)
+		return xi < yi ? -1 : 1;
+	xf = (x->units % pow10i(x->scale)) * pow10i(s - x->scale);
+	yf = (y->units % pow10i(y->scale)) * pow10i(s - y->scale);
+	return xf < yf ? -1 : xf > yf;
+}

@@ -1,0 +1,604 @@
+/*
+ * api.c - the only file that speaks AGCOD: the operation table, request
+ * bodies, signing, and (with the network) sending and reading answers.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "api.h"
+#include "json.h"
+#include "msg.h"
+
+#define TARGET_PREFIX	"com.amazonaws.agcod.AGCODService."
+#define BODY_MAX	(64 * 1024)
+
+const struct op ops[] = {
+	{ "create", "CreateGiftCard", "creationRequestId",
+	    F_VALUE | F_EXTREF | F_PROGRAM, OP_MOVES_MONEY },
+	{ "cancel", "CancelGiftCard", "creationRequestId",
+	    F_GCID, OP_ID_REQUIRED },
+	{ "funds", "GetAvailableFunds", NULL, 0, 0 },
+	{ "load", "LoadAmazonBalance", "loadBalanceRequestId",
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, OP_MOVES_MONEY },
+	{ "void", "VoidAmazonBalanceLoad", "loadBalanceRequestId",
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, OP_ID_REQUIRED },
+	{ "activate", "ActivateGiftCard", "activationRequestId",
+	    F_CARD | F_VALUE, OP_MOVES_MONEY },
+	{ "deactivate", "DeactivateGiftCard", "activationRequestId",
+	    F_CARD, OP_ID_REQUIRED },
+	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
+	    F_CARD, 0 },
+};
+const size_t nops = sizeof(ops) / sizeof(ops[0]);
+
+const struct op *
+op_find(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (strcmp(ops[i].cmd, cmd) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* printable text of at most max characters */
+static const char *
+check_text(const char *v, size_t max, int ascii_only)
+{
+	const unsigned char *p;
+
+	if (*v == '\0')
+		return "is empty";
+	if (!utf8_valid(v))
+		return "is not valid UTF-8";
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (ascii_only && *p > 0x7e))
+			return ascii_only ? "must be printable ASCII" :
+			    "holds a control character";
+	if (utf8_chars(v) > max)
+		return "is too long";
+	return NULL;
+}
+
+static const char *
+check_digits(const char *v, size_t min, size_t max)
+{
+	size_t n = strlen(v), i;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return "must be digits only";
+	if (n < min || n > max)
+		return "has the wrong number of digits";
+	return NULL;
+}
+
+static const char *
+check_alnum(const char *v, size_t max)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (!isalnum((unsigned char)v[i]))
+			return "must be letters and digits only";
+	return i == 0 ? "is empty" : i > max ? "is too long" : NULL;
+}
+
+/* one optional or required text option */
+static int
+take(const struct cmd_ctx *c, int id, int required, const char **dst,
+    const char *(*check)(const char *))
+{
+	const char *v = c->args.val[id], *why;
+
+	if (v == NULL) {
+		if (required)
+			return usage_error(c->cmd, "'--%s' is required for '%s'",
+			    opt_name(id), c->cmd->name);
+		return 0;
+	}
+	if (check && (why = check(v)) != NULL)
+		return usage_error(c->cmd, "--%s '%s' %s", opt_name(id), v, why);
+	*dst = v;
+	return 0;
+}
+
+static const char *chk_gcid(const char *v) { return check_text(v, 64, 1); }
+static const char *chk_card(const char *v) { return check_digits(v, 8, 32); }
+static const char *chk_account(const char *v) { return check_text(v, 128, 1); }
+static const char *chk_type(const char *v) { return check_alnum(v, 32); }
+static const char *chk_source(const char *v) { return check_text(v, 100, 0); }
+static const char *chk_extref(const char *v) { return check_text(v, 100, 0); }
+static const char *chk_program(const char *v) { return check_alnum(v, 100); }
+
+int
+api_request(const struct cmd_ctx *c, const struct op *op, struct opreq *r)
+{
+	const struct profile *p = &c->prof;
+	const char *v, *why;
+	struct timeval tv;
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	if (op->fields & (F_VALUE | F_AMOUNT)) {
+		v = c->args.val[O_CURRENCY] ? c->args.val[O_CURRENCY] :
+		    p->currency[0] ? p->currency : NULL;
+		if (v == NULL)
+			return usage_error(c->cmd, "no currency: give "
+			    "'--currency' or set currency in the profile");
+		if ((r->cur = currency_find(v)) == NULL)
+			return usage_error(c->cmd, "currency '%s' is not one "
+			    "of %s", v, currency_list());
+		if ((v = c->args.val[O_AMOUNT]) == NULL)
+			return usage_error(c->cmd, "'--amount' is required "
+			    "for '%s'", c->cmd->name);
+		if (amount_parse(v, r->cur, &r->amount, &why) == -1)
+			return usage_error(c->cmd, "amount '%s' %s", v, why);
+	}
+	if (op->id_field) {
+		if ((v = c->args.val[O_REQUEST_ID]) != NULL) {
+			if ((why = reqid_check(v, p->partner_id,
+			    p->production)) != NULL)
+				return usage_error(c->cmd, "request id '%s' %s",
+				    v, why);
+			strlcpy(r->request_id, v, sizeof(r->request_id));
+		} else if (op->flags & OP_ID_REQUIRED) {
+			return usage_error(c->cmd, "'--request-id' is required "
+			    "for '%s': the id of the request it refers to",
+			    c->cmd->name);
+		} else {
+			gettimeofday(&tv, NULL);
+			if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
+			    1000 + (uint64_t)tv.tv_usec / 1000,
+			    r->request_id) == -1)
+				return usage_error(c->cmd, "partner id too long "
+				    "to generate a request id");
+		}
+	}
+	if ((op->fields & F_GCID) &&
+	    (e = take(c, O_GC_ID, 1, &r->gc_id, chk_gcid)))
+		return e;
+	if ((op->fields & F_CARD) &&
+	    (e = take(c, O_CARD_NUMBER, 1, &r->card_number, chk_card)))
+		return e;
+	if (op->fields & F_ACCOUNT) {
+		r->account_type = "2";	/* the one value Amazon's example shows */
+		if ((e = take(c, O_ACCOUNT_ID, 1, &r->account_id,
+		    chk_account)) || (e = take(c, O_ACCOUNT_TYPE, 0,
+		    &r->account_type, chk_type)))
+			return e;
+	}
+	if ((op->fields & F_SOURCE) &&
+	    (e = take(c, O_SOURCE_ID, 0, &r->source_id, chk_source)))
+		return e;
+	if ((op->fields & F_EXTREF) &&
+	    (e = take(c, O_EXTREF, 0, &r->extref, chk_extref)))
+		return e;
+	if ((op->fields & F_PROGRAM) &&
+	    (e = take(c, O_PROGRAM_ID, 0, &r->program_id, chk_program)))
+		return e;
+	return 0;
+}
+
+/*
+ * The body, in the style of Amazon's signing sample: members in a fixed
+ * order, ", " and ": " separators, amounts as typed.
+ */
+int
+api_body(const struct profile *p, const struct opreq *r, struct buf *b)
+{
+	const struct op *op = r->op;
+	char amt[AMOUNT_TEXT_MAX];
+	struct jw w;
+	int e = 0;
+
+	amount_format(&r->amount, amt, sizeof(amt));
+	jw_begin(&w, b);
+	e |= jw_open(&w, NULL);
+	if (op->id_field)
+		e |= jw_str(&w, op->id_field, r->request_id);
+	e |= jw_str(&w, "partnerId", p->partner_id);
+	if (op->fields & F_CARD)
+		e |= jw_str(&w, "cardNumber", r->card_number);
+	if (op->fields & F_GCID)
+		e |= jw_str(&w, "gcId", r->gc_id);
+	if (op->fields & F_VALUE) {
+		e |= jw_open(&w, "value");
+		e |= jw_str(&w, "currencyCode", r->cur->code);
+		e |= jw_num(&w, "amount", amt);
+		e |= jw_close(&w);
+	}
+	if (op->fields & F_AMOUNT) {
+		e |= jw_open(&w, "amount");
+		e |= jw_str(&w, "currencyCode", r->cur->code);
+		e |= jw_str(&w, "value", amt);
+		e |= jw_close(&w);
+	}
+	if ((op->fields & F_SOURCE) && r->source_id) {
+		e |= jw_open(&w, "transactionSource");
+		e |= jw_str(&w, "sourceId", r->source_id);
+		e |= jw_close(&w);
+	}
+	if (op->fields & F_ACCOUNT) {
+		e |= jw_open(&w, "account");
+		e |= jw_str(&w, "id", r->account_id);
+		e |= jw_str(&w, "type", r->account_type);
+		e |= jw_close(&w);
+	}
+	if ((op->fields & F_EXTREF) && r->extref)
+		e |= jw_str(&w, "externalReference", r->extref);
+	if ((op->fields & F_PROGRAM) && r->program_id)
+		e |= jw_str(&w, "programId", r->program_id);
+	e |= jw_close(&w);
+	return e ? -1 : 0;
+}
+
+int
+api_sign(const struct profile *p, const struct op *op, const char *body,
+    size_t body_len, time_t when, struct signed_req *s)
+{
+	struct sigv4_input in;
+	char date[17];
+
+	memset(s, 0, sizeof(*s));
+	if (sigv4_format_date(when, date) == -1)
+		return -1;
+	snprintf(s->path, sizeof(s->path), "/%s", op->name);
+	snprintf(s->target, sizeof(s->target), TARGET_PREFIX "%s", op->name);
+	snprintf(s->url, sizeof(s->url), "%s%s", p->endpoint, s->path);
+	strlcpy(s->host, p->host, sizeof(s->host));
+	/* sorted already: this is also the order they are sent in */
+	s->headers[0].name = "accept";
+	s->headers[0].value = "application/json";
+	s->headers[1].name = "content-type";
+	s->headers[1].value = "application/json";
+	s->headers[2].name = "host";
+	s->headers[2].value = s->host;
+	s->headers[3].name = "x-amz-date";
+	s->headers[3].value = s->sig.amz_date;	/* filled by sigv4_sign */
+	s->headers[4].name = "x-amz-target";
+	s->headers[4].value = s->target;
+	s->body = body;
+	s->body_len = body_len;
+
+	memset(&in, 0, sizeof(in));
+	in.method = "POST";
+	in.path = s->path;
+	in.headers = s->headers;
+	in.nheaders = API_NHEADERS;
+	in.body = body;
+	in.body_len = body_len;
+	in.access_key_id = p->access_key_id;
+	in.secret = p->secret;
+	in.secret_len = p->secret_len;
+	in.region = p->region->signing_region;
+	in.service = "AGCODService";
+	in.when = when;
+	/* x-amz-date is signed: give the signer the value it will produce */
+	s->headers[3].value = date;
+	if (sigv4_sign(&in, &s->sig) == -1)
+		return -1;
+	s->headers[3].value = s->sig.amz_date;
+	return 0;
+}
+
+void
+api_signed_free(struct signed_req *s)
+{
+	sigv4_output_free(&s->sig);
+}
+
+size_t
+api_wire_headers(const struct signed_req *s, struct http_header_out *h)
+{
+	size_t i;
+
+	for (i = 0; i < API_NHEADERS; i++) {
+		h[i].name = s->headers[i].name;
+		h[i].value = s->headers[i].value;
+	}
+	h[i].name = "Authorization";
+	h[i].value = s->sig.authorization;
+	return i + 1;
+}
+
+void
+api_result_free(struct api_result *r)
+{
+	if (r->have_resp)
+		http_response_free(&r->resp);
+	json_decref(r->json);
+	api_signed_free(&r->sreq);
+	memset(r, 0, sizeof(*r));
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In-process pacing: at most max_rps sends a second (1 for funds). */
+static void
+pace(const struct profile *p, const struct op *op)
+{
+	static long last;
+	long gap = strcmp(op->name, "GetAvailableFunds") == 0 ? 1000 :
+	    1000 / (p->max_rps > 0 ? p->max_rps : 10), wait;
+
+	if (last && (wait = last + gap - now_ms()) > 0) {
+		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	last = now_ms();
+}
+
+enum verdict { V_DONE, V_RETRY };
+
+static int
+contains(const char *hay, size_t n, const char *needle)
+{
+	return memmem(hay, n, needle, strlen(needle)) != NULL;
+}
+
+static void
+say(struct api_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct api_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+/* a status line from a body we could not read as JSON */
+static enum verdict
+classify_text(struct api_result *r)
+{
+	const char *b = buf_str(&r->resp.body);
+	size_t n = r->resp.body.len;
+	long st = r->resp.status;
+
+	if (contains(b, n, "ThrottlingException") || st == 429) {
+		r->exit = EX_TEMPFAIL;
+		say(r, "throttled by the service (HTTP %ld)", st);
+		return V_RETRY;
+	}
+	if (contains(b, n, "InvalidSignatureException") ||
+	    contains(b, n, "signature we calculated does not match")) {
+		r->exit = EX_DATAERR;
+		say(r, "the service rejected the signature (HTTP %ld); run "
+		    "'agcod sign-debug' and check the secret key and clock", st);
+		return V_DONE;
+	}
+	if (st >= 500) {
+		r->exit = EX_UNAVAILABLE;
+		say(r, "the service failed: HTTP %ld with a non-JSON body "
+		    "(a proxy or gateway error)", st);
+		return V_RETRY;
+	}
+	r->exit = EX_UNAVAILABLE;
+	say(r, "unexpected response: HTTP %ld with a body that is not JSON",
+	    st);
+	return V_DONE;
+}
+
+static enum verdict
+classify_json(struct api_result *r)
+{
+	json_t *j = r->json, *inner = json_object_get(j, "agcodResponse");
+	const char *code, *msg;
+	long st = r->resp.status;
+	char m[300];
+
+	r->status = json_str(j, "status");
+	if (r->status == NULL)
+		r->status = json_str(inner, "status");
+	r->error_code = code = json_str(j, "errorCode");
+	r->error_type = json_str(j, "errorType");
+	r->message = msg = json_str(j, "message") ? json_str(j, "message") :
+	    json_str(j, "Message");
+	msg_sanitize(m, sizeof(m), msg ? msg : "", msg ? strlen(msg) : 0);
+
+	if (r->status && strcmp(r->status, "SUCCESS") == 0 && st / 100 == 2) {
+		r->exit = 0;
+		r->outcome = OUTCOME_SUCCEEDED;
+		return V_DONE;
+	}
+	if ((r->status && strcmp(r->status, "RESEND") == 0) ||
+	    (code && strncmp(code, "F4", 2) == 0)) {
+		r->exit = EX_TEMPFAIL;
+		r->outcome = OUTCOME_UNKNOWN;
+		say(r, "the service asks to resend (%s %s)", code ? code : "",
+		    r->error_type ? r->error_type : "RESEND");
+		return V_RETRY;
+	}
+	if (code || (r->status && strcmp(r->status, "FAILURE") == 0)) {
+		r->outcome = OUTCOME_FAILED;
+		r->exit = code == NULL ? EX_UNAVAILABLE :
+		    strncmp(code, "F2", 2) == 0 ? EX_DATAERR :
+		    strncmp(code, "F3", 2) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
+		say(r, "refused: %s %s: %s", code ? code : "FAILURE",
+		    r->error_type ? r->error_type : "", m);
+		return V_DONE;
+	}
+	/* gateway answers: no AGCOD status */
+	if (st == 429 || (msg && strstr(msg, "Rate exceeded")) ||
+	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl")) {
+		r->exit = EX_TEMPFAIL;
+		r->outcome = OUTCOME_NOT_SENT;
+		say(r, "throttled by the service (HTTP %ld)", st);
+		return V_RETRY;
+	}
+	if (st == 403 || st == 400 || st == 401) {
+		r->outcome = OUTCOME_FAILED;
+		if (msg && (strstr(msg, "ignature") != NULL)) {
+			r->exit = EX_DATAERR;
+			say(r, "the service rejected the signature (HTTP %ld): "
+			    "%s", st, m);
+		} else {
+			r->exit = EX_NOPERM;
+			say(r, "access denied (HTTP %ld): %s", st,
+			    m[0] ? m : "check the access key id and secret");
+		}
+		return V_DONE;
+	}
+	if (st >= 500) {
+		r->exit = EX_UNAVAILABLE;
+		r->outcome = OUTCOME_UNKNOWN;
+		say(r, "the service failed: HTTP %ld %s", st, m);
+		return V_RETRY;
+	}
+	r->exit = EX_UNAVAILABLE;
+	r->outcome = OUTCOME_UNKNOWN;
+	say(r, "unexpected response: HTTP %ld without an AGCOD status", st);
+	return V_DONE;
+}
+
+static enum verdict
+classify(struct api_result *r, int hr)
+{
+	char err[200];
+
+	switch (hr) {
+	case HTTP_OK:
+		break;
+	case HTTP_NOT_SENT:
+		r->exit = EX_TEMPFAIL;
+		say(r, "cannot connect: %s", r->resp.error);
+		return V_RETRY;
+	case HTTP_LOST:
+		r->exit = EX_TEMPFAIL;
+		r->outcome = OUTCOME_UNKNOWN;
+		say(r, "no complete answer (%s); the outcome is unknown",
+		    r->resp.error);
+		return V_RETRY;
+	case HTTP_TLS:
+		r->exit = EX_UNAVAILABLE;
+		r->outcome = OUTCOME_NOT_SENT;
+		say(r, "TLS failure, nothing sent: %s", r->resp.error);
+		return V_DONE;
+	case HTTP_TOO_BIG:
+		r->exit = EX_UNAVAILABLE;
+		r->outcome = OUTCOME_UNKNOWN;
+		say(r, "the response is larger than %d bytes; refused",
+		    HTTP_BODY_MAX);
+		return V_DONE;
+	default:
+		r->exit = EX_UNAVAILABLE;
+		r->outcome = OUTCOME_UNKNOWN;
+		say(r, "transfer failed: %s", r->resp.error);
+		return V_DONE;
+	}
+	r->json = json_parse_exact(buf_str(&r->resp.body), r->resp.body.len,
+	    err, sizeof(err));
+	if (r->json && !json_is_object(r->json)) {
+		json_decref(r->json);
+		r->json = NULL;
+	}
+	return r->json ? classify_json(r) : classify_text(r);
+}
+
+/* 1 s apart for the first 10 s, then doubling with jitter, capped at 30 s */
+static long
+backoff_ms(long elapsed, int attempt)
+{
+	long base;
+
+	if (elapsed < 10000)
+		return 1000;
+	base = 2000L << (attempt > 8 ? 4 : attempt / 2);
+	if (base > 30000)
+		base = 30000;
+	return base / 2 + (long)arc4random_uniform((uint32_t)(base / 2));
+}
+
+int
+api_call(struct cmd_ctx *c, const struct op *op, const char *body,
+    size_t len, struct api_result *r)
+{
+	struct http_header_out hd[API_NHEADERS + 1];
+	long start = now_ms(), deadline = start + c->retry_for * 1000, wait;
+	enum verdict v;
+	int hr, unknown = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (c->http == NULL &&
+	    (c->http = http_new(&c->prof, c->timeout)) == NULL) {
+		r->exit = EX_SOFTWARE;
+		r->outcome = OUTCOME_NOT_SENT;
+		say(r, "cannot initialise libcurl");
+		return r->exit;
+	}
+	for (;;) {
+		if (r->have_resp)
+			http_response_free(&r->resp);
+		json_decref(r->json);
+		r->json = NULL;
+		api_signed_free(&r->sreq);
+		http_response_init(&r->resp);
+		r->have_resp = 1;
+		r->status = r->error_code = r->error_type = r->message = NULL;
+		r->outcome = OUTCOME_NOT_SENT;
+		pace(&c->prof, op);
+		/* a fresh x-amz-date, and so a fresh signature, every attempt */
+		r->when = time(NULL);
+		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {
+			r->exit = EX_SOFTWARE;
+			say(r, "cannot sign the request");
+			return r->exit;
+		}
+		r->attempts++;
+		c->sent = 1;
+		hr = http_post(c->http, r->sreq.url, hd,
+		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
+		v = classify(r, hr);
+		if (r->outcome == OUTCOME_UNKNOWN)
+			unknown = 1;
+		if (v == V_DONE)
+			break;
+		wait = backoff_ms(now_ms() - start, r->attempts);
+		if (now_ms() + wait >= deadline)
+			break;
+		msg_note("%s; retrying in %ld.%01ld s (attempt %d)", r->why,
+		    wait / 1000, wait % 1000 / 100, r->attempts + 1);
+		{
+			struct timespec ts = { wait / 1000,
+			    (wait % 1000) * 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	/* once an attempt may have been processed, the outcome stays open */
+	if (r->exit == EX_TEMPFAIL && unknown)
+		r->outcome = OUTCOME_UNKNOWN;
+	return r->exit;
+}

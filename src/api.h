@@ -1,0 +1,108 @@
+/* api.h - the AGCOD operations: one table, one request path */
+#ifndef AGCOD_API_H
+#define AGCOD_API_H
+
+#include <time.h>
+
+#include "agcod.h"
+#include "buf.h"
+#include "http.h"
+#include "json.h"
+#include "reqid.h"
+#include "sigv4.h"
+
+/* the members an operation's body carries, in body order */
+enum op_field {
+	F_CARD		= 1 << 0,	/* cardNumber */
+	F_GCID		= 1 << 1,	/* gcId */
+	F_VALUE		= 1 << 2,	/* value {currencyCode, amount: number} */
+	F_AMOUNT	= 1 << 3,	/* amount {currencyCode, value: "string"} */
+	F_SOURCE	= 1 << 4,	/* transactionSource {sourceId} */
+	F_ACCOUNT	= 1 << 5,	/* account {id, type} */
+	F_EXTREF	= 1 << 6,	/* externalReference */
+	F_PROGRAM	= 1 << 7,	/* programId */
+};
+
+enum op_flag {
+	OP_MOVES_MONEY	= 1 << 0,	/* named on stderr in production */
+	OP_ID_REQUIRED	= 1 << 1,	/* refers to an earlier request */
+};
+
+struct op {
+	const char	*cmd;		/* create */
+	const char	*name;		/* CreateGiftCard */
+	const char	*id_field;	/* creationRequestId, or NULL */
+	unsigned	 fields;
+	unsigned	 flags;
+};
+
+struct opreq {
+	const struct op		*op;
+	char			 request_id[REQID_MAX + 1];
+	const struct currency	*cur;
+	struct amount		 amount;
+	const char		*gc_id;
+	const char		*card_number;
+	const char		*account_id;
+	const char		*account_type;
+	const char		*source_id;
+	const char		*extref;
+	const char		*program_id;
+};
+
+#define API_NHEADERS	5
+
+/* a signed request: what is sent, and what sign-debug shows */
+struct signed_req {
+	char			 url[600];
+	char			 path[64];
+	char			 target[128];
+	char			 host[300];
+	struct sigv4_header	 headers[API_NHEADERS];
+	struct sigv4_output	 sig;
+	const char		*body;
+	size_t			 body_len;
+};
+
+enum outcome {
+	OUTCOME_SUCCEEDED,
+	OUTCOME_FAILED,		/* the service refused or failed it */
+	OUTCOME_UNKNOWN,	/* it may or may not have happened */
+	OUTCOME_NOT_SENT,	/* nothing left the machine */
+};
+
+/* what a call came to */
+struct api_result {
+	int			 exit;		/* the exit status it maps to */
+	enum outcome		 outcome;
+	struct http_response	 resp;		/* the last attempt's */
+	int			 have_resp;
+	json_t			*json;		/* exact parse of resp.body */
+	const char		*status;	/* SUCCESS, FAILURE, RESEND */
+	const char		*error_code;
+	const char		*error_type;
+	const char		*message;
+	int			 attempts;
+	char			 why[512];	/* one line for stderr */
+	struct signed_req	 sreq;		/* the last attempt's signature */
+	time_t			 when;		/* its time */
+};
+
+extern const struct op ops[];
+extern const size_t nops;
+
+const struct op	*op_find(const char *cmd);
+/* options -> a checked request; 0 or EX_USAGE after saying why */
+int	api_request(const struct cmd_ctx *, const struct op *, struct opreq *);
+int	api_body(const struct profile *, const struct opreq *, struct buf *);
+int	api_sign(const struct profile *, const struct op *, const char *body,
+	    size_t body_len, time_t when, struct signed_req *);
+void	api_signed_free(struct signed_req *);
+/* sign, send, classify, retry within --retry-for; fills r */
+int	api_call(struct cmd_ctx *, const struct op *, const char *body,
+	    size_t len, struct api_result *r);
+void	api_result_free(struct api_result *);
+/* the headers of a signed request as sent, Authorization included */
+size_t	api_wire_headers(const struct signed_req *, struct http_header_out *);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * cmd_op.c - the eight sending commands share this one path:
+ * options -> checked request -> body -> sign/send/classify -> print.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "msg.h"
+#include "output.h"
+
+/* funds --below: exit 1 when the balance is under the threshold */
+static int
+check_below(const struct cmd_ctx *c, json_t *j, const struct amount *below)
+{
+	json_t *v = json_path(j, "availableFunds.amount");
+	struct amount have;
+
+	if (!json_is_string(v) ||
+	    amount_parse_number(json_string_value(v), &have) == -1) {
+		msg_err("the response has no readable availableFunds.amount");
+		return EX_UNAVAILABLE;
+	}
+	if (amount_cmp(&have, below) < 0) {
+		msg_note("available funds %s are below %s",
+		    json_string_value(v), c->args.val[O_BELOW]);
+		return EX_BELOW;
+	}
+	return 0;
+}
+
+int
+cmd_op(struct cmd_ctx *c)
+{
+	const struct op *op = c->cmd->op;
+	struct buf body = BUF_INIT(64 * 1024);
+	struct api_result r;
+	struct amount below;
+	struct opreq req;
+	int rc;
+
+	if (c->args.val[O_BELOW] &&
+	    (amount_parse_number(c->args.val[O_BELOW], &below) == -1 ||
+	    below.units < 0))
+		return usage_error(c->cmd, "--below '%s' must be a decimal "
+		    "amount such as 100 or 99.50", c->args.val[O_BELOW]);
+	if ((rc = api_request(c, op, &req)) != 0)
+		return rc;
+	if (api_body(&c->prof, &req, &body) == -1) {
+		buf_free(&body);
+		msg_err("cannot build the request body");
+		return EX_SOFTWARE;
+	}
+	if (c->prof.production && (op->flags & OP_MOVES_MONEY))
+		msg_note("PRODUCTION: %s for partner %s at %s", op->name,
+		    c->prof.partner_id, c->prof.endpoint);
+	if (op->id_field)
+		msg_verbose("%s %s", op->id_field, req.request_id);
+
+	rc = api_call(c, op, body.data, body.len, &r);
+	if (r.json && output_body(c, &r.resp.body, r.json) == -1)
+		rc = rc ? rc : EX_SOFTWARE;
+	if (rc != 0) {
+		msg_err("%s%s%s: %s", op->cmd, op->id_field ? " " : "",
+		    op->id_field ? req.request_id : "", r.why);
+		if (rc == EX_TEMPFAIL && r.outcome == OUTCOME_UNKNOWN)
+			msg_err("the outcome is unknown: repeat with "
+			    "--request-id %s (the service answers a repeated "
+			    "id with the original result)", req.request_id);
+	} else if (c->args.val[O_BELOW])
+		rc = check_below(c, r.json, &below);
+	api_result_free(&r);
+	buf_free(&body);
+	return rc;
+}

@@ -1,0 +1,501 @@
+/*
+ * main.c - global options, the command table, run_cmd() and the exit code.
+ * The option and command tables also answer --help, --list-commands and
+ * --list-options, so help text and completions cannot drift from the code.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <mbedtls/version.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "http.h"
+#include "msg.h"
+
+enum {
+	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
+	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
+	B_STATUS = 1 << 7, B_SIGN = 1 << 8,
+	B_GLOBAL = 1u << 31,
+	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
+	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
+	    B_ACTIVATE | B_DEACTIVATE | B_STATUS,
+};
+
+struct optspec {
+	const char	*name;
+	int		 shortopt;
+	int		 has_arg;
+	int		 id;
+	unsigned	 cmds;
+	const char	*arg;
+	const char	*help;
+};
+
+static const struct optspec optspecs[] = {
+	{ "profile", 'p', 1, O_PROFILE, B_GLOBAL, "NAME",
+	    "profile (INI section) to use" },
+	{ "config", 'c', 1, O_CONFIG, B_GLOBAL, "FILE", "configuration file" },
+	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table", "output format" },
+	{ "region", 0, 1, O_REGION, B_GLOBAL, "na|eu|fe", "region group" },
+	{ "environment", 0, 1, O_ENVIRONMENT, B_GLOBAL, "sandbox|production",
+	    "Amazon environment" },
+	{ "endpoint", 0, 1, O_ENDPOINT, B_GLOBAL, "URL",
+	    "send to this base URL instead" },
+	{ "cacert", 0, 1, O_CACERT, B_GLOBAL, "FILE", "trust this CA bundle" },
+	{ "timeout", 0, 1, O_TIMEOUT, B_GLOBAL, "SECONDS",
+	    "limit for one HTTP attempt (10)" },
+	{ "retry-for", 0, 1, O_RETRY_FOR, B_GLOBAL, "SECONDS",
+	    "time budget for retries, 0 = none (60)" },
+	{ "state-dir", 0, 1, O_STATE_DIR, B_GLOBAL, "DIR",
+	    "journal and rate-limit state" },
+	{ "trace", 0, 1, O_TRACE, B_GLOBAL, "FILE",
+	    "append a redacted dump of every HTTP exchange" },
+	{ "verbose", 'v', 0, O_VERBOSE, B_GLOBAL, NULL, "more on stderr" },
+	{ "quiet", 'q', 0, O_QUIET, B_GLOBAL, NULL, "less on stderr" },
+	{ "version", 'V', 0, O_VERSION, B_GLOBAL, NULL,
+	    "versions of agcod and its libraries" },
+	{ "help", 'h', 0, O_HELP, B_GLOBAL, NULL, "this help" },
+	{ "amount", 0, 1, O_AMOUNT, B_MONEY, "A", "amount, e.g. 25 or 19.99" },
+	{ "currency", 0, 1, O_CURRENCY, B_MONEY, "C",
+	    "ISO 4217 code (profile default)" },
+	{ "request-id", 0, 1, O_REQUEST_ID, B_SENDS & ~B_FUNDS, "ID",
+	    "request id (generated when optional and omitted)" },
+	{ "external-reference", 0, 1, O_EXTREF, B_CREATE | B_LOAD | B_VOID,
+	    "TEXT", "your own reference, up to 100 characters" },
+	{ "program-id", 0, 1, O_PROGRAM_ID, B_CREATE, "ID",
+	    "reseller program id" },
+	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL, "ID", "the card's gcId" },
+	{ "below", 0, 1, O_BELOW, B_FUNDS, "AMOUNT",
+	    "exit 1 when the funds are below AMOUNT" },
+	{ "account-id", 0, 1, O_ACCOUNT_ID, B_LOAD | B_VOID, "ID",
+	    "customer account id" },
+	{ "account-type", 0, 1, O_ACCOUNT_TYPE, B_LOAD | B_VOID, "T",
+	    "customer account type (2)" },
+	{ "source-id", 0, 1, O_SOURCE_ID, B_LOAD | B_VOID, "TEXT",
+	    "transaction source id" },
+	{ "card-number", 0, 1, O_CARD_NUMBER,
+	    B_ACTIVATE | B_DEACTIVATE | B_STATUS, "N", "physical card number" },
+	{ "date", 0, 1, O_DATE, B_SIGN, "YYYYMMDDTHHMMSSZ",
+	    "sign at this time instead of now" },
+	{ "send", 0, 0, O_SEND, B_SIGN, NULL,
+	    "send the request and report the response" },
+	{ "show-signing-key", 0, 0, O_SHOW_KEY, B_SIGN, NULL,
+	    "also print the derived signing key" },
+	{ "request", 0, 1, O_REQUEST_FILE, B_SIGN, "FILE",
+	    "sign (and check) a raw HTTP request; - for stdin" },
+	{ "service", 0, 1, O_SERVICE, B_SIGN, "NAME",
+	    "service in the scope, with --request (AGCODService)" },
+	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
+	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+};
+#define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
+
+static const struct cmd cmds[] = {
+	{ "create", cmd_op, B_CREATE, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[0], "create --amount A [--currency C] [--request-id ID] "
+	    "[--external-reference TEXT] [--program-id ID]",
+	    "issue a gift card code" },
+	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[1], "cancel --request-id ID --gc-id ID",
+	    "cancel a code within 15 minutes" },
+	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[2], "funds [--below AMOUNT]", "show the prepaid funds" },
+	{ "load", cmd_op, B_LOAD, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[3], "load --amount A [--currency C] --account-id ID "
+	    "[--account-type T] [--source-id TEXT] [--request-id ID] "
+	    "[--external-reference TEXT]",
+	    "load balance onto a customer's account" },
+	{ "void", cmd_op, B_VOID, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[4], "void --request-id ID --amount A [--currency C] "
+	    "--account-id ID [--account-type T] [--source-id TEXT]",
+	    "void a balance load" },
+	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    &ops[5], "activate --card-number N --amount A [--currency C] "
+	    "[--request-id ID]", "activate a physical card" },
+	{ "deactivate", cmd_op, B_DEACTIVATE,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET, &ops[6],
+	    "deactivate --card-number N --request-id ID",
+	    "deactivate a physical card" },
+	{ "activation-status", cmd_op, B_STATUS,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET, &ops[7],
+	    "activation-status --card-number N [--request-id ID]",
+	    "check a physical card's activation" },
+	{ "sign-debug", cmd_sign_debug, B_SIGN, NEED_PROFILE | NEED_SECRET,
+	    NULL, "sign-debug OPERATION [operation options] [--date STAMP] "
+	    "[--send] [--show-signing-key]\n"
+	    "       agcod sign-debug --request FILE [--service NAME] "
+	    "[--region REGION] [--date STAMP]",
+	    "show how a request is signed, for support cases" },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+const struct cmd *
+cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+const char *
+opt_name(int id)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++)
+		if (optspecs[i].id == id)
+			return optspecs[i].name;
+	return "?";
+}
+
+int
+opt_applies(int id, const struct cmd *c)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++)
+		if (optspecs[i].id == id)
+			return (optspecs[i].cmds & (c->bit | B_GLOBAL)) != 0;
+	return 0;
+}
+
+static void
+print_options(FILE *f, unsigned mask)
+{
+	char left[64];
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (!(o->cmds & mask) || o->help == NULL)
+			continue;
+		if (o->shortopt)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			    o->shortopt, o->name, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-34s %s\n", left, o->help);
+	}
+}
+
+static void
+help_main(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: agcod [global options] COMMAND [command options]\n\n"
+	    "Amazon Incentives API (AGCOD) from the command line.\n\n"
+	    "commands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-20s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nglobal options (before or after COMMAND):\n");
+	print_options(f, B_GLOBAL);
+	fprintf(f, "\n'agcod help COMMAND' shows a command's options; "
+	    "man agcod has the rest.\n");
+}
+
+static void
+help_cmd(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "usage: agcod %s\n\n%s.\n", c->synopsis, c->summary);
+	if (c->bit == B_SIGN) {
+		fprintf(f, "\nOPERATION is one of:");
+		for (size_t i = 0; i < nops; i++)
+			fprintf(f, " %s", ops[i].cmd);
+		fprintf(f, ", with that command's options.\n");
+	}
+	fprintf(f, "\noptions:\n");
+	print_options(f, c->bit);
+	fprintf(f, "\nglobal options are accepted too: see 'agcod --help'.\n");
+}
+
+int
+usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	char m[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	msg_err("%s", m);
+	if (c)
+		fprintf(stderr, "usage: agcod %s\n", c->synopsis);
+	else
+		fprintf(stderr, "usage: agcod [global options] COMMAND "
+		    "[command options]; see 'agcod --help'\n");
+	return EX_USAGE;
+}
+
+void
+print_versions(FILE *f)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	char mb[32];
+
+	mbedtls_version_get_string(mb);
+	fprintf(f, "agcod %s\nlibcurl %s (%s)\nmbedTLS %s\nJansson %s\n",
+	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version :
+	    "no TLS", mb, jansson_version_str());
+}
+
+/*
+ * Parse argv with the options whose mask meets `mask`.  With stop_at_cmd,
+ * stop at the first non-option (the command); otherwise collect operands.
+ */
+static int
+parse_args(int argc, char **argv, unsigned mask, int stop_at_cmd,
+    const struct cmd *c, struct args *a, int *next)
+{
+	struct option lo[NOPTSPECS + 1];
+	char so[2 * NOPTSPECS + 3];
+	size_t i, nlo = 0, nso = 0;
+	int ch, idx;
+
+	so[nso++] = stop_at_cmd ? '+' : '-';
+	so[nso++] = ':';
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (!(o->cmds & mask))
+			continue;
+		lo[nlo].name = o->name;
+		lo[nlo].has_arg = o->has_arg ? required_argument : no_argument;
+		lo[nlo].flag = NULL;
+		lo[nlo++].val = 1000 + o->id;
+		if (o->shortopt) {
+			so[nso++] = (char)o->shortopt;
+			if (o->has_arg)
+				so[nso++] = ':';
+		}
+	}
+	memset(&lo[nlo], 0, sizeof(lo[nlo]));
+	so[nso] = '\0';
+
+	opterr = 0;
+	optind = 0;	/* GNU: full reinitialisation */
+	while ((ch = getopt_long(argc, argv, so, lo, &idx)) != -1) {
+		int id = -1;
+
+		if (ch == 1) {	/* an operand, in order ('-' mode) */
+			a->pos[a->npos++] = optarg;
+			continue;
+		}
+		if (ch == '?' || ch == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (ch == ':')
+				return usage_error(c, "option '%s' needs a "
+				    "value", bad);
+			if (optopt && optopt < 1000)
+				return usage_error(c, "unknown option '-%c'%s%s",
+				    optopt, c ? " for " : "", c ? c->name : "");
+			return usage_error(c, "unknown option '%s'%s%s", bad,
+			    c ? " for " : "", c ? c->name : "");
+		}
+		if (ch >= 1000)
+			id = ch - 1000;
+		else
+			for (i = 0; i < NOPTSPECS; i++)
+				if (optspecs[i].shortopt == ch &&
+				    (optspecs[i].cmds & mask))
+					id = optspecs[i].id;
+		if (id < 0)
+			return usage_error(c, "unknown option");
+		a->val[id] = optarg ? optarg : "1";
+		a->seen[id]++;
+	}
+	*next = optind;
+	return 0;
+}
+
+static int
+list_options(const char *name)
+{
+	const struct cmd *c = cmd_find(name);
+	unsigned mask;
+	size_t i;
+
+	if (c == NULL)
+		return usage_error(NULL, "unknown command '%s'", name);
+	mask = c->bit | B_GLOBAL;
+	if (c->bit == B_SIGN)
+		mask |= B_SENDS;
+	for (i = 0; i < NOPTSPECS; i++)
+		if ((optspecs[i].cmds & mask) && optspecs[i].help)
+			printf("--%s\n", optspecs[i].name);
+	return 0;
+}
+
+static int
+long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
+    long *out)
+{
+	const char *why = NULL;
+
+	*out = (long)strtonum(v, lo, hi, &why);
+	if (why)
+		return usage_error(c, "--%s '%s' is %s (%ld to %ld)",
+		    opt_name(id), v, why, lo, hi);
+	return 0;
+}
+
+static int
+finish_stdout(struct cmd_ctx *ctx, int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		msg_err("cannot write the result to standard output%s",
+		    ctx->sent ? "; it was not delivered: run 'agcod reconcile' "
+		    "or repeat with the same request id" : "");
+		return rc ? rc : ctx->sent ? EX_TEMPFAIL : EX_IOERR;
+	}
+	return rc;
+}
+
+static int
+run_cmd(struct cmd_ctx *ctx)
+{
+	const struct args *a = &ctx->args;
+	const struct cmd *c = ctx->cmd;
+	int rc;
+
+	if (c->need & NEED_PROFILE) {
+		struct profile_opts po = {
+			a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
+			a->val[O_ENVIRONMENT], a->val[O_ENDPOINT],
+			a->val[O_CACERT], NULL
+		};
+
+		/* sign-debug --request --region us-east-1: a signing region */
+		if (c->bit == B_SIGN && po.region && region_find(po.region) ==
+		    NULL && a->val[O_REQUEST_FILE])
+			po.region = NULL;
+		if ((rc = profile_load(&ctx->prof, &po)) != 0)
+			return rc;
+	}
+	if ((c->need & NEED_SECRET) &&
+	    (rc = profile_need_secret(&ctx->prof)) != 0)
+		return rc;
+	rc = c->fn(ctx);
+	http_free(ctx->http);
+	ctx->http = NULL;
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rlimit nocore = { 0, 0 };
+	static struct cmd_ctx ctx;
+	const struct cmd *c;
+	struct args g;
+	char *posbuf[1];
+	unsigned mask;
+	int rc, next;
+
+	/* secrets live in this process: no core dumps, no ptrace by others */
+	setrlimit(RLIMIT_CORE, &nocore);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&g, 0, sizeof(g));
+	g.pos = posbuf;
+	if ((rc = parse_args(argc, argv, B_GLOBAL, 1, NULL, &g, &next)) != 0)
+		return rc;
+	if (g.seen[O_VERSION]) {
+		print_versions(stdout);
+		return finish_stdout(&ctx, 0);
+	}
+	if (g.seen[O_LIST_COMMANDS]) {
+		for (size_t i = 0; i < NCMDS; i++)
+			printf("%s\n", cmds[i].name);
+		return finish_stdout(&ctx, 0);
+	}
+	if (g.seen[O_LIST_OPTIONS])
+		return finish_stdout(&ctx, list_options(g.val[O_LIST_OPTIONS]));
+	if (next >= argc) {
+		if (g.seen[O_HELP]) {
+			help_main(stdout);
+			return finish_stdout(&ctx, 0);
+		}
+		return usage_error(NULL, "no command given");
+	}
+	if (strcmp(argv[next], "help") == 0) {
+		if (next + 1 >= argc) {
+			help_main(stdout);
+			return finish_stdout(&ctx, 0);
+		}
+		if ((c = cmd_find(argv[next + 1])) == NULL)
+			return usage_error(NULL, "unknown command '%s'",
+			    argv[next + 1]);
+		help_cmd(stdout, c);
+		return finish_stdout(&ctx, 0);
+	}
+	if ((c = cmd_find(argv[next])) == NULL)
+		return usage_error(NULL, "unknown command '%s'", argv[next]);
+
+	/* the command's own options, global ones again, and operands */
+	ctx.cmd = c;
+	ctx.args = g;
+	if ((ctx.args.pos = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return EX_OSERR;
+	ctx.args.npos = 0;
+	mask = c->bit | B_GLOBAL;
+	if (c->bit == B_SIGN)
+		mask |= B_SENDS;	/* checked against the operation later */
+	if ((rc = parse_args(argc - next, argv + next, mask, 0, c, &ctx.args,
+	    &next)) != 0)
+		return rc;
+	if (ctx.args.seen[O_HELP]) {
+		help_cmd(stdout, c);
+		return finish_stdout(&ctx, 0);
+	}
+
+	if (ctx.args.seen[O_QUIET])
+		msg_verbosity = -1;
+	msg_verbosity += ctx.args.seen[O_VERBOSE];
+	if (ctx.args.val[O_OUTPUT] == NULL)
+		ctx.out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
+	else if (strcmp(ctx.args.val[O_OUTPUT], "json") == 0)
+		ctx.out = OUT_JSON;
+	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
+		ctx.out = OUT_TABLE;
+	else
+		return usage_error(c, "--output '%s' is not json or table",
+		    ctx.args.val[O_OUTPUT]);
+	ctx.timeout = 10;
+	ctx.retry_for = 60;
+	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,
+	    ctx.args.val[O_TIMEOUT], O_TIMEOUT, 1, 600, &ctx.timeout))) ||
+	    (ctx.args.val[O_RETRY_FOR] && (rc = long_arg(c,
+	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
+	    &ctx.retry_for))))
+		return rc;
+	if (c->bit != B_SIGN && ctx.args.npos > 0)
+		return usage_error(c, "unexpected argument '%s'",
+		    ctx.args.pos[0]);
+
+	rc = run_cmd(&ctx);
+	profile_free(&ctx.prof);
+	free(ctx.args.pos);
+	return finish_stdout(&ctx, rc);
+}

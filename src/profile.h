@@ -1,0 +1,56 @@
+/* profile.h - INI profiles, environment overrides, the file trust check */
+#ifndef AGCOD_PROFILE_H
+#define AGCOD_PROFILE_H
+
+#include <limits.h>
+#include <stddef.h>
+
+struct region_info {
+	const char	*name;		/* na, eu, fe */
+	const char	*signing_region;
+	const char	*sandbox_host;
+	const char	*production_host;
+};
+
+struct profile {
+	char			 name[64];
+	char			 config_path[PATH_MAX];
+	int			 config_read;
+	char			 partner_id[32];
+	char			 access_key_id[129];
+	char			*secret;	/* wiped by profile_free */
+	size_t			 secret_len;
+	char			 secret_command[1024];
+	char			 secret_origin[PATH_MAX + 32];
+	const struct region_info *region;
+	int			 production;
+	char			 currency[4];
+	char			 endpoint[512];	/* https://host[:port] */
+	char			 host[300];	/* host[:port], signed */
+	char			 ca_bundle[PATH_MAX];
+	int			 max_rps;
+};
+
+struct profile_opts {
+	const char	*profile;	/* -p */
+	const char	*config;	/* -c */
+	const char	*region;	/* command-line overrides */
+	const char	*environment;
+	const char	*endpoint;
+	const char	*cacert;
+	const char	*(*env)(const char *);	/* getenv, or a test's */
+};
+
+const struct region_info *region_find(const char *);
+/* 0, or an exit code (78) after printing why */
+int	profile_load(struct profile *, const struct profile_opts *);
+/* runs secret_access_key_command when the secret is not known yet */
+int	profile_need_secret(struct profile *);
+void	profile_free(struct profile *);
+/* pure INI reading of one section; 0 or -1 with err set */
+int	profile_parse(struct profile *, const char *text, size_t len,
+	    const char *fname, const char *section, int *found,
+	    int *holds_secret, char *err, size_t errlen);
+const char *profile_suggest(const char *key);
+
+#endif

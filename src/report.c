@@ -1,0 +1,303 @@
+/*
+ * report.c - what support asks for, in text or JSON: payload and its hash,
+ * canonical request, string to sign, scope, signature, the signed request,
+ * endpoint, time in UTC and local time, versions, and the response with
+ * claim codes redacted.  Never the secret or the signing key (unless asked
+ * for with --show-signing-key).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <mbedtls/version.h>
+
+#include "agcod.h"
+#include "buf.h"
+#include "report.h"
+
+#define REDACTED	"[REDACTED]"
+
+void
+report_times(time_t t, char *utc, size_t ul, char *local, size_t ll)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(utc, ul, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	localtime_r(&t, &tm);
+	strftime(local, ll, "%Y-%m-%d %H:%M:%S %z (%Z)", &tm);
+}
+
+static int
+redact_xml(struct buf *b)
+{
+	static const char open[] = "<gcClaimCode>", close[] = "</gcClaimCode>";
+	struct buf out = BUF_INIT(HTTP_BODY_MAX * 2);
+	const char *p = buf_str(b), *o, *e;
+
+	while ((o = strstr(p, open)) != NULL &&
+	    (e = strstr(o, close)) != NULL) {
+		if (buf_add(&out, p, (size_t)(o - p) + sizeof(open) - 1) == -1 ||
+		    buf_adds(&out, REDACTED) == -1)
+			goto fail;
+		p = e;
+	}
+	if (buf_adds(&out, p) == -1)
+		goto fail;
+	buf_reset(b);
+	if (buf_add(b, buf_str(&out), out.len) == -1)
+		goto fail;
+	buf_free(&out);
+	return 0;
+fail:
+	buf_free(&out);
+	return -1;
+}
+
+/*
+ * Copy JSON text, replacing the string value of every "gcClaimCode" member.
+ * Works on the token stream, so it also handles bodies Jansson would refuse.
+ */
+int
+report_redact(const char *s, size_t n, struct buf *out)
+{
+	static const char key[] = "\"gcClaimCode\"";
+	size_t i = 0;
+	int after_key = 0;
+
+	while (i < n) {
+		if (s[i] == '"') {
+			size_t j = i + 1;
+
+			while (j < n && s[j] != '"')
+				j += s[j] == '\\' ? 2 : 1;
+			if (j >= n)
+				j = n - 1;
+			if (after_key == 2) {
+				if (buf_adds(out, "\"" REDACTED "\"") == -1)
+					return -1;
+				after_key = 0;
+			} else {
+				after_key = (j + 1 - i == sizeof(key) - 1 &&
+				    memcmp(s + i, key, j + 1 - i) == 0);
+				if (buf_add(out, s + i, j + 1 - i) == -1)
+					return -1;
+			}
+			i = j + 1;
+			continue;
+		}
+		if (after_key == 1 && s[i] == ':')
+			after_key = 2;
+		else if (after_key && s[i] != ' ' && s[i] != '\t' &&
+		    s[i] != '\n' && s[i] != '\r' && s[i] != ':')
+			after_key = 0;
+		if (buf_addc(out, s[i]) == -1)
+			return -1;
+		i++;
+	}
+	return redact_xml(out);
+}
+
+static void
+versions(char *out, size_t n)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	char mb[32];
+
+	mbedtls_version_get_string(mb);
+	snprintf(out, n, "agcod %s, libcurl %s (%s), mbedTLS %s, Jansson %s",
+	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version : "-",
+	    mb, jansson_version_str());
+}
+
+void
+report_text(FILE *f, const struct report *r)
+{
+	char utc[64], local[96], ver[256];
+	size_t i;
+
+	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
+	versions(ver, sizeof(ver));
+	fprintf(f, "== agcod signing report%s\n", r->attempt ? "" :
+	    " (not sent)");
+	fprintf(f, "operation:       %s\n", r->operation);
+	fprintf(f, "endpoint:        %s\n", r->endpoint);
+	if (r->partner_id)
+		fprintf(f, "partner id:      %s\n", r->partner_id);
+	fprintf(f, "access key id:   %s\n", r->access_key_id);
+	fprintf(f, "region/service:  %s / %s\n", r->region, r->service);
+	fprintf(f, "time (UTC):      %s\n", utc);
+	fprintf(f, "time (local):    %s\n", local);
+	fprintf(f, "x-amz-date:      %s\n", r->sig->amz_date);
+	if (r->attempt)
+		fprintf(f, "attempt:         %d\n", r->attempt);
+	fprintf(f, "versions:        %s\n", ver);
+	fprintf(f, "\n== payload (%zu bytes)\n%.*s\n", r->body_len,
+	    (int)r->body_len, r->body);
+	fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
+	fprintf(f, "\n== canonical request\n%s\n", r->sig->canonical_request);
+	fprintf(f, "\n== canonical request SHA-256\n%s\n", r->sig->creq_hash);
+	fprintf(f, "\n== string to sign\n%s\n", r->sig->string_to_sign);
+	fprintf(f, "\n== credential scope\n%s\n", r->sig->credential_scope);
+	fprintf(f, "\n== signed headers\n%s\n", r->sig->signed_headers);
+	fprintf(f, "\n== signature\n%s\n", r->sig->signature);
+	if (r->signing_key)
+		fprintf(f, "\n== signing key (signs any request for this day, "
+		    "region and service: keep it private)\n%s\n",
+		    r->signing_key);
+	fprintf(f, "\n== signed request\n%s %s%s%s HTTP/1.1\n", r->method,
+	    r->path, r->query ? "?" : "", r->query ? r->query : "");
+	for (i = 0; i < r->nheaders; i++)
+		fprintf(f, "%s: %s\n", r->headers[i].name, r->headers[i].value);
+	fprintf(f, "Authorization: %s\n\n%.*s\n", r->sig->authorization,
+	    (int)r->body_len, r->body);
+	if (r->verified) {
+		fprintf(f, "\n== verification\nprovided:  %s\nresult:    %s\n",
+		    r->provided, r->match ? "MATCH" : "MISMATCH");
+		if (!r->match)
+			fprintf(f, "diagnosis: %s\n", r->diagnosis);
+	}
+	if (r->transport_error)
+		fprintf(f, "\n== response\nno response: %s\n",
+		    r->transport_error);
+	else if (r->resp) {
+		struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
+
+		report_redact(buf_str(&r->resp->body), r->resp->body.len, &red);
+		fprintf(f, "\n== response (HTTP %ld, %ld ms)\n%s\n%s\n",
+		    r->resp->status, r->resp->elapsed_ms,
+		    buf_str(&r->resp->headers), buf_str(&red));
+		buf_free(&red);
+	}
+}
+
+static json_t *
+headers_object(const struct sigv4_header *h, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, h[i].name, json_string(h[i].value));
+	return o;
+}
+
+static json_t *
+response_headers(const struct buf *b)
+{
+	json_t *o = json_object();
+	const char *p = buf_str(b), *e, *colon;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		char name[128], val[1024];
+		size_t nl, vl;
+
+		e = strchr(p, '\n');
+		if (e == NULL)
+			e = p + strlen(p);
+		colon = memchr(p, ':', (size_t)(e - p));
+		if (colon == NULL || (nl = (size_t)(colon - p)) >= sizeof(name))
+			continue;
+		memcpy(name, p, nl);
+		name[nl] = '\0';
+		for (colon++; *colon == ' '; colon++)
+			;
+		vl = (size_t)(e - colon);
+		while (vl && (colon[vl - 1] == '\r' || colon[vl - 1] == ' '))
+			vl--;
+		if (vl >= sizeof(val))
+			vl = sizeof(val) - 1;
+		memcpy(val, colon, vl);
+		val[vl] = '\0';
+		json_object_set_new(o, name, json_stringn_nocheck(val, vl));
+	}
+	return o;
+}
+
+json_t *
+report_json(const struct report *r)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	char utc[64], local[96], mb[32];
+	json_t *o = json_object(), *v;
+
+	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
+	mbedtls_version_get_string(mb);
+	json_object_set_new(o, "operation", json_string(r->operation));
+	json_object_set_new(o, "endpoint", json_string(r->endpoint));
+	json_object_set_new(o, "method", json_string(r->method));
+	json_object_set_new(o, "path", json_string(r->path));
+	json_object_set_new(o, "query", json_string(r->query ? r->query : ""));
+	json_object_set_new(o, "headers", headers_object(r->headers,
+	    r->nheaders));
+	json_object_set_new(o, "body", json_stringn_nocheck(r->body,
+	    r->body_len));
+	json_object_set_new(o, "payload_hash",
+	    json_string(r->sig->payload_hash));
+	json_object_set_new(o, "canonical_request",
+	    json_string(r->sig->canonical_request));
+	json_object_set_new(o, "canonical_request_hash",
+	    json_string(r->sig->creq_hash));
+	json_object_set_new(o, "credential_scope",
+	    json_string(r->sig->credential_scope));
+	json_object_set_new(o, "string_to_sign",
+	    json_string(r->sig->string_to_sign));
+	json_object_set_new(o, "signed_headers",
+	    json_string(r->sig->signed_headers));
+	json_object_set_new(o, "signature", json_string(r->sig->signature));
+	json_object_set_new(o, "authorization",
+	    json_string(r->sig->authorization));
+	json_object_set_new(o, "amz_date", json_string(r->sig->amz_date));
+	json_object_set_new(o, "time_utc", json_string(utc));
+	json_object_set_new(o, "time_local", json_string(local));
+	json_object_set_new(o, "access_key_id", json_string(r->access_key_id));
+	json_object_set_new(o, "region", json_string(r->region));
+	json_object_set_new(o, "service", json_string(r->service));
+	if (r->partner_id)
+		json_object_set_new(o, "partner_id", json_string(r->partner_id));
+	if (r->attempt)
+		json_object_set_new(o, "attempt", json_integer(r->attempt));
+	v = json_object();
+	json_object_set_new(v, "agcod", json_string(AGCOD_VERSION));
+	json_object_set_new(v, "libcurl", json_string(cv->version));
+	json_object_set_new(v, "tls", json_string(cv->ssl_version ?
+	    cv->ssl_version : ""));
+	json_object_set_new(v, "mbedtls", json_string(mb));
+	json_object_set_new(v, "jansson", json_string(jansson_version_str()));
+	json_object_set_new(o, "versions", v);
+	if (r->signing_key)
+		json_object_set_new(o, "signing_key",
+		    json_string(r->signing_key));
+	if (r->verified) {
+		v = json_object();
+		json_object_set_new(v, "match", json_boolean(r->match));
+		json_object_set_new(v, "provided_signature",
+		    json_string(r->provided));
+		json_object_set_new(v, "diagnosis", r->match ? json_null() :
+		    json_string(r->diagnosis));
+		json_object_set_new(o, "verification", v);
+	}
+	if (r->resp || r->transport_error) {
+		v = json_object();
+		if (r->transport_error) {
+			json_object_set_new(v, "error",
+			    json_string(r->transport_error));
+		} else {
+			struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
+
+			report_redact(buf_str(&r->resp->body),
+			    r->resp->body.len, &red);
+			json_object_set_new(v, "http_status",
+			    json_integer(r->resp->status));
+			json_object_set_new(v, "headers",
+			    response_headers(&r->resp->headers));
+			json_object_set_new(v, "body",
+			    json_stringn_nocheck(buf_str(&red), red.len));
+			json_object_set_new(v, "elapsed_ms",
+			    json_integer(r->resp->elapsed_ms));
+			buf_free(&red);
+		}
+		json_object_set_new(o, "response", v);
+	}
+	return o;
+}
