@@ -103,11 +103,23 @@ profile_suggest(const char *key)
 			s = keys[i];
 		}
 	}
-	if (s == NULL)	/* secret_key, access_key: part of a real name */
-		for (i = 0; i < K_COUNT; i++)
-			if (strlen(key) >= 6 && strstr(keys[i], key) != NULL)
-				return keys[i];
-	return s;
+	if (s != NULL)
+		return s;
+	/* secret_key, key_id: every word of it is in one real name */
+	for (i = 0; i < K_COUNT; i++) {
+		char words[64], *w, *save = NULL;
+		int all = 1;
+
+		if (strlcpy(words, key, sizeof(words)) >= sizeof(words))
+			return NULL;
+		for (w = strtok_r(words, "_", &save); w;
+		    w = strtok_r(NULL, "_", &save))
+			if (strlen(w) < 3 || strstr(keys[i], w) == NULL)
+				all = 0;
+		if (all && strchr(key, '_'))
+			return keys[i];
+	}
+	return NULL;
 }
 
 struct reader {

@@ -1,0 +1,81 @@
+/* t_amount.c - exact money: what is typed is what is sent */
+#include <string.h>
+
+#include "../../src/amount.h"
+#include "unit.h"
+
+void
+test_amount(void)
+{
+	static const struct {
+		const char *text, *cur, *want;	/* want NULL: refused */
+	} cases[] = {
+		{ "19.99", "USD", "19.99" }, { "0.15", "USD", "0.15" },
+		{ "25", "USD", "25" }, { "25.00", "USD", "25.00" },
+		{ "1.00", "USD", "1.00" }, { "25.5", "EUR", "25.5" },
+		{ "007", "USD", "7" }, { "0.01", "GBP", "0.01" },
+		{ "10000", "USD", "10000" }, { "1000", "JPY", "1000" },
+		{ "1500000", "JPY", "1500000" },
+		{ "1000.5", "JPY", NULL }, { "100.0", "JPY", NULL },
+		{ "19.999", "USD", NULL }, { "0", "USD", NULL },
+		{ "0.00", "USD", NULL }, { "-5", "USD", NULL },
+		{ "+5", "USD", NULL }, { "", "USD", NULL }, { "abc", "USD", NULL },
+		{ "1e3", "USD", NULL }, { "1,5", "USD", NULL },
+		{ "25.", "USD", NULL }, { ".5", "USD", NULL },
+		{ "1.2.3", "USD", NULL }, { " 5", "USD", NULL },
+		{ "5 ", "USD", NULL }, { "10000.01", "USD", NULL },
+		{ "99999999999999999999", "USD", NULL },
+		{ "1500001", "JPY", NULL }, { "0x10", "USD", NULL },
+		{ "NaN", "USD", NULL }, { "Infinity", "USD", NULL },
+	};
+	const struct currency *c;
+	struct amount a, b;
+	char out[AMOUNT_TEXT_MAX];
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = currency_find(cases[i].cur);
+		CHECK(c != NULL, "currency %s", cases[i].cur);
+		if (c == NULL)
+			continue;
+		why = NULL;
+		if (cases[i].want == NULL) {
+			CHECK(amount_parse(cases[i].text, c, &a, &why) == -1 &&
+			    why != NULL, "'%s' %s refused", cases[i].text,
+			    cases[i].cur);
+			continue;
+		}
+		CHECK(amount_parse(cases[i].text, c, &a, &why) == 0,
+		    "'%s' %s accepted (%s)", cases[i].text, cases[i].cur,
+		    why ? why : "");
+		amount_format(&a, out, sizeof(out));
+		CHECK_STR(out, cases[i].want, "'%s' formats back",
+		    cases[i].text);
+	}
+	CHECK(currency_find("XYZ") == NULL, "unknown currency");
+	CHECK(currency_find("usd") == NULL, "currency codes are upper case");
+	CHECK(currency_find("JPY")->exponent == 0, "JPY has no decimals");
+	CHECK(strstr(currency_list(), "USD") != NULL, "currency list");
+
+	/* numbers from responses, compared exactly */
+	CHECK(amount_parse_number("1000.0", &a) == 0 &&
+	    amount_parse_number("999.99", &b) == 0 && amount_cmp(&a, &b) > 0,
+	    "1000.0 > 999.99");
+	CHECK(amount_parse_number("0.0", &a) == 0 &&
+	    amount_parse_number("0", &b) == 0 && amount_cmp(&a, &b) == 0,
+	    "0.0 == 0");
+	CHECK(amount_parse_number("19.99", &a) == 0 &&
+	    amount_parse_number("19.990", &b) == 0 && amount_cmp(&a, &b) == 0,
+	    "19.99 == 19.990");
+	CHECK(amount_parse_number("-1.5", &a) == 0 &&
+	    amount_parse_number("1", &b) == 0 && amount_cmp(&a, &b) < 0,
+	    "-1.5 < 1");
+	CHECK(amount_parse_number("0.1", &a) == 0 &&
+	    amount_parse_number("0.09", &b) == 0 && amount_cmp(&a, &b) > 0,
+	    "0.1 > 0.09");
+	CHECK(amount_parse_number("1e5", &a) == -1, "no exponents");
+	amount_parse_number("-0.05", &a);
+	amount_format(&a, out, sizeof(out));
+	CHECK_STR(out, "-0.05", "negative formats");
+}

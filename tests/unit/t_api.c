@@ -1,0 +1,74 @@
+/* t_api.c - request bodies for every operation, byte for byte */
+#include <string.h>
+
+#include "../../src/api.h"
+#include "unit.h"
+
+static void
+body_is(const char *cmd, const struct opreq *proto, const char *want)
+{
+	struct profile p;
+	struct opreq r = *proto;
+	struct buf b = BUF_INIT(4096);
+
+	memset(&p, 0, sizeof(p));
+	strcpy(p.partner_id, "Acme1");
+	r.op = op_find(cmd);
+	CHECK(r.op != NULL, "op %s", cmd);
+	if (r.op == NULL)
+		return;
+	CHECK(api_body(&p, &r, &b) == 0, "%s body", cmd);
+	CHECK_STR(b.data, want, "%s body bytes", cmd);
+	buf_free(&b);
+}
+
+void
+test_api(void)
+{
+	struct opreq r;
+	const char *why;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.request_id, "Acme1X");
+	r.cur = currency_find("USD");
+	amount_parse("19.99", r.cur, &r.amount, &why);
+	r.gc_id = "GC1";
+	r.card_number = "1400000005567585358";
+	r.account_id = "amz1.account.1";
+	r.account_type = "2";
+	r.source_id = "Customer Service";
+	r.extref = "order \"7\"";
+	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"USD\", "
+	    "\"amount\": 19.99}, \"externalReference\": \"order \\\"7\\\"\"}");
+	body_is("cancel", &r, "{\"creationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"gcId\": \"GC1\"}");
+	body_is("funds", &r, "{\"partnerId\": \"Acme1\"}");
+	body_is("load", &r, "{\"loadBalanceRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"amount\": {\"currencyCode\": \"USD\", "
+	    "\"value\": \"19.99\"}, \"transactionSource\": {\"sourceId\": "
+	    "\"Customer Service\"}, \"account\": {\"id\": \"amz1.account.1\", "
+	    "\"type\": \"2\"}, \"externalReference\": \"order \\\"7\\\"\"}");
+	body_is("void", &r, "{\"loadBalanceRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"amount\": {\"currencyCode\": \"USD\", "
+	    "\"value\": \"19.99\"}, \"transactionSource\": {\"sourceId\": "
+	    "\"Customer Service\"}, \"account\": {\"id\": \"amz1.account.1\", "
+	    "\"type\": \"2\"}, \"externalReference\": \"order \\\"7\\\"\"}");
+	body_is("activate", &r, "{\"activationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"cardNumber\": \"1400000005567585358\", "
+	    "\"value\": {\"currencyCode\": \"USD\", \"amount\": 19.99}}");
+	body_is("deactivate", &r, "{\"activationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"cardNumber\": \"1400000005567585358\"}");
+	body_is("activation-status", &r, "{\"statusCheckRequestId\": "
+	    "\"Acme1X\", \"partnerId\": \"Acme1\", \"cardNumber\": "
+	    "\"1400000005567585358\"}");
+	r.cur = currency_find("JPY");
+	amount_parse("1000", r.cur, &r.amount, &why);
+	r.extref = NULL;
+	r.program_id = "Prog1";
+	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"JPY\", "
+	    "\"amount\": 1000}, \"programId\": \"Prog1\"}");
+	CHECK(op_find("bogus") == NULL, "unknown op");
+	CHECK(nops == 8, "eight operations");
+}

@@ -1,0 +1,87 @@
+/* t_json.c - numbers stay text; minify keeps bytes; redaction */
+#include <string.h>
+
+#include "../../src/json.h"
+#include "../../src/report.h"
+#include "unit.h"
+
+void
+test_json(void)
+{
+	static const char body[] = "{ \"availableFunds\" : {\"amount\": 19.99, "
+	    "\"currencyCode\":\"USD\"},\n \"status\":\"SUCCESS\", \"n\": -1.50e2,"
+	    " \"s\": \"a \\\" 1.5 \", \"arr\": [1, 2.0], \"new\": null}";
+	struct buf b = BUF_INIT(4096);
+	char err[128];
+	json_t *j;
+
+	j = json_parse_exact(body, strlen(body), err, sizeof(err));
+	CHECK(j != NULL, "parses: %s", err);
+	if (j) {
+		CHECK_STR(json_string_value(json_path(j,
+		    "availableFunds.amount")), "19.99", "number kept as text");
+		CHECK_STR(json_string_value(json_object_get(j, "n")), "-1.50e2",
+		    "exponent kept");
+		CHECK_STR(json_str(j, "s"), "a \" 1.5 ", "string untouched");
+		CHECK_STR(json_str(j, "status"), "SUCCESS", "status");
+		CHECK(json_path(j, "availableFunds.missing") == NULL, "missing");
+		json_decref(j);
+	}
+	CHECK(json_minify(body, strlen(body), &b) == 0, "minify");
+	CHECK_STR(b.data, "{\"availableFunds\":{\"amount\":19.99,"
+	    "\"currencyCode\":\"USD\"},\"status\":\"SUCCESS\",\"n\":-1.50e2,"
+	    "\"s\":\"a \\\" 1.5 \",\"arr\":[1,2.0],\"new\":null}",
+	    "minified bytes");
+	buf_free(&b);
+
+	CHECK(json_parse_exact("{\"a\":", 5, err, sizeof(err)) == NULL,
+	    "truncated JSON refused");
+	CHECK(json_parse_exact("<html>", 6, err, sizeof(err)) == NULL,
+	    "HTML refused");
+	CHECK(json_parse_exact("{\"a\":1,\"a\":2}", 13, err, sizeof(err)) ==
+	    NULL, "duplicate keys refused");
+
+	/* claim codes never reach a report */
+	{
+		static const char r[] = "{\"gcClaimCode\": \"ABCD-EFGHIJ-KLMN\","
+		    "\"gcId\":\"X1\",\"inner\":{\"gcClaimCode\":\"Q\\\"RS\"},"
+		    "\"gcClaimCodeNot\":\"keep\",\"x\":\"gcClaimCode\"}";
+		static const char x[] = "<r><gcClaimCode>W3GU-YD4NGH-88C8"
+		    "</gcClaimCode><gcId>A</gcId></r>";
+
+		buf_init(&b, 4096);
+		CHECK(report_redact(r, strlen(r), &b) == 0, "redact json");
+		CHECK(strstr(b.data, "ABCD") == NULL &&
+		    strstr(b.data, "RS") == NULL, "claim codes gone: %s",
+		    b.data);
+		CHECK(strstr(b.data, "X1") && strstr(b.data, "keep") &&
+		    strstr(b.data, "\"x\":\"gcClaimCode\""), "rest kept: %s",
+		    b.data);
+		buf_free(&b);
+		buf_init(&b, 4096);
+		CHECK(report_redact(x, strlen(x), &b) == 0 &&
+		    strstr(b.data, "W3GU") == NULL &&
+		    strstr(b.data, "<gcId>A</gcId>"), "redact xml: %s", b.data);
+		buf_free(&b);
+	}
+
+	/* the body writer escapes */
+	{
+		struct jw w;
+
+		buf_init(&b, 4096);
+		jw_begin(&w, &b);
+		jw_open(&w, NULL);
+		jw_str(&w, "k", "a\"b\\c\n\x01");
+		jw_num(&w, "n", "1.00");
+		jw_open(&w, "o");
+		jw_str(&w, "x", "\xc3\xa9");
+		jw_close(&w);
+		jw_close(&w);
+		CHECK_STR(b.data, "{\"k\": \"a\\\"b\\\\c\\n\\u0001\", \"n\": 1.00, "
+		    "\"o\": {\"x\": \"\xc3\xa9\"}}", "writer");
+		buf_free(&b);
+	}
+	CHECK(utf8_valid("abc\xc3\xa9") && !utf8_valid("\xc3") &&
+	    !utf8_valid("\xed\xa0\x80") && !utf8_valid("\xc0\xaf"), "utf8");
+}
