@@ -309,8 +309,11 @@ classify_json(struct api_result *r)
 		return V_RETRY;
 	}
 	if (st == 403 || st == 400 || st == 401) {
+		const char *type = json_str(j, "__type");
+
 		r->outcome = OUTCOME_FAILED;
-		if (msg && (strstr(msg, "ignature") != NULL)) {
+		if ((msg && strstr(msg, "ignature") != NULL) ||
+		    (type && strstr(type, "Signature") != NULL)) {
 			r->exit = EX_DATAERR;
 			say(r, "the service rejected the signature (HTTP %ld): "
 			    "%s", st, m);

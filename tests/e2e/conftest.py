@@ -1,0 +1,124 @@
+"""Fixtures: the built binary, a running emulator, a profile, a runner.
+
+Every test runs the real ./agcod as an operator would: a configuration file
+of mode 0600, a private HOME and state directory, the emulator's CA bundle.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import agcod_emulator  # noqa: E402
+
+AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
+SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"
+KEY_ID = "AKIDEMULATOR"
+PARTNER = "Acme1"
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("certs")
+    return agcod_emulator.make_certificates(str(d))
+
+
+class Result:
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.out = p.stdout
+        self.err = p.stderr
+
+    def json(self):
+        lines = [l for l in self.out.splitlines() if l.strip()]
+        assert len(lines) == 1, f"expected one JSON line, got: {self.out!r}"
+        return json.loads(lines[0])
+
+    def jsonl(self):
+        return [json.loads(l) for l in self.out.splitlines() if l.strip()]
+
+    def __repr__(self):
+        return f"<rc={self.rc} out={self.out!r} err={self.err!r}>"
+
+
+class Agcod:
+    """Runs the binary with a private environment."""
+
+    def __init__(self, tmp, emu=None, certs=None):
+        self.tmp = tmp
+        self.home = tmp / "home"
+        self.home.mkdir(exist_ok=True)
+        self.state = tmp / "state"
+        self.config = tmp / "config.ini"
+        self.emu = emu
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "AGCOD_CONFIG": str(self.config),
+            "AGCOD_STATE_DIR": str(self.state),
+            "TZ": "UTC",
+        }
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                self.env[k] = os.environ[k]
+        if emu is not None:
+            self.write_config(endpoint=emu.endpoint, ca_bundle=certs[0])
+
+    def write_config(self, text=None, mode=0o600, **keys):
+        if text is None:
+            base = {"partner_id": PARTNER, "access_key_id": KEY_ID,
+                    "secret_access_key": SECRET, "region": "na",
+                    "environment": "sandbox", "currency": "USD"}
+            base.update(keys)
+            text = "[default]\n" + "".join(
+                f"{k} = {v}\n" for k, v in base.items() if v is not None)
+        fd = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(self.config, mode)
+
+    def __call__(self, *args, env=None, input=None, timeout=60, binary=None):
+        e = dict(self.env)
+        if env:
+            for k, v in env.items():
+                if v is None:
+                    e.pop(k, None)
+                else:
+                    e[k] = v
+        p = subprocess.run([binary or AGCOD, *map(str, args)], env=e,
+                           input=input, capture_output=True, text=True,
+                           timeout=timeout)
+        return Result(p)
+
+    def journal(self):
+        p = self.state / "journal.jsonl"
+        if not p.exists():
+            return []
+        return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+
+
+@pytest.fixture
+def emu(certs):
+    e = agcod_emulator.Emulator(certs, partner=PARTNER, access_key_id=KEY_ID,
+                                secret=SECRET).start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def agcod(tmp_path, emu, certs):
+    return Agcod(tmp_path, emu, certs)
+
+
+@pytest.fixture
+def offline(tmp_path):
+    """agcod with a profile but no emulator (nothing can be sent)."""
+    a = Agcod(tmp_path)
+    a.write_config(endpoint="https://127.0.0.1:9")
+    return a
