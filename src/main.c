@@ -225,6 +225,10 @@ help_cmd(FILE *f, const struct cmd *c)
 	}
 	fprintf(f, "\noptions:\n");
 	print_options(f, c->bit);
+	if (c->bit == B_SIGN) {
+		fprintf(f, "\noperation options (each with its operation):\n");
+		print_options(f, B_SENDS);
+	}
 	fprintf(f, "\nglobal options are accepted too: see 'agcod --help'.\n");
 }
 

@@ -52,6 +52,18 @@ static const char *const keys[K_COUNT] = {
 	"endpoint", "ca_bundle", "max_rps",
 };
 
+/* NULL when the partner id can prefix request ids, else why not */
+static const char *
+partner_why(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (!isalnum((unsigned char)v[i]))
+			return "must be letters and digits";
+	return i > REQID_MAX - 20 ? "is longer than 20 characters" : NULL;
+}
+
 const struct region_info *
 region_find(const char *name)
 {
@@ -250,6 +262,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 	switch (k) {
 	case K_PARTNER:
+		if (partner_why(val))
+			return perr(ps, "partner_id '%s' %s", val,
+			    partner_why(val));
 		return setv(ps, ps->p->partner_id, sizeof(ps->p->partner_id),
 		    name, val);
 	case K_ACCESS_KEY:
@@ -280,6 +295,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 		ps->p->production = strcmp(val, "production") == 0;
 		return 1;
 	case K_CURRENCY:
+		if (currency_find(val) == NULL)
+			return perr(ps, "currency '%s' is not one of %s", val,
+			    currency_list());
 		return setv(ps, ps->p->currency, sizeof(ps->p->currency), name,
 		    val);
 	case K_ENDPOINT:
@@ -586,26 +604,17 @@ profile_load(struct profile *p, const struct profile_opts *o)
 		    p->config_path);
 		return EX_CONFIG;
 	}
-	why = NULL;
-	{
-		size_t i;
-
-		for (i = 0; p->partner_id[i]; i++)
-			if (!isalnum((unsigned char)p->partner_id[i]))
-				why = "must be letters and digits";
-		if (strlen(p->partner_id) > REQID_MAX - 20)
-			why = "is longer than 20 characters";
-	}
-	if (why) {
-		msg_err("partner id '%s' %s", p->partner_id, why);
+	/* values from the environment, checked as the file's are */
+	if ((v = envv(o, "AGCOD_PARTNER_ID")) && (why = partner_why(v))) {
+		msg_err("AGCOD_PARTNER_ID '%s' %s", v, why);
 		return EX_CONFIG;
 	}
 	if (strcspn(p->access_key_id, " \t\r\n") != strlen(p->access_key_id)) {
-		msg_err("access key id holds white space");
+		msg_err("the access key id holds white space");
 		return EX_CONFIG;
 	}
-	if (p->currency[0] && currency_find(p->currency) == NULL) {
-		msg_err("currency '%s' is not one of %s", p->currency,
+	if ((v = envv(o, "AGCOD_CURRENCY")) && currency_find(v) == NULL) {
+		msg_err("AGCOD_CURRENCY '%s' is not one of %s", v,
 		    currency_list());
 		return EX_CONFIG;
 	}

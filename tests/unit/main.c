@@ -53,7 +53,7 @@ main(int argc, char **argv)
 		int before = unit_failed;
 
 		suites[i].fn();
-		fprintf(stderr, "unit %-8s %s\n", suites[i].name,
+		printf("unit %-8s %s\n", suites[i].name,
 		    unit_failed == before ? "ok" : "FAILED");
 	}
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
