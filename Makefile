@@ -126,3 +126,8 @@ clean:
 	rm -rf build build-asan agcod
 
 .PHONY: all deps check test check-asan demo install uninstall clean
+
+# regenerate the completion scripts from the command table
+completions: $(PROG)
+	$(PYTHON) tests/gen_completions.py ./$(PROG) completions
+.PHONY: completions

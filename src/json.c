@@ -54,12 +54,15 @@ json_parse_exact(const char *s, size_t n, char *err, size_t errlen)
 {
 	struct buf q = BUF_INIT(JSON_MAX);
 	json_error_t e;
-	json_t *j = NULL;
+	json_t *j;
 
-	if (json_loadb(s, n, JSON_REJECT_DUPLICATES, &e) == NULL) {
+	/* Jansson judges the original text; the rewrite only keeps numbers */
+	if ((j = json_loadb(s, n, JSON_REJECT_DUPLICATES, &e)) == NULL) {
 		snprintf(err, errlen, "%s at offset %d", e.text, e.position);
 		return NULL;
 	}
+	json_decref(j);
+	j = NULL;
 	if (rewrite(s, n, &q, 1) == 0)
 		j = json_loadb(q.data, q.len, 0, &e);
 	if (j == NULL)
