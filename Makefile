@@ -30,10 +30,12 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshado
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
 LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
 
-SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/opreq.c src/api.c src/http.c \
+SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
+	  src/cmd_reconcile.c src/cmd_batch.c src/send.c src/opreq.c src/api.c src/http.c \
 	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
-	  src/json.c src/output.c src/report.c src/buf.c src/msg.c
-LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c,$(SRCS))
+	  src/json.c src/output.c src/report.c src/buf.c src/msg.c \
+	  src/journal.c src/ratelimit.c src/csv.c
+LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)

@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <sysexits.h>
 
+#include <jansson.h>
+
 #include "amount.h"
+#include "journal.h"
 #include "profile.h"
+#include "ratelimit.h"
 
 #define AGCOD_VERSION	"0.1.0"
 
@@ -72,6 +76,11 @@ struct cmd_ctx {
 	long			 retry_for;	/* seconds of retrying */
 	struct http		*http;
 	int			 sent;		/* something left the machine */
+	char			 state_dir[PATH_MAX];
+	struct journal		 journal;	/* fd -1 until opened */
+	struct ratelimit	 rl;
+	int			 rl_ready;
+	json_t			*entries;	/* the journal, read once */
 };
 
 /* main.c */
@@ -82,8 +91,16 @@ int	opt_applies(int id, const struct cmd *);
 const char *opt_name(int id);
 void	print_versions(FILE *);
 
+/* main.c: the state directory, journal and shared rate limit; 0 or 74 */
+int	ctx_open_state(struct cmd_ctx *, int journal);
+/* the journal's entries, read once (NULL if it cannot be read) */
+json_t	*ctx_entries(struct cmd_ctx *);
+
 /* the commands */
 int	cmd_op(struct cmd_ctx *);
 int	cmd_sign_debug(struct cmd_ctx *);
+int	cmd_history(struct cmd_ctx *);
+int	cmd_reconcile(struct cmd_ctx *);
+int	cmd_batch(struct cmd_ctx *);
 
 #endif

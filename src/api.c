@@ -22,20 +22,22 @@
 
 const struct op ops[] = {
 	{ "create", "CreateGiftCard", "creationRequestId",
-	    F_VALUE | F_EXTREF | F_PROGRAM, OP_MOVES_MONEY },
+	    F_VALUE | F_EXTREF | F_PROGRAM, OP_MOVES_MONEY | OP_JOURNAL, NULL },
 	{ "cancel", "CancelGiftCard", "creationRequestId",
-	    F_GCID, OP_ID_REQUIRED },
-	{ "funds", "GetAvailableFunds", NULL, 0, 0 },
+	    F_GCID, OP_ID_REQUIRED | OP_JOURNAL, "CreateGiftCard" },
+	{ "funds", "GetAvailableFunds", NULL, 0, 0, NULL },
 	{ "load", "LoadAmazonBalance", "loadBalanceRequestId",
-	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, OP_MOVES_MONEY },
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
 	{ "void", "VoidAmazonBalanceLoad", "loadBalanceRequestId",
-	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, OP_ID_REQUIRED },
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
+	    OP_ID_REQUIRED | OP_JOURNAL, "LoadAmazonBalance" },
 	{ "activate", "ActivateGiftCard", "activationRequestId",
-	    F_CARD | F_VALUE, OP_MOVES_MONEY },
+	    F_CARD | F_VALUE, OP_MOVES_MONEY | OP_JOURNAL, NULL },
 	{ "deactivate", "DeactivateGiftCard", "activationRequestId",
-	    F_CARD, OP_ID_REQUIRED },
+	    F_CARD, OP_ID_REQUIRED | OP_JOURNAL, "ActivateGiftCard" },
 	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
-	    F_CARD, 0 },
+	    F_CARD, 0, NULL },
 };
 const size_t nops = sizeof(ops) / sizeof(ops[0]);
 
@@ -46,6 +48,17 @@ op_find(const char *cmd)
 
 	for (i = 0; i < nops; i++)
 		if (strcmp(ops[i].cmd, cmd) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+const struct op *
+op_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (strcmp(ops[i].name, name) == 0)
 			return &ops[i];
 	return NULL;
 }
@@ -191,14 +204,21 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* In-process pacing: at most max_rps sends a second (1 for funds). */
+/*
+ * At most max_rps sends a second (1 for funds): shared by every agcod
+ * process through the state directory, or for this process alone when
+ * there is none.
+ */
 static void
-pace(const struct profile *p, const struct op *op)
+pace(struct cmd_ctx *c, const struct op *op)
 {
 	static long last;
-	long gap = strcmp(op->name, "GetAvailableFunds") == 0 ? 1000 :
-	    1000 / (p->max_rps > 0 ? p->max_rps : 10), wait;
+	int funds = strcmp(op->name, "GetAvailableFunds") == 0;
+	long gap = funds ? 1010 : 1010 / (c->prof.max_rps > 0 ?
+	    c->prof.max_rps : 10), wait;
 
+	if (c->rl_ready && ratelimit_acquire(&c->rl, funds) == 0)
+		return;
 	if (last && (wait = last + gap - now_ms()) > 0) {
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
 
@@ -421,7 +441,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		pace(&c->prof, op);
+		pace(c, op);
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {

@@ -26,6 +26,7 @@ enum op_field {
 enum op_flag {
 	OP_MOVES_MONEY	= 1 << 0,	/* named on stderr in production */
 	OP_ID_REQUIRED	= 1 << 1,	/* refers to an earlier request */
+	OP_JOURNAL	= 1 << 2,	/* changes state: journaled */
 };
 
 struct op {
@@ -34,6 +35,7 @@ struct op {
 	const char	*id_field;	/* creationRequestId, or NULL */
 	unsigned	 fields;
 	unsigned	 flags;
+	const char	*refers_to;	/* the operation its request id names */
 };
 
 struct opreq {
@@ -92,8 +94,12 @@ extern const struct op ops[];
 extern const size_t nops;
 
 const struct op	*op_find(const char *cmd);
-/* options -> a checked request; 0 or EX_USAGE after saying why */
-int	api_request(const struct cmd_ctx *, const struct op *, struct opreq *);
+const struct op	*op_by_name(const char *name);
+/* option values (indexed by enum opt_id) -> a checked request; opreq.c */
+int	opreq_build(const struct profile *, const struct op *,
+	    const char *const *vals, struct opreq *, char *why, size_t whylen);
+/* fill missing values from a journal entry's members */
+void	opreq_fill_from(const char **vals, json_t *entry, int include_id);
 int	api_body(const struct profile *, const struct opreq *, struct buf *);
 int	api_sign(const struct profile *, const struct op *, const char *body,
 	    size_t body_len, time_t when, struct signed_req *);

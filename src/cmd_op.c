@@ -9,6 +9,7 @@
 #include "api.h"
 #include "msg.h"
 #include "output.h"
+#include "send.h"
 
 /* funds --below: exit 1 when the balance is under the threshold */
 static int
@@ -45,7 +46,7 @@ cmd_op(struct cmd_ctx *c)
 	    below.units < 0))
 		return usage_error(c->cmd, "--below '%s' must be a decimal "
 		    "amount such as 100 or 99.50", c->args.val[O_BELOW]);
-	if ((rc = api_request(c, op, &req)) != 0)
+	if ((rc = op_prepare(c, op, &req)) != 0)
 		return rc;
 	if (api_body(&c->prof, &req, &body) == -1) {
 		buf_free(&body);
@@ -58,7 +59,7 @@ cmd_op(struct cmd_ctx *c)
 	if (op->id_field)
 		msg_verbose("%s %s", op->id_field, req.request_id);
 
-	rc = api_call(c, op, body.data, body.len, &r);
+	rc = op_send(c, &req, &body, &r);
 	if (r.json && output_body(c, &r.resp.body, r.json) == -1)
 		rc = rc ? rc : EX_SOFTWARE;
 	if (rc != 0) {

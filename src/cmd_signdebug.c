@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "rawreq.h"
 #include "report.h"
+#include "send.h"
 
 #define RAW_MAX	(1024 * 1024)
 
@@ -63,7 +64,9 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	struct opreq req;
 	int rc;
 
-	if ((rc = api_request(c, op, &req)) != 0)
+	if ((rc = op_prepare(c, op, &req)) != 0)
+		return rc;
+	if (c->args.seen[O_SEND] && (rc = ctx_open_state(c, 1)) != 0)
 		return rc;
 	if (api_body(&c->prof, &req, &body) == -1) {
 		buf_free(&body);
@@ -72,7 +75,7 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	memset(&rep, 0, sizeof(rep));
 	memset(&res, 0, sizeof(res));
 	if (c->args.seen[O_SEND]) {
-		rc = api_call(c, op, body.data, body.len, &res);
+		rc = op_send(c, &req, &body, &res);
 		sreq = res.sreq;
 		when = res.when;
 		rep.attempt = res.attempts;

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +28,8 @@
 enum {
 	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
-	B_STATUS = 1 << 7, B_SIGN = 1 << 8,
+	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
+	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -71,13 +73,15 @@ static const struct optspec optspecs[] = {
 	{ "amount", 0, 1, O_AMOUNT, B_MONEY, "A", "amount, e.g. 25 or 19.99" },
 	{ "currency", 0, 1, O_CURRENCY, B_MONEY, "C",
 	    "ISO 4217 code (profile default)" },
-	{ "request-id", 0, 1, O_REQUEST_ID, B_SENDS & ~B_FUNDS, "ID",
+	{ "request-id", 0, 1, O_REQUEST_ID,
+	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE, "ID",
 	    "request id (generated when optional and omitted)" },
 	{ "external-reference", 0, 1, O_EXTREF, B_CREATE | B_LOAD | B_VOID,
 	    "TEXT", "your own reference, up to 100 characters" },
 	{ "program-id", 0, 1, O_PROGRAM_ID, B_CREATE, "ID",
 	    "reseller program id" },
-	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL, "ID", "the card's gcId" },
+	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL, "ID",
+	    "the card's gcId (from the journal when omitted)" },
 	{ "below", 0, 1, O_BELOW, B_FUNDS, "AMOUNT",
 	    "exit 1 when the funds are below AMOUNT" },
 	{ "account-id", 0, 1, O_ACCOUNT_ID, B_LOAD | B_VOID, "ID",
@@ -98,39 +102,45 @@ static const struct optspec optspecs[] = {
 	    "sign (and check) a raw HTTP request; - for stdin" },
 	{ "service", 0, 1, O_SERVICE, B_SIGN, "NAME",
 	    "service in the scope, with --request (AGCODService)" },
+	{ "pending", 0, 0, O_PENDING, B_HISTORY, NULL,
+	    "only requests whose outcome is unknown" },
+	{ "since", 0, 1, O_SINCE, B_HISTORY, "WHEN",
+	    "only since WHEN: 2026-11-22, 2026-11-22T10:00:00Z, 90m, 12h, 7d" },
+	{ "dry-run", 0, 0, O_DRY_RUN, B_BATCH, NULL,
+	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
 static const struct cmd cmds[] = {
-	{ "create", cmd_op, B_CREATE, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "create", cmd_op, B_CREATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[0], "create --amount A [--currency C] [--request-id ID] "
 	    "[--external-reference TEXT] [--program-id ID]",
 	    "issue a gift card code" },
-	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[1], "cancel --request-id ID --gc-id ID",
 	    "cancel a code within 15 minutes" },
-	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[2], "funds [--below AMOUNT]", "show the prepaid funds" },
-	{ "load", cmd_op, B_LOAD, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "load", cmd_op, B_LOAD, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[3], "load --amount A [--currency C] --account-id ID "
 	    "[--account-type T] [--source-id TEXT] [--request-id ID] "
 	    "[--external-reference TEXT]",
 	    "load balance onto a customer's account" },
-	{ "void", cmd_op, B_VOID, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "void", cmd_op, B_VOID, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[4], "void --request-id ID --amount A [--currency C] "
 	    "--account-id ID [--account-type T] [--source-id TEXT]",
 	    "void a balance load" },
-	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[5], "activate --card-number N --amount A [--currency C] "
 	    "[--request-id ID]", "activate a physical card" },
 	{ "deactivate", cmd_op, B_DEACTIVATE,
-	    NEED_PROFILE | NEED_SECRET | NEED_NET, &ops[6],
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[6],
 	    "deactivate --card-number N --request-id ID",
 	    "deactivate a physical card" },
 	{ "activation-status", cmd_op, B_STATUS,
-	    NEED_PROFILE | NEED_SECRET | NEED_NET, &ops[7],
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[7],
 	    "activation-status --card-number N [--request-id ID]",
 	    "check a physical card's activation" },
 	{ "sign-debug", cmd_sign_debug, B_SIGN, NEED_PROFILE | NEED_SECRET,
@@ -139,6 +149,17 @@ static const struct cmd cmds[] = {
 	    "       agcod sign-debug --request FILE [--service NAME] "
 	    "[--region REGION] [--date STAMP]",
 	    "show how a request is signed, for support cases" },
+	{ "history", cmd_history, B_HISTORY, 0, NULL,
+	    "history [--pending] [--request-id ID] [--since WHEN]",
+	    "show the journal: the latest state of each request" },
+	{ "reconcile", cmd_reconcile, B_RECONCILE,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
+	    "reconcile [--request-id ID]",
+	    "settle requests whose outcome is unknown" },
+	{ "batch", cmd_batch, B_BATCH,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
+	    "batch create FILE [--dry-run]",
+	    "create a card for every row of a CSV file, safely re-runnable" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -375,6 +396,57 @@ finish_stdout(struct cmd_ctx *ctx, int rc)
 	return rc;
 }
 
+int
+ctx_open_state(struct cmd_ctx *c, int journal)
+{
+	if (c->state_dir[0] == '\0' &&
+	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
+	    sizeof(c->state_dir)) == -1) {
+		msg_err("the state directory path is too long");
+		return EX_IOERR;
+	}
+	if (journal && c->journal.fd == -1 &&
+	    journal_open(&c->journal, c->state_dir) == -1) {
+		msg_err("cannot open the journal in '%s': %s; nothing was sent",
+		    c->state_dir, strerror(errno));
+		return EX_IOERR;
+	}
+	/* without a usable state directory the rate is this process's own */
+	if (!c->rl_ready && c->prof.partner_id[0] &&
+	    state_dir_make(c->state_dir) == 0 &&
+	    ratelimit_init(&c->rl, c->state_dir, c->prof.partner_id,
+	    c->prof.max_rps) == 0)
+		c->rl_ready = 1;
+	else if (!c->rl_ready)
+		msg_verbose("no shared rate limit in '%s'", c->state_dir);
+	return 0;
+}
+
+json_t *
+ctx_entries(struct cmd_ctx *c)
+{
+	int bad, torn;
+
+	if (c->entries)
+		return c->entries;
+	if (c->state_dir[0] == '\0' &&
+	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
+	    sizeof(c->state_dir)) == -1)
+		return NULL;
+	if ((c->entries = journal_read(c->state_dir, &bad, &torn)) == NULL) {
+		msg_warn("cannot read the journal in '%s': %s", c->state_dir,
+		    strerror(errno));
+		return NULL;
+	}
+	if (torn)
+		msg_warn("the journal's last line is incomplete (left by a "
+		    "crash?); it was ignored");
+	if (bad)
+		msg_warn("%d journal line%s could not be read and %s ignored",
+		    bad, bad == 1 ? "" : "s", bad == 1 ? "was" : "were");
+	return c->entries;
+}
+
 static int
 run_cmd(struct cmd_ctx *ctx)
 {
@@ -398,6 +470,9 @@ run_cmd(struct cmd_ctx *ctx)
 	}
 	if ((c->need & NEED_SECRET) &&
 	    (rc = profile_need_secret(&ctx->prof)) != 0)
+		return rc;
+	if ((c->need & NEED_STATE) && (rc = ctx_open_state(ctx,
+	    c->op == NULL || (c->op->flags & OP_JOURNAL))) != 0)
 		return rc;
 	rc = c->fn(ctx);
 	http_free(ctx->http);
@@ -494,11 +569,14 @@ main(int argc, char **argv)
 	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
 	    &ctx.retry_for))))
 		return rc;
-	if (c->bit != B_SIGN && ctx.args.npos > 0)
+	if (c->bit != B_SIGN && c->bit != B_BATCH && ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);
 
+	ctx.journal.fd = -1;
 	rc = run_cmd(&ctx);
+	journal_close(&ctx.journal);
+	json_decref(ctx.entries);
 	profile_free(&ctx.prof);
 	free(ctx.args.pos);
 	return finish_stdout(&ctx, rc);

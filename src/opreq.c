@@ -1,8 +1,11 @@
 /*
- * opreq.c - a command's options turned into a checked AGCOD request.
- * Everything is checked here, before anything is signed or sent.
+ * opreq.c - option values turned into a checked AGCOD request.  The values
+ * come from the command line, a journal entry (reconcile, and what cancel,
+ * void and deactivate can take from the request they refer to) or a batch
+ * row; all go through these same checks before anything is signed or sent.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,19 +46,6 @@ check_text(const char *v, size_t max, int ascii_only)
 }
 
 static const char *
-check_digits(const char *v, size_t min, size_t max)
-{
-	size_t n = strlen(v), i;
-
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)v[i]))
-			return "must be digits only";
-	if (n < min || n > max)
-		return "has the wrong number of digits";
-	return NULL;
-}
-
-static const char *
 check_alnum(const char *v, size_t max)
 {
 	size_t i;
@@ -66,100 +56,169 @@ check_alnum(const char *v, size_t max)
 	return i == 0 ? "is empty" : i > max ? "is too long" : NULL;
 }
 
-/* one optional or required text option */
-static int
-take(const struct cmd_ctx *c, int id, int required, const char **dst,
-    const char *(*check)(const char *))
+static const char *
+chk_gcid(const char *v)
 {
-	const char *v = c->args.val[id], *why;
+	return check_text(v, 64, 1);
+}
 
-	if (v == NULL) {
-		if (required)
-			return usage_error(c->cmd, "'--%s' is required for '%s'",
-			    opt_name(id), c->cmd->name);
-		return 0;
-	}
-	if (check && (why = check(v)) != NULL)
-		return usage_error(c->cmd, "--%s '%s' %s", opt_name(id), v, why);
-	*dst = v;
+static const char *
+chk_card(const char *v)
+{
+	size_t n = strlen(v), i;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return "must be digits only";
+	return n < 8 || n > 32 ? "has the wrong number of digits" : NULL;
+}
+
+static const char *
+chk_account(const char *v)
+{
+	return check_text(v, 128, 1);
+}
+
+static const char *
+chk_type(const char *v)
+{
+	return check_alnum(v, 32);
+}
+
+static const char *
+chk_text100(const char *v)
+{
+	return check_text(v, 100, 0);
+}
+
+static const char *
+chk_program(const char *v)
+{
+	return check_alnum(v, 100);
+}
+
+static int
+fail(char *why, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *why, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* one text value, checked; required ones must be there */
+static int
+take(const char *const *v, int id, int required, const char **dst,
+    const char *(*check)(const char *), const char *cmd, char *why, size_t n)
+{
+	const char *msg;
+
+	if (v[id] == NULL)
+		return required ? fail(why, n, "'--%s' is required for '%s'",
+		    opt_name(id), cmd) : 0;
+	if (check && (msg = check(v[id])) != NULL)
+		return fail(why, n, "--%s '%s' %s", opt_name(id), v[id], msg);
+	*dst = v[id];
 	return 0;
 }
 
-static const char *chk_gcid(const char *v) { return check_text(v, 64, 1); }
-static const char *chk_card(const char *v) { return check_digits(v, 8, 32); }
-static const char *chk_account(const char *v) { return check_text(v, 128, 1); }
-static const char *chk_type(const char *v) { return check_alnum(v, 32); }
-static const char *chk_source(const char *v) { return check_text(v, 100, 0); }
-static const char *chk_extref(const char *v) { return check_text(v, 100, 0); }
-static const char *chk_program(const char *v) { return check_alnum(v, 100); }
+/* journal members that can stand in for options of a later request */
+static const struct {
+	int		 id;
+	const char	*member;
+} from_journal[] = {
+	{ O_GC_ID, "gc_id" }, { O_AMOUNT, "amount" }, { O_CURRENCY, "currency" },
+	{ O_ACCOUNT_ID, "account" }, { O_ACCOUNT_TYPE, "account_type" },
+	{ O_SOURCE_ID, "source_id" }, { O_CARD_NUMBER, "card_number" },
+	{ O_EXTREF, "external_reference" }, { O_PROGRAM_ID, "program_id" },
+	{ O_REQUEST_ID, "request_id" },
+};
+
+void
+opreq_fill_from(const char **vals, json_t *entry, int include_id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(from_journal) / sizeof(from_journal[0]); i++) {
+		const char *s = json_string_value(json_object_get(entry,
+		    from_journal[i].member));
+
+		if (from_journal[i].id == O_REQUEST_ID && !include_id)
+			continue;
+		if (vals[from_journal[i].id] == NULL && s)
+			vals[from_journal[i].id] = s;
+	}
+}
 
 int
-api_request(const struct cmd_ctx *c, const struct op *op, struct opreq *r)
+opreq_build(const struct profile *p, const struct op *op,
+    const char *const *v, struct opreq *r, char *why, size_t n)
 {
-	const struct profile *p = &c->prof;
-	const char *v, *why;
+	const char *s, *msg;
 	struct timeval tv;
-	int e;
 
 	memset(r, 0, sizeof(*r));
 	r->op = op;
 	if (op->fields & (F_VALUE | F_AMOUNT)) {
-		v = c->args.val[O_CURRENCY] ? c->args.val[O_CURRENCY] :
-		    p->currency[0] ? p->currency : NULL;
-		if (v == NULL)
-			return usage_error(c->cmd, "no currency: give "
-			    "'--currency' or set currency in the profile");
-		if ((r->cur = currency_find(v)) == NULL)
-			return usage_error(c->cmd, "currency '%s' is not one "
-			    "of %s", v, currency_list());
-		if ((v = c->args.val[O_AMOUNT]) == NULL)
-			return usage_error(c->cmd, "'--amount' is required "
-			    "for '%s'", c->cmd->name);
-		if (amount_parse(v, r->cur, &r->amount, &why) == -1)
-			return usage_error(c->cmd, "amount '%s' %s", v, why);
+		s = v[O_CURRENCY] ? v[O_CURRENCY] : p->currency[0] ?
+		    p->currency : NULL;
+		if (s == NULL)
+			return fail(why, n, "no currency: give '--currency' or "
+			    "set currency in the profile");
+		if ((r->cur = currency_find(s)) == NULL)
+			return fail(why, n, "currency '%s' is not one of %s", s,
+			    currency_list());
+		if ((s = v[O_AMOUNT]) == NULL)
+			return fail(why, n, "'--amount' is required for '%s'",
+			    op->cmd);
+		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
+			return fail(why, n, "amount '%s' %s", s, msg);
 	}
 	if (op->id_field) {
-		if ((v = c->args.val[O_REQUEST_ID]) != NULL) {
-			if ((why = reqid_check(v, p->partner_id,
+		if ((s = v[O_REQUEST_ID]) != NULL) {
+			if ((msg = reqid_check(s, p->partner_id,
 			    p->production)) != NULL)
-				return usage_error(c->cmd, "request id '%s' %s",
-				    v, why);
-			strlcpy(r->request_id, v, sizeof(r->request_id));
+				return fail(why, n, "request id '%s' %s", s, msg);
+			strlcpy(r->request_id, s, sizeof(r->request_id));
 		} else if (op->flags & OP_ID_REQUIRED) {
-			return usage_error(c->cmd, "'--request-id' is required "
-			    "for '%s': the id of the request it refers to",
-			    c->cmd->name);
+			return fail(why, n, "'--request-id' is required for "
+			    "'%s': the id of the request it refers to", op->cmd);
 		} else {
 			gettimeofday(&tv, NULL);
 			if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
 			    1000 + (uint64_t)tv.tv_usec / 1000,
 			    r->request_id) == -1)
-				return usage_error(c->cmd, "partner id too long "
-				    "to generate a request id");
+				return fail(why, n, "partner id too long to "
+				    "generate a request id");
 		}
 	}
-	if ((op->fields & F_GCID) &&
-	    (e = take(c, O_GC_ID, 1, &r->gc_id, chk_gcid)))
-		return e;
-	if ((op->fields & F_CARD) &&
-	    (e = take(c, O_CARD_NUMBER, 1, &r->card_number, chk_card)))
-		return e;
+	if ((op->fields & F_GCID) && take(v, O_GC_ID, 1, &r->gc_id, chk_gcid,
+	    op->cmd, why, n))
+		return -1;
+	if ((op->fields & F_CARD) && take(v, O_CARD_NUMBER, 1, &r->card_number,
+	    chk_card, op->cmd, why, n))
+		return -1;
 	if (op->fields & F_ACCOUNT) {
 		r->account_type = "2";	/* the one value Amazon's example shows */
-		if ((e = take(c, O_ACCOUNT_ID, 1, &r->account_id,
-		    chk_account)) || (e = take(c, O_ACCOUNT_TYPE, 0,
-		    &r->account_type, chk_type)))
-			return e;
+		if (take(v, O_ACCOUNT_ID, 1, &r->account_id, chk_account,
+		    op->cmd, why, n) || take(v, O_ACCOUNT_TYPE, 0,
+		    &r->account_type, chk_type, op->cmd, why, n))
+			return -1;
 	}
-	if ((op->fields & F_SOURCE) &&
-	    (e = take(c, O_SOURCE_ID, 0, &r->source_id, chk_source)))
-		return e;
-	if ((op->fields & F_EXTREF) &&
-	    (e = take(c, O_EXTREF, 0, &r->extref, chk_extref)))
-		return e;
-	if ((op->fields & F_PROGRAM) &&
-	    (e = take(c, O_PROGRAM_ID, 0, &r->program_id, chk_program)))
-		return e;
+	if ((op->fields & F_SOURCE) && take(v, O_SOURCE_ID, 0, &r->source_id,
+	    chk_text100, op->cmd, why, n))
+		return -1;
+	if ((op->fields & F_EXTREF) && take(v, O_EXTREF, 0, &r->extref,
+	    chk_text100, op->cmd, why, n))
+		return -1;
+	if ((op->fields & F_PROGRAM) && take(v, O_PROGRAM_ID, 0,
+	    &r->program_id, chk_program, op->cmd, why, n))
+		return -1;
 	return 0;
 }
-

@@ -158,6 +158,7 @@ class Emulator:
         self.throttled = 0
         self.server = None
         self.thread = None
+        self.on_request = None  # tests: called with each log entry on arrival
 
     # ---- control ----
 
@@ -544,6 +545,8 @@ def make_handler(emu):
                      "status": None, "response": None}
             with emu.lock:
                 emu.log.append(entry)
+            if emu.on_request:
+                emu.on_request(entry)
             status, resp, extra = self.process(op, path, query, body, entry)
             if status is None:
                 return

@@ -44,6 +44,8 @@ main(int argc, char **argv)
 		{ "profile", test_profile },
 		{ "json", test_json },
 		{ "api", test_api },
+		{ "journal", test_journal },
+		{ "csv", test_csv },
 	};
 	size_t i;
 

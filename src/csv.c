@@ -1,0 +1,148 @@
+/* csv.c - RFC 4180 records, with the line each one starts on */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "csv.h"
+
+#define CSV_MAX_ROWS	1000000
+
+static int
+grow(struct csv *c, size_t *cap)
+{
+	struct csv_row *n;
+
+	if (c->nrows < *cap)
+		return 0;
+	if (*cap >= CSV_MAX_ROWS)
+		return -1;
+	*cap = *cap ? *cap * 2 : 64;
+	if ((n = reallocarray(c->rows, *cap, sizeof(*n))) == NULL)
+		return -1;
+	c->rows = n;
+	return 0;
+}
+
+int
+csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
+{
+	struct buf f = BUF_INIT(CSV_FIELD_MAX);
+	struct csv_row *row = NULL;
+	size_t i = 0, cap = 0;
+	int line = 1, quoted;
+
+	memset(c, 0, sizeof(*c));
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		i = 3;	/* a UTF-8 byte-order mark from spreadsheets */
+	if (memchr(s, '\0', n)) {
+		snprintf(err, errlen, "the file holds a NUL byte");
+		return -1;
+	}
+	while (i < n) {
+		/* a record */
+		if (grow(c, &cap) == -1) {
+			snprintf(err, errlen, "too many rows");
+			goto fail;
+		}
+		row = &c->rows[c->nrows++];
+		memset(row, 0, sizeof(*row));
+		row->line = line;
+		for (;;) {
+			/* a field */
+			buf_reset(&f);
+			quoted = i < n && s[i] == '"';
+			if (quoted) {
+				int startline = line;
+
+				for (i++;; i++) {
+					if (i >= n) {
+						snprintf(err, errlen, "line %d: "
+						    "unterminated quoted field",
+						    startline);
+						goto fail;
+					}
+					if (s[i] == '"') {
+						if (i + 1 < n && s[i + 1] == '"') {
+							i++;
+						} else {
+							i++;
+							break;
+						}
+					}
+					if (s[i] == '\n')
+						line++;
+					if (buf_addc(&f, s[i]) == -1)
+						goto toolong;
+				}
+				if (i < n && s[i] != ',' && s[i] != '\n' &&
+				    !(s[i] == '\r' && i + 1 < n &&
+				    s[i + 1] == '\n') && !(s[i] == '\r' &&
+				    i + 1 == n)) {
+					snprintf(err, errlen, "line %d: text "
+					    "after a closing quote", line);
+					goto fail;
+				}
+			} else {
+				while (i < n && s[i] != ',' && s[i] != '\n' &&
+				    !(s[i] == '\r' && (i + 1 == n ||
+				    s[i + 1] == '\n'))) {
+					if (s[i] == '"') {
+						snprintf(err, errlen, "line %d: "
+						    "a quote inside an unquoted "
+						    "field", line);
+						goto fail;
+					}
+					if (buf_addc(&f, s[i++]) == -1)
+						goto toolong;
+				}
+			}
+			if (row->nfields == CSV_MAX_FIELDS) {
+				snprintf(err, errlen, "line %d: more than %d "
+				    "fields", row->line, CSV_MAX_FIELDS);
+				goto fail;
+			}
+			if ((row->fields[row->nfields++] = strdup(buf_str(&f)))
+			    == NULL)
+				goto toolong;
+			if (i < n && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < n && s[i] == '\r')
+				i++;
+			if (i < n && s[i] == '\n') {
+				i++;
+				line++;
+			}
+			break;
+		}
+		/* a blank line is no record */
+		if (row->nfields == 1 && row->fields[0][0] == '\0') {
+			free(row->fields[0]);
+			c->nrows--;
+		}
+	}
+	buf_free(&f);
+	return 0;
+toolong:
+	snprintf(err, errlen, "line %d: a field is longer than %d bytes", line,
+	    CSV_FIELD_MAX);
+fail:
+	buf_free(&f);
+	csv_free(c);
+	return -1;
+}
+
+void
+csv_free(struct csv *c)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < c->nrows; i++)
+		for (j = 0; j < c->rows[i].nfields; j++)
+			free(c->rows[i].fields[j]);
+	free(c->rows);
+	memset(c, 0, sizeof(*c));
+}

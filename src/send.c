@@ -1,0 +1,169 @@
+/*
+ * send.c - one path for every request that leaves the machine:
+ * journal -> rate limit -> sign -> send -> classify -> retry -> journal.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agcod.h"
+#include "msg.h"
+#include "send.h"
+
+#define CANCEL_WINDOW	(15 * 60)
+
+int
+op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
+{
+	const char *vals[O_COUNT];
+	json_t *e = NULL;
+	char why[512];
+
+	memcpy(vals, c->args.val, sizeof(vals));
+	if (op->refers_to && vals[O_REQUEST_ID] && ctx_entries(c))
+		e = journal_find(c->entries, op->refers_to, vals[O_REQUEST_ID]);
+	if (e)
+		opreq_fill_from(vals, e, 0);
+	if (opreq_build(&c->prof, op, vals, r, why, sizeof(why)) == -1) {
+		if (op->refers_to && vals[O_REQUEST_ID] && e == NULL)
+			return usage_error(c->cmd, "%s (the journal has no %s "
+			    "with request id '%s')", why, op->refers_to,
+			    vals[O_REQUEST_ID]);
+		return usage_error(c->cmd, "%s", why);
+	}
+	if (e && strcmp(op->name, "CancelGiftCard") == 0) {
+		const char *t = json_string_value(json_object_get(e, "time"));
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		if (t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
+		    time(NULL) - timegm(&tm) > CANCEL_WINDOW)
+			msg_warn("the journal says card '%s' was created at %s, "
+			    "more than 15 minutes ago: Amazon will likely refuse "
+			    "to cancel it", r->request_id, t);
+	}
+	return 0;
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+	if (v && *v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *
+pending_record(const struct cmd_ctx *c, const struct opreq *r)
+{
+	char t[32], amt[AMOUNT_TEXT_MAX];
+	json_t *o = json_object();
+
+	journal_time(time(NULL), t);
+	set_str(o, "time", t);
+	set_str(o, "state", "pending");
+	set_str(o, "operation", r->op->name);
+	set_str(o, "request_id", r->request_id);
+	set_str(o, "profile", c->prof.name);
+	set_str(o, "partner", c->prof.partner_id);
+	set_str(o, "environment", c->prof.production ? "production" :
+	    "sandbox");
+	set_str(o, "endpoint", c->prof.endpoint);
+	if (r->cur) {
+		amount_format(&r->amount, amt, sizeof(amt));
+		set_str(o, "amount", amt);
+		set_str(o, "currency", r->cur->code);
+	}
+	set_str(o, "gc_id", r->gc_id);
+	set_str(o, "card_number", r->card_number);
+	set_str(o, "account", r->account_id);
+	if (r->account_id)
+		set_str(o, "account_type", r->account_type);
+	set_str(o, "source_id", r->source_id);
+	set_str(o, "external_reference", r->extref);
+	set_str(o, "program_id", r->program_id);
+	return o;
+}
+
+static json_t *
+final_record(const struct opreq *r, const struct api_result *res)
+{
+	static const char *const names[] = {
+		[OUTCOME_SUCCEEDED] = "succeeded", [OUTCOME_FAILED] = "failed",
+		[OUTCOME_UNKNOWN] = "unknown", [OUTCOME_NOT_SENT] = "failed",
+	};
+	const char *gc = json_str(res->json, "gcId");
+	char t[32];
+	json_t *o = json_object();
+
+	journal_time(time(NULL), t);
+	set_str(o, "time", t);
+	set_str(o, "state", names[res->outcome]);
+	set_str(o, "operation", r->op->name);
+	set_str(o, "request_id", r->request_id);
+	/* a cancel answers with the card's gcId too: keep the create's */
+	if (strcmp(r->op->name, "CreateGiftCard") == 0)
+		set_str(o, "gc_id", gc);
+	if (res->have_resp) {
+		set_str(o, "amazon_request_id", res->resp.request_id);
+		if (res->resp.status)
+			json_object_set_new(o, "http_status",
+			    json_integer(res->resp.status));
+	}
+	set_str(o, "error_code", res->error_code);
+	set_str(o, "error_type", res->error_type);
+	if (res->exit)
+		set_str(o, "error", res->why);
+	json_object_set_new(o, "attempts", json_integer(res->attempts));
+	return o;
+}
+
+/* a message, cut to fit if it must be */
+static void
+set_why(struct api_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_why(struct api_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+int
+op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
+    struct api_result *res)
+{
+	const struct op *op = r->op;
+	json_t *rec;
+	int rc, jr;
+
+	if (op->flags & OP_JOURNAL) {
+		rec = pending_record(c, r);
+		jr = journal_append(&c->journal, rec);
+		json_decref(rec);
+		if (jr == -1) {
+			memset(res, 0, sizeof(*res));
+			res->exit = EX_IOERR;
+			res->outcome = OUTCOME_NOT_SENT;
+			set_why(res, "cannot write the journal '%s': %s; "
+			    "nothing was sent", c->journal.path,
+			    strerror(errno));
+			return EX_IOERR;
+		}
+	}
+	rc = api_call(c, op, body->data, body->len, res);
+	if (op->flags & OP_JOURNAL) {
+		rec = final_record(r, res);
+		if (journal_append(&c->journal, rec) == -1)
+			msg_err("cannot record the outcome of %s %s in the "
+			    "journal '%s': %s", op->name, r->request_id,
+			    c->journal.path, strerror(errno));
+		json_decref(rec);
+	}
+	return rc;
+}
