@@ -81,6 +81,7 @@ struct cmd_ctx {
 	struct ratelimit	 rl;
 	int			 rl_ready;
 	json_t			*entries;	/* the journal, read once */
+	int			 trace_fd;	/* --trace: -1 not yet open */
 };
 
 /* main.c */
@@ -90,6 +91,7 @@ const struct cmd *cmd_find(const char *);
 int	opt_applies(int id, const struct cmd *);
 const char *opt_name(int id);
 void	print_versions(FILE *);
+void	print_versions_line(FILE *);
 
 /* main.c: the state directory, journal and shared rate limit; 0 or 74 */
 int	ctx_open_state(struct cmd_ctx *, int journal);
@@ -102,5 +104,6 @@ int	cmd_sign_debug(struct cmd_ctx *);
 int	cmd_history(struct cmd_ctx *);
 int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
+int	cmd_support_draft(struct cmd_ctx *);
 
 #endif

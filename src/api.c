@@ -16,6 +16,8 @@
 #include "api.h"
 #include "json.h"
 #include "msg.h"
+#include "trace.h"
+#include "triage.h"
 
 #define TARGET_PREFIX	"com.amazonaws.agcod.AGCODService."
 #define BODY_MAX	(64 * 1024)
@@ -400,6 +402,47 @@ classify(struct api_result *r, int hr)
 	return r->json ? classify_json(r) : classify_text(r);
 }
 
+/*
+ * After any response, compare clocks; after a 403 or a signature error,
+ * name the likely cause.
+ */
+static void
+triage(struct cmd_ctx *c, struct api_result *r)
+{
+	struct triage_in t;
+	time_t server;
+
+	if (!r->have_resp || r->resp.status == 0)
+		return;
+	if (http_date_parse(r->resp.date, &server) == 0) {
+		r->have_skew = 1;
+		r->skew = (long)(server - time(NULL));
+		if (labs(r->skew) > CLOCK_WARN_S)
+			msg_warn("the local clock is %ld s %s the service's; "
+			    "requests fail past 15 minutes: synchronise it (NTP)",
+			    labs(r->skew), r->skew > 0 ? "behind" : "ahead of");
+	}
+	if (r->exit != EX_DATAERR && r->exit != EX_NOPERM)
+		return;
+	if (r->error_code)	/* an AGCOD F2xx/F3xx: the message says it */
+		return;
+	memset(&t, 0, sizeof(t));
+	t.http_status = r->resp.status;
+	t.message = r->message;
+	t.type = json_str(r->json, "__type");
+	t.have_skew = r->have_skew;
+	t.skew = r->skew;
+	t.host = c->prof.host;
+	t.region = c->prof.region->signing_region;
+	t.access_key_id = c->prof.access_key_id;
+	t.production = c->prof.production;
+	if (t.message == NULL && contains(buf_str(&r->resp.body),
+	    r->resp.body.len, "signature we calculated does not match"))
+		t.message = "signature we calculated does not match";
+	if (triage_verdict(&t, r->diagnosis, sizeof(r->diagnosis)))
+		msg_err("likely cause: %s", r->diagnosis);
+}
+
 /* 1 s apart for the first 10 s, then doubling with jitter, capped at 30 s */
 static long
 backoff_ms(long elapsed, int attempt)
@@ -454,6 +497,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		hr = http_post(c->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
 		v = classify(r, hr);
+		trace_attempt(c, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)
 			unknown = 1;
 		if (v == V_DONE)
@@ -470,6 +514,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 			nanosleep(&ts, NULL);
 		}
 	}
+	triage(c, r);
 	/* once an attempt may have been processed, the outcome stays open */
 	if (r->exit == EX_TEMPFAIL && unknown)
 		r->outcome = OUTCOME_UNKNOWN;

@@ -88,6 +88,9 @@ struct api_result {
 	char			 why[512];	/* one line for stderr */
 	struct signed_req	 sreq;		/* the last attempt's signature */
 	time_t			 when;		/* its time */
+	int			 have_skew;
+	long			 skew;		/* service clock - ours, s */
+	char			 diagnosis[512];	/* triage's verdict */
 };
 
 extern const struct op ops[];

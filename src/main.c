@@ -29,7 +29,7 @@ enum {
 	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
-	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11,
+	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -74,7 +74,7 @@ static const struct optspec optspecs[] = {
 	{ "currency", 0, 1, O_CURRENCY, B_MONEY, "C",
 	    "ISO 4217 code (profile default)" },
 	{ "request-id", 0, 1, O_REQUEST_ID,
-	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE, "ID",
+	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT, "ID",
 	    "request id (generated when optional and omitted)" },
 	{ "external-reference", 0, 1, O_EXTREF, B_CREATE | B_LOAD | B_VOID,
 	    "TEXT", "your own reference, up to 100 characters" },
@@ -160,6 +160,10 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "batch create FILE [--dry-run]",
 	    "create a card for every row of a CSV file, safely re-runnable" },
+	{ "support-draft", cmd_support_draft, B_SUPPORT,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
+	    "support-draft [--request-id ID] [--trace FILE]",
+	    "draft a support case about the latest failed request" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -269,6 +273,18 @@ usage_error(const struct cmd *c, const char *fmt, ...)
 		fprintf(stderr, "usage: agcod [global options] COMMAND "
 		    "[command options]; see 'agcod --help'\n");
 	return EX_USAGE;
+}
+
+void
+print_versions_line(FILE *f)
+{
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	char mb[32];
+
+	mbedtls_version_get_string(mb);
+	fprintf(f, "agcod %s (libcurl %s with %s, mbedTLS %s, Jansson %s)\n",
+	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version :
+	    "no TLS", mb, jansson_version_str());
 }
 
 void
@@ -574,7 +590,10 @@ main(int argc, char **argv)
 		    ctx.args.pos[0]);
 
 	ctx.journal.fd = -1;
+	ctx.trace_fd = -1;
 	rc = run_cmd(&ctx);
+	if (ctx.trace_fd >= 0)
+		close(ctx.trace_fd);
 	journal_close(&ctx.journal);
 	json_decref(ctx.entries);
 	profile_free(&ctx.prof);

@@ -115,6 +115,9 @@ final_record(const struct opreq *r, const struct api_result *res)
 	set_str(o, "error_type", res->error_type);
 	if (res->exit)
 		set_str(o, "error", res->why);
+	set_str(o, "diagnosis", res->diagnosis);
+	if (res->have_skew)
+		json_object_set_new(o, "clock_skew_s", json_integer(res->skew));
 	json_object_set_new(o, "attempts", json_integer(res->attempts));
 	return o;
 }

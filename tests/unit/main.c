@@ -46,6 +46,7 @@ main(int argc, char **argv)
 		{ "api", test_api },
 		{ "journal", test_journal },
 		{ "csv", test_csv },
+		{ "triage", test_triage },
 	};
 	size_t i;
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "../../src/api.h"
+#include "../../src/triage.h"
 #include "unit.h"
 
 static void
@@ -71,4 +72,49 @@ test_api(void)
 	    "\"amount\": 1000}, \"programId\": \"Prog1\"}");
 	CHECK(op_find("bogus") == NULL, "unknown op");
 	CHECK(nops == 8, "eight operations");
+}
+
+/* triage: each verdict from its evidence alone */
+void
+test_triage(void)
+{
+	struct triage_in t;
+	char out[512];
+	time_t d;
+
+	CHECK(http_date_parse("Sun, 22 Nov 2026 14:01:15 GMT", &d) == 0 &&
+	    d == 1795356075, "IMF-fixdate");
+	CHECK(http_date_parse("22 Nov 2026", &d) == -1, "not a date");
+	CHECK(http_date_parse(NULL, &d) == -1, "no header");
+
+	memset(&t, 0, sizeof(t));
+	t.http_status = 403;
+	t.host = "agcod-v2-gamma.amazon.com";
+	t.region = "eu-west-1";
+	t.access_key_id = "AKID";
+	CHECK(triage_verdict(&t, out, sizeof(out)) &&
+	    strstr(out, "region mismatch") && strstr(out, "'us-east-1'"),
+	    "known host, wrong region: %s", out);
+	t.region = "us-east-1";
+	t.have_skew = 1;
+	t.skew = -1000;
+	CHECK(triage_verdict(&t, out, sizeof(out)) &&
+	    strstr(out, "1000 s ahead of"), "skew ahead: %s", out);
+	t.skew = 10;
+	t.message = "The security token included in the request is invalid.";
+	t.production = 1;
+	CHECK(triage_verdict(&t, out, sizeof(out)) &&
+	    strstr(out, "unknown access key") && strstr(out, "production key"),
+	    "unknown key: %s", out);
+	t.message = "Signature expired: 20260101T000000Z is now earlier than x";
+	t.have_skew = 0;
+	CHECK(triage_verdict(&t, out, sizeof(out)) && strstr(out, "clock skew"),
+	    "expired without a Date header: %s", out);
+	t.message = NULL;
+	t.type = "InvalidSignatureException";
+	CHECK(triage_verdict(&t, out, sizeof(out)) &&
+	    strstr(out, "signature mismatch"), "bad signature: %s", out);
+	t.type = NULL;
+	t.http_status = 400;
+	CHECK(triage_verdict(&t, out, sizeof(out)) == 0, "no verdict");
 }

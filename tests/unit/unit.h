@@ -36,6 +36,7 @@ void	test_json(void);
 void	test_api(void);
 void	test_journal(void);
 void	test_csv(void);
+void	test_triage(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 

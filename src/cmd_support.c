@@ -1,0 +1,247 @@
+/*
+ * cmd_support.c - support-draft: an e-mail draft for an Amazon support case
+ * about the latest failed (or unknown) request in the journal, covering what
+ * support asks for: partner id, operation, region and marketplace, endpoint,
+ * time with time zone, Amazon's request id, the error, whether it still
+ * happens (a fresh GetAvailableFunds), versions, operating system, and the
+ * request/response pairs from the traces.  Nothing secret is in it: the
+ * traces hold no secret, no signing key and no claim code.
+ */
+#include <sys/utsname.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "msg.h"
+#include "report.h"
+#include "trace.h"
+
+#define MAX_PAIRS	6
+
+static const char *
+member(json_t *e, const char *k, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(e, k));
+
+	return v ? v : dflt;
+}
+
+static json_t *
+pick_entry(json_t *entries, const char *rid)
+{
+	json_t *e, *found = NULL;
+	size_t i;
+
+	json_array_foreach(entries, i, e) {
+		const char *st = member(e, "state", "");
+
+		if (rid ? strcmp(member(e, "request_id", ""), rid) == 0 :
+		    (strcmp(st, "failed") == 0 || strcmp(st, "unknown") == 0 ||
+		    strcmp(st, "pending") == 0))
+			found = e;
+	}
+	return found;
+}
+
+/* the trace blocks about this request, oldest first, at most MAX_PAIRS */
+static void
+collect(const char *path, const char *rid, struct buf *out, int *n)
+{
+	struct buf all = BUF_INIT(16 * 1024 * 1024);
+	char chunk[65536];
+	const char *p, *next;
+	size_t got;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&all, chunk, got) == -1)
+			break;
+	fclose(f);
+	for (p = strstr(buf_str(&all), TRACE_MARK); p; p = next) {
+		const char *eol = strchr(p, '\n');
+
+		next = strstr(p + 1, TRACE_MARK);
+		if (eol == NULL)
+			break;
+		/* the mark line names the operation and the request id */
+		if (memmem(p, (size_t)(eol - p), rid, strlen(rid)) == NULL)
+			continue;
+		if (*n == MAX_PAIRS) {
+			/* keep the latest: drop the oldest block */
+			const char *second = strstr(buf_str(out) + 1, TRACE_MARK);
+
+			if (second) {
+				struct buf t = BUF_INIT(out->max);
+
+				buf_adds(&t, second);
+				buf_free(out);
+				*out = t;
+				(*n)--;
+			}
+		}
+		buf_add(out, p, next ? (size_t)(next - p) : strlen(p));
+		(*n)++;
+	}
+	buf_free(&all);
+}
+
+static void
+os_name(char *out, size_t n)
+{
+	char line[256], pretty[260] = "";
+	struct utsname u;
+	FILE *f;
+
+	if ((f = fopen("/etc/os-release", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
+				char *v = line + 12;
+
+				v[strcspn(v, "\n")] = '\0';
+				if (*v == '"') {
+					v++;
+					v[strcspn(v, "\"")] = '\0';
+				}
+				snprintf(pretty, sizeof(pretty), "%s, ", v);
+			}
+		fclose(f);
+	}
+	if (uname(&u) == 0)
+		snprintf(out, n, "%s%s %s %s", pretty, u.sysname, u.release,
+		    u.machine);
+	else
+		snprintf(out, n, "%sunknown", pretty);
+}
+
+/* does the service still answer? a fresh GetAvailableFunds says */
+static void
+still_happens(struct cmd_ctx *c, char *out, size_t n)
+{
+	const char *vals[O_COUNT];
+	struct buf body = BUF_INIT(1024);
+	struct api_result r;
+	struct opreq q;
+	char why[256], utc[64], local[96];
+
+	memset(vals, 0, sizeof(vals));
+	if (opreq_build(&c->prof, op_find("funds"), vals, &q, why,
+	    sizeof(why)) == -1 || api_body(&c->prof, &q, &body) == -1) {
+		snprintf(out, n, "not checked");
+		buf_free(&body);
+		return;
+	}
+	api_call(c, q.op, body.data, body.len, &r);
+	report_times(time(NULL), utc, sizeof(utc), local, sizeof(local));
+	if (r.exit == 0)
+		snprintf(out, n, "a GetAvailableFunds at %s succeeded (Amazon "
+		    "request id %s): the endpoint answers and the keys work",
+		    utc, r.resp.request_id[0] ? r.resp.request_id : "-");
+	else
+		snprintf(out, n, "a GetAvailableFunds at %s failed too: %s%s%s",
+		    utc, r.why, r.diagnosis[0] ? "; likely cause: " : "",
+		    r.diagnosis);
+	api_result_free(&r);
+	buf_free(&body);
+}
+
+int
+cmd_support_draft(struct cmd_ctx *c)
+{
+	const char *rid = c->args.val[O_REQUEST_ID];
+	char path[PATH_MAX + 40], utc[64], local[96], os[600], now[1400];
+	struct buf pairs = BUF_INIT(8 * 1024 * 1024);
+	const struct op *op;
+	struct tm tm;
+	json_t *e;
+	time_t when = 0;
+	int npairs = 0;
+
+	if (ctx_entries(c) == NULL)
+		return EX_IOERR;
+	if ((e = pick_entry(c->entries, rid)) == NULL) {
+		buf_free(&pairs);
+		return usage_error(c->cmd, rid ? "the journal has no request "
+		    "with id '%s'" : "the journal has no failed request%s; "
+		    "name one with --request-id", rid ? rid : "");
+	}
+	rid = member(e, "request_id", "-");
+	op = op_by_name(member(e, "operation", ""));
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(member(e, "updated", member(e, "time", "")),
+	    "%Y-%m-%dT%H:%M:%SZ", &tm))
+		when = timegm(&tm);
+	report_times(when, utc, sizeof(utc), local, sizeof(local));
+
+	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES ".1", c->state_dir);
+	collect(path, rid, &pairs, &npairs);
+	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES, c->state_dir);
+	collect(path, rid, &pairs, &npairs);
+	if (c->args.val[O_TRACE])
+		collect(c->args.val[O_TRACE], rid, &pairs, &npairs);
+	still_happens(c, now, sizeof(now));
+	os_name(os, sizeof(os));
+
+	printf("Subject: [AGCOD] %s %s: %s %s (partner %s)\n\n",
+	    member(e, "operation", "?"), member(e, "state", "?"),
+	    member(e, "error_code", ""), member(e, "error_type", ""),
+	    member(e, "partner", c->prof.partner_id));
+	printf("Hello Amazon Incentives API team,\n\n"
+	    "a request to the Amazon Incentives API failed; the details "
+	    "follow.\n\n");
+	printf("Partner id:            %s\n", member(e, "partner",
+	    c->prof.partner_id));
+	printf("API:                   Amazon Incentives API (AGCOD)\n");
+	printf("Type of problem:       API error\n");
+	printf("Operation:             %s\n", member(e, "operation", "?"));
+	printf("Region / marketplace:  %s (signing region %s), %s\n",
+	    c->prof.region->name, c->prof.region->signing_region,
+	    member(e, "environment", "?"));
+	printf("Endpoint:              %s/%s\n", member(e, "endpoint", "?"),
+	    op ? op->name : "");
+	printf("Time of the request:   %s\n", utc);
+	printf("  sender's local time: %s\n", local);
+	printf("Our request id:        %s\n", rid);
+	printf("Amazon request id:     %s\n", member(e, "amazon_request_id",
+	    "(none received)"));
+	if (json_integer_value(json_object_get(e, "http_status")))
+		printf("HTTP status:           %lld\n", (long long)
+		    json_integer_value(json_object_get(e, "http_status")));
+	printf("Outcome:               %s after %lld attempt(s)\n",
+	    member(e, "state", "?"), (long long)json_integer_value(
+	    json_object_get(e, "attempts")));
+	printf("Error code and type:   %s %s\n", member(e, "error_code", "-"),
+	    member(e, "error_type", "-"));
+	printf("Error message:         %s\n", member(e, "error", "-"));
+	if (json_object_get(e, "diagnosis"))
+		printf("Our diagnosis:         %s\n", member(e, "diagnosis", ""));
+	if (json_object_get(e, "clock_skew_s"))
+		printf("Clock offset:          %lld s (the service's Date header "
+		    "minus our clock)\n", (long long)json_integer_value(
+		    json_object_get(e, "clock_skew_s")));
+	printf("Does it still happen:  %s\n", now);
+	printf("Tool:                  ");
+	print_versions_line(stdout);
+	printf("Operating system:      %s\n", os);
+	printf("\nWhat we expected:      <fill in>\n"
+	    "What we already tried: <fill in>\n"
+	    "Recent changes on our side (code, infrastructure): <fill in>\n");
+	printf("\nBelow are the request/response pairs of the failing calls, "
+	    "with the canonical\nrequest, the string to sign and the signature "
+	    "of each. The secret key, signing\nkeys and gift card claim codes "
+	    "are not included.\n");
+	if (npairs)
+		printf("%s", buf_str(&pairs));
+	else
+		printf("\n(no trace of this request was kept: run the command "
+		    "again with --trace FILE\nand 'agcod support-draft --trace "
+		    "FILE' to attach its exchanges)\n");
+	printf("\nRegards,\n%s\n", member(e, "partner", c->prof.partner_id));
+	buf_free(&pairs);
+	return 0;
+}

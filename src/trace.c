@@ -1,0 +1,124 @@
+/*
+ * trace.c - the exchange dumps that --trace and support-draft use: per
+ * attempt, time in UTC and local time, endpoint, request headers and body,
+ * canonical request, string to sign, signature, response status, headers
+ * and body with claim codes redacted, elapsed time, attempt number.  Never
+ * the secret or a derived key: the report holds neither.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "msg.h"
+#include "report.h"
+#include "trace.h"
+
+#define FAILURES_MAX	(4 * 1024 * 1024)
+
+int
+trace_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY, 0600);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	if (st.st_mode & 077)
+		fchmod(fd, 0600);
+	return fd;
+}
+
+static void
+write_exchange(int fd, const struct report *rep, const char *rid)
+{
+	char utc[64], local[96];
+	FILE *f;
+	int dupfd;
+
+	if ((dupfd = dup(fd)) == -1 || (f = fdopen(dupfd, "a")) == NULL) {
+		if (dupfd != -1)
+			close(dupfd);
+		return;
+	}
+	report_times(rep->when, utc, sizeof(utc), local, sizeof(local));
+	fprintf(f, "\n" TRACE_MARK "%s %s %s attempt %d\n", utc,
+	    rep->operation, rid && *rid ? rid : "-", rep->attempt);
+	report_text(f, rep);
+	fclose(f);
+}
+
+void
+trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
+    size_t len, const struct api_result *r)
+{
+	struct report rep;
+	char path[PATH_MAX + 32];
+	const char *rid;
+	json_t *req;
+	struct stat st;
+	int fd;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.operation = op->name;
+	rep.endpoint = r->sreq.url;
+	rep.method = "POST";
+	rep.path = r->sreq.path;
+	rep.headers = r->sreq.headers;
+	rep.nheaders = API_NHEADERS;
+	rep.body = body;
+	rep.body_len = len;
+	rep.sig = &r->sreq.sig;
+	rep.when = r->when;
+	rep.partner_id = c->prof.partner_id;
+	rep.access_key_id = c->prof.access_key_id;
+	rep.region = c->prof.region->signing_region;
+	rep.service = "AGCODService";
+	rep.attempt = r->attempts;
+	if (r->have_resp && r->resp.status)
+		rep.resp = &r->resp;
+	else
+		rep.transport_error = r->why;
+	req = json_loadb(body, len, 0, NULL);
+	rid = op->id_field ? json_string_value(json_object_get(req,
+	    op->id_field)) : NULL;
+
+	if (c->args.val[O_TRACE]) {
+		if (c->trace_fd == -1 &&
+		    (c->trace_fd = trace_open(c->args.val[O_TRACE])) == -1) {
+			msg_warn("cannot write the trace '%s': %s",
+			    c->args.val[O_TRACE], strerror(errno));
+			c->trace_fd = -2;
+		}
+		if (c->trace_fd >= 0)
+			write_exchange(c->trace_fd, &rep, rid);
+	}
+	/* failures are kept for 'agcod support-draft' */
+	if (r->exit != 0 && c->state_dir[0] && snprintf(path, sizeof(path),
+	    "%s/" TRACE_FAILURES, c->state_dir) < (int)sizeof(path)) {
+		if (stat(path, &st) == 0 && st.st_size > FAILURES_MAX) {
+			char old[PATH_MAX + 40];
+
+			snprintf(old, sizeof(old), "%s.1", path);
+			rename(path, old);
+		}
+		if ((fd = trace_open(path)) != -1) {
+			write_exchange(fd, &rep, rid);
+			close(fd);
+		}
+	}
+	json_decref(req);
+}
