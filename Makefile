@@ -5,6 +5,7 @@
 #   make demo       install missing packages, run a session on the emulator
 #   make install    PREFIX=/usr/local DESTDIR=
 
+SHELL	= /bin/bash
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
@@ -71,7 +72,8 @@ $(BUILD):
 
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
-	python3-botocore openssl ca-certificates mandoc
+	python3-botocore openssl ca-certificates mandoc valgrind clang \
+	libclang-rt-14-dev cppcheck clang-tidy tzdata
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -88,7 +90,12 @@ deps:
 
 # ---- tests ----
 
+# everything, ending with the plain build's suites and their summary line
 check: deps
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory fuzz-check
+	@$(MAKE) --no-print-directory check-valgrind
+	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory test
 
 test: $(PROG) $(BUILD)/unit-tests
@@ -96,8 +103,18 @@ test: $(PROG) $(BUILD)/unit-tests
 	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5
 	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
+# a chosen subset under valgrind: the unit tests and the operations suite
+VALGRIND_TESTS = tests/e2e/test_ops.py tests/e2e/test_journal.py \
+	tests/e2e/test_sign_debug.py::test_agcod_vector_json
+
+check-valgrind: $(PROG) $(BUILD)/unit-tests
+	valgrind --quiet --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect $(BUILD)/unit-tests tests/data
+	AGCOD=$(CURDIR)/tests/valgrind-agcod AGCOD_BINARY=$(CURDIR)/$(PROG) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+
 # the same suites against an ASan+UBSan build in its own directory
-check-asan: deps
+check-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test
@@ -105,6 +122,78 @@ check-asan: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(PROG)
 	$(PYTHON) tests/demo.py ./$(PROG)
+
+# ---- static analysis ----
+
+TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,\
+	-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,\
+	-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,\
+	-bugprone-implicit-widening-of-multiplication-result,\
+	-bugprone-branch-clone,-bugprone-suspicious-string-compare,\
+	-cert-err33-c,-cert-dcl37-c,-cert-dcl51-cpp,-cert-err34-c,\
+	-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,\
+	-clang-analyzer-valist.Uninitialized
+BANNED	= strcpy|stpcpy|sprintf|vsprintf|strcat|atoi|atol|gets
+
+lint:
+	@echo "lint: banned functions ($(BANNED))"
+	@! grep -nE '(^|[^a-z_])($(BANNED))[[:space:]]*\(' src/*.c src/*.h tests/unit/*.c
+	@echo "lint: cppcheck"
+	@cppcheck --quiet --enable=warning,portability,performance --std=c11 \
+	  --inline-suppr --error-exitcode=1 -D_GNU_SOURCE src/
+	@echo "lint: clang-tidy"
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
+	  src/*.c -- -std=gnu11 -D_GNU_SOURCE \
+	  $(shell $(PKG_CONFIG) --cflags $(PKGS)) 2>&1 | \
+	  { grep -E 'warning:|error:' && exit 1 || exit 0; }
+	@echo "lint: mandoc"
+	@mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5
+	@echo "lint: clean"
+
+# ---- fuzzing: libFuzzer harnesses for every parser of untrusted input ----
+
+FUZZ_DIR	= build-fuzz
+FUZZERS		= profile rawreq response csv amount journal
+FUZZ_SECONDS	?= 60
+FUZZ_CC		= clang
+FUZZ_CFLAGS	= -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIBOBJS	= $(LIBSRCS:src/%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/%.o: src/%.c src/*.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBOBJS)
+	$(FUZZ_CC) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+.PRECIOUS: $(FUZZ_DIR)/%.o
+
+fuzz-build: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%)
+
+# each harness for FUZZ_SECONDS, growing a corpus in build-fuzz/; a crash
+# stops it and leaves the input as build-fuzz/crash-NAME-*: keep it in
+# tests/fuzz/corpus/NAME/ as a regression input once fixed
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$f; \
+	  echo "fuzz $$f for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/fuzz_$$f $(FUZZ_DIR)/corpus-$$f tests/fuzz/corpus/$$f \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_DIR)/crash-$$f- \
+	    -print_final_stats=1 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+# replay every seed and regression input, then fuzz each harness briefly
+fuzz-check: fuzz-build
+	@for f in $(FUZZERS); do \
+	  $(FUZZ_DIR)/fuzz_$$f -runs=0 tests/fuzz/corpus/$$f 2>/dev/null || \
+	    { echo "fuzz $$f: a corpus input fails"; exit 1; }; \
+	done; echo "fuzz: every corpus input replays cleanly"
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
+
+FUZZ_CHECK_SECONDS ?= 10
 
 # ---- install ----
 
@@ -125,9 +214,10 @@ uninstall:
 	  $(DESTDIR)$(ZSHCOMPDIR)/_agcod $(DESTDIR)$(FISHCOMPDIR)/agcod.fish
 
 clean:
-	rm -rf build build-asan agcod
+	rm -rf build build-asan build-fuzz agcod
 
-.PHONY: all deps check test check-asan demo install uninstall clean
+.PHONY: all deps check test check-asan demo install uninstall clean \
+	fuzz fuzz-build fuzz-check lint check-valgrind
 
 # regenerate the completion scripts from the command table
 completions: $(PROG)

@@ -211,9 +211,16 @@ now_ms(void)
  * process through the state directory, or for this process alone when
  * there is none.
  */
+struct pacing {
+	struct cmd_ctx	*c;
+	const struct op	*op;
+};
+
 static void
-pace(struct cmd_ctx *c, const struct op *op)
+pace(void *arg)
 {
+	struct cmd_ctx *c = ((struct pacing *)arg)->c;
+	const struct op *op = ((struct pacing *)arg)->op;
 	static long last;
 	int funds = strcmp(op->name, "GetAvailableFunds") == 0;
 	long gap = funds ? 1010 : 1010 / (c->prof.max_rps > 0 ?
@@ -358,8 +365,9 @@ classify_json(struct api_result *r)
 	return V_DONE;
 }
 
-static enum verdict
-classify(struct api_result *r, int hr)
+/* pure: the response (or transport result) in r -> exit, outcome, verdict */
+int
+api_classify(struct api_result *r, int hr)
 {
 	char err[200];
 
@@ -463,8 +471,8 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 {
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + c->retry_for * 1000, wait;
-	enum verdict v;
-	int hr, unknown = 0;
+	struct pacing pacing = { c, op };
+	int v, hr, unknown = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (c->http == NULL &&
@@ -484,7 +492,6 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		pace(c, op);
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {
@@ -495,8 +502,9 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->attempts++;
 		c->sent = 1;
 		hr = http_post(c->http, r->sreq.url, hd,
-		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
-		v = classify(r, hr);
+		    api_wire_headers(&r->sreq, hd), body, len, &r->resp, pace,
+		    &pacing);
+		v = api_classify(r, hr);
 		trace_attempt(c, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)
 			unknown = 1;

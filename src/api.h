@@ -111,6 +111,9 @@ void	api_signed_free(struct signed_req *);
 int	api_call(struct cmd_ctx *, const struct op *, const char *body,
 	    size_t len, struct api_result *r);
 void	api_result_free(struct api_result *);
+/* classify r->resp after a transfer that ended as http_result; pure;
+ * returns 1 when the request should be retried */
+int	api_classify(struct api_result *r, int http_result);
 /* the headers of a signed request as sent, Authorization included */
 size_t	api_wire_headers(const struct signed_req *, struct http_header_out *);
 

@@ -170,6 +170,7 @@ dry_run(struct cmd_ctx *c, const struct row *rows, size_t n)
 	json_t *out = json_object(), *totals = json_array();
 	int rc;
 
+	memset(tot, 0, sizeof(tot));
 	for (i = 1; i < n; i++) {
 		const struct opreq *q = &rows[i].req;
 		int64_t m = q->amount.units;
@@ -178,7 +179,9 @@ dry_run(struct cmd_ctx *c, const struct row *rows, size_t n)
 			m *= 10;
 		for (k = 0; k < nt && tot[k].cur != q->cur; k++)
 			;
-		if (k == nt && nt < 16) {
+		if (k == nt) {
+			if (nt == sizeof(tot) / sizeof(tot[0]))
+				continue;	/* more currencies than exist */
 			tot[nt].cur = q->cur;
 			tot[nt].minor = 0;
 			tot[nt++].rows = 0;

@@ -154,7 +154,6 @@ classify(CURLcode e, const struct http_response *r)
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return HTTP_TLS;
 	case CURLE_FILESIZE_EXCEEDED:
 		return HTTP_TOO_BIG;
@@ -170,16 +169,39 @@ classify(CURLcode e, const struct http_response *r)
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* an answer that is not HTTP */
 		return HTTP_LOST;
 	default:
 		return HTTP_FAILED;
 	}
 }
 
+struct prereq {
+	void	(*fn)(void *);
+	void	*arg;
+};
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+static int
+on_prereq(void *ud, char *ip, char *lip, int rport, int lport)
+{
+	struct prereq *p = ud;
+
+	(void)ip;
+	(void)lip;
+	(void)rport;
+	(void)lport;
+	p->fn(p->arg);
+	return CURL_PREREQFUNC_OK;
+}
+#endif
+
 int
 http_post(struct http *h, const char *url, const struct http_header_out *hd,
-    size_t nh, const char *body, size_t len, struct http_response *r)
+    size_t nh, const char *body, size_t len, struct http_response *r,
+    void (*before_send)(void *), void *arg)
 {
+	struct prereq pre = { before_send, arg };
 	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
 	struct curl_slist *list = NULL, *t;
 	CURL *c = h->curl;
@@ -211,10 +233,16 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, &pre);
+#else
+	before_send(arg);	/* older libcurl: before connecting */
+#endif
 
 	e = curl_easy_perform(c);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
 	curl_slist_free_all(list);	/* held the Authorization header */
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

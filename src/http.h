@@ -36,9 +36,14 @@ struct http_response {
 struct http;
 
 struct http	*http_new(const struct profile *, long timeout);
+/*
+ * before_send runs once the connection is up, right before the request
+ * goes out (the rate limit's slot: a TLS handshake must not eat into it).
+ */
 int		 http_post(struct http *, const char *url,
 		    const struct http_header_out *, size_t nheaders,
-		    const char *body, size_t len, struct http_response *);
+		    const char *body, size_t len, struct http_response *,
+		    void (*before_send)(void *), void *arg);
 void		 http_response_init(struct http_response *);
 void		 http_response_free(struct http_response *);
 void		 http_free(struct http *);

@@ -654,7 +654,8 @@ profile_need_secret(struct profile *p)
 		return EX_CONFIG;
 	}
 	if (pid == 0) {
-		devnull = open("/dev/null", O_RDONLY);
+		/* close-on-exec: the command gets 0, 1, 2 and nothing else */
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (devnull == -1 || dup2(devnull, 0) == -1 ||
 		    dup2(fds[1], 1) == -1)
 			_exit(127);

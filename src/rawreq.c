@@ -132,7 +132,8 @@ continue_header(struct rawreq *r, const char *s, size_t n, int line,
 	if (r->nheaders == 0)
 		return fail(err, errlen, "continuation line before any header",
 		    line);
-	old = r->headers[r->nheaders - 1].value;
+	if ((old = r->headers[r->nheaders - 1].value) == NULL)
+		return fail(err, errlen, "out of memory", line);
 	ol = strlen(old);
 	if ((v = malloc(ol + 1 + n + 1)) == NULL)
 		return fail(err, errlen, "out of memory", line);

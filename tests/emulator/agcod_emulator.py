@@ -92,7 +92,7 @@ class AgcodError(Exception):
         self.code, self.etype, self.message, self.status = code, etype, message, status
 
 
-def make_certificates(directory):
+def make_certificates(directory, san="IP:127.0.0.1,DNS:localhost"):
     """A CA and a server certificate for 127.0.0.1 and localhost (openssl)."""
     def run(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True,
@@ -105,7 +105,7 @@ def make_certificates(directory):
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
         "-keyout", p("server.key"), "-out", p("server.csr"))
     with open(p("ext.cnf"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        f.write(f"subjectAltName={san}\n"
                 "extendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"),
         "-CAkey", p("ca.key"), "-CAcreateserial", "-days", "2",

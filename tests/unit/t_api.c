@@ -1,6 +1,8 @@
 /* t_api.c - request bodies for every operation, byte for byte */
 #include <string.h>
 
+#include <bsd/string.h>
+
 #include "../../src/api.h"
 #include "../../src/triage.h"
 #include "unit.h"
@@ -13,7 +15,7 @@ body_is(const char *cmd, const struct opreq *proto, const char *want)
 	struct buf b = BUF_INIT(4096);
 
 	memset(&p, 0, sizeof(p));
-	strcpy(p.partner_id, "Acme1");
+	strlcpy(p.partner_id, "Acme1", sizeof(p.partner_id));
 	r.op = op_find(cmd);
 	CHECK(r.op != NULL, "op %s", cmd);
 	if (r.op == NULL)
@@ -30,7 +32,7 @@ test_api(void)
 	const char *why;
 
 	memset(&r, 0, sizeof(r));
-	strcpy(r.request_id, "Acme1X");
+	strlcpy(r.request_id, "Acme1X", sizeof(r.request_id));
 	r.cur = currency_find("USD");
 	amount_parse("19.99", r.cur, &r.amount, &why);
 	r.gc_id = "GC1";
