@@ -119,7 +119,7 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 }
 
 int
-api_sign(const struct profile *p, const struct op *op, const char *body,
+api_sign(struct profile *p, const struct op *op, const char *body,
     size_t body_len, time_t when, struct signed_req *s)
 {
 	struct sigv4_input in;
@@ -159,6 +159,7 @@ api_sign(const struct profile *p, const struct op *op, const char *body,
 	in.region = p->region->signing_region;
 	in.service = "AGCODService";
 	in.when = when;
+	in.cache = &p->keycache;
 	/* x-amz-date is signed: give the signer the value it will produce */
 	s->headers[3].value = date;
 	if (sigv4_sign(&in, &s->sig) == -1)

@@ -104,7 +104,7 @@ int	opreq_build(const struct profile *, const struct op *,
 /* fill missing values from a journal entry's members */
 void	opreq_fill_from(const char **vals, json_t *entry, int include_id);
 int	api_body(const struct profile *, const struct opreq *, struct buf *);
-int	api_sign(const struct profile *, const struct op *, const char *body,
+int	api_sign(struct profile *, const struct op *, const char *body,
 	    size_t body_len, time_t when, struct signed_req *);
 void	api_signed_free(struct signed_req *);
 /* sign, send, classify, retry within --retry-for; fills r */

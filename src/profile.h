@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "sigv4.h"
+
 struct region_info {
 	const char	*name;		/* na, eu, fe */
 	const char	*signing_region;
@@ -29,6 +31,7 @@ struct profile {
 	char			 host[300];	/* host[:port], signed */
 	char			 ca_bundle[PATH_MAX];
 	int			 max_rps;
+	struct sigv4_cache	 keycache;	/* the day's signing key */
 };
 
 struct profile_opts {

@@ -407,12 +407,14 @@ canonical_headers(struct buf *ch, struct buf *sh,
 	if (!(in->mistakes & SIGV4_M_UNSORTED))
 		qsort(h, in->nheaders, sizeof(*h), chdr_cmp);
 	for (i = 0; i < in->nheaders; i = j) {
-		if (buf_printf(ch, "%s:%s", h[i].name, h[i].value) == -1)
+		if (buf_adds(ch, h[i].name) == -1 || buf_addc(ch, ':') == -1 ||
+		    buf_adds(ch, h[i].value) == -1)
 			goto done;
 		/* repeated names merge into one line, values in sent order */
 		for (j = i + 1; j < in->nheaders &&
 		    strcmp(h[j].name, h[i].name) == 0; j++)
-			if (buf_printf(ch, ",%s", h[j].value) == -1)
+			if (buf_addc(ch, ',') == -1 ||
+			    buf_adds(ch, h[j].value) == -1)
 				goto done;
 		if (buf_addc(ch, '\n') == -1 ||
 		    (sh->len && buf_addc(sh, ';') == -1) ||
@@ -426,6 +428,49 @@ done:
 		free(h[i].value);
 	}
 	free(h);
+	return r;
+}
+
+void
+sigv4_cache_clear(struct sigv4_cache *c)
+{
+	explicit_bzero(c, sizeof(*c));
+}
+
+/* the day's key, from the cache when it holds this one */
+static int
+day_key(const struct sigv4_input *in, const char *date8,
+    unsigned char key[SIGV4_KEY_LEN])
+{
+	struct sigv4_cache *c = in->cache;
+	unsigned char sha[32];
+	int r = -1;
+
+	if (c == NULL || in->mistakes ||
+	    strlen(in->region) >= sizeof(c->region) ||
+	    strlen(in->service) >= sizeof(c->service))
+		return sigv4_signing_key(in->secret, in->secret_len, date8,
+		    in->region, in->service, in->mistakes, key);
+	if (mbedtls_md(sha256(), (const unsigned char *)in->secret,
+	    in->secret_len, sha) != 0)
+		goto done;
+	if (!c->valid || strcmp(c->date, date8) ||
+	    strcmp(c->region, in->region) || strcmp(c->service, in->service) ||
+	    memcmp(c->secret_sha, sha, sizeof(sha))) {
+		sigv4_cache_clear(c);
+		if (sigv4_signing_key(in->secret, in->secret_len, date8,
+		    in->region, in->service, 0, c->key) == -1)
+			goto done;
+		memcpy(c->date, date8, 9);
+		strlcpy(c->region, in->region, sizeof(c->region));
+		strlcpy(c->service, in->service, sizeof(c->service));
+		memcpy(c->secret_sha, sha, sizeof(sha));
+		c->valid = 1;
+	}
+	memcpy(key, c->key, SIGV4_KEY_LEN);
+	r = 0;
+done:
+	explicit_bzero(sha, sizeof(sha));
 	return r;
 }
 
@@ -458,31 +503,43 @@ sigv4_sign(const struct sigv4_input *in, struct sigv4_output *o)
 	if (sigv4_sha256_hex(in->body ? in->body : "", in->body_len,
 	    o->payload_hash) == -1)
 		goto done;
-	if (buf_printf(&creq, "%s\n", in->method) == -1 ||
+	if (buf_adds(&creq, in->method) == -1 || buf_addc(&creq, '\n') == -1 ||
 	    canonical_path(&creq, in->path, in->raw_path) == -1 ||
 	    buf_addc(&creq, '\n') == -1 ||
 	    canonical_query(&creq, in->query) == -1 ||
 	    buf_addc(&creq, '\n') == -1 ||
 	    canonical_headers(&ch, &sh, in) == -1 ||
-	    buf_printf(&creq, "%s\n%s\n%s", buf_str(&ch), buf_str(&sh),
-	    o->payload_hash) == -1)
+	    buf_add(&creq, buf_str(&ch), ch.len) == -1 ||
+	    buf_addc(&creq, '\n') == -1 ||
+	    buf_add(&creq, buf_str(&sh), sh.len) == -1 ||
+	    buf_addc(&creq, '\n') == -1 ||
+	    buf_add(&creq, o->payload_hash, SIGV4_HEX_LEN) == -1)
 		goto done;
 	if (sigv4_sha256_hex(creq.data, creq.len, o->creq_hash) == -1)
 		goto done;
-	if (buf_printf(&scope, "%s/%s/%s/aws4_request", date8, in->region,
-	    in->service) == -1 ||
-	    buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s", o->amz_date,
-	    buf_str(&scope), o->creq_hash) == -1)
+	if (buf_add(&scope, date8, 8) == -1 || buf_addc(&scope, '/') == -1 ||
+	    buf_adds(&scope, in->region) == -1 || buf_addc(&scope, '/') == -1 ||
+	    buf_adds(&scope, in->service) == -1 ||
+	    buf_adds(&scope, "/aws4_request") == -1 ||
+	    buf_adds(&sts, "AWS4-HMAC-SHA256\n") == -1 ||
+	    buf_add(&sts, o->amz_date, 16) == -1 || buf_addc(&sts, '\n') == -1 ||
+	    buf_add(&sts, buf_str(&scope), scope.len) == -1 ||
+	    buf_addc(&sts, '\n') == -1 ||
+	    buf_add(&sts, o->creq_hash, SIGV4_HEX_LEN) == -1)
 		goto done;
-	if (sigv4_signing_key(in->secret, in->secret_len, date8, in->region,
-	    in->service, in->mistakes, key) == -1)
+	if (day_key(in, date8, key) == -1)
 		goto done;
 	if (hmac(key, sizeof(key), sts.data, sts.len, sig) == -1)
 		goto done;
 	sigv4_hex(sig, sizeof(sig), o->signature);
-	if (buf_printf(&auth, "AWS4-HMAC-SHA256 Credential=%s/%s, "
-	    "SignedHeaders=%s, Signature=%s", in->access_key_id,
-	    buf_str(&scope), buf_str(&sh), o->signature) == -1)
+	if (buf_adds(&auth, "AWS4-HMAC-SHA256 Credential=") == -1 ||
+	    buf_adds(&auth, in->access_key_id) == -1 ||
+	    buf_addc(&auth, '/') == -1 ||
+	    buf_add(&auth, buf_str(&scope), scope.len) == -1 ||
+	    buf_adds(&auth, ", SignedHeaders=") == -1 ||
+	    buf_add(&auth, buf_str(&sh), sh.len) == -1 ||
+	    buf_adds(&auth, ", Signature=") == -1 ||
+	    buf_add(&auth, o->signature, SIGV4_HEX_LEN) == -1)
 		goto done;
 	o->canonical_request = buf_steal(&creq);
 	o->string_to_sign = buf_steal(&sts);

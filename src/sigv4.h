@@ -27,6 +27,23 @@ enum sigv4_mistake {
 	SIGV4_M_UNTRIMMED	= 1 << 5, /* header values not trimmed or folded */
 };
 
+/*
+ * The signing key is the same for a whole day, region and service: a cache
+ * the caller owns (and wipes with sigv4_cache_clear) saves deriving it again.
+ * It knows the key is still the one for the secret by the secret's SHA-256,
+ * not by a copy of it.
+ */
+struct sigv4_cache {
+	int		valid;
+	char		date[9];
+	char		region[64];
+	char		service[64];
+	unsigned char	secret_sha[32];
+	unsigned char	key[SIGV4_KEY_LEN];
+};
+
+void	sigv4_cache_clear(struct sigv4_cache *);
+
 struct sigv4_input {
 	const char			*method;
 	const char			*path;	/* as on the request line */
@@ -43,6 +60,7 @@ struct sigv4_input {
 	const char			*service;
 	time_t				 when;	/* the clock, passed in */
 	const char			*scope_date; /* YYYYMMDD; NULL: when's */
+	struct sigv4_cache		*cache;	/* or NULL */
 	unsigned			 mistakes;
 };
 

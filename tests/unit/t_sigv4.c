@@ -256,6 +256,86 @@ test_dates(void)
 		    bad[i]);
 }
 
+/* one signature of the AGCOD vector's request, with or without a cache */
+static void
+sign_once(const char *secret, const char *region, time_t when,
+    struct sigv4_cache *cache, unsigned mistakes, char sig[SIGV4_HEX_LEN + 1])
+{
+	static const char body[] = "{\"partnerId\": \"Awssb\"}";
+	struct sigv4_header h[] = {
+		{ "host", "agcod-v2-gamma.amazon.com" },
+		{ "x-amz-date", "ignored: the signer writes its own" },
+	};
+	struct sigv4_output o;
+	struct sigv4_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.method = "POST";
+	in.path = "/GetAvailableFunds";
+	in.headers = h;
+	in.nheaders = 2;
+	in.body = body;
+	in.body_len = strlen(body);
+	in.access_key_id = "AKIAJBYCL67O6NJUNYBQ";
+	in.secret = secret;
+	in.secret_len = strlen(secret);
+	in.region = region;
+	in.service = "AGCODService";
+	in.when = when;
+	in.cache = cache;
+	in.mistakes = mistakes;
+	sig[0] = '\0';
+	if (sigv4_sign(&in, &o) == 0)
+		memcpy(sig, o.signature, SIGV4_HEX_LEN + 1);
+	sigv4_output_free(&o);
+}
+
+/* the day's key cache gives the signatures a fresh derivation gives */
+static void
+test_key_cache(void)
+{
+	static const struct {
+		const char	*secret;
+		const char	*region;
+		time_t		 when;
+		unsigned	 mistakes;
+	} seq[] = {
+		{ SECRET, "us-east-1", 1440938160, 0 },
+		{ SECRET, "us-east-1", 1440938161, 0 },	/* same day: cached */
+		{ SECRET, "us-east-1", 1440938160 + 86400, 0 },	/* next day */
+		{ SECRET, "eu-west-1", 1440938160 + 86400, 0 },	/* region */
+		{ "another/secret+key", "eu-west-1", 1440938160 + 86400, 0 },
+		{ "another/secret+key", "eu-west-1", 1440938160 + 86400,
+		    SIGV4_M_HEX_KEYS },	/* mistakes never come from the cache */
+		{ "another/secret+key", "eu-west-1", 1440938160 + 86400, 0 },
+		{ SECRET, "us-east-1", 1440938160, 0 },	/* back again */
+	};
+	struct sigv4_cache cache;
+	char want[SIGV4_HEX_LEN + 1], got[SIGV4_HEX_LEN + 1];
+	const unsigned char *p;
+	size_t i, nonzero = 0;
+
+	memset(&cache, 0, sizeof(cache));
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		sign_once(seq[i].secret, seq[i].region, seq[i].when, NULL,
+		    seq[i].mistakes, want);
+		sign_once(seq[i].secret, seq[i].region, seq[i].when, &cache,
+		    seq[i].mistakes, got);
+		CHECK(want[0] != '\0' && strcmp(got, want) == 0,
+		    "cached signature %zu: got %s, want %s", i, got, want);
+	}
+	CHECK(cache.valid && strcmp(cache.date, "20150830") == 0 &&
+	    strcmp(cache.region, "us-east-1") == 0, "the cache holds the "
+	    "last key");
+	CHECK(memmem(&cache, sizeof(cache), SECRET, strlen(SECRET)) == NULL,
+	    "the cache holds no copy of the secret");
+	sigv4_cache_clear(&cache);
+	for (p = (const unsigned char *)&cache; p < (const unsigned char *)
+	    (&cache + 1); p++)
+		nonzero += *p != 0;
+	CHECK(nonzero == 0, "sigv4_cache_clear wipes the cache");
+}
+
 void
 test_sigv4(void)
 {
@@ -264,5 +344,6 @@ test_sigv4(void)
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
 		test_vector(vectors[i]);
 	test_agcod_vector();
+	test_key_cache();
 	test_dates();
 }
