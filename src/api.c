@@ -245,12 +245,8 @@ contains(const char *hay, size_t n, const char *needle)
 	return memmem(hay, n, needle, strlen(needle)) != NULL;
 }
 
-static void
-say(struct api_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct api_result *r, const char *fmt, ...)
+void
+api_say(struct api_result *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -269,24 +265,24 @@ classify_text(struct api_result *r)
 
 	if (contains(b, n, "ThrottlingException") || st == 429) {
 		r->exit = EX_TEMPFAIL;
-		say(r, "throttled by the service (HTTP %ld)", st);
+		api_say(r, "throttled by the service (HTTP %ld)", st);
 		return V_RETRY;
 	}
 	if (contains(b, n, "InvalidSignatureException") ||
 	    contains(b, n, "signature we calculated does not match")) {
 		r->exit = EX_DATAERR;
-		say(r, "the service rejected the signature (HTTP %ld); run "
+		api_say(r, "the service rejected the signature (HTTP %ld); run "
 		    "'agcod sign-debug' and check the secret key and clock", st);
 		return V_DONE;
 	}
 	if (st >= 500) {
 		r->exit = EX_UNAVAILABLE;
-		say(r, "the service failed: HTTP %ld with a non-JSON body "
+		api_say(r, "the service failed: HTTP %ld with a non-JSON body "
 		    "(a proxy or gateway error)", st);
 		return V_RETRY;
 	}
 	r->exit = EX_UNAVAILABLE;
-	say(r, "unexpected response: HTTP %ld with a body that is not JSON",
+	api_say(r, "unexpected response: HTTP %ld with a body that is not JSON",
 	    st);
 	return V_DONE;
 }
@@ -317,7 +313,7 @@ classify_json(struct api_result *r)
 	    (code && strncmp(code, "F4", 2) == 0)) {
 		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_UNKNOWN;
-		say(r, "the service asks to resend (%s %s)", code ? code : "",
+		api_say(r, "the service asks to resend (%s %s)", code ? code : "",
 		    r->error_type ? r->error_type : "RESEND");
 		return V_RETRY;
 	}
@@ -326,7 +322,7 @@ classify_json(struct api_result *r)
 		r->exit = code == NULL ? EX_UNAVAILABLE :
 		    strncmp(code, "F2", 2) == 0 ? EX_DATAERR :
 		    strncmp(code, "F3", 2) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
-		say(r, "refused: %s %s: %s", code ? code : "FAILURE",
+		api_say(r, "refused: %s %s: %s", code ? code : "FAILURE",
 		    r->error_type ? r->error_type : "", m);
 		return V_DONE;
 	}
@@ -335,7 +331,7 @@ classify_json(struct api_result *r)
 	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl")) {
 		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_NOT_SENT;
-		say(r, "throttled by the service (HTTP %ld)", st);
+		api_say(r, "throttled by the service (HTTP %ld)", st);
 		return V_RETRY;
 	}
 	if (st == 403 || st == 400 || st == 401) {
@@ -345,11 +341,11 @@ classify_json(struct api_result *r)
 		if ((msg && strstr(msg, "ignature") != NULL) ||
 		    (type && strstr(type, "Signature") != NULL)) {
 			r->exit = EX_DATAERR;
-			say(r, "the service rejected the signature (HTTP %ld): "
+			api_say(r, "the service rejected the signature (HTTP %ld): "
 			    "%s", st, m);
 		} else {
 			r->exit = EX_NOPERM;
-			say(r, "access denied (HTTP %ld): %s", st,
+			api_say(r, "access denied (HTTP %ld): %s", st,
 			    m[0] ? m : "check the access key id and secret");
 		}
 		return V_DONE;
@@ -357,12 +353,12 @@ classify_json(struct api_result *r)
 	if (st >= 500) {
 		r->exit = EX_UNAVAILABLE;
 		r->outcome = OUTCOME_UNKNOWN;
-		say(r, "the service failed: HTTP %ld %s", st, m);
+		api_say(r, "the service failed: HTTP %ld %s", st, m);
 		return V_RETRY;
 	}
 	r->exit = EX_UNAVAILABLE;
 	r->outcome = OUTCOME_UNKNOWN;
-	say(r, "unexpected response: HTTP %ld without an AGCOD status", st);
+	api_say(r, "unexpected response: HTTP %ld without an AGCOD status", st);
 	return V_DONE;
 }
 
@@ -377,29 +373,29 @@ api_classify(struct api_result *r, int hr)
 		break;
 	case HTTP_NOT_SENT:
 		r->exit = EX_TEMPFAIL;
-		say(r, "cannot connect: %s", r->resp.error);
+		api_say(r, "cannot connect: %s", r->resp.error);
 		return V_RETRY;
 	case HTTP_LOST:
 		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_UNKNOWN;
-		say(r, "no complete answer (%s); the outcome is unknown",
+		api_say(r, "no complete answer (%s); the outcome is unknown",
 		    r->resp.error);
 		return V_RETRY;
 	case HTTP_TLS:
 		r->exit = EX_UNAVAILABLE;
 		r->outcome = OUTCOME_NOT_SENT;
-		say(r, "TLS failure, nothing sent: %s", r->resp.error);
+		api_say(r, "TLS failure, nothing sent: %s", r->resp.error);
 		return V_DONE;
 	case HTTP_TOO_BIG:
 		r->exit = EX_UNAVAILABLE;
 		r->outcome = OUTCOME_UNKNOWN;
-		say(r, "the response is larger than %d bytes; refused",
+		api_say(r, "the response is larger than %d bytes; refused",
 		    HTTP_BODY_MAX);
 		return V_DONE;
 	default:
 		r->exit = EX_UNAVAILABLE;
 		r->outcome = OUTCOME_UNKNOWN;
-		say(r, "transfer failed: %s", r->resp.error);
+		api_say(r, "transfer failed: %s", r->resp.error);
 		return V_DONE;
 	}
 	r->json = json_parse_exact(buf_str(&r->resp.body), r->resp.body.len,
@@ -480,7 +476,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 	    (c->http = http_new(&c->prof, c->timeout)) == NULL) {
 		r->exit = EX_SOFTWARE;
 		r->outcome = OUTCOME_NOT_SENT;
-		say(r, "cannot initialise libcurl");
+		api_say(r, "cannot initialise libcurl");
 		return r->exit;
 	}
 	for (;;) {
@@ -497,7 +493,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->when = time(NULL);
 		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {
 			r->exit = EX_SOFTWARE;
-			say(r, "cannot sign the request");
+			api_say(r, "cannot sign the request");
 			return r->exit;
 		}
 		r->attempts++;

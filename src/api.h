@@ -107,6 +107,9 @@ int	api_body(const struct profile *, const struct opreq *, struct buf *);
 int	api_sign(struct profile *, const struct op *, const char *body,
 	    size_t body_len, time_t when, struct signed_req *);
 void	api_signed_free(struct signed_req *);
+/* set r->why, cut to fit if it must be */
+void	api_say(struct api_result *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* sign, send, classify, retry within --retry-for; fills r */
 int	api_call(struct cmd_ctx *, const struct op *, const char *body,
 	    size_t len, struct api_result *r);

@@ -1,7 +1,10 @@
 /* buf.c - growable byte buffer with a declared maximum */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -93,6 +96,35 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	r = buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+char *
+buf_slurp(const char *path, size_t max, size_t *len)
+{
+	struct buf b = BUF_INIT(max);
+	char chunk[16384];
+	ssize_t n;
+	int fd, saved;
+
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (fd == -1)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(&b, chunk, (size_t)n) == -1) {
+			saved = n == -1 ? errno : EFBIG;
+			if (path)
+				close(fd);
+			buf_free(&b);
+			errno = saved;
+			return NULL;
+		}
+	}
+	if (path)
+		close(fd);
+	*len = b.len;
+	return buf_steal(&b);
 }
 
 void

@@ -23,6 +23,11 @@ int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	buf_vprintf(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+/*
+ * A whole file (standard input for NULL) of at most max bytes, in memory
+ * from malloc and NUL-terminated; NULL with errno (EFBIG when larger).
+ */
+char   *buf_slurp(const char *path, size_t max, size_t *len);
 void	buf_reset(struct buf *);
 void	buf_free(struct buf *);
 char   *buf_steal(struct buf *);

@@ -37,31 +37,6 @@ struct row {
 	struct opreq	req;
 };
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	struct buf b = BUF_INIT(BATCH_FILE_MAX);
-	char chunk[65536];
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			errno = EFBIG;
-			n = -1;
-			break;
-		}
-	close(fd);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 /* header -> column index per known column; 0 or -1 after saying why */
 static int
 map_header(const char *file, const struct csv_row *h, int idx[C_COUNT])
@@ -317,7 +292,7 @@ cmd_batch(struct cmd_ctx *c)
 	if (c->args.npos != 2)
 		return usage_error(c->cmd, "give one FILE");
 	file = c->args.pos[1];
-	if ((text = slurp(file, &len)) == NULL)
+	if ((text = buf_slurp(file, BATCH_FILE_MAX, &len)) == NULL)
 		return usage_error(c->cmd, "cannot read '%s': %s", file,
 		    strerror(errno));
 	sigv4_sha256_hex(text, len, digest);

@@ -125,34 +125,6 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 
 /* ---- raw request mode ---- */
 
-static char *
-read_all(const char *path, size_t *len)
-{
-	struct buf b = BUF_INIT(RAW_MAX);
-	char chunk[8192];
-	ssize_t n;
-	int fd;
-
-	fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
-	    open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			errno = EFBIG;
-			n = -1;
-			break;
-		}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 struct rawsign {
 	const struct rawreq	*rq;
 	struct sigv4_header	 h[RAWREQ_MAX_HEADERS];
@@ -303,7 +275,8 @@ raw_mode(struct cmd_ctx *c, int have_date, time_t when)
 	size_t len, i;
 	int rc = 0;
 
-	if ((text = read_all(file, &len)) == NULL) {
+	if ((text = buf_slurp(strcmp(file, "-") ? file : NULL,
+	    RAW_MAX, &len)) == NULL) {
 		return usage_error(c->cmd, "cannot read '%s': %s", file,
 		    strerror(errno));
 	}
@@ -346,13 +319,9 @@ raw_mode(struct cmd_ctx *c, int have_date, time_t when)
 		if (!rq.authorization ||
 		    sigv4_header_listed(z.signed_headers, rq.headers[i].name))
 			rs.h[rs.nh++] = rq.headers[i];
-	rs.in.method = rq.method;
-	rs.in.path = rq.path;
-	rs.in.query = rq.query;
+	rawreq_sigv4_input(&rq, &rs.in);
 	rs.in.headers = rs.h;
 	rs.in.nheaders = rs.nh;
-	rs.in.body = rq.body;
-	rs.in.body_len = rq.body_len;
 	rs.in.access_key_id = c->prof.access_key_id;
 	rs.in.secret = c->prof.secret;
 	rs.in.secret_len = c->prof.secret_len;

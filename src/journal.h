@@ -22,8 +22,14 @@ int	state_dir_make(const char *dir);
 
 int	journal_open(struct journal *, const char *state_dir);
 void	journal_close(struct journal *);
-/* one line, under flock, written with one write(2) and fsync'd */
-int	journal_append(struct journal *, json_t *record);
+/*
+ * One line, under flock, written with one write(2); with durable, flushed
+ * with fdatasync before returning.  A pending record must be durable before
+ * its request is sent.  A final record need not be: if a crash loses it,
+ * the entry reads as pending and reconcile re-sends the same request id,
+ * which Amazon answers with the original result.
+ */
+int	journal_append(struct journal *, json_t *record, int durable);
 
 /*
  * Fold journal text into entries: one object per (operation, request_id),

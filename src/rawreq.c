@@ -215,3 +215,16 @@ rawreq_header(const struct rawreq *r, const char *name)
 			return r->headers[i].value;
 	return NULL;
 }
+
+void
+rawreq_sigv4_input(const struct rawreq *r, struct sigv4_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->method = r->method;
+	in->path = r->path;
+	in->query = r->query;
+	in->headers = r->headers;
+	in->nheaders = r->nheaders;
+	in->body = r->body;
+	in->body_len = r->body_len;
+}

@@ -23,5 +23,11 @@ int		 rawreq_parse(const char *, size_t, struct rawreq *,
 		    char *err, size_t errlen);
 void		 rawreq_free(struct rawreq *);
 const char	*rawreq_header(const struct rawreq *, const char *name);
+/*
+ * The request's part of a signer's input (method, target, headers, body),
+ * the rest zeroed: the caller adds credentials, scope and time, and may
+ * point headers at a subset.
+ */
+void		 rawreq_sigv4_input(const struct rawreq *, struct sigv4_input *);
 
 #endif

@@ -3,7 +3,6 @@
  * journal -> rate limit -> sign -> send -> classify -> retry -> journal.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -122,21 +121,6 @@ final_record(const struct opreq *r, const struct api_result *res)
 	return o;
 }
 
-/* a message, cut to fit if it must be */
-static void
-set_why(struct api_result *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_why(struct api_result *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-}
-
 int
 op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
     struct api_result *res)
@@ -147,13 +131,13 @@ op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
 
 	if (op->flags & OP_JOURNAL) {
 		rec = pending_record(c, r);
-		jr = journal_append(&c->journal, rec);
+		jr = journal_append(&c->journal, rec, 1);	/* durable */
 		json_decref(rec);
 		if (jr == -1) {
 			memset(res, 0, sizeof(*res));
 			res->exit = EX_IOERR;
 			res->outcome = OUTCOME_NOT_SENT;
-			set_why(res, "cannot write the journal '%s': %s; "
+			api_say(res, "cannot write the journal '%s': %s; "
 			    "nothing was sent", c->journal.path,
 			    strerror(errno));
 			return EX_IOERR;
@@ -162,7 +146,7 @@ op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
 	rc = api_call(c, op, body->data, body->len, res);
 	if (op->flags & OP_JOURNAL) {
 		rec = final_record(r, res);
-		if (journal_append(&c->journal, rec) == -1)
+		if (journal_append(&c->journal, rec, 0) == -1)
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s", op->name, r->request_id,
 			    c->journal.path, strerror(errno));

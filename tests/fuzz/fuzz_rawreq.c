@@ -20,14 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (r.authorization)
 		sigv4_parse_authz(r.authorization, &z);
-	memset(&in, 0, sizeof(in));
-	in.method = r.method;
-	in.path = r.path;
-	in.query = r.query;
-	in.headers = r.headers;
-	in.nheaders = r.nheaders;
-	in.body = r.body;
-	in.body_len = r.body_len;
+	rawreq_sigv4_input(&r, &in);
 	in.access_key_id = "AKIDFUZZ";
 	in.secret = "secret";
 	in.secret_len = 6;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../src/buf.h"
 #include "unit.h"
 
 int unit_passed, unit_failed;
@@ -10,25 +11,9 @@ const char *unit_data_dir = "tests/data";
 char *
 unit_slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	long n;
+	size_t n;
 
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL) {
-		if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
-		} else {
-			p[n] = '\0';
-			if (len)
-				*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return p;
+	return buf_slurp(path, 64 * 1024 * 1024, len ? len : &n);
 }
 
 int
@@ -47,6 +32,7 @@ main(int argc, char **argv)
 		{ "journal", test_journal },
 		{ "csv", test_csv },
 		{ "triage", test_triage },
+		{ "buf", test_buf },
 	};
 	size_t i;
 

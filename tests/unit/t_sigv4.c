@@ -94,14 +94,9 @@ sign_raw(const char *text, const char *extra_token, struct sigv4_output *o,
 		hdrs[n++].value = extra_token;
 	}
 	sigv4_parse_date("20150830T123600Z", &when);
-	memset(&in, 0, sizeof(in));
-	in.method = r->method;
-	in.path = r->path;
-	in.query = r->query;
+	rawreq_sigv4_input(r, &in);
 	in.headers = hdrs;
 	in.nheaders = n;
-	in.body = r->body;
-	in.body_len = r->body_len;
 	in.access_key_id = "AKIDEXAMPLE";
 	in.secret = SECRET;
 	in.secret_len = strlen(SECRET);

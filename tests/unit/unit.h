@@ -37,6 +37,7 @@ void	test_api(void);
 void	test_journal(void);
 void	test_csv(void);
 void	test_triage(void);
+void	test_buf(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 
