@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
-#include <curl/curl.h>
+#include <curl/curlver.h>
 #include <jansson.h>
 #include <mbedtls/version.h>
 
@@ -278,25 +278,30 @@ usage_error(const struct cmd *c, const char *fmt, ...)
 void
 print_versions_line(FILE *f)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	char mb[32];
 
 	mbedtls_version_get_string(mb);
-	fprintf(f, "agcod %s (libcurl %s with %s, mbedTLS %s, Jansson %s)\n",
-	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version :
-	    "no TLS", mb, jansson_version_str());
+	fprintf(f, "agcod %s (%s, mbedTLS %s, Jansson %s)\n", AGCOD_VERSION,
+	    http_versions(), mb, jansson_version_str());
 }
 
+/*
+ * --version: libcurl is loaded only by commands that send, so this names
+ * the libcurl agcod was built with; -v loads it and names the one in use.
+ */
 void
 print_versions(FILE *f)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	char mb[32];
 
 	mbedtls_version_get_string(mb);
-	fprintf(f, "agcod %s\nlibcurl %s (%s)\nmbedTLS %s\nJansson %s\n",
-	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version :
-	    "no TLS", mb, jansson_version_str());
+	fprintf(f, "agcod %s\n", AGCOD_VERSION);
+	if (msg_verbosity > 0)
+		fprintf(f, "%s\n", http_versions());
+	else
+		fprintf(f, "libcurl %s (built with; loaded when a command sends)\n",
+		    LIBCURL_VERSION);
+	fprintf(f, "mbedTLS %s\nJansson %s\n", mb, jansson_version_str());
 }
 
 /*
@@ -516,6 +521,7 @@ main(int argc, char **argv)
 	g.pos = posbuf;
 	if ((rc = parse_args(argc, argv, B_GLOBAL, 1, NULL, &g, &next)) != 0)
 		return rc;
+	msg_verbosity = g.seen[O_VERBOSE];
 	if (g.seen[O_VERSION]) {
 		print_versions(stdout);
 		return finish_stdout(&ctx, 0);
@@ -565,8 +571,8 @@ main(int argc, char **argv)
 		return finish_stdout(&ctx, 0);
 	}
 
-	if (ctx.args.seen[O_QUIET])
-		msg_verbosity = -1;
+	/* ctx.args counts the -v given before the command too */
+	msg_verbosity = ctx.args.seen[O_QUIET] ? -1 : 0;
 	msg_verbosity += ctx.args.seen[O_VERBOSE];
 	if (ctx.args.val[O_OUTPUT] == NULL)
 		ctx.out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
@@ -598,5 +604,7 @@ main(int argc, char **argv)
 	json_decref(ctx.entries);
 	profile_free(&ctx.prof);
 	free(ctx.args.pos);
-	return finish_stdout(&ctx, rc);
+	rc = finish_stdout(&ctx, rc);
+	http_exit(rc);
+	return rc;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <mbedtls/version.h>
 
 #include "agcod.h"
@@ -101,13 +100,11 @@ report_redact(const char *s, size_t n, struct buf *out)
 static void
 versions(char *out, size_t n)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	char mb[32];
 
 	mbedtls_version_get_string(mb);
-	snprintf(out, n, "agcod %s, libcurl %s (%s), mbedTLS %s, Jansson %s",
-	    AGCOD_VERSION, cv->version, cv->ssl_version ? cv->ssl_version : "-",
-	    mb, jansson_version_str());
+	snprintf(out, n, "agcod %s, %s, mbedTLS %s, Jansson %s", AGCOD_VERSION,
+	    http_versions(), mb, jansson_version_str());
 }
 
 void
@@ -217,8 +214,7 @@ response_headers(const struct buf *b)
 json_t *
 report_json(const struct report *r)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-	char utc[64], local[96], mb[32];
+	char utc[64], local[96], mb[32], curl[128], *tls;
 	json_t *o = json_object(), *v;
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
@@ -259,9 +255,16 @@ report_json(const struct report *r)
 		json_object_set_new(o, "attempt", json_integer(r->attempt));
 	v = json_object();
 	json_object_set_new(v, "agcod", json_string(AGCOD_VERSION));
-	json_object_set_new(v, "libcurl", json_string(cv->version));
-	json_object_set_new(v, "tls", json_string(cv->ssl_version ?
-	    cv->ssl_version : ""));
+	/* "libcurl 7.88.1 (OpenSSL/3.0.19)" -> its two parts */
+	snprintf(curl, sizeof(curl), "%s", http_versions() + 8);
+	if ((tls = strchr(curl, ' ')) != NULL) {
+		*tls++ = '\0';
+		tls[strcspn(tls, ")")] = '\0';
+		if (*tls == '(')
+			tls++;
+	}
+	json_object_set_new(v, "libcurl", json_string(curl));
+	json_object_set_new(v, "tls", json_string(tls ? tls : ""));
 	json_object_set_new(v, "mbedtls", json_string(mb));
 	json_object_set_new(v, "jansson", json_string(jansson_version_str()));
 	json_object_set_new(o, "versions", v);

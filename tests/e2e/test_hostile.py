@@ -235,6 +235,7 @@ def test_certificate_for_another_name(tmp_path, offline):
         emu.stop()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_old_tls_only_server_is_refused(hostile, offline):
     try:
         h = hostile("ok", tls_max=ssl.TLSVersion.TLSv1_1)
