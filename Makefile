@@ -29,7 +29,8 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshado
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
+# libcurl's headers only: src/http.c loads libcurl.so.4 when it first sends
+LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd inih) $(MBEDCRYPTO) -ldl
 
 SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/send.c src/opreq.c src/api.c src/http.c \
@@ -73,7 +74,7 @@ $(BUILD):
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
-	libclang-rt-14-dev cppcheck clang-tidy tzdata
+	libclang-rt-14-dev cppcheck clang-tidy tzdata curl
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -224,7 +225,10 @@ completions: $(PROG)
 	$(PYTHON) tests/gen_completions.py ./$(PROG) completions
 .PHONY: completions
 
-# benchmarks: measurements, not tests (see README, Performance)
-bench: $(PROG)
-	$(PYTHON) bench/batch.py ./$(PROG) 600
+# benchmarks: measurements, not tests (see README, Performance); they write
+# bench/results.md with the machine they ran on
+bench: deps
+	@$(MAKE) --no-print-directory $(PROG)
+	$(PYTHON) bench/run.py ./$(PROG)
+	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a bench/results.md
 .PHONY: bench
