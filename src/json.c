@@ -104,39 +104,76 @@ json_path(json_t *o, const char *path)
 	return json_is_object(o) ? json_object_get(o, path) : NULL;
 }
 
+/* the length of the valid UTF-8 sequence at p (at most left bytes); 0: none */
+static size_t
+utf8_seq(const unsigned char *p, size_t left)
+{
+	static const unsigned least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned cp;
+	size_t n, i;
+
+	if (*p < 0x80)
+		return 1;
+	if ((*p & 0xe0) == 0xc0) {
+		n = 2;
+		cp = *p & 0x1f;
+	} else if ((*p & 0xf0) == 0xe0) {
+		n = 3;
+		cp = *p & 0x0f;
+	} else if ((*p & 0xf8) == 0xf0) {
+		n = 4;
+		cp = *p & 0x07;
+	} else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if (cp < least[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 int
 utf8_valid(const char *s)
 {
+	size_t left = strlen(s), n;
 	const unsigned char *p = (const unsigned char *)s;
 
-	while (*p) {
-		int n;
-		unsigned cp;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-		} else
+	for (; left; p += n, left -= n)
+		if ((n = utf8_seq(p, left)) == 0)
 			return 0;
-		p++;
-		while (n--) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (*p++ & 0x3f);
-		}
-		if (cp < 0x80 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-	}
 	return 1;
+}
+
+json_t *
+json_text(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf b = BUF_INIT(len * 4 + 1);
+	size_t i, n;
+	json_t *j;
+
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_seq(p + i, len - i)) == 0)
+			break;
+	if (i == len)
+		return json_stringn(s, len);
+	for (i = 0; i < len; i += n) {
+		if ((n = utf8_seq(p + i, len - i)) == 0) {
+			n = 1;
+			if (buf_printf(&b, "\\x%02X", p[i]) == -1)
+				break;
+		} else if (buf_add(&b, s + i, n) == -1)
+			break;
+	}
+	j = i >= len ? json_stringn(buf_str(&b), b.len) : NULL;
+	buf_free(&b);
+	return j;
 }
 
 int

@@ -31,5 +31,11 @@ int	jw_str(struct jw *, const char *key, const char *val);
 int	jw_num(struct jw *, const char *key, const char *text);
 int	json_escape(struct buf *, const char *);
 int	utf8_valid(const char *);
+/*
+ * A JSON string of len bytes as they are when they are UTF-8; otherwise
+ * each byte that is not shown as the four characters \xNN (reports of what
+ * was sent or received, where a stray Latin-1 byte is the finding).
+ */
+json_t	*json_text(const char *, size_t len);
 
 #endif

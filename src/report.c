@@ -12,6 +12,7 @@
 
 #include "agcod.h"
 #include "buf.h"
+#include "json.h"
 #include "report.h"
 
 #define REDACTED	"[REDACTED]"
@@ -168,6 +169,13 @@ report_text(FILE *f, const struct report *r)
 	}
 }
 
+/* request and response text as a JSON string, whatever its bytes */
+static json_t *
+text(const char *s)
+{
+	return s ? json_text(s, strlen(s)) : NULL;
+}
+
 static json_t *
 headers_object(const struct sigv4_header *h, size_t n)
 {
@@ -175,7 +183,7 @@ headers_object(const struct sigv4_header *h, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_object_set_new(o, h[i].name, json_string(h[i].value));
+		json_object_set_new(o, h[i].name, text(h[i].value));
 	return o;
 }
 
@@ -206,7 +214,7 @@ response_headers(const struct buf *b)
 			vl = sizeof(val) - 1;
 		memcpy(val, colon, vl);
 		val[vl] = '\0';
-		json_object_set_new(o, name, json_stringn_nocheck(val, vl));
+		json_object_set_new(o, name, json_text(val, vl));
 	}
 	return o;
 }
@@ -219,38 +227,38 @@ report_json(const struct report *r)
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
 	mbedtls_version_get_string(mb);
-	json_object_set_new(o, "operation", json_string(r->operation));
-	json_object_set_new(o, "endpoint", json_string(r->endpoint));
-	json_object_set_new(o, "method", json_string(r->method));
-	json_object_set_new(o, "path", json_string(r->path));
-	json_object_set_new(o, "query", json_string(r->query ? r->query : ""));
+	json_object_set_new(o, "operation", text(r->operation));
+	json_object_set_new(o, "endpoint", text(r->endpoint));
+	json_object_set_new(o, "method", text(r->method));
+	json_object_set_new(o, "path", text(r->path));
+	json_object_set_new(o, "query", text(r->query ? r->query : ""));
 	json_object_set_new(o, "headers", headers_object(r->headers,
 	    r->nheaders));
-	json_object_set_new(o, "body", json_stringn_nocheck(r->body,
+	json_object_set_new(o, "body", json_text(r->body ? r->body : "",
 	    r->body_len));
 	json_object_set_new(o, "payload_hash",
 	    json_string(r->sig->payload_hash));
 	json_object_set_new(o, "canonical_request",
-	    json_string(r->sig->canonical_request));
+	    text(r->sig->canonical_request));
 	json_object_set_new(o, "canonical_request_hash",
 	    json_string(r->sig->creq_hash));
 	json_object_set_new(o, "credential_scope",
-	    json_string(r->sig->credential_scope));
+	    text(r->sig->credential_scope));
 	json_object_set_new(o, "string_to_sign",
-	    json_string(r->sig->string_to_sign));
+	    text(r->sig->string_to_sign));
 	json_object_set_new(o, "signed_headers",
-	    json_string(r->sig->signed_headers));
+	    text(r->sig->signed_headers));
 	json_object_set_new(o, "signature", json_string(r->sig->signature));
 	json_object_set_new(o, "authorization",
-	    json_string(r->sig->authorization));
+	    text(r->sig->authorization));
 	json_object_set_new(o, "amz_date", json_string(r->sig->amz_date));
 	json_object_set_new(o, "time_utc", json_string(utc));
 	json_object_set_new(o, "time_local", json_string(local));
-	json_object_set_new(o, "access_key_id", json_string(r->access_key_id));
-	json_object_set_new(o, "region", json_string(r->region));
-	json_object_set_new(o, "service", json_string(r->service));
+	json_object_set_new(o, "access_key_id", text(r->access_key_id));
+	json_object_set_new(o, "region", text(r->region));
+	json_object_set_new(o, "service", text(r->service));
 	if (r->partner_id)
-		json_object_set_new(o, "partner_id", json_string(r->partner_id));
+		json_object_set_new(o, "partner_id", text(r->partner_id));
 	if (r->attempt)
 		json_object_set_new(o, "attempt", json_integer(r->attempt));
 	v = json_object();
@@ -275,16 +283,16 @@ report_json(const struct report *r)
 		v = json_object();
 		json_object_set_new(v, "match", json_boolean(r->match));
 		json_object_set_new(v, "provided_signature",
-		    json_string(r->provided));
+		    text(r->provided));
 		json_object_set_new(v, "diagnosis", r->match ? json_null() :
-		    json_string(r->diagnosis));
+		    text(r->diagnosis));
 		json_object_set_new(o, "verification", v);
 	}
 	if (r->resp || r->transport_error) {
 		v = json_object();
 		if (r->transport_error) {
 			json_object_set_new(v, "error",
-			    json_string(r->transport_error));
+			    text(r->transport_error));
 		} else {
 			struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
@@ -295,7 +303,7 @@ report_json(const struct report *r)
 			json_object_set_new(v, "headers",
 			    response_headers(&r->resp->headers));
 			json_object_set_new(v, "body",
-			    json_stringn_nocheck(buf_str(&red), red.len));
+			    json_text(buf_str(&red), red.len));
 			json_object_set_new(v, "elapsed_ms",
 			    json_integer(r->resp->elapsed_ms));
 			buf_free(&red);

@@ -257,3 +257,18 @@ def test_differential_botocore(env_only):
             SigV4Auth(Credentials("AKIAJBYCL67O6NJUNYBQ", AWS_SECRET), "AGCODService",
                       "us-east-1").add_auth(req)
         assert req.headers["Authorization"] == d["authorization"], amount
+
+
+def test_non_utf8_request_gives_valid_json(env_only, tmp_path):
+    """a stray Latin-1 byte is the finding: shown as \\xNN, the JSON still valid"""
+    req = tmp_path / "latin1.req"
+    req.write_bytes(b"POST /caf\xe9 HTTP/1.1\r\nHost: example.amazonaws.com\r\n"
+                    b"X-Note: d\xe9j\xe0\r\n\r\n{\"name\": \"Ren\xe9\"}")
+    r = env_only("sign-debug", "--request", str(req), "--region", "us-east-1",
+                 "--service", "service", "--date", "20150830T123600Z", "-o", "json")
+    assert r.rc == 0, r
+    d = r.json()
+    assert d["body"] == '{"name": "Ren\\xE9"}'
+    assert d["path"] == "/caf\\xE9"
+    assert d["headers"]["X-Note"].strip() == "d\\xE9j\\xE0"
+    assert "/caf%E9\n" in d["canonical_request"]

@@ -5,9 +5,39 @@
 #include "../../src/report.h"
 #include "unit.h"
 
+static void
+test_text(void)
+{
+	static const struct {
+		const char	*in;
+		size_t		 len;
+		const char	*want;	/* the string's UTF-8 */
+	} t[] = {
+		{ "plain", 5, "plain" },
+		{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },		/* UTF-8 stays */
+		{ "caf\xe9", 4, "caf\\xE9" },			/* Latin-1 shown */
+		{ "\xc0\xaf", 2, "\\xC0\\xAF" },		/* overlong '/' */
+		{ "\xed\xa0\x80", 3, "\\xED\\xA0\\x80" },	/* surrogate */
+		{ "\xf0\x9f\x98", 3, "\\xF0\\x9F\\x98" },	/* cut short */
+		{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },	/* U+1F600 */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		json_t *j = json_text(t[i].in, t[i].len);
+
+		CHECK(j && strcmp(json_string_value(j), t[i].want) == 0,
+		    "json_text case %zu", i);
+		json_decref(j);
+	}
+	CHECK(!utf8_valid("\xc0\xaf") && !utf8_valid("\xe0\x80\xaf") &&
+	    utf8_valid("\xe2\x82\xac"), "utf8_valid refuses overlong forms");
+}
+
 void
 test_json(void)
 {
+	test_text();
 	static const char body[] = "{ \"availableFunds\" : {\"amount\": 19.99, "
 	    "\"currencyCode\":\"USD\"},\n \"status\":\"SUCCESS\", \"n\": -1.50e2,"
 	    " \"s\": \"a \\\" 1.5 \", \"arr\": [1, 2.0], \"new\": null}";
