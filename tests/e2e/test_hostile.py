@@ -109,6 +109,11 @@ class Hostile:
         self.send(conn, "302 Found", b"{}",
                   f"Location: https://127.0.0.1:{self.target}/GetAvailableFunds\r\n")
 
+    def mode_escapes(self, conn):   # terminal control sequences
+        self.send(conn, "500 Internal Server Error",
+                  b"\x1b]0;owned\x07\x1b[2J<html>\x1b[31mfail\x1b[0m\r\n</html>",
+                  "X-Evil: \x1b[5mblink\x1b[0m\r\n")
+
     def mode_ok(self, conn):
         self.send(conn, "200 OK", b'{"availableFunds":{"amount":1.0,"currencyCode":"USD"},'
                                   b'"status":"SUCCESS"}')
@@ -244,3 +249,16 @@ def test_old_tls_only_server_is_refused(hostile, offline):
     rc, out, err, secs = run_measured(offline, "funds", "-o", "json")
     assert rc == 69, err
     assert "TLS" in err and h.requests == []
+
+
+def test_terminal_escapes_from_a_server_are_shown_not_obeyed(hostile, offline):
+    hostile("escapes")
+    trace = offline.tmp / "t.trace"
+    r = offline("--trace", trace, "--retry-for", "0", "sign-debug", "funds", "--send",
+                "-o", "table")
+    assert r.rc == 69, r
+    report = trace.read_bytes().decode("utf-8", "replace") + r.out
+    assert "\x1b" not in report and "\x07" not in report
+    assert "\\x1B]0;owned\\x07" in r.out and "\\x1B[5mblink" in r.out
+    assert "\\x1B[2J<html>" in trace.read_text()
+    assert "\x1b" not in r.err
