@@ -75,3 +75,19 @@ msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 	}
 	dst[o] = '\0';
 }
+
+void
+msg_put_shown(FILE *f, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\t' && !(c == '\r' &&
+		    i + 1 < n && s[i + 1] == '\n')) || c == 0x7f)
+			fprintf(f, "\\x%02X", c);
+		else
+			putc(c, f);
+	}
+}

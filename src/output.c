@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "msg.h"
 #include "output.h"
 
 void
@@ -18,8 +19,13 @@ output_rows(FILE *f, const char *const *kv, size_t n)
 	for (i = 0; i < n; i += 2)
 		if (strlen(kv[i]) > w)
 			w = strlen(kv[i]);
-	for (i = 0; i + 1 < n; i += 2)
-		fprintf(f, "%-*s  %s\n", (int)w, kv[i], kv[i + 1]);
+	/* keys and values come from the service: shown, never obeyed */
+	for (i = 0; i + 1 < n; i += 2) {
+		msg_put_shown(f, kv[i], strlen(kv[i]));
+		fprintf(f, "%*s", (int)(w - strlen(kv[i]) + 2), "");
+		msg_put_shown(f, kv[i + 1], strlen(kv[i + 1]));
+		putc('\n', f);
+	}
 }
 
 struct rows {

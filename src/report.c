@@ -13,6 +13,7 @@
 #include "agcod.h"
 #include "buf.h"
 #include "json.h"
+#include "msg.h"
 #include "report.h"
 
 #define REDACTED	"[REDACTED]"
@@ -108,27 +109,6 @@ versions(char *out, size_t n)
 	    http_versions(), mb, jansson_version_str());
 }
 
-/*
- * Bytes from a request or a server, shown in a text report: control
- * characters other than newline and tab as \xNN, so that a hostile answer
- * cannot drive the terminal reading the report.
- */
-static void
-put_shown(FILE *f, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\n' && c != '\t' && !(c == '\r' &&
-		    i + 1 < n && s[i + 1] == '\n')) || c == 0x7f)
-			fprintf(f, "\\x%02X", c);
-		else
-			putc(c, f);
-	}
-}
-
 void
 report_text(FILE *f, const struct report *r)
 {
@@ -152,7 +132,7 @@ report_text(FILE *f, const struct report *r)
 		fprintf(f, "attempt:         %d\n", r->attempt);
 	fprintf(f, "versions:        %s\n", ver);
 	fprintf(f, "\n== payload (%zu bytes)\n", r->body_len);
-	put_shown(f, r->body, r->body_len);
+	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
 	fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
 	fprintf(f, "\n== canonical request\n%s\n", r->sig->canonical_request);
@@ -170,7 +150,7 @@ report_text(FILE *f, const struct report *r)
 	for (i = 0; i < r->nheaders; i++)
 		fprintf(f, "%s: %s\n", r->headers[i].name, r->headers[i].value);
 	fprintf(f, "Authorization: %s\n\n", r->sig->authorization);
-	put_shown(f, r->body, r->body_len);
+	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
 	if (r->verified) {
 		fprintf(f, "\n== verification\nprovided:  %s\nresult:    %s\n",
@@ -187,9 +167,9 @@ report_text(FILE *f, const struct report *r)
 		report_redact(buf_str(&r->resp->body), r->resp->body.len, &red);
 		fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
 		    r->resp->status, r->resp->elapsed_ms);
-		put_shown(f, buf_str(&r->resp->headers), r->resp->headers.len);
+		msg_put_shown(f, buf_str(&r->resp->headers), r->resp->headers.len);
 		putc('\n', f);
-		put_shown(f, buf_str(&red), red.len);
+		msg_put_shown(f, buf_str(&red), red.len);
 		putc('\n', f);
 		buf_free(&red);
 	}

@@ -114,6 +114,11 @@ class Hostile:
                   b"\x1b]0;owned\x07\x1b[2J<html>\x1b[31mfail\x1b[0m\r\n</html>",
                   "X-Evil: \x1b[5mblink\x1b[0m\r\n")
 
+    def mode_escaped_json(self, conn):  # escapes inside JSON strings
+        self.send(conn, "200 OK", b'{"availableFunds":{"amount":"1.00","currencyCode":"USD"},'
+                                  b'"note":"\\u001b]0;owned\\u0007","\\u001b[2Jk":"v",'
+                                  b'"status":"SUCCESS"}')
+
     def mode_ok(self, conn):
         self.send(conn, "200 OK", b'{"availableFunds":{"amount":1.0,"currencyCode":"USD"},'
                                   b'"status":"SUCCESS"}')
@@ -262,3 +267,12 @@ def test_terminal_escapes_from_a_server_are_shown_not_obeyed(hostile, offline):
     assert "\\x1B]0;owned\\x07" in r.out and "\\x1B[5mblink" in r.out
     assert "\\x1B[2J<html>" in trace.read_text()
     assert "\x1b" not in r.err
+
+
+def test_table_output_shows_escapes_from_json_strings(hostile, offline):
+    hostile("escaped_json")
+    r = offline("funds", "-o", "table")
+    assert r.rc == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "\\x1B]0;owned\\x07" in r.out and "\\x1B[2Jk" in r.out
+    assert "1.00" in r.out
