@@ -14,27 +14,19 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "emulator"))
-import agcod_emulator  # noqa: E402
+sys.path.insert(0, HERE)
+import run  # noqa: E402  (the emulator and profile of bench/run.py)
 
 
 def main():
     agcod = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./agcod")
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 600
     with tempfile.TemporaryDirectory(prefix="agcod-bench-") as tmp:
-        certs = agcod_emulator.make_certificates(tmp)
-        emu = agcod_emulator.Emulator(certs, partner="Bench", access_key_id="AKIDBENCH",
-                                      secret="bench-secret", funds="10000000.00").start()
-        cfg = os.path.join(tmp, "config.ini")
-        fd = os.open(cfg, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"[default]\npartner_id = Bench\naccess_key_id = AKIDBENCH\n"
-                    f"secret_access_key = bench-secret\ncurrency = USD\n"
-                    f"endpoint = {emu.endpoint}\nca_bundle = {certs[0]}\nmax_rps = 10\n")
+        emu, ca = run.start_emulator(tmp)
+        env = run.agcod_env(tmp, emu, ca)
         csv = os.path.join(tmp, "rows.csv")
         with open(csv, "w") as f:
             f.write("amount\n" + "".join(f"{1 + i % 50}.{i % 100:02d}\n" for i in range(rows)))
-        env = dict(os.environ, AGCOD_CONFIG=cfg, AGCOD_STATE_DIR=os.path.join(tmp, "state"))
         t0 = time.monotonic()
         p = subprocess.run([agcod, "-q", "batch", "create", csv, "-o", "json"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

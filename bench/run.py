@@ -49,17 +49,28 @@ def measure(argv, env):
     return wall / 1e6, cpu / 1e6, rss / 1024, status
 
 
+def agcod_env(tmp, emu, ca):
+    """an agcod profile for the emulator in tmp, and the environment using it"""
+    cfg = os.path.join(tmp, "config.ini")
+    fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"[default]\npartner_id = {PARTNER}\naccess_key_id = {KEY}\n"
+                f"secret_access_key = {SECRET}\ncurrency = USD\n"
+                f"endpoint = {emu.endpoint}\nca_bundle = {ca}\nmax_rps = 10\n")
+    return dict(os.environ, AGCOD_CONFIG=cfg, AGCOD_STATE_DIR=os.path.join(tmp, "state"))
+
+
+def start_emulator(tmp, max_rps=10):
+    certs = agcod_emulator.make_certificates(tmp)
+    emu = agcod_emulator.Emulator(certs, partner=PARTNER, access_key_id=KEY, secret=SECRET,
+                                  funds="100000000.00", max_rps=max_rps).start()
+    return emu, certs[0]
+
+
 class Tools:
     def __init__(self, agcod, tmp, emu, ca):
         self.agcod, self.emu, self.ca = agcod, emu, ca
-        cfg = os.path.join(tmp, "config.ini")
-        fd = os.open(cfg, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"[default]\npartner_id = {PARTNER}\naccess_key_id = {KEY}\n"
-                    f"secret_access_key = {SECRET}\ncurrency = USD\n"
-                    f"endpoint = {emu.endpoint}\nca_bundle = {ca}\n")
-        self.env = dict(os.environ, AGCOD_CONFIG=cfg,
-                        AGCOD_STATE_DIR=os.path.join(tmp, "state"))
+        self.env = agcod_env(tmp, emu, ca)
         self.pyenv = dict(os.environ, AGCOD_ACCESS_KEY_ID=KEY,
                           AGCOD_SECRET_ACCESS_KEY=SECRET)
         self.n = 0
@@ -191,10 +202,8 @@ def main():
     lines = []
     say = lambda s="": (print(s), lines.append(s))  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="agcod-bench-") as tmp:
-        certs = agcod_emulator.make_certificates(tmp)
-        emu = agcod_emulator.Emulator(certs, partner=PARTNER, access_key_id=KEY, secret=SECRET,
-                                      funds="100000000.00", max_rps=100000).start()
-        tools = Tools(agcod, tmp, emu, certs[0])
+        emu, ca = start_emulator(tmp, max_rps=100000)
+        tools = Tools(agcod, tmp, emu, ca)
         say(f"# agcod benchmark, {datetime.date.today()}")
         say()
         say(f"Machine: {machine()}.")

@@ -19,6 +19,25 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* n signatures of in; prints the figures under the name */
+static int
+run(const char *name, const struct sigv4_input *in, long n)
+{
+	struct sigv4_output o;
+	double t0, t;
+	long i;
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if (sigv4_sign(in, &o) == -1)
+			return -1;
+		sigv4_output_free(&o);
+	}
+	t = now() - t0;
+	printf("sigv4 %s %.0f ns %.0f/s\n", name, t / n * 1e9, n / t);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -33,10 +52,11 @@ main(int argc, char **argv)
 		{ "x-amz-target", "com.amazonaws.agcod.AGCODService.CreateGiftCard" },
 	};
 	const char *secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-	long n = argc > 1 ? atol(argv[1]) : 200000, i;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200000, i;
+	struct sigv4_cache cache;
 	struct sigv4_output o;
 	struct sigv4_input in;
-	double t0, t;
+	int r;
 
 	memset(&in, 0, sizeof(in));
 	in.method = "POST";
@@ -55,30 +75,13 @@ main(int argc, char **argv)
 		sigv4_sign(&in, &o);
 		sigv4_output_free(&o);
 	}
-	t0 = now();
-	for (i = 0; i < n; i++) {
-		if (sigv4_sign(&in, &o) == -1)
-			return 1;
-		sigv4_output_free(&o);
-	}
-	t = now() - t0;
-	printf("sigv4 cold %.0f ns %.0f/s\n", t / n * 1e9, n / t);
+	if (run("cold", &in, n) == -1)
+		return 1;
 
 	/* within one day: the signing key comes from the cache */
-	{
-		struct sigv4_cache cache;
-
-		memset(&cache, 0, sizeof(cache));
-		in.cache = &cache;
-		t0 = now();
-		for (i = 0; i < n; i++) {
-			if (sigv4_sign(&in, &o) == -1)
-				return 1;
-			sigv4_output_free(&o);
-		}
-		t = now() - t0;
-		sigv4_cache_clear(&cache);
-		printf("sigv4 warm %.0f ns %.0f/s\n", t / n * 1e9, n / t);
-	}
-	return 0;
+	memset(&cache, 0, sizeof(cache));
+	in.cache = &cache;
+	r = run("warm", &in, n);
+	sigv4_cache_clear(&cache);
+	return r == -1;
 }
