@@ -86,11 +86,24 @@ cmd_history(struct cmd_ctx *c)
 			putchar('\n');
 			continue;
 		}
-		printf("%-20s  %-9s  %-21s  %-32s  %10s  %-3s  %s\n",
-		    member(e, "time"), state, member(e, "operation"),
-		    member(e, "request_id"), member(e, "amount"),
-		    member(e, "currency"), strcmp(member(e, "error_type"), "-") ?
-		    member(e, "error_type") : member(e, "gc_id"));
+		{
+			/* gc_id and error_type came from the service */
+			const char *col[7] = { member(e, "time"), state,
+			    member(e, "operation"), member(e, "request_id"),
+			    member(e, "amount"), member(e, "currency"),
+			    strcmp(member(e, "error_type"), "-") ?
+			    member(e, "error_type") : member(e, "gc_id") };
+			char shown_col[7][160];
+			size_t k;
+
+			for (k = 0; k < 7; k++)
+				msg_sanitize(shown_col[k], sizeof(shown_col[k]),
+				    col[k], strlen(col[k]));
+			printf("%-20s  %-9s  %-21s  %-32s  %10s  %-3s  %s\n",
+			    shown_col[0], shown_col[1], shown_col[2],
+			    shown_col[3], shown_col[4], shown_col[5],
+			    shown_col[6]);
+		}
 	}
 	if (shown == 0)
 		msg_note("no matching journal entries in '%s'", c->state_dir);

@@ -153,3 +153,18 @@ def test_reconcile_skips_other_partners(agcod, emu):
     agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, partner_id="Other")
     r = agcod("reconcile")
     assert r.rc == 0 and "skipping" in r.err and "nothing to reconcile" in r.err
+
+
+def test_history_table_shows_no_control_characters(offline):
+    """gc_id and error_type come from the service: never raw on a terminal"""
+    offline.state.mkdir(mode=0o700, exist_ok=True)
+    rec = {"time": "2026-11-22T10:00:00Z", "state": "succeeded",
+           "operation": "CreateGiftCard", "request_id": "Acme1x1",
+           "amount": "5.00", "currency": "USD", "gc_id": "\x1b]0;owned\x07GC1"}
+    j = offline.state / "journal.jsonl"
+    j.write_text(json.dumps(rec) + "\n")
+    j.chmod(0o600)
+    r = offline("history", "-o", "table")
+    assert r.rc == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "Acme1x1" in r.out and "GC1" in r.out
