@@ -125,19 +125,31 @@ http_exit(int status)
 #endif
 }
 
+int
+http_version(const char **curl, const char **tls)
+{
+	curl_version_info_data *cv;
+
+	*curl = *tls = "";
+	if (load_curl() == -1)
+		return -1;
+	cv = lib.version_info(CURLVERSION_NOW);
+	*curl = cv->version;
+	*tls = cv->ssl_version ? cv->ssl_version : "no TLS";
+	return 0;
+}
+
 const char *
 http_versions(void)
 {
 	static char v[128];
-	curl_version_info_data *cv;
+	const char *curl, *tls;
 
 	if (v[0])
 		return v;
-	if (load_curl() == -1)
+	if (http_version(&curl, &tls) == -1)
 		return "libcurl (not loaded)";
-	cv = lib.version_info(CURLVERSION_NOW);
-	snprintf(v, sizeof(v), "libcurl %s (%s)", cv->version,
-	    cv->ssl_version ? cv->ssl_version : "no TLS");
+	snprintf(v, sizeof(v), "libcurl %s (%s)", curl, tls);
 	return v;
 }
 

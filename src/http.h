@@ -57,5 +57,7 @@ long		 http_connections(const struct http *);
 void		 http_exit(int status);
 /* "libcurl 7.88.1 (OpenSSL/3.0.19)", loading libcurl if it is not yet */
 const char	*http_versions(void);
+/* its two parts ("7.88.1", "OpenSSL/3.0.19"); -1 ("", "") if not loadable */
+int		 http_version(const char **curl, const char **tls);
 
 #endif

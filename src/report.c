@@ -228,7 +228,8 @@ response_headers(const struct buf *b)
 json_t *
 report_json(const struct report *r)
 {
-	char utc[64], local[96], mb[32], curl[128], *tls;
+	char utc[64], local[96], mb[32];
+	const char *curl, *tls;
 	json_t *o = json_object(), *v;
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
@@ -269,16 +270,9 @@ report_json(const struct report *r)
 		json_object_set_new(o, "attempt", json_integer(r->attempt));
 	v = json_object();
 	json_object_set_new(v, "agcod", json_string(AGCOD_VERSION));
-	/* "libcurl 7.88.1 (OpenSSL/3.0.19)" -> its two parts */
-	snprintf(curl, sizeof(curl), "%s", http_versions() + 8);
-	if ((tls = strchr(curl, ' ')) != NULL) {
-		*tls++ = '\0';
-		tls[strcspn(tls, ")")] = '\0';
-		if (*tls == '(')
-			tls++;
-	}
+	http_version(&curl, &tls);
 	json_object_set_new(v, "libcurl", json_string(curl));
-	json_object_set_new(v, "tls", json_string(tls ? tls : ""));
+	json_object_set_new(v, "tls", json_string(tls));
 	json_object_set_new(v, "mbedtls", json_string(mb));
 	json_object_set_new(v, "jansson", json_string(jansson_version_str()));
 	json_object_set_new(o, "versions", v);

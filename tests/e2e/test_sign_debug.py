@@ -3,6 +3,7 @@
 independent signer (tests/lib/sigv4ref.py, and botocore when installed)."""
 import json
 import os
+import re
 import random
 import string
 
@@ -49,6 +50,8 @@ def test_agcod_vector_json(env_only):
               "string_to_sign", "authorization", "amz_date", "time_local", "versions"):
         assert k in d
     assert set(d["versions"]) >= {"agcod", "libcurl", "mbedtls", "jansson"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", d["versions"]["libcurl"]), d["versions"]
+    assert "(" not in d["versions"]["tls"] and d["versions"]["tls"], d["versions"]
     assert AWS_SECRET not in r.out and AWS_SECRET not in r.err
     assert "signing_key" not in d
 
