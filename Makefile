@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd inih
+PKGS	= libcurl jansson libbsd inih sqlite3
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -30,12 +30,12 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshado
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
 # libcurl's headers only: src/http.c loads libcurl.so.4 when it first sends
-LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd inih) $(MBEDCRYPTO) -ldl
+LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd inih sqlite3) $(MBEDCRYPTO) -ldl
 
 SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
-	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/send.c src/opreq.c src/api.c src/http.c \
+	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/cmd_journal.c src/send.c src/opreq.c src/api.c src/http.c \
 	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
-	  src/json.c src/output.c src/report.c src/buf.c src/msg.c \
+	  src/json.c src/output.c src/rows.c src/report.c src/buf.c src/msg.c \
 	  src/journal.c src/ratelimit.c src/csv.c src/trace.c src/triage.c
 LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
@@ -72,9 +72,9 @@ $(BUILD):
 # ---- dependencies: Debian packages, installed only when missing ----
 
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
-	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
+	libjansson-dev libbsd-dev libinih-dev libsqlite3-dev sqlite3 python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
-	libclang-rt-14-dev cppcheck clang-tidy tzdata curl
+	libclang-rt-14-dev cppcheck clang-tidy tzdata curl strace
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -101,7 +101,7 @@ check: deps
 
 test: $(PROG) $(BUILD)/unit-tests
 	$(BUILD)/unit-tests tests/data
-	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5
+	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
 	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
 # a chosen subset under valgrind: the unit tests and the operations suite
@@ -148,7 +148,7 @@ lint:
 	  $(shell $(PKG_CONFIG) --cflags $(PKGS)) 2>&1 | \
 	  { grep -E 'warning:|error:' && exit 1 || exit 0; }
 	@echo "lint: mandoc"
-	@mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5
+	@mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
 	@echo "lint: clean"
 
 # ---- fuzzing: libFuzzer harnesses for every parser of untrusted input ----
@@ -205,13 +205,15 @@ install: $(PROG)
 	install -m 755 $(PROG) $(DESTDIR)$(BINDIR)/agcod
 	install -m 644 man/agcod.1 $(DESTDIR)$(MANDIR)/man1/agcod.1
 	install -m 644 man/agcod.ini.5 $(DESTDIR)$(MANDIR)/man5/agcod.ini.5
+	install -m 644 man/agcod-journal.5 $(DESTDIR)$(MANDIR)/man5/agcod-journal.5
 	install -m 644 completions/agcod.bash $(DESTDIR)$(BASHCOMPDIR)/agcod
 	install -m 644 completions/_agcod $(DESTDIR)$(ZSHCOMPDIR)/_agcod
 	install -m 644 completions/agcod.fish $(DESTDIR)$(FISHCOMPDIR)/agcod.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/agcod $(DESTDIR)$(MANDIR)/man1/agcod.1 \
-	  $(DESTDIR)$(MANDIR)/man5/agcod.ini.5 $(DESTDIR)$(BASHCOMPDIR)/agcod \
+	  $(DESTDIR)$(MANDIR)/man5/agcod.ini.5 \
+	  $(DESTDIR)$(MANDIR)/man5/agcod-journal.5 $(DESTDIR)$(BASHCOMPDIR)/agcod \
 	  $(DESTDIR)$(ZSHCOMPDIR)/_agcod $(DESTDIR)$(FISHCOMPDIR)/agcod.fish
 
 clean:

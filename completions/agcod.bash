@@ -24,7 +24,7 @@ _agcod()
         if [[ "$cur" == -* ]]; then
             COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft help" -- "$cur"))
+            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal help" -- "$cur"))
         fi
         return
     fi
@@ -38,11 +38,12 @@ _agcod()
         deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
         activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
         sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
-        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --pending --since" ;;
+        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
         reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
         batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;
         support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft" -- "$cur")); return ;;
+        journal) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id --state --operation --before --reason --dry-run" ;;
+        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ "$cmd" == sign-debug && "$cur" != -* ]]; then

@@ -2,6 +2,7 @@
 #ifndef AGCOD_H
 #define AGCOD_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sysexits.h>
 
@@ -40,6 +41,7 @@ enum opt_id {
 	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
+	O_REQUESTS, O_STATE, O_OPERATION, O_UNTIL, O_LIMIT, O_BEFORE, O_REASON,
 	O_COUNT
 };
 
@@ -65,7 +67,7 @@ struct cmd {
 	const char	*summary;
 };
 
-enum output_fmt { OUT_JSON, OUT_TABLE };
+enum output_fmt { OUT_JSON, OUT_TABLE, OUT_CSV };
 
 struct cmd_ctx {
 	const struct cmd	*cmd;
@@ -80,7 +82,9 @@ struct cmd_ctx {
 	struct journal		 journal;	/* fd -1 until opened */
 	struct ratelimit	 rl;
 	int			 rl_ready;
-	json_t			*entries;	/* the journal, read once */
+	int			 journal_read;	/* ctx_journal has opened it */
+	int64_t			 last_record;	/* journal id of the last send */
+	json_t			*kept;		/* journal rows requests point into */
 	int			 trace_fd;	/* --trace: -1 not yet open */
 };
 
@@ -95,8 +99,14 @@ void	print_versions_line(FILE *);
 
 /* main.c: the state directory, journal and shared rate limit; 0 or 74 */
 int	ctx_open_state(struct cmd_ctx *, int journal);
-/* the journal's entries, read once (NULL if it cannot be read) */
-json_t	*ctx_entries(struct cmd_ctx *);
+/*
+ * The journal for reading (opened, and an old journal.jsonl imported, on
+ * first use); NULL after saying why on stderr.  With no journal yet, an
+ * open handle whose db is NULL reads as empty.
+ */
+struct journal *ctx_journal(struct cmd_ctx *);
+/* keep a journal row alive as long as the command runs */
+void	ctx_keep(struct cmd_ctx *, json_t *);
 
 /* the commands */
 int	cmd_op(struct cmd_ctx *);
@@ -105,5 +115,6 @@ int	cmd_history(struct cmd_ctx *);
 int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
+int	cmd_journal(struct cmd_ctx *);
 
 #endif

@@ -1,111 +1,171 @@
-/* cmd_history.c - history: the journal, the latest state of each request */
-#include <ctype.h>
+/*
+ * cmd_history.c - history: one row per money object with its current
+ * state (--requests: every request with its own outcome; --pending: the
+ * requests whose outcome is not known yet), filtered, as JSON lines, a
+ * table or CSV.
+ */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <bsd/stdlib.h>
+
 #include "agcod.h"
+#include "api.h"
 #include "msg.h"
-#include "output.h"
+#include "rows.h"
 
-/* 2026-11-22, 2026-11-22T10:00:00Z, or an age: 90m, 12h, 7d */
+static const struct rows_col object_cols[] = {
+	{ "time", "CREATED", 20 }, { "updated", "UPDATED", 20 },
+	{ "kind", "KIND", 8 }, { "state", "STATE", 11 },
+	{ "request_id", "REQUEST ID", 32 }, { "amount", "AMOUNT", 10 },
+	{ "currency", "CUR", 3 }, { "gc_id", "GC ID", 16 },
+	{ "card_number", "CARD", 8 }, { "account", "ACCOUNT", 8 },
+	{ "external_reference", "EXTERNAL REFERENCE", 18 },
+	{ "partner", "PARTNER", 8 }, { "environment", "ENV", 10 },
+	{ "error_code", "ERROR", 5 }, { "error_type", "ERROR TYPE", 0 },
+};
+
+/* a table for people: what fits a wide terminal */
+static const struct rows_col object_table[] = {
+	{ "time", "CREATED", 20 }, { "state", "STATE", 11 },
+	{ "kind", "KIND", 8 }, { "request_id", "REQUEST ID", 32 },
+	{ "amount", "AMOUNT", 10 }, { "currency", "CUR", 3 },
+	{ "gc_id", "GC ID", 16 }, { "external_reference", "REFERENCE", 16 },
+	{ "error_type", "ERROR", 0 },
+};
+
+static const struct rows_col request_table[] = {
+	{ "time", "TIME", 20 }, { "state", "STATE", 9 },
+	{ "operation", "OPERATION", 21 }, { "request_id", "REQUEST ID", 32 },
+	{ "amount", "AMOUNT", 10 }, { "currency", "CUR", 3 },
+	{ "gc_id", "GC ID", 16 }, { "error_type", "ERROR", 0 },
+};
+
+static const struct rows_col request_cols[] = {
+	{ "time", "TIME", 20 }, { "state", "STATE", 9 },
+	{ "operation", "OPERATION", 21 }, { "request_id", "REQUEST ID", 32 },
+	{ "amount", "AMOUNT", 10 }, { "currency", "CUR", 3 },
+	{ "gc_id", "GC ID", 16 }, { "card_number", "CARD", 8 },
+	{ "external_reference", "EXTERNAL REFERENCE", 18 },
+	{ "partner", "PARTNER", 8 }, { "environment", "ENV", 10 },
+	{ "http_status", "HTTP", 4 }, { "error_code", "ERROR", 5 },
+	{ "error_type", "ERROR TYPE", 0 },
+};
+
 static int
-parse_since(const char *s, time_t now, char out[32])
+put(json_t *row, void *arg)
 {
-	struct tm tm;
-	const char *e;
-	char *end;
-	long n;
-
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%d", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
-		return 0;
-	}
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	n = strtol(s, &end, 10);
-	if (n < 0 || n > 100000 || end[0] == '\0' || end[1] != '\0')
-		return -1;
-	switch (*end) {
-	case 'm': n *= 60; break;
-	case 'h': n *= 3600; break;
-	case 'd': n *= 86400; break;
-	default: return -1;
-	}
-	journal_time(now - n, out);
-	return 0;
+	/* the journal's own bookkeeping is not the operator's business */
+	json_object_del(row, "id");
+	json_object_del(row, "pid");
+	json_object_del(row, "open");
+	rows_put(arg, row);
+	return ferror(stdout) ? -1 : 0;
 }
 
+/* --operation create or CreateGiftCard */
 static const char *
-member(json_t *e, const char *k)
+op_arg(const char *s)
 {
-	const char *v = json_string_value(json_object_get(e, k));
+	const struct op *op;
 
-	return v ? v : "-";
+	if ((op = op_find(s)) != NULL || (op = op_by_name(s)) != NULL)
+		return op->name;
+	return NULL;
+}
+
+static const char *const object_states[] = { "issued", "cancelled",
+    "loaded", "voided", "activated", "deactivated", "failed", "unknown",
+    "pending", "not sent", NULL };
+static const char *const request_states[] = { "succeeded", "failed",
+    "unknown", "pending", "not sent", "cancelled", NULL };
+
+static int
+state_ok(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return 1;
+	return 0;
 }
 
 int
 cmd_history(struct cmd_ctx *c)
 {
-	const char *rid = c->args.val[O_REQUEST_ID];
-	char since[32] = "";
-	json_t *entries, *e;
-	size_t i, shown = 0;
+	const struct args *a = &c->args;
+	struct journal_query q;
+	char since[32], until[32];
+	struct journal *j;
+	struct rows rows;
+	const char *why = NULL;
+	int rc;
 
-	if (c->args.val[O_SINCE] &&
-	    parse_since(c->args.val[O_SINCE], time(NULL), since) == -1)
-		return usage_error(c->cmd, "--since '%s' is not a date "
-		    "(2026-11-22, 2026-11-22T10:00:00Z) or an age (90m, 12h, 7d)",
-		    c->args.val[O_SINCE]);
-	if ((entries = ctx_entries(c)) == NULL)
-		return EX_IOERR;
-	if (c->out == OUT_TABLE)
-		printf("%-20s  %-9s  %-21s  %-32s  %10s  %-3s  %s\n", "TIME",
-		    "STATE", "OPERATION", "REQUEST ID", "AMOUNT", "CUR",
-		    "GC ID / ERROR");
-	json_array_foreach(entries, i, e) {
-		const char *state = member(e, "state");
-
-		if (c->args.seen[O_PENDING] && strcmp(state, "pending") &&
-		    strcmp(state, "unknown"))
-			continue;
-		if (rid && strcmp(member(e, "request_id"), rid))
-			continue;
-		if (since[0] && strcmp(member(e, "time"), since) < 0)
-			continue;
-		shown++;
-		if (c->out == OUT_JSON) {
-			json_dumpf(e, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			putchar('\n');
-			continue;
-		}
-		{
-			/* gc_id and error_type came from the service */
-			const char *col[7] = { member(e, "time"), state,
-			    member(e, "operation"), member(e, "request_id"),
-			    member(e, "amount"), member(e, "currency"),
-			    strcmp(member(e, "error_type"), "-") ?
-			    member(e, "error_type") : member(e, "gc_id") };
-			char shown_col[7][160];
-			size_t k;
-
-			for (k = 0; k < 7; k++)
-				msg_sanitize(shown_col[k], sizeof(shown_col[k]),
-				    col[k], strlen(col[k]));
-			printf("%-20s  %-9s  %-21s  %-32s  %10s  %-3s  %s\n",
-			    shown_col[0], shown_col[1], shown_col[2],
-			    shown_col[3], shown_col[4], shown_col[5],
-			    shown_col[6]);
-		}
+	memset(&q, 0, sizeof(q));
+	q.view = a->seen[O_PENDING] ? VIEW_OPEN : a->seen[O_REQUESTS] ?
+	    VIEW_REQUESTS : VIEW_OBJECTS;
+	if (a->seen[O_PENDING] && a->seen[O_REQUESTS])
+		return usage_error(c->cmd, "--pending lists requests already; "
+		    "give one of --pending and --requests");
+	if (a->val[O_SINCE]) {
+		if (journal_parse_time(a->val[O_SINCE], time(NULL), since))
+			return usage_error(c->cmd, "--since '%s' is not a date "
+			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
+			    "(90m, 12h, 7d)", a->val[O_SINCE]);
+		q.since = since;
 	}
-	if (shown == 0)
+	if (a->val[O_UNTIL]) {
+		if (journal_parse_time(a->val[O_UNTIL], time(NULL), until))
+			return usage_error(c->cmd, "--until '%s' is not a date "
+			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
+			    "(90m, 12h, 7d)", a->val[O_UNTIL]);
+		q.until = until;
+	}
+	if (a->val[O_LIMIT]) {
+		q.limit = (long)strtonum(a->val[O_LIMIT], 1, 100000000, &why);
+		if (why)
+			return usage_error(c->cmd, "--limit '%s' is %s (1 to "
+			    "100000000)", a->val[O_LIMIT], why);
+	}
+	if ((q.state = a->val[O_STATE]) && !state_ok(q.state,
+	    q.view == VIEW_OBJECTS ? object_states : request_states))
+		return usage_error(c->cmd, "--state '%s' is not a state of %s: "
+		    "%s", q.state, q.view == VIEW_OBJECTS ? "a card, load or "
+		    "physical card (issued, cancelled, loaded, voided, "
+		    "activated, deactivated, failed, unknown, pending, not sent)"
+		    : "a request", q.view == VIEW_OBJECTS ? "see --requests "
+		    "for request states" : "succeeded, failed, unknown, "
+		    "pending, not sent, cancelled");
+	if (a->val[O_OPERATION] &&
+	    (q.operation = op_arg(a->val[O_OPERATION])) == NULL)
+		return usage_error(c->cmd, "--operation '%s' is not an "
+		    "operation (create, cancel, load, void, activate, "
+		    "deactivate, or their AGCOD names)", a->val[O_OPERATION]);
+	if (q.operation && q.view == VIEW_OBJECTS &&
+	    journal_kind(q.operation) == NULL)
+		return usage_error(c->cmd, "--operation '%s' makes no money "
+		    "object: use it with --requests", a->val[O_OPERATION]);
+	q.request_id = a->val[O_REQUEST_ID];
+	q.extref = a->val[O_EXTREF];
+	if ((j = ctx_journal(c)) == NULL)
+		return EX_IOERR;
+#define COLS(t)	t, sizeof(t) / sizeof(t[0])
+	if (q.view == VIEW_OBJECTS && c->out == OUT_TABLE)
+		rows_begin(&rows, stdout, c->out, COLS(object_table));
+	else if (q.view == VIEW_OBJECTS)
+		rows_begin(&rows, stdout, c->out, COLS(object_cols));
+	else if (c->out == OUT_TABLE)
+		rows_begin(&rows, stdout, c->out, COLS(request_table));
+	else
+		rows_begin(&rows, stdout, c->out, COLS(request_cols));
+#undef COLS
+	rc = journal_query(j, &q, put, &rows);
+	if (rc < 0 && j->err[0]) {
+		msg_err("cannot read the journal '%s': %s", j->path, j->err);
+		return EX_IOERR;
+	}
+	/* a closed stdout ends a reader quietly; main says the rest */
+	if (rows.n == 0 && rc == 0)
 		msg_note("no matching journal entries in '%s'", c->state_dir);
 	return 0;
 }

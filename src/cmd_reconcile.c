@@ -1,16 +1,23 @@
 /*
- * cmd_reconcile.c - reconcile: re-send each request whose outcome is
- * unknown with its own request id (Amazon answers a repeated id with the
+ * cmd_reconcile.c - reconcile: re-send each request whose outcome is not
+ * known with its own request id (Amazon answers a repeated id with the
  * original result), print the result as the original command would, and
- * record the outcome.
+ * record the outcome.  A request recorded for another partner or endpoint
+ * is never re-sent from this profile: it is named, with the profile to
+ * use, and the exit status says it is still open.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agcod.h"
 #include "msg.h"
 #include "output.h"
 #include "send.h"
+
+/* a pending record younger than this whose process lives is in flight */
+#define IN_FLIGHT_MAX	(24 * 3600)
 
 static int
 settle(struct cmd_ctx *c, const struct op *op, json_t *e)
@@ -42,50 +49,96 @@ settle(struct cmd_ctx *c, const struct op *op, json_t *e)
 	return rc;
 }
 
+struct todo {
+	struct cmd_ctx	*c;
+	json_t		*list;
+	int		 elsewhere;	/* open, but for another profile */
+	int		 in_flight;
+};
+
+static const char *
+member(json_t *e, const char *k)
+{
+	const char *v = json_string_value(json_object_get(e, k));
+
+	return v ? v : "?";
+}
+
+/* a pending record of a process that still runs is not ours to settle */
+static int
+in_flight(json_t *e)
+{
+	json_t *pid = json_object_get(e, "pid");
+	const char *t = json_string_value(json_object_get(e, "time"));
+	struct tm tm;
+
+	if (strcmp(member(e, "state"), "pending") != 0 ||
+	    !json_is_integer(pid) || t == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL ||
+	    time(NULL) - timegm(&tm) > IN_FLIGHT_MAX)
+		return 0;
+	return kill((pid_t)json_integer_value(pid), 0) == 0;
+}
+
+static int
+collect(json_t *e, void *arg)
+{
+	struct todo *t = arg;
+
+	if (strcmp(member(e, "partner"), t->c->prof.partner_id) != 0 ||
+	    strcmp(member(e, "endpoint"), t->c->prof.endpoint) != 0) {
+		msg_warn("not settling %s %s: it was sent for partner %s at %s "
+		    "(profile '%s'); run 'agcod -p %s reconcile'",
+		    member(e, "operation"), member(e, "request_id"),
+		    member(e, "partner"), member(e, "endpoint"),
+		    member(e, "profile"), member(e, "profile"));
+		t->elsewhere++;
+		return 0;
+	}
+	if (in_flight(e)) {
+		msg_note("%s %s is being sent by process %lld right now",
+		    member(e, "operation"), member(e, "request_id"),
+		    (long long)json_integer_value(json_object_get(e, "pid")));
+		t->in_flight++;
+		return 0;
+	}
+	json_array_append(t->list, e);
+	return 0;
+}
+
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
-	const char *rid = c->args.val[O_REQUEST_ID];
-	json_t *entries, *e, *todo = json_array();
+	struct journal_query q;
+	struct todo t = { c, json_array(), 0, 0 };
+	struct journal *j;
+	json_t *e;
 	int rc = 0, r, unknown = 0;
 	size_t i;
 
-	if ((entries = ctx_entries(c)) == NULL) {
-		json_decref(todo);
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OPEN;
+	q.request_id = c->args.val[O_REQUEST_ID];
+	/* the list first: settling writes to the journal */
+	if ((j = ctx_journal(c)) == NULL ||
+	    journal_query(j, &q, collect, &t) < 0) {
+		if (j)
+			msg_err("cannot read the journal '%s': %s", j->path,
+			    j->err);
+		json_decref(t.list);
 		return EX_IOERR;
 	}
-	/* the list first: settling appends to the journal */
-	json_array_foreach(entries, i, e) {
-		const char *st = json_string_value(json_object_get(e, "state"));
-		const char *id = json_string_value(json_object_get(e,
-		    "request_id"));
-		const char *partner = json_string_value(json_object_get(e,
-		    "partner"));
-		const char *endpoint = json_string_value(json_object_get(e,
-		    "endpoint"));
-
-		if (!st || (strcmp(st, "pending") && strcmp(st, "unknown")))
-			continue;
-		if (rid && (!id || strcmp(id, rid)))
-			continue;
-		if (!partner || strcmp(partner, c->prof.partner_id) ||
-		    !endpoint || strcmp(endpoint, c->prof.endpoint)) {
-			msg_warn("skipping %s: it was sent for partner %s at %s; "
-			    "use that profile", id ? id : "?",
-			    partner ? partner : "?", endpoint ? endpoint : "?");
-			continue;
-		}
-		json_array_append(todo, e);
-	}
-	if (json_array_size(todo) == 0) {
-		msg_note(rid ? "request id '%s' has no unknown outcome to settle"
-		    : "nothing to reconcile%s", rid ? rid : "");
-		json_decref(todo);
+	if (json_array_size(t.list) == 0 && !t.elsewhere && !t.in_flight) {
+		msg_note(q.request_id ? "request id '%s' has no unknown outcome "
+		    "to settle" : "nothing to reconcile%s", q.request_id ?
+		    q.request_id : "");
+		json_decref(t.list);
 		return 0;
 	}
-	json_array_foreach(todo, i, e) {
-		const struct op *op = op_by_name(json_string_value(
-		    json_object_get(e, "operation")));
+	json_array_foreach(t.list, i, e) {
+		const struct op *op = op_by_name(member(e, "operation"));
 
 		if (op == NULL)
 			continue;
@@ -95,6 +148,9 @@ cmd_reconcile(struct cmd_ctx *c)
 		else if (r)
 			rc = r;
 	}
-	json_decref(todo);
+	json_decref(t.list);
+	/* still open: another profile's, or one in flight */
+	if (t.elsewhere || t.in_flight)
+		unknown = 1;
 	return unknown ? EX_TEMPFAIL : rc;
 }

@@ -30,20 +30,27 @@ member(json_t *e, const char *k, const char *dflt)
 	return v ? v : dflt;
 }
 
-static json_t *
-pick_entry(json_t *entries, const char *rid)
+static int
+take(json_t *row, void *arg)
 {
-	json_t *e, *found = NULL;
-	size_t i;
+	*(json_t **)arg = json_incref(row);
+	return 1;
+}
 
-	json_array_foreach(entries, i, e) {
-		const char *st = member(e, "state", "");
+/* the request named, or the latest that failed or may not have happened */
+static json_t *
+pick_entry(struct journal *j, const char *rid)
+{
+	struct journal_query q;
+	json_t *found = NULL;
 
-		if (rid ? strcmp(member(e, "request_id", ""), rid) == 0 :
-		    (strcmp(st, "failed") == 0 || strcmp(st, "unknown") == 0 ||
-		    strcmp(st, "pending") == 0))
-			found = e;
-	}
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_REQUESTS;
+	q.request_id = rid;
+	q.problems = rid == NULL;
+	q.newest_first = 1;
+	q.limit = 1;
+	journal_query(j, &q, take, &found);
 	return found;
 }
 
@@ -157,19 +164,23 @@ cmd_support_draft(struct cmd_ctx *c)
 	char path[PATH_MAX + 40], utc[64], local[96], os[600], now[1400];
 	struct buf pairs = BUF_INIT(8 * 1024 * 1024);
 	const struct op *op;
+	struct journal *j;
 	struct tm tm;
 	json_t *e;
 	time_t when = 0;
 	int npairs = 0;
 
-	if (ctx_entries(c) == NULL)
+	if ((j = ctx_journal(c)) == NULL) {
+		buf_free(&pairs);
 		return EX_IOERR;
-	if ((e = pick_entry(c->entries, rid)) == NULL) {
+	}
+	if ((e = pick_entry(j, rid)) == NULL) {
 		buf_free(&pairs);
 		return usage_error(c->cmd, rid ? "the journal has no request "
 		    "with id '%s'" : "the journal has no failed request%s; "
 		    "name one with --request-id", rid ? rid : "");
 	}
+	ctx_keep(c, e);
 	rid = member(e, "request_id", "-");
 	op = op_by_name(member(e, "operation", ""));
 	memset(&tm, 0, sizeof(tm));

@@ -1,26 +1,38 @@
 /*
- * journal.c - STATE_DIR/journal.jsonl: one JSON object a line, mode 0600.
- * A "pending" record is on disk (fsync) before a request is sent, and a
- * final one ("succeeded", "failed", "unknown") follows.  Processes append
- * under flock, each record with a single write, so lines never interleave.
- * It holds request ids, amounts and gc ids: never a claim code or a secret.
+ * journal.c - STATE_DIR/journal.db, the write-ahead journal, in SQLite.
+ *
+ * Two tables.  `requests`: one row each time a request is sent, committed
+ * durably (WAL, synchronous=FULL) as "pending" before it leaves the
+ * machine, then given its own outcome (succeeded, failed, unknown, not
+ * sent, cancelled) and nothing else's.  `objects`: one row per money
+ * object - a card (create/cancel), a balance load (load/void), a physical
+ * card (activate/deactivate) - with its current state, moved only by
+ * journal_next_state(), so a refused request never changes the state of
+ * what it referred to.  Concurrent processes wait for each other (busy
+ * timeout, BEGIN IMMEDIATE).  Request ids, amounts and gc ids only: never a
+ * claim code, a secret or a derived key.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <sqlite3.h>
 
 #include "buf.h"
 #include "journal.h"
 
-#define JOURNAL_READ_MAX	(256 * 1024 * 1024)
+#define BUSY_TIMEOUT_MS	60000
+#define LEGACY_MAX	(2UL * 1024 * 1024 * 1024)
+
+/* ---- the state directory ---- */
 
 int
 state_dir_resolve(const char *opt, char *out, size_t n)
@@ -40,71 +52,82 @@ state_dir_resolve(const char *opt, char *out, size_t n)
 	return r < 0 || (size_t)r >= n ? -1 : 0;
 }
 
+static int
+fail_errno(char *why, size_t n, int e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail_errno(char *why, size_t n, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
 int
-state_dir_make(const char *dir)
+state_dir_make(const char *dir, char *why, size_t n)
 {
 	char p[PATH_MAX], *s;
 	struct stat st;
 
-	if (strlcpy(p, dir, sizeof(p)) >= sizeof(p)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (strlcpy(p, dir, sizeof(p)) >= sizeof(p))
+		return fail_errno(why, n, ENAMETOOLONG, "the path is too long");
 	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
 		if (mkdir(p, 0700) == -1 && errno != EEXIST)
-			return -1;
+			return fail_errno(why, n, errno, "cannot create '%s': %s",
+			    p, strerror(errno));
 		*s = '/';
 	}
 	if (mkdir(p, 0700) == -1 && errno != EEXIST)
-		return -1;
-	if (stat(p, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
+		return fail_errno(why, n, errno, "cannot create it: %s",
+		    strerror(errno));
+	if (lstat(p, &st) == -1)
+		return fail_errno(why, n, errno, "%s", strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail_errno(why, n, ENOTDIR, "it is not a directory");
+	if (st.st_uid != geteuid())
+		return fail_errno(why, n, EPERM, "it is owned by uid %u, not "
+		    "by you", (unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return fail_errno(why, n, EPERM, "others can write to it "
+		    "(mode %03o): run 'chmod go-w' on it", st.st_mode & 0777);
 	return 0;
 }
 
 int
-journal_open(struct journal *j, const char *dir)
+state_file_open(const char *path, int flags)
 {
 	struct stat st;
+	int fd, e;
 
-	j->fd = -1;
-	if (state_dir_make(dir) == -1)
+	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	    0600);
+	if (fd == -1)
 		return -1;
-	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_NAME) >=
-	    (int)sizeof(j->path)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	if (fstat(fd, &st) == -1)
+		goto bad;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		errno = S_ISREG(st.st_mode) ? EPERM : EINVAL;
+		goto bad;
 	}
-	/* never follow a link planted where the journal should be */
-	j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW | O_NOCTTY, 0600);
-	if (j->fd == -1)
-		return -1;
-	if (fstat(j->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		close(j->fd);
-		j->fd = -1;
-		errno = EPERM;
-		return -1;
-	}
-	if ((st.st_mode & 077) && fchmod(j->fd, 0600) == -1)
-		return -1;
-	return 0;
-}
-
-void
-journal_close(struct journal *j)
-{
-	if (j->fd != -1)
-		close(j->fd);
-	j->fd = -1;
+	if ((st.st_mode & 077) && fchmod(fd, 0600) == -1)
+		goto bad;
+	/* a regular file: blocking reads and writes from here on */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+		goto bad;
+	return fd;
+bad:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 void
@@ -117,146 +140,1358 @@ journal_time(time_t t, char out[32])
 }
 
 int
-journal_append(struct journal *j, json_t *rec, int durable)
+journal_parse_time(const char *s, time_t now, char out[32])
 {
-	char *line;
-	size_t n, off = 0;
-	ssize_t w;
-	int r = -1, saved;
+	struct tm tm;
+	const char *e;
+	char *end;
+	long n;
 
-	if (j->fd == -1) {
-		errno = EBADF;
-		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) && *e == '\0') {
+		journal_time(timegm(&tm), out);
+		return 0;
 	}
-	if ((line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
-	    NULL) {
-		errno = ENOMEM;
-		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if ((e = strptime(s, "%Y-%m-%d", &tm)) && *e == '\0') {
+		journal_time(timegm(&tm), out);
+		return 0;
 	}
-	n = strlen(line);
-	line[n] = '\n';	/* json_dumps' NUL becomes the newline */
-	n++;
-	if (flock(j->fd, LOCK_EX) == -1)
-		goto done;
-	while (off < n) {
-		if ((w = write(j->fd, line + off, n - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto unlock;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || n < 0 || n > 100000 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 'm': n *= 60; break;
+	case 'h': n *= 3600; break;
+	case 'd': n *= 86400; break;
+	default: return -1;
+	}
+	journal_time(now - n, out);
+	return 0;
+}
+
+/* ---- money objects: the one description of how requests move them ---- */
+
+static const struct kind {
+	const char	*origin;	/* the request that makes the object */
+	const char	*origin_state;
+	const char	*refer;		/* the request that undoes it */
+	const char	*refer_state;
+	const char	*name;
+	int		 by_card;	/* keyed by card number, not request id */
+} kinds[] = {
+	{ "CreateGiftCard", "issued", "CancelGiftCard", "cancelled", "card", 0 },
+	{ "LoadAmazonBalance", "loaded", "VoidAmazonBalanceLoad", "voided",
+	    "load", 0 },
+	{ "ActivateGiftCard", "activated", "DeactivateGiftCard", "deactivated",
+	    "physical", 1 },
+};
+
+static const struct kind *
+kind_of(const char *op, int *origin)
+{
+	size_t i;
+
+	for (i = 0; op && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(op, kinds[i].origin) == 0 ||
+		    strcmp(op, kinds[i].refer) == 0) {
+			if (origin)
+				*origin = strcmp(op, kinds[i].origin) == 0;
+			return &kinds[i];
 		}
-		off += (size_t)w;
 	}
-	if (durable && fdatasync(j->fd) == -1)
-		goto unlock;
-	r = 0;
-unlock:
-	saved = errno;
-	flock(j->fd, LOCK_UN);
-	errno = saved;
-done:
-	free(line);
-	return r;
+	return NULL;
+}
+
+const char *
+journal_kind(const char *op)
+{
+	const struct kind *k = kind_of(op, NULL);
+
+	return k ? k->name : NULL;
+}
+
+static int
+is(const char *a, const char *b)
+{
+	return a && strcmp(a, b) == 0;
+}
+
+/* nothing is known of it yet: an outcome may still settle it */
+static int
+unsettled(const char *st)
+{
+	return st == NULL || is(st, "pending") || is(st, "unknown") ||
+	    is(st, "not sent");
+}
+
+const char *
+journal_next_state(const char *op, const char *cur, const char *outcome,
+    int same)
+{
+	const struct kind *k;
+	int origin;
+
+	if ((k = kind_of(op, &origin)) == NULL)
+		return cur;
+	if (!origin)	/* cancel, void, deactivate: only success moves it */
+		return is(outcome, "succeeded") ? k->refer_state : cur;
+	if (is(outcome, "pending"))
+		/* a second send while an earlier one never finished */
+		return cur == NULL ? "pending" : is(cur, "pending") ?
+		    "unknown" : cur;
+	if (is(outcome, "cancelled"))	/* RefundedToPurchaser */
+		return "cancelled";
+	if (is(outcome, "succeeded")) {
+		if (unsettled(cur) || is(cur, "failed"))
+			return k->origin_state;
+		/* a physical card may be activated again after deactivation */
+		if (k->by_card && is(cur, k->refer_state))
+			return k->origin_state;
+		return cur;
+	}
+	if (is(outcome, "unknown"))
+		return unsettled(cur) || is(cur, "failed") ? "unknown" : cur;
+	if (is(outcome, "failed"))
+		return cur == NULL || (same && unsettled(cur)) ? "failed" : cur;
+	if (is(outcome, "not sent"))
+		return cur == NULL || is(cur, "pending") ? "not sent" : cur;
+	return cur;
+}
+
+/* ---- schema ---- */
+
+/* the columns a request row has; the member names of its JSON */
+enum { C_TEXT, C_INT };
+static const struct column {
+	const char	*name;
+	int		 type;
+	int		 outcome;	/* set by journal_finish */
+	int		 object;	/* carried onto the money object */
+} rcols[] = {
+	{ "time", C_TEXT, 0, 0 },
+	{ "updated", C_TEXT, 1, 0 },
+	{ "state", C_TEXT, 1, 0 },
+	{ "operation", C_TEXT, 0, 0 },
+	{ "request_id", C_TEXT, 0, 1 },
+	{ "profile", C_TEXT, 0, 1 },
+	{ "partner", C_TEXT, 0, 1 },
+	{ "environment", C_TEXT, 0, 1 },
+	{ "endpoint", C_TEXT, 0, 1 },
+	{ "amount", C_TEXT, 0, 1 },
+	{ "currency", C_TEXT, 0, 1 },
+	{ "gc_id", C_TEXT, 1, 1 },
+	{ "card_number", C_TEXT, 0, 1 },
+	{ "account", C_TEXT, 0, 1 },
+	{ "account_type", C_TEXT, 0, 1 },
+	{ "source_id", C_TEXT, 0, 1 },
+	{ "external_reference", C_TEXT, 0, 1 },
+	{ "program_id", C_TEXT, 0, 1 },
+	{ "product_type", C_TEXT, 0, 1 },
+	{ "batch", C_TEXT, 0, 1 },
+	{ "amazon_request_id", C_TEXT, 1, 0 },
+	{ "http_status", C_INT, 1, 0 },
+	{ "error_code", C_TEXT, 1, 0 },
+	{ "error_type", C_TEXT, 1, 0 },
+	{ "error", C_TEXT, 1, 0 },
+	{ "diagnosis", C_TEXT, 1, 0 },
+	{ "clock_skew_s", C_INT, 1, 0 },
+	{ "attempts", C_INT, 1, 0 },
+	{ "delivered", C_INT, 0, 0 },
+	{ "settled", C_TEXT, 0, 0 },
+	{ "settle_reason", C_TEXT, 0, 0 },
+	{ "settled_time", C_TEXT, 0, 0 },
+};
+#define NRCOLS	(sizeof(rcols) / sizeof(rcols[0]))
+
+/*
+ * Version 1.  `open` is 1 while a request's outcome is not known and no
+ * later request with its id has taken the question over: what reconcile
+ * and `history --pending` read, through a partial index, so they cost the
+ * same at a million requests as at ten.
+ */
+static const char schema_v1[] =
+    "CREATE TABLE requests ("
+    " id INTEGER PRIMARY KEY,"
+    " time TEXT NOT NULL, updated TEXT, state TEXT NOT NULL,"
+    " operation TEXT NOT NULL, request_id TEXT NOT NULL,"
+    " profile TEXT, partner TEXT, environment TEXT, endpoint TEXT,"
+    " amount TEXT, currency TEXT, gc_id TEXT, card_number TEXT,"
+    " account TEXT, account_type TEXT, source_id TEXT,"
+    " external_reference TEXT, program_id TEXT, product_type TEXT,"
+    " batch TEXT, amazon_request_id TEXT, http_status INTEGER,"
+    " error_code TEXT, error_type TEXT, error TEXT, diagnosis TEXT,"
+    " clock_skew_s INTEGER, attempts INTEGER, delivered INTEGER,"
+    " settled TEXT, settle_reason TEXT, settled_time TEXT,"
+    " pid INTEGER, open INTEGER NOT NULL DEFAULT 1);"
+    "CREATE INDEX requests_id ON requests (operation, request_id);"
+    "CREATE INDEX requests_open ON requests (open) WHERE open = 1;"
+    "CREATE INDEX requests_time ON requests (time);"
+    "CREATE INDEX requests_extref ON requests (external_reference)"
+    " WHERE external_reference IS NOT NULL;"
+    "CREATE TABLE objects ("
+    " id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,"
+    " time TEXT NOT NULL, updated TEXT NOT NULL, operation TEXT,"
+    " request_id TEXT, profile TEXT, partner TEXT, environment TEXT,"
+    " endpoint TEXT, amount TEXT, currency TEXT, gc_id TEXT,"
+    " card_number TEXT, account TEXT, account_type TEXT, source_id TEXT,"
+    " external_reference TEXT, program_id TEXT, product_type TEXT,"
+    " batch TEXT, error_code TEXT, error_type TEXT,"
+    " last_request INTEGER, UNIQUE (kind, key));"
+    "CREATE INDEX objects_rid ON objects (request_id);"
+    "CREATE INDEX objects_time ON objects (time);"
+    "CREATE INDEX objects_extref ON objects (external_reference)"
+    " WHERE external_reference IS NOT NULL;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);";
+
+/* migrations[i] takes the schema from version i to i + 1 */
+static const char *const migrations[] = { schema_v1 };
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- small SQLite helpers ---- */
+
+static int
+jfail(struct journal *j, const char *what)
+{
+	snprintf(j->err, sizeof(j->err), "%s: %s", what,
+	    j->db ? sqlite3_errmsg(j->db) : "no database");
+	return -1;
+}
+
+static int
+exec(struct journal *j, const char *sql)
+{
+	if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return jfail(j, "journal");
+	return 0;
+}
+
+/*
+ * Statements are prepared once per open journal and kept: an import of a
+ * million records runs the same few statements two million times.
+ */
+static sqlite3_stmt *
+prep(struct journal *j, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, free_slot = JOURNAL_STMTS;
+
+	for (i = 0; i < JOURNAL_STMTS; i++) {
+		if (j->stmt_sql[i] == NULL) {
+			if (free_slot == JOURNAL_STMTS)
+				free_slot = i;
+		} else if (strcmp(j->stmt_sql[i], sql) == 0)
+			return j->stmt[i];
+	}
+	if (sqlite3_prepare_v3(j->db, sql, -1, free_slot < JOURNAL_STMTS ?
+	    SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+		jfail(j, "journal");
+		return NULL;
+	}
+	if (free_slot < JOURNAL_STMTS &&
+	    (j->stmt_sql[free_slot] = strdup(sql)) != NULL)
+		j->stmt[free_slot] = st;
+	return st;
+}
+
+/* done with a statement: kept ones are reset, others finalized */
+static void
+unprep(struct journal *j, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < JOURNAL_STMTS; i++)
+		if (j->stmt[i] == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	unprep(j, st);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* a member of a record, as the column wants it */
+static void
+bind_member(sqlite3_stmt *st, int i, json_t *rec, const struct column *c)
+{
+	json_t *v = json_object_get(rec, c->name);
+
+	if (c->type == C_INT && json_is_integer(v))
+		sqlite3_bind_int64(st, i, json_integer_value(v));
+	else if (json_is_string(v))
+		bind_text(st, i, json_string_value(v));
+	else if (json_is_boolean(v))
+		sqlite3_bind_int(st, i, json_is_true(v));
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* a row as a JSON object of its non-NULL columns */
+static json_t *
+row_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int i, n = sqlite3_column_count(st);
+
+	for (i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			break;
+		case SQLITE_INTEGER:
+			json_object_set_new(o, name,
+			    json_integer(sqlite3_column_int64(st, i)));
+			break;
+		default:
+			json_object_set_new(o, name, json_stringn_nocheck(
+			    (const char *)sqlite3_column_text(st, i),
+			    (size_t)sqlite3_column_bytes(st, i)));
+		}
+	}
+	return o;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* ---- opening, migrating, importing ---- */
+
+static int
+migrate(struct journal *j)
+{
+	sqlite3_stmt *st;
+	int v, i;
+	char sql[64];
+
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if ((st = prep(j, "PRAGMA user_version")) == NULL)
+		goto fail;
+	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	unprep(j, st);
+	if (v > SCHEMA_VERSION) {
+		exec(j, "ROLLBACK");
+		snprintf(j->err, sizeof(j->err), "the journal has schema "
+		    "version %d, newer than this agcod knows (%d): use a newer "
+		    "agcod", v, SCHEMA_VERSION);
+		return -1;
+	}
+	for (i = v; i < SCHEMA_VERSION; i++)
+		if (exec(j, migrations[i]) == -1)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (exec(j, sql) == -1 || exec(j, "COMMIT") == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* planted -wal or -shm files: a link, FIFO or device is refused */
+static int
+check_companions(struct journal *j)
+{
+	static const char *const sfx[] = { "-wal", "-shm", "-journal" };
+	char p[PATH_MAX + 16];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", j->path, sfx[i]);
+		if (lstat(p, &st) == -1)
+			continue;
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			snprintf(j->err, sizeof(j->err), "'%.180s' is not a "
+			    "regular file of yours: remove it", p);
+			return -1;
+		}
+		if ((st.st_mode & 077) && chmod(p, 0600) == -1) {
+			snprintf(j->err, sizeof(j->err), "cannot make '%.180s' "
+			    "private: %s", p, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int import_legacy(struct journal *, const char *dir);
+
+/* flock, waiting at most as long as SQLite's busy timeout */
+static int
+lock_dir(int fd)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int waited = 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if ((waited += 10) > BUSY_TIMEOUT_MS) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+int
+journal_open(struct journal *j, const char *dir, enum journal_mode mode)
+{
+	char legacy[PATH_MAX], why[200], keep[sizeof(j->err)];
+	struct stat st;
+	int fd, dfd = -1;
+
+	memset(j, 0, sizeof(*j));
+	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB) >=
+	    (int)sizeof(j->path) || snprintf(legacy, sizeof(legacy), "%s/%s",
+	    dir, JOURNAL_LEGACY) >= (int)sizeof(legacy)) {
+		snprintf(j->err, sizeof(j->err), "the state directory path is "
+		    "too long");
+		return -1;
+	}
+	if (mode == JOURNAL_READ && lstat(j->path, &st) == -1 &&
+	    errno == ENOENT && lstat(legacy, &st) == -1 && errno == ENOENT)
+		return 0;	/* no journal yet: an empty one */
+	if (state_dir_make(dir, why, sizeof(why)) == -1) {
+		snprintf(j->err, sizeof(j->err), "the state directory '%.200s' "
+		    "cannot be used: %s", dir, why);
+		return -1;
+	}
+	if ((fd = state_file_open(j->path, O_RDWR | O_CREAT)) == -1) {
+		snprintf(j->err, sizeof(j->err), "cannot open '%.200s': %s%s",
+		    j->path, strerror(errno), errno == ELOOP || errno == EINVAL
+		    || errno == EPERM ? " (it must be a regular file of yours, "
+		    "not a link, FIFO or device)" : "");
+		return -1;
+	}
+	close(fd);
+	if (check_companions(j) == -1)
+		return -1;
+	/*
+	 * One process at a time sets WAL mode, migrates and imports: SQLite
+	 * answers "locked" at once, without waiting, to a second connection
+	 * that would change the journal mode of a new database.  The lock is
+	 * on the directory, not the database, whose POSIX locks SQLite owns.
+	 */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    lock_dir(dfd) == -1) {
+		snprintf(j->err, sizeof(j->err), "cannot lock the state "
+		    "directory: %s", strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		jfail(j, "cannot open the journal");
+		goto fail;
+	}
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(j->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(j->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (exec(j, "PRAGMA journal_mode = WAL") == -1 ||
+	    exec(j, "PRAGMA synchronous = FULL") == -1 || migrate(j) == -1 ||
+	    import_legacy(j, dir) == -1)
+		goto fail;
+	close(dfd);	/* releases the flock */
+	return 0;
+fail:
+	memcpy(keep, j->err, sizeof(keep));
+	journal_close(j);
+	memcpy(j->err, keep, sizeof(keep));
+	close(dfd);
+	return -1;
+}
+
+void
+journal_close(struct journal *j)
+{
+	size_t i;
+
+	for (i = 0; i < JOURNAL_STMTS; i++) {
+		sqlite3_finalize(j->stmt[i]);
+		free(j->stmt_sql[i]);
+		j->stmt[i] = NULL;
+		j->stmt_sql[i] = NULL;
+	}
+	if (j->db)
+		sqlite3_close_v2(j->db);
+	j->db = NULL;
+}
+
+/* ---- recording ---- */
+
+static int begin_locked(struct journal *, json_t *, int64_t *id, int live);
+static int finish_locked(struct journal *, int64_t, json_t *);
+
+static const char *
+member(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int64_t
+journal_begin(struct journal *j, json_t *pending)
+{
+	int64_t id;
+
+	if (j->db == NULL) {
+		snprintf(j->err, sizeof(j->err), "the journal is not open");
+		return -1;
+	}
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (begin_locked(j, pending, &id, 1) == -1 ||
+	    exec(j, "COMMIT") == -1) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return id;
+}
+
+int
+journal_finish(struct journal *j, int64_t id, json_t *outcome)
+{
+	if (j->db == NULL || id <= 0) {
+		snprintf(j->err, sizeof(j->err), "the journal is not open");
+		return -1;
+	}
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (finish_locked(j, id, outcome) == -1 || exec(j, "COMMIT") == -1) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+journal_undelivered(struct journal *j, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (j->db == NULL || (st = prep(j, "UPDATE requests SET delivered = 0 "
+	    "WHERE id = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	return rc;
+}
+
+/* the money object a request row belongs to: its kind and key */
+static int
+object_key(json_t *row, const struct kind **k, int *origin, const char **key)
+{
+	if ((*k = kind_of(member(row, "operation"), origin)) == NULL)
+		return -1;
+	*key = member(row, (*k)->by_card ? "card_number" : "request_id");
+	return *key ? 0 : -1;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Move the object of request row `row` (a JSON of its columns) by the
+ * outcome `state`, creating it when the request makes one.
+ */
+static int
+apply_object(struct journal *j, json_t *row, int64_t rid, const char *state)
+{
+	const struct kind *k;
+	const char *key, *next, *cur = NULL;
+	sqlite3_stmt *st;
+	json_t *obj = NULL;
+	int origin, rc = -1, same = 0;
+	size_t i;
+
+	if (object_key(row, &k, &origin, &key) == -1)
+		return 0;
+	if ((st = prep(j, "SELECT state, amount, currency FROM objects "
+	    "WHERE kind = ? AND key = ?")) == NULL)
+		return -1;
+	bind_text(st, 1, k->name);
+	bind_text(st, 2, key);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		obj = row_json(st);
+		cur = member(obj, "state");
+		same = same_str(member(obj, "amount"), member(row, "amount")) &&
+		    same_str(member(obj, "currency"), member(row, "currency"));
+	}
+	unprep(j, st);
+	next = journal_next_state(member(row, "operation"), cur, state, same);
+	if (next == NULL || same_str(next, cur)) {
+		json_decref(obj);
+		return 0;
+	}
+	if (obj == NULL) {
+		struct buf sql = BUF_INIT(4096);
+		int n = 0;
+
+		if (buf_adds(&sql, "INSERT INTO objects (kind, key, state, "
+		    "time, updated, operation, last_request, error_code, "
+		    "error_type") == -1)
+			goto done_buf;
+		for (i = 0; i < NRCOLS; i++)
+			if (rcols[i].object && (buf_adds(&sql, ", ") == -1 ||
+			    buf_adds(&sql, rcols[i].name) == -1))
+				goto done_buf;
+		if (buf_adds(&sql, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?") == -1)
+			goto done_buf;
+		for (i = 0; i < NRCOLS; i++)
+			if (rcols[i].object && buf_adds(&sql, ", ?") == -1)
+				goto done_buf;
+		if (buf_adds(&sql, ")") == -1 ||
+		    (st = prep(j, buf_str(&sql))) == NULL)
+			goto done_buf;
+		bind_text(st, ++n, k->name);
+		bind_text(st, ++n, key);
+		bind_text(st, ++n, next);
+		bind_text(st, ++n, member(row, "time"));
+		bind_text(st, ++n, member(row, "updated") ?
+		    member(row, "updated") : member(row, "time"));
+		bind_text(st, ++n, k->origin);
+		sqlite3_bind_int64(st, ++n, rid);
+		bind_text(st, ++n, is(next, "failed") ?
+		    member(row, "error_code") : NULL);
+		bind_text(st, ++n, is(next, "failed") ?
+		    member(row, "error_type") : NULL);
+		for (i = 0; i < NRCOLS; i++)
+			if (rcols[i].object)
+				bind_member(st, ++n, row, &rcols[i]);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+		unprep(j, st);
+done_buf:
+		if (rc == -1 && j->err[0] == '\0')
+			snprintf(j->err, sizeof(j->err), "out of memory");
+		buf_free(&sql);
+		json_decref(obj);
+		return rc;
+	}
+	/*
+	 * An object whose outcome was open takes the fields of the request
+	 * that settles it; a settled one keeps what it was made with.
+	 */
+	if ((st = prep(j, "UPDATE objects SET state = ?1, updated = ?2, "
+	    "last_request = ?3, error_code = ?4, error_type = ?5, "
+	    "gc_id = coalesce(?6, gc_id), "
+	    "amount = CASE WHEN ?7 THEN coalesce(?8, amount) ELSE amount END, "
+	    "currency = CASE WHEN ?7 THEN coalesce(?9, currency) "
+	    "ELSE currency END "
+	    "WHERE kind = ?10 AND key = ?11")) == NULL) {
+		json_decref(obj);
+		return -1;
+	}
+	bind_text(st, 1, next);
+	bind_text(st, 2, member(row, "updated") ? member(row, "updated") :
+	    member(row, "time"));
+	sqlite3_bind_int64(st, 3, rid);
+	bind_text(st, 4, is(next, "failed") ? member(row, "error_code") : NULL);
+	bind_text(st, 5, is(next, "failed") ? member(row, "error_type") : NULL);
+	bind_text(st, 6, origin ? member(row, "gc_id") : NULL);
+	sqlite3_bind_int(st, 7, origin && (unsettled(cur) || is(cur, "failed")));
+	bind_text(st, 8, member(row, "amount"));
+	bind_text(st, 9, member(row, "currency"));
+	bind_text(st, 10, k->name);
+	bind_text(st, 11, key);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	json_decref(obj);
+	return rc;
 }
 
 static json_t *
-entry_key(json_t *rec, char *key, size_t n)
+row_by_id(struct journal *j, int64_t id)
 {
-	const char *op = json_string_value(json_object_get(rec, "operation"));
-	const char *rid = json_string_value(json_object_get(rec, "request_id"));
+	sqlite3_stmt *st;
+	json_t *r = NULL;
 
-	if (op == NULL || rid == NULL)
+	if ((st = prep(j, "SELECT * FROM requests WHERE id = ?")) == NULL)
 		return NULL;
-	snprintf(key, n, "%s %s", op, rid);
-	return rec;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = row_json(st);
+	else
+		snprintf(j->err, sizeof(j->err), "the journal has no request "
+		    "record %lld", (long long)id);
+	unprep(j, st);
+	return r;
 }
 
-json_t *
-journal_fold(const char *text, size_t len, int *bad, int *torn)
+static int
+begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 {
-	json_t *list = json_array(), *index = json_object(), *rec, *e;
-	const char *p = text, *end = text + len, *nl;
-	char key[256];
+	struct buf sql = BUF_INIT(4096);
+	const char *op = member(rec, "operation"), *rid = member(rec,
+	    "request_id");
+	sqlite3_stmt *st;
+	char now[32];
+	json_t *row;
+	size_t i;
+	int n = 0, rc = -1;
 
-	*bad = *torn = 0;
+	if (op == NULL || rid == NULL) {
+		snprintf(j->err, sizeof(j->err), "a record without operation "
+		    "or request id");
+		return -1;
+	}
+	/* a later send of the same id takes the open question over */
+	journal_time(time(NULL), now);
+	if ((st = prep(j, "UPDATE requests SET open = 0, settled = "
+	    "'retried', settled_time = ? WHERE operation = ? AND "
+	    "request_id = ? AND open = 1")) == NULL)
+		return -1;
+	bind_text(st, 1, now);
+	bind_text(st, 2, op);
+	bind_text(st, 3, rid);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	if (rc == -1)
+		return -1;
+	rc = -1;
+
+	if (buf_adds(&sql, "INSERT INTO requests (pid, open") == -1)
+		goto done;
+	for (i = 0; i < NRCOLS; i++)
+		if (!rcols[i].outcome && (buf_adds(&sql, ", ") == -1 ||
+		    buf_adds(&sql, rcols[i].name) == -1))
+			goto done;
+	if (buf_adds(&sql, ", state) VALUES (?, 1") == -1)
+		goto done;
+	for (i = 0; i < NRCOLS; i++)
+		if (!rcols[i].outcome && buf_adds(&sql, ", ?") == -1)
+			goto done;
+	if (buf_adds(&sql, ", 'pending')") == -1 ||
+	    (st = prep(j, buf_str(&sql))) == NULL)
+		goto done;
+	if (live)
+		sqlite3_bind_int64(st, ++n, (sqlite3_int64)getpid());
+	else
+		sqlite3_bind_null(st, ++n);
+	for (i = 0; i < NRCOLS; i++) {
+		if (rcols[i].outcome)
+			continue;
+		n++;
+		if (strcmp(rcols[i].name, "time") == 0 && !member(rec, "time"))
+			bind_text(st, n, now);
+		else
+			bind_member(st, n, rec, &rcols[i]);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		jfail(j, "cannot record the request in the journal");
+		unprep(j, st);
+		goto done;
+	}
+	unprep(j, st);
+	*id = sqlite3_last_insert_rowid(j->db);
+	if ((row = row_by_id(j, *id)) == NULL)
+		goto done;
+	rc = apply_object(j, row, *id, "pending");
+	json_decref(row);
+done:
+	if (rc == -1 && j->err[0] == '\0')
+		snprintf(j->err, sizeof(j->err), "out of memory");
+	buf_free(&sql);
+	return rc;
+}
+
+static int
+finish_locked(struct journal *j, int64_t id, json_t *rec)
+{
+	struct buf sql = BUF_INIT(4096);
+	const char *state = member(rec, "state");
+	sqlite3_stmt *st;
+	char now[32];
+	json_t *row;
+	size_t i;
+	int n = 0, rc = -1;
+
+	if (state == NULL) {
+		snprintf(j->err, sizeof(j->err), "an outcome without a state");
+		return -1;
+	}
+	journal_time(time(NULL), now);
+	if (buf_adds(&sql, "UPDATE requests SET open = ?") == -1)
+		goto done;
+	for (i = 0; i < NRCOLS; i++)
+		if (rcols[i].outcome && buf_printf(&sql, ", %s = coalesce(?, "
+		    "%s)", rcols[i].name, rcols[i].name) == -1)
+			goto done;
+	if (buf_adds(&sql, " WHERE id = ?") == -1 ||
+	    (st = prep(j, buf_str(&sql))) == NULL)
+		goto done;
+	sqlite3_bind_int(st, ++n, is(state, "pending") || is(state, "unknown"));
+	for (i = 0; i < NRCOLS; i++) {
+		if (!rcols[i].outcome)
+			continue;
+		n++;
+		if (strcmp(rcols[i].name, "updated") == 0)
+			bind_text(st, n, member(rec, "time") ? member(rec, "time")
+			    : now);
+		else
+			bind_member(st, n, rec, &rcols[i]);
+	}
+	sqlite3_bind_int64(st, ++n, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		jfail(j, "cannot record the outcome in the journal");
+		unprep(j, st);
+		goto done;
+	}
+	unprep(j, st);
+	if ((row = row_by_id(j, id)) == NULL)
+		goto done;
+	rc = apply_object(j, row, id, state);
+	json_decref(row);
+done:
+	if (rc == -1 && j->err[0] == '\0')
+		snprintf(j->err, sizeof(j->err), "out of memory");
+	buf_free(&sql);
+	return rc;
+}
+
+int
+journal_settle(struct journal *j, const char *op, const char *rid,
+    const char *state, const char *gc_id, const char *reason)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	json_t *row = NULL;
+	int64_t id = 0;
+	int rc = -1;
+
+	if (j->db == NULL) {
+		snprintf(j->err, sizeof(j->err), "the journal is empty");
+		return -1;
+	}
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if ((st = prep(j, "SELECT id FROM requests WHERE operation = ? AND "
+	    "request_id = ? AND open = 1 ORDER BY id DESC LIMIT 1")) == NULL)
+		goto done;
+	bind_text(st, 1, op);
+	bind_text(st, 2, rid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	unprep(j, st);
+	if (id == 0) {
+		snprintf(j->err, sizeof(j->err), "%s '%.200s' has no pending or "
+		    "unknown outcome to settle", op, rid);
+		goto done;
+	}
+	journal_time(time(NULL), now);
+	if ((st = prep(j, "UPDATE requests SET state = ?, open = 0, "
+	    "settled = 'manual', settle_reason = ?, settled_time = ?, "
+	    "updated = ?, gc_id = coalesce(?, gc_id) WHERE id = ?")) == NULL)
+		goto done;
+	bind_text(st, 1, state);
+	bind_text(st, 2, reason);
+	bind_text(st, 3, now);
+	bind_text(st, 4, now);
+	bind_text(st, 5, gc_id);
+	sqlite3_bind_int64(st, 6, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	if (rc == 0 && ((row = row_by_id(j, id)) == NULL ||
+	    apply_object(j, row, id, state) == -1))
+		rc = -1;
+	json_decref(row);
+	if (rc == 0 && exec(j, "COMMIT") == -1)
+		rc = -1;
+done:
+	if (rc == -1)
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* ---- reading ---- */
+
+json_t *
+journal_lookup(struct journal *j, const char *op, const char *rid)
+{
+	const struct kind *k;
+	const char *key;
+	sqlite3_stmt *st;
+	json_t *r = NULL;
+	int origin;
+
+	j->err[0] = '\0';
+	if (j->db == NULL)
+		return NULL;
+	if ((st = prep(j, "SELECT *, (SELECT min(time) FROM requests WHERE "
+	    "operation = ?1 AND request_id = ?2) AS first FROM requests "
+	    "WHERE operation = ?1 AND request_id = ?2 ORDER BY id DESC "
+	    "LIMIT 1")) == NULL)
+		return NULL;
+	bind_text(st, 1, op);
+	bind_text(st, 2, rid);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r = row_json(st);
+		json_object_set(r, "time", json_object_get(r, "first"));
+		json_object_del(r, "first");
+	}
+	unprep(j, st);
+	if (r == NULL || object_key(r, &k, &origin, &key) == -1)
+		return r;
+	/* the object's state and gc id: what cancel and void need */
+	if ((st = prep(j, "SELECT state, gc_id FROM objects WHERE kind = ? "
+	    "AND key = ?")) == NULL)
+		return r;
+	bind_text(st, 1, k->name);
+	bind_text(st, 2, key);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (col_text(st, 0))
+			json_object_set_new(r, "object_state",
+			    json_string(col_text(st, 0)));
+		if (!member(r, "gc_id") && col_text(st, 1))
+			json_object_set_new(r, "gc_id",
+			    json_string(col_text(st, 1)));
+	}
+	unprep(j, st);
+	return r;
+}
+
+static int
+add_where(struct buf *sql, int *first, const char *cond)
+{
+	if (buf_adds(sql, *first ? " WHERE " : " AND ") == -1 ||
+	    buf_adds(sql, cond) == -1)
+		return -1;
+	*first = 0;
+	return 0;
+}
+
+int
+journal_query(struct journal *j, const struct journal_query *q,
+    int (*fn)(json_t *, void *), void *arg)
+{
+	struct buf sql = BUF_INIT(4096);
+	const char *args[8];
+	sqlite3_stmt *st;
+	int first = 1, n = 0, rc = 0, i, step;
+	const char *opcol = "operation";
+
+	j->err[0] = '\0';
+	if (j->db == NULL)
+		return 0;
+	if (q->view == VIEW_OBJECTS) {
+		if (buf_adds(&sql, "SELECT kind, state, time, updated, "
+		    "operation, request_id, profile, partner, environment, "
+		    "endpoint, amount, currency, gc_id, card_number, account, "
+		    "account_type, source_id, external_reference, program_id, "
+		    "product_type, batch, error_code, error_type FROM objects")
+		    == -1)
+			goto oom;
+		/* an object answers to the operations that move it */
+		opcol = "kind";
+	} else if (buf_adds(&sql, "SELECT * FROM requests") == -1)
+		goto oom;
+	if (q->view == VIEW_OPEN && add_where(&sql, &first, "open = 1") == -1)
+		goto oom;
+	if (q->problems && add_where(&sql, &first, "state IN ('failed', "
+	    "'unknown', 'pending')") == -1)
+		goto oom;
+	if (q->state && (add_where(&sql, &first, "state = ?") == -1))
+		goto oom;
+	if (q->state)
+		args[n++] = q->state;
+	if (q->operation) {
+		if (add_where(&sql, &first, opcol) == -1 ||
+		    buf_adds(&sql, " = ?") == -1)
+			goto oom;
+		args[n++] = q->view == VIEW_OBJECTS ?
+		    journal_kind(q->operation) : q->operation;
+		if (args[n - 1] == NULL)
+			args[n - 1] = "";
+	}
+	if (q->request_id) {
+		if (add_where(&sql, &first, "request_id = ?") == -1)
+			goto oom;
+		args[n++] = q->request_id;
+	}
+	if (q->extref) {
+		if (add_where(&sql, &first, "external_reference = ?") == -1)
+			goto oom;
+		args[n++] = q->extref;
+	}
+	if (q->since) {
+		if (add_where(&sql, &first, "time >= ?") == -1)
+			goto oom;
+		args[n++] = q->since;
+	}
+	if (q->until) {
+		if (add_where(&sql, &first, "time < ?") == -1)
+			goto oom;
+		args[n++] = q->until;
+	}
+	if (buf_adds(&sql, q->newest_first ? " ORDER BY id DESC" :
+	    " ORDER BY id") == -1 ||
+	    (q->limit > 0 && buf_printf(&sql, " LIMIT %ld", q->limit) == -1))
+		goto oom;
+	if ((st = prep(j, buf_str(&sql))) == NULL) {
+		buf_free(&sql);
+		return -1;
+	}
+	buf_free(&sql);
+	for (i = 0; i < n; i++)
+		bind_text(st, i + 1, args[i]);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = row_json(st);
+
+		rc = fn(row, arg);
+		json_decref(row);
+		if (rc)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	return rc;
+oom:
+	buf_free(&sql);
+	snprintf(j->err, sizeof(j->err), "out of memory");
+	return -1;
+}
+
+/* ---- maintenance ---- */
+
+static const char *const request_states[] = { "pending", "succeeded",
+    "failed", "unknown", "not sent", "cancelled" };
+static const char *const object_states[] = { "pending", "unknown",
+    "failed", "not sent", "issued", "cancelled", "loaded", "voided",
+    "activated", "deactivated" };
+
+static int
+one_of(const char *s, const char *const *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static long
+count(struct journal *j, const char *sql)
+{
+	sqlite3_stmt *st = prep(j, sql);
+	long n = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	unprep(j, st);
+	return n;
+}
+
+static void
+no_report(const char *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+}
+
+int
+journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	char m[512];
+	int problems = 0;
+	long n;
+
+	if (fn == NULL)
+		fn = no_report;
+	if (j->db == NULL)
+		return 0;
+	/* SQLite's own check of every page, index and constraint */
+	if ((st = prep(j, "PRAGMA integrity_check")) == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = col_text(st, 0);
+
+		if (t && strcmp(t, "ok") != 0) {
+			snprintf(m, sizeof(m), "sqlite: %s", t);
+			fn(m, arg);
+			problems++;
+		}
+	}
+	unprep(j, st);
+	/* every state is one agcod writes */
+	if ((st = prep(j, "SELECT id, state, open FROM requests")) == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = col_text(st, 1);
+		int open = sqlite3_column_int(st, 2);
+
+		if (!one_of(s, request_states, sizeof(request_states) /
+		    sizeof(request_states[0]))) {
+			snprintf(m, sizeof(m), "request %lld has state '%s'",
+			    (long long)sqlite3_column_int64(st, 0), s ? s : "");
+			fn(m, arg);
+			problems++;
+		} else if (open && !is(s, "pending") && !is(s, "unknown")) {
+			snprintf(m, sizeof(m), "request %lld is open but %s",
+			    (long long)sqlite3_column_int64(st, 0), s);
+			fn(m, arg);
+			problems++;
+		}
+	}
+	unprep(j, st);
+	if ((st = prep(j, "SELECT kind, key, state FROM objects")) == NULL)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (!one_of(col_text(st, 2), object_states,
+		    sizeof(object_states) / sizeof(object_states[0]))) {
+			snprintf(m, sizeof(m), "%s '%s' has state '%s'",
+			    col_text(st, 0), col_text(st, 1),
+			    col_text(st, 2) ? col_text(st, 2) : "");
+			fn(m, arg);
+			problems++;
+		}
+	unprep(j, st);
+	/* one open question per request id */
+	n = count(j, "SELECT count(*) FROM (SELECT 1 FROM requests WHERE "
+	    "open = 1 GROUP BY operation, request_id HAVING count(*) > 1)");
+	if (n != 0) {
+		snprintf(m, sizeof(m), "%ld request ids have more than one "
+		    "open record", n);
+		fn(m, arg);
+		problems++;
+	}
+	/* a settled object was settled by a request that says so */
+	n = count(j, "SELECT count(*) FROM objects o WHERE o.state IN "
+	    "('issued', 'loaded', 'activated', 'cancelled', 'voided', "
+	    "'deactivated') AND EXISTS (SELECT 1 FROM requests r WHERE "
+	    "r.id = o.last_request) AND NOT EXISTS (SELECT 1 FROM requests r "
+	    "WHERE r.id = o.last_request AND r.state IN ('succeeded', "
+	    "'cancelled'))");
+	if (n != 0) {
+		snprintf(m, sizeof(m), "%ld money objects are in a state no "
+		    "successful request put them in", n);
+		fn(m, arg);
+		problems++;
+	}
+	/* nothing that could hold a claim code */
+	n = count(j, "SELECT count(*) FROM pragma_table_info('requests') "
+	    "WHERE name LIKE '%claim%'");
+	n += count(j, "SELECT count(*) FROM pragma_table_info('objects') "
+	    "WHERE name LIKE '%claim%'");
+	if (n != 0) {
+		fn("the journal has a column for claim codes", arg);
+		problems++;
+	}
+	return problems;
+}
+
+long
+journal_prune(struct journal *j, const char *before, int dry_run)
+{
+	static const char *const del[2] = {
+	    "DELETE FROM requests WHERE time < ?1 AND open = 0 AND "
+	    "state NOT IN ('pending', 'unknown')",
+	    "DELETE FROM objects WHERE updated < ?1 AND state NOT IN "
+	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	static const char *const cnt[2] = {
+	    "SELECT count(*) FROM requests WHERE time < ?1 AND open = 0 AND "
+	    "state NOT IN ('pending', 'unknown')",
+	    "SELECT count(*) FROM objects WHERE updated < ?1 AND state NOT IN "
+	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	sqlite3_stmt *st;
+	long total = 0;
+	int i;
+
+	if (j->db == NULL)
+		return 0;
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if ((st = prep(j, dry_run ? cnt[i] : del[i])) == NULL)
+			goto fail;
+		bind_text(st, 1, before);
+		if (dry_run && sqlite3_step(st) == SQLITE_ROW)
+			total += (long)sqlite3_column_int64(st, 0);
+		else if (!dry_run && sqlite3_step(st) == SQLITE_DONE)
+			total += sqlite3_changes(j->db);
+		else {
+			jfail(j, "cannot prune the journal");
+			unprep(j, st);
+			goto fail;
+		}
+		unprep(j, st);
+	}
+	if (exec(j, dry_run ? "ROLLBACK" : "COMMIT") == -1)
+		goto fail;
+	return total;
+fail:
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* ---- agcod 0.1's journal.jsonl, imported once ---- */
+
+static int64_t
+open_row(struct journal *j, const char *op, const char *rid)
+{
+	sqlite3_stmt *st;
+	int64_t id = 0;
+
+	if ((st = prep(j, "SELECT id FROM requests WHERE operation = ? AND "
+	    "request_id = ? AND open = 1 ORDER BY id DESC LIMIT 1")) == NULL)
+		return -1;
+	bind_text(st, 1, op);
+	bind_text(st, 2, rid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	unprep(j, st);
+	return id;
+}
+
+int
+journal_import_text(struct journal *j, const char *text, size_t len,
+    long *records, long *bad, int *torn)
+{
+	const char *p = text, *end = text + len, *nl;
+	int64_t id;
+	json_t *rec;
+
+	*records = *bad = 0;
+	*torn = 0;
 	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL) {
-			/* a crash mid-write: the last line has no newline */
-			*torn = 1;
+		const char *state;
+
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			*torn = 1;	/* a crash mid-write */
 			break;
 		}
 		rec = json_loadb(p, (size_t)(nl - p), 0, NULL);
 		p = nl + 1;
-		if (!json_is_object(rec) || !entry_key(rec, key, sizeof(key))) {
+		if (!json_is_object(rec) || !member(rec, "operation") ||
+		    !member(rec, "request_id") ||
+		    !(state = member(rec, "state")) ||
+		    !one_of(state, request_states, sizeof(request_states) /
+		    sizeof(request_states[0]))) {
 			json_decref(rec);
 			(*bad)++;
 			continue;
 		}
-		if ((e = json_object_get(index, key)) != NULL) {
-			/* "time" stays when it was first sent; "updated" moves */
-			json_t *first = json_incref(json_object_get(e, "time"));
-
-			json_object_update(e, rec);
-			json_object_set(e, "updated", json_object_get(rec, "time"));
-			json_object_set_new(e, "time", first);
+		if (is(state, "pending"))
+			id = 0;
+		else if ((id = open_row(j, member(rec, "operation"),
+		    member(rec, "request_id"))) == -1) {
 			json_decref(rec);
-		} else {
-			json_array_append(list, rec);
-			json_object_set_new(index, key, rec);
+			return -1;
 		}
+		/* a pending record, or an outcome whose pending was lost */
+		if ((id == 0 && begin_locked(j, rec, &id, 0) == -1) ||
+		    (!is(state, "pending") && finish_locked(j, id, rec) == -1)) {
+			json_decref(rec);
+			return -1;
+		}
+		json_decref(rec);
+		(*records)++;
 	}
-	json_decref(index);
-	return list;
+	return 0;
 }
 
-json_t *
-journal_read(const char *dir, int *bad, int *torn)
+static int
+import_legacy(struct journal *j, const char *dir)
 {
-	struct buf b = BUF_INIT(JOURNAL_READ_MAX);
-	char path[PATH_MAX], chunk[65536];
-	json_t *r;
-	ssize_t n;
-	int fd;
+	char legacy[PATH_MAX], done[PATH_MAX + 64], ident[128], t[32];
+	sqlite3_stmt *st;
+	struct stat sb;
+	size_t len;
+	char *text;
+	long records, bad;
+	int fd, torn, imported = 0;
 
-	*bad = *torn = 0;
-	if (snprintf(path, sizeof(path), "%s/%s", dir, JOURNAL_NAME) >=
-	    (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
+	snprintf(legacy, sizeof(legacy), "%s/%s", dir, JOURNAL_LEGACY);
+	if (lstat(legacy, &sb) == -1)
+		return 0;
+	if ((fd = state_file_open(legacy, O_RDONLY)) == -1) {
+		snprintf(j->err, sizeof(j->err), "cannot import '%.200s': %s "
+		    "(it must be a regular file of yours)", legacy,
+		    strerror(errno));
+		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return errno == ENOENT ? json_array() : NULL;
-	flock(fd, LOCK_SH);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	flock(fd, LOCK_UN);
+	fstat(fd, &sb);
 	close(fd);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
+	snprintf(ident, sizeof(ident), "%llu:%llu:%lld",
+	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+	    (long long)sb.st_size);
+	if (exec(j, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	/* exactly once: the import and its mark commit together */
+	if ((st = prep(j, "SELECT 1 FROM meta WHERE key = 'imported' AND "
+	    "value = ?")) == NULL)
+		goto fail;
+	bind_text(st, 1, ident);
+	imported = sqlite3_step(st) == SQLITE_ROW;
+	unprep(j, st);
+	if (!imported) {
+		if ((text = buf_slurp(legacy, LEGACY_MAX, &len)) == NULL) {
+			snprintf(j->err, sizeof(j->err), "cannot read '%.200s': %s",
+			    legacy, strerror(errno));
+			goto fail;
+		}
+		if (journal_import_text(j, text, len, &records, &bad,
+		    &torn) == -1) {
+			free(text);
+			goto fail;
+		}
+		free(text);
+		if ((st = prep(j, "INSERT OR REPLACE INTO meta (key, value) "
+		    "VALUES ('imported', ?)")) == NULL)
+			goto fail;
+		bind_text(st, 1, ident);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			jfail(j, "journal");
+			unprep(j, st);
+			goto fail;
+		}
+		unprep(j, st);
+		j->imported = records;
+		j->import_bad = bad;
+		j->import_torn = torn;
+	} else
+		j->import_before = 1;
+	if (exec(j, "COMMIT") == -1)
+		goto fail;
+	journal_time(time(NULL), t);
+	snprintf(done, sizeof(done), "%s.imported-%s", legacy, t);
+	if (rename(legacy, done) == -1) {
+		snprintf(j->err, sizeof(j->err), "imported '%.200s' but cannot "
+		    "rename it: %s", legacy, strerror(errno));
+		return -1;
 	}
-	r = journal_fold(buf_str(&b), b.len, bad, torn);
-	buf_free(&b);
-	return r;
-}
-
-json_t *
-journal_find(json_t *entries, const char *op, const char *rid)
-{
-	json_t *e, *found = NULL;
-	size_t i;
-
-	json_array_foreach(entries, i, e) {
-		const char *o = json_string_value(json_object_get(e, "operation"));
-		const char *r = json_string_value(json_object_get(e,
-		    "request_id"));
-
-		if (o && r && strcmp(o, op) == 0 && strcmp(r, rid) == 0)
-			found = e;
-	}
-	return found;
+	strlcpy(j->import_renamed, done, sizeof(j->import_renamed));
+	return 0;
+fail:
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
 }

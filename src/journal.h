@@ -4,44 +4,136 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
 
-#define JOURNAL_NAME	"journal.jsonl"
+#define JOURNAL_DB	"journal.db"
+#define JOURNAL_LEGACY	"journal.jsonl"	/* agcod 0.1's, imported once */
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+#define JOURNAL_STMTS	24
 
 struct journal {
-	int	fd;
-	char	path[PATH_MAX];
+	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
+	char		 path[PATH_MAX];
+	char		 err[600];	/* the last failure, for a message */
+	/* what opening it imported from journal.jsonl, if anything */
+	long		 imported, import_bad;
+	int		 import_torn;
+	int		 import_before;	/* found imported already */
+	char		 import_renamed[PATH_MAX + 64];
+	/* prepared statements, kept while it is open */
+	struct sqlite3_stmt *stmt[JOURNAL_STMTS];
+	char		*stmt_sql[JOURNAL_STMTS];
 };
 
 /* STATE_DIR from --state-dir, AGCOD_STATE_DIR, XDG_STATE_HOME or HOME */
 int	state_dir_resolve(const char *opt, char *out, size_t outlen);
-/* mkdir -p with mode 0700; -1 with errno */
-int	state_dir_make(const char *dir);
+/*
+ * mkdir -p with mode 0700, then insist on a directory owned by this user
+ * that nobody else can write to; -1 with errno (EPERM for a wrong owner or
+ * mode, ENOTDIR) and the reason in why
+ */
+int	state_dir_make(const char *dir, char *why, size_t whylen);
+/*
+ * Open a path inside the state directory without following a link and
+ * without blocking on a FIFO or device: a regular file owned by this user,
+ * mode 0600 (loosened modes are tightened); -1 with errno.
+ */
+int	state_file_open(const char *path, int flags);
 
-int	journal_open(struct journal *, const char *state_dir);
+enum journal_mode {
+	JOURNAL_READ,	/* no journal yet is an empty one */
+	JOURNAL_WRITE,	/* create the state directory and journal */
+};
+
+/*
+ * Open STATE_DIR/journal.db (WAL, synchronous=FULL, a busy timeout, the
+ * schema migrated to the current version).  A journal.jsonl left by agcod
+ * 0.1 is imported once, then renamed.  -1 with j->err set.
+ */
+int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
 void	journal_close(struct journal *);
-/*
- * One line, under flock, written with one write(2); with durable, flushed
- * with fdatasync before returning.  A pending record must be durable before
- * its request is sent.  A final record need not be: if a crash loses it,
- * the entry reads as pending and reconcile re-sends the same request id,
- * which Amazon answers with the original result.
- */
-int	journal_append(struct journal *, json_t *record, int durable);
 
 /*
- * Fold journal text into entries: one object per (operation, request_id),
- * later records' members over earlier ones', in order of first appearance.
- * Lines that are not JSON objects are counted in *bad; a torn last line (no
- * newline, as a crash leaves it) sets *torn.  Pure: no I/O.
+ * A request about to be sent: the pending record (members as in
+ * journal_columns) is committed durably before this returns; older open
+ * records of the same operation and request id are closed by it.
+ * Returns the record's id, or -1 with j->err.
  */
-json_t	*journal_fold(const char *text, size_t len, int *bad, int *torn);
-/* read and fold the journal at STATE_DIR; NULL with errno on error */
-json_t	*journal_read(const char *state_dir, int *bad, int *torn);
-/* the latest entry of an operation and request id, or NULL (borrowed) */
-json_t	*journal_find(json_t *entries, const char *op, const char *rid);
+int64_t	journal_begin(struct journal *, json_t *pending);
+/* its outcome: state succeeded|failed|unknown|not sent|cancelled, ... */
+int	journal_finish(struct journal *, int64_t id, json_t *outcome);
+/* the result could not be handed to the operator (stdout failed) */
+int	journal_undelivered(struct journal *, int64_t id);
+/* an unknown outcome settled by hand, after confirming with Amazon */
+int	journal_settle(struct journal *, const char *op, const char *rid,
+	    const char *state, const char *gc_id, const char *reason);
+
+/*
+ * The latest record of an operation's request id, with the first time it
+ * was sent as "time" and the money object's gc_id when the record has
+ * none; a new reference, or NULL (not found, or an error in j->err).
+ */
+json_t	*journal_lookup(struct journal *, const char *op, const char *rid);
+
+enum journal_view {
+	VIEW_OBJECTS,	/* one row per card, load or physical card */
+	VIEW_REQUESTS,	/* every request with its own outcome */
+	VIEW_OPEN,	/* requests whose outcome is not known yet */
+};
+
+struct journal_query {
+	enum journal_view view;
+	const char	*state;
+	const char	*operation;	/* CreateGiftCard, ... */
+	const char	*request_id;
+	const char	*extref;
+	const char	*since;		/* journal times, inclusive */
+	const char	*until;		/* exclusive */
+	long		 limit;		/* 0: all */
+	int		 problems;	/* failed, unknown or pending only */
+	int		 newest_first;
+};
+
+/* each matching row as a JSON object (borrowed); fn returning non-zero
+ * stops; -1 with j->err on a journal error, else fn's last result */
+int	journal_query(struct journal *, const struct journal_query *,
+	    int (*fn)(json_t *row, void *), void *);
+
+/* SQLite's own check and agcod's invariants; problems go to fn */
+int	journal_check(struct journal *, void (*fn)(const char *, void *),
+	    void *);
+/* delete settled requests and objects last changed before the time;
+ * never a pending or unknown one; returns how many rows, -1 on error */
+long	journal_prune(struct journal *, const char *before, int dry_run);
+
+/*
+ * The state a money object is in after a request's outcome (pure).
+ * cur: the object's state, NULL if it has none; origin: the request is
+ * the one that makes the object (create, load, activate) rather than one
+ * that refers to it; same: it asked what the object's request asked.
+ * Returns the new state, or cur (possibly NULL) for no change.
+ */
+const char *journal_next_state(const char *op, const char *cur,
+	    const char *outcome, int same);
+/* card, load or physical, by operation name; NULL if not journaled */
+const char *journal_kind(const char *op);
+
 void	journal_time(time_t, char out[32]);
+/* 2026-11-22, 2026-11-22T10:00:00Z, or an age before now: 90m, 12h, 7d */
+int	journal_parse_time(const char *, time_t now, char out[32]);
+
+/*
+ * Import agcod 0.1's JSON-lines journal text (pure but for the database):
+ * every record in order; lines that are not records are counted in *bad;
+ * a last line without a newline (a crash mid-write) sets *torn.
+ */
+int	journal_import_text(struct journal *, const char *text, size_t len,
+	    long *records, long *bad, int *torn);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +31,7 @@ enum {
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
+	B_JOURNAL = 1 << 13,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -50,7 +52,8 @@ static const struct optspec optspecs[] = {
 	{ "profile", 'p', 1, O_PROFILE, B_GLOBAL, "NAME",
 	    "profile (INI section) to use" },
 	{ "config", 'c', 1, O_CONFIG, B_GLOBAL, "FILE", "configuration file" },
-	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table", "output format" },
+	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table|csv",
+	    "output format (csv: history, journal export)" },
 	{ "region", 0, 1, O_REGION, B_GLOBAL, "na|eu|fe", "region group" },
 	{ "environment", 0, 1, O_ENVIRONMENT, B_GLOBAL, "sandbox|production",
 	    "Amazon environment" },
@@ -74,13 +77,15 @@ static const struct optspec optspecs[] = {
 	{ "currency", 0, 1, O_CURRENCY, B_MONEY, "C",
 	    "ISO 4217 code (profile default)" },
 	{ "request-id", 0, 1, O_REQUEST_ID,
-	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT, "ID",
+	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT |
+	    B_JOURNAL, "ID",
 	    "request id (generated when optional and omitted)" },
-	{ "external-reference", 0, 1, O_EXTREF, B_CREATE | B_LOAD | B_VOID,
+	{ "external-reference", 0, 1, O_EXTREF,
+	    B_CREATE | B_LOAD | B_VOID | B_HISTORY,
 	    "TEXT", "your own reference, up to 100 characters" },
 	{ "program-id", 0, 1, O_PROGRAM_ID, B_CREATE, "ID",
 	    "reseller program id" },
-	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL, "ID",
+	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL | B_JOURNAL, "ID",
 	    "the card's gcId (from the journal when omitted)" },
 	{ "below", 0, 1, O_BELOW, B_FUNDS, "AMOUNT",
 	    "exit 1 when the funds are below AMOUNT" },
@@ -103,10 +108,23 @@ static const struct optspec optspecs[] = {
 	{ "service", 0, 1, O_SERVICE, B_SIGN, "NAME",
 	    "service in the scope, with --request (AGCODService)" },
 	{ "pending", 0, 0, O_PENDING, B_HISTORY, NULL,
-	    "only requests whose outcome is unknown" },
+	    "only requests whose outcome is not known yet" },
+	{ "requests", 0, 0, O_REQUESTS, B_HISTORY, NULL,
+	    "every request with its own outcome, not one row per card" },
+	{ "state", 0, 1, O_STATE, B_HISTORY | B_JOURNAL, "STATE",
+	    "only in STATE (history); the outcome (journal settle)" },
+	{ "operation", 0, 1, O_OPERATION, B_HISTORY | B_JOURNAL, "OP",
+	    "only of operation OP: create, load, activate, ..." },
 	{ "since", 0, 1, O_SINCE, B_HISTORY, "WHEN",
 	    "only since WHEN: 2026-11-22, 2026-11-22T10:00:00Z, 90m, 12h, 7d" },
-	{ "dry-run", 0, 0, O_DRY_RUN, B_BATCH, NULL,
+	{ "until", 0, 1, O_UNTIL, B_HISTORY, "WHEN",
+	    "only before WHEN (same forms as --since)" },
+	{ "limit", 0, 1, O_LIMIT, B_HISTORY, "N", "at most N rows" },
+	{ "before", 0, 1, O_BEFORE, B_JOURNAL, "WHEN",
+	    "journal prune: settled records older than WHEN" },
+	{ "reason", 0, 1, O_REASON, B_JOURNAL, "TEXT",
+	    "journal settle: how the outcome was confirmed" },
+	{ "dry-run", 0, 0, O_DRY_RUN, B_BATCH | B_JOURNAL, NULL,
 	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
@@ -150,8 +168,11 @@ static const struct cmd cmds[] = {
 	    "[--region REGION] [--date STAMP]",
 	    "show how a request is signed, for support cases" },
 	{ "history", cmd_history, B_HISTORY, 0, NULL,
-	    "history [--pending] [--request-id ID] [--since WHEN]",
-	    "show the journal: the latest state of each request" },
+	    "history [--pending | --requests] [--state STATE] "
+	    "[--operation OP] [--request-id ID]\n"
+	    "       [--external-reference TEXT] [--since WHEN] [--until WHEN] "
+	    "[--limit N]",
+	    "show each card, load and physical card with its state" },
 	{ "reconcile", cmd_reconcile, B_RECONCILE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "reconcile [--request-id ID]",
@@ -164,6 +185,14 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
+	{ "journal", cmd_journal, B_JOURNAL, 0, NULL,
+	    "journal export [-o json|csv]\n"
+	    "       agcod journal check\n"
+	    "       agcod journal prune --before WHEN [--dry-run]\n"
+	    "       agcod journal settle --request-id ID --state "
+	    "succeeded|failed --reason TEXT\n"
+	    "                            [--operation OP] [--gc-id ID]",
+	    "export, check, prune the journal; settle an unknown by hand" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -417,24 +446,60 @@ finish_stdout(struct cmd_ctx *ctx, int rc)
 	return rc;
 }
 
-int
-ctx_open_state(struct cmd_ctx *c, int journal)
+static void
+say_import(const struct journal *j)
+{
+	if (j->import_renamed[0] == '\0')
+		return;
+	if (j->import_before) {
+		msg_note("agcod 0.1's journal was already imported into '%s'; "
+		    "the old file is kept as '%s'", j->path, j->import_renamed);
+		return;
+	}
+	msg_note("imported %ld record%s of agcod 0.1's journal into '%s'; "
+	    "the old file is kept as '%s'", j->imported,
+	    j->imported == 1 ? "" : "s", j->path, j->import_renamed);
+	if (j->import_bad)
+		msg_warn("%ld line%s of the old journal could not be read and "
+		    "%s skipped", j->import_bad, j->import_bad == 1 ? "" : "s",
+		    j->import_bad == 1 ? "was" : "were");
+	if (j->import_torn)
+		msg_warn("the old journal's last line was incomplete (left by "
+		    "a crash?) and was skipped");
+}
+
+static int
+ctx_state_dir(struct cmd_ctx *c)
 {
 	if (c->state_dir[0] == '\0' &&
 	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
 	    sizeof(c->state_dir)) == -1) {
 		msg_err("the state directory path is too long");
-		return EX_IOERR;
+		return -1;
 	}
-	if (journal && c->journal.fd == -1 &&
-	    journal_open(&c->journal, c->state_dir) == -1) {
-		msg_err("cannot open the journal in '%s': %s; nothing was sent",
-		    c->state_dir, strerror(errno));
+	return 0;
+}
+
+int
+ctx_open_state(struct cmd_ctx *c, int journal)
+{
+	char why[200];
+
+	if (ctx_state_dir(c) == -1)
 		return EX_IOERR;
+	if (journal && c->journal.db == NULL) {
+		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
+		    == -1) {
+			msg_err("cannot open the journal in '%s': %s; nothing "
+			    "was sent", c->state_dir, c->journal.err);
+			return EX_IOERR;
+		}
+		c->journal_read = 1;
+		say_import(&c->journal);
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&
-	    state_dir_make(c->state_dir) == 0 &&
+	    state_dir_make(c->state_dir, why, sizeof(why)) == 0 &&
 	    ratelimit_init(&c->rl, c->state_dir, c->prof.partner_id,
 	    c->prof.max_rps) == 0)
 		c->rl_ready = 1;
@@ -443,29 +508,29 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 	return 0;
 }
 
-json_t *
-ctx_entries(struct cmd_ctx *c)
+struct journal *
+ctx_journal(struct cmd_ctx *c)
 {
-	int bad, torn;
-
-	if (c->entries)
-		return c->entries;
-	if (c->state_dir[0] == '\0' &&
-	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
-	    sizeof(c->state_dir)) == -1)
+	if (c->journal_read)
+		return &c->journal;
+	if (ctx_state_dir(c) == -1)
 		return NULL;
-	if ((c->entries = journal_read(c->state_dir, &bad, &torn)) == NULL) {
-		msg_warn("cannot read the journal in '%s': %s", c->state_dir,
-		    strerror(errno));
+	if (journal_open(&c->journal, c->state_dir, JOURNAL_READ) == -1) {
+		msg_err("cannot read the journal in '%s': %s", c->state_dir,
+		    c->journal.err);
 		return NULL;
 	}
-	if (torn)
-		msg_warn("the journal's last line is incomplete (left by a "
-		    "crash?); it was ignored");
-	if (bad)
-		msg_warn("%d journal line%s could not be read and %s ignored",
-		    bad, bad == 1 ? "" : "s", bad == 1 ? "was" : "were");
-	return c->entries;
+	c->journal_read = 1;
+	say_import(&c->journal);
+	return &c->journal;
+}
+
+void
+ctx_keep(struct cmd_ctx *c, json_t *row)
+{
+	if (c->kept == NULL)
+		c->kept = json_array();
+	json_array_append_new(c->kept, row);
 }
 
 static int
@@ -516,6 +581,9 @@ main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit makes a journal write fail (EFBIG), not kill us */
+	signal(SIGXFSZ, SIG_IGN);
+	umask(077);
 
 	memset(&g, 0, sizeof(g));
 	g.pos = posbuf;
@@ -580,9 +648,13 @@ main(int argc, char **argv)
 		ctx.out = OUT_JSON;
 	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
 		ctx.out = OUT_TABLE;
+	else if (strcmp(ctx.args.val[O_OUTPUT], "csv") == 0 &&
+	    (c->bit & (B_HISTORY | B_JOURNAL)))
+		ctx.out = OUT_CSV;
 	else
-		return usage_error(c, "--output '%s' is not json or table",
-		    ctx.args.val[O_OUTPUT]);
+		return usage_error(c, "--output '%s' is not json or table%s",
+		    ctx.args.val[O_OUTPUT], (c->bit & (B_HISTORY | B_JOURNAL)) ?
+		    " or csv" : "");
 	ctx.timeout = 10;
 	ctx.retry_for = 60;
 	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,
@@ -591,17 +663,17 @@ main(int argc, char **argv)
 	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
 	    &ctx.retry_for))))
 		return rc;
-	if (c->bit != B_SIGN && c->bit != B_BATCH && ctx.args.npos > 0)
+	if (c->bit != B_SIGN && c->bit != B_BATCH && c->bit != B_JOURNAL &&
+	    ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);
 
-	ctx.journal.fd = -1;
 	ctx.trace_fd = -1;
 	rc = run_cmd(&ctx);
 	if (ctx.trace_fd >= 0)
 		close(ctx.trace_fd);
 	journal_close(&ctx.journal);
-	json_decref(ctx.entries);
+	json_decref(ctx.kept);
 	profile_free(&ctx.prof);
 	free(ctx.args.pos);
 	rc = finish_stdout(&ctx, rc);

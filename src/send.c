@@ -17,20 +17,25 @@ int
 op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	const char *vals[O_COUNT];
+	struct journal *j;
 	json_t *e = NULL;
 	char why[512];
+	int rc;
 
 	memcpy(vals, c->args.val, sizeof(vals));
-	if (op->refers_to && vals[O_REQUEST_ID] && ctx_entries(c))
-		e = journal_find(c->entries, op->refers_to, vals[O_REQUEST_ID]);
+	if (op->refers_to && vals[O_REQUEST_ID] && (j = ctx_journal(c)))
+		e = journal_lookup(j, op->refers_to, vals[O_REQUEST_ID]);
 	if (e)
 		opreq_fill_from(vals, e, 0);
 	if (opreq_build(&c->prof, op, vals, r, why, sizeof(why)) == -1) {
 		if (op->refers_to && vals[O_REQUEST_ID] && e == NULL)
-			return usage_error(c->cmd, "%s (the journal has no %s "
+			rc = usage_error(c->cmd, "%s (the journal has no %s "
 			    "with request id '%s')", why, op->refers_to,
 			    vals[O_REQUEST_ID]);
-		return usage_error(c->cmd, "%s", why);
+		else
+			rc = usage_error(c->cmd, "%s", why);
+		json_decref(e);
+		return rc;
 	}
 	if (e && strcmp(op->name, "CancelGiftCard") == 0) {
 		const char *t = json_string_value(json_object_get(e, "time"));
@@ -43,6 +48,9 @@ op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 			    "more than 15 minutes ago: Amazon will likely refuse "
 			    "to cancel it", r->request_id, t);
 	}
+	/* the strings opreq_build kept point into e: keep it with the ctx */
+	if (e)
+		ctx_keep(c, e);
 	return 0;
 }
 
@@ -90,7 +98,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 {
 	static const char *const names[] = {
 		[OUTCOME_SUCCEEDED] = "succeeded", [OUTCOME_FAILED] = "failed",
-		[OUTCOME_UNKNOWN] = "unknown", [OUTCOME_NOT_SENT] = "failed",
+		[OUTCOME_UNKNOWN] = "unknown", [OUTCOME_NOT_SENT] = "not sent",
 	};
 	const char *gc = json_str(res->json, "gcId");
 	char t[32];
@@ -99,8 +107,6 @@ final_record(const struct opreq *r, const struct api_result *res)
 	journal_time(time(NULL), t);
 	set_str(o, "time", t);
 	set_str(o, "state", names[res->outcome]);
-	set_str(o, "operation", r->op->name);
-	set_str(o, "request_id", r->request_id);
 	/* a cancel answers with the card's gcId too: keep the create's */
 	if (strcmp(r->op->name, "CreateGiftCard") == 0)
 		set_str(o, "gc_id", gc);
@@ -126,30 +132,34 @@ op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
     struct api_result *res)
 {
 	const struct op *op = r->op;
+	int64_t id = 0;
 	json_t *rec;
-	int rc, jr;
+	int rc;
 
+	c->last_record = 0;
 	if (op->flags & OP_JOURNAL) {
 		rec = pending_record(c, r);
-		jr = journal_append(&c->journal, rec, 1);	/* durable */
+		id = journal_begin(&c->journal, rec);	/* durable */
 		json_decref(rec);
-		if (jr == -1) {
+		if (id == -1) {
 			memset(res, 0, sizeof(*res));
 			res->exit = EX_IOERR;
 			res->outcome = OUTCOME_NOT_SENT;
 			api_say(res, "cannot write the journal '%s': %s; "
 			    "nothing was sent", c->journal.path,
-			    strerror(errno));
+			    c->journal.err);
 			return EX_IOERR;
 		}
+		c->last_record = id;
 	}
 	rc = api_call(c, op, body->data, body->len, res);
 	if (op->flags & OP_JOURNAL) {
 		rec = final_record(r, res);
-		if (journal_append(&c->journal, rec, 0) == -1)
+		if (journal_finish(&c->journal, id, rec) == -1)
 			msg_err("cannot record the outcome of %s %s in the "
-			    "journal '%s': %s", op->name, r->request_id,
-			    c->journal.path, strerror(errno));
+			    "journal '%s': %s; 'agcod reconcile' will ask the "
+			    "service again", op->name, r->request_id,
+			    c->journal.path, c->journal.err);
 		json_decref(rec);
 	}
 	return rc;

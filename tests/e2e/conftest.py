@@ -5,6 +5,8 @@ of mode 0600, a private HOME and state directory, the emulator's CA bundle.
 """
 import json
 import os
+import resource
+import sqlite3
 import subprocess
 import sys
 
@@ -83,7 +85,10 @@ class Agcod:
             f.write(text)
         os.chmod(self.config, mode)
 
-    def __call__(self, *args, env=None, input=None, timeout=60, binary=None):
+    def __call__(self, *args, env=None, input=None, timeout=60, binary=None,
+                 prefix=(), limit_fsize=None):
+        """binary and prefix run agcod under another program (strace);
+        limit_fsize sets RLIMIT_FSIZE, as a full disk would stop writes"""
         e = dict(self.env)
         if env:
             for k, v in env.items():
@@ -91,16 +96,37 @@ class Agcod:
                     e.pop(k, None)
                 else:
                     e[k] = v
-        p = subprocess.run([binary or AGCOD, *map(str, args)], env=e,
+        def limits():
+            if limit_fsize is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE,
+                                   (limit_fsize, limit_fsize))
+        p = subprocess.run([binary or AGCOD, *prefix, *map(str, args)], env=e,
                            input=input, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, preexec_fn=limits)
         return Result(p)
 
     def journal(self):
-        p = self.state / "journal.jsonl"
-        if not p.exists():
-            return []
-        return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+        """Every request in the journal, oldest first: a dict of its
+        non-NULL columns (state, operation, request_id, amount, ...)."""
+        return journal_rows(self.state / "journal.db")
+
+    def objects(self):
+        """Every money object (card, load, physical card) and its state."""
+        return journal_rows(self.state / "journal.db", "objects")
+
+
+def journal_rows(path, table="requests"):
+    if not os.path.exists(path):
+        return []
+    # read-only, and never the one to create or migrate it
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        return [{k: r[k] for k in r.keys() if r[k] is not None}
+                for r in rows]
+    finally:
+        db.close()
 
 
 @pytest.fixture

@@ -1,122 +1,353 @@
-"""The write-ahead journal, cancel/void from it, history and reconcile."""
+"""The write-ahead journal (STATE_DIR/journal.db): durability, the state of
+each money object, history's filters and formats, journal upkeep, import of
+agcod 0.1's journal.jsonl, and the state directory's hygiene."""
+import csv
+import io
 import json
 import os
-import re
+import resource
+import signal
+import sqlite3
 import stat
+import subprocess
+import time
 
-from conftest import PARTNER, SECRET
+import pytest
+
+from conftest import AGCOD, KEY_ID, PARTNER, ROOT, SECRET
+
+LEGACY = os.path.join(ROOT, "tests", "data", "journal-0.1.jsonl")
+LEGACY_ENDPOINT = "https://127.0.0.1:33005"
 
 
-def test_pending_is_on_disk_before_the_request_arrives(agcod, emu):
+def last(agcod, rid, op="CreateGiftCard"):
+    return [r for r in agcod.journal()
+            if r["request_id"] == rid and r["operation"] == op][-1]
+
+
+def obj(agcod, rid):
+    return [o for o in agcod.objects() if o["request_id"] == rid][-1]
+
+
+# ---- write-ahead ----
+
+def test_pending_is_committed_before_the_request_arrives(agcod, emu):
     seen = []
 
     def check(entry):
         body = json.loads(entry["body"])
         rid = body.get("creationRequestId")
-        recs = agcod.journal()
-        seen.append(any(r["request_id"] == rid and r["state"] == "pending" for r in recs))
+        seen.append([(r["state"], r.get("amount")) for r in agcod.journal()
+                     if r["request_id"] == rid])
     emu.on_request = check
     r = agcod("create", "--amount", "4.56", "-o", "json")
     assert r.rc == 0, r
-    assert seen == [True]
-    lines = (agcod.state / "journal.jsonl").read_text().splitlines()
-    first, last = json.loads(lines[0]), json.loads(lines[1])
-    assert first["state"] == "pending" and first["amount"] == "4.56"
-    assert first["currency"] == "USD" and first["partner"] == PARTNER
-    assert first["operation"] == "CreateGiftCard" and first["environment"] == "sandbox"
-    assert last["state"] == "succeeded" and last["gc_id"] == r.json()["gcId"]
-    assert last["amazon_request_id"] and last["http_status"] == 200
+    assert seen == [[("pending", "4.56")]]
+    row = agcod.journal()[0]
+    assert row["state"] == "succeeded" and row["amount"] == "4.56"
+    assert row["currency"] == "USD" and row["partner"] == PARTNER
+    assert row["operation"] == "CreateGiftCard" and row["environment"] == "sandbox"
+    assert row["gc_id"] == r.json()["gcId"]
+    assert row["amazon_request_id"] and row["http_status"] == 200
+    assert "error" not in row
 
 
-def test_journal_modes_and_no_secrets(agcod, emu):
+def test_pending_reaches_the_disk_before_the_connection(agcod, emu, tmp_path):
+    """strace: the journal's fsync/fdatasync comes before connect()"""
+    log = tmp_path / "strace.log"
+    r = agcod("create", "--amount", "1", "-o", "json",
+              binary="strace", prefix=["-f", "-qq", "-o", str(log), "-e",
+                                       "trace=fsync,fdatasync,connect", AGCOD])
+    assert r.rc == 0, r
+    calls = [l.split(None, 1)[1] for l in log.read_text().splitlines()
+             if "(" in l and "resumed" not in l]
+    syncs = [i for i, c in enumerate(calls) if c.startswith(("fsync", "fdatasync"))]
+    conns = [i for i, c in enumerate(calls) if c.startswith("connect(") and "AF_INET" in c]
+    assert syncs and conns, calls
+    assert syncs[0] < conns[0], calls
+
+
+def test_modes_and_no_secrets_or_claim_codes_anywhere(agcod, emu):
     codes = [agcod("create", "--amount", a, "-o", "json").json()["gcClaimCode"]
              for a in ("1", "2.50")]
-    j = agcod.state / "journal.jsonl"
-    assert stat.S_IMODE(j.stat().st_mode) == 0o600
+    db = agcod.state / "journal.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(agcod.state.stat().st_mode) == 0o700
-    text = j.read_text()
+    # while another connection holds it open, -wal and -shm exist: 0600 too
+    con = sqlite3.connect(str(db))
+    con.execute("SELECT count(*) FROM requests").fetchone()
+    assert agcod("create", "--amount", "3", "-o", "json").rc == 0
+    for f in agcod.state.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    con.close()
+    blob = b"".join(f.read_bytes() for f in agcod.state.iterdir())
     for secret in codes + [SECRET]:
-        assert secret not in text
-    assert all(json.loads(l) for l in text.splitlines())
+        assert secret.encode() not in blob
+    cols = [c[1] for c in sqlite3.connect(str(db)).execute(
+        "PRAGMA table_info(requests)")]
+    assert not any("claim" in c for c in cols)
 
 
-def test_unwritable_journal_is_74_and_nothing_sent(agcod, emu, tmp_path):
+def test_journal_that_cannot_be_written_is_74_and_nothing_sent(agcod, emu, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     r = agcod("--state-dir", blocker, "create", "--amount", "1")
     assert r.rc == 74, r
     assert "nothing was sent" in r.err
     agcod.state.mkdir(mode=0o700)
-    os.symlink("/tmp/elsewhere", agcod.state / "journal.jsonl")
+    os.symlink("/tmp/elsewhere", agcod.state / "journal.db")
     r = agcod("create", "--amount", "1")
-    assert r.rc == 74, r
+    assert r.rc == 74 and "regular file" in r.err, r
     assert emu.requests() == [] and emu.connections == 0
 
 
-def test_cancel_takes_gc_id_from_the_journal(agcod, emu):
+def test_full_filesystem_sends_nothing_and_loses_nothing(agcod, emu):
+    """RLIMIT_FSIZE: the journal's write fails (EFBIG), as on a full disk"""
+    first = agcod("create", "--amount", "1", "-o", "json").json()
+    size = max(f.stat().st_size for f in agcod.state.iterdir())
+    r = agcod("create", "--amount", "2", limit_fsize=1024)
+    assert r.rc == 74, r
+    assert "nothing was sent" in r.err
+    assert len(emu.requests()) == 1
+    # what was acknowledged before is all there, and the journal is sound
+    h = agcod("history", "-o", "json").jsonl()
+    assert [(o["request_id"], o["state"]) for o in h] == [
+        (first["creationRequestId"], "issued")]
+    assert agcod("journal", "check").rc == 0
+    assert size > 1024
+
+
+def test_fifo_at_the_journal_is_refused_at_once(agcod, emu):
+    agcod.state.mkdir(mode=0o700)
+    os.mkfifo(agcod.state / "journal.db", 0o600)
+    for args in (["create", "--amount", "1"], ["history"],
+                 ["cancel", "--request-id", PARTNER + "X1"]):
+        r = agcod(*args, timeout=10)
+        assert r.rc in (64, 74) and "regular file" in r.err, (args, r)
+    assert emu.requests() == []
+
+
+def test_fifo_at_the_wal_is_refused(agcod, emu):
+    assert agcod("create", "--amount", "1").rc == 0
+    os.mkfifo(agcod.state / "journal.db-wal", 0o600)
+    r = agcod("create", "--amount", "1", timeout=10)
+    assert r.rc == 74 and "journal.db-wal" in r.err, r
+    assert len(emu.requests()) == 1
+
+
+def test_state_dir_others_can_write_is_refused(agcod, emu):
+    agcod.state.mkdir(mode=0o700)
+    os.chmod(agcod.state, 0o777)
+    r = agcod("create", "--amount", "1")
+    assert r.rc == 74 and "chmod go-w" in r.err, r
+    os.chmod(agcod.state, 0o700)
+    os.chown(agcod.state, 65534, 65534)
+    r = agcod("create", "--amount", "1")
+    assert r.rc == 74 and "not by you" in r.err, r
+    assert emu.requests() == []
+
+
+def test_three_processes_at_once_lose_nothing(agcod, emu):
+    procs = [subprocess.Popen([AGCOD, "create", "--amount", "1", "-o", "json"],
+                              env=agcod.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    procs += [subprocess.Popen([AGCOD, "history"], env=agcod.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outs
+    rows = agcod.journal()
+    assert len(rows) == 3 and all(r["state"] == "succeeded" for r in rows)
+    assert {r["request_id"] for r in rows} == {
+        json.loads(o)["creationRequestId"] for o, _ in outs[:3]}
+
+
+def test_kill_9_mid_batch_then_rerun_issues_every_row_once(agcod, emu, tmp_path):
+    f = tmp_path / "rows.csv"
+    f.write_text("amount\n" + "".join(f"{i}\n" for i in range(1, 13)))
+    for delay in (0.15, 0.45, 0.8):
+        p = subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json"],
+                             env=agcod.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait(timeout=10)
+    r = agcod("batch", "create", f, "-o", "json", timeout=120)
+    assert r.rc in (0, 75), r
+    if r.rc == 75:      # a row killed in flight: reconcile settles it
+        assert agcod("reconcile", "-o", "json").rc == 0
+    assert emu.state.creates == 12
+    cards = {c["amount"] for c in emu.state.cards.values()}
+    assert len(cards) == 12
+    issued = [o for o in agcod.objects() if o["state"] == "issued"]
+    assert len(issued) == 12
+    assert agcod("journal", "check").rc == 0
+
+
+# ---- one state per money object ----
+
+def test_cancel_takes_gc_id_from_the_journal_and_the_card_is_cancelled(agcod, emu):
     c = agcod("create", "--amount", "8", "-o", "json").json()
-    r = agcod("cancel", "--request-id", c["creationRequestId"], "-o", "json")
+    rid = c["creationRequestId"]
+    r = agcod("cancel", "--request-id", rid, "-o", "json")
     assert r.rc == 0, r
     assert json.loads(emu.requests("CancelGiftCard")[0]["body"])["gcId"] == c["gcId"]
+    h = agcod("history", "-o", "json").jsonl()
+    assert [(o["kind"], o["request_id"], o["state"], o["gc_id"], o["amount"])
+            for o in h] == [("card", rid, "cancelled", c["gcId"], "8")]
+    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    assert [(q["operation"], q["state"]) for q in reqs] == [
+        ("CreateGiftCard", "succeeded"), ("CancelGiftCard", "succeeded")]
     r = agcod("cancel", "--request-id", PARTNER + "Unknown1")
     assert r.rc == 64 and "journal has no CreateGiftCard" in r.err
 
 
 def test_cancel_warns_on_an_old_card(agcod, emu):
     c = agcod("create", "--amount", "8", "-o", "json").json()
-    j = agcod.state / "journal.jsonl"
-    text = re.sub(r'"time":"[^"]+"', '"time":"2020-01-01T00:00:00Z"', j.read_text())
-    j.write_text(text)
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    con.execute("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
+    con.commit()
+    con.close()
     r = agcod("cancel", "--request-id", c["creationRequestId"], "-o", "json")
     assert "more than 15 minutes ago" in r.err
     assert r.rc == 0    # the emulator created it just now
 
 
-def test_void_takes_the_load_from_the_journal(agcod, emu):
+def test_void_takes_the_load_from_the_journal_and_voids_it(agcod, emu):
     r = agcod("load", "--amount", "30.00", "--account-id", "amz1.account.Q",
               "--account-type", "3", "--source-id", "Store 7", "-o", "json")
     rid = r.json()["loadBalanceRequestId"]
+    assert obj(agcod, rid)["state"] == "loaded"
     v = agcod("void", "--request-id", rid, "-o", "json")
     assert v.rc == 0, v
     load, void = (json.loads(q["body"]) for q in emu.requests())
     for k in ("amount", "account", "transactionSource"):
         assert void[k] == load[k]
     assert void["account"] == {"id": "amz1.account.Q", "type": "3"}
+    o = obj(agcod, rid)
+    assert (o["kind"], o["state"], o["amount"]) == ("load", "voided", "30.00")
 
 
-def test_torn_and_bad_lines_are_tolerated(agcod, emu):
-    c = agcod("create", "--amount", "1", "-o", "json").json()
-    j = agcod.state / "journal.jsonl"
-    with open(j, "a") as f:
-        f.write("this is not json\n")
-        f.write('{"time":"2026-01-01T00:00:00Z","state":"pend')
-    r = agcod("history", "-o", "json")
-    assert r.rc == 0, r
-    assert "incomplete" in r.err and "could not be read" in r.err
-    assert [e["request_id"] for e in r.jsonl()] == [c["creationRequestId"]]
-    # and agcod keeps appending complete lines after it
-    assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+def test_activate_then_deactivate_moves_the_physical_card(agcod, emu):
+    a = agcod("activate", "--card-number", "1400000005567585358", "--amount", "20",
+              "-o", "json")
+    assert a.rc == 0, a
+    rid = a.json()["activationRequestId"]
+    assert obj(agcod, rid)["state"] == "activated"
+    d = agcod("deactivate", "--card-number", "1400000005567585358", "--request-id", rid,
+              "-o", "json")
+    assert d.rc == 0, d
+    o = obj(agcod, rid)
+    assert (o["kind"], o["state"], o["card_number"]) == (
+        "physical", "deactivated", "1400000005567585358")
 
 
-def test_history_filters_and_table(agcod, emu):
-    a = agcod("create", "--amount", "1.10", "-o", "json").json()
+def test_refused_repeat_leaves_the_card_issued(agcod, emu):
+    rid = PARTNER + "Repeat1"
+    assert agcod("create", "--amount", "5", "--request-id", rid).rc == 0
+    r = agcod("create", "--amount", "50", "--request-id", rid, "-o", "json")
+    assert r.rc == 65, r
+    h = agcod("history", "--request-id", rid, "-o", "json").json()
+    assert (h["state"], h["amount"]) == ("issued", "5")
+    assert "error_code" not in h
+    reqs = agcod("history", "--requests", "--request-id", rid, "-o", "json").jsonl()
+    assert [(q["state"], q["amount"]) for q in reqs] == [
+        ("succeeded", "5"), ("failed", "50")]
+    # an outcome carries only its own fields
+    assert "error_code" not in reqs[0] and reqs[1]["error_code"] == "F200"
+
+
+def test_failed_then_succeeded_keeps_each_outcome_to_itself(agcod, emu):
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "create", "--amount", "3", "-o", "json")
+    assert r.rc == 75
+    rid = agcod.journal()[0]["request_id"]
+    assert agcod("create", "--amount", "3", "--request-id", rid).rc == 0
+    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    assert [q["state"] for q in reqs] == ["unknown", "succeeded"]
+    assert "error" in reqs[0] and "error" not in reqs[1]
+    assert agcod("history", "-o", "json").json()["state"] == "issued"
+    assert agcod("history", "--pending", "-o", "json").out == ""
+
+
+# ---- history: filters and formats ----
+
+def test_history_filters(agcod, emu):
+    a = agcod("create", "--amount", "1.10", "--external-reference", "order-7",
+              "-o", "json").json()
     b = agcod("create", "--amount", "2.20", "--request-id", "F3003", "-o", "json")
     assert b.rc == 77
+    ld = agcod("load", "--amount", "3", "--account-id", "amz1.account.Z",
+               "-o", "json").json()
     h = agcod("history", "-o", "json").jsonl()
-    assert [(e["request_id"], e["state"]) for e in h] == [
-        (a["creationRequestId"], "succeeded"), ("F3003", "failed")]
+    assert [(o["request_id"], o["state"]) for o in h] == [
+        (a["creationRequestId"], "issued"), ("F3003", "failed"),
+        (ld["loadBalanceRequestId"], "loaded")]
     assert h[1]["error_code"] == "F300" and h[1]["error_type"] == "InsufficientFunds"
     assert h[0]["time"] <= h[0]["updated"]
-    one = agcod("history", "--request-id", "F3003", "-o", "json").jsonl()
-    assert len(one) == 1 and one[0]["amount"] == "2.20"
-    assert agcod("history", "--pending", "-o", "json").out == ""
-    assert agcod("history", "--since", "2000-01-01", "-o", "json").jsonl() == h
-    assert agcod("history", "--since", "2999-01-01", "-o", "json").out == ""
-    assert len(agcod("history", "--since", "1h", "-o", "json").jsonl()) == 2
-    assert agcod("history", "--since", "yesterday").rc == 64
+
+    def ids(*args):
+        r = agcod("history", *args, "-o", "json")
+        assert r.rc == 0, r
+        return [o["request_id"] for o in r.jsonl()]
+    assert ids("--request-id", "F3003") == ["F3003"]
+    assert ids("--state", "failed") == ["F3003"]
+    assert ids("--operation", "load") == [ld["loadBalanceRequestId"]]
+    assert ids("--operation", "CreateGiftCard") == [a["creationRequestId"], "F3003"]
+    assert ids("--external-reference", "order-7") == [a["creationRequestId"]]
+    assert ids("--limit", "2") == [a["creationRequestId"], "F3003"]
+    assert ids("--since", "2000-01-01") == [o["request_id"] for o in h]
+    assert ids("--since", "2999-01-01") == []
+    assert ids("--until", "2000-01-01") == []
+    assert len(ids("--since", "1h", "--until", "2999-01-01T00:00:00Z")) == 3
+    assert ids("--pending") == []
+    assert ids("--requests", "--state", "failed") == ["F3003"]
+    for bad in (["--since", "yesterday"], ["--until", "soon"],
+                ["--limit", "0"], ["--limit", "x"], ["--state", "lost"],
+                ["--operation", "fly"], ["--operation", "funds"],
+                ["--pending", "--requests"]):
+        r = agcod("history", *bad)
+        assert r.rc == 64 and r.out == "", (bad, r)
+
+
+def test_history_table_and_csv(agcod, emu):
+    agcod("create", "--amount", "19.99", "--external-reference", "=cmd|x,\"y\"",
+          "-o", "json")
+    assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
     t = agcod("history", "-o", "table")
     assert t.rc == 0 and "REQUEST ID" in t.out and "InsufficientFunds" in t.out
+    c = agcod("history", "-o", "csv")
+    assert c.rc == 0, c
+    rows = list(csv.DictReader(io.StringIO(c.out)))
+    assert [(r["state"], r["amount"], r["currency"]) for r in rows] == [
+        ("issued", "19.99", "USD"), ("failed", "2", "USD")]
+    # a formula is text to a spreadsheet, quotes and commas survive
+    assert rows[0]["external_reference"] == "'=cmd|x,\"y\""
+    assert c.out.splitlines()[0].startswith("time,updated,kind,state")
+    r = agcod("create", "--amount", "1", "-o", "csv")
+    assert r.rc == 64 and "json or table" in r.err
 
+
+def test_history_table_shows_no_control_characters(agcod, emu):
+    """gc_id and error_type come from the service: never raw on a terminal"""
+    agcod("create", "--amount", "5", "-o", "json")
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    con.execute("UPDATE objects SET gc_id = ?", ("\x1b]0;owned\x07GC1",))
+    con.commit()
+    con.close()
+    r = agcod("history", "-o", "table")
+    assert r.rc == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out and "GC1" in r.out
+
+
+def test_history_without_a_journal_is_empty(offline):
+    r = offline("history", "-o", "json")
+    assert r.rc == 0 and r.out == "" and "no matching" in r.err
+    assert not (offline.state / "journal.db").exists()
+
+
+# ---- reconcile ----
 
 def test_lost_create_is_unknown_then_reconciled(agcod, emu):
     emu.fault("drop", count=1, op="CreateGiftCard")
@@ -125,6 +356,7 @@ def test_lost_create_is_unknown_then_reconciled(agcod, emu):
     pending = agcod("history", "--pending", "-o", "json").jsonl()
     assert len(pending) == 1 and pending[0]["state"] == "unknown"
     rid = pending[0]["request_id"]
+    assert agcod("history", "-o", "json").json()["state"] == "unknown"
     card = emu.state.cards[rid]
     rec = agcod("reconcile", "-o", "json")
     assert rec.rc == 0, rec
@@ -133,10 +365,12 @@ def test_lost_create_is_unknown_then_reconciled(agcod, emu):
     assert emu.state.creates == 1
     assert b'"amount": 12.34}' in emu.requests("CreateGiftCard")[-1]["body"]
     assert agcod("history", "--pending", "-o", "json").out == ""
-    assert agcod("history", "--request-id", rid, "-o", "json").json()["state"] == "succeeded"
+    h = agcod("history", "--request-id", rid, "-o", "json").json()
+    assert (h["state"], h["gc_id"]) == ("issued", card["gcId"])
     again = agcod("reconcile")
     assert again.rc == 0 and "nothing to reconcile" in again.err
-    assert card["claim"] not in (agcod.state / "journal.jsonl").read_text()
+    blob = b"".join(f.read_bytes() for f in agcod.state.iterdir())
+    assert card["claim"].encode() not in blob
 
 
 def test_reconcile_still_unreachable_stays_unknown(agcod, emu):
@@ -147,24 +381,156 @@ def test_reconcile_still_unreachable_stays_unknown(agcod, emu):
     assert len(agcod("history", "--pending", "-o", "json").jsonl()) == 1
 
 
-def test_reconcile_skips_other_partners(agcod, emu):
+def test_reconcile_never_resends_another_endpoints_entry(agcod, emu, certs):
     emu.fault("drop", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
-    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, partner_id="Other")
-    r = agcod("reconcile")
-    assert r.rc == 0 and "skipping" in r.err and "nothing to reconcile" in r.err
+    sent = len(emu.requests())
+    # the profile now points elsewhere (a sandbox entry, a production profile)
+    import agcod_emulator
+    other = agcod_emulator.Emulator(certs, partner=PARTNER,
+                                    access_key_id=KEY_ID,
+                                    secret=SECRET).start()
+    try:
+        agcod.write_config(endpoint=other.endpoint, ca_bundle=certs[0])
+        r = agcod("reconcile")
+        assert r.rc == 75, r
+        assert "not settling" in r.err and emu.endpoint in r.err
+        assert other.requests() == [] and len(emu.requests()) == sent
+        assert len(agcod("history", "--pending", "-o", "json").jsonl()) == 1
+    finally:
+        other.stop()
 
 
-def test_history_table_shows_no_control_characters(offline):
-    """gc_id and error_type come from the service: never raw on a terminal"""
-    offline.state.mkdir(mode=0o700, exist_ok=True)
-    rec = {"time": "2026-11-22T10:00:00Z", "state": "succeeded",
-           "operation": "CreateGiftCard", "request_id": "Acme1x1",
-           "amount": "5.00", "currency": "USD", "gc_id": "\x1b]0;owned\x07GC1"}
-    j = offline.state / "journal.jsonl"
-    j.write_text(json.dumps(rec) + "\n")
-    j.chmod(0o600)
-    r = offline("history", "-o", "table")
+def test_reconcile_settles_a_bare_pending_entry(agcod, emu):
+    """killed after sending, before any outcome was journaled"""
+    state = {}
+
+    def hold(entry):
+        state["arrived"] = True
+        time.sleep(3)
+    emu.on_request = hold
+    p = subprocess.Popen([AGCOD, "create", "--amount", "6", "-o", "json"],
+                         env=agcod.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while not state.get("arrived") and time.time() < deadline:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    emu.on_request = None
+    rows = agcod.journal()
+    assert [r["state"] for r in rows] == ["pending"]
+    rid = rows[0]["request_id"]
+    time.sleep(3)       # the emulator finishes the request it was holding
+    r = agcod("reconcile", "-o", "json")
     assert r.rc == 0, r
-    assert "\x1b" not in r.out and "\x07" not in r.out
-    assert "Acme1x1" in r.out and "GC1" in r.out
+    assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert emu.state.creates == 1
+    assert obj(agcod, rid)["state"] == "issued"
+
+
+# ---- journal export | check | prune | settle ----
+
+def test_export_check_prune(agcod, emu):
+    a = agcod("create", "--amount", "1", "-o", "json").json()
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "2").rc == 75
+    ex = agcod("journal", "export")
+    assert ex.rc == 0, ex
+    rows = ex.jsonl()
+    assert [r["state"] for r in rows] == ["succeeded", "unknown"]
+    assert rows[0]["request_id"] == a["creationRequestId"]
+    c = agcod("journal", "export", "-o", "csv")
+    assert len(list(csv.DictReader(io.StringIO(c.out)))) == 2
+    assert agcod("journal", "check").rc == 0
+    # prune: settled records before a date go, unknown ones never
+    dry = agcod("journal", "prune", "--before", "2999-01-01", "--dry-run")
+    assert dry.rc == 0 and dry.out.strip() == "2"   # the request and its card
+    assert len(agcod.journal()) == 2
+    p = agcod("journal", "prune", "--before", "2999-01-01")
+    assert p.rc == 0 and p.out.strip() == "2"
+    assert [r["state"] for r in agcod.journal()] == ["unknown"]
+    assert agcod("journal", "prune").rc == 64
+    assert agcod("journal", "prune", "--before", "later").rc == 64
+    assert agcod("journal", "frobnicate").rc == 64
+    assert agcod("journal").rc == 64
+
+
+def test_check_finds_a_broken_invariant(agcod, emu):
+    agcod("create", "--amount", "1", "-o", "json")
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    con.execute("UPDATE requests SET state = 'lost'")
+    con.commit()
+    con.close()
+    r = agcod("journal", "check")
+    assert r.rc == 65 and "state 'lost'" in r.out, r
+
+
+def test_settle_by_hand(agcod, emu):
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "2").rc == 75
+    rid = agcod.journal()[0]["request_id"]
+    assert agcod("journal", "settle", "--request-id", rid).rc == 64
+    assert agcod("journal", "settle", "--request-id", rid, "--state", "lost",
+                 "--reason", "x").rc == 64
+    r = agcod("journal", "settle", "--request-id", rid, "--state", "succeeded",
+              "--gc-id", "GCBYHAND", "--reason", "Amazon case 123 confirmed it")
+    assert r.rc == 0, r
+    row = last(agcod, rid)
+    assert (row["state"], row["settled"], row["settle_reason"]) == (
+        "succeeded", "manual", "Amazon case 123 confirmed it")
+    assert row["error"]         # what happened at the time stays on record
+    o = obj(agcod, rid)
+    assert (o["state"], o["gc_id"]) == ("issued", "GCBYHAND")
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    r = agcod("journal", "settle", "--request-id", rid, "--state", "failed",
+              "--reason", "again")
+    assert r.rc == 65 and "no pending or unknown" in r.err
+
+
+# ---- agcod 0.1's journal.jsonl ----
+
+def test_import_of_a_journal_written_by_agcod_0_1(agcod, emu):
+    agcod.state.mkdir(mode=0o700)
+    legacy = agcod.state / "journal.jsonl"
+    legacy.write_text(open(LEGACY).read().replace(LEGACY_ENDPOINT, emu.endpoint))
+    legacy.chmod(0o600)
+    r = agcod("history", "-o", "json")
+    assert r.rc == 0, r
+    assert "imported 12 records" in r.err
+    assert "1 line of the old journal could not be read" in r.err
+    assert "last line was incomplete" in r.err
+    assert not legacy.exists()
+    kept = [p for p in agcod.state.iterdir() if p.name.startswith("journal.jsonl.imported-")]
+    assert len(kept) == 1 and stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    got = {o["request_id"]: o["state"] for o in r.jsonl()}
+    assert got == {"Acme1Legacy1": "issued", "Acme1Legacy2": "cancelled",
+                   "Acme1Legacy3": "loaded", "F3003": "failed",
+                   "Acme1Legacy4": "unknown"}
+    one = agcod("history", "--request-id", "Acme1Legacy1", "-o", "json").json()
+    assert (one["amount"], one["external_reference"]) == ("5", "order-1")
+    # exactly once: a second run imports nothing
+    again = agcod("history", "-o", "json")
+    assert "imported" not in again.err and len(again.jsonl()) == 5
+    # the unknown create of 0.1 is settled by reconcile with its own id
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0, rec
+    assert rec.json()["creationRequestId"] == "Acme1Legacy4"
+    assert json.loads(emu.requests()[-1]["body"])["value"] == {
+        "currencyCode": "USD", "amount": 12.34}
+    assert obj(agcod, "Acme1Legacy4")["state"] == "issued"
+    assert agcod("journal", "check").rc == 0
+
+
+def test_import_happens_once_even_if_the_rename_was_lost(agcod, emu):
+    agcod.state.mkdir(mode=0o700)
+    text = open(LEGACY).read().replace(LEGACY_ENDPOINT, emu.endpoint)
+    legacy = agcod.state / "journal.jsonl"
+    legacy.write_text(text)
+    legacy.chmod(0o600)
+    assert agcod("history").rc == 0
+    kept = next(p for p in agcod.state.iterdir() if p.name.startswith("journal.jsonl."))
+    os.rename(kept, legacy)     # as if agcod died between commit and rename
+    r = agcod("history", "--requests", "-o", "json")
+    assert r.rc == 0 and "imported 12" not in r.err and "already" in r.err, r
+    assert len(r.jsonl()) == 6

@@ -1,5 +1,8 @@
-/* fuzz_journal.c - the journal reader */
+/* fuzz_journal.c - the import of agcod 0.1's journal.jsonl */
 #include <stdint.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
 
 #include "../../src/journal.h"
 
@@ -8,9 +11,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int bad, torn;
-	json_t *j = journal_fold((const char *)data, size, &bad, &torn);
+	static struct journal j;
+	static int ready;
+	long records, bad;
+	int torn;
 
-	json_decref(j);
+	if (!ready) {
+		char dir[] = "/tmp/agcod-fuzz-XXXXXX";
+
+		if (mkdtemp(dir) == NULL ||
+		    journal_open(&j, dir, JOURNAL_WRITE) == -1)
+			abort();
+		ready = 1;
+	}
+	/* each input on its own, into an empty journal, then forgotten */
+	sqlite3_exec(j.db, "BEGIN", NULL, NULL, NULL);
+	journal_import_text(&j, (const char *)data, size, &records, &bad,
+	    &torn);
+	if (journal_check(&j, NULL, NULL) != 0)
+		abort();
+	sqlite3_exec(j.db, "ROLLBACK", NULL, NULL, NULL);
 	return 0;
 }

@@ -1,0 +1,214 @@
+/*
+ * cmd_journal.c - journal export | check | prune | settle: the journal's
+ * upkeep, for operators and finance.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "msg.h"
+#include "rows.h"
+
+static const struct rows_col export_cols[] = {
+	{ "time", "TIME", 20 }, { "updated", "UPDATED", 20 },
+	{ "state", "STATE", 9 }, { "operation", "OPERATION", 21 },
+	{ "request_id", "REQUEST ID", 32 }, { "profile", "PROFILE", 8 },
+	{ "partner", "PARTNER", 8 }, { "environment", "ENV", 10 },
+	{ "endpoint", "ENDPOINT", 24 }, { "amount", "AMOUNT", 10 },
+	{ "currency", "CUR", 3 }, { "gc_id", "GC ID", 16 },
+	{ "card_number", "CARD", 8 }, { "account", "ACCOUNT", 8 },
+	{ "account_type", "TYPE", 4 }, { "source_id", "SOURCE", 8 },
+	{ "external_reference", "REFERENCE", 16 },
+	{ "program_id", "PROGRAM", 8 }, { "amazon_request_id", "AMAZON ID", 8 },
+	{ "http_status", "HTTP", 4 }, { "error_code", "ERROR", 5 },
+	{ "error_type", "ERROR TYPE", 16 }, { "attempts", "TRIES", 5 },
+	{ "delivered", "DELIVERED", 9 }, { "settled", "SETTLED", 8 },
+	{ "settle_reason", "REASON", 0 },
+};
+
+static int
+put(json_t *row, void *arg)
+{
+	rows_put(arg, row);
+	return ferror(stdout) ? -1 : 0;
+}
+
+static int
+export(struct cmd_ctx *c, struct journal *j)
+{
+	struct journal_query q;
+	struct rows rows;
+
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_REQUESTS;
+	/* everything, for a machine: JSON lines unless asked otherwise */
+	rows_begin(&rows, stdout, c->args.val[O_OUTPUT] ? c->out : OUT_JSON,
+	    export_cols, sizeof(export_cols) / sizeof(export_cols[0]));
+	if (journal_query(j, &q, put, &rows) < 0 && j->err[0]) {
+		msg_err("cannot read the journal '%s': %s", j->path, j->err);
+		return EX_IOERR;
+	}
+	return 0;
+}
+
+static void
+say_problem(const char *m, void *arg)
+{
+	(void)arg;
+	printf("%s\n", m);
+}
+
+static int
+check(struct journal *j)
+{
+	int n = journal_check(j, say_problem, NULL);
+
+	if (n < 0) {
+		msg_err("cannot check the journal '%s': %s", j->path, j->err);
+		return EX_IOERR;
+	}
+	if (n > 0) {
+		msg_err("the journal '%s' has %d problem%s", j->path, n,
+		    n == 1 ? "" : "s");
+		return EX_DATAERR;
+	}
+	msg_note("the journal '%s' is consistent", j->db ? j->path :
+	    "(none yet)");
+	return 0;
+}
+
+static int
+prune(struct cmd_ctx *c, struct journal *j)
+{
+	const char *v = c->args.val[O_BEFORE];
+	int dry = c->args.seen[O_DRY_RUN] > 0;
+	char before[32];
+	long n;
+
+	if (v == NULL)
+		return usage_error(c->cmd, "'journal prune' needs --before DATE");
+	if (journal_parse_time(v, time(NULL), before) == -1)
+		return usage_error(c->cmd, "--before '%s' is not a date "
+		    "(2026-11-22, 2026-11-22T10:00:00Z) or an age (90m, 12h, "
+		    "7d)", v);
+	if ((n = journal_prune(j, before, dry)) < 0) {
+		msg_err("cannot prune the journal '%s': %s", j->path, j->err);
+		return EX_IOERR;
+	}
+	printf("%ld\n", n);
+	msg_note("%s %ld settled record%s older than %s; pending and unknown "
+	    "ones are kept", dry ? "would delete" : "deleted", n,
+	    n == 1 ? "" : "s", before);
+	return 0;
+}
+
+struct one_open {
+	const char	*op;
+	int		 n;
+	char		 name[64];
+};
+
+static int
+find_op(json_t *row, void *arg)
+{
+	struct one_open *o = arg;
+	const char *s = json_string_value(json_object_get(row, "operation"));
+
+	if (s && (o->n == 0 || strcmp(o->name, s) != 0)) {
+		snprintf(o->name, sizeof(o->name), "%s", s);
+		o->n++;
+	}
+	return 0;
+}
+
+static int
+settle(struct cmd_ctx *c, struct journal *j)
+{
+	const struct args *a = &c->args;
+	const char *rid = a->val[O_REQUEST_ID], *st = a->val[O_STATE];
+	const struct op *op = NULL;
+	struct journal_query q;
+	struct one_open o;
+
+	if (rid == NULL || st == NULL || a->val[O_REASON] == NULL)
+		return usage_error(c->cmd, "'journal settle' needs --request-id "
+		    "ID, --state succeeded|failed and --reason TEXT");
+	if (strcmp(st, "succeeded") != 0 && strcmp(st, "failed") != 0)
+		return usage_error(c->cmd, "--state '%s' is not succeeded or "
+		    "failed", st);
+	if (a->val[O_REASON][0] == '\0')
+		return usage_error(c->cmd, "--reason must say how the outcome "
+		    "was confirmed");
+	if (a->val[O_OPERATION] &&
+	    (op = op_find(a->val[O_OPERATION])) == NULL &&
+	    (op = op_by_name(a->val[O_OPERATION])) == NULL)
+		return usage_error(c->cmd, "--operation '%s' is not an "
+		    "operation", a->val[O_OPERATION]);
+	memset(&o, 0, sizeof(o));
+	if (op == NULL) {
+		memset(&q, 0, sizeof(q));
+		q.view = VIEW_OPEN;
+		q.request_id = rid;
+		if (journal_query(j, &q, find_op, &o) < 0) {
+			msg_err("cannot read the journal '%s': %s", j->path,
+			    j->err);
+			return EX_IOERR;
+		}
+		if (o.n == 0) {
+			msg_err("request id '%s' has no pending or unknown "
+			    "outcome to settle", rid);
+			return EX_DATAERR;
+		}
+		if (o.n > 1)
+			return usage_error(c->cmd, "request id '%s' is open for "
+			    "more than one operation: give --operation", rid);
+		o.op = o.name;
+	} else
+		o.op = op->name;
+	if (journal_settle(j, o.op, rid, st, a->val[O_GC_ID],
+	    a->val[O_REASON]) == -1) {
+		msg_err("%s", j->err);
+		return strstr(j->err, "no pending or unknown") ? EX_DATAERR :
+		    EX_IOERR;
+	}
+	msg_note("%s %s settled by hand as %s", o.op, rid, st);
+	return 0;
+}
+
+int
+cmd_journal(struct cmd_ctx *c)
+{
+	static const char *const subs[] = { "export", "check", "prune",
+	    "settle" };
+	const char *sub = c->args.npos > 0 ? c->args.pos[0] : NULL;
+	struct journal *j;
+	size_t i;
+
+	if (sub == NULL)
+		return usage_error(c->cmd, "give a subcommand: export, check, "
+		    "prune or settle");
+	if (c->args.npos > 1)
+		return usage_error(c->cmd, "unexpected argument '%s'",
+		    c->args.pos[1]);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(sub, subs[i]) == 0)
+			break;
+	if (i == sizeof(subs) / sizeof(subs[0]))
+		return usage_error(c->cmd, "unknown subcommand '%s' (export, "
+		    "check, prune, settle)", sub);
+	if ((j = ctx_journal(c)) == NULL)
+		return EX_IOERR;
+	switch (i) {
+	case 0: return export(c, j);
+	case 1: return check(j);
+	case 2: return prune(c, j);
+	default:
+		if (j->db == NULL) {
+			msg_err("the journal in '%s' is empty", c->state_dir);
+			return EX_DATAERR;
+		}
+		return settle(c, j);
+	}
+}
