@@ -30,7 +30,6 @@
 #include "journal.h"
 
 #define BUSY_TIMEOUT_MS	60000
-#define LEGACY_MAX	(2UL * 1024 * 1024 * 1024)
 
 /* ---- the state directory ---- */
 
@@ -1372,51 +1371,101 @@ open_row(struct journal *j, const char *op, const char *rid)
 	return id;
 }
 
+/* one line of agcod 0.1's journal: 1 a record, 0 not one, -1 an error */
+static int
+import_line(struct journal *j, const char *line, size_t len)
+{
+	const char *state;
+	int64_t id;
+	json_t *rec;
+	int rc = -1;
+
+	rec = json_loadb(line, len, 0, NULL);
+	if (!json_is_object(rec) || !member(rec, "operation") ||
+	    !member(rec, "request_id") || !(state = member(rec, "state")) ||
+	    !one_of(state, request_states, sizeof(request_states) /
+	    sizeof(request_states[0]))) {
+		json_decref(rec);
+		return 0;
+	}
+	if (is(state, "pending"))
+		id = 0;
+	else if ((id = open_row(j, member(rec, "operation"),
+	    member(rec, "request_id"))) == -1)
+		goto done;
+	/* a pending record, or an outcome whose pending was lost */
+	if ((id == 0 && begin_locked(j, rec, &id, 0) == -1) ||
+	    (!is(state, "pending") && finish_locked(j, id, rec) == -1))
+		goto done;
+	rc = 1;
+done:
+	json_decref(rec);
+	return rc;
+}
+
 int
 journal_import_text(struct journal *j, const char *text, size_t len,
     long *records, long *bad, int *torn)
 {
 	const char *p = text, *end = text + len, *nl;
-	int64_t id;
-	json_t *rec;
+	int r;
 
 	*records = *bad = 0;
 	*torn = 0;
 	while (p < end) {
-		const char *state;
-
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
 			*torn = 1;	/* a crash mid-write */
 			break;
 		}
-		rec = json_loadb(p, (size_t)(nl - p), 0, NULL);
+		if ((r = import_line(j, p, (size_t)(nl - p))) == -1)
+			return -1;
 		p = nl + 1;
-		if (!json_is_object(rec) || !member(rec, "operation") ||
-		    !member(rec, "request_id") ||
-		    !(state = member(rec, "state")) ||
-		    !one_of(state, request_states, sizeof(request_states) /
-		    sizeof(request_states[0]))) {
-			json_decref(rec);
+		if (r)
+			(*records)++;
+		else
 			(*bad)++;
-			continue;
-		}
-		if (is(state, "pending"))
-			id = 0;
-		else if ((id = open_row(j, member(rec, "operation"),
-		    member(rec, "request_id"))) == -1) {
-			json_decref(rec);
-			return -1;
-		}
-		/* a pending record, or an outcome whose pending was lost */
-		if ((id == 0 && begin_locked(j, rec, &id, 0) == -1) ||
-		    (!is(state, "pending") && finish_locked(j, id, rec) == -1)) {
-			json_decref(rec);
-			return -1;
-		}
-		json_decref(rec);
-		(*records)++;
 	}
 	return 0;
+}
+
+/* the same, a line at a time from a file of any size */
+static int
+import_file(struct journal *j, int fd, long *records, long *bad, int *torn)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+	int r, rc = 0;
+
+	*records = *bad = 0;
+	*torn = 0;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			*torn = 1;
+			break;
+		}
+		if ((r = import_line(j, line, (size_t)n - 1)) == -1) {
+			rc = -1;
+			break;
+		}
+		if (r)
+			(*records)++;
+		else
+			(*bad)++;
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(j->err, sizeof(j->err), "cannot read agcod 0.1's "
+		    "journal: %s", strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
 }
 
 static int
@@ -1425,8 +1474,6 @@ import_legacy(struct journal *j, const char *dir)
 	char legacy[PATH_MAX], done[PATH_MAX + 64], ident[128], t[32];
 	sqlite3_stmt *st;
 	struct stat sb;
-	size_t len;
-	char *text;
 	long records, bad;
 	int fd, torn, imported = 0;
 
@@ -1440,31 +1487,26 @@ import_legacy(struct journal *j, const char *dir)
 		return -1;
 	}
 	fstat(fd, &sb);
-	close(fd);
 	snprintf(ident, sizeof(ident), "%llu:%llu:%lld",
 	    (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
 	    (long long)sb.st_size);
-	if (exec(j, "BEGIN IMMEDIATE") == -1)
+	if (exec(j, "BEGIN IMMEDIATE") == -1) {
+		close(fd);
 		return -1;
+	}
 	/* exactly once: the import and its mark commit together */
 	if ((st = prep(j, "SELECT 1 FROM meta WHERE key = 'imported' AND "
-	    "value = ?")) == NULL)
+	    "value = ?")) == NULL) {
+		close(fd);
 		goto fail;
+	}
 	bind_text(st, 1, ident);
 	imported = sqlite3_step(st) == SQLITE_ROW;
 	unprep(j, st);
 	if (!imported) {
-		if ((text = buf_slurp(legacy, LEGACY_MAX, &len)) == NULL) {
-			snprintf(j->err, sizeof(j->err), "cannot read '%.200s': %s",
-			    legacy, strerror(errno));
+		/* import_file closes fd */
+		if (import_file(j, fd, &records, &bad, &torn) == -1)
 			goto fail;
-		}
-		if (journal_import_text(j, text, len, &records, &bad,
-		    &torn) == -1) {
-			free(text);
-			goto fail;
-		}
-		free(text);
 		if ((st = prep(j, "INSERT OR REPLACE INTO meta (key, value) "
 		    "VALUES ('imported', ?)")) == NULL)
 			goto fail;
@@ -1478,8 +1520,10 @@ import_legacy(struct journal *j, const char *dir)
 		j->imported = records;
 		j->import_bad = bad;
 		j->import_torn = torn;
-	} else
+	} else {
+		close(fd);
 		j->import_before = 1;
+	}
 	if (exec(j, "COMMIT") == -1)
 		goto fail;
 	journal_time(time(NULL), t);
