@@ -79,13 +79,18 @@ collect(const char *path, const char *rid, struct buf *out, int *n)
 			if (second) {
 				struct buf t = BUF_INIT(out->max);
 
-				buf_adds(&t, second);
+				if (buf_adds(&t, second) == -1) {
+					buf_free(&t);
+					break;
+				}
 				buf_free(out);
 				*out = t;
 				(*n)--;
 			}
 		}
-		buf_add(out, p, next ? (size_t)(next - p) : strlen(p));
+		/* a block that does not fit is left out, never cut */
+		if (buf_add(out, p, next ? (size_t)(next - p) : strlen(p)) == -1)
+			break;
 		(*n)++;
 	}
 	buf_free(&all);

@@ -55,48 +55,190 @@ fail:
 	return -1;
 }
 
+/* the end of the JSON string token at s[i] == '"': after its quote, or n */
+static size_t
+string_end(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n && s[i] != '"'; i += s[i] == '\\' ? 2 : 1)
+		;
+	return i < n ? i + 1 : n;
+}
+
+static int
+hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /*
- * Copy JSON text, replacing the string value of every "gcClaimCode" member.
- * Works on the token stream, so it also handles bodies Jansson would refuse.
+ * Does the complete string token s[0..n) decode to want?  The key is
+ * compared as JSON means it: "gcClaim\u0043ode" is "gcClaimCode".
+ */
+static int
+token_is(const char *s, size_t n, const char *want)
+{
+	size_t i, o = 0, wl = strlen(want);
+	unsigned long c;
+	int k, h;
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; o++) {
+		if (s[i] != '\\')
+			c = (unsigned char)s[i++];
+		else if (i + 1 >= n - 1)
+			return 0;
+		else if (s[i + 1] == 'u') {
+			if (i + 6 > n - 1)
+				return 0;
+			for (c = 0, k = 2; k < 6; k++) {
+				if ((h = hexval((unsigned char)s[i + k])) < 0)
+					return 0;
+				c = c << 4 | (unsigned long)h;
+			}
+			i += 6;
+		} else {
+			switch (s[i + 1]) {
+			case '"': case '\\': case '/':
+				c = (unsigned char)s[i + 1];
+				break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			default:
+				return 0;
+			}
+			i += 2;
+		}
+		if (o >= wl || c != (unsigned char)want[o])
+			return 0;
+	}
+	return o == wl;
+}
+
+static size_t
+skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+	    s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* the end of the JSON value at s[i]: a string, a whole {...} or [...], a word */
+static size_t
+value_end(const char *s, size_t n, size_t i)
+{
+	size_t depth = 0;
+
+	if (i < n && s[i] == '"')
+		return string_end(s, n, i);
+	if (i < n && (s[i] == '{' || s[i] == '[')) {
+		while (i < n) {
+			if (s[i] == '"') {
+				i = string_end(s, n, i);
+				continue;
+			}
+			if (s[i] == '{' || s[i] == '[')
+				depth++;
+			else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return n;
+	}
+	while (i < n && !strchr(",}] \t\r\n", s[i]))
+		i++;
+	return i;
+}
+
+/* every gcClaimCode member of a parsed body holds REDACTED, at any depth */
+static int
+all_redacted(json_t *j)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, m) {
+			if (strcmp(k, "gcClaimCode") == 0 && (!json_is_string(m) ||
+			    strcmp(json_string_value(m), REDACTED) != 0))
+				return 0;
+			if (!all_redacted(m))
+				return 0;
+		}
+	} else if (json_is_array(j))
+		json_array_foreach(j, i, m)
+			if (!all_redacted(m))
+				return 0;
+	return 1;
+}
+
+/*
+ * Copy JSON text, replacing the value of every member whose name is
+ * gcClaimCode once its escapes are decoded, at any depth and of any type.
+ * Only the values change: the rest stays the bytes that came.  A body that
+ * Jansson can parse is parsed again after redaction and must hold no claim
+ * code; if it does, the whole body is withheld.
  */
 int
 report_redact(const char *s, size_t n, struct buf *out)
 {
-	static const char key[] = "\"gcClaimCode\"";
-	size_t i = 0;
-	int after_key = 0;
+	static const char withheld[] = "[body withheld: claim codes could "
+	    "not be redacted]";
+	size_t i = 0, j, k, start = out->len;
+	json_t *before, *after;
+	int ok = 1;
 
 	while (i < n) {
-		if (s[i] == '"') {
-			size_t j = i + 1;
-
-			while (j < n && s[j] != '"')
-				j += s[j] == '\\' ? 2 : 1;
-			if (j >= n)
-				j = n - 1;
-			if (after_key == 2) {
-				if (buf_adds(out, "\"" REDACTED "\"") == -1)
-					return -1;
-				after_key = 0;
-			} else {
-				after_key = (j + 1 - i == sizeof(key) - 1 &&
-				    memcmp(s + i, key, j + 1 - i) == 0);
-				if (buf_add(out, s + i, j + 1 - i) == -1)
-					return -1;
-			}
-			i = j + 1;
+		if (s[i] != '"') {
+			if (buf_addc(out, s[i++]) == -1)
+				return -1;
 			continue;
 		}
-		if (after_key == 1 && s[i] == ':')
-			after_key = 2;
-		else if (after_key && s[i] != ' ' && s[i] != '\t' &&
-		    s[i] != '\n' && s[i] != '\r' && s[i] != ':')
-			after_key = 0;
-		if (buf_addc(out, s[i]) == -1)
+		j = string_end(s, n, i);
+		if (buf_add(out, s + i, j - i) == -1)
 			return -1;
-		i++;
+		k = skip_ws(s, n, j);
+		if (k < n && s[k] == ':' && token_is(s + i, j - i,
+		    "gcClaimCode")) {
+			k = skip_ws(s, n, k + 1);
+			if (buf_add(out, s + j, k - j) == -1 ||
+			    buf_adds(out, "\"" REDACTED "\"") == -1)
+				return -1;
+			j = value_end(s, n, k);
+		}
+		i = j;
 	}
-	return redact_xml(out);
+	if (redact_xml(out) == -1)
+		return -1;
+	if ((before = json_loadb(s, n, JSON_DECODE_ANY, NULL)) != NULL) {
+		after = json_loadb(buf_str(out) + start, out->len - start,
+		    JSON_DECODE_ANY, NULL);
+		ok = after != NULL && all_redacted(after);
+		json_decref(after);
+		json_decref(before);
+	}
+	if (!ok) {
+		buf_setlen(out, start);
+		return buf_adds(out, withheld);
+	}
+	return 0;
+}
+
+/* the response body for a report: redacted, or withheld when that fails */
+static void
+redacted_body(const struct http_response *resp, struct buf *red)
+{
+	if (report_redact(buf_str(&resp->body), resp->body.len, red) == 0)
+		return;
+	buf_reset(red);
+	if (buf_adds(red, "[body withheld: too large to redact]") == -1)
+		buf_reset(red);
 }
 
 static void
@@ -164,7 +306,7 @@ report_text(FILE *f, const struct report *r)
 	else if (r->resp) {
 		struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
-		report_redact(buf_str(&r->resp->body), r->resp->body.len, &red);
+		redacted_body(r->resp, &red);
 		fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
 		    r->resp->status, r->resp->elapsed_ms);
 		msg_put_shown(f, buf_str(&r->resp->headers), r->resp->headers.len);
@@ -296,8 +438,7 @@ report_json(const struct report *r)
 		} else {
 			struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
-			report_redact(buf_str(&r->resp->body),
-			    r->resp->body.len, &red);
+			redacted_body(r->resp, &red);
 			json_object_set_new(v, "http_status",
 			    json_integer(r->resp->status));
 			json_object_set_new(v, "headers",
