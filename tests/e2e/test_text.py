@@ -270,3 +270,16 @@ def test_existing_trace_with_loose_permissions_ends_0600(agcod, emu, tmp_path):
     assert r.rc == 0, r
     assert stat.S_IMODE(trace.stat().st_mode) == 0o600
     assert "### agcod exchange" in trace.read_text()
+
+
+def test_support_draft_shows_the_services_text(text_hostile, offline):
+    text_hostile("evil_error")
+    p = run_bytes(offline, "--retry-for", "0", "create", "--amount", "1", "-o", "json")
+    assert p.returncode == 69, p.stderr
+    assert_clean(p.stderr)
+    d = run_bytes(offline, "--retry-for", "0", "support-draft")
+    assert d.returncode == 0, d.stderr
+    subject = d.stdout.split(b"\n")[0]
+    assert subject.startswith(b"Subject: [AGCOD] CreateGiftCard failed: F100\\x1B[2J\\xC2\\x9B31m"), subject
+    assert_clean(d.stdout.replace(b"\r\n", b"\n"))
+    assert_clean(d.stderr)
