@@ -21,6 +21,7 @@ AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
 SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"
 KEY_ID = "AKIDEMULATOR"
 PARTNER = "Acme1"
+CRASH_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +84,8 @@ class Agcod:
             f.write(text)
         os.chmod(self.config, mode)
 
-    def __call__(self, *args, env=None, input=None, timeout=60, binary=None):
+    def __call__(self, *args, env=None, input=None, timeout=60, binary=None,
+                 allow_crash=False):
         e = dict(self.env)
         if env:
             for k, v in env.items():
@@ -94,6 +96,10 @@ class Agcod:
         p = subprocess.run([binary or AGCOD, *map(str, args)], env=e,
                            input=input, capture_output=True, text=True,
                            timeout=timeout)
+        if not allow_crash:     # "non-zero exit" must never be a crash
+            assert 0 <= p.returncode < 128, f"agcod crashed: {p!r}"
+            for s in CRASH_MARKS:
+                assert s not in p.stderr, f"agcod: {s} {p.stderr}"
         return Result(p)
 
     def journal(self):
