@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
@@ -119,6 +120,23 @@ msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 		d += o;
 	}
 	dst[d] = '\0';
+}
+
+int
+msg_fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	msg_show(f, s, (size_t)n, SHOW_LINES);
+	free(s);
+	return n;
 }
 
 void

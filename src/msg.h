@@ -30,6 +30,9 @@ void	msg_show(FILE *, const char *, size_t, int flags);
 size_t	msg_shown_len(const char *, size_t, int flags);
 /* msg_show into dst, whole replacements only, always NUL-terminated */
 void	msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
+/* fprintf, then the whole text through msg_show with SHOW_LINES */
+int	msg_fprintf(FILE *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* msg_show with SHOW_LINES */
 void	msg_put_shown(FILE *, const char *, size_t);
 

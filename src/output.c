@@ -153,7 +153,8 @@ output_body(const struct cmd_ctx *c, const struct buf *raw, json_t *exact)
 	output_cell(t.f, env, sizeof(env) - 1, t.width + 2);
 	output_cell(t.f, where, strlen(where), 0);
 	putc('\n', t.f);
-	if (walk(&t, exact) == -1) {	/* cannot fail where the first did not */
+	/* the second walk cannot fail where the first did not */
+	if (walk(&t, exact) == -1) {
 		buf_free(&t.key);
 		return -1;
 	}

@@ -157,14 +157,14 @@ struct parse {
 	const char	*section;	/* the profile wanted */
 	const struct stat *st;		/* of the file; NULL: trusted (tests) */
 	int		 lineno;
-	int		 in_section;	/* the current section is the wanted one */
+	int		 in_section;	/* in the section wanted */
 	int		 found;
 	int		 holds_secret;
 	int		 line[K_COUNT];
 	char		*err;
 	size_t		 errlen;
 	int		 failed;
-	int		 stop;		/* the file is refused: read no further */
+	int		 stop;		/* refused: read no further */
 };
 
 static int
@@ -795,7 +795,7 @@ collect_secret(pid_t pid, int fd, char *out, size_t outlen, size_t *got,
 			explicit_bzero(sink, sizeof(sink));
 			return -1;
 		}
-		/* wake on output at once, and every 10 ms to look for the exit */
+		/* wake on output at once, every 10 ms to look for the exit */
 		pfd.fd = eof ? -1 : fd;
 		poll(&pfd, 1, left < 10 ? (int)left : 10);
 	}

@@ -128,7 +128,7 @@ skip_ws(const char *s, size_t n, size_t i)
 	return i;
 }
 
-/* the end of the JSON value at s[i]: a string, a whole {...} or [...], a word */
+/* the end of the JSON value at s[i]: a string, a {...} or [...], a word */
 static size_t
 value_end(const char *s, size_t n, size_t i)
 {
@@ -165,7 +165,8 @@ all_redacted(json_t *j)
 
 	if (json_is_object(j)) {
 		json_object_foreach(j, k, m) {
-			if (strcmp(k, "gcClaimCode") == 0 && (!json_is_string(m) ||
+			if (strcmp(k, "gcClaimCode") == 0 &&
+			    (!json_is_string(m) ||
 			    strcmp(json_string_value(m), REDACTED) != 0))
 				return 0;
 			if (!all_redacted(m))
@@ -259,57 +260,64 @@ report_text(FILE *f, const struct report *r)
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
 	versions(ver, sizeof(ver));
-	fprintf(f, "== agcod signing report%s\n", r->attempt ? "" :
+	msg_fprintf(f, "== agcod signing report%s\n", r->attempt ? "" :
 	    " (not sent)");
-	fprintf(f, "operation:       %s\n", r->operation);
-	fprintf(f, "endpoint:        %s\n", r->endpoint);
+	msg_fprintf(f, "operation:       %s\n", r->operation);
+	msg_fprintf(f, "endpoint:        %s\n", r->endpoint);
 	if (r->partner_id)
-		fprintf(f, "partner id:      %s\n", r->partner_id);
-	fprintf(f, "access key id:   %s\n", r->access_key_id);
-	fprintf(f, "region/service:  %s / %s\n", r->region, r->service);
-	fprintf(f, "time (UTC):      %s\n", utc);
-	fprintf(f, "time (local):    %s\n", local);
-	fprintf(f, "x-amz-date:      %s\n", r->sig->amz_date);
+		msg_fprintf(f, "partner id:      %s\n", r->partner_id);
+	msg_fprintf(f, "access key id:   %s\n", r->access_key_id);
+	msg_fprintf(f, "region/service:  %s / %s\n", r->region, r->service);
+	msg_fprintf(f, "time (UTC):      %s\n", utc);
+	msg_fprintf(f, "time (local):    %s\n", local);
+	msg_fprintf(f, "x-amz-date:      %s\n", r->sig->amz_date);
 	if (r->attempt)
-		fprintf(f, "attempt:         %d\n", r->attempt);
-	fprintf(f, "versions:        %s\n", ver);
-	fprintf(f, "\n== payload (%zu bytes)\n", r->body_len);
+		msg_fprintf(f, "attempt:         %d\n", r->attempt);
+	msg_fprintf(f, "versions:        %s\n", ver);
+	msg_fprintf(f, "\n== payload (%zu bytes)\n", r->body_len);
 	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
-	fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
-	fprintf(f, "\n== canonical request\n%s\n", r->sig->canonical_request);
-	fprintf(f, "\n== canonical request SHA-256\n%s\n", r->sig->creq_hash);
-	fprintf(f, "\n== string to sign\n%s\n", r->sig->string_to_sign);
-	fprintf(f, "\n== credential scope\n%s\n", r->sig->credential_scope);
-	fprintf(f, "\n== signed headers\n%s\n", r->sig->signed_headers);
-	fprintf(f, "\n== signature\n%s\n", r->sig->signature);
+	msg_fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
+	msg_fprintf(f, "\n== canonical request\n%s\n",
+	    r->sig->canonical_request);
+	msg_fprintf(f, "\n== canonical request SHA-256\n%s\n",
+	    r->sig->creq_hash);
+	msg_fprintf(f, "\n== string to sign\n%s\n", r->sig->string_to_sign);
+	msg_fprintf(f, "\n== credential scope\n%s\n",
+	    r->sig->credential_scope);
+	msg_fprintf(f, "\n== signed headers\n%s\n", r->sig->signed_headers);
+	msg_fprintf(f, "\n== signature\n%s\n", r->sig->signature);
 	if (r->signing_key)
-		fprintf(f, "\n== signing key (signs any request for this day, "
+		msg_fprintf(f, "\n== signing key (signs any request for "
+		    "this day, "
 		    "region and service: keep it private)\n%s\n",
 		    r->signing_key);
-	fprintf(f, "\n== signed request\n%s %s%s%s HTTP/1.1\n", r->method,
+	msg_fprintf(f, "\n== signed request\n%s %s%s%s HTTP/1.1\n", r->method,
 	    r->path, r->query ? "?" : "", r->query ? r->query : "");
 	for (i = 0; i < r->nheaders; i++)
-		fprintf(f, "%s: %s\n", r->headers[i].name, r->headers[i].value);
-	fprintf(f, "Authorization: %s\n\n", r->sig->authorization);
+		msg_fprintf(f, "%s: %s\n", r->headers[i].name,
+		    r->headers[i].value);
+	msg_fprintf(f, "Authorization: %s\n\n", r->sig->authorization);
 	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
 	if (r->verified) {
-		fprintf(f, "\n== verification\nprovided:  %s\nresult:    %s\n",
+		msg_fprintf(f, "\n== verification\nprovided:  %s\n"
+		    "result:    %s\n",
 		    r->provided, r->match ? "MATCH" : "MISMATCH");
 		if (!r->match)
-			fprintf(f, "diagnosis: %s\n", r->diagnosis);
+			msg_fprintf(f, "diagnosis: %s\n", r->diagnosis);
 	}
 	if (r->transport_error)
-		fprintf(f, "\n== response\nno response: %s\n",
+		msg_fprintf(f, "\n== response\nno response: %s\n",
 		    r->transport_error);
 	else if (r->resp) {
 		struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
 		redacted_body(r->resp, &red);
-		fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
+		msg_fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
 		    r->resp->status, r->resp->elapsed_ms);
-		msg_put_shown(f, buf_str(&r->resp->headers), r->resp->headers.len);
+		msg_put_shown(f, buf_str(&r->resp->headers),
+		    r->resp->headers.len);
 		putc('\n', f);
 		msg_put_shown(f, buf_str(&red), red.len);
 		putc('\n', f);
