@@ -283,3 +283,14 @@ def test_support_draft_shows_the_services_text(text_hostile, offline):
     assert subject.startswith(b"Subject: [AGCOD] CreateGiftCard failed: F100\\x1B[2J\\xC2\\x9B31m"), subject
     assert_clean(d.stdout.replace(b"\r\n", b"\n"))
     assert_clean(d.stderr)
+
+
+def test_sign_debug_report_of_a_request_file(offline, tmp_path):
+    req = tmp_path / "evil.req"
+    req.write_bytes(b"POST /CreateGiftCard HTTP/1.1\r\nHost: agcod-v2-gamma.amazon.com\r\n"
+                    b"X-Amz-Date: 20260101T000000Z\r\nX-Evil: a\x1b[2J\xc2\x9bb\r\n"
+                    b"Content-Type: application/json\r\n\r\n{\"a\":1}")
+    p = run_bytes(offline, "sign-debug", "--request", req, "-o", "table")
+    assert p.returncode == 0, p.stderr
+    assert b"x-evil:a\\x1B[2J\\xC2\\x9Bb" in p.stdout, p.stdout
+    assert_clean(p.stdout)
