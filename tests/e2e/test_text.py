@@ -294,3 +294,13 @@ def test_sign_debug_report_of_a_request_file(offline, tmp_path):
     assert p.returncode == 0, p.stderr
     assert b"x-evil:a\\x1B[2J\\xC2\\x9Bb" in p.stdout, p.stdout
     assert_clean(p.stdout)
+
+
+def test_csv_cells_in_errors_are_shown_not_obeyed(offline, tmp_path):
+    f = tmp_path / "evil.csv"
+    f.write_bytes(b"amount,currency,b\x1b[2Jad\n1,U\x1b]0;owned\x07\xc2\x9b,\n"
+                  b"2,USD\r\x1b[1A,\n")
+    p = run_bytes(offline, "batch", "create", f)
+    assert p.returncode == 64, p
+    assert_clean(p.stderr)
+    assert b"\\x1B" in p.stderr, p.stderr
