@@ -417,6 +417,8 @@ parse_text(struct profile *p, const char *text, size_t len,
 		snprintf(err, errlen, "'%s': not a text file", fname);
 		return -1;
 	}
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* a UTF-8 byte order mark, as editors write */
 	for (; s < end && !ps.stop; s = nl ? nl + 1 : end) {
 		nl = memchr(s, '\n', (size_t)(end - s));
 		n = (size_t)((nl ? nl : end) - s);

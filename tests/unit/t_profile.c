@@ -59,6 +59,10 @@ test_profile(void)
 	CHECK(p.production == 1 && p.max_rps == 5, "environment, max_rps");
 	CHECK_STR(p.currency, "EUR", "currency");
 	free(p.secret);
+	CHECK(parse("\xef\xbb\xbf[default]\npartner_id = Bom1\n", "default", &p,
+	    err, sizeof(err), &found, &holds) == 0 && found &&
+	    strcmp(p.partner_id, "Bom1") == 0, "byte order mark: %s", err);
+	free(p.secret);
 	CHECK(parse(good, "other", &p, err, sizeof(err), &found, &holds) == 0 &&
 	    strcmp(p.partner_id, "Other") == 0, "CRLF line, other section");
 	free(p.secret);
