@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd inih sqlite3
+PKGS	= libcurl jansson libbsd sqlite3
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -30,7 +30,7 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshado
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
 # libcurl's headers only: src/http.c loads libcurl.so.4 when it first sends
-LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd inih sqlite3) $(MBEDCRYPTO) -ldl
+LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd sqlite3) $(MBEDCRYPTO) -ldl
 
 SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/cmd_journal.c src/send.c src/opreq.c src/api.c src/http.c \
@@ -72,7 +72,7 @@ $(BUILD):
 # ---- dependencies: Debian packages, installed only when missing ----
 
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
-	libjansson-dev libbsd-dev libinih-dev libsqlite3-dev sqlite3 python3 python3-pytest \
+	libjansson-dev libbsd-dev libsqlite3-dev sqlite3 python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
 	libclang-rt-14-dev cppcheck clang-tidy tzdata curl strace
 

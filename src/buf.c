@@ -139,6 +139,17 @@ buf_reset(struct buf *b)
 }
 
 void
+buf_setlen(struct buf *b, size_t len)
+{
+	if (b->data == NULL || len > b->len)
+		return;
+	if (b->secret)
+		explicit_bzero(b->data + len, b->len - len);
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+void
 buf_free(struct buf *b)
 {
 	if (b->data && b->secret)

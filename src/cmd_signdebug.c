@@ -228,16 +228,17 @@ diagnose(const struct rawsign *rs, const struct sigv4_authz *z,
 		for (i = 0; i < 4; i++) {
 			buf_reset(&alt);
 			if (i == 1) {
-				buf_add(&alt, b, bl);
-				buf_addc(&alt, '\n');
+				/* a body this large cannot be the one sent */
+				if (buf_add(&alt, b, bl) == -1 ||
+				    buf_addc(&alt, '\n') == -1)
+					continue;
 			} else if (i == 2) {
 				size_t l = bl;
 
 				while (l && strchr(" \t\r\n", b[l - 1]))
 					l--;
-				if (l == bl)
+				if (l == bl || buf_add(&alt, b, l) == -1)
 					continue;
-				buf_add(&alt, b, l);
 			} else if (i == 3 && (json_minify(b, bl, &alt) == -1 ||
 			    (alt.len == bl)))
 				continue;

@@ -17,6 +17,7 @@
 #include "agcod.h"
 #include "api.h"
 #include "msg.h"
+#include "output.h"
 #include "report.h"
 #include "trace.h"
 
@@ -86,13 +87,19 @@ collect(const char *path, const char *rid, struct buf *out, int *n)
 			if (second) {
 				struct buf t = BUF_INIT(out->max);
 
-				buf_adds(&t, second);
+				if (buf_adds(&t, second) == -1) {
+					buf_free(&t);
+					break;
+				}
 				buf_free(out);
 				*out = t;
 				(*n)--;
 			}
 		}
-		buf_add(out, p, next ? (size_t)(next - p) : strlen(p));
+		/* a block that does not fit is left out, never cut */
+		if (buf_add(out, p, next ? (size_t)(next - p) :
+		    strlen(p)) == -1)
+			break;
 		(*n)++;
 	}
 	buf_free(&all);
@@ -198,47 +205,49 @@ cmd_support_draft(struct cmd_ctx *c)
 	still_happens(c, now, sizeof(now));
 	os_name(os, sizeof(os));
 
-	printf("Subject: [AGCOD] %s %s: %s %s (partner %s)\n\n",
+	output_printf("Subject: [AGCOD] %s %s: %s %s (partner %s)\n\n",
 	    member(e, "operation", "?"), member(e, "state", "?"),
 	    member(e, "error_code", ""), member(e, "error_type", ""),
 	    member(e, "partner", c->prof.partner_id));
-	printf("Hello Amazon Incentives API team,\n\n"
+	output_printf("Hello Amazon Incentives API team,\n\n"
 	    "a request to the Amazon Incentives API failed; the details "
 	    "follow.\n\n");
-	printf("Partner id:            %s\n", member(e, "partner",
+	output_printf("Partner id:            %s\n", member(e, "partner",
 	    c->prof.partner_id));
 	printf("API:                   Amazon Incentives API (AGCOD)\n");
 	printf("Type of problem:       API error\n");
-	printf("Operation:             %s\n", member(e, "operation", "?"));
-	printf("Region / marketplace:  %s (signing region %s), %s\n",
+	output_printf("Operation:             %s\n",
+	    member(e, "operation", "?"));
+	output_printf("Region / marketplace:  %s (signing region %s), %s\n",
 	    c->prof.region->name, c->prof.region->signing_region,
 	    member(e, "environment", "?"));
-	printf("Endpoint:              %s/%s\n", member(e, "endpoint", "?"),
-	    op ? op->name : "");
-	printf("Time of the request:   %s\n", utc);
-	printf("  sender's local time: %s\n", local);
-	printf("Our request id:        %s\n", rid);
-	printf("Amazon request id:     %s\n", member(e, "amazon_request_id",
-	    "(none received)"));
+	output_printf("Endpoint:              %s/%s\n",
+	    member(e, "endpoint", "?"), op ? op->name : "");
+	output_printf("Time of the request:   %s\n", utc);
+	output_printf("  sender's local time: %s\n", local);
+	output_printf("Our request id:        %s\n", rid);
+	output_printf("Amazon request id:     %s\n",
+	    member(e, "amazon_request_id", "(none received)"));
 	if (json_integer_value(json_object_get(e, "http_status")))
 		printf("HTTP status:           %lld\n", (long long)
 		    json_integer_value(json_object_get(e, "http_status")));
-	printf("Outcome:               %s after %lld attempt(s)\n",
+	output_printf("Outcome:               %s after %lld attempt(s)\n",
 	    member(e, "state", "?"), (long long)json_integer_value(
 	    json_object_get(e, "attempts")));
-	printf("Error code and type:   %s %s\n", member(e, "error_code", "-"),
-	    member(e, "error_type", "-"));
-	printf("Error message:         %s\n", member(e, "error", "-"));
+	output_printf("Error code and type:   %s %s\n",
+	    member(e, "error_code", "-"), member(e, "error_type", "-"));
+	output_printf("Error message:         %s\n", member(e, "error", "-"));
 	if (json_object_get(e, "diagnosis"))
-		printf("Our diagnosis:         %s\n", member(e, "diagnosis", ""));
+		output_printf("Our diagnosis:         %s\n",
+		    member(e, "diagnosis", ""));
 	if (json_object_get(e, "clock_skew_s"))
 		printf("Clock offset:          %lld s (the service's Date header "
 		    "minus our clock)\n", (long long)json_integer_value(
 		    json_object_get(e, "clock_skew_s")));
-	printf("Does it still happen:  %s\n", now);
+	output_printf("Does it still happen:  %s\n", now);
 	printf("Tool:                  ");
 	print_versions_line(stdout);
-	printf("Operating system:      %s\n", os);
+	output_printf("Operating system:      %s\n", os);
 	printf("\nWhat we expected:      <fill in>\n"
 	    "What we already tried: <fill in>\n"
 	    "Recent changes on our side (code, infrastructure): <fill in>\n");
@@ -247,12 +256,13 @@ cmd_support_draft(struct cmd_ctx *c)
 	    "of each. The secret key, signing\nkeys and gift card claim codes "
 	    "are not included.\n");
 	if (npairs)
-		printf("%s", buf_str(&pairs));
+		output_printf("%s", buf_str(&pairs));
 	else
 		printf("\n(no trace of this request was kept: run the command "
 		    "again with --trace FILE\nand 'agcod support-draft --trace "
 		    "FILE' to attach its exchanges)\n");
-	printf("\nRegards,\n%s\n", member(e, "partner", c->prof.partner_id));
+	output_printf("\nRegards,\n%s\n",
+	    member(e, "partner", c->prof.partner_id));
 	buf_free(&pairs);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "api.h"
 #include "http.h"
 #include "msg.h"
+#include "trace.h"
 
 enum {
 	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
@@ -559,6 +560,9 @@ run_cmd(struct cmd_ctx *ctx)
 		return rc;
 	if ((c->need & NEED_STATE) && (rc = ctx_open_state(ctx,
 	    c->op == NULL || (c->op->flags & OP_JOURNAL))) != 0)
+		return rc;
+	/* a --trace that cannot be written is refused before anything is sent */
+	if ((c->need & NEED_NET) && (rc = trace_prepare(ctx)) != 0)
 		return rc;
 	rc = c->fn(ctx);
 	http_free(ctx->http);

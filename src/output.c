@@ -2,7 +2,14 @@
  * output.c - stdout carries the result only.  JSON output is the service's
  * own body, minified byte for byte (numbers exactly as sent, unknown members
  * passed through); table output flattens it into "key  value" rows.
+ *
+ * Every table cell goes through output_cell, which shows text from outside
+ * (keys and values come from the service) and never lets it drive the
+ * terminal.  The table is streamed in two walks of the parsed body (the
+ * first measures the key column, the second prints), so its size is bounded
+ * by the body's, not by a buffer that can fill.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,72 +19,113 @@
 #include "output.h"
 
 void
+output_cell(FILE *f, const char *s, size_t len, size_t width)
+{
+	size_t w = msg_shown_len(s, len, 0);
+
+	msg_show(f, s, len, 0);
+	for (; w < width; w++)
+		putc(' ', f);
+}
+
+void
 output_rows(FILE *f, const char *const *kv, size_t n)
 {
-	size_t i, w = 0;
+	size_t i, w = 0, l;
 
-	for (i = 0; i < n; i += 2)
-		if (strlen(kv[i]) > w)
-			w = strlen(kv[i]);
-	/* keys and values come from the service: shown, never obeyed */
+	for (i = 0; i + 1 < n; i += 2)
+		if ((l = msg_shown_len(kv[i], strlen(kv[i]), 0)) > w)
+			w = l;
 	for (i = 0; i + 1 < n; i += 2) {
-		msg_put_shown(f, kv[i], strlen(kv[i]));
-		fprintf(f, "%*s", (int)(w - strlen(kv[i]) + 2), "");
-		msg_put_shown(f, kv[i + 1], strlen(kv[i + 1]));
+		output_cell(f, kv[i], strlen(kv[i]), w + 2);
+		output_cell(f, kv[i + 1], strlen(kv[i + 1]), 0);
 		putc('\n', f);
 	}
 }
 
-struct rows {
-	struct buf	 text;	/* key\0value\0 pairs */
-	size_t		 n;
+int
+output_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	msg_show(stdout, s, (size_t)n, SHOW_LINES);
+	free(s);
+	return n;
+}
+
+struct table {
+	struct buf	 key;	/* the dotted path of the current leaf */
+	size_t		 width;	/* of the widest key, after the first walk */
+	FILE		*f;	/* NULL in the first walk */
 };
 
 static void
-flatten(struct rows *r, const char *prefix, json_t *v)
+row(struct table *t, const char *v, size_t vl)
 {
+	size_t w;
+
+	if (t->f == NULL) {
+		if ((w = msg_shown_len(buf_str(&t->key), t->key.len, 0)) >
+		    t->width)
+			t->width = w;
+		return;
+	}
+	output_cell(t->f, buf_str(&t->key), t->key.len, t->width + 2);
+	output_cell(t->f, v, vl, 0);
+	putc('\n', t->f);
+}
+
+static int
+walk(struct table *t, json_t *v)
+{
+	size_t mark = t->key.len, i;
 	const char *k;
 	json_t *m;
-	char key[256];
-	size_t i;
 
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, m) {
 			if (strcmp(k, "__type") == 0)
 				continue;
-			snprintf(key, sizeof(key), "%s%s%s", prefix,
-			    *prefix ? "." : "", k);
-			flatten(r, key, m);
+			if ((mark && buf_addc(&t->key, '.') == -1) ||
+			    buf_adds(&t->key, k) == -1 || walk(t, m) == -1)
+				return -1;
+			buf_setlen(&t->key, mark);
 		}
-		return;
+		return 0;
 	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, m) {
-			snprintf(key, sizeof(key), "%s[%zu]", prefix, i);
-			flatten(r, key, m);
+			if (buf_printf(&t->key, "[%zu]", i) == -1 ||
+			    walk(t, m) == -1)
+				return -1;
+			buf_setlen(&t->key, mark);
 		}
-		return;
+		return 0;
 	}
-	buf_add(&r->text, prefix, strlen(prefix) + 1);
 	if (json_is_string(v))	/* numbers are strings in an exact parse */
-		buf_add(&r->text, json_string_value(v),
-		    json_string_length(v) + 1);
+		row(t, json_string_value(v), json_string_length(v));
 	else if (json_is_true(v))
-		buf_add(&r->text, "true", 5);
+		row(t, "true", 4);
 	else if (json_is_false(v))
-		buf_add(&r->text, "false", 6);
+		row(t, "false", 5);
 	else
-		buf_add(&r->text, "-", 2);
-	r->n++;
+		row(t, "-", 1);
+	return 0;
 }
 
 int
 output_body(const struct cmd_ctx *c, const struct buf *raw, json_t *exact)
 {
-	struct rows r;
-	const char **kv;
-	const char *p;
-	size_t i;
+	static const char env[] = "environment";
+	struct table t;
+	const char *where = c->prof.production ? "PRODUCTION" : "SANDBOX";
 
 	if (c->out == OUT_JSON) {
 		struct buf m = BUF_INIT(raw->len + 1);
@@ -90,23 +138,26 @@ output_body(const struct cmd_ctx *c, const struct buf *raw, json_t *exact)
 		buf_free(&m);
 		return 0;
 	}
-	memset(&r, 0, sizeof(r));
-	buf_init(&r.text, raw->len * 4 + 4096);
-	buf_add(&r.text, "environment", 12);
-	buf_adds(&r.text, c->prof.production ? "PRODUCTION" : "SANDBOX");
-	buf_addc(&r.text, '\0');
-	r.n = 1;
-	flatten(&r, "", exact);
-	if ((kv = calloc(r.n * 2, sizeof(*kv))) == NULL) {
-		buf_free(&r.text);
+	memset(&t, 0, sizeof(t));
+	/* keys grow with nesting ("[123]" per level): bounded by the body */
+	buf_init(&t.key, raw->len * 4 + 4096);
+	t.width = sizeof(env) - 1;
+	if (walk(&t, exact) == -1) {
+		buf_free(&t.key);
+		msg_err("the answer is too large to show as a table; "
+		    "use -o json");
 		return -1;
 	}
-	for (p = buf_str(&r.text), i = 0; i < r.n * 2; i++) {
-		kv[i] = p;
-		p += strlen(p) + 1;
+	buf_reset(&t.key);
+	t.f = stdout;
+	output_cell(t.f, env, sizeof(env) - 1, t.width + 2);
+	output_cell(t.f, where, strlen(where), 0);
+	putc('\n', t.f);
+	/* the second walk cannot fail where the first did not */
+	if (walk(&t, exact) == -1) {
+		buf_free(&t.key);
+		return -1;
 	}
-	output_rows(stdout, kv, r.n * 2);
-	free(kv);
-	buf_free(&r.text);
+	buf_free(&t.key);
 	return 0;
 }

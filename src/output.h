@@ -2,14 +2,29 @@
 #ifndef AGCOD_OUTPUT_H
 #define AGCOD_OUTPUT_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "agcod.h"
 #include "buf.h"
 
-/* the service's body as it came, minified; or its members as rows */
+/*
+ * The service's body as it came, minified; or its members as rows.  -1
+ * after a message when it cannot be shown (nothing is printed then).
+ */
 int	output_body(const struct cmd_ctx *, const struct buf *raw, json_t *exact);
-/* rows of (key, value) pairs for people, aligned */
+/*
+ * Rows of (key, value) pairs for people, aligned; every cell shown through
+ * msg_show: control characters (C1 included) as \xNN, never obeyed.
+ */
 void	output_rows(FILE *, const char *const *kv, size_t n);
+/* one table cell, padded with blanks to width columns */
+void	output_cell(FILE *, const char *, size_t len, size_t width);
+/*
+ * printf to stdout for text that quotes outside values (support drafts,
+ * summaries): the formatted text is shown with msg_show(SHOW_LINES).
+ */
+int	output_printf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,15 +1,26 @@
 /*
- * profile.c - configuration: an INI file read through libinih, then the
- * AGCOD_* environment, then command-line overrides.
+ * profile.c - configuration: an INI file, then the AGCOD_* environment,
+ * then command-line overrides.
  *
- * libinih (as Debian builds it) strips " ;" inline comments and joins
- * indented lines to the previous value.  The contract says only whole lines
- * are comments, and a secret may contain " ;".  So we feed inih through our
- * own line reader, which remembers the raw line, and take the value from
- * that raw line; indented lines are refused instead of being joined.
+ * The INI reader is our own, about a hundred lines, not libinih.  inih (as
+ * Debian builds it) copies every line into a 200-byte buffer on its own
+ * stack that we cannot wipe, so a secret_access_key left a copy behind; it
+ * cuts lines at 200 bytes, shorter than our own 1024-byte
+ * secret_access_key_command; it strips " ;" inline comments and joins
+ * indented lines, both wrong for us (a secret may hold " ;"), so agcod had
+ * to re-read inih's raw lines anyway.  Using inih "as designed" would mean
+ * accepting all three.  Our reader works in place on the one buffer that
+ * read_config fills from the descriptor it fstat()ed and wipes afterwards;
+ * lines may be 4096 bytes; whole-line comments only; indented lines are
+ * errors; the trust check is decided before the first byte is parsed, and
+ * a value is never quoted back in an error (it may be a misplaced secret).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +33,6 @@
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
-#include <ini.h>
 
 #include "agcod.h"
 #include "amount.h"
@@ -32,6 +42,8 @@
 
 #define CONFIG_MAX	(64 * 1024)
 #define SECRET_MAX	1024
+#define INI_LINE_MAX	4096
+#define SECRET_CMD_TIMEOUT 10	/* seconds */
 
 static const struct region_info regions[] = {
 	{ "na", "us-east-1", "agcod-v2-gamma.amazon.com", "agcod-v2.amazon.com" },
@@ -134,58 +146,32 @@ profile_suggest(const char *key)
 	return NULL;
 }
 
-struct reader {
-	const char	*data;
-	size_t		 len, pos;
-	int		 line;
-	const char	*cur;		/* raw text of the line inih handles */
-	size_t		 curlen;
-	int		 long_line;
-};
-
-static char *
-reader_line(char *str, int num, void *stream)
-{
-	struct reader *r = stream;
-	const char *p, *nl;
-	size_t n, copy;
-
-	if (r->pos >= r->len)
-		return NULL;
-	p = r->data + r->pos;
-	nl = memchr(p, '\n', r->len - r->pos);
-	n = nl ? (size_t)(nl - p) + 1 : r->len - r->pos;
-	r->pos += n;
-	r->line++;
-	r->cur = p;
-	r->curlen = n;
-	while (r->curlen && (p[r->curlen - 1] == '\n' || p[r->curlen - 1] == '\r'))
-		r->curlen--;
-	copy = n < (size_t)num - 1 ? n : (size_t)num - 1;
-	if (copy < n && !r->long_line)
-		r->long_line = r->line;
-	memcpy(str, p, copy);
-	str[copy] = '\0';
-	return str;
-}
-
+/*
+ * The reader.  One pass over the file's bytes, in the one buffer that
+ * read_config wipes; the only other copy of a value is val[] below, wiped
+ * after every line.
+ */
 struct parse {
-	struct reader	 rd;
 	struct profile	*p;
 	const char	*fname;
-	const char	*section;
+	const char	*section;	/* the profile wanted */
+	const struct stat *st;		/* of the file; NULL: trusted (tests) */
+	int		 lineno;
+	int		 in_section;	/* in the section wanted */
 	int		 found;
 	int		 holds_secret;
 	int		 line[K_COUNT];
 	char		*err;
 	size_t		 errlen;
 	int		 failed;
+	int		 stop;		/* refused: read no further */
 };
 
 static int
 perr(struct parse *ps, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* the first error of the file, with its line */
 static int
 perr(struct parse *ps, const char *fmt, ...)
 {
@@ -198,7 +184,7 @@ perr(struct parse *ps, const char *fmt, ...)
 	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
 	snprintf(ps->err, ps->errlen, "'%s' line %d: %s", ps->fname,
-	    ps->rd.line, m);
+	    ps->lineno, m);
 	return 1;
 }
 
@@ -211,60 +197,45 @@ setv(struct parse *ps, char *dst, size_t n, const char *key, const char *v)
 	return 1;
 }
 
+/*
+ * A file that holds the secret must be ours and private.  Decided from the
+ * fstat made before parsing; applied as soon as the secret's line is seen,
+ * before it is copied anywhere, and the refusal replaces any other error.
+ */
 static int
-handler(void *user, const char *section, const char *name, const char *value)
+untrusted(struct parse *ps)
 {
-	struct parse *ps = user;
-	const char *raw = ps->rd.cur, *sep, *v;
-	char val[1024];
-	size_t rl = ps->rd.curlen, vl;
-	int k;
+	const struct stat *st = ps->st;
 
-	(void)value;	/* inih's copy may have lost an inline " ;..." */
-	if (rl && (raw[0] == ' ' || raw[0] == '\t'))
-		return perr(ps, "indented line; keys start at the beginning of "
-		    "the line");
-	for (k = 0; k < K_COUNT; k++)
-		if (strcmp(name, keys[k]) == 0)
-			break;
-	if (k == K_COUNT) {
-		const char *s = profile_suggest(name);
+	if (st == NULL || (st->st_uid == geteuid() && !(st->st_mode & 077)))
+		return 0;
+	ps->failed++;
+	ps->stop = 1;
+	if (st->st_uid != geteuid())
+		snprintf(ps->err, ps->errlen, "'%s' holds secret_access_key "
+		    "but belongs to uid %u, not to you (uid %u); use a file of "
+		    "your own with mode 600", ps->fname, (unsigned)st->st_uid,
+		    (unsigned)geteuid());
+	else
+		snprintf(ps->err, ps->errlen, "'%s' holds secret_access_key "
+		    "but others can access it (mode %03o); run: chmod 600 '%s'",
+		    ps->fname, (unsigned)(st->st_mode & 0777), ps->fname);
+	return 1;
+}
 
-		return s ? perr(ps, "unknown key '%s' (did you mean '%s'?)",
-		    name, s) : perr(ps, "unknown key '%s'", name);
-	}
-	if (k == K_SECRET)
-		ps->holds_secret = 1;
-	if (strcmp(section, ps->section) != 0)
-		return 1;
-	ps->found = 1;
-	if (ps->line[k])
-		return perr(ps, "'%s' is already set on line %d", name,
-		    ps->line[k]);
-	ps->line[k] = ps->rd.line;
-	/* the value as written: after the first '=' or ':', trimmed */
-	sep = raw;
-	while (sep < raw + rl && *sep != '=' && *sep != ':')
-		sep++;
-	if (sep == raw + rl)
-		return perr(ps, "expected 'key = value'");
-	for (v = sep + 1; v < raw + rl && (*v == ' ' || *v == '\t'); v++)
-		;
-	vl = (size_t)(raw + rl - v);
-	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		vl--;
-	if (vl >= sizeof(val))
-		return perr(ps, "the value of '%s' is too long", name);
-	memcpy(val, v, vl);
-	val[vl] = '\0';
-	if (vl == 0)
-		return perr(ps, "'%s' has no value", name);
+/*
+ * One "key = value" line.  Values are never quoted back in an error: a
+ * secret pasted into the wrong key must not reach the terminal or a log.
+ */
+static int
+handle_value(struct parse *ps, int k, const char *val, size_t vl)
+{
+	const char *name = keys[k];
 
 	switch (k) {
 	case K_PARTNER:
 		if (partner_why(val))
-			return perr(ps, "partner_id '%s' %s", val,
-			    partner_why(val));
+			return perr(ps, "partner_id %s", partner_why(val));
 		return setv(ps, ps->p->partner_id, sizeof(ps->p->partner_id),
 		    name, val);
 	case K_ACCESS_KEY:
@@ -273,30 +244,31 @@ handler(void *user, const char *section, const char *name, const char *value)
 	case K_SECRET:
 		if (vl > SECRET_MAX)
 			return perr(ps, "secret_access_key is too long");
-		free(ps->p->secret);
-		ps->p->secret = strdup(val);
+		if (ps->p->secret) {
+			explicit_bzero(ps->p->secret, ps->p->secret_len);
+			free(ps->p->secret);
+		}
+		ps->p->secret = strndup(val, vl);
 		ps->p->secret_len = vl;
-		explicit_bzero(val, sizeof(val));
 		snprintf(ps->p->secret_origin, sizeof(ps->p->secret_origin),
-		    "'%s' line %d", ps->fname, ps->rd.line);
+		    "'%s' line %d", ps->fname, ps->lineno);
 		return ps->p->secret ? 1 : perr(ps, "out of memory");
 	case K_SECRET_CMD:
 		return setv(ps, ps->p->secret_command,
 		    sizeof(ps->p->secret_command), name, val);
 	case K_REGION:
 		if ((ps->p->region = region_find(val)) == NULL)
-			return perr(ps, "region '%s' is not one of na, eu, fe",
-			    val);
+			return perr(ps, "region is not one of na, eu, fe");
 		return 1;
 	case K_ENVIRONMENT:
 		if (strcmp(val, "sandbox") && strcmp(val, "production"))
-			return perr(ps, "environment '%s' is not sandbox or "
-			    "production", val);
+			return perr(ps, "environment is not sandbox or "
+			    "production");
 		ps->p->production = strcmp(val, "production") == 0;
 		return 1;
 	case K_CURRENCY:
 		if (currency_find(val) == NULL)
-			return perr(ps, "currency '%s' is not one of %s", val,
+			return perr(ps, "currency is not one of %s",
 			    currency_list());
 		return setv(ps, ps->p->currency, sizeof(ps->p->currency), name,
 		    val);
@@ -311,7 +283,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 		long long n = strtonum(val, 1, 10, &why);
 
 		if (why)
-			return perr(ps, "max_rps '%s' is %s (1 to 10)", val, why);
+			return perr(ps, "max_rps is %s (1 to 10)", why);
 		ps->p->max_rps = (int)n;
 		return 1;
 	}
@@ -319,42 +291,159 @@ handler(void *user, const char *section, const char *name, const char *value)
 	return 1;
 }
 
+static int
+blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* one line without its end of line, at most INI_LINE_MAX bytes */
+static void
+parse_line(struct parse *ps, const char *s, size_t n)
+{
+	char name[64], val[INI_LINE_MAX + 1];
+	const char *e, *sep, *v;
+	size_t i, kl, vl;
+	int k;
+
+	for (i = 0; i < n && blank(s[i]); i++)
+		;
+	if (i == n || s[0] == '#' || s[0] == ';')
+		return;
+	if (i > 0) {
+		perr(ps, "indented line; keys start at the beginning of the "
+		    "line");
+		return;
+	}
+	if (s[0] == '[') {
+		if ((e = memchr(s, ']', n)) == NULL) {
+			perr(ps, "expected '[profile]', 'key = value' or a "
+			    "comment");
+			return;
+		}
+		for (v = e + 1; v < s + n && blank(*v); v++)
+			;
+		if (v != s + n) {
+			perr(ps, "text after '[profile]'");
+			return;
+		}
+		for (s++; s < e && blank(*s); s++)
+			;
+		while (e > s && blank(e[-1]))
+			e--;
+		ps->in_section = strlen(ps->section) == (size_t)(e - s) &&
+		    memcmp(s, ps->section, (size_t)(e - s)) == 0;
+		if (ps->in_section)
+			ps->found = 1;
+		return;
+	}
+	/* key, then the value as written: after the first '=' or ':' */
+	for (sep = s; sep < s + n && *sep != '=' && *sep != ':'; sep++)
+		;
+	for (kl = (size_t)(sep - s); kl && blank(s[kl - 1]); kl--)
+		;
+	if (sep == s + n || kl == 0) {
+		perr(ps, "expected '[profile]', 'key = value' or a comment");
+		return;
+	}
+	for (k = 0; k < K_COUNT; k++)
+		if (strlen(keys[k]) == kl && memcmp(s, keys[k], kl) == 0)
+			break;
+	if (k == K_COUNT) {
+		const char *hint;
+
+		if (kl >= sizeof(name)) {
+			perr(ps, "unknown key");
+			return;
+		}
+		memcpy(name, s, kl);
+		name[kl] = '\0';
+		if ((hint = profile_suggest(name)) != NULL)
+			perr(ps, "unknown key '%s' (did you mean '%s'?)", name,
+			    hint);
+		else
+			perr(ps, "unknown key '%s'", name);
+		return;
+	}
+	if (k == K_SECRET) {
+		ps->holds_secret = 1;
+		if (untrusted(ps))
+			return;
+	}
+	if (!ps->in_section)
+		return;
+	if (ps->line[k]) {
+		perr(ps, "'%s' is already set on line %d", keys[k],
+		    ps->line[k]);
+		return;
+	}
+	ps->line[k] = ps->lineno;
+	for (v = sep + 1; v < s + n && blank(*v); v++)
+		;
+	for (vl = (size_t)(s + n - v); vl && blank(v[vl - 1]); vl--)
+		;
+	if (vl == 0) {
+		perr(ps, "'%s' has no value", keys[k]);
+		return;
+	}
+	if (memchr(v, '\r', vl) != NULL) {
+		perr(ps, "'%s' holds a carriage return", keys[k]);
+		return;
+	}
+	memcpy(val, v, vl);
+	val[vl] = '\0';
+	handle_value(ps, k, val, vl);
+	explicit_bzero(val, vl);
+}
+
+static int
+parse_text(struct profile *p, const char *text, size_t len,
+    const char *fname, const char *section, const struct stat *st,
+    int *found, int *holds_secret, char *err, size_t errlen)
+{
+	struct parse ps;
+	const char *s = text, *end = text + len, *nl;
+	size_t n;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.p = p;
+	ps.fname = fname;
+	ps.section = section;
+	ps.st = st;
+	ps.err = err;
+	ps.errlen = errlen;
+	*found = *holds_secret = 0;
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "'%s': not a text file", fname);
+		return -1;
+	}
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* a UTF-8 byte order mark, as editors write */
+	for (; s < end && !ps.stop; s = nl ? nl + 1 : end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		n = (size_t)((nl ? nl : end) - s);
+		if (n && s[n - 1] == '\r')
+			n--;
+		ps.lineno++;
+		if (n > INI_LINE_MAX) {
+			perr(&ps, "line too long (more than %d bytes)",
+			    INI_LINE_MAX);
+			break;
+		}
+		parse_line(&ps, s, n);
+	}
+	*found = ps.found;
+	*holds_secret = ps.holds_secret;
+	return ps.failed ? -1 : 0;
+}
+
 int
 profile_parse(struct profile *p, const char *text, size_t len,
     const char *fname, const char *section, int *found, int *holds_secret,
     char *err, size_t errlen)
 {
-	struct parse ps;
-	int r;
-
-	memset(&ps, 0, sizeof(ps));
-	ps.rd.data = text;
-	ps.rd.len = len;
-	ps.p = p;
-	ps.fname = fname;
-	ps.section = section;
-	ps.err = err;
-	ps.errlen = errlen;
-	if (memchr(text, '\0', len) != NULL) {
-		snprintf(err, errlen, "'%s': not a text file", fname);
-		return -1;
-	}
-	r = ini_parse_stream(reader_line, &ps.rd, handler, &ps);
-	*found = ps.found;
-	*holds_secret = ps.holds_secret;
-	if (ps.rd.long_line && !ps.failed) {
-		snprintf(err, errlen, "'%s' line %d: line too long", fname,
-		    ps.rd.long_line);
-		return -1;
-	}
-	if (ps.failed)
-		return -1;
-	if (r != 0) {
-		snprintf(err, errlen, "'%s' line %d: expected '[profile]', "
-		    "'key = value' or a comment", fname, r);
-		return -1;
-	}
-	return 0;
+	return parse_text(p, text, len, fname, section, NULL, found,
+	    holds_secret, err, errlen);
 }
 
 static const char *
@@ -373,7 +462,11 @@ envv(const struct profile_opts *o, const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* read the file through one descriptor, and trust it only after fstat on it */
+/*
+ * Read the file through one descriptor, into one buffer: fstat on that
+ * descriptor first (a regular file, its size, owner and mode), then parse;
+ * the buffer is wiped whatever happens.
+ */
 static int
 read_config(struct profile *p, const struct profile_opts *o, int required)
 {
@@ -384,7 +477,8 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 	int fd, found = 0, holds = 0, r = EX_CONFIG;
 	const char *section = p->name;
 
-	if ((fd = open(p->config_path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	if ((fd = open(p->config_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		if (errno == ENOENT && !required)
 			return 0;
 		msg_err("cannot open configuration '%s': %s", p->config_path,
@@ -403,25 +497,22 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 	}
 	if ((text = malloc((size_t)st.st_size + 1)) == NULL)
 		goto done;
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+	while (got < (size_t)st.st_size) {
+		n = read(fd, text + got, (size_t)st.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			msg_err("cannot read configuration '%s': %s",
+			    p->config_path, strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
 		got += (size_t)n;
-	if (profile_parse(p, text, got, p->config_path, section, &found,
+	}
+	if (parse_text(p, text, got, p->config_path, section, &st, &found,
 	    &holds, err, sizeof(err)) == -1) {
 		msg_err("%s", err);
-		goto done;
-	}
-	if (holds && ((st.st_mode & 077) || st.st_uid != geteuid())) {
-		if (st.st_uid != geteuid())
-			msg_err("'%s' holds secret_access_key but belongs to "
-			    "uid %u, not to you (uid %u); use a file of your "
-			    "own with mode 600", p->config_path,
-			    (unsigned)st.st_uid, (unsigned)geteuid());
-		else
-			msg_err("'%s' holds secret_access_key but others can "
-			    "access it (mode %03o); run: chmod 600 '%s'",
-			    p->config_path, (unsigned)(st.st_mode & 0777),
-			    p->config_path);
 		goto done;
 	}
 	p->config_read = 1;
@@ -440,7 +531,7 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 	r = 0;
 done:
 	if (text) {
-		explicit_bzero(text, got);
+		explicit_bzero(text, (size_t)st.st_size + 1);
 		free(text);
 	}
 	close(fd);
@@ -454,15 +545,15 @@ set_endpoint(struct profile *p, const char *url, const char *origin)
 	size_t n;
 
 	if (strncmp(url, "https://", 8) != 0) {
-		msg_err("%s: endpoint '%s' must start with https://", origin, url);
+		msg_err("%s: endpoint must start with https://", origin);
 		return EX_CONFIG;
 	}
 	h = url + 8;
 	n = strcspn(h, "/?#");
 	if (n == 0 || (h[n] && strcmp(h + n, "/") != 0) || strchr(h, '@') ||
 	    n >= sizeof(p->host)) {
-		msg_err("%s: endpoint '%s' must be https://HOST[:PORT] with no "
-		    "path", origin, url);
+		msg_err("%s: endpoint must be https://HOST[:PORT] with no "
+		    "path", origin);
 		return EX_CONFIG;
 	}
 	memcpy(p->host, h, n);
@@ -542,16 +633,16 @@ profile_load(struct profile *p, const struct profile_opts *o)
 	}
 	v = o->region ? o->region : envv(o, "AGCOD_REGION");
 	if (v && (p->region = region_find(v)) == NULL) {
-		msg_err("%s: region '%s' is not one of na, eu, fe",
-		    o->region ? "--region" : "AGCOD_REGION", v);
+		msg_err("%s: region is not one of na, eu, fe",
+		    o->region ? "--region" : "AGCOD_REGION");
 		return EX_CONFIG;
 	}
 	v = o->environment ? o->environment : envv(o, "AGCOD_ENVIRONMENT");
 	if (v) {
 		if (strcmp(v, "sandbox") && strcmp(v, "production")) {
-			msg_err("%s: environment '%s' is not sandbox or "
+			msg_err("%s: environment is not sandbox or "
 			    "production", o->environment ? "--environment" :
-			    "AGCOD_ENVIRONMENT", v);
+			    "AGCOD_ENVIRONMENT");
 			return EX_CONFIG;
 		}
 		p->production = strcmp(v, "production") == 0;
@@ -606,7 +697,7 @@ profile_load(struct profile *p, const struct profile_opts *o)
 	}
 	/* values from the environment, checked as the file's are */
 	if ((v = envv(o, "AGCOD_PARTNER_ID")) && (why = partner_why(v))) {
-		msg_err("AGCOD_PARTNER_ID '%s' %s", v, why);
+		msg_err("AGCOD_PARTNER_ID %s", why);
 		return EX_CONFIG;
 	}
 	if (strcspn(p->access_key_id, " \t\r\n") != strlen(p->access_key_id)) {
@@ -614,26 +705,117 @@ profile_load(struct profile *p, const struct profile_opts *o)
 		return EX_CONFIG;
 	}
 	if ((v = envv(o, "AGCOD_CURRENCY")) && currency_find(v) == NULL) {
-		msg_err("AGCOD_CURRENCY '%s' is not one of %s", v,
-		    currency_list());
+		msg_err("AGCOD_CURRENCY is not one of %s", currency_list());
 		return EX_CONFIG;
 	}
 	return 0;
 }
 
+/* the child's side: stdin /dev/null, stdout the pipe, nothing above 2 */
+static void
+exec_helper(char *const argv[], int out)
+{
+	long i, max;
+	int devnull;
+
+	if ((devnull = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
+	    fcntl(1, F_SETFD, 0) == -1 || fcntl(0, F_SETFD, 0) == -1)
+		_exit(127);
+	if (close_range(3, ~0U, 0) == -1) {
+		max = sysconf(_SC_OPEN_MAX);
+		if (max < 0 || max > 65536)
+			max = 65536;
+		for (i = 3; i < max; i++)
+			close((int)i);
+	}
+	execvp(argv[0], argv);
+	/* stderr is agcod's: say why here, the parent sees exit 127 */
+	{
+		char m[PATH_MAX + 128];
+		int n = snprintf(m, sizeof(m), "agcod: cannot run '%s': %s\n",
+		    argv[0], strerror(errno));
+
+		if (n > 0 && write(2, m, (size_t)n < sizeof(m) ? (size_t)n :
+		    sizeof(m) - 1) < 0)
+			_exit(127);
+	}
+	_exit(127);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read the helper's first line, and wait for the helper to exit, within
+ * SECRET_CMD_TIMEOUT seconds.  Never waits for end of file: a child the
+ * helper left in the background may hold the pipe open for as long as it
+ * likes.  0 when the helper exited (status in *status), -1 on timeout.
+ */
+static int
+collect_secret(pid_t pid, int fd, char *out, size_t outlen, size_t *got,
+    int *status)
+{
+	long long deadline = now_ms() + SECRET_CMD_TIMEOUT * 1000LL, left;
+	char sink[512];
+	struct pollfd pfd;
+	int exited = 0, eof = 0, line = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (!exited && waitpid(pid, status, WNOHANG) == pid)
+			exited = 1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		/* after the exit, only what is already in the pipe */
+		if (!eof && poll(&pfd, 1, 0) == 1) {
+			if (line || *got == outlen - 1)
+				n = read(fd, sink, sizeof(sink));
+			else
+				n = read(fd, out + *got, outlen - 1 - *got);
+			if (n == 0)
+				eof = 1;
+			else if (n > 0 && !line && *got < outlen - 1) {
+				*got += (size_t)n;
+				line = memchr(out, '\n', *got) != NULL;
+			}
+			if (n != -1 || errno == EINTR || errno == EAGAIN)
+				continue;
+			eof = 1;
+		}
+		if (exited) {
+			explicit_bzero(sink, sizeof(sink));
+			return 0;
+		}
+		if ((left = deadline - now_ms()) <= 0) {
+			explicit_bzero(sink, sizeof(sink));
+			return -1;
+		}
+		/* wake on output at once, every 10 ms to look for the exit */
+		pfd.fd = eof ? -1 : fd;
+		poll(&pfd, 1, left < 10 ? (int)left : 10);
+	}
+}
+
 /*
  * secret_access_key_command: split at blanks into words, no quoting and no
  * expansion of any kind; the first word is looked up in PATH.  Standard input
- * is /dev/null, standard error is agcod's, and the first line of standard
- * output is the secret.
+ * is /dev/null, standard error is agcod's, no other descriptor is inherited,
+ * and the first line of standard output is the secret.  The command has
+ * SECRET_CMD_TIMEOUT seconds to print it and exit.
  */
 int
 profile_need_secret(struct profile *p)
 {
 	char *argv[64], cmd[sizeof(p->secret_command)], out[SECRET_MAX + 2];
 	size_t argc = 0, got = 0;
-	int fds[2], status, devnull;
-	ssize_t n;
+	int fds[2], status = 0;
 	pid_t pid;
 	char *w, *save = NULL;
 
@@ -648,36 +830,29 @@ profile_need_secret(struct profile *p)
 		msg_err("secret_access_key_command is empty");
 		return EX_CONFIG;
 	}
-	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		msg_err("cannot run secret_access_key_command: %s",
-		    strerror(errno));
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		goto syserr;
+	if ((pid = fork()) == -1) {
+		close(fds[0]);
+		close(fds[1]);
+		goto syserr;
+	}
+	if (pid == 0)
+		exec_helper(argv, fds[1]);
+	close(fds[1]);
+	if (collect_secret(pid, fds[0], out, sizeof(out), &got, &status) ==
+	    -1) {
+		close(fds[0]);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		explicit_bzero(out, sizeof(out));
+		msg_err("secret_access_key_command '%s' did not print the "
+		    "secret and exit within %d seconds", argv[0],
+		    SECRET_CMD_TIMEOUT);
 		return EX_CONFIG;
 	}
-	if (pid == 0) {
-		/* close-on-exec: the command gets 0, 1, 2 and nothing else */
-		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (devnull == -1 || dup2(devnull, 0) == -1 ||
-		    dup2(fds[1], 1) == -1)
-			_exit(127);
-		execvp(argv[0], argv);
-		fprintf(stderr, "agcod: cannot run '%s': %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], out + got, sizeof(out) - 1 - got)) > 0)
-		got += (size_t)n;
-	/* drain the rest so the command never blocks on a full pipe */
-	{
-		char sink[512];
-
-		while (read(fds[0], sink, sizeof(sink)) > 0)
-			;
-		explicit_bzero(sink, sizeof(sink));
-	}
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
 	out[got] = '\0';
 	out[strcspn(out, "\r\n")] = '\0';
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -698,6 +873,9 @@ profile_need_secret(struct profile *p)
 	snprintf(p->secret_origin, sizeof(p->secret_origin),
 	    "secret_access_key_command");
 	return p->secret ? 0 : EX_SOFTWARE;
+syserr:
+	msg_err("cannot run secret_access_key_command: %s", strerror(errno));
+	return EX_CONFIG;
 }
 
 void

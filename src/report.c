@@ -55,48 +55,191 @@ fail:
 	return -1;
 }
 
+/* the end of the JSON string token at s[i] == '"': after its quote, or n */
+static size_t
+string_end(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n && s[i] != '"'; i += s[i] == '\\' ? 2 : 1)
+		;
+	return i < n ? i + 1 : n;
+}
+
+static int
+hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /*
- * Copy JSON text, replacing the string value of every "gcClaimCode" member.
- * Works on the token stream, so it also handles bodies Jansson would refuse.
+ * Does the complete string token s[0..n) decode to want?  The key is
+ * compared as JSON means it: "gcClaim\u0043ode" is "gcClaimCode".
+ */
+static int
+token_is(const char *s, size_t n, const char *want)
+{
+	size_t i, o = 0, wl = strlen(want);
+	unsigned long c;
+	int k, h;
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; o++) {
+		if (s[i] != '\\')
+			c = (unsigned char)s[i++];
+		else if (i + 1 >= n - 1)
+			return 0;
+		else if (s[i + 1] == 'u') {
+			if (i + 6 > n - 1)
+				return 0;
+			for (c = 0, k = 2; k < 6; k++) {
+				if ((h = hexval((unsigned char)s[i + k])) < 0)
+					return 0;
+				c = c << 4 | (unsigned long)h;
+			}
+			i += 6;
+		} else {
+			switch (s[i + 1]) {
+			case '"': case '\\': case '/':
+				c = (unsigned char)s[i + 1];
+				break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			default:
+				return 0;
+			}
+			i += 2;
+		}
+		if (o >= wl || c != (unsigned char)want[o])
+			return 0;
+	}
+	return o == wl;
+}
+
+static size_t
+skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+	    s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* the end of the JSON value at s[i]: a string, a {...} or [...], a word */
+static size_t
+value_end(const char *s, size_t n, size_t i)
+{
+	size_t depth = 0;
+
+	if (i < n && s[i] == '"')
+		return string_end(s, n, i);
+	if (i < n && (s[i] == '{' || s[i] == '[')) {
+		while (i < n) {
+			if (s[i] == '"') {
+				i = string_end(s, n, i);
+				continue;
+			}
+			if (s[i] == '{' || s[i] == '[')
+				depth++;
+			else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return n;
+	}
+	while (i < n && !strchr(",}] \t\r\n", s[i]))
+		i++;
+	return i;
+}
+
+/* every gcClaimCode member of a parsed body holds REDACTED, at any depth */
+static int
+all_redacted(json_t *j)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, m) {
+			if (strcmp(k, "gcClaimCode") == 0 &&
+			    (!json_is_string(m) ||
+			    strcmp(json_string_value(m), REDACTED) != 0))
+				return 0;
+			if (!all_redacted(m))
+				return 0;
+		}
+	} else if (json_is_array(j))
+		json_array_foreach(j, i, m)
+			if (!all_redacted(m))
+				return 0;
+	return 1;
+}
+
+/*
+ * Copy JSON text, replacing the value of every member whose name is
+ * gcClaimCode once its escapes are decoded, at any depth and of any type.
+ * Only the values change: the rest stays the bytes that came.  A body that
+ * Jansson can parse is parsed again after redaction and must hold no claim
+ * code; if it does, the whole body is withheld.
  */
 int
 report_redact(const char *s, size_t n, struct buf *out)
 {
-	static const char key[] = "\"gcClaimCode\"";
-	size_t i = 0;
-	int after_key = 0;
+	static const char withheld[] = "[body withheld: claim codes could "
+	    "not be redacted]";
+	size_t i = 0, j, k, start = out->len;
+	json_t *before, *after;
+	int ok = 1;
 
 	while (i < n) {
-		if (s[i] == '"') {
-			size_t j = i + 1;
-
-			while (j < n && s[j] != '"')
-				j += s[j] == '\\' ? 2 : 1;
-			if (j >= n)
-				j = n - 1;
-			if (after_key == 2) {
-				if (buf_adds(out, "\"" REDACTED "\"") == -1)
-					return -1;
-				after_key = 0;
-			} else {
-				after_key = (j + 1 - i == sizeof(key) - 1 &&
-				    memcmp(s + i, key, j + 1 - i) == 0);
-				if (buf_add(out, s + i, j + 1 - i) == -1)
-					return -1;
-			}
-			i = j + 1;
+		if (s[i] != '"') {
+			if (buf_addc(out, s[i++]) == -1)
+				return -1;
 			continue;
 		}
-		if (after_key == 1 && s[i] == ':')
-			after_key = 2;
-		else if (after_key && s[i] != ' ' && s[i] != '\t' &&
-		    s[i] != '\n' && s[i] != '\r' && s[i] != ':')
-			after_key = 0;
-		if (buf_addc(out, s[i]) == -1)
+		j = string_end(s, n, i);
+		if (buf_add(out, s + i, j - i) == -1)
 			return -1;
-		i++;
+		k = skip_ws(s, n, j);
+		if (k < n && s[k] == ':' && token_is(s + i, j - i,
+		    "gcClaimCode")) {
+			k = skip_ws(s, n, k + 1);
+			if (buf_add(out, s + j, k - j) == -1 ||
+			    buf_adds(out, "\"" REDACTED "\"") == -1)
+				return -1;
+			j = value_end(s, n, k);
+		}
+		i = j;
 	}
-	return redact_xml(out);
+	if (redact_xml(out) == -1)
+		return -1;
+	if ((before = json_loadb(s, n, JSON_DECODE_ANY, NULL)) != NULL) {
+		after = json_loadb(buf_str(out) + start, out->len - start,
+		    JSON_DECODE_ANY, NULL);
+		ok = after != NULL && all_redacted(after);
+		json_decref(after);
+		json_decref(before);
+	}
+	if (!ok) {
+		buf_setlen(out, start);
+		return buf_adds(out, withheld);
+	}
+	return 0;
+}
+
+/* the response body for a report: redacted, or withheld when that fails */
+static void
+redacted_body(const struct http_response *resp, struct buf *red)
+{
+	if (report_redact(buf_str(&resp->body), resp->body.len, red) == 0)
+		return;
+	buf_reset(red);
+	if (buf_adds(red, "[body withheld: too large to redact]") == -1)
+		buf_reset(red);
 }
 
 static void
@@ -117,57 +260,64 @@ report_text(FILE *f, const struct report *r)
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
 	versions(ver, sizeof(ver));
-	fprintf(f, "== agcod signing report%s\n", r->attempt ? "" :
+	msg_fprintf(f, "== agcod signing report%s\n", r->attempt ? "" :
 	    " (not sent)");
-	fprintf(f, "operation:       %s\n", r->operation);
-	fprintf(f, "endpoint:        %s\n", r->endpoint);
+	msg_fprintf(f, "operation:       %s\n", r->operation);
+	msg_fprintf(f, "endpoint:        %s\n", r->endpoint);
 	if (r->partner_id)
-		fprintf(f, "partner id:      %s\n", r->partner_id);
-	fprintf(f, "access key id:   %s\n", r->access_key_id);
-	fprintf(f, "region/service:  %s / %s\n", r->region, r->service);
-	fprintf(f, "time (UTC):      %s\n", utc);
-	fprintf(f, "time (local):    %s\n", local);
-	fprintf(f, "x-amz-date:      %s\n", r->sig->amz_date);
+		msg_fprintf(f, "partner id:      %s\n", r->partner_id);
+	msg_fprintf(f, "access key id:   %s\n", r->access_key_id);
+	msg_fprintf(f, "region/service:  %s / %s\n", r->region, r->service);
+	msg_fprintf(f, "time (UTC):      %s\n", utc);
+	msg_fprintf(f, "time (local):    %s\n", local);
+	msg_fprintf(f, "x-amz-date:      %s\n", r->sig->amz_date);
 	if (r->attempt)
-		fprintf(f, "attempt:         %d\n", r->attempt);
-	fprintf(f, "versions:        %s\n", ver);
-	fprintf(f, "\n== payload (%zu bytes)\n", r->body_len);
+		msg_fprintf(f, "attempt:         %d\n", r->attempt);
+	msg_fprintf(f, "versions:        %s\n", ver);
+	msg_fprintf(f, "\n== payload (%zu bytes)\n", r->body_len);
 	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
-	fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
-	fprintf(f, "\n== canonical request\n%s\n", r->sig->canonical_request);
-	fprintf(f, "\n== canonical request SHA-256\n%s\n", r->sig->creq_hash);
-	fprintf(f, "\n== string to sign\n%s\n", r->sig->string_to_sign);
-	fprintf(f, "\n== credential scope\n%s\n", r->sig->credential_scope);
-	fprintf(f, "\n== signed headers\n%s\n", r->sig->signed_headers);
-	fprintf(f, "\n== signature\n%s\n", r->sig->signature);
+	msg_fprintf(f, "\n== payload SHA-256\n%s\n", r->sig->payload_hash);
+	msg_fprintf(f, "\n== canonical request\n%s\n",
+	    r->sig->canonical_request);
+	msg_fprintf(f, "\n== canonical request SHA-256\n%s\n",
+	    r->sig->creq_hash);
+	msg_fprintf(f, "\n== string to sign\n%s\n", r->sig->string_to_sign);
+	msg_fprintf(f, "\n== credential scope\n%s\n",
+	    r->sig->credential_scope);
+	msg_fprintf(f, "\n== signed headers\n%s\n", r->sig->signed_headers);
+	msg_fprintf(f, "\n== signature\n%s\n", r->sig->signature);
 	if (r->signing_key)
-		fprintf(f, "\n== signing key (signs any request for this day, "
+		msg_fprintf(f, "\n== signing key (signs any request for "
+		    "this day, "
 		    "region and service: keep it private)\n%s\n",
 		    r->signing_key);
-	fprintf(f, "\n== signed request\n%s %s%s%s HTTP/1.1\n", r->method,
+	msg_fprintf(f, "\n== signed request\n%s %s%s%s HTTP/1.1\n", r->method,
 	    r->path, r->query ? "?" : "", r->query ? r->query : "");
 	for (i = 0; i < r->nheaders; i++)
-		fprintf(f, "%s: %s\n", r->headers[i].name, r->headers[i].value);
-	fprintf(f, "Authorization: %s\n\n", r->sig->authorization);
+		msg_fprintf(f, "%s: %s\n", r->headers[i].name,
+		    r->headers[i].value);
+	msg_fprintf(f, "Authorization: %s\n\n", r->sig->authorization);
 	msg_put_shown(f, r->body, r->body_len);
 	putc('\n', f);
 	if (r->verified) {
-		fprintf(f, "\n== verification\nprovided:  %s\nresult:    %s\n",
+		msg_fprintf(f, "\n== verification\nprovided:  %s\n"
+		    "result:    %s\n",
 		    r->provided, r->match ? "MATCH" : "MISMATCH");
 		if (!r->match)
-			fprintf(f, "diagnosis: %s\n", r->diagnosis);
+			msg_fprintf(f, "diagnosis: %s\n", r->diagnosis);
 	}
 	if (r->transport_error)
-		fprintf(f, "\n== response\nno response: %s\n",
+		msg_fprintf(f, "\n== response\nno response: %s\n",
 		    r->transport_error);
 	else if (r->resp) {
 		struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
-		report_redact(buf_str(&r->resp->body), r->resp->body.len, &red);
-		fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
+		redacted_body(r->resp, &red);
+		msg_fprintf(f, "\n== response (HTTP %ld, %ld ms)\n",
 		    r->resp->status, r->resp->elapsed_ms);
-		msg_put_shown(f, buf_str(&r->resp->headers), r->resp->headers.len);
+		msg_put_shown(f, buf_str(&r->resp->headers),
+		    r->resp->headers.len);
 		putc('\n', f);
 		msg_put_shown(f, buf_str(&red), red.len);
 		putc('\n', f);
@@ -296,8 +446,7 @@ report_json(const struct report *r)
 		} else {
 			struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
 
-			report_redact(buf_str(&r->resp->body),
-			    r->resp->body.len, &red);
+			redacted_body(r->resp, &red);
 			json_object_set_new(v, "http_status",
 			    json_integer(r->resp->status));
 			json_object_set_new(v, "headers",

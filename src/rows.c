@@ -1,10 +1,8 @@
 /* rows.c - lists of records on stdout: JSON lines, a table, or CSV */
 #include <string.h>
 
-#include "msg.h"
+#include "output.h"
 #include "rows.h"
-
-#define CELL_MAX	512
 
 void
 rows_csv_cell(FILE *f, const char *s)
@@ -71,7 +69,7 @@ rows_begin(struct rows *r, FILE *f, enum output_fmt fmt,
 void
 rows_put(struct rows *r, json_t *row)
 {
-	char tmp[32], shown[CELL_MAX];
+	char tmp[32];
 	const char *v;
 	size_t i;
 
@@ -88,13 +86,12 @@ rows_put(struct rows *r, json_t *row)
 			rows_csv_cell(r->f, v ? v : "");
 			continue;
 		}
-		/* the service, files and options wrote these: never raw */
+		/* the service, files and options wrote these: shown, never
+		 * obeyed (the table writer's one sink) */
 		v = v ? v : "-";
-		msg_sanitize(shown, sizeof(shown), v, strlen(v));
+		output_cell(r->f, v, strlen(v), (size_t)r->cols[i].width);
 		if (r->cols[i].width)
-			fprintf(r->f, "%-*s  ", r->cols[i].width, shown);
-		else
-			fputs(shown, r->f);
+			fputs("  ", r->f);
 	}
 	putc('\n', r->f);
 }

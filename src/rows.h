@@ -27,7 +27,8 @@ void	rows_begin(struct rows *, FILE *, enum output_fmt,
 	    const struct rows_col *, size_t ncols);
 /*
  * One record: JSON lines carry every member; a table and CSV carry the
- * columns.  Table cells show control characters as '?'; CSV cells are
+ * columns.  Table cells go through output_cell (control characters shown
+ * as \xNN, never obeyed); CSV cells are
  * quoted as RFC 4180 says, and a cell a spreadsheet would run as a
  * formula (=, +, -, @ first) is prefixed with a single quote.
  */

@@ -21,25 +21,68 @@
 
 #define FAILURES_MAX	(4 * 1024 * 1024)
 
+/*
+ * Open a trace file for appending.  Never through a symbolic link, never a
+ * FIFO or a device (O_NONBLOCK: a FIFO without a reader cannot hang agcod),
+ * only a regular file of ours, which ends mode 0600 whatever it was.
+ */
 int
-trace_open(const char *path)
+trace_open(const char *path, const char **why)
 {
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOCTTY, 0600);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		close(fd);
+	*why = NULL;
+	/* look before opening: opening a device can have effects of its own */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		*why = S_ISLNK(st.st_mode) ? "it is a symbolic link" :
+		    S_ISFIFO(st.st_mode) ? "it is a FIFO, not a regular file" :
+		    S_ISDIR(st.st_mode) ? "it is a directory" :
+		    "it is a device or socket, not a regular file";
 		errno = EPERM;
 		return -1;
 	}
-	if (st.st_mode & 077)
-		fchmod(fd, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd == -1) {
+		*why = errno == ELOOP ? "it is a symbolic link" :
+		    errno == ENXIO ? "it is a FIFO, not a regular file" :
+		    strerror(errno);
+		return -1;
+	}
+	/* the descriptor is what counts: the path may have changed since */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*why = "it is not a regular file";
+		goto refuse;
+	}
+	if (st.st_uid != geteuid()) {
+		*why = "it belongs to another user";
+		goto refuse;
+	}
+	if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) == -1) {
+		*why = strerror(errno);
+		goto refuse;
+	}
 	return fd;
+refuse:
+	close(fd);
+	errno = EPERM;
+	return -1;
+}
+
+int
+trace_prepare(struct cmd_ctx *c)
+{
+	const char *why;
+
+	if (c->args.val[O_TRACE] == NULL || c->trace_fd != -1)
+		return 0;
+	if ((c->trace_fd = trace_open(c->args.val[O_TRACE], &why)) == -1) {
+		msg_err("cannot write the trace '%s': %s; nothing was sent",
+		    c->args.val[O_TRACE], why);
+		return EX_IOERR;
+	}
+	return 0;
 }
 
 static void
@@ -97,10 +140,12 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
 	    op->id_field)) : NULL;
 
 	if (c->args.val[O_TRACE]) {
-		if (c->trace_fd == -1 &&
-		    (c->trace_fd = trace_open(c->args.val[O_TRACE])) == -1) {
+		const char *why;
+
+		if (c->trace_fd == -1 && (c->trace_fd =
+		    trace_open(c->args.val[O_TRACE], &why)) == -1) {
 			msg_warn("cannot write the trace '%s': %s",
-			    c->args.val[O_TRACE], strerror(errno));
+			    c->args.val[O_TRACE], why);
 			c->trace_fd = -2;
 		}
 		if (c->trace_fd >= 0)
@@ -115,7 +160,9 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
 			snprintf(old, sizeof(old), "%s.1", path);
 			rename(path, old);
 		}
-		if ((fd = trace_open(path)) != -1) {
+		const char *why;
+
+		if ((fd = trace_open(path, &why)) != -1) {
 			write_exchange(fd, &rep, rid);
 			close(fd);
 		}

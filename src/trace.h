@@ -17,7 +17,15 @@ struct api_result;
  */
 void	trace_attempt(struct cmd_ctx *, const struct op *, const char *body,
 	    size_t len, const struct api_result *);
-/* open a file for appending: mode 0600, never through a symlink */
-int	trace_open(const char *path);
+/*
+ * Open a file for appending: a regular file of ours, mode 0600, never through
+ * a symlink, never a FIFO or device; -1 with the reason in *why.
+ */
+int	trace_open(const char *path, const char **why);
+/*
+ * Before anything is sent: open --trace FILE, or say why not (0, or the
+ * exit code EX_IOERR after the message).
+ */
+int	trace_prepare(struct cmd_ctx *);
 
 #endif

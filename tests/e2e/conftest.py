@@ -23,6 +23,7 @@ AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
 SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"
 KEY_ID = "AKIDEMULATOR"
 PARTNER = "Acme1"
+CRASH_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +87,7 @@ class Agcod:
         os.chmod(self.config, mode)
 
     def __call__(self, *args, env=None, input=None, timeout=60, binary=None,
-                 prefix=(), limit_fsize=None):
+                 prefix=(), limit_fsize=None, allow_crash=False):
         """binary and prefix run agcod under another program (strace);
         limit_fsize sets RLIMIT_FSIZE, as a full disk would stop writes"""
         e = dict(self.env)
@@ -103,6 +104,10 @@ class Agcod:
         p = subprocess.run([binary or AGCOD, *prefix, *map(str, args)], env=e,
                            input=input, capture_output=True, text=True,
                            timeout=timeout, preexec_fn=limits)
+        if not allow_crash:     # "non-zero exit" must never be a crash
+            assert 0 <= p.returncode < 128, f"agcod crashed: {p!r}"
+            for s in CRASH_MARKS:
+                assert s not in p.stderr, f"agcod: {s} {p.stderr}"
         return Result(p)
 
     def journal(self):

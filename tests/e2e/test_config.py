@@ -36,8 +36,8 @@ def test_config_not_owned_refused(agcod, emu):
 
 @pytest.mark.parametrize("text,needle", [
     ("[default]\nsecret_key = x\n", "line 2: unknown key 'secret_key' (did you mean 'secret_access_key'?)"),
-    ("[default]\nregion = us\n", "line 2: region 'us' is not one of na, eu, fe"),
-    ("[default]\nenvironment = staging\n", "environment 'staging'"),
+    ("[default]\nregion = us\n", "line 2: region is not one of na, eu, fe"),
+    ("[default]\nenvironment = staging\n", "line 2: environment is not sandbox or production"),
     ("[default]\npartner_id = Acme1\n", "has no access_key_id"),
     ("[default]\npartner_id = Acme1\naccess_key_id = K\n", "has no secret_access_key"),
     ("[other]\npartner_id = Acme1\n", "profile 'default' not found"),
@@ -50,8 +50,8 @@ def test_config_not_owned_refused(agcod, emu):
     ("[default]\npartner_id = Acme1\naccess_key_id = K\nsecret_access_key = s\n"
      "endpoint = https://h/path\n", "no path"),
     ("[default]\npartner_id = Acme1\naccess_key_id = K\nsecret_access_key = s\n"
-     "currency = XXX\n", "currency 'XXX'"),
-    ("[default]\nmax_rps = 50\n", "max_rps '50'"),
+     "currency = XXX\n", "line 5: currency is not one of"),
+    ("[default]\nmax_rps = 50\n", "line 2: max_rps is too large"),
     ("garbage line\n", "line 1"),
 ])
 def test_bad_configuration_is_78(agcod, emu, text, needle):

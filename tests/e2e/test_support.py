@@ -47,8 +47,8 @@ def test_trace_refuses_a_symlink(agcod, emu, tmp_path):
     link = tmp_path / "link.trace"
     os.symlink(tmp_path / "target", link)
     r = agcod("--trace", link, "funds", "-o", "json")
-    assert r.rc == 0 and "cannot write the trace" in r.err
-    assert not (tmp_path / "target").exists()
+    assert r.rc == 74 and "cannot write the trace" in r.err   # refused before sending
+    assert not (tmp_path / "target").exists() and emu.requests() == []
 
 
 def test_support_draft_covers_the_checklist(agcod, emu):

@@ -20,7 +20,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_response_init(&r.resp);
 	r.have_resp = 1;
 	r.resp.status = statuses[data[0] % 7];
-	buf_add(&r.resp.body, data + 1, size - 1);
+	if (buf_add(&r.resp.body, data + 1, size - 1) == -1) {
+		api_result_free(&r);
+		return 0;
+	}
 	api_classify(&r, HTTP_OK);
 	json_minify((const char *)data + 1, size - 1, &b);
 	buf_reset(&b);

@@ -88,6 +88,21 @@ test_json(void)
 		    strstr(b.data, "\"x\":\"gcClaimCode\""), "rest kept: %s",
 		    b.data);
 		buf_free(&b);
+		/* the key as JSON means it, not as its bytes are spelled */
+		{
+			static const char e[] = "{\"gcClaim\\u0043ode\": "
+			    "\"SECRET-ONE\",\"x\":{\"gc\\u0043laimCode\":"
+			    "{\"v\":\"SECRET-TWO\"}},\"gcClaimCode\":12345,"
+			    "\"ok\":\"kept\"}";
+
+			buf_init(&b, 4096);
+			CHECK(report_redact(e, strlen(e), &b) == 0 &&
+			    strstr(b.data, "SECRET") == NULL &&
+			    strstr(b.data, "12345") == NULL &&
+			    strstr(b.data, "\"ok\":\"kept\"") != NULL,
+			    "escaped keys, any value type: %s", b.data);
+			buf_free(&b);
+		}
 		buf_init(&b, 4096);
 		CHECK(report_redact(x, strlen(x), &b) == 0 &&
 		    strstr(b.data, "W3GU") == NULL &&

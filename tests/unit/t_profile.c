@@ -29,10 +29,10 @@ test_profile(void)
 		{ "[default]\nsecret_key = x\n", "line 2: unknown key "
 		    "'secret_key' (did you mean 'secret_access_key'?)" },
 		{ "[default]\nparnter_id = x\n", "did you mean 'partner_id'" },
-		{ "[default]\nregion = us\n", "line 2: region 'us'" },
-		{ "[default]\nenvironment = prod\n", "environment 'prod'" },
-		{ "[default]\nmax_rps = 11\n", "max_rps '11'" },
-		{ "[default]\nmax_rps = x\n", "max_rps 'x'" },
+		{ "[default]\nregion = us\n", "line 2: region is not one of" },
+		{ "[default]\nenvironment = prod\n", "environment is not sandbox" },
+		{ "[default]\nmax_rps = 11\n", "max_rps is too large" },
+		{ "[default]\nmax_rps = x\n", "max_rps is invalid" },
 		{ "[default]\npartner_id = a\npartner_id = b\n",
 		    "line 3: 'partner_id' is already set on line 2" },
 		{ "[default]\npartner_id = a\n  region = na\n", "line 3: "
@@ -44,7 +44,7 @@ test_profile(void)
 		    "line 2: unknown key 'bogus'" },
 	};
 	struct profile p;
-	char err[512], longline[400];
+	char err[512], longline[5000], okline[1100];
 	int found, holds;
 	size_t i;
 
@@ -58,6 +58,10 @@ test_profile(void)
 	    "region eu signs eu-west-1");
 	CHECK(p.production == 1 && p.max_rps == 5, "environment, max_rps");
 	CHECK_STR(p.currency, "EUR", "currency");
+	free(p.secret);
+	CHECK(parse("\xef\xbb\xbf[default]\npartner_id = Bom1\n", "default", &p,
+	    err, sizeof(err), &found, &holds) == 0 && found &&
+	    strcmp(p.partner_id, "Bom1") == 0, "byte order mark: %s", err);
 	free(p.secret);
 	CHECK(parse(good, "other", &p, err, sizeof(err), &found, &holds) == 0 &&
 	    strcmp(p.partner_id, "Other") == 0, "CRLF line, other section");
@@ -81,6 +85,34 @@ test_profile(void)
 	    &holds) == -1 && strstr(err, "line 2: line too long"),
 	    "long line: %s", err);
 	free(p.secret);
+	/* inih's 200 bytes were shorter than our own 1023-byte command */
+	memset(okline, 'b', sizeof(okline) - 1);
+	okline[sizeof(okline) - 1] = '\0';
+	memcpy(okline, "[default]\nsecret_access_key_command = ", 38);
+	okline[38 + 1023] = '\0';
+	CHECK(parse(okline, "default", &p, err, sizeof(err), &found,
+	    &holds) == 0 && strlen(p.secret_command) == 1023,
+	    "a 1061-byte line: %s", err);
+	free(p.secret);
+	/* a secret in the wrong key is never quoted back */
+	{
+		static const char *const wrong[] = { "partner_id", "region",
+		    "environment", "currency", "max_rps", "access_key_id" };
+		static const char sec[] =
+		    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+		char text[300];
+
+		for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+			snprintf(text, sizeof(text), "[default]\n%s = %s\n"
+			    "%s = again\n", wrong[i], sec, wrong[i]);
+			parse(text, "default", &p, err, sizeof(err), &found,
+			    &holds);
+			CHECK(err[0] && strstr(err, "EXAMPLEKEY") == NULL &&
+			    strstr(err, "line 2") != NULL,
+			    "%s: error without the value: %s", wrong[i], err);
+			free(p.secret);
+		}
+	}
 	memset(&p, 0, sizeof(p));
 	CHECK(profile_parse(&p, "[a]\0b", 5, "t.ini", "default", &found,
 	    &holds, err, sizeof(err)) == -1 && strstr(err, "not a text file"),
