@@ -124,12 +124,84 @@ amount_parse(const char *s, const struct currency *c, struct amount *a,
 	return 0;
 }
 
+/*
+ * A number as the service prints it.  The service is Java: its doubles read
+ * 0.0, 1000.0, 19.99 and, from 10^7 up (or below 10^-3), 1.0E7 or 1.5E-2.
+ * Read it exactly as a decimal: the significant digits become the units and
+ * the exponent only moves the decimal point.  value = U * 10^pow with U free
+ * of trailing zeros; it must fit NUM_DIGITS digits at a scale of at most
+ * AMOUNT_SCALE_MAX, or it is refused (never rounded).
+ */
+#define NUM_DIGITS 18	/* below 2^63 */
+
 int
 amount_parse_number(const char *s, struct amount *a)
 {
-	const char *why;
+	const char *p = s;
+	int neg = 0, nd = 0, eneg = 0, in_frac;
+	long zeros = 0, frac = 0, ex = 0, pw;
+	int64_t u = 0;
 
-	return parse_decimal(s, 1, 9, a, &why);
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (in_frac = 0; in_frac < 2; in_frac++) {
+		if (in_frac) {
+			if (*p != '.')
+				break;
+			if (!isdigit((unsigned char)*++p))
+				return -1;
+		}
+		for (; isdigit((unsigned char)*p); p++) {
+			if (in_frac && frac < 1000000)
+				frac++;
+			if (*p == '0') {
+				if (nd > 0 && zeros < 1000000)
+					zeros++;	/* significant only if more follow */
+				continue;
+			}
+			if (nd + zeros + 1 > NUM_DIGITS)
+				return -1;
+			for (; zeros > 0; zeros--, nd++)
+				u *= 10;
+			u = u * 10 + (*p - '0');
+			nd++;
+		}
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++)
+			if (ex < 1000000)
+				ex = ex * 10 + (*p - '0');
+	}
+	if (*p != '\0')
+		return -1;
+	pw = zeros - frac + (eneg ? -ex : ex);
+	if (u == 0) {
+		a->units = 0;
+		a->scale = 0;
+		return 0;
+	}
+	if (pw >= 0) {
+		if (nd + pw > NUM_DIGITS)
+			return -1;
+		for (; pw > 0; pw--)
+			u *= 10;
+		a->scale = 0;
+	} else {
+		if (-pw > AMOUNT_SCALE_MAX)
+			return -1;
+		a->scale = (int)-pw;
+	}
+	a->units = neg ? -u : u;
+	return 0;
 }
 
 void
@@ -149,7 +221,7 @@ int
 amount_cmp(const struct amount *x, const struct amount *y)
 {
 	int s = x->scale > y->scale ? x->scale : y->scale;
-	/* MAX_DIGITS + 9 decimals could overflow: compare whole parts first */
+	/* 18 digits at scale 18 could overflow: compare whole parts first */
 	int64_t xi = x->units / pow10i(x->scale), yi = y->units / pow10i(y->scale);
 	int64_t xf, yf;
 

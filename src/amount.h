@@ -18,13 +18,14 @@ struct amount {
 };
 
 #define AMOUNT_TEXT_MAX	32
+#define AMOUNT_SCALE_MAX	18	/* decimals a number from a response may have */
 
 const struct currency	*currency_find(const char *code);
 const char		*currency_list(void);
 /* an amount for a request: positive, within the currency's decimals and ceiling */
 int	amount_parse(const char *, const struct currency *, struct amount *,
 	    const char **why);
-/* a number from a response: any sign, up to 9 decimals */
+/* a number from a response, exactly: any sign, Java exponents (1.0E7) */
 int	amount_parse_number(const char *, struct amount *);
 void	amount_format(const struct amount *, char *, size_t);
 int	amount_cmp(const struct amount *, const struct amount *);

@@ -113,16 +113,47 @@ def make_certificates(directory, san="IP:127.0.0.1,DNS:localhost"):
     return p("ca.pem"), p("server.pem"), p("server.key")
 
 
-def money(amount, currency=None):
-    """A Decimal printed as AGCOD prints amounts: 1000.0, 19.99."""
+def java_double(amount):
+    """A Decimal as Java's Double.toString prints it: 0.0, 1000.0, 19.99, and
+    from 10^7 up (or under 10^-3) in exponent form: 1.0E7, 1.2345678E7, 1.5E-2."""
     a = D(amount)
+    if a == 0:
+        return "0.0"
+    sign, mag = ("-" if a < 0 else ""), abs(a)
+    if D("0.001") <= mag < D("10000000"):
+        t = format(mag.normalize(), "f")
+        return sign + (t if "." in t else t + ".0")
+    digits = mag.normalize().as_tuple().digits
+    exp = mag.adjusted()
+    frac = "".join(map(str, digits[1:])) or "0"
+    return f"{sign}{digits[0]}.{frac}E{exp}"
+
+
+def money(amount, currency=None):
+    """A Decimal printed as AGCOD prints amounts: 1000.0, 19.99, 1.0E7."""
+    a = D(amount)
+    if a != 0 and not D("0.001") <= abs(a) < D("10000000"):
+        return JavaNumber(java_double(a))
     return a if "." in str(a) else D(str(a) + ".0")
+
+
+class JavaNumber:
+    """Number text sent as is (a JSON number, not a string)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+    def __eq__(self, other):
+        return str(self) == str(other)
 
 
 def dumps(obj):
     """json.dumps with Decimals as exact JSON numbers, never binary floats."""
     text = json.dumps(obj, default=lambda d: f"@@DEC:{d}@@")
-    return re.sub(r'"@@DEC:([-0-9.]+)@@"', r"\1", text)
+    return re.sub(r'"@@DEC:([-0-9.E]+)@@"', r"\1", text)
 
 
 class State:
