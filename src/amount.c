@@ -9,12 +9,19 @@
 
 #include "amount.h"
 
+/*
+ * The currencies each region group serves (agcod-api.md §11: Incenteev's
+ * endpoint manifest and mayflower's model agree).  EGP and ZAR appear in no
+ * AGCOD source, so they are not offered.
+ */
 static const struct currency currencies[] = {
-	{ "AED", 2,   50000 }, { "AUD", 2,   15000 }, { "CAD", 2,   15000 },
-	{ "EGP", 2,  500000 }, { "EUR", 2,   10000 }, { "GBP", 2,   10000 },
-	{ "JPY", 0, 1500000 }, { "MXN", 2,  200000 }, { "PLN", 2,   50000 },
-	{ "SAR", 2,   50000 }, { "SEK", 2,  100000 }, { "SGD", 2,   15000 },
-	{ "TRY", 2,  500000 }, { "USD", 2,   10000 }, { "ZAR", 2,  200000 },
+	{ "AED", 2,   50000, "eu" }, { "AUD", 2,   15000, "fe" },
+	{ "CAD", 2,   15000, "na" }, { "EUR", 2,   10000, "eu" },
+	{ "GBP", 2,   10000, "eu" }, { "JPY", 0, 1500000, "fe" },
+	{ "MXN", 2,  200000, "na" }, { "PLN", 2,   50000, "eu" },
+	{ "SAR", 2,   50000, "eu" }, { "SEK", 2,  100000, "eu" },
+	{ "SGD", 2,   15000, "fe" }, { "TRY", 2,  500000, "eu" },
+	{ "USD", 2,   10000, "na" },
 };
 
 #define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
@@ -42,6 +49,24 @@ currency_list(void)
 			memcpy(list + 4 * i, currencies[i].code, 3);
 			list[4 * i + 3] = i + 1 < NCURRENCIES ? ' ' : '\0';
 		}
+	return list;
+}
+
+/* "CAD MXN USD": the codes one region group serves */
+const char *
+currency_region_list(const char *region)
+{
+	static char list[NCURRENCIES * 4 + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < NCURRENCIES; i++)
+		if (strcmp(currencies[i].region, region) == 0) {
+			if (n > 0)
+				list[n++] = ' ';
+			memcpy(list + n, currencies[i].code, 3);
+			n += 3;
+		}
+	list[n] = '\0';
 	return list;
 }
 

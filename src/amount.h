@@ -9,6 +9,7 @@ struct currency {
 	char	code[4];
 	int	exponent;	/* decimals of the minor unit (JPY: 0) */
 	int64_t	max_major;	/* sanity ceiling, in whole units */
+	char	region[3];	/* the region group that serves it: na, eu, fe */
 };
 
 /* value = units / 10^scale; scale is what the operator typed */
@@ -22,6 +23,7 @@ struct amount {
 
 const struct currency	*currency_find(const char *code);
 const char		*currency_list(void);
+const char		*currency_region_list(const char *region);
 /* an amount for a request: positive, within the currency's decimals and ceiling */
 int	amount_parse(const char *, const struct currency *, struct amount *,
 	    const char **why);

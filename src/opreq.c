@@ -179,6 +179,12 @@ opreq_build(const struct profile *p, const struct op *op,
 			    op->cmd);
 		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
 			return fail(why, n, "amount '%s' %s", s, msg);
+		if (p->region && strcmp(r->cur->region, p->region->name) != 0)
+			return fail(why, n, "currency '%s' is served by the %s "
+			    "region, not by this profile's region '%s' (which "
+			    "serves %s)", r->cur->code, r->cur->region,
+			    p->region->name,
+			    currency_region_list(p->region->name));
 	}
 	if (op->id_field) {
 		if ((s = v[O_REQUEST_ID]) != NULL) {

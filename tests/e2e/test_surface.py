@@ -28,3 +28,52 @@ def test_funds_reads_small_exponent(agcod, emu):
     assert r.rc == 0 and '"amount":5.0E-4' in r.out, r
     assert agcod("funds", "--below", "0.001").rc == 1
     assert agcod("funds", "--below", "0.0005").rc == 0
+
+
+REGION_CURRENCIES = {
+    "na": ["USD", "CAD", "MXN"],
+    "eu": ["EUR", "GBP", "TRY", "AED", "SAR", "PLN", "SEK"],
+    "fe": ["JPY", "AUD", "SGD"],
+}
+
+
+def test_currency_of_another_region_refused_before_sending(agcod, emu):
+    for region, curs in REGION_CURRENCIES.items():
+        for cur in curs:
+            for other in REGION_CURRENCIES:
+                if other == region:
+                    continue
+                r = agcod("--region", other, "create", "--amount", "10",
+                          "--currency", cur)
+                assert r.rc == 64, (cur, other, r)
+                assert f"'{cur}'" in r.err and f"the {region} region" in r.err, r
+                assert r.err.count("\n") <= 3, r
+    # the profile's default currency is checked the same way
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=agcod_ca(agcod),
+                       currency="EUR")
+    r = agcod("create", "--amount", "10")
+    assert r.rc == 64 and "the eu region" in r.err and "USD" in r.err, r
+    assert emu.requests() == []
+
+
+def agcod_ca(agcod):
+    for line in agcod.config.read_text().splitlines():
+        if line.startswith("ca_bundle"):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError("no ca_bundle")
+
+
+def test_currencies_each_region_serves_are_sent(agcod, emu):
+    for region, curs in REGION_CURRENCIES.items():
+        for cur in curs:
+            r = agcod("--region", region, "sign-debug", "create", "--amount",
+                      "10", "--currency", cur, "-o", "json")
+            assert r.rc == 0, (region, cur, r)
+            assert f'"currencyCode": "{cur}"' in json.loads(r.out)["body"]
+
+
+def test_egp_and_zar_are_not_offered(agcod, emu):
+    for cur in ("EGP", "ZAR"):
+        r = agcod("--region", "eu", "create", "--amount", "10", "--currency", cur)
+        assert r.rc == 64 and f"currency '{cur}' is not one of" in r.err, r
+    assert emu.requests() == []
