@@ -1,7 +1,10 @@
 """The AGCOD surface: amounts as the service prints them, currencies per
 region, mock ids, programId/productType, cancel without a gc id."""
 import json
+import os
 from decimal import Decimal as D
+
+from conftest import ROOT
 
 
 def test_funds_reads_java_exponent(agcod, emu):
@@ -77,3 +80,24 @@ def test_egp_and_zar_are_not_offered(agcod, emu):
         r = agcod("--region", "eu", "create", "--amount", "10", "--currency", cur)
         assert r.rc == 64 and f"currency '{cur}' is not one of" in r.err, r
     assert emu.requests() == []
+
+
+def test_sandbox_mock_ids_agree_with_the_service(agcod, emu):
+    # F0000 is the success mock; F1000 answers F100 GeneralError (not success)
+    r = agcod("create", "--amount", "1", "--request-id", "F0000", "-o", "json")
+    assert r.rc == 0 and r.json()["status"] == "SUCCESS", r
+    r = agcod("create", "--amount", "1", "--request-id", "F1000", "-o", "json")
+    assert r.rc == 69, r
+    out = r.json()
+    assert (out["errorCode"], out["errorType"]) == ("F100", "GeneralError")
+    assert out["agcodResponse"]["status"] == "FAILURE"
+    r = agcod("cancel", "--request-id", "F0000", "--gc-id", "ABC123ZYX987", "-o", "json")
+    assert r.rc == 0, r
+    # the docs say the same
+    man = open(os.path.join(ROOT, "man", "agcod.1")).read()
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for text in (man, readme):
+        assert "F0000" in text and "F1000" in text
+    assert "F1000 for success" not in readme
+    i = man.index(".Ql F1000")
+    assert "GeneralError" in man[i:i + 80] and "F100" in man[i:i + 80]
