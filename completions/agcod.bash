@@ -29,15 +29,15 @@ _agcod()
         return
     fi
     case "$cmd" in
-        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id" ;;
+        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --product-type" ;;
         cancel) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id" ;;
         funds) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --below" ;;
         load) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
         void) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
-        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --card-number" ;;
+        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --program-id --card-number --product-type" ;;
         deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
         activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
-        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
+        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type" ;;
         history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --pending --since" ;;
         reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
         batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;

@@ -21,6 +21,7 @@ enum op_field {
 	F_ACCOUNT	= 1 << 5,	/* account {id, type} */
 	F_EXTREF	= 1 << 6,	/* externalReference */
 	F_PROGRAM	= 1 << 7,	/* programId */
+	F_PRODUCT	= 1 << 8,	/* productType */
 };
 
 enum op_flag {
@@ -50,6 +51,7 @@ struct opreq {
 	const char		*source_id;
 	const char		*extref;
 	const char		*program_id;
+	const char		*product_type;
 };
 
 #define API_NHEADERS	5

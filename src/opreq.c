@@ -97,6 +97,13 @@ chk_program(const char *v)
 	return check_alnum(v, 100);
 }
 
+/* Amazon: productType is alphanumeric, at most 50 (bookPV, hwPV, ...) */
+static const char *
+chk_product(const char *v)
+{
+	return check_alnum(v, 50);
+}
+
 static int
 fail(char *why, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -137,6 +144,7 @@ static const struct {
 	{ O_ACCOUNT_ID, "account" }, { O_ACCOUNT_TYPE, "account_type" },
 	{ O_SOURCE_ID, "source_id" }, { O_CARD_NUMBER, "card_number" },
 	{ O_EXTREF, "external_reference" }, { O_PROGRAM_ID, "program_id" },
+	{ O_PRODUCT_TYPE, "product_type" },
 	{ O_REQUEST_ID, "request_id" },
 };
 
@@ -225,6 +233,9 @@ opreq_build(const struct profile *p, const struct op *op,
 		return -1;
 	if ((op->fields & F_PROGRAM) && take(v, O_PROGRAM_ID, 0,
 	    &r->program_id, chk_program, op->cmd, why, n))
+		return -1;
+	if ((op->fields & F_PRODUCT) && take(v, O_PRODUCT_TYPE, 0,
+	    &r->product_type, chk_product, op->cmd, why, n))
 		return -1;
 	return 0;
 }

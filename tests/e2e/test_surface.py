@@ -101,3 +101,41 @@ def test_sandbox_mock_ids_agree_with_the_service(agcod, emu):
     assert "F1000 for success" not in readme
     i = man.index(".Ql F1000")
     assert "GeneralError" in man[i:i + 80] and "F100" in man[i:i + 80]
+
+
+CARD = "1400000005567585358"
+
+
+def test_program_id_and_product_type_on_create(agcod, emu):
+    r = agcod("create", "--amount", "5", "--program-id", "Prog42",
+              "--product-type", "hwPV", "-o", "json")
+    assert r.rc == 0, r
+    body = emu.requests("CreateGiftCard")[0]["body"].decode()
+    assert body.endswith('"programId": "Prog42", "productType": "hwPV"}'), body
+    assert json.loads(body)["productType"] == "hwPV"
+
+
+def test_program_id_and_product_type_on_activate(agcod, emu):
+    emu.program_ids = {"Prog42"}
+    r = agcod("activate", "--card-number", CARD, "--amount", "20",
+              "--program-id", "Prog42", "--product-type", "bookPV", "-o", "json")
+    assert r.rc == 0, r
+    body = emu.requests("ActivateGiftCard")[0]["body"].decode()
+    assert '"programId": "Prog42"' in body and '"productType": "bookPV"' in body, body
+    # a reseller that forgets it: the service says ProgramIdNotPresent
+    r = agcod("activate", "--card-number", "1400000005567585359", "--amount",
+              "20", "-o", "json")
+    assert r.rc == 65, r
+    assert r.json()["errorType"] == "ProgramIdNotPresent"
+    body = emu.requests("ActivateGiftCard")[1]["body"].decode()
+    assert "programId" not in body and "productType" not in body
+
+
+def test_program_id_and_product_type_checked_before_sending(agcod, emu):
+    for args in (["--product-type", "hw-PV"], ["--product-type", "x" * 51],
+                 ["--program-id", "a b"]):
+        r = agcod("activate", "--card-number", CARD, "--amount", "20", *args)
+        assert r.rc == 64, (args, r)
+    r = agcod("funds", "--product-type", "hwPV")
+    assert r.rc == 64, r
+    assert emu.requests() == []

@@ -180,6 +180,10 @@ class Emulator:
         self.clock_offset = clock_offset
         self.max_rps = max_rps
         self.extra_fields = extra_fields or {}
+        # a reseller account: programId required on Create/Activate, one of these
+        self.program_ids = None
+        # product vouchers this account may issue (productType); None: any
+        self.product_types = None
         self.faults = []       # [{"kind":..., "count": n, "op": name|None, ...}]
         self.log = []
         self.lock = threading.RLock()
@@ -384,6 +388,26 @@ class Emulator:
             raise AgcodError("F200", "MaxAmountExceeded", "Max Amount Exceeded")
         return cur, amt
 
+    def _program_and_product(self, req):
+        """programId (resellers) and productType (product vouchers)."""
+        pid, ptype = req.get("programId"), req.get("productType")
+        if pid is not None and not (isinstance(pid, str) and pid.isalnum()
+                                    and len(pid) <= 100):
+            raise AgcodError("F200", "InvalidProgramId", "Invalid program id")
+        if self.program_ids is not None:
+            if not pid:
+                raise AgcodError("F200", "ProgramIdNotPresent",
+                                 "Program id is required for this partner")
+            if pid not in self.program_ids:
+                raise AgcodError("F300", "ProgramIsNotApproved",
+                                 "The program is not approved")
+        if ptype is not None:
+            if not (isinstance(ptype, str) and ptype.isalnum() and len(ptype) <= 50):
+                raise AgcodError("F200", "BadInput", "Invalid product type")
+            if self.product_types is not None and ptype not in self.product_types:
+                raise AgcodError("F300", "OperationNotPermitted",
+                                 "The product type is not enabled for this partner")
+
     def _debit(self, amt):
         if amt > self.state.funds:
             raise AgcodError("F300", "InsufficientFunds", "Insufficient Funds")
@@ -392,6 +416,7 @@ class Emulator:
     def op_CreateGiftCard(self, req, rid):
         st = self.state
         cur, amt = self._value(req.get("value"))
+        self._program_and_product(req)
         card = st.cards.get(rid)
         if card:
             if card["amount"] != amt or card["currency"] != cur:
@@ -486,6 +511,7 @@ class Emulator:
     def op_ActivateGiftCard(self, req, rid):
         n = self._card_number(req)
         cur, amt = self._value(req.get("value"))
+        self._program_and_product(req)
         act = self.state.activations.get(n)
         if act and act["status"] == "Activated" and act["id"] != rid:
             raise AgcodError("F200", "CardAlreadyActivatedWithDifferentRequestId",
