@@ -87,7 +87,7 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 	e |= jw_str(&w, "partnerId", p->partner_id);
 	if (op->fields & F_CARD)
 		e |= jw_str(&w, "cardNumber", r->card_number);
-	if (op->fields & F_GCID)
+	if ((op->fields & F_GCID) && r->gc_id)
 		e |= jw_str(&w, "gcId", r->gc_id);
 	if (op->fields & F_VALUE) {
 		e |= jw_open(&w, "value");

@@ -212,7 +212,9 @@ opreq_build(const struct profile *p, const struct op *op,
 				    "generate a request id");
 		}
 	}
-	if ((op->fields & F_GCID) && take(v, O_GC_ID, 1, &r->gc_id, chk_gcid,
+	/* sources disagree on whether cancel needs gcId: optional, and the
+	 * caller warns when it goes without one */
+	if ((op->fields & F_GCID) && take(v, O_GC_ID, 0, &r->gc_id, chk_gcid,
 	    op->cmd, why, n))
 		return -1;
 	if ((op->fields & F_CARD) && take(v, O_CARD_NUMBER, 1, &r->card_number,

@@ -32,6 +32,14 @@ op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 			    vals[O_REQUEST_ID]);
 		return usage_error(c->cmd, "%s", why);
 	}
+	if ((op->fields & F_GCID) && r->gc_id == NULL && e == NULL)
+		return usage_error(c->cmd, "'--gc-id' is required for '%s' "
+		    "(the journal has no %s with request id '%s')", op->cmd,
+		    op->refers_to, r->request_id);
+	if ((op->fields & F_GCID) && r->gc_id == NULL)
+		msg_warn("no gcId for request id '%s' (neither --gc-id nor the "
+		    "journal has it): sending %s without it", r->request_id,
+		    op->name);
 	if (e && strcmp(op->name, "CancelGiftCard") == 0) {
 		const char *t = json_string_value(json_object_get(e, "time"));
 		struct tm tm;

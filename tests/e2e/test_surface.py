@@ -139,3 +139,23 @@ def test_program_id_and_product_type_checked_before_sending(agcod, emu):
     r = agcod("funds", "--product-type", "hwPV")
     assert r.rc == 64, r
     assert emu.requests() == []
+
+
+def test_cancel_without_gc_id_sends_and_warns(agcod, emu):
+    # the create's answer was lost: the journal knows the request, not its gcId
+    emu.fault("drop", op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "create", "--amount", "5", "-o", "json")
+    assert r.rc == 75, r
+    rid = json.loads(emu.requests("CreateGiftCard")[0]["body"])["creationRequestId"]
+    r = agcod("cancel", "--request-id", rid, "-o", "json")
+    assert r.rc == 0, r
+    assert "no gcId" in r.err and "without it" in r.err and rid in r.err, r
+    body = json.loads(emu.requests("CancelGiftCard")[0]["body"])
+    assert body == {"creationRequestId": rid, "partnerId": "Acme1"}
+    assert r.json()["status"] == "SUCCESS"
+    # with the journal's gc id nothing is said and gcId is sent
+    r = agcod("create", "--amount", "5", "-o", "json")
+    rid2, gcid = r.json()["creationRequestId"], r.json()["gcId"]
+    r = agcod("cancel", "--request-id", rid2, "-o", "json")
+    assert r.rc == 0 and "without" not in r.err, r
+    assert json.loads(emu.requests("CancelGiftCard")[1]["body"])["gcId"] == gcid
