@@ -159,3 +159,10 @@ def test_cancel_without_gc_id_sends_and_warns(agcod, emu):
     r = agcod("cancel", "--request-id", rid2, "-o", "json")
     assert r.rc == 0 and "without" not in r.err, r
     assert json.loads(emu.requests("CancelGiftCard")[1]["body"])["gcId"] == gcid
+
+
+def test_man_page_says_balance_load_units_are_unconfirmed():
+    man = open(os.path.join(ROOT, "man", "agcod.1")).read()
+    i = man.index(".It Cm load")
+    section = man[i:man.index(".It Cm void", i)]
+    assert "major units" in section and "No second source confirms" in section
