@@ -166,3 +166,13 @@ def test_man_page_says_balance_load_units_are_unconfirmed():
     i = man.index(".It Cm load")
     section = man[i:man.index(".It Cm void", i)]
     assert "major units" in section and "No second source confirms" in section
+
+
+def test_amount_ceiling_whatever_the_scale_typed(agcod, emu):
+    for args in (["--amount", "50000"], ["--amount", "50000.00"],
+                 ["--amount", "10000.01"], ["--amount", "0010000.5"]):
+        r = agcod("create", *args)
+        assert r.rc == 64 and "ceiling" in r.err, (args, r)
+    r = agcod("--region", "eu", "create", "--amount", "10000.5", "--currency", "EUR")
+    assert r.rc == 64 and "ceiling" in r.err, r
+    assert emu.requests() == []
