@@ -121,6 +121,7 @@ complete -c agcod -n '__fish_seen_subcommand_from activate' -l request-id
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l program-id
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l card-number
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l product-type
+complete -c agcod -n '__fish_seen_subcommand_from activate' -l recover-for
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l output -x -a 'json table'
@@ -187,6 +188,7 @@ complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l show-signing-ke
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l request -r -F
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l service
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l product-type
+complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l recover-for
 complete -c agcod -n '__fish_seen_subcommand_from history' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from history' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from history' -l output -x -a 'json table'

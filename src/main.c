@@ -112,6 +112,8 @@ static const struct optspec optspecs[] = {
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
 	{ "product-type", 0, 1, O_PRODUCT_TYPE, B_CREATE | B_ACTIVATE, "TYPE",
 	    "product voucher type, e.g. hwPV" },
+	{ "recover-for", 0, 1, O_RECOVER_FOR, B_ACTIVATE, "SECONDS",
+	    "after RESEND: deactivate and activate anew, for at most (120)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -136,7 +138,8 @@ static const struct cmd cmds[] = {
 	    "void a balance load" },
 	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[5], "activate --card-number N --amount A [--currency C] "
-	    "[--request-id ID] [--program-id ID] [--product-type TYPE]",
+	    "[--request-id ID] [--program-id ID] [--product-type TYPE] "
+	    "[--recover-for SECONDS]",
 	    "activate a physical card" },
 	{ "deactivate", cmd_op, B_DEACTIVATE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[6],

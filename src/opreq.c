@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "api.h"
@@ -236,6 +237,17 @@ opreq_build(const struct profile *p, const struct op *op,
 	if ((op->fields & F_PROGRAM) && take(v, O_PROGRAM_ID, 0,
 	    &r->program_id, chk_program, op->cmd, why, n))
 		return -1;
+	if ((op->fields & F_CARD) && (op->flags & OP_MOVES_MONEY)) {
+		r->recover_for = 120;	/* well under cron's hour */
+		if (v[O_RECOVER_FOR]) {
+			r->recover_for = (long)strtonum(v[O_RECOVER_FOR], 0,
+			    86400, &msg);
+			if (msg)
+				return fail(why, n, "--recover-for '%s' is %s: "
+				    "give seconds, 0 to 86400",
+				    v[O_RECOVER_FOR], msg);
+		}
+	}
 	if ((op->fields & F_PRODUCT) && take(v, O_PRODUCT_TYPE, 0,
 	    &r->product_type, chk_product, op->cmd, why, n))
 		return -1;

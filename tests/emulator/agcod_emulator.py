@@ -184,6 +184,9 @@ class Emulator:
         self.program_ids = None
         # product vouchers this account may issue (productType); None: any
         self.product_types = None
+        # activation request ids answered RESEND (never processed): a
+        # DeactivateGiftCard with the same id settles them
+        self.resent_activations = set()
         self.faults = []       # [{"kind":..., "count": n, "op": name|None, ...}]
         self.log = []
         self.lock = threading.RLock()
@@ -528,6 +531,11 @@ class Emulator:
     def op_DeactivateGiftCard(self, req, rid):
         n = self._card_number(req)
         act = self.state.activations.get(n)
+        if (act is None or act["id"] != rid) and rid in self.resent_activations:
+            # the activation under this id never happened: nothing to undo
+            self.resent_activations.discard(rid)
+            return {"activationRequestId": rid, "cardInfo": {
+                "cardNumber": n, "cardStatus": "Deactivated"}, "status": "SUCCESS"}
         if act is None:
             raise AgcodError("F200", "CardNumberNotFound", "The card is not activated")
         if act["status"] == "Activated":
@@ -643,6 +651,13 @@ def make_handler(emu):
                 return 500, ("<html><head><title>500 Internal Server Error</title></head>"
                              "<body>upstream failed</body></html>"), {"ctype": "text/html"}
             if kind == "resend":
+                if op == "ActivateGiftCard":
+                    try:
+                        rid = json.loads(body).get("activationRequestId")
+                    except (ValueError, AttributeError):
+                        rid = None
+                    with emu.lock:
+                        emu.resent_activations.add(rid)
                 code, etype, msg, status = MOCKS["F4000"]
                 return 400, self.error_body(op, code, etype, msg, status), {}
             if kind == "delay":
