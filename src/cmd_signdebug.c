@@ -231,7 +231,7 @@ static int
 say_steps(struct buf *b, unsigned bits, int keys_fed)
 {
 	int n, total = 0, done = 0, e = 0;
-	char num[16];
+	char num[32];
 
 	for (n = 1; n <= 5; n++)
 		total += (bits & SIGV4_STEP(n)) != 0;
