@@ -22,6 +22,7 @@ complete -c agcod -n '__fish_seen_subcommand_from create' -l currency
 complete -c agcod -n '__fish_seen_subcommand_from create' -l request-id
 complete -c agcod -n '__fish_seen_subcommand_from create' -l external-reference
 complete -c agcod -n '__fish_seen_subcommand_from create' -l program-id
+complete -c agcod -n '__fish_seen_subcommand_from create' -l product-type
 complete -c agcod -n '__fish_seen_subcommand_from cancel' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from cancel' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from cancel' -l output -x -a 'json table'
@@ -117,7 +118,10 @@ complete -c agcod -n '__fish_seen_subcommand_from activate' -l help
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l amount
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l currency
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l request-id
+complete -c agcod -n '__fish_seen_subcommand_from activate' -l program-id
 complete -c agcod -n '__fish_seen_subcommand_from activate' -l card-number
+complete -c agcod -n '__fish_seen_subcommand_from activate' -l product-type
+complete -c agcod -n '__fish_seen_subcommand_from activate' -l recover-for
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from deactivate' -l output -x -a 'json table'
@@ -183,6 +187,8 @@ complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l send
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l show-signing-key
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l request -r -F
 complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l service
+complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l product-type
+complete -c agcod -n '__fish_seen_subcommand_from sign-debug' -l recover-for
 complete -c agcod -n '__fish_seen_subcommand_from history' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from history' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from history' -l output -x -a 'json table'

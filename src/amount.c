@@ -9,12 +9,19 @@
 
 #include "amount.h"
 
+/*
+ * The currencies each region group serves (agcod-api.md §11: Incenteev's
+ * endpoint manifest and mayflower's model agree).  EGP and ZAR appear in no
+ * AGCOD source, so they are not offered.
+ */
 static const struct currency currencies[] = {
-	{ "AED", 2,   50000 }, { "AUD", 2,   15000 }, { "CAD", 2,   15000 },
-	{ "EGP", 2,  500000 }, { "EUR", 2,   10000 }, { "GBP", 2,   10000 },
-	{ "JPY", 0, 1500000 }, { "MXN", 2,  200000 }, { "PLN", 2,   50000 },
-	{ "SAR", 2,   50000 }, { "SEK", 2,  100000 }, { "SGD", 2,   15000 },
-	{ "TRY", 2,  500000 }, { "USD", 2,   10000 }, { "ZAR", 2,  200000 },
+	{ "AED", 2,   50000, "eu" }, { "AUD", 2,   15000, "fe" },
+	{ "CAD", 2,   15000, "na" }, { "EUR", 2,   10000, "eu" },
+	{ "GBP", 2,   10000, "eu" }, { "JPY", 0, 1500000, "fe" },
+	{ "MXN", 2,  200000, "na" }, { "PLN", 2,   50000, "eu" },
+	{ "SAR", 2,   50000, "eu" }, { "SEK", 2,  100000, "eu" },
+	{ "SGD", 2,   15000, "fe" }, { "TRY", 2,  500000, "eu" },
+	{ "USD", 2,   10000, "na" },
 };
 
 #define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
@@ -42,6 +49,24 @@ currency_list(void)
 			memcpy(list + 4 * i, currencies[i].code, 3);
 			list[4 * i + 3] = i + 1 < NCURRENCIES ? ' ' : '\0';
 		}
+	return list;
+}
+
+/* "CAD MXN USD": the codes one region group serves */
+const char *
+currency_region_list(const char *region)
+{
+	static char list[NCURRENCIES * 4 + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < NCURRENCIES; i++)
+		if (strcmp(currencies[i].region, region) == 0) {
+			if (n > 0)
+				list[n++] = ' ';
+			memcpy(list + n, currencies[i].code, 3);
+			n += 3;
+		}
+	list[n] = '\0';
 	return list;
 }
 
@@ -124,12 +149,84 @@ amount_parse(const char *s, const struct currency *c, struct amount *a,
 	return 0;
 }
 
+/*
+ * A number as the service prints it.  The service is Java: its doubles read
+ * 0.0, 1000.0, 19.99 and, from 10^7 up (or below 10^-3), 1.0E7 or 1.5E-2.
+ * Read it exactly as a decimal: the significant digits become the units and
+ * the exponent only moves the decimal point.  value = U * 10^pow with U free
+ * of trailing zeros; it must fit NUM_DIGITS digits at a scale of at most
+ * AMOUNT_SCALE_MAX, or it is refused (never rounded).
+ */
+#define NUM_DIGITS 18	/* below 2^63 */
+
 int
 amount_parse_number(const char *s, struct amount *a)
 {
-	const char *why;
+	const char *p = s;
+	int neg = 0, nd = 0, eneg = 0, in_frac;
+	long zeros = 0, frac = 0, ex = 0, pw;
+	int64_t u = 0;
 
-	return parse_decimal(s, 1, 9, a, &why);
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (in_frac = 0; in_frac < 2; in_frac++) {
+		if (in_frac) {
+			if (*p != '.')
+				break;
+			if (!isdigit((unsigned char)*++p))
+				return -1;
+		}
+		for (; isdigit((unsigned char)*p); p++) {
+			if (in_frac && frac < 1000000)
+				frac++;
+			if (*p == '0') {
+				if (nd > 0 && zeros < 1000000)
+					zeros++;	/* significant only if more follow */
+				continue;
+			}
+			if (nd + zeros + 1 > NUM_DIGITS)
+				return -1;
+			for (; zeros > 0; zeros--, nd++)
+				u *= 10;
+			u = u * 10 + (*p - '0');
+			nd++;
+		}
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++)
+			if (ex < 1000000)
+				ex = ex * 10 + (*p - '0');
+	}
+	if (*p != '\0')
+		return -1;
+	pw = zeros - frac + (eneg ? -ex : ex);
+	if (u == 0) {
+		a->units = 0;
+		a->scale = 0;
+		return 0;
+	}
+	if (pw >= 0) {
+		if (nd + pw > NUM_DIGITS)
+			return -1;
+		for (; pw > 0; pw--)
+			u *= 10;
+		a->scale = 0;
+	} else {
+		if (-pw > AMOUNT_SCALE_MAX)
+			return -1;
+		a->scale = (int)-pw;
+	}
+	a->units = neg ? -u : u;
+	return 0;
 }
 
 void
@@ -149,7 +246,7 @@ int
 amount_cmp(const struct amount *x, const struct amount *y)
 {
 	int s = x->scale > y->scale ? x->scale : y->scale;
-	/* MAX_DIGITS + 9 decimals could overflow: compare whole parts first */
+	/* 18 digits at scale 18 could overflow: compare whole parts first */
 	int64_t xi = x->units / pow10i(x->scale), yi = y->units / pow10i(y->scale);
 	int64_t xf, yf;
 

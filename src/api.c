@@ -24,7 +24,8 @@
 
 const struct op ops[] = {
 	{ "create", "CreateGiftCard", "creationRequestId",
-	    F_VALUE | F_EXTREF | F_PROGRAM, OP_MOVES_MONEY | OP_JOURNAL, NULL },
+	    F_VALUE | F_EXTREF | F_PROGRAM | F_PRODUCT,
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
 	{ "cancel", "CancelGiftCard", "creationRequestId",
 	    F_GCID, OP_ID_REQUIRED | OP_JOURNAL, "CreateGiftCard" },
 	{ "funds", "GetAvailableFunds", NULL, 0, 0, NULL },
@@ -35,7 +36,8 @@ const struct op ops[] = {
 	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
 	    OP_ID_REQUIRED | OP_JOURNAL, "LoadAmazonBalance" },
 	{ "activate", "ActivateGiftCard", "activationRequestId",
-	    F_CARD | F_VALUE, OP_MOVES_MONEY | OP_JOURNAL, NULL },
+	    F_CARD | F_VALUE | F_PROGRAM | F_PRODUCT,
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
 	{ "deactivate", "DeactivateGiftCard", "activationRequestId",
 	    F_CARD, OP_ID_REQUIRED | OP_JOURNAL, "ActivateGiftCard" },
 	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
@@ -85,7 +87,7 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 	e |= jw_str(&w, "partnerId", p->partner_id);
 	if (op->fields & F_CARD)
 		e |= jw_str(&w, "cardNumber", r->card_number);
-	if (op->fields & F_GCID)
+	if ((op->fields & F_GCID) && r->gc_id)
 		e |= jw_str(&w, "gcId", r->gc_id);
 	if (op->fields & F_VALUE) {
 		e |= jw_open(&w, "value");
@@ -114,6 +116,8 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 		e |= jw_str(&w, "externalReference", r->extref);
 	if ((op->fields & F_PROGRAM) && r->program_id)
 		e |= jw_str(&w, "programId", r->program_id);
+	if ((op->fields & F_PRODUCT) && r->product_type)
+		e |= jw_str(&w, "productType", r->product_type);
 	e |= jw_close(&w);
 	return e ? -1 : 0;
 }

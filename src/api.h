@@ -21,6 +21,7 @@ enum op_field {
 	F_ACCOUNT	= 1 << 5,	/* account {id, type} */
 	F_EXTREF	= 1 << 6,	/* externalReference */
 	F_PROGRAM	= 1 << 7,	/* programId */
+	F_PRODUCT	= 1 << 8,	/* productType */
 };
 
 enum op_flag {
@@ -50,6 +51,8 @@ struct opreq {
 	const char		*source_id;
 	const char		*extref;
 	const char		*program_id;
+	const char		*product_type;
+	long			 recover_for;	/* activate: seconds, 0 = off */
 };
 
 #define API_NHEADERS	5
@@ -104,6 +107,9 @@ int	opreq_build(const struct profile *, const struct op *,
 /* fill missing values from a journal entry's members */
 void	opreq_fill_from(const char **vals, json_t *entry, int include_id);
 int	api_body(const struct profile *, const struct opreq *, struct buf *);
+/* recover.c: Amazon's procedure after an ActivateGiftCard RESEND */
+int	activation_recover_applies(const struct opreq *, const struct api_result *);
+int	activation_recover(struct cmd_ctx *, struct opreq *, struct api_result *);
 int	api_sign(struct profile *, const struct op *, const char *body,
 	    size_t body_len, time_t when, struct signed_req *);
 void	api_signed_free(struct signed_req *);

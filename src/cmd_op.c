@@ -60,6 +60,8 @@ cmd_op(struct cmd_ctx *c)
 		msg_verbose("%s %s", op->id_field, req.request_id);
 
 	rc = op_send(c, &req, &body, &r);
+	if (rc != 0 && activation_recover_applies(&req, &r))
+		rc = activation_recover(c, &req, &r);
 	if (r.json && output_body(c, &r.resp.body, r.json) == -1)
 		rc = rc ? rc : EX_SOFTWARE;
 	if (rc != 0) {

@@ -53,17 +53,81 @@ signing_key_hex(const struct cmd_ctx *c, const char *date8,
 
 /* ---- operation mode ---- */
 
+#define DERIVED_DIGITS	24
+
+/*
+ * With --date and no --request-id the same input must give the same output
+ * (CONTRACT §6), so the request id cannot be random: derive it from the
+ * partner id, the operation, the date and every option value.  The id is
+ * the partner id and base-62 digits of their SHA-256: alphanumeric, at most
+ * REQID_MAX characters, starting with the partner id, as reqid_check wants.
+ */
+static int
+derive_request_id(const struct cmd_ctx *c, const struct op *op,
+    const char *date, char out[REQID_MAX + 1])
+{
+	static const char b62[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	struct buf in = BUF_INIT(64 * 1024);
+	const struct cmd *opcmd = cmd_find(op->cmd);
+	char hex[SIGV4_HEX_LEN + 1];
+	size_t plen = strlen(c->prof.partner_id), n, i;
+	int id, e = 0;
+
+	if (plen + 8 > REQID_MAX)
+		return -1;
+	n = REQID_MAX - plen < DERIVED_DIGITS ? REQID_MAX - plen :
+	    DERIVED_DIGITS;
+	e |= buf_adds(&in, "agcod sign-debug request id\n");
+	e |= buf_adds(&in, c->prof.partner_id);
+	e |= buf_addc(&in, '\n');
+	e |= buf_adds(&in, op->name);
+	e |= buf_addc(&in, '\n');
+	e |= buf_adds(&in, date);
+	/* the operation's own options, by name: -o or -v change nothing */
+	for (id = 1; id < O_COUNT; id++) {
+		if (c->args.val[id] == NULL || opcmd == NULL ||
+		    !opt_applies(id, opcmd) || id == O_REQUEST_ID)
+			continue;
+		e |= buf_addc(&in, '\n');
+		e |= buf_adds(&in, opt_name(id));
+		e |= buf_addc(&in, '=');
+		e |= buf_adds(&in, c->args.val[id]);
+	}
+	if (e || sigv4_sha256_hex(in.data, in.len, hex) == -1) {
+		buf_free(&in);
+		return -1;
+	}
+	buf_free(&in);
+	memcpy(out, c->prof.partner_id, plen);
+	for (i = 0; i < n; i++) {
+		unsigned v = (unsigned)strtoul((char[3]){ hex[2 * i],
+		    hex[2 * i + 1], '\0' }, NULL, 16);
+
+		out[plen + i] = b62[v % 62];
+	}
+	out[plen + n] = '\0';
+	return 0;
+}
+
 static int
 op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 {
 	struct buf body = BUF_INIT(64 * 1024);
-	char keyhex[SIGV4_HEX_LEN + 1], date8[9];
+	char keyhex[SIGV4_HEX_LEN + 1], date8[9], derived[REQID_MAX + 1];
 	struct signed_req sreq;
 	struct api_result res;
 	struct report rep;
 	struct opreq req;
 	int rc;
 
+	if (op->id_field && c->args.val[O_REQUEST_ID] == NULL &&
+	    c->args.val[O_DATE] != NULL) {
+		if (derive_request_id(c, op, c->args.val[O_DATE], derived) == -1)
+			return usage_error(c->cmd, "partner id too long to derive "
+			    "a request id: give --request-id");
+		c->args.val[O_REQUEST_ID] = derived;
+	}
 	if ((rc = op_prepare(c, op, &req)) != 0)
 		return rc;
 	if (c->args.seen[O_SEND] && (rc = ctx_open_state(c, 1)) != 0)
@@ -159,33 +223,207 @@ sign_variant(const struct rawsign *rs, unsigned mistakes, const char *region,
 	return same;
 }
 
-/* which common mistake reproduces the provided signature */
+static const char *const step_name[6] = { "", "kDate", "kRegion",
+    "kService", "kSigning", "the signature" };
+
+/* "1 (kDate), 2 (kRegion) and 5 (the signature)" */
+static int
+say_steps(struct buf *b, unsigned bits, int keys_fed)
+{
+	int n, total = 0, done = 0, e = 0;
+	char num[32];
+
+	for (n = 1; n <= 5; n++)
+		total += (bits & SIGV4_STEP(n)) != 0;
+	for (n = 1; n <= 5; n++) {
+		if (!(bits & SIGV4_STEP(n)))
+			continue;
+		if (done > 0)
+			e |= buf_adds(b, done + 1 == total ? " and " : ", ");
+		done++;
+		if (keys_fed) {
+			/* the key fed into step n is step n-1's result */
+			e |= buf_adds(b, step_name[n - 1]);
+			snprintf(num, sizeof(num), " (into step %d)", n);
+			e |= buf_adds(b, num);
+		} else {
+			snprintf(num, sizeof(num), "%d (", n);
+			e |= buf_adds(b, num);
+			e |= buf_adds(b, step_name[n]);
+			e |= buf_addc(b, ')');
+		}
+	}
+	return e;
+}
+
+struct found {
+	int		 ok;
+	int		 count;		/* how many mistakes: the fewest wins */
+	unsigned	 headers;	/* SIGV4_M_UNSORTED | _NAME_CASE | _UNTRIMMED */
+	int		 no_prefix;
+	unsigned	 swap, hex;	/* SIGV4_STEP bits */
+};
+
+static int
+bits(unsigned v)
+{
+	int n = 0;
+
+	for (; v; v &= v - 1)
+		n++;
+	return n;
+}
+
+/*
+ * Every combination of the key-chain mistakes (no "AWS4" prefix; key and
+ * data swapped in any of the five HMAC steps; any derived key passed on as
+ * hex text, the final signing key included), over every string to sign the
+ * header mistakes give: 1024 signing keys' worth of HMACs, then one HMAC
+ * per (string to sign, key, final-step variant), a few thousand in all.
+ */
+static void
+search_chain(const struct rawsign *rs, const char *want, struct found *best)
+{
+	static const unsigned hdr[] = { 0, SIGV4_M_UNSORTED, SIGV4_M_NAME_CASE,
+	    SIGV4_M_NAME_CASE | SIGV4_M_UNSORTED, SIGV4_M_UNTRIMMED,
+	    SIGV4_M_UNTRIMMED | SIGV4_M_UNSORTED,
+	    SIGV4_M_UNTRIMMED | SIGV4_M_NAME_CASE,
+	    SIGV4_M_UNTRIMMED | SIGV4_M_NAME_CASE | SIGV4_M_UNSORTED };
+	enum { NKEYS = 2 * 16 * 8 };
+	unsigned char (*keys)[SIGV4_KEY_LEN];
+	char *sts[sizeof(hdr) / sizeof(hdr[0])], date8[9], sig[SIGV4_HEX_LEN + 1];
+	size_t h, g, k, nsts = 0;
+	unsigned fin;
+
+	memset(best, 0, sizeof(*best));
+	if ((keys = calloc(NKEYS, SIGV4_KEY_LEN)) == NULL)
+		return;
+	for (h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++) {
+		struct sigv4_input in = rs->in;
+		struct sigv4_output o;
+
+		sts[h] = NULL;
+		in.mistakes = hdr[h];
+		if (sigv4_sign(&in, &o) == -1)
+			continue;
+		if (h == 0)
+			memcpy(date8, o.amz_date, 8);
+		for (g = 0; g < h; g++)
+			if (sts[g] && strcmp(sts[g], o.string_to_sign) == 0)
+				break;
+		if (g == h) {
+			sts[h] = o.string_to_sign;
+			o.string_to_sign = NULL;
+			nsts++;
+		}
+		sigv4_output_free(&o);
+	}
+	date8[8] = '\0';
+	if (rs->in.scope_date)
+		memcpy(date8, rs->in.scope_date, 8);
+	/* key index: no_prefix * 128 + swap(steps 1-4) * 8 + hex(steps 2-4) */
+	for (k = 0; k < NKEYS && nsts > 0; k++)
+		if (sigv4_key_chain(rs->in.secret, rs->in.secret_len,
+		    (int)(k / 128), date8, rs->in.region, rs->in.service,
+		    (unsigned)(k / 8 % 16), (unsigned)(k % 8) << 1,
+		    keys[k]) == -1)
+			goto done;
+	for (h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++) {
+		if (sts[h] == NULL)
+			continue;
+		for (k = 0; k < NKEYS; k++)
+			for (fin = 0; fin < 4; fin++) {
+				struct found f;
+
+				f.ok = 1;
+				f.headers = hdr[h];
+				f.no_prefix = (int)(k / 128);
+				f.swap = (unsigned)(k / 8 % 16) |
+				    (fin & 1 ? SIGV4_STEP(5) : 0);
+				f.hex = ((unsigned)(k % 8) << 1) |
+				    (fin & 2 ? SIGV4_STEP(5) : 0);
+				f.count = bits(f.headers) + f.no_prefix +
+				    bits(f.swap) + bits(f.hex);
+				if (f.count == 0 ||
+				    (best->ok && f.count >= best->count))
+					continue;
+				if (sigv4_final_step(keys[k], sts[h],
+				    strlen(sts[h]), f.swap, f.hex, sig) == 0 &&
+				    strcmp(sig, want) == 0)
+					*best = f;
+			}
+	}
+done:
+	explicit_bzero(keys, (size_t)NKEYS * SIGV4_KEY_LEN);
+	explicit_bzero(sig, sizeof(sig));
+	free(keys);
+	for (h = 0; h < sizeof(hdr) / sizeof(hdr[0]); h++)
+		free(sts[h]);
+}
+
+/* the mistakes found, named step by step */
+static void
+describe(const struct found *f, char *out, size_t n)
+{
+	struct buf b = BUF_INIT(4096);
+	int e = 0, parts = 0;
+
+#define SEP() do { if (parts++) e |= buf_adds(&b, "; "); } while (0)
+	if (f->no_prefix) {
+		SEP();
+		e |= buf_adds(&b, "the secret was used without the \"AWS4\" "
+		    "prefix for the first key");
+	}
+	if (f->swap) {
+		SEP();
+		e |= buf_adds(&b, "key and data swapped in ");
+		if (f->swap == SIGV4_CHAIN_STEPS)
+			e |= buf_adds(&b, "the HMAC calls that derive the "
+			    "signing key: steps ");
+		else
+			e |= buf_adds(&b, bits(f->swap) > 1 ? "HMAC steps " :
+			    "HMAC step ");
+		e |= say_steps(&b, f->swap, 0);
+	}
+	if (f->hex) {
+		SEP();
+		e |= buf_adds(&b, "keys passed on as hex text instead of raw "
+		    "binary: ");
+		e |= say_steps(&b, f->hex, 1);
+	}
+	if ((f->headers & (SIGV4_M_UNSORTED | SIGV4_M_NAME_CASE)) ==
+	    (SIGV4_M_UNSORTED | SIGV4_M_NAME_CASE)) {
+		SEP();
+		e |= buf_adds(&b, "header names neither lower-cased nor sorted "
+		    "in the canonical request");
+	} else if (f->headers & SIGV4_M_UNSORTED) {
+		SEP();
+		e |= buf_adds(&b, "header names not sorted in the canonical "
+		    "request");
+	} else if (f->headers & SIGV4_M_NAME_CASE) {
+		SEP();
+		e |= buf_adds(&b, "header names not lower-cased in the "
+		    "canonical request");
+	}
+	if (f->headers & SIGV4_M_UNTRIMMED) {
+		SEP();
+		e |= buf_adds(&b, "header values not trimmed (spaces kept "
+		    "around or inside values)");
+	}
+#undef SEP
+	snprintf(out, n, "%s", e ? "several signing mistakes" : buf_str(&b));
+	buf_free(&b);
+}
+
+/* which common mistakes reproduce the provided signature */
 static void
 diagnose(const struct rawsign *rs, const struct sigv4_authz *z,
     char *out, size_t n)
 {
-	static const struct {
-		unsigned	 m;
-		const char	*what;
-	} mistakes[] = {
-		{ SIGV4_M_SWAPPED_HMAC, "key and data swapped in the HMAC "
-		    "calls that derive the signing key" },
-		{ SIGV4_M_NO_AWS4_PREFIX, "the secret was used without the "
-		    "\"AWS4\" prefix for the first key" },
-		{ SIGV4_M_HEX_KEYS, "intermediate keys were passed on as hex "
-		    "text instead of raw binary" },
-		{ SIGV4_M_UNSORTED, "header names not sorted in the canonical "
-		    "request" },
-		{ SIGV4_M_NAME_CASE, "header names not lower-cased in the "
-		    "canonical request" },
-		{ SIGV4_M_NAME_CASE | SIGV4_M_UNSORTED, "header names neither "
-		    "lower-cased nor sorted in the canonical request" },
-		{ SIGV4_M_UNTRIMMED, "header values not trimmed (spaces kept "
-		    "around or inside values)" },
-	};
 	const char *want = z->signature, *b = rs->in.body;
 	size_t bl = rs->in.body_len, i;
 	struct buf alt = BUF_INIT(RAW_MAX + 2);
+	struct found f;
 
 	if (strcmp(z->region, rs->in.region) && sign_variant(rs, 0, z->region,
 	    NULL, NULL, NULL, 0, want)) {
@@ -212,12 +450,11 @@ diagnose(const struct rawsign *rs, const struct sigv4_authz *z,
 			return;
 		}
 	}
-	for (i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
-		if (sign_variant(rs, mistakes[i].m, NULL, NULL, NULL, NULL, 0,
-		    want)) {
-			snprintf(out, n, "%s", mistakes[i].what);
-			return;
-		}
+	search_chain(rs, want, &f);
+	if (f.ok) {
+		describe(&f, out, n);
+		return;
+	}
 	/* the payload hash of other bytes than the body sent */
 	{
 		const char *what[4] = { "an empty body",
@@ -292,6 +529,13 @@ raw_mode(struct cmd_ctx *c, int have_date, time_t when)
 		return usage_error(c->cmd, "'%s': the Authorization header is "
 		    "not an AWS4-HMAC-SHA256 header", file);
 	}
+	if (rq.authorization && strcmp(z.access_key_id,
+	    c->prof.access_key_id) != 0)
+		msg_warn("the request's Authorization names access key id "
+		    "'%s', but profile '%s' uses '%s': it is checked with that "
+		    "profile's secret key, not the one for '%s'",
+		    z.access_key_id, c->prof.name, c->prof.access_key_id,
+		    z.access_key_id);
 	if (!have_date) {
 		if ((d = rawreq_header(&rq, "x-amz-date")) == NULL) {
 			rawreq_free(&rq);

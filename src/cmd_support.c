@@ -14,8 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "agcod.h"
 #include "api.h"
+#include "json.h"
 #include "msg.h"
 #include "output.h"
 #include "report.h"
@@ -105,6 +108,100 @@ collect(const char *path, const char *rid, struct buf *out, int *n)
 	buf_free(&all);
 }
 
+/*
+ * What the service said, from the last response in the trace blocks: the
+ * AGCOD error fields, or for a gateway answer (403, InvalidSignature...,
+ * throttling) the exception type from __type or x-amzn-ErrorType, and the
+ * message with its line breaks.  Fields are NULL when absent.
+ */
+struct said {
+	json_t		*body;
+	char		 exception[128];
+	const char	*code, *type, *message;
+};
+
+static void
+last_response(const struct buf *pairs, struct said *s)
+{
+	const char *all = buf_str(pairs), *p, *r = NULL, *hdr, *end, *body;
+	const char *mark = "\n== response (HTTP ";
+	json_error_t err;
+
+	memset(s, 0, sizeof(*s));
+	for (p = all; (p = strstr(p, mark)) != NULL; p++)
+		r = p;
+	if (r == NULL || (hdr = strchr(r + 1, '\n')) == NULL)
+		return;
+	if ((body = strstr(hdr, "\n\n")) == NULL)
+		return;
+	/* x-amzn-ErrorType: Name[:http://...], among the headers */
+	for (p = hdr + 1; p < body; p = strchr(p, '\n') + 1) {
+		if (strncasecmp(p, "x-amzn-ErrorType:", 17) == 0) {
+			const char *v = p + 17;
+
+			v += strspn(v, " \t");
+			snprintf(s->exception, sizeof(s->exception), "%.*s",
+			    (int)strcspn(v, ":\r\n"), v);
+		}
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	body += 2;
+	end = strstr(body, "\n" TRACE_MARK);
+	end = end ? end : strstr(body, "\n== ");
+	if ((s->body = json_loadb(body, end ? (size_t)(end - body) :
+	    strlen(body), 0, &err)) == NULL || !json_is_object(s->body)) {
+		json_decref(s->body);
+		s->body = NULL;
+		return;
+	}
+	s->code = json_string_value(json_object_get(s->body, "errorCode"));
+	s->type = json_string_value(json_object_get(s->body, "errorType"));
+	s->message = json_string_value(json_object_get(s->body, "message"));
+	if (s->message == NULL)
+		s->message = json_string_value(json_object_get(s->body,
+		    "Message"));
+	p = json_string_value(json_object_get(s->body, "__type"));
+	if (p && s->exception[0] == '\0' && !strstr(p, "Response:")) {
+		/* "com.amazon.coral.service#InvalidSignatureException" */
+		const char *h = strrchr(p, '#');
+
+		snprintf(s->exception, sizeof(s->exception), "%s",
+		    h ? h + 1 : p);
+	}
+}
+
+/* text from the service or the journal, one clean line per line it has */
+static void
+put_lines(const char *label, const char *text)
+{
+	char line[1024];
+	const char *p = text, *nl;
+	int first = 1;
+
+	do {
+		size_t n;
+
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		msg_sanitize(line, sizeof(line), p, n);
+		if (first || line[0])
+			output_printf("%-23s%s\n", first ? label : "", line);
+		else
+			putchar('\n');
+		first = 0;
+		p = nl ? nl + 1 : NULL;
+	} while (p && *p);
+}
+
+static void
+clean(char *dst, size_t n, const char *src)
+{
+	msg_sanitize(dst, n, src, strlen(src));
+}
+
 static void
 os_name(char *out, size_t n)
 {
@@ -169,9 +266,14 @@ cmd_support_draft(struct cmd_ctx *c)
 {
 	const char *rid = c->args.val[O_REQUEST_ID];
 	char path[PATH_MAX + 40], utc[64], local[96], os[600], now[1400];
+	char hcode[32] = "", ccode[64], ctype[160], errline[256], line[256];
 	struct buf pairs = BUF_INIT(8 * 1024 * 1024);
+	const char *state, *code, *type;
 	const struct op *op;
 	struct journal *j;
+	struct said said;
+	json_int_t status;
+	int succeeded;
 	struct tm tm;
 	json_t *e;
 	time_t when = 0;
@@ -205,64 +307,95 @@ cmd_support_draft(struct cmd_ctx *c)
 	still_happens(c, now, sizeof(now));
 	os_name(os, sizeof(os));
 
-	output_printf("Subject: [AGCOD] %s %s: %s %s (partner %s)\n\n",
-	    member(e, "operation", "?"), member(e, "state", "?"),
-	    member(e, "error_code", ""), member(e, "error_type", ""),
-	    member(e, "partner", c->prof.partner_id));
-	output_printf("Hello Amazon Incentives API team,\n\n"
-	    "a request to the Amazon Incentives API failed; the details "
-	    "follow.\n\n");
+	last_response(&pairs, &said);
+	state = member(e, "state", "?");
+	succeeded = strcmp(state, "succeeded") == 0;
+	status = json_integer_value(json_object_get(e, "http_status"));
+	/* the error: AGCOD's code and type, else the HTTP status and the
+	 * gateway's exception type (a 403 has no AGCOD body) */
+	code = member(e, "error_code", said.code);
+	type = member(e, "error_type", said.type);
+	if (code == NULL && status)
+		snprintf(hcode, sizeof(hcode), "HTTP %lld", (long long)status);
+	clean(ccode, sizeof(ccode), code ? code : hcode);
+	clean(ctype, sizeof(ctype), type ? type : said.exception);
+	snprintf(errline, sizeof(errline), "%s%s%s", ccode,
+	    ccode[0] && ctype[0] ? " " : "", ctype);
+
+	if (succeeded)
+		output_printf("Subject: [AGCOD] %s succeeded: a question about request "
+		    "%s (partner %s)\n\n", member(e, "operation", "?"), rid,
+		    member(e, "partner", c->prof.partner_id));
+	else
+		output_printf("Subject: [AGCOD] %s %s: %s (partner %s)\n\n",
+		    member(e, "operation", "?"), state,
+		    errline[0] ? errline : "no error code received",
+		    member(e, "partner", c->prof.partner_id));
+	output_printf("Hello Amazon Incentives API team,\n\n");
+	if (succeeded)
+		output_printf("a request to the Amazon Incentives API succeeded; we have "
+		    "a question about it.\nThe details follow.\n\n");
+	else if (strcmp(state, "failed") == 0)
+		output_printf("a request to the Amazon Incentives API failed; the details "
+		    "follow.\n\n");
+	else
+		output_printf("a request to the Amazon Incentives API got no clear "
+		    "answer (outcome %s); the\ndetails follow.\n\n", state);
 	output_printf("Partner id:            %s\n", member(e, "partner",
 	    c->prof.partner_id));
-	printf("API:                   Amazon Incentives API (AGCOD)\n");
-	printf("Type of problem:       API error\n");
-	output_printf("Operation:             %s\n",
-	    member(e, "operation", "?"));
+	output_printf("API:                   Amazon Incentives API (AGCOD)\n");
+	output_printf("Type of problem:       %s\n", succeeded ? "question about a "
+	    "request that succeeded" : "API error");
+	output_printf("Operation:             %s\n", member(e, "operation", "?"));
 	output_printf("Region / marketplace:  %s (signing region %s), %s\n",
 	    c->prof.region->name, c->prof.region->signing_region,
 	    member(e, "environment", "?"));
-	output_printf("Endpoint:              %s/%s\n",
-	    member(e, "endpoint", "?"), op ? op->name : "");
+	output_printf("Endpoint:              %s/%s\n", member(e, "endpoint", "?"),
+	    op ? op->name : "");
 	output_printf("Time of the request:   %s\n", utc);
 	output_printf("  sender's local time: %s\n", local);
 	output_printf("Our request id:        %s\n", rid);
-	output_printf("Amazon request id:     %s\n",
-	    member(e, "amazon_request_id", "(none received)"));
-	if (json_integer_value(json_object_get(e, "http_status")))
-		printf("HTTP status:           %lld\n", (long long)
-		    json_integer_value(json_object_get(e, "http_status")));
-	output_printf("Outcome:               %s after %lld attempt(s)\n",
-	    member(e, "state", "?"), (long long)json_integer_value(
-	    json_object_get(e, "attempts")));
-	output_printf("Error code and type:   %s %s\n",
-	    member(e, "error_code", "-"), member(e, "error_type", "-"));
-	output_printf("Error message:         %s\n", member(e, "error", "-"));
+	clean(line, sizeof(line), member(e, "amazon_request_id",
+	    "(none received)"));
+	output_printf("Amazon request id:     %s\n", line);
+	if (status)
+		output_printf("HTTP status:           %lld\n", (long long)status);
+	output_printf("Outcome:               %s after %lld attempt(s)\n", state,
+	    (long long)json_integer_value(json_object_get(e, "attempts")));
+	if (!succeeded) {
+		output_printf("Error code and type:   %s\n", errline[0] ? errline :
+		    "(none received)");
+		/* the service's own words, its line breaks kept */
+		put_lines("Error message:", said.message ? said.message :
+		    member(e, "error", "-"));
+		if (said.message && member(e, "error", NULL))
+			put_lines("agcod said:", member(e, "error", ""));
+	}
 	if (json_object_get(e, "diagnosis"))
-		output_printf("Our diagnosis:         %s\n",
-		    member(e, "diagnosis", ""));
+		put_lines("Our diagnosis:", member(e, "diagnosis", ""));
 	if (json_object_get(e, "clock_skew_s"))
-		printf("Clock offset:          %lld s (the service's Date header "
+		output_printf("Clock offset:          %lld s (the service's Date header "
 		    "minus our clock)\n", (long long)json_integer_value(
 		    json_object_get(e, "clock_skew_s")));
 	output_printf("Does it still happen:  %s\n", now);
-	printf("Tool:                  ");
+	output_printf("Tool:                  ");
 	print_versions_line(stdout);
 	output_printf("Operating system:      %s\n", os);
-	printf("\nWhat we expected:      <fill in>\n"
+	output_printf("\nWhat we expected:      <fill in>\n"
 	    "What we already tried: <fill in>\n"
 	    "Recent changes on our side (code, infrastructure): <fill in>\n");
-	printf("\nBelow are the request/response pairs of the failing calls, "
+	output_printf("\nBelow are the request/response pairs of the failing calls, "
 	    "with the canonical\nrequest, the string to sign and the signature "
 	    "of each. The secret key, signing\nkeys and gift card claim codes "
 	    "are not included.\n");
 	if (npairs)
 		output_printf("%s", buf_str(&pairs));
 	else
-		printf("\n(no trace of this request was kept: run the command "
+		output_printf("\n(no trace of this request was kept: run the command "
 		    "again with --trace FILE\nand 'agcod support-draft --trace "
 		    "FILE' to attach its exchanges)\n");
-	output_printf("\nRegards,\n%s\n",
-	    member(e, "partner", c->prof.partner_id));
+	output_printf("\nRegards,\n%s\n", member(e, "partner", c->prof.partner_id));
+	json_decref(said.body);
 	buf_free(&pairs);
 	return 0;
 }

@@ -84,7 +84,7 @@ static const struct optspec optspecs[] = {
 	{ "external-reference", 0, 1, O_EXTREF,
 	    B_CREATE | B_LOAD | B_VOID | B_HISTORY,
 	    "TEXT", "your own reference, up to 100 characters" },
-	{ "program-id", 0, 1, O_PROGRAM_ID, B_CREATE, "ID",
+	{ "program-id", 0, 1, O_PROGRAM_ID, B_CREATE | B_ACTIVATE, "ID",
 	    "reseller program id" },
 	{ "gc-id", 0, 1, O_GC_ID, B_CANCEL | B_JOURNAL, "ID",
 	    "the card's gcId (from the journal when omitted)" },
@@ -129,13 +129,17 @@ static const struct optspec optspecs[] = {
 	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+	{ "product-type", 0, 1, O_PRODUCT_TYPE, B_CREATE | B_ACTIVATE, "TYPE",
+	    "product voucher type, e.g. hwPV" },
+	{ "recover-for", 0, 1, O_RECOVER_FOR, B_ACTIVATE, "SECONDS",
+	    "after RESEND: deactivate and activate anew, for at most (120)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
 static const struct cmd cmds[] = {
 	{ "create", cmd_op, B_CREATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[0], "create --amount A [--currency C] [--request-id ID] "
-	    "[--external-reference TEXT] [--program-id ID]",
+	    "[--external-reference TEXT] [--program-id ID] [--product-type TYPE]",
 	    "issue a gift card code" },
 	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[1], "cancel --request-id ID --gc-id ID",
@@ -153,7 +157,9 @@ static const struct cmd cmds[] = {
 	    "void a balance load" },
 	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[5], "activate --card-number N --amount A [--currency C] "
-	    "[--request-id ID]", "activate a physical card" },
+	    "[--request-id ID] [--program-id ID] [--product-type TYPE] "
+	    "[--recover-for SECONDS]",
+	    "activate a physical card" },
 	{ "deactivate", cmd_op, B_DEACTIVATE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[6],
 	    "deactivate --card-number N --request-id ID",

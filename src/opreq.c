@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "api.h"
@@ -97,6 +98,13 @@ chk_program(const char *v)
 	return check_alnum(v, 100);
 }
 
+/* Amazon: productType is alphanumeric, at most 50 (bookPV, hwPV, ...) */
+static const char *
+chk_product(const char *v)
+{
+	return check_alnum(v, 50);
+}
+
 static int
 fail(char *why, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -137,6 +145,7 @@ static const struct {
 	{ O_ACCOUNT_ID, "account" }, { O_ACCOUNT_TYPE, "account_type" },
 	{ O_SOURCE_ID, "source_id" }, { O_CARD_NUMBER, "card_number" },
 	{ O_EXTREF, "external_reference" }, { O_PROGRAM_ID, "program_id" },
+	{ O_PRODUCT_TYPE, "product_type" },
 	{ O_REQUEST_ID, "request_id" },
 };
 
@@ -179,6 +188,12 @@ opreq_build(const struct profile *p, const struct op *op,
 			    op->cmd);
 		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
 			return fail(why, n, "amount '%s' %s", s, msg);
+		if (p->region && strcmp(r->cur->region, p->region->name) != 0)
+			return fail(why, n, "currency '%s' is served by the %s "
+			    "region, not by this profile's region '%s' (which "
+			    "serves %s)", r->cur->code, r->cur->region,
+			    p->region->name,
+			    currency_region_list(p->region->name));
 	}
 	if (op->id_field) {
 		if ((s = v[O_REQUEST_ID]) != NULL) {
@@ -198,7 +213,9 @@ opreq_build(const struct profile *p, const struct op *op,
 				    "generate a request id");
 		}
 	}
-	if ((op->fields & F_GCID) && take(v, O_GC_ID, 1, &r->gc_id, chk_gcid,
+	/* sources disagree on whether cancel needs gcId: optional, and the
+	 * caller warns when it goes without one */
+	if ((op->fields & F_GCID) && take(v, O_GC_ID, 0, &r->gc_id, chk_gcid,
 	    op->cmd, why, n))
 		return -1;
 	if ((op->fields & F_CARD) && take(v, O_CARD_NUMBER, 1, &r->card_number,
@@ -219,6 +236,20 @@ opreq_build(const struct profile *p, const struct op *op,
 		return -1;
 	if ((op->fields & F_PROGRAM) && take(v, O_PROGRAM_ID, 0,
 	    &r->program_id, chk_program, op->cmd, why, n))
+		return -1;
+	if ((op->fields & F_CARD) && (op->flags & OP_MOVES_MONEY)) {
+		r->recover_for = 120;	/* well under cron's hour */
+		if (v[O_RECOVER_FOR]) {
+			r->recover_for = (long)strtonum(v[O_RECOVER_FOR], 0,
+			    86400, &msg);
+			if (msg)
+				return fail(why, n, "--recover-for '%s' is %s: "
+				    "give seconds, 0 to 86400",
+				    v[O_RECOVER_FOR], msg);
+		}
+	}
+	if ((op->fields & F_PRODUCT) && take(v, O_PRODUCT_TYPE, 0,
+	    &r->product_type, chk_product, op->cmd, why, n))
 		return -1;
 	return 0;
 }

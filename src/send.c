@@ -37,6 +37,11 @@ op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 		json_decref(e);
 		return rc;
 	}
+	/* sources disagree on whether the service needs the gcId */
+	if ((op->fields & F_GCID) && r->gc_id == NULL)
+		msg_warn("no gcId for request id '%s' (neither --gc-id nor the "
+		    "journal has it): sending %s without it", r->request_id,
+		    op->name);
 	if (e && strcmp(op->name, "CancelGiftCard") == 0) {
 		const char *t = json_string_value(json_object_get(e, "time"));
 		struct tm tm;
@@ -90,6 +95,7 @@ pending_record(const struct cmd_ctx *c, const struct opreq *r)
 	set_str(o, "source_id", r->source_id);
 	set_str(o, "external_reference", r->extref);
 	set_str(o, "program_id", r->program_id);
+	set_str(o, "product_type", r->product_type);
 	return o;
 }
 

@@ -103,32 +103,35 @@ sigv4_parse_date(const char *s, time_t *out)
 	return 0;
 }
 
-/* One step of the key chain, with the mistakes that people make in it. */
+/*
+ * One HMAC step, with the mistakes people make in it: the key passed on as
+ * hex text (only a 32-byte derived key has a hex form people confuse it
+ * with), key and data swapped.
+ */
 static int
-chain(const unsigned char *key, size_t klen, const char *data,
-    unsigned mistakes, unsigned char out[32])
+step(const unsigned char *key, size_t klen, const void *data, size_t dlen,
+    int swap, int hex, unsigned char out[32])
 {
 	char hexkey[2 * 32 + 1];
 	int r;
 
-	if (mistakes & SIGV4_M_HEX_KEYS && klen == 32) {
+	if (hex && klen == 32) {
 		sigv4_hex(key, klen, hexkey);
 		key = (const unsigned char *)hexkey;
 		klen = 64;
 	}
-	if (mistakes & SIGV4_M_SWAPPED_HMAC)
-		r = hmac((const unsigned char *)data, strlen(data), key, klen,
-		    out);
+	if (swap)
+		r = hmac((const unsigned char *)data, dlen, key, klen, out);
 	else
-		r = hmac(key, klen, data, strlen(data), out);
+		r = hmac(key, klen, data, dlen, out);
 	explicit_bzero(hexkey, sizeof(hexkey));
 	return r;
 }
 
 int
-sigv4_signing_key(const char *secret, size_t secret_len, const char *date8,
-    const char *region, const char *service, unsigned mistakes,
-    unsigned char key[SIGV4_KEY_LEN])
+sigv4_key_chain(const char *secret, size_t secret_len, int no_prefix,
+    const char *date8, const char *region, const char *service,
+    unsigned swap, unsigned hex, unsigned char key[SIGV4_KEY_LEN])
 {
 	unsigned char ksecret[4 + SECRET_MAX];
 	unsigned char k1[32], k2[32], k3[32];
@@ -138,23 +141,55 @@ sigv4_signing_key(const char *secret, size_t secret_len, const char *date8,
 	if (secret_len > SECRET_MAX)
 		return -1;
 	klen = 0;
-	if (!(mistakes & SIGV4_M_NO_AWS4_PREFIX)) {
+	if (!no_prefix) {
 		memcpy(ksecret, "AWS4", 4);
 		klen = 4;
 	}
 	memcpy(ksecret + klen, secret, secret_len);
 	klen += secret_len;
 	/* the first step keys with the secret text itself, never its hex */
-	if (chain(ksecret, klen, date8, mistakes & ~SIGV4_M_HEX_KEYS, k1) == 0 &&
-	    chain(k1, 32, region, mistakes, k2) == 0 &&
-	    chain(k2, 32, service, mistakes, k3) == 0 &&
-	    chain(k3, 32, "aws4_request", mistakes, key) == 0)
+	if (step(ksecret, klen, date8, strlen(date8), swap & SIGV4_STEP(1), 0,
+	    k1) == 0 &&
+	    step(k1, 32, region, strlen(region), swap & SIGV4_STEP(2),
+	    hex & SIGV4_STEP(2), k2) == 0 &&
+	    step(k2, 32, service, strlen(service), swap & SIGV4_STEP(3),
+	    hex & SIGV4_STEP(3), k3) == 0 &&
+	    step(k3, 32, "aws4_request", 12, swap & SIGV4_STEP(4),
+	    hex & SIGV4_STEP(4), key) == 0)
 		r = 0;
 	explicit_bzero(ksecret, sizeof(ksecret));
 	explicit_bzero(k1, sizeof(k1));
 	explicit_bzero(k2, sizeof(k2));
 	explicit_bzero(k3, sizeof(k3));
 	return r;
+}
+
+int
+sigv4_final_step(const unsigned char key[SIGV4_KEY_LEN], const char *sts,
+    size_t sts_len, unsigned swap, unsigned hex,
+    char signature[SIGV4_HEX_LEN + 1])
+{
+	unsigned char sig[32];
+	int r;
+
+	r = step(key, SIGV4_KEY_LEN, sts, sts_len, swap & SIGV4_STEP(5),
+	    hex & SIGV4_STEP(5), sig);
+	if (r == 0)
+		sigv4_hex(sig, sizeof(sig), signature);
+	explicit_bzero(sig, sizeof(sig));
+	return r;
+}
+
+int
+sigv4_signing_key(const char *secret, size_t secret_len, const char *date8,
+    const char *region, const char *service, unsigned mistakes,
+    unsigned char key[SIGV4_KEY_LEN])
+{
+	return sigv4_key_chain(secret, secret_len,
+	    (mistakes & SIGV4_M_NO_AWS4_PREFIX) != 0, date8, region, service,
+	    mistakes & SIGV4_M_SWAPPED_HMAC ? SIGV4_CHAIN_STEPS : 0,
+	    mistakes & SIGV4_M_HEX_KEYS ? SIGV4_CHAIN_STEPS & ~SIGV4_STEP(1) :
+	    0, key);
 }
 
 /* RFC 3986 unreserved characters stay; everything else is %XX. */

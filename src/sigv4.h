@@ -94,6 +94,22 @@ void	sigv4_output_free(struct sigv4_output *);
 int	sigv4_signing_key(const char *secret, size_t secret_len,
 	    const char *date8, const char *region, const char *service,
 	    unsigned mistakes, unsigned char key[SIGV4_KEY_LEN]);
+/*
+ * The key chain step by step, for sign-debug's search of someone else's
+ * mistakes.  Steps: 1 kDate = HMAC("AWS4"+secret, date), 2 kRegion,
+ * 3 kService, 4 kSigning = HMAC(kService, "aws4_request"), 5 the signature
+ * = HMAC(kSigning, string to sign).  In `swap` a step's bit means it was
+ * HMAC(data, key); in `hex` it means the key fed into it was the previous
+ * key's hex text (steps 2-5).  The caller wipes key.
+ */
+#define SIGV4_STEP(n)		(1u << ((n) - 1))
+#define SIGV4_CHAIN_STEPS	0xfu	/* steps 1-4: the signing key */
+int	sigv4_key_chain(const char *secret, size_t secret_len, int no_prefix,
+	    const char *date8, const char *region, const char *service,
+	    unsigned swap, unsigned hex, unsigned char key[SIGV4_KEY_LEN]);
+int	sigv4_final_step(const unsigned char key[SIGV4_KEY_LEN],
+	    const char *sts, size_t sts_len, unsigned swap, unsigned hex,
+	    char signature[SIGV4_HEX_LEN + 1]);
 int	sigv4_sha256_hex(const void *, size_t, char hex[SIGV4_HEX_LEN + 1]);
 void	sigv4_hex(const unsigned char *, size_t, char *);
 int	sigv4_format_date(time_t, char amz_date[17]);

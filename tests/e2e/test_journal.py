@@ -199,8 +199,10 @@ def test_cancel_takes_gc_id_from_the_journal_and_the_card_is_cancelled(agcod, em
     reqs = agcod("history", "--requests", "-o", "json").jsonl()
     assert [(q["operation"], q["state"]) for q in reqs] == [
         ("CreateGiftCard", "succeeded"), ("CancelGiftCard", "succeeded")]
+    # neither --gc-id nor the journal: sent without it, with a warning
     r = agcod("cancel", "--request-id", PARTNER + "Unknown1")
-    assert r.rc == 64 and "journal has no CreateGiftCard" in r.err
+    assert r.rc == 65 and "without it" in r.err, r
+    assert "gcId" not in json.loads(emu.requests("CancelGiftCard")[-1]["body"])
 
 
 def test_cancel_warns_on_an_old_card(agcod, emu):

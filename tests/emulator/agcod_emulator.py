@@ -113,16 +113,47 @@ def make_certificates(directory, san="IP:127.0.0.1,DNS:localhost"):
     return p("ca.pem"), p("server.pem"), p("server.key")
 
 
-def money(amount, currency=None):
-    """A Decimal printed as AGCOD prints amounts: 1000.0, 19.99."""
+def java_double(amount):
+    """A Decimal as Java's Double.toString prints it: 0.0, 1000.0, 19.99, and
+    from 10^7 up (or under 10^-3) in exponent form: 1.0E7, 1.2345678E7, 1.5E-2."""
     a = D(amount)
+    if a == 0:
+        return "0.0"
+    sign, mag = ("-" if a < 0 else ""), abs(a)
+    if D("0.001") <= mag < D("10000000"):
+        t = format(mag.normalize(), "f")
+        return sign + (t if "." in t else t + ".0")
+    digits = mag.normalize().as_tuple().digits
+    exp = mag.adjusted()
+    frac = "".join(map(str, digits[1:])) or "0"
+    return f"{sign}{digits[0]}.{frac}E{exp}"
+
+
+def money(amount, currency=None):
+    """A Decimal printed as AGCOD prints amounts: 1000.0, 19.99, 1.0E7."""
+    a = D(amount)
+    if a != 0 and not D("0.001") <= abs(a) < D("10000000"):
+        return JavaNumber(java_double(a))
     return a if "." in str(a) else D(str(a) + ".0")
+
+
+class JavaNumber:
+    """Number text sent as is (a JSON number, not a string)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+    def __eq__(self, other):
+        return str(self) == str(other)
 
 
 def dumps(obj):
     """json.dumps with Decimals as exact JSON numbers, never binary floats."""
     text = json.dumps(obj, default=lambda d: f"@@DEC:{d}@@")
-    return re.sub(r'"@@DEC:([-0-9.]+)@@"', r"\1", text)
+    return re.sub(r'"@@DEC:([-0-9.E]+)@@"', r"\1", text)
 
 
 class State:
@@ -149,6 +180,13 @@ class Emulator:
         self.clock_offset = clock_offset
         self.max_rps = max_rps
         self.extra_fields = extra_fields or {}
+        # a reseller account: programId required on Create/Activate, one of these
+        self.program_ids = None
+        # product vouchers this account may issue (productType); None: any
+        self.product_types = None
+        # activation request ids answered RESEND (never processed): a
+        # DeactivateGiftCard with the same id settles them
+        self.resent_activations = set()
         self.faults = []       # [{"kind":..., "count": n, "op": name|None, ...}]
         self.log = []
         self.lock = threading.RLock()
@@ -353,6 +391,26 @@ class Emulator:
             raise AgcodError("F200", "MaxAmountExceeded", "Max Amount Exceeded")
         return cur, amt
 
+    def _program_and_product(self, req):
+        """programId (resellers) and productType (product vouchers)."""
+        pid, ptype = req.get("programId"), req.get("productType")
+        if pid is not None and not (isinstance(pid, str) and pid.isalnum()
+                                    and len(pid) <= 100):
+            raise AgcodError("F200", "InvalidProgramId", "Invalid program id")
+        if self.program_ids is not None:
+            if not pid:
+                raise AgcodError("F200", "ProgramIdNotPresent",
+                                 "Program id is required for this partner")
+            if pid not in self.program_ids:
+                raise AgcodError("F300", "ProgramIsNotApproved",
+                                 "The program is not approved")
+        if ptype is not None:
+            if not (isinstance(ptype, str) and ptype.isalnum() and len(ptype) <= 50):
+                raise AgcodError("F200", "BadInput", "Invalid product type")
+            if self.product_types is not None and ptype not in self.product_types:
+                raise AgcodError("F300", "OperationNotPermitted",
+                                 "The product type is not enabled for this partner")
+
     def _debit(self, amt):
         if amt > self.state.funds:
             raise AgcodError("F300", "InsufficientFunds", "Insufficient Funds")
@@ -361,6 +419,7 @@ class Emulator:
     def op_CreateGiftCard(self, req, rid):
         st = self.state
         cur, amt = self._value(req.get("value"))
+        self._program_and_product(req)
         card = st.cards.get(rid)
         if card:
             if card["amount"] != amt or card["currency"] != cur:
@@ -455,6 +514,7 @@ class Emulator:
     def op_ActivateGiftCard(self, req, rid):
         n = self._card_number(req)
         cur, amt = self._value(req.get("value"))
+        self._program_and_product(req)
         act = self.state.activations.get(n)
         if act and act["status"] == "Activated" and act["id"] != rid:
             raise AgcodError("F200", "CardAlreadyActivatedWithDifferentRequestId",
@@ -471,6 +531,11 @@ class Emulator:
     def op_DeactivateGiftCard(self, req, rid):
         n = self._card_number(req)
         act = self.state.activations.get(n)
+        if (act is None or act["id"] != rid) and rid in self.resent_activations:
+            # the activation under this id never happened: nothing to undo
+            self.resent_activations.discard(rid)
+            return {"activationRequestId": rid, "cardInfo": {
+                "cardNumber": n, "cardStatus": "Deactivated"}, "status": "SUCCESS"}
         if act is None:
             raise AgcodError("F200", "CardNumberNotFound", "The card is not activated")
         if act["status"] == "Activated":
@@ -586,6 +651,13 @@ def make_handler(emu):
                 return 500, ("<html><head><title>500 Internal Server Error</title></head>"
                              "<body>upstream failed</body></html>"), {"ctype": "text/html"}
             if kind == "resend":
+                if op == "ActivateGiftCard":
+                    try:
+                        rid = json.loads(body).get("activationRequestId")
+                    except (ValueError, AttributeError):
+                        rid = None
+                    with emu.lock:
+                        emu.resent_activations.add(rid)
                 code, etype, msg, status = MOCKS["F4000"]
                 return 400, self.error_body(op, code, etype, msg, status), {}
             if kind == "delay":

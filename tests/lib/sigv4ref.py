@@ -73,24 +73,38 @@ def canonical_headers(headers, mistakes=()):
     return text, ";".join(n for n, _ in merged)
 
 
-def _hmac(key, msg, mistakes):
-    if "swapped" in mistakes:
+def _step(n, key, msg, swap_steps, hex_steps):
+    """HMAC step n (1 kDate, 2 kRegion, 3 kService, 4 kSigning, 5 signature),
+    with the key fed in as hex text and/or key and data swapped."""
+    if n in hex_steps:
+        key = key.hex().encode()
+    if n in swap_steps:
         key, msg = msg, key
     return hmac.new(key, msg, hashlib.sha256).digest()
 
 
-def signing_key(secret, date8, region, service, mistakes=()):
+def _steps(mistakes, swap_steps, hex_steps):
+    swap = set(swap_steps or ())
+    hexs = set(hex_steps or ())
+    if "swapped" in mistakes:
+        swap |= {1, 2, 3, 4}
+    if "hex_keys" in mistakes:
+        hexs |= {2, 3, 4}
+    return swap, hexs
+
+
+def signing_key(secret, date8, region, service, mistakes=(), swap_steps=(),
+                hex_steps=()):
+    swap, hexs = _steps(mistakes, swap_steps, hex_steps)
     k = secret.encode() if "no_aws4" in mistakes else ("AWS4" + secret).encode()
-    k = _hmac(k, date8.encode(), mistakes)
-    for part in (region, service, "aws4_request"):
-        if "hex_keys" in mistakes:
-            k = k.hex().encode()
-        k = _hmac(k, part.encode(), mistakes)
+    for n, part in enumerate((date8, region, service, "aws4_request"), 1):
+        k = _step(n, k, part.encode(), swap, hexs)
     return k
 
 
 def sign(method, path, query, headers, body, key_id, secret, region, service,
-         amz_date, mistakes=(), normalize=True, scope_date=None):
+         amz_date, mistakes=(), normalize=True, scope_date=None, swap_steps=(),
+         hex_steps=()):
     """Returns a dict with every intermediate value."""
     ch, sh = canonical_headers(headers, mistakes)
     payload_hash = hashlib.sha256(body).hexdigest()
@@ -100,8 +114,9 @@ def sign(method, path, query, headers, body, key_id, secret, region, service,
     date8 = scope_date or amz_date[:8]
     scope = f"{date8}/{region}/{service}/aws4_request"
     sts = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{creq_hash}"
-    k = signing_key(secret, date8, region, service, mistakes)
-    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    k = signing_key(secret, date8, region, service, mistakes, swap_steps, hex_steps)
+    swap, hexs = _steps(mistakes, swap_steps, hex_steps)
+    sig = _step(5, k, sts.encode(), swap, hexs).hex()
     return {
         "canonical_request": creq,
         "canonical_request_hash": creq_hash,

@@ -74,7 +74,76 @@ test_amount(void)
 	CHECK(amount_parse_number("0.1", &a) == 0 &&
 	    amount_parse_number("0.09", &b) == 0 && amount_cmp(&a, &b) > 0,
 	    "0.1 > 0.09");
-	CHECK(amount_parse_number("1e5", &a) == -1, "no exponents");
+	/* the service's Java doubles, read exactly */
+	{
+		static const struct {
+			const char *text, *want;	/* want NULL: refused */
+		} nums[] = {
+			{ "0.0", "0" }, { "1000.0", "1000" }, { "19.99", "19.99" },
+			{ "1.0E7", "10000000" }, { "1.2345678E7", "12345678" },
+			{ "1.23456789E8", "123456789" },
+			{ "9.99999999999E10", "99999999999.9" },
+			{ "1.5E-2", "0.015" }, { "1.0E-3", "0.001" },
+			{ "2.5e+3", "2500" }, { "-1.5E3", "-1500" },
+			{ "19.990", "19.99" }, { "0.015", "0.015" },
+			{ "1E0", "1" }, { "0E10", "0" }, { "0.0E-400", "0" },
+			{ "123456789012345678", "123456789012345678" },
+			{ "1.0E17", "100000000000000000" },
+			{ "1234567890123456789", NULL }, { "1.0E18", NULL },
+			{ "1.0E-19", NULL }, { "1E999999999999", NULL },
+			{ "1.E5", NULL }, { "1e", NULL }, { "1e+", NULL },
+			{ "E5", NULL }, { ".5E1", NULL }, { "1.5E2.5", NULL },
+			{ "1.0E7 ", NULL }, { "+1", NULL }, { "0x1p3", NULL },
+			{ "NaN", NULL }, { "Infinity", NULL }, { "", NULL },
+		};
+
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			if (nums[i].want == NULL) {
+				CHECK(amount_parse_number(nums[i].text, &a) == -1,
+				    "number '%s' refused", nums[i].text);
+				continue;
+			}
+			CHECK(amount_parse_number(nums[i].text, &a) == 0,
+			    "number '%s' read", nums[i].text);
+			amount_format(&a, out, sizeof(out));
+			CHECK_STR(out, nums[i].want, "number '%s' exactly",
+			    nums[i].text);
+		}
+	}
+	CHECK(amount_parse_number("1.0E7", &a) == 0 &&
+	    amount_parse_number("20000000", &b) == 0 && amount_cmp(&a, &b) < 0,
+	    "1.0E7 < 20000000");
+	CHECK(amount_parse_number("1.0E7", &a) == 0 &&
+	    amount_parse_number("9999999.99", &b) == 0 &&
+	    amount_cmp(&a, &b) > 0, "1.0E7 > 9999999.99");
+	CHECK(amount_parse_number("1.0E7", &a) == 0 &&
+	    amount_parse_number("10000000.000", &b) == 0 &&
+	    amount_cmp(&a, &b) == 0, "1.0E7 == 10000000.000");
+	CHECK(amount_parse_number("1.5E-2", &a) == 0 &&
+	    amount_parse_number("0.015000000000000001", &b) == 0 &&
+	    amount_cmp(&a, &b) < 0, "1.5E-2 < 0.015000000000000001");
+	/* typed amounts stay plain decimals */
+	CHECK(amount_parse("1e3", currency_find("USD"), &a, &why) == -1,
+	    "no exponent in a typed amount");
+	/* the ceiling holds whatever the scale typed (issue 13) */
+	{
+		static const struct {
+			const char *text, *cur;
+		} over[] = {
+			{ "50000", "USD" }, { "10000.5", "EUR" },
+			{ "10000.01", "USD" }, { "10000.10", "GBP" },
+			{ "1500001", "JPY" }, { "015000010", "JPY" },
+			{ "10001", "USD" }, { "000010000.01", "USD" },
+		};
+
+		for (i = 0; i < sizeof(over) / sizeof(over[0]); i++)
+			CHECK(amount_parse(over[i].text, currency_find(over[i].cur),
+			    &a, &why) == -1 && strstr(why, "ceiling") != NULL,
+			    "'%s' %s above the ceiling", over[i].text,
+			    over[i].cur);
+		CHECK(amount_parse("10000.00", currency_find("EUR"), &a,
+		    &why) == 0, "10000.00 EUR is the ceiling itself");
+	}
 	amount_parse_number("-0.05", &a);
 	amount_format(&a, out, sizeof(out));
 	CHECK_STR(out, "-0.05", "negative formats");

@@ -72,6 +72,15 @@ test_api(void)
 	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
 	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"JPY\", "
 	    "\"amount\": 1000}, \"programId\": \"Prog1\"}");
+	r.product_type = "hwPV";
+	body_is("activate", &r, "{\"activationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"cardNumber\": \"1400000005567585358\", "
+	    "\"value\": {\"currencyCode\": \"JPY\", \"amount\": 1000}, "
+	    "\"programId\": \"Prog1\", \"productType\": \"hwPV\"}");
+	r.program_id = NULL;
+	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
+	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"JPY\", "
+	    "\"amount\": 1000}, \"productType\": \"hwPV\"}");
 	CHECK(op_find("bogus") == NULL, "unknown op");
 	CHECK(nops == 8, "eight operations");
 }

@@ -1,6 +1,7 @@
 /* t_sigv4.c - the signer against every vector of the AWS SigV4 suite */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../src/rawreq.h"
 #include "../../src/sigv4.h"
@@ -232,6 +233,148 @@ test_agcod_vector(void)
 	}
 }
 
+/*
+ * Issue 13: the AGCOD vector's headers given in another order, with names
+ * in mixed case and values padded, sign to the same signature: the signer
+ * sorts, lower-cases and trims.  And under a zone far from UTC the dates and
+ * the signature are the same as under UTC.
+ */
+static const char AGCOD_SIG[] =
+    "3678156aeab17149396d76e8e6ce282612030585ff85e20fd95cba12c40030ca";
+
+static void
+sign_agcod_vector(const struct sigv4_header *h, size_t nh, char *sig,
+    char *date)
+{
+	static const char body[] = "{\"creationRequestId\": \"AwssbTSpecTest001\", "
+	    "\"partnerId\": \"Awssb\", \"value\": {\"currencyCode\": \"USD\", "
+	    "\"amount\": 1.00}}";
+	struct sigv4_output o;
+	struct sigv4_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.method = "POST";
+	in.path = "/CreateGiftCard";
+	in.headers = h;
+	in.nheaders = nh;
+	in.body = body;
+	in.body_len = strlen(body);
+	in.access_key_id = "AKIAJBYCL67O6NJUNYBQ";
+	in.secret = SECRET;
+	in.secret_len = strlen(SECRET);
+	in.region = "us-east-1";
+	in.service = "AGCODService";
+	sig[0] = date[0] = '\0';
+	if (sigv4_parse_date("20130910T222620Z", &in.when) == -1)
+		return;
+	if (sigv4_sign(&in, &o) == 0) {
+		memcpy(sig, o.signature, SIGV4_HEX_LEN + 1);
+		memcpy(date, o.amz_date, 17);
+	}
+	sigv4_output_free(&o);
+}
+
+static void
+test_header_sorting(void)
+{
+	static const struct sigv4_header orders[][5] = {
+		{ { "x-amz-target", "com.amazonaws.agcod.AGCODService.CreateGiftCard" },
+		  { "x-amz-date", "20130910T222620Z" },
+		  { "host", "agcod-v2-gamma.amazon.com" },
+		  { "content-type", "application/json" },
+		  { "accept", "application/json" } },
+		{ { "Host", "agcod-v2-gamma.amazon.com" },
+		  { "X-Amz-Target", "com.amazonaws.agcod.AGCODService.CreateGiftCard" },
+		  { "Accept", "application/json" },
+		  { "X-AMZ-DATE", "20130910T222620Z" },
+		  { "Content-Type", "application/json" } },
+		{ { "content-type", "  application/json " },
+		  { "HOST", "\tagcod-v2-gamma.amazon.com" },
+		  { "accept", "application/json   " },
+		  { "x-amz-target", " com.amazonaws.agcod.AGCODService.CreateGiftCard" },
+		  { "x-Amz-Date", "20130910T222620Z" } },
+	};
+	char sig[SIGV4_HEX_LEN + 1], date[17];
+	size_t i;
+
+	for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		sign_agcod_vector(orders[i], 5, sig, date);
+		CHECK_STR(sig, AGCOD_SIG, "header order %zu signs the same", i);
+	}
+}
+
+static void
+test_dates_other_zone(void)
+{
+	static const char *zones[] = { "Pacific/Chatham", "America/St_Johns",
+	    "Asia/Kathmandu", "Etc/GMT+12" };
+	const struct sigv4_header h[] = {
+		{ "accept", "application/json" },
+		{ "content-type", "application/json" },
+		{ "host", "agcod-v2-gamma.amazon.com" },
+		{ "x-amz-date", "20130910T222620Z" },
+		{ "x-amz-target", "com.amazonaws.agcod.AGCODService.CreateGiftCard" },
+	};
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	char sig[SIGV4_HEX_LEN + 1], date[17], back[17];
+	size_t i;
+	time_t t;
+
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		setenv("TZ", zones[i], 1);
+		tzset();
+		CHECK(sigv4_parse_date("20150830T123600Z", &t) == 0 &&
+		    t == 1440938160, "parse date under TZ=%s", zones[i]);
+		CHECK(sigv4_format_date(1440938160, back) == 0 &&
+		    strcmp(back, "20150830T123600Z") == 0,
+		    "format date under TZ=%s: %s", zones[i], back);
+		/* 23:30 UTC is already the next day east of UTC */
+		CHECK(sigv4_format_date(1440977400, back) == 0 &&
+		    strcmp(back, "20150830T233000Z") == 0,
+		    "late UTC evening under TZ=%s: %s", zones[i], back);
+		sign_agcod_vector(h, 5, sig, date);
+		CHECK_STR(sig, AGCOD_SIG, "signature under TZ=%s", zones[i]);
+		CHECK_STR(date, "20130910T222620Z", "x-amz-date under TZ=%s",
+		    zones[i]);
+	}
+	if (old) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else
+		unsetenv("TZ");
+	tzset();
+}
+
+/* the key chain step by step, against tests/lib/sigv4ref.py */
+static void
+test_key_chain_steps(void)
+{
+	static const struct {
+		int		 no_prefix;
+		unsigned	 swap, hex;
+		const char	*want;
+	} cases[] = {
+		{ 0, 0, 0, "7113452f5d22ac2a87644d23ff7389f08ba0fbd166660e2f83b9d07dcd26d1ff" },
+		{ 0, SIGV4_STEP(1), 0, "fdc533df46fd3c02c71bf1b84c647290ffda8ec71e3ccba8db13e23d12c83d29" },
+		{ 0, 0, SIGV4_STEP(2) | SIGV4_STEP(3) | SIGV4_STEP(4),
+		  "1aff0d44857e2c0f0d87f3ff2b4e603c86c46bc18bae704c3f54f3b47331c3bc" },
+		{ 0, SIGV4_CHAIN_STEPS, 0, "1488b0b5420937887e1502cbd32fff2b1317b933d7edfd042b626d38d17a9a00" },
+		{ 1, 0, 0, "82f9c7181bc08a62d8f68f3bfc557f08cc7b42cbd4d4c0e3a0ddaf368d5bcdc4" },
+	};
+	unsigned char key[SIGV4_KEY_LEN];
+	char hex[SIGV4_HEX_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(sigv4_key_chain(SECRET, strlen(SECRET), cases[i].no_prefix,
+		    "20130910", "us-east-1", "AGCODService", cases[i].swap,
+		    cases[i].hex, key) == 0, "key chain %zu", i);
+		sigv4_hex(key, sizeof(key), hex);
+		CHECK_STR(hex, cases[i].want, "key chain case %zu", i);
+	}
+	explicit_bzero(key, sizeof(key));
+}
+
 static void
 test_dates(void)
 {
@@ -341,4 +484,7 @@ test_sigv4(void)
 	test_agcod_vector();
 	test_key_cache();
 	test_dates();
+	test_header_sorting();
+	test_dates_other_zone();
+	test_key_chain_steps();
 }

@@ -1,0 +1,131 @@
+/*
+ * recover.c - Amazon's procedure when ActivateGiftCard keeps answering
+ * RESEND (F400) after the retries: send DeactivateGiftCard with the same
+ * request id; once that succeeds, activate again under a new request id.  A
+ * deactivation that fails is repeated 1 s apart for the first 10 s, then
+ * with exponential back-off, until --recover-for runs out; then the next
+ * step is a support case (support-draft), as Amazon asks.  Every request is
+ * journaled by op_send like any other.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <bsd/string.h>
+
+#include "api.h"
+#include "msg.h"
+#include "send.h"
+
+#define BACKOFF_AFTER	10	/* s of 1-second steps before doubling */
+#define BACKOFF_MAX	60	/* s, the longest single wait */
+
+static long
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+/* a RESEND answer that retrying did not settle, for a real request id */
+int
+activation_recover_applies(const struct opreq *q, const struct api_result *r)
+{
+	if (strcmp(q->op->name, "ActivateGiftCard") != 0 || q->recover_for <= 0)
+		return 0;
+	if (r->exit != EX_TEMPFAIL || !r->have_resp)
+		return 0;
+	if (reqid_is_mock(q->request_id))
+		return 0;	/* F4000 is there to test RESEND handling */
+	return (r->status && strcmp(r->status, "RESEND") == 0) ||
+	    (r->error_code && strcmp(r->error_code, "F400") == 0);
+}
+
+static int
+send_one(struct cmd_ctx *c, const struct opreq *q, long retry_for,
+    struct api_result *r)
+{
+	struct buf body = BUF_INIT(64 * 1024);
+	long saved = c->retry_for;
+	int rc;
+
+	if (api_body(&c->prof, q, &body) == -1) {
+		buf_free(&body);
+		memset(r, 0, sizeof(*r));
+		r->exit = EX_SOFTWARE;
+		r->outcome = OUTCOME_NOT_SENT;
+		api_say(r, "cannot build the request body");
+		return EX_SOFTWARE;
+	}
+	c->retry_for = retry_for;
+	rc = op_send(c, q, &body, r);
+	c->retry_for = saved;
+	buf_free(&body);
+	return rc;
+}
+
+/*
+ * On success r holds the new activation's result and act its new request
+ * id; on giving up r still holds the original RESEND answer.
+ */
+int
+activation_recover(struct cmd_ctx *c, struct opreq *act, struct api_result *r)
+{
+	const struct op *deact = op_find("deactivate");
+	struct opreq d = *act, again = *act;
+	struct api_result dr;
+	long start = now_s(), delay = 1, left;
+	struct timeval tv;
+	int attempt = 0, rc;
+
+	d.op = deact;
+	d.cur = NULL;
+	msg_warn("ActivateGiftCard %s still answers RESEND: following Amazon's "
+	    "procedure, deactivating card %s with the same request id, then "
+	    "activating it under a new one (for at most %ld s)",
+	    act->request_id, act->card_number, act->recover_for);
+	for (;;) {
+		attempt++;
+		rc = send_one(c, &d, 0, &dr);
+		if (rc == 0) {
+			api_result_free(&dr);
+			break;
+		}
+		left = act->recover_for - (now_s() - start);
+		msg_note("DeactivateGiftCard %s (attempt %d): %s", d.request_id,
+		    attempt, dr.why);
+		api_result_free(&dr);
+		if (rc == EX_IOERR || left <= delay) {
+			msg_err("the activation %s of card %s is not settled: "
+			    "its deactivation did not succeed within %ld s; "
+			    "repeat later, and after 24 hours ask Amazon: agcod "
+			    "support-draft --request-id %s", act->request_id,
+			    act->card_number, act->recover_for,
+			    act->request_id);
+			return r->exit;
+		}
+		{
+			struct timespec ts = { delay, 0 };
+
+			nanosleep(&ts, NULL);
+		}
+		if (now_s() - start >= BACKOFF_AFTER && delay < BACKOFF_MAX)
+			delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
+	}
+	gettimeofday(&tv, NULL);
+	if (reqid_generate(c->prof.partner_id, (uint64_t)tv.tv_sec * 1000 +
+	    (uint64_t)tv.tv_usec / 1000, again.request_id) == -1) {
+		msg_err("cannot generate a new request id");
+		return r->exit;
+	}
+	msg_note("deactivated %s; activating card %s again as %s",
+	    act->request_id, act->card_number, again.request_id);
+	api_result_free(r);
+	rc = send_one(c, &again, c->retry_for, r);
+	strlcpy(act->request_id, again.request_id, sizeof(act->request_id));
+	return rc;
+}

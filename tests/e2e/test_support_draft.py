@@ -1,0 +1,67 @@
+"""support-draft: the error in the subject and the error line (also for a
+gateway 403 without an AGCOD body), the service's line breaks kept and
+cleaned, and no draft claiming a failure for a request that succeeded."""
+import re
+
+import agcod_emulator
+
+
+def draft_lines(text):
+    return text.splitlines()
+
+
+def test_invalid_signature_403_names_status_and_exception(agcod, emu):
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, secret_access_key="nope")
+    r = agcod("create", "--amount", "3", "-o", "json")
+    assert r.rc == 65, r
+    d = agcod("support-draft")
+    assert d.rc == 0, d
+    lines = draft_lines(d.out)
+    assert lines[0] == ("Subject: [AGCOD] CreateGiftCard failed: HTTP 403 "
+                        "InvalidSignatureException (partner Acme1)"), lines[0]
+    assert "Error code and type:   HTTP 403 InvalidSignatureException" in lines
+    assert "- -" not in d.out and "failed:   " not in d.out
+    # the service's message keeps its line breaks, one line each
+    i = next(n for n, l in enumerate(lines) if l.startswith("Error message:"))
+    assert "The request signature we calculated does not match" in lines[i]
+    assert " " * 23 + "The Canonical String for this request should have been" in lines
+    assert " " * 23 + "/CreateGiftCard" in lines
+    assert "??" not in "\n".join(lines[i:i + 20])
+
+
+def test_agcod_error_in_subject_and_error_line(agcod, emu):
+    r = agcod("create", "--amount", "7", "--request-id", "F3003", "-o", "json")
+    assert r.rc == 77
+    d = agcod("support-draft")
+    assert d.out.startswith("Subject: [AGCOD] CreateGiftCard failed: F300 "
+                            "InsufficientFunds (partner Acme1)\n"), d.out[:200]
+    assert "Error code and type:   F300 InsufficientFunds\n" in d.out
+    assert "Error message:         Insufficient Funds\n" in d.out
+
+
+def test_service_newlines_kept_and_sanitised(agcod, emu, monkeypatch):
+    monkeypatch.setitem(agcod_emulator.MOCKS, "F2005", (
+        "F200", "InvalidCurrencyCodeInput",
+        "first line\nsecond \x1b[2Jline\r\nthird\x07 line", "FAILURE"))
+    r = agcod("create", "--amount", "7", "--request-id", "F2005", "-o", "json")
+    assert r.rc == 65
+    d = agcod("support-draft")
+    lines = draft_lines(d.out)
+    assert "Error message:         first line" in lines
+    assert " " * 23 + "second \\x1B[2Jline" in lines
+    assert " " * 23 + "third\\x07 line" in lines
+    assert "\x1b" not in d.out and "\x07" not in d.out and "\r" not in d.out
+
+
+def test_no_failure_claimed_for_a_request_that_succeeded(agcod, emu):
+    r = agcod("create", "--amount", "5", "-o", "json")
+    assert r.rc == 0
+    rid, code = r.json()["creationRequestId"], r.json()["gcClaimCode"]
+    d = agcod("support-draft", "--request-id", rid)
+    assert d.rc == 0, d
+    assert d.out.startswith(f"Subject: [AGCOD] CreateGiftCard succeeded: a question "
+                            f"about request {rid} (partner Acme1)\n"), d.out[:200]
+    assert not re.search(r"\bfail", d.out.split("Does it still happen")[0], re.I), d.out
+    assert "Error code and type" not in d.out
+    assert "Outcome:               succeeded" in d.out
+    assert code not in d.out
