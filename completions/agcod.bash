@@ -22,27 +22,28 @@ _agcod()
     done
     if [[ -z "$cmd" ]]; then
         if [[ "$cur" == -* ]]; then
-            COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --yes" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft help" -- "$cur"))
+            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft reprint help" -- "$cur"))
         fi
         return
     fi
     case "$cmd" in
-        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id" ;;
-        cancel) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id" ;;
-        funds) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --below" ;;
-        load) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
-        void) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
-        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --card-number" ;;
-        deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
-        activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
-        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
-        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --pending --since" ;;
-        reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;
-        support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft" -- "$cur")); return ;;
+        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --yes" ;;
+        cancel) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id --yes" ;;
+        funds) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --below --yes" ;;
+        load) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id --yes" ;;
+        void) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id --yes" ;;
+        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --card-number --yes" ;;
+        deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number --yes" ;;
+        activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number --yes" ;;
+        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --yes" ;;
+        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --pending --since --yes" ;;
+        reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run --yes" ;;
+        support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        reprint) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft reprint" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ "$cmd" == sign-debug && "$cur" != -* ]]; then

@@ -40,6 +40,7 @@ enum opt_id {
 	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
+	O_YES,
 	O_COUNT
 };
 
@@ -82,6 +83,7 @@ struct cmd_ctx {
 	int			 rl_ready;
 	json_t			*entries;	/* the journal, read once */
 	int			 trace_fd;	/* --trace: -1 not yet open */
+	int			 out_checked;	/* a failed stdout was reported */
 };
 
 /* main.c */
@@ -105,5 +107,6 @@ int	cmd_history(struct cmd_ctx *);
 int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
+int	cmd_reprint(struct cmd_ctx *);
 
 #endif

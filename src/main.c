@@ -22,6 +22,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "guard.h"
 #include "http.h"
 #include "msg.h"
 
@@ -30,6 +31,7 @@ enum {
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
+	B_REPRINT = 1 << 20,	/* apart from others' new bits: merged later */
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -74,7 +76,8 @@ static const struct optspec optspecs[] = {
 	{ "currency", 0, 1, O_CURRENCY, B_MONEY, "C",
 	    "ISO 4217 code (profile default)" },
 	{ "request-id", 0, 1, O_REQUEST_ID,
-	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT, "ID",
+	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT |
+	    B_REPRINT, "ID",
 	    "request id (generated when optional and omitted)" },
 	{ "external-reference", 0, 1, O_EXTREF, B_CREATE | B_LOAD | B_VOID,
 	    "TEXT", "your own reference, up to 100 characters" },
@@ -110,6 +113,8 @@ static const struct optspec optspecs[] = {
 	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
+	    "in production, move money without asking on the terminal" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -164,6 +169,10 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
+	{ "reprint", cmd_reprint, B_REPRINT,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[0],
+	    "reprint --request-id ID",
+	    "fetch a card's claim code again, by its request id" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -409,9 +418,11 @@ static int
 finish_stdout(struct cmd_ctx *ctx, int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		msg_err("cannot write the result to standard output%s",
-		    ctx->sent ? "; it was not delivered: run 'agcod reconcile' "
-		    "or repeat with the same request id" : "");
+		if (!ctx->out_checked)	/* else the command said what to do */
+			msg_err("cannot write the result to standard output%s",
+			    ctx->sent ? "; it was not delivered: 'agcod history' "
+			    "has the request ids; 'agcod reprint --request-id ID' "
+			    "fetches a card's claim code again" : "");
 		return rc ? rc : ctx->sent ? EX_TEMPFAIL : EX_IOERR;
 	}
 	return rc;
@@ -489,6 +500,10 @@ run_cmd(struct cmd_ctx *ctx)
 		if ((rc = profile_load(&ctx->prof, &po)) != 0)
 			return rc;
 	}
+	/* before anything is journaled or sent: 78 for what cannot work */
+	if (((c->need & NEED_NET) || a->seen[O_SEND]) &&
+	    (rc = guard_config(ctx)) != 0)
+		return rc;
 	if ((c->need & NEED_SECRET) &&
 	    (rc = profile_need_secret(&ctx->prof)) != 0)
 		return rc;

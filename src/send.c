@@ -90,7 +90,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 {
 	static const char *const names[] = {
 		[OUTCOME_SUCCEEDED] = "succeeded", [OUTCOME_FAILED] = "failed",
-		[OUTCOME_UNKNOWN] = "unknown", [OUTCOME_NOT_SENT] = "failed",
+		[OUTCOME_UNKNOWN] = "unknown", [OUTCOME_NOT_SENT] = "not sent",
 	};
 	const char *gc = json_str(res->json, "gcId");
 	char t[32];

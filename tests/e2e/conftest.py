@@ -91,9 +91,11 @@ class Agcod:
                     e.pop(k, None)
                 else:
                     e[k] = v
+        # a session of its own: no controlling terminal, as under cron, so a
+        # production confirmation never waits on the terminal running pytest
         p = subprocess.run([binary or AGCOD, *map(str, args)], env=e,
                            input=input, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, start_new_session=True)
         return Result(p)
 
     def journal(self):
