@@ -58,7 +58,7 @@ host_why(const char *hp, char *name, size_t namelen)
 	} else {
 		for (; *p && *p != ':'; p++)
 			if (!isalnum((unsigned char)*p) && *p != '.' &&
-			    *p != '-')
+			    *p != '-' && *p != '_')
 				return "has a character that cannot be in a "
 				    "host name (a space?)";
 	}

@@ -52,11 +52,12 @@ note(struct cmd_ctx *c, const struct op *op, const char *rid,
 	int r = -1;
 
 	journal_time(time(NULL), t);
-	if (o && json_object_set_new(o, "operation", json_string(op->name)) ==
-	    0 && json_object_set_new(o, "request_id", json_string(rid)) == 0 &&
-	    json_object_set_new(o, key, value) == 0 &&
+	errno = ENOMEM;
+	if (o && value &&
+	    json_object_set_new(o, "operation", json_string(op->name)) == 0 &&
+	    json_object_set_new(o, "request_id", json_string(rid)) == 0 &&
+	    json_object_set(o, key, value) == 0 &&
 	    json_object_set_new(o, "noted_at", json_string(t)) == 0) {
-		value = NULL;
 		if (c->journal.fd != -1)
 			r = journal_append(&c->journal, o, 1);
 		else
