@@ -228,6 +228,13 @@ ask(int fd, const char *question, char *answer, size_t n)
 	return 0;
 }
 
+/* --yes or assume_yes = yes */
+static int
+opted_in(const struct cmd_ctx *c)
+{
+	return c->args.seen[O_YES] || yes_no(c->prof.assume_yes) == 1;
+}
+
 int
 guard_confirm(struct cmd_ctx *c, const char *summary)
 {
@@ -237,7 +244,7 @@ guard_confirm(struct cmd_ctx *c, const char *summary)
 
 	if (!p->production)
 		return 0;
-	if (c->args.seen[O_YES] || yes_no(p->assume_yes) == 1)
+	if (opted_in(c))
 		return 0;
 	n = snprintf(q, sizeof(q), "agcod: PRODUCTION: %s for partner %s at "
 	    "%s\nagcod: proceed? [y/N] ", summary, p->partner_id, p->endpoint);
@@ -290,7 +297,9 @@ guard_request(struct cmd_ctx *c, const struct opreq *r)
 		n = snprintf(what, sizeof(what), "%s", op->name);
 	if (n < 0 || (size_t)n >= sizeof(what))
 		return EX_SOFTWARE;
+	if (!opted_in(c))	/* the question or the refusal names it all */
+		return guard_confirm(c, what);
 	msg_note("PRODUCTION: %s for partner %s at %s", what,
 	    c->prof.partner_id, c->prof.endpoint);
-	return guard_confirm(c, what);
+	return 0;
 }
