@@ -34,6 +34,7 @@ main(int argc, char **argv)
 		{ "triage", test_triage },
 		{ "buf", test_buf },
 		{ "classify", test_classify },
+		{ "guard", test_guard },
 	};
 	size_t i;
 
