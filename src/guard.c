@@ -214,12 +214,11 @@ static int
 ask(int fd, const char *question, char *answer, size_t n)
 {
 	size_t got = 0;
-	ssize_t r;
 	char ch;
 
 	if (write(fd, question, strlen(question)) == -1)
 		return -1;
-	while (got + 1 < n && (r = read(fd, &ch, 1)) == 1 && ch != '\n')
+	while (got + 1 < n && read(fd, &ch, 1) == 1 && ch != '\n')
 		if (ch != '\r')
 			answer[got++] = ch;
 	answer[got] = '\0';
