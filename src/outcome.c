@@ -179,9 +179,14 @@ outcome_notice_sent(struct cmd_ctx *c, const struct opreq *req,
 	const char *env = c->prof.production ? "PRODUCTION" : "the sandbox";
 	char amt[AMOUNT_TEXT_MAX] = "";
 
-	if (!(op->flags & OP_JOURNAL) || op->id_field == NULL ||
-	    (r->outcome != OUTCOME_SUCCEEDED && r->outcome != OUTCOME_UNKNOWN))
+	if (op->id_field == NULL)
 		return;
+	if (!(op->flags & OP_JOURNAL) || (r->outcome != OUTCOME_SUCCEEDED &&
+	    r->outcome != OUTCOME_UNKNOWN)) {
+		if (r->outcome != OUTCOME_SUCCEEDED)
+			outcome_say_id(rid);
+		return;
+	}
 	if (req->cur)
 		amount_format(&req->amount, amt, sizeof(amt));
 	if (is_create(op))

@@ -557,3 +557,11 @@ def test_sign_debug_send_load_says_how_to_void(agcod, emu):
     assert "PRODUCTION" in r.err and f"agcod void --request-id {rid}" in r.err
     assert agcod("void", "--request-id", rid, "-o", "json").rc == 0
     assert emu.state.loads[rid]["status"] == "Voided"
+
+
+def test_sign_debug_send_refused_names_the_request_id(agcod, emu):
+    r = agcod("sign-debug", "create", "--amount", "3", "--request-id", "F2005", "--send",
+              "-o", "json")
+    assert r.rc == 65, r
+    assert stable_id(r) == "F2005"
+    assert "issued" not in r.err
