@@ -22,28 +22,29 @@ _agcod()
     done
     if [[ -z "$cmd" ]]; then
         if [[ "$cur" == -* ]]; then
-            COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --yes" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal help" -- "$cur"))
+            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal reprint help" -- "$cur"))
         fi
         return
     fi
     case "$cmd" in
-        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --product-type" ;;
-        cancel) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id" ;;
-        funds) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --below" ;;
-        load) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
-        void) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
-        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --program-id --card-number --product-type --recover-for" ;;
-        deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
-        activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number" ;;
-        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
-        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
-        reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;
-        support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        journal) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id --state --operation --before --reason --dry-run" ;;
-        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal" -- "$cur")); return ;;
+        create) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --product-type --yes" ;;
+        cancel) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id --yes" ;;
+        funds) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --below --yes" ;;
+        load) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id --yes" ;;
+        void) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --account-id --account-type --source-id --yes" ;;
+        activate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --program-id --card-number --product-type --recover-for --yes" ;;
+        deactivate) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number --yes" ;;
+        activation-status) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --card-number --yes" ;;
+        sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for --yes" ;;
+        history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --external-reference --pending --requests --state --operation --since --until --limit --yes" ;;
+        reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run --yes" ;;
+        support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        journal) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --gc-id --state --operation --before --reason --dry-run --yes" ;;
+        reprint) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --yes" ;;
+        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft journal reprint" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ "$cmd" == sign-debug && "$cur" != -* ]]; then

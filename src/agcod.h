@@ -42,7 +42,7 @@ enum opt_id {
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
 	O_REQUESTS, O_STATE, O_OPERATION, O_UNTIL, O_LIMIT, O_BEFORE, O_REASON,
-	O_PRODUCT_TYPE, O_RECOVER_FOR,
+	O_PRODUCT_TYPE, O_RECOVER_FOR, O_YES,
 	O_COUNT
 };
 
@@ -87,6 +87,7 @@ struct cmd_ctx {
 	int64_t			 last_record;	/* journal id of the last send */
 	json_t			*kept;		/* journal rows requests point into */
 	int			 trace_fd;	/* --trace: -1 not yet open */
+	int			 out_checked;	/* a failed stdout was reported */
 };
 
 /* main.c */
@@ -108,6 +109,8 @@ int	ctx_open_state(struct cmd_ctx *, int journal);
 struct journal *ctx_journal(struct cmd_ctx *);
 /* keep a journal row alive as long as the command runs */
 void	ctx_keep(struct cmd_ctx *, json_t *);
+/* journal_lookup, the row kept alive as long as the command runs */
+json_t	*ctx_lookup(struct cmd_ctx *, const char *op, const char *rid);
 
 /* the commands */
 int	cmd_op(struct cmd_ctx *);
@@ -117,5 +120,6 @@ int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
 int	cmd_journal(struct cmd_ctx *);
+int	cmd_reprint(struct cmd_ctx *);
 
 #endif

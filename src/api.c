@@ -259,7 +259,59 @@ api_say(struct api_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* a status line from a body we could not read as JSON */
+/*
+ * One rule for every answer (CONTRACT §7): a request is "failed" only when
+ * the answer proves the service refused it: an AGCOD body with status
+ * FAILURE and an errorCode, HTTP 401/403 (key or signature), or throttling.
+ * Anything else that came back after the request may have reached the
+ * service (an unreadable 2xx, a 5xx of any body, a 4xx without an AGCOD
+ * status, a timeout, a reset) is "unknown": the service may have acted.
+ * "Not sent" is only for a request that provably never left.
+ */
+
+/* the request was refused before it could act: retried, then 75 */
+static enum verdict
+throttled(struct api_result *r)
+{
+	r->exit = EX_TEMPFAIL;
+	r->outcome = OUTCOME_FAILED;
+	api_say(r, "throttled by the service (HTTP %ld); nothing was done",
+	    r->resp.status);
+	return V_RETRY;
+}
+
+/* HTTP 401/403: the gateway refused the key or the signature */
+static enum verdict
+denied(struct api_result *r, int signature, const char *m)
+{
+	long st = r->resp.status;
+
+	r->outcome = OUTCOME_FAILED;
+	if (signature) {
+		r->exit = EX_DATAERR;
+		api_say(r, "the service rejected the signature (HTTP %ld)%s%s; "
+		    "run 'agcod sign-debug' and check the secret key and clock",
+		    st, m[0] ? ": " : "", m);
+	} else {
+		r->exit = EX_NOPERM;
+		api_say(r, "access denied (HTTP %ld): %s", st,
+		    m[0] ? m : "check the access key id and secret");
+	}
+	return V_DONE;
+}
+
+/* an answer that proves nothing: the service may have acted */
+static enum verdict
+unproven(struct api_result *r, const char *what)
+{
+	r->exit = EX_TEMPFAIL;
+	r->outcome = OUTCOME_UNKNOWN;
+	api_say(r, "HTTP %ld %s; the service may have processed the request: "
+	    "the outcome is unknown", r->resp.status, what);
+	return V_RETRY;
+}
+
+/* a body we could not read as a JSON object */
 static enum verdict
 classify_text(struct api_result *r)
 {
@@ -267,36 +319,24 @@ classify_text(struct api_result *r)
 	size_t n = r->resp.body.len;
 	long st = r->resp.status;
 
-	if (contains(b, n, "ThrottlingException") || st == 429) {
-		r->exit = EX_TEMPFAIL;
-		api_say(r, "throttled by the service (HTTP %ld)", st);
-		return V_RETRY;
-	}
-	if (contains(b, n, "InvalidSignatureException") ||
-	    contains(b, n, "signature we calculated does not match")) {
-		r->exit = EX_DATAERR;
-		api_say(r, "the service rejected the signature (HTTP %ld); run "
-		    "'agcod sign-debug' and check the secret key and clock", st);
-		return V_DONE;
-	}
-	if (st >= 500) {
-		r->exit = EX_UNAVAILABLE;
-		api_say(r, "the service failed: HTTP %ld with a non-JSON body "
-		    "(a proxy or gateway error)", st);
-		return V_RETRY;
-	}
-	r->exit = EX_UNAVAILABLE;
-	api_say(r, "unexpected response: HTTP %ld with a body that is not JSON",
-	    st);
-	return V_DONE;
+	if (st == 429 || contains(b, n, "ThrottlingException") ||
+	    contains(b, n, "Rate exceeded"))
+		return throttled(r);
+	if (st == 401 || st == 403)
+		return denied(r, contains(b, n, "InvalidSignatureException") ||
+		    contains(b, n, "signature we calculated does not match"),
+		    "");
+	return unproven(r, st >= 500 ? "with a body that is not JSON (a proxy "
+	    "or gateway error)" : "with a body that is not JSON");
 }
 
 static enum verdict
 classify_json(struct api_result *r)
 {
 	json_t *j = r->json, *inner = json_object_get(j, "agcodResponse");
-	const char *code, *msg;
+	const char *code, *msg, *type = json_str(j, "__type");
 	long st = r->resp.status;
+	int success;
 	char m[300];
 
 	r->status = json_str(j, "status");
@@ -307,8 +347,9 @@ classify_json(struct api_result *r)
 	r->message = msg = json_str(j, "message") ? json_str(j, "message") :
 	    json_str(j, "Message");
 	msg_sanitize(m, sizeof(m), msg ? msg : "", msg ? strlen(msg) : 0);
+	success = r->status && strcmp(r->status, "SUCCESS") == 0;
 
-	if (r->status && strcmp(r->status, "SUCCESS") == 0 && st / 100 == 2) {
+	if (success && st / 100 == 2 && code == NULL) {
 		r->exit = 0;
 		r->outcome = OUTCOME_SUCCEEDED;
 		return V_DONE;
@@ -321,49 +362,24 @@ classify_json(struct api_result *r)
 		    r->error_type ? r->error_type : "RESEND");
 		return V_RETRY;
 	}
-	if (code || (r->status && strcmp(r->status, "FAILURE") == 0)) {
+	if (code && !success) {
 		r->outcome = OUTCOME_FAILED;
-		r->exit = code == NULL ? EX_UNAVAILABLE :
-		    strncmp(code, "F2", 2) == 0 ? EX_DATAERR :
+		r->exit = strncmp(code, "F2", 2) == 0 ? EX_DATAERR :
 		    strncmp(code, "F3", 2) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
-		api_say(r, "refused: %s %s: %s", code ? code : "FAILURE",
+		api_say(r, "refused: %s %s: %s", code,
 		    r->error_type ? r->error_type : "", m);
 		return V_DONE;
 	}
 	/* gateway answers: no AGCOD status */
 	if (st == 429 || (msg && strstr(msg, "Rate exceeded")) ||
-	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl")) {
-		r->exit = EX_TEMPFAIL;
-		r->outcome = OUTCOME_NOT_SENT;
-		api_say(r, "throttled by the service (HTTP %ld)", st);
-		return V_RETRY;
-	}
-	if (st == 403 || st == 400 || st == 401) {
-		const char *type = json_str(j, "__type");
-
-		r->outcome = OUTCOME_FAILED;
-		if ((msg && strstr(msg, "ignature") != NULL) ||
-		    (type && strstr(type, "Signature") != NULL)) {
-			r->exit = EX_DATAERR;
-			api_say(r, "the service rejected the signature (HTTP %ld): "
-			    "%s", st, m);
-		} else {
-			r->exit = EX_NOPERM;
-			api_say(r, "access denied (HTTP %ld): %s", st,
-			    m[0] ? m : "check the access key id and secret");
-		}
-		return V_DONE;
-	}
-	if (st >= 500) {
-		r->exit = EX_UNAVAILABLE;
-		r->outcome = OUTCOME_UNKNOWN;
-		api_say(r, "the service failed: HTTP %ld %s", st, m);
-		return V_RETRY;
-	}
-	r->exit = EX_UNAVAILABLE;
-	r->outcome = OUTCOME_UNKNOWN;
-	api_say(r, "unexpected response: HTTP %ld without an AGCOD status", st);
-	return V_DONE;
+	    (type && strstr(type, "Throttling")) ||
+	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl"))
+		return throttled(r);
+	if (st == 401 || st == 403)
+		return denied(r, (msg && strstr(msg, "ignature") != NULL) ||
+		    (type && strstr(type, "Signature") != NULL), m);
+	return unproven(r, st / 100 == 2 ? "with a JSON body that is not an "
+	    "AGCOD answer" : "without an AGCOD status");
 }
 
 /* pure: the response (or transport result) in r -> exit, outcome, verdict */
@@ -377,12 +393,8 @@ api_classify(struct api_result *r, int hr)
 		break;
 	case HTTP_NOT_SENT:
 		r->exit = EX_TEMPFAIL;
-		api_say(r, "cannot connect: %s", r->resp.error);
-		return V_RETRY;
-	case HTTP_LOST:
-		r->exit = EX_TEMPFAIL;
-		r->outcome = OUTCOME_UNKNOWN;
-		api_say(r, "no complete answer (%s); the outcome is unknown",
+		r->outcome = OUTCOME_NOT_SENT;
+		api_say(r, "cannot connect, nothing was sent: %s",
 		    r->resp.error);
 		return V_RETRY;
 	case HTTP_TLS:
@@ -390,17 +402,24 @@ api_classify(struct api_result *r, int hr)
 		r->outcome = OUTCOME_NOT_SENT;
 		api_say(r, "TLS failure, nothing sent: %s", r->resp.error);
 		return V_DONE;
+	case HTTP_LOST:
+		r->exit = EX_TEMPFAIL;
+		r->outcome = OUTCOME_UNKNOWN;
+		api_say(r, "no complete answer (%s); the outcome is unknown",
+		    r->resp.error);
+		return V_RETRY;
 	case HTTP_TOO_BIG:
-		r->exit = EX_UNAVAILABLE;
+		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_UNKNOWN;
-		api_say(r, "the response is larger than %d bytes; refused",
-		    HTTP_BODY_MAX);
-		return V_DONE;
+		api_say(r, "the response is larger than %d bytes; the outcome "
+		    "is unknown", HTTP_BODY_MAX);
+		return V_RETRY;
 	default:
-		r->exit = EX_UNAVAILABLE;
+		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_UNKNOWN;
-		api_say(r, "transfer failed: %s", r->resp.error);
-		return V_DONE;
+		api_say(r, "transfer failed (%s); the outcome is unknown",
+		    r->resp.error);
+		return V_RETRY;
 	}
 	r->json = json_parse_exact(buf_str(&r->resp.body), r->resp.body.len,
 	    err, sizeof(err));
@@ -524,8 +543,22 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		}
 	}
 	triage(c, r);
-	/* once an attempt may have been processed, the outcome stays open */
-	if (r->exit == EX_TEMPFAIL && unknown)
+	/*
+	 * Once an attempt may have been processed, the outcome stays open
+	 * until the service itself answers for this request id (SUCCESS, or
+	 * FAILURE with an error code): a later throttle, refused connection
+	 * or TLS failure says nothing about the earlier attempt.
+	 */
+	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
+	    r->outcome != OUTCOME_SUCCEEDED &&
+	    !(r->outcome == OUTCOME_FAILED && r->error_code)) {
+		char last[sizeof(r->why)];
+
+		strlcpy(last, r->why, sizeof(last));
 		r->outcome = OUTCOME_UNKNOWN;
+		r->exit = EX_TEMPFAIL;
+		api_say(r, "%s; an earlier attempt may have been processed: the "
+		    "outcome is unknown", last);
+	}
 	return r->exit;
 }

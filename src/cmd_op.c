@@ -7,8 +7,9 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "guard.h"
 #include "msg.h"
-#include "output.h"
+#include "outcome.h"
 #include "send.h"
 
 /* funds --below: exit 1 when the balance is under the threshold */
@@ -39,6 +40,7 @@ cmd_op(struct cmd_ctx *c)
 	struct api_result r;
 	struct amount below;
 	struct opreq req;
+	json_t *before = NULL;
 	int rc;
 
 	if (c->args.val[O_BELOW] &&
@@ -53,25 +55,20 @@ cmd_op(struct cmd_ctx *c)
 		msg_err("cannot build the request body");
 		return EX_SOFTWARE;
 	}
-	if (c->prof.production && (op->flags & OP_MOVES_MONEY))
-		msg_note("PRODUCTION: %s for partner %s at %s", op->name,
-		    c->prof.partner_id, c->prof.endpoint);
+	if ((rc = guard_request(c, &req)) != 0) {
+		buf_free(&body);
+		return rc;
+	}
 	if (op->id_field)
 		msg_verbose("%s %s", op->id_field, req.request_id);
+	if (op->flags & OP_JOURNAL)
+		before = ctx_lookup(c, op->name, c->args.val[O_REQUEST_ID]);
 
 	rc = op_send(c, &req, &body, &r);
 	if (rc != 0 && activation_recover_applies(&req, &r))
 		rc = activation_recover(c, &req, &r);
-	if (r.json && output_body(c, &r.resp.body, r.json) == -1)
-		rc = rc ? rc : EX_SOFTWARE;
-	if (rc != 0) {
-		msg_err("%s%s%s: %s", op->cmd, op->id_field ? " " : "",
-		    op->id_field ? req.request_id : "", r.why);
-		if (rc == EX_TEMPFAIL && r.outcome == OUTCOME_UNKNOWN)
-			msg_err("the outcome is unknown: repeat with "
-			    "--request-id %s (the service answers a repeated "
-			    "id with the original result)", req.request_id);
-	} else if (c->args.val[O_BELOW])
+	rc = outcome_deliver(c, &req, &r, before, rc);
+	if (rc == 0 && c->args.val[O_BELOW])
 		rc = check_below(c, r.json, &below);
 	api_result_free(&r);
 	buf_free(&body);

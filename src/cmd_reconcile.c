@@ -13,7 +13,7 @@
 
 #include "agcod.h"
 #include "msg.h"
-#include "output.h"
+#include "outcome.h"
 #include "send.h"
 
 /* a pending record younger than this whose process lives is in flight */
@@ -40,10 +40,9 @@ settle(struct cmd_ctx *c, const struct op *op, json_t *e)
 	}
 	msg_note("reconciling %s %s", op->name, req.request_id);
 	rc = op_send(c, &req, &body, &r);
-	if (r.json)
-		output_body(c, &r.resp.body, r.json);
-	if (rc)
-		msg_err("%s %s: %s", op->cmd, req.request_id, r.why);
+	/* printed as the original command would; a claim code that cannot
+	 * be delivered, or a cancelled card, is said and recorded */
+	rc = outcome_deliver(c, &req, &r, e, rc);
 	api_result_free(&r);
 	buf_free(&body);
 	return rc;
@@ -89,7 +88,8 @@ collect(json_t *e, void *arg)
 
 	if (strcmp(member(e, "partner"), t->c->prof.partner_id) != 0 ||
 	    strcmp(member(e, "endpoint"), t->c->prof.endpoint) != 0) {
-		msg_warn("not settling %s %s: it was sent for partner %s at %s "
+		/* an error, not a warning: cron mails it even with -q */
+		msg_err("not settling %s %s: it was sent for partner %s at %s "
 		    "(profile '%s'); run 'agcod -p %s reconcile'",
 		    member(e, "operation"), member(e, "request_id"),
 		    member(e, "partner"), member(e, "endpoint"),

@@ -12,8 +12,10 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "guard.h"
 #include "json.h"
 #include "msg.h"
+#include "outcome.h"
 #include "rawreq.h"
 #include "report.h"
 #include "send.h"
@@ -138,6 +140,10 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	}
 	memset(&rep, 0, sizeof(rep));
 	memset(&res, 0, sizeof(res));
+	if (c->args.seen[O_SEND] && (rc = guard_request(c, &req)) != 0) {
+		buf_free(&body);
+		return rc;
+	}
 	if (c->args.seen[O_SEND]) {
 		rc = op_send(c, &req, &body, &res);
 		sreq = res.sreq;
@@ -180,6 +186,7 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	if (c->args.seen[O_SEND]) {
 		if (rc)
 			msg_err("%s: %s", op->cmd, res.why);
+		outcome_notice_sent(c, &req, &res);
 		api_result_free(&res);
 	} else
 		api_signed_free(&sreq);

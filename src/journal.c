@@ -1057,18 +1057,22 @@ journal_lookup(struct journal *j, const char *op, const char *rid)
 	if (r == NULL || object_key(r, &k, &origin, &key) == -1)
 		return r;
 	/* the object's state and gc id: what cancel and void need */
-	if ((st = prep(j, "SELECT state, gc_id FROM objects WHERE kind = ? "
-	    "AND key = ?")) == NULL)
+	if ((st = prep(j, "SELECT state, gc_id, amount, currency FROM objects "
+	    "WHERE kind = ? AND key = ?")) == NULL)
 		return r;
 	bind_text(st, 1, k->name);
 	bind_text(st, 2, key);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		if (col_text(st, 0))
-			json_object_set_new(r, "object_state",
-			    json_string(col_text(st, 0)));
-		if (!member(r, "gc_id") && col_text(st, 1))
-			json_object_set_new(r, "gc_id",
-			    json_string(col_text(st, 1)));
+		static const char *const from[] = { "object_state", "gc_id",
+		    "amount", "currency" };
+		int i;
+
+		/* the terms the object was settled with, not a refused
+		 * repeat's */
+		for (i = 0; i < 4; i++)
+			if (col_text(st, i))
+				json_object_set_new(r, from[i],
+				    json_string(col_text(st, i)));
 	}
 	unprep(j, st);
 	return r;

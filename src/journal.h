@@ -76,8 +76,10 @@ int	journal_settle(struct journal *, const char *op, const char *rid,
 
 /*
  * The latest record of an operation's request id, with the first time it
- * was sent as "time" and the money object's gc_id when the record has
- * none; a new reference, or NULL (not found, or an error in j->err).
+ * was sent as "time", and from its money object, if it has one, the
+ * object's state as "object_state" and the gc_id, amount and currency it
+ * was settled with; a new reference, or NULL (not found, or an error in
+ * j->err).
  */
 json_t	*journal_lookup(struct journal *, const char *op, const char *rid);
 

@@ -23,6 +23,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "guard.h"
 #include "http.h"
 #include "msg.h"
 #include "trace.h"
@@ -32,7 +33,7 @@ enum {
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
-	B_JOURNAL = 1 << 13,
+	B_JOURNAL = 1 << 13, B_REPRINT = 1 << 14,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -79,7 +80,7 @@ static const struct optspec optspecs[] = {
 	    "ISO 4217 code (profile default)" },
 	{ "request-id", 0, 1, O_REQUEST_ID,
 	    (B_SENDS & ~B_FUNDS) | B_HISTORY | B_RECONCILE | B_SUPPORT |
-	    B_JOURNAL, "ID",
+	    B_JOURNAL | B_REPRINT, "ID",
 	    "request id (generated when optional and omitted)" },
 	{ "external-reference", 0, 1, O_EXTREF,
 	    B_CREATE | B_LOAD | B_VOID | B_HISTORY,
@@ -133,6 +134,8 @@ static const struct optspec optspecs[] = {
 	    "product voucher type, e.g. hwPV" },
 	{ "recover-for", 0, 1, O_RECOVER_FOR, B_ACTIVATE, "SECONDS",
 	    "after RESEND: deactivate and activate anew, for at most (120)" },
+	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
+	    "in production, move money without asking on the terminal" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -200,6 +203,10 @@ static const struct cmd cmds[] = {
 	    "succeeded|failed --reason TEXT\n"
 	    "                            [--operation OP] [--gc-id ID]",
 	    "export, check, prune the journal; settle an unknown by hand" },
+	{ "reprint", cmd_reprint, B_REPRINT,
+	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[0],
+	    "reprint --request-id ID",
+	    "fetch a card's claim code again, by its request id" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -445,9 +452,11 @@ static int
 finish_stdout(struct cmd_ctx *ctx, int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		msg_err("cannot write the result to standard output%s",
-		    ctx->sent ? "; it was not delivered: run 'agcod reconcile' "
-		    "or repeat with the same request id" : "");
+		if (!ctx->out_checked)	/* else the command said what to do */
+			msg_err("cannot write the result to standard output%s",
+			    ctx->sent ? "; it was not delivered: 'agcod history' "
+			    "has the request ids; 'agcod reprint --request-id ID' "
+			    "fetches a card's claim code again" : "");
 		return rc ? rc : ctx->sent ? EX_TEMPFAIL : EX_IOERR;
 	}
 	return rc;
@@ -532,6 +541,19 @@ ctx_journal(struct cmd_ctx *c)
 	return &c->journal;
 }
 
+json_t *
+ctx_lookup(struct cmd_ctx *c, const char *op, const char *rid)
+{
+	struct journal *j;
+	json_t *e;
+
+	if (rid == NULL || (j = ctx_journal(c)) == NULL ||
+	    (e = journal_lookup(j, op, rid)) == NULL)
+		return NULL;
+	ctx_keep(c, e);
+	return e;
+}
+
 void
 ctx_keep(struct cmd_ctx *c, json_t *row)
 {
@@ -561,6 +583,10 @@ run_cmd(struct cmd_ctx *ctx)
 		if ((rc = profile_load(&ctx->prof, &po)) != 0)
 			return rc;
 	}
+	/* before anything is journaled or sent: 78 for what cannot work */
+	if (((c->need & NEED_NET) || a->seen[O_SEND]) &&
+	    (rc = guard_config(ctx)) != 0)
+		return rc;
 	if ((c->need & NEED_SECRET) &&
 	    (rc = profile_need_secret(&ctx->prof)) != 0)
 		return rc;

@@ -55,13 +55,15 @@ static const struct region_info regions[] = {
 
 enum key {
 	K_PARTNER, K_ACCESS_KEY, K_SECRET, K_SECRET_CMD, K_REGION,
-	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS, K_COUNT
+	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS,
+	K_MAX_AMOUNT, K_MAX_BATCH_TOTAL, K_ASSUME_YES, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"partner_id", "access_key_id", "secret_access_key",
 	"secret_access_key_command", "region", "environment", "currency",
 	"endpoint", "ca_bundle", "max_rps",
+	"max_amount", "max_batch_total", "assume_yes",
 };
 
 /* NULL when the partner id can prefix request ids, else why not */
@@ -287,6 +289,16 @@ handle_value(struct parse *ps, int k, const char *val, size_t vl)
 		ps->p->max_rps = (int)n;
 		return 1;
 	}
+	/* checked by guard.c, with the commands that send */
+	case K_MAX_AMOUNT:
+		return setv(ps, ps->p->max_amount, sizeof(ps->p->max_amount),
+		    name, val);
+	case K_MAX_BATCH_TOTAL:
+		return setv(ps, ps->p->max_batch_total,
+		    sizeof(ps->p->max_batch_total), name, val);
+	case K_ASSUME_YES:
+		return setv(ps, ps->p->assume_yes, sizeof(ps->p->assume_yes),
+		    name, val);
 	}
 	return 1;
 }

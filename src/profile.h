@@ -31,6 +31,9 @@ struct profile {
 	char			 host[300];	/* host[:port], signed */
 	char			 ca_bundle[PATH_MAX];
 	int			 max_rps;
+	char			 max_amount[32];	/* guard.c checks these */
+	char			 max_batch_total[32];
+	char			 assume_yes[8];
 	struct sigv4_cache	 keycache;	/* the day's signing key */
 };
 

@@ -17,25 +17,20 @@ int
 op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	const char *vals[O_COUNT];
-	struct journal *j;
 	json_t *e = NULL;
 	char why[512];
-	int rc;
 
 	memcpy(vals, c->args.val, sizeof(vals));
-	if (op->refers_to && vals[O_REQUEST_ID] && (j = ctx_journal(c)))
-		e = journal_lookup(j, op->refers_to, vals[O_REQUEST_ID]);
+	if (op->refers_to && vals[O_REQUEST_ID])
+		e = ctx_lookup(c, op->refers_to, vals[O_REQUEST_ID]);
 	if (e)
 		opreq_fill_from(vals, e, 0);
 	if (opreq_build(&c->prof, op, vals, r, why, sizeof(why)) == -1) {
 		if (op->refers_to && vals[O_REQUEST_ID] && e == NULL)
-			rc = usage_error(c->cmd, "%s (the journal has no %s "
+			return usage_error(c->cmd, "%s (the journal has no %s "
 			    "with request id '%s')", why, op->refers_to,
 			    vals[O_REQUEST_ID]);
-		else
-			rc = usage_error(c->cmd, "%s", why);
-		json_decref(e);
-		return rc;
+		return usage_error(c->cmd, "%s", why);
 	}
 	/* sources disagree on whether the service needs the gcId */
 	if ((op->fields & F_GCID) && r->gc_id == NULL)
@@ -53,9 +48,6 @@ op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 			    "more than 15 minutes ago: Amazon will likely refuse "
 			    "to cancel it", r->request_id, t);
 	}
-	/* the strings opreq_build kept point into e: keep it with the ctx */
-	if (e)
-		ctx_keep(c, e);
 	return 0;
 }
 

@@ -101,9 +101,12 @@ class Agcod:
             if limit_fsize is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE,
                                    (limit_fsize, limit_fsize))
+        # a session of its own: no controlling terminal, as under cron, so a
+        # production confirmation never waits on the terminal running pytest
         p = subprocess.run([binary or AGCOD, *prefix, *map(str, args)], env=e,
                            input=input, capture_output=True, text=True,
-                           timeout=timeout, preexec_fn=limits)
+                           timeout=timeout, preexec_fn=limits,
+                           start_new_session=True)
         if not allow_crash:     # "non-zero exit" must never be a crash
             assert 0 <= p.returncode < 128, f"agcod crashed: {p!r}"
             for s in CRASH_MARKS:

@@ -77,12 +77,12 @@ def test_throttle_json_and_xml_are_retried(agcod, emu):
     assert "throttled" in r.err
 
 
-def test_html_500_is_69_with_clear_message(agcod, emu):
+def test_html_500_is_75_unknown_with_clear_message(agcod, emu):
     emu.fault("html500", count=5)
     r = agcod("--retry-for", "0", "funds", "-o", "json")
-    assert r.rc == 69, r
+    assert r.rc == 75, r                  # a 5xx proves no refusal
     assert r.out == ""
-    assert "non-JSON" in r.err
+    assert "not JSON" in r.err and "unknown" in r.err
 
 
 def test_html_500_retried_then_success(agcod, emu):
@@ -92,10 +92,11 @@ def test_html_500_retried_then_success(agcod, emu):
     assert len(emu.requests()) == 2
 
 
-def test_garbage_200_is_69(agcod, emu):
-    emu.fault("garbage", count=1)
-    r = agcod("funds", "-o", "json")
-    assert r.rc == 69 and r.out == "", r
+def test_garbage_200_is_75_unknown(agcod, emu):
+    emu.fault("garbage", count=10)
+    r = agcod("--retry-for", "0", "funds", "-o", "json")
+    assert r.rc == 75 and r.out == "", r
+    assert "unknown" in r.err
 
 
 def test_dropped_after_processing_is_75_then_repeat_recovers(agcod, emu):

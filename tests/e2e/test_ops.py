@@ -124,7 +124,7 @@ def test_unknown_response_fields_pass_through(agcod, emu):
 
 def test_production_notice_on_stderr(agcod, emu):
     agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
-                       environment="production")
+                       environment="production", assume_yes="yes")
     r = agcod("create", "--amount", "1", "-o", "json")
     assert r.rc == 0, r
     assert "PRODUCTION" in r.err and PARTNER in r.err

@@ -13,7 +13,10 @@ It behaves as ../../../shared/agcod-api.md documents Amazon's service:
   answers a throttling body past that;
 * answers Amazon's sandbox mock ids (F0000, F2005, F4000 -> RESEND, ...);
 * injects faults on demand: RESEND n times, throttle n times, a delay, a
-  connection dropped after processing, a truncated body, an HTML 500;
+  connection dropped after processing, a truncated body, an HTML 500; and
+  faults that act then answer badly, for every operation (ACTED_FAULTS: a
+  broken 200 body, an HTML 500 or 502, a JSON 5xx without an AGCOD status,
+  after the request was processed);
 * logs every request it received, for tests to inspect.
 
 Used two ways: tests start it in-process (Emulator(...).start()), and
@@ -84,6 +87,27 @@ MOCKS = {
 EXPONENT = {"JPY": 0}
 MAX_CARD = {"JPY": D("200000")}
 DEFAULT_MAX_CARD = D("2000")
+
+
+# Faults that ACT, then answer badly: the request is processed as usual (a
+# card issued, funds debited, a load made), then the answer is replaced by
+# one that proves nothing.  fault kind -> (processed body, fault) ->
+# (status, body, content type).  "drop" (connection closed after processing)
+# is the fifth such fault.
+ACTED_FAULTS = {
+    # a 200 whose JSON is cut short (complete HTTP, broken body)
+    "acted_broken200": lambda body, f: (200, body[: len(body) // 2], "application/json"),
+    "acted_html500": lambda body, f: (
+        500, "<html><head><title>500 Internal Server Error</title></head>"
+             "<body>upstream failed</body></html>", "text/html"),
+    "acted_html502": lambda body, f: (
+        502, "<html><head><title>502 Bad Gateway</title></head>"
+             "<body><center>502 Bad Gateway</center></body></html>", "text/html"),
+    # a JSON 5xx from a gateway, without an AGCOD status
+    "acted_json5xx": lambda body, f: (
+        f.get("status", 503), json.dumps({"message": "Service Unavailable"}),
+        "application/json"),
+}
 
 
 class AgcodError(Exception):
@@ -679,12 +703,18 @@ def make_handler(emu):
             if kind == "drop":
                 # processed, but the answer never arrives
                 entry["status"] = "dropped"
+                entry["acted"] = True
                 self.close_connection = True
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
                 return None, None, None
+            if kind in ACTED_FAULTS:
+                # processed (card issued, funds moved), then a bad answer
+                entry["acted"] = True
+                st, text, ctype = ACTED_FAULTS[kind](resp, f)
+                return st, text, {"ctype": ctype}
             if kind == "truncate":
                 return status, resp, {"truncate": True}
             if kind == "garbage":

@@ -33,6 +33,8 @@ main(int argc, char **argv)
 		{ "csv", test_csv },
 		{ "triage", test_triage },
 		{ "buf", test_buf },
+		{ "classify", test_classify },
+		{ "guard", test_guard },
 	};
 	size_t i;
 

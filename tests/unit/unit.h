@@ -38,6 +38,8 @@ void	test_journal(void);
 void	test_csv(void);
 void	test_triage(void);
 void	test_buf(void);
+void	test_classify(void);
+void	test_guard(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 

@@ -1,0 +1,82 @@
+/*
+ * cmd_reprint.c - reprint: fetch a card's claim code again.  CreateGiftCard
+ * is sent again with the request id, amount and currency the journal holds;
+ * the service answers a repeated id with the original card.  A request the
+ * journal says was never issued is refused: reprinting it would issue a new
+ * card.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "msg.h"
+#include "outcome.h"
+#include "send.h"
+
+static const char *
+member(json_t *e, const char *k)
+{
+	const char *v = json_string_value(json_object_get(e, k));
+
+	return v ? v : "";
+}
+
+int
+cmd_reprint(struct cmd_ctx *c)
+{
+	const struct op *op = op_by_name("CreateGiftCard");
+	const char *rid = c->args.val[O_REQUEST_ID], *st, *vals[O_COUNT];
+	struct buf body = BUF_INIT(64 * 1024);
+	struct api_result r;
+	struct opreq req;
+	char why[512];
+	json_t *e;
+	int rc;
+
+	if (rid == NULL)
+		return usage_error(c->cmd, "'--request-id' is required");
+	if ((e = ctx_lookup(c, op->name, rid)) == NULL)
+		return usage_error(c->cmd, "the journal in '%s' has no %s with "
+		    "request id '%s'", c->state_dir, op->name, rid);
+	/* the card's state; a refused repeat of its id does not count */
+	st = json_object_get(e, "object_state") ? member(e, "object_state") :
+	    member(e, "state");
+	if (strcmp(st, "failed") == 0 || strcmp(st, "not sent") == 0) {
+		msg_err("the journal says %s %s %s: no card was issued under "
+		    "this id, and reprinting it would issue one; use 'agcod "
+		    "create'", op->name, rid, strcmp(st, "failed") == 0 ?
+		    "was refused" : "was never sent");
+		outcome_say_id(rid);
+		return EX_USAGE;
+	}
+	if (strcmp(member(e, "partner"), c->prof.partner_id) ||
+	    strcmp(member(e, "endpoint"), c->prof.endpoint)) {
+		msg_err("%s %s was sent for partner %s at %s, not with profile "
+		    "'%s' (partner %s at %s): use the profile it was sent with",
+		    op->name, rid, member(e, "partner"), member(e, "endpoint"),
+		    c->prof.name, c->prof.partner_id, c->prof.endpoint);
+		outcome_say_id(rid);
+		return EX_USAGE;
+	}
+	if (strcmp(st, "cancelled") == 0)
+		msg_note("the journal says card %s was cancelled; asking the "
+		    "service", rid);
+
+	memset(vals, 0, sizeof(vals));
+	why[0] = '\0';
+	opreq_fill_from(vals, e, 1);
+	if (opreq_build(&c->prof, op, vals, &req, why, sizeof(why)) == -1 ||
+	    api_body(&c->prof, &req, &body) == -1) {
+		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
+		    rid, why);
+		buf_free(&body);
+		return EX_SOFTWARE;
+	}
+	msg_verbose("reprinting %s %s", op->name, rid);
+	rc = op_send(c, &req, &body, &r);
+	rc = outcome_deliver(c, &req, &r, e, rc);
+	api_result_free(&r);
+	buf_free(&body);
+	return rc;
+}

@@ -1,0 +1,304 @@
+/*
+ * guard.c - before anything is sent or journaled: a configuration that
+ * cannot work is refused (78) instead of being "sent" and journaled, and in
+ * production nothing moves money without a confirmation on a terminal or an
+ * explicit opt-in (--yes, assume_yes = yes), within the profile's limits.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "guard.h"
+#include "msg.h"
+
+#define ANSWER_MAX	64
+
+/* "yes"/"true" 1, "no"/"false" 0, else -1 */
+static int
+yes_no(const char *v)
+{
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
+		return 1;
+	if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
+		return 0;
+	return -1;
+}
+
+static int
+limit(const char *text, struct amount *a)
+{
+	return text[0] && amount_parse_number(text, a) == 0 && a->units > 0 ?
+	    0 : -1;
+}
+
+/* HOST[:PORT], HOST a DNS name or an address, or [IPv6][:PORT] */
+static const char *
+host_why(const char *hp, char *name, size_t namelen)
+{
+	const char *p = hp, *end;
+	size_t n;
+
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL)
+			return "has an unclosed '['";
+		for (p++; p < end; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' &&
+			    *p != '.')
+				return "has a character that cannot be in an "
+				    "address";
+		p = end + 1;
+	} else {
+		for (; *p && *p != ':'; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' &&
+			    *p != '-' && *p != '_')
+				return "has a character that cannot be in a "
+				    "host name (a space?)";
+	}
+	n = (size_t)(p - hp);
+	if (n == 0)
+		return "has no host";
+	if (n >= namelen)
+		return "has a host name that is too long";
+	memcpy(name, hp, n);
+	name[n] = '\0';
+	if (*p == ':') {
+		char *e;
+		long port;
+
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return "has a port that is not a number";
+		errno = 0;
+		port = strtol(p, &e, 10);
+		if (*e != '\0' || errno)
+			return "has a port that is not a number";
+		if (port < 1 || port > 65535)
+			return "has a port outside 1 to 65535";
+	} else if (*p != '\0')
+		return "has a character that cannot be in a host name";
+	return NULL;
+}
+
+/* 1 production host, 0 sandbox host, -1 any other host */
+static int
+amazon_host(const char *name)
+{
+	static const char *const groups[] = { "na", "eu", "fe" };
+	char h[300];
+	size_t i, n;
+
+	n = strlen(name);
+	if (n >= sizeof(h))
+		return -1;
+	memcpy(h, name, n + 1);
+	if (n && h[n - 1] == '.')
+		h[n - 1] = '\0';
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		const struct region_info *r = region_find(groups[i]);
+
+		if (r && strcasecmp(h, r->production_host) == 0)
+			return 1;
+		if (r && strcasecmp(h, r->sandbox_host) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int
+guard_config(struct cmd_ctx *c)
+{
+	struct profile *p = &c->prof;
+	const char *why;
+	char name[300];
+	struct amount a;
+	struct stat st;
+	int fd, kind;
+
+	if (strncmp(p->endpoint, "https://", 8) != 0) {
+		msg_err("endpoint '%s' must start with https://; nothing was "
+		    "sent", p->endpoint);
+		return EX_CONFIG;
+	}
+	if ((why = host_why(p->host, name, sizeof(name))) != NULL) {
+		char shown[600];
+
+		msg_sanitize(shown, sizeof(shown), p->endpoint,
+		    strlen(p->endpoint));
+		msg_err("endpoint '%s' %s; nothing was sent", shown, why);
+		return EX_CONFIG;
+	}
+	kind = amazon_host(name);
+	if (kind == 1 && !p->production) {
+		msg_err("profile '%s' is a sandbox profile but its endpoint '%s' "
+		    "is Amazon's production host; nothing was sent", p->name,
+		    p->endpoint);
+		return EX_CONFIG;
+	}
+	if (kind == 0 && p->production) {
+		msg_err("profile '%s' is a production profile but its endpoint "
+		    "'%s' is Amazon's sandbox host; nothing was sent", p->name,
+		    p->endpoint);
+		return EX_CONFIG;
+	}
+	if (p->ca_bundle[0]) {
+		fd = open(p->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			msg_err("CA bundle '%s' cannot be read: %s; nothing was "
+			    "sent", p->ca_bundle, fd == -1 ? strerror(errno) :
+			    "not a regular file");
+			if (fd != -1)
+				close(fd);
+			return EX_CONFIG;
+		}
+		close(fd);
+	}
+	if (p->max_amount[0] && limit(p->max_amount, &a) == -1) {
+		msg_err("profile '%s': max_amount '%s' is not a positive decimal "
+		    "amount", p->name, p->max_amount);
+		return EX_CONFIG;
+	}
+	if (p->max_batch_total[0] && limit(p->max_batch_total, &a) == -1) {
+		msg_err("profile '%s': max_batch_total '%s' is not a positive "
+		    "decimal amount", p->name, p->max_batch_total);
+		return EX_CONFIG;
+	}
+	if (p->assume_yes[0] && yes_no(p->assume_yes) == -1) {
+		msg_err("profile '%s': assume_yes '%s' is not yes or no",
+		    p->name, p->assume_yes);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+static int
+over(struct cmd_ctx *c, const char *key, const char *text,
+    const struct amount *a, const char *cur, const char *what)
+{
+	struct amount max;
+	char amt[AMOUNT_TEXT_MAX];
+
+	if (text[0] == '\0' || limit(text, &max) == -1 ||
+	    amount_cmp(a, &max) <= 0)
+		return 0;
+	amount_format(a, amt, sizeof(amt));
+	msg_err("%s %s %s is over the profile's %s of %s; nothing was sent",
+	    what, amt, cur ? cur : "", key, text);
+	(void)c;
+	return EX_USAGE;
+}
+
+int
+guard_amount(struct cmd_ctx *c, const struct amount *a, const char *cur)
+{
+	return over(c, "max_amount", c->prof.max_amount, a, cur, "amount");
+}
+
+int
+guard_batch_total(struct cmd_ctx *c, const struct amount *total,
+    const char *cur)
+{
+	return over(c, "max_batch_total", c->prof.max_batch_total, total, cur,
+	    "the batch total");
+}
+
+/* the first line typed on the terminal, trimmed */
+static int
+ask(int fd, const char *question, char *answer, size_t n)
+{
+	size_t got = 0;
+	char ch;
+
+	if (write(fd, question, strlen(question)) == -1)
+		return -1;
+	while (got + 1 < n && read(fd, &ch, 1) == 1 && ch != '\n')
+		if (ch != '\r')
+			answer[got++] = ch;
+	answer[got] = '\0';
+	while (got && isspace((unsigned char)answer[got - 1]))
+		answer[--got] = '\0';
+	return 0;
+}
+
+/* --yes or assume_yes = yes */
+static int
+opted_in(const struct cmd_ctx *c)
+{
+	return c->args.seen[O_YES] || yes_no(c->prof.assume_yes) == 1;
+}
+
+int
+guard_confirm(struct cmd_ctx *c, const char *summary)
+{
+	const struct profile *p = &c->prof;
+	char q[1024], answer[ANSWER_MAX], *a;
+	int fd, n;
+
+	if (!p->production)
+		return 0;
+	if (opted_in(c))
+		return 0;
+	n = snprintf(q, sizeof(q), "agcod: PRODUCTION: %s for partner %s at "
+	    "%s\nagcod: proceed? [y/N] ", summary, p->partner_id, p->endpoint);
+	if (n < 0 || (size_t)n >= sizeof(q)) {
+		msg_err("the confirmation question is too long");
+		return EX_SOFTWARE;
+	}
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
+		msg_err("PRODUCTION: %s for partner %s at %s needs a "
+		    "confirmation and there is no terminal to ask on; nothing "
+		    "was sent: give --yes, or set assume_yes = yes in profile "
+		    "'%s', to confirm from a script", summary, p->partner_id,
+		    p->endpoint, p->name);
+		return EX_USAGE;
+	}
+	answer[0] = '\0';
+	if (ask(fd, q, answer, sizeof(answer)) == -1) {
+		close(fd);
+		msg_err("cannot ask on the terminal: %s; nothing was sent",
+		    strerror(errno));
+		return EX_USAGE;
+	}
+	close(fd);
+	for (a = answer; *a == ' ' || *a == '\t'; a++)
+		;
+	if (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0)
+		return 0;
+	msg_err("not confirmed; nothing was sent");
+	return EX_USAGE;
+}
+
+int
+guard_request(struct cmd_ctx *c, const struct opreq *r)
+{
+	const struct op *op = r->op;
+	char amt[AMOUNT_TEXT_MAX], what[256];
+	int rc, n;
+
+	if (!(op->flags & OP_MOVES_MONEY))
+		return 0;
+	if (r->cur && (rc = guard_amount(c, &r->amount, r->cur->code)) != 0)
+		return rc;
+	if (!c->prof.production)
+		return 0;
+	if (r->cur) {
+		amount_format(&r->amount, amt, sizeof(amt));
+		n = snprintf(what, sizeof(what), "%s of %s %s", op->name, amt,
+		    r->cur->code);
+	} else
+		n = snprintf(what, sizeof(what), "%s", op->name);
+	if (n < 0 || (size_t)n >= sizeof(what))
+		return EX_SOFTWARE;
+	if (!opted_in(c))	/* the question or the refusal names it all */
+		return guard_confirm(c, what);
+	msg_note("PRODUCTION: %s for partner %s at %s", what,
+	    c->prof.partner_id, c->prof.endpoint);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * t_classify.c - one rule for every answer: "failed" only when the answer
+ * proves a refusal, "unknown" for anything else after the request may have
+ * reached the service, "not sent" only when it provably never left.
+ */
+#include <string.h>
+
+#include "../../src/api.h"
+#include "unit.h"
+
+#define DONE	0
+#define RETRY	1
+
+static const struct {
+	int		 hr;
+	long		 status;
+	const char	*body;
+	enum outcome	 outcome;
+	int		 exit, verdict;
+} cases[] = {
+	/* the service's own answers */
+	{ HTTP_OK, 200, "{\"status\":\"SUCCESS\",\"gcId\":\"G\"}",
+	    OUTCOME_SUCCEEDED, 0, DONE },
+	{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F200\",\"errorType\":\"InvalidAmountValue\"}",
+	    OUTCOME_FAILED, 65, DONE },
+	{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F300\",\"errorType\":\"InsufficientFunds\"}",
+	    OUTCOME_FAILED, 77, DONE },
+	{ HTTP_OK, 500, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F500\",\"errorType\":\"GeneralError\"}",
+	    OUTCOME_FAILED, 69, DONE },
+	{ HTTP_OK, 500, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F100\",\"errorType\":\"GeneralError\"}",
+	    OUTCOME_FAILED, 69, DONE },
+	{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"RESEND\"},"
+	    "\"errorCode\":\"F400\"}", OUTCOME_UNKNOWN, 75, RETRY },
+	/* gateway refusals: cannot have acted */
+	{ HTTP_OK, 400, "{\"__type\":\"ThrottlingException\","
+	    "\"message\":\"Rate exceeded\"}", OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 429, "slow down", OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 400, "<ThrottlingException><Message>Rate exceeded</Message>"
+	    "</ThrottlingException>", OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 403, "{\"__type\":\"InvalidSignatureException\",\"message\":"
+	    "\"The request signature we calculated does not match\"}",
+	    OUTCOME_FAILED, 65, DONE },
+	{ HTTP_OK, 403, "{\"__type\":\"UnrecognizedClientException\","
+	    "\"message\":\"The security token included in the request is "
+	    "invalid.\"}", OUTCOME_FAILED, 77, DONE },
+	{ HTTP_OK, 403, "<html>Forbidden</html>", OUTCOME_FAILED, 77, DONE },
+	{ HTTP_OK, 401, "", OUTCOME_FAILED, 77, DONE },
+	/* answers that prove nothing: the service may have acted */
+	{ HTTP_OK, 200, "{\"cardInfo\": {\"card", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 200, "\x00\xffnot json", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 200, "{}", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 200, "[1]", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 200, "{\"status\":\"FAILURE\"}", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 500, "<html>500 Internal Server Error</html>",
+	    OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 502, "<html>502 Bad Gateway</html>", OUTCOME_UNKNOWN, 75,
+	    RETRY },
+	{ HTTP_OK, 503, "{\"message\":\"Service Unavailable\"}",
+	    OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 504, "", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 500, "{\"status\":\"SUCCESS\"}", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 302, "", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 400, "{\"__type\":\"UnknownOperationException\"}",
+	    OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_LOST, 0, "", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_TOO_BIG, 200, "", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_FAILED, 0, "", OUTCOME_UNKNOWN, 75, RETRY },
+	/* provably never left */
+	{ HTTP_NOT_SENT, 0, "", OUTCOME_NOT_SENT, 75, RETRY },
+	{ HTTP_TLS, 0, "", OUTCOME_NOT_SENT, 69, DONE },
+};
+
+void
+test_classify(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct api_result r;
+		size_t n = strlen(cases[i].body);
+		int v;
+
+		if (i == 14)	/* a NUL inside: the length as written */
+			n = 10;
+		memset(&r, 0, sizeof(r));
+		http_response_init(&r.resp);
+		r.resp.status = cases[i].status;
+		CHECK(buf_add(&r.resp.body, cases[i].body, n) == 0, "case %zu", i);
+		v = api_classify(&r, cases[i].hr);
+		CHECK(r.outcome == cases[i].outcome, "case %zu (HTTP %ld %.30s): "
+		    "outcome %d, want %d", i, cases[i].status, cases[i].body,
+		    r.outcome, cases[i].outcome);
+		CHECK(r.exit == cases[i].exit, "case %zu (HTTP %ld %.30s): exit "
+		    "%d, want %d", i, cases[i].status, cases[i].body, r.exit,
+		    cases[i].exit);
+		CHECK(v == cases[i].verdict, "case %zu: verdict %d, want %d", i,
+		    v, cases[i].verdict);
+		CHECK(r.why[0] != '\0' || r.outcome == OUTCOME_SUCCEEDED,
+		    "case %zu: a reason", i);
+		http_response_free(&r.resp);
+		json_decref(r.json);
+	}
+}
