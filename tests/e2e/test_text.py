@@ -326,3 +326,14 @@ def test_json_output_escapes_c1_controls_and_keeps_the_value(text_hostile, offli
     assert t.returncode == 0, t.stderr
     assert_clean(t.stdout)
     assert b"\nnote                         a\\xC2\\x9B2Jb\\x7Fc\\xC2\\x85\xc3\xa9\n" in t.stdout, t.stdout
+
+
+def test_sign_debug_json_of_a_request_file(offline, tmp_path):
+    req = tmp_path / "evil.req"
+    req.write_bytes(b"POST /CreateGiftCard HTTP/1.1\r\nHost: agcod-v2-gamma.amazon.com\r\n"
+                    b"X-Amz-Date: 20260101T000000Z\r\nX-Evil: a\x1b[2J\xc2\x9bb\r\n"
+                    b"Content-Type: application/json\r\n\r\n{\"a\":1}")
+    p = run_bytes(offline, "sign-debug", "--request", req, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert_clean(p.stdout)
+    assert json.loads(p.stdout)["headers"]["X-Evil"].strip() == "a\x1b[2J\u009bb"
