@@ -16,6 +16,7 @@
 #include "json.h"
 #include "msg.h"
 #include "outcome.h"
+#include "output.h"
 #include "rawreq.h"
 #include "report.h"
 #include "send.h"
@@ -28,8 +29,8 @@ emit(const struct cmd_ctx *c, const struct report *r)
 	if (c->out == OUT_JSON) {
 		json_t *j = report_json(r);
 
-		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
+		if (output_json(stdout, j) == -1)
+			msg_err("cannot write the report");
 		json_decref(j);
 	} else
 		report_text(stdout, r);

@@ -83,12 +83,18 @@ msg_show(FILE *f, const char *s, size_t n, int flags)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	char out[16];
-	size_t i, used, o;
+	size_t i, used, o, from = 0;
 
+	/* runs of text as they are in one write; replacements in between */
 	for (i = 0; i < n; i += used) {
 		o = show_unit(u, n, i, flags, out, &used);
+		if (o == used)
+			continue;
+		fwrite(s + from, 1, i - from, f);
 		fwrite(out, 1, o, f);
+		from = i + used;
 	}
+	fwrite(s + from, 1, n - from, f);
 }
 
 size_t

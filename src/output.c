@@ -60,6 +60,47 @@ output_printf(const char *fmt, ...)
 	return n;
 }
 
+/*
+ * JSON text to f, with DEL and the C1 controls written as \u escapes.  JSON
+ * lets them stand raw in strings, and a terminal may obey them (8-bit CSI);
+ * the escape is the same string to every JSON reader.  Outside strings JSON
+ * is ASCII, so the bytes can be replaced wherever they are.
+ */
+static void
+put_json(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, from = 0;
+
+	for (i = 0; i < n; i++) {
+		if (u[i] == 0x7f) {
+			fwrite(s + from, 1, i - from, f);
+			fputs("\\u007f", f);
+			from = i + 1;
+		} else if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f) {
+			fwrite(s + from, 1, i - from, f);
+			fprintf(f, "\\u%04x", u[i + 1]);
+			from = i + 2;
+			i++;
+		}
+	}
+	fwrite(s + from, 1, n - from, f);
+}
+
+int
+output_json(FILE *f, const json_t *j)
+{
+	char *s;
+
+	if ((s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		return -1;
+	put_json(f, s, strlen(s));
+	putc('\n', f);
+	free(s);
+	return 0;
+}
+
 struct table {
 	struct buf	 key;	/* the dotted path of the current leaf */
 	size_t		 width;	/* of the widest key, after the first walk */
@@ -134,7 +175,8 @@ output_body(const struct cmd_ctx *c, const struct buf *raw, json_t *exact)
 			buf_free(&m);
 			return -1;
 		}
-		printf("%s\n", buf_str(&m));
+		put_json(stdout, buf_str(&m), m.len);
+		putchar('\n');
 		buf_free(&m);
 		return 0;
 	}

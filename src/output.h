@@ -22,6 +22,11 @@ void	output_rows(FILE *, const char *const *kv, size_t n);
 /* one table cell, padded with blanks to width columns */
 void	output_cell(FILE *, const char *, size_t len, size_t width);
 /*
+ * One compact JSON line (members in order) with DEL and C1 controls as \u
+ * escapes: for every JSON document agcod prints of its own.
+ */
+int	output_json(FILE *, const json_t *);
+/*
  * printf to stdout for text that quotes outside values (support drafts,
  * summaries): the formatted text is shown with msg_show(SHOW_LINES).
  */

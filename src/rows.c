@@ -75,8 +75,7 @@ rows_put(struct rows *r, json_t *row)
 
 	r->n++;
 	if (r->fmt == OUT_JSON) {
-		json_dumpf(row, r->f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putc('\n', r->f);
+		output_json(r->f, row);
 		return;
 	}
 	for (i = 0; i < r->ncols; i++) {

@@ -68,6 +68,13 @@ class TextHostile(Hostile):
             b',"gcClaim\\u0043ode":"SECRETCLAIM-4711"}')
 
 
+    C1_BODY = ('{"availableFunds":{"amount":"1.00","currencyCode":"USD"},'
+               '"note":"a\u009b2Jb\u007fc\u0085\u00e9","status":"SUCCESS"}').encode()
+
+    def mode_raw_c1_json(self, conn):      # C1 and DEL raw (as UTF-8) in a JSON string
+        self.send(conn, "200 OK", self.C1_BODY)
+
+
 @pytest.fixture
 def text_hostile(certs, offline):
     servers = []
@@ -304,3 +311,29 @@ def test_csv_cells_in_errors_are_shown_not_obeyed(offline, tmp_path):
     assert p.returncode == 64, p
     assert_clean(p.stderr)
     assert b"\\x1B" in p.stderr, p.stderr
+
+
+def test_json_output_escapes_c1_controls_and_keeps_the_value(text_hostile, offline):
+    text_hostile("raw_c1_json")
+    assert b"\xc2\x9b" in TextHostile.C1_BODY and b"\x7f" in TextHostile.C1_BODY
+    p = run_bytes(offline, "--retry-for", "0", "funds", "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert_clean(p.stdout)
+    assert b"\x7f" not in p.stdout and b"\xc2\x85" not in p.stdout, p.stdout
+    assert b"\xc3\xa9" in p.stdout                      # other text stays as it came
+    assert json.loads(p.stdout) == json.loads(TextHostile.C1_BODY)
+    t = run_bytes(offline, "--retry-for", "0", "funds", "-o", "table")
+    assert t.returncode == 0, t.stderr
+    assert_clean(t.stdout)
+    assert b"\nnote                         a\\xC2\\x9B2Jb\\x7Fc\\xC2\\x85\xc3\xa9\n" in t.stdout, t.stdout
+
+
+def test_sign_debug_json_of_a_request_file(offline, tmp_path):
+    req = tmp_path / "evil.req"
+    req.write_bytes(b"POST /CreateGiftCard HTTP/1.1\r\nHost: agcod-v2-gamma.amazon.com\r\n"
+                    b"X-Amz-Date: 20260101T000000Z\r\nX-Evil: a\x1b[2J\xc2\x9bb\r\n"
+                    b"Content-Type: application/json\r\n\r\n{\"a\":1}")
+    p = run_bytes(offline, "sign-debug", "--request", req, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    assert_clean(p.stdout)
+    assert json.loads(p.stdout)["headers"]["X-Evil"].strip() == "a\x1b[2J\u009bb"

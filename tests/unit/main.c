@@ -35,6 +35,7 @@ main(int argc, char **argv)
 		{ "buf", test_buf },
 		{ "classify", test_classify },
 		{ "guard", test_guard },
+		{ "msg", test_msg },
 	};
 	size_t i;
 

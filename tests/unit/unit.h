@@ -40,6 +40,7 @@ void	test_triage(void);
 void	test_buf(void);
 void	test_classify(void);
 void	test_guard(void);
+void	test_msg(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 
