@@ -20,17 +20,21 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd inih
+PKGS	= libcurl jansson libbsd inih sqlite3
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
-AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 -Wshadow \
+# warnings are errors in CI and 'make check' (WERROR=1), not in a user's build
+WERROR	?=
+AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(if $(WERROR),-Werror) \
+	-Wformat=2 -Wshadow \
 	-Wno-format-nonliteral \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
-AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now
-# libcurl's headers only: src/http.c loads libcurl.so.4 when it first sends
-LIBS	= $(shell $(PKG_CONFIG) --libs jansson libbsd inih) $(MBEDCRYPTO) -ldl
+AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
+# header dependencies, written by the compiler next to each object
+DEPFLAGS = -MMD -MP
 
 SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/send.c src/opreq.c src/api.c src/http.c \
@@ -56,12 +60,14 @@ all: $(PROG)
 $(PROG): $(OBJS)
 	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
-	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/unit.h src/*.h | $(BUILD)
+$(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+-include $(OBJS:.o=.d) $(UNITOBJS:.o=.d)
 
 $(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
 	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -74,7 +80,8 @@ $(BUILD):
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
-	libclang-rt-14-dev cppcheck clang-tidy tzdata curl
+	libclang-rt-14-dev cppcheck clang-tidy tzdata curl \
+	libsqlite3-dev sqlite3 dpkg-dev debhelper fakeroot lintian
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -91,12 +98,15 @@ deps:
 
 # ---- tests ----
 
-# everything, ending with the plain build's suites and their summary line
+# everything, ending with the plain build's suites and their summary line;
+# warnings are errors here (and in every make this starts)
+check: export WERROR = 1
 check: deps
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory check-valgrind
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory test
 
 test: $(PROG) $(BUILD)/unit-tests
@@ -136,7 +146,12 @@ TIDY_CHECKS = -*,bugprone-*,cert-*,clang-analyzer-*,\
 	-clang-analyzer-valist.Uninitialized
 BANNED	= strcpy|stpcpy|sprintf|vsprintf|strcat|atoi|atol|gets
 
+LINT_TOOLS = cppcheck clang-tidy mandoc
+
 lint:
+	@for t in $(LINT_TOOLS); do command -v $$t >/dev/null 2>&1 || \
+	  { echo "lint: $$t is missing; 'make deps' installs it" >&2; exit 1; }; \
+	done
 	@echo "lint: banned functions ($(BANNED))"
 	@! grep -nE '(^|[^a-z_])($(BANNED))[[:space:]]*\(' src/*.c src/*.h tests/unit/*.c
 	@echo "lint: cppcheck"
@@ -161,12 +176,15 @@ FUZZ_CFLAGS	= -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIBOBJS	= $(LIBSRCS:src/%.c=$(FUZZ_DIR)/%.o)
 
-$(FUZZ_DIR)/%.o: src/%.c src/*.h
+$(FUZZ_DIR)/%.o: src/%.c
 	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) $(DEPFLAGS) \
+	  -fsanitize=fuzzer-no-link -c -o $@ $<
+
+-include $(FUZZ_LIBOBJS:.o=.d)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBOBJS)
-	$(FUZZ_CC) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 .PRECIOUS: $(FUZZ_DIR)/%.o
 
