@@ -33,6 +33,7 @@ main(int argc, char **argv)
 		{ "csv", test_csv },
 		{ "triage", test_triage },
 		{ "buf", test_buf },
+		{ "ratelimit", test_ratelimit },
 	};
 	size_t i;
 
