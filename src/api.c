@@ -493,11 +493,12 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 	int v, hr, unknown = 0;
 
 	memset(r, 0, sizeof(*r));
+	/* a sending command did this first (main.c); sign-debug --send not */
 	if (c->http == NULL &&
-	    (c->http = http_new(&c->prof, c->timeout)) == NULL) {
-		r->exit = EX_SOFTWARE;
+	    (v = http_start(&c->http, &c->prof, c->timeout)) != 0) {
+		r->exit = v;
 		r->outcome = OUTCOME_NOT_SENT;
-		api_say(r, "cannot initialise libcurl");
+		api_say(r, "libcurl cannot be used; nothing sent");
 		return r->exit;
 	}
 	for (;;) {

@@ -79,6 +79,9 @@ def preload(shim, **env):
     # a sanitizer runtime must come first in the list
     if os.environ.get("AGCOD_PRELOAD"):
         e["LD_PRELOAD"] = os.environ["AGCOD_PRELOAD"] + ":" + shim
+    # (under ASan the shim comes before its runtime: allow it)
+    e["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                             "verify_asan_link_order=0"]))
     e.update(env)
     return e
 
@@ -145,6 +148,13 @@ def test_runtime_libcurl_without_what_agcod_needs(agcod, emu, shim, env, rc, tex
     assert len(r.err.strip().splitlines()) == 1, r
     assert emu.requests() == []
     assert last(agcod, rid) is None or last(agcod, rid)["state"] != "succeeded"
+
+
+def test_sign_debug_send_checks_libcurl_too(agcod, emu, shim):
+    r = agcod("sign-debug", "create", "--amount", "1", "--request-id", "Acme1NetSd1",
+              "--send", env=preload(shim, SHIM_REFUSE="64"))
+    assert r.rc == 70 and "refuses CURLOPT_SSL_VERIFYPEER" in r.err, r
+    assert emu.requests() == []
 
 
 def test_commands_that_do_not_send_do_not_check_libcurl(agcod, shim):
