@@ -219,6 +219,7 @@ now_ms(void)
  * window, a second): 0 to send, else r says why nothing was sent.
  */
 #define PACE_MIN_MS	1100
+#define PACE_LATE_US	2000
 
 static int
 pace(struct cmd_ctx *c, const struct op *op, long deadline, int unknown,
@@ -491,6 +492,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + c->retry_for * 1000, wait;
 	int v, hr, unknown = 0;
+	int64_t go;
 
 	memset(r, 0, sizeof(*r));
 	/* a sending command did this first (main.c); sign-debug --send not */
@@ -522,8 +524,13 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		}
 		r->attempts++;
 		c->sent = 1;
+		go = rl_now();
 		hr = http_post(c->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
+		/* a new connection's handshake delayed it past its slot */
+		if (r->resp.pretransfer_us > PACE_LATE_US)
+			ratelimit_sent(&c->rl, op->rate,
+			    go + (int64_t)r->resp.pretransfer_us * 1000);
 		v = api_classify(r, hr);
 		trace_attempt(c, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)

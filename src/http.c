@@ -316,7 +316,7 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	CURL *c = h->curl;
 	const char *name;
 	CURLcode e;
-	curl_off_t us = 0;
+	curl_off_t us = 0, pre = 0;
 	long conns = 0;
 	size_t i;
 
@@ -354,6 +354,9 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 		us = 0;
 	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) != CURLE_OK)
 		conns = 0;
+	if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
+		pre = 0;
+	r->pretransfer_us = (long)pre;
 	r->elapsed_ms = (long)(us / 1000);
 	r->connects = conns;
 	h->connections += conns;

@@ -32,6 +32,7 @@ struct http_response {
 	long		 elapsed_ms;
 	char		 error[256];
 	long		 connects;	/* new connections this transfer */
+	long		 pretransfer_us;	/* start to the request's first byte */
 };
 
 struct http;

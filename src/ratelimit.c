@@ -5,6 +5,8 @@
  * Slots are 1.01/max_rps seconds apart (1.01 s for GetAvailableFunds), so
  * any second holds at most max_rps requests of all agcod processes
  * together, and a batch runs at the limit without provoking throttling.
+ * A request that went out well after its slot (a new connection's TLS
+ * handshake) pushes the next free slot back to keep that spacing.
  *
  * The file holds two numbers, "NEXT FUNDS_NEXT\n", in nanoseconds of
  * CLOCK_MONOTONIC: system-wide, and it does not step with the wall clock.
@@ -45,6 +47,17 @@ rl_reserve_by(struct rl_state *s, int64_t now, int max_rps, int cls,
 		s->funds_next_ns = slot + RL_NS * MARGIN_PCT / 100;
 	s->next_ns = slot + gap;
 	return slot;
+}
+
+void
+rl_sent(struct rl_state *s, int64_t sent, int max_rps, int cls)
+{
+	int64_t gap = RL_NS * MARGIN_PCT / 100 / (max_rps > 0 ? max_rps : 10);
+
+	if (s->next_ns < sent + gap)
+		s->next_ns = sent + gap;
+	if (cls == RL_FUNDS && s->funds_next_ns < sent + RL_NS * MARGIN_PCT / 100)
+		s->funds_next_ns = sent + RL_NS * MARGIN_PCT / 100;
 }
 
 int64_t
@@ -197,4 +210,24 @@ ratelimit_acquire(struct ratelimit *r, int cls, int64_t latest,
 	while ((now = rl_now()) < slot)
 		sleep_ns(slot - now);
 	return RL_GO;
+}
+
+void
+ratelimit_sent(struct ratelimit *r, int cls, int64_t sent)
+{
+	struct rl_state s;
+	char why[64];
+	int fd;
+
+	if (r->path[0] == '\0') {
+		rl_sent(&r->local, sent, r->max_rps, cls);
+		return;
+	}
+	if ((fd = open_locked(r->path, why, sizeof(why))) == -1)
+		return;
+	if (load(fd, &s) == 0) {
+		rl_sent(&s, sent, r->max_rps, cls);
+		(void)store(fd, &s);
+	}
+	close(fd);
 }

@@ -320,3 +320,15 @@ def test_funds_one_a_second_across_processes(agcod, emu):
         assert r.rc == 0, r
     assert time.monotonic() - t0 >= 2.0
     assert emu.throttled == 0
+
+
+def test_batch_first_handshake_does_not_crowd_the_window(agcod, emu, tmp_path):
+    """the first row waits for its slot, then a TLS handshake: row 11's slot
+    must keep a full second after row 1 really went out"""
+    make_state(agcod)
+    csv = tmp_path / "rows.csv"
+    csv.write_text("amount\n" + "1.00\n" * 12)
+    r = agcod("batch", "create", str(csv), "-o", "json", timeout=60)
+    assert r.rc == 0, r
+    assert emu.throttled == 0
+    assert len([e for e in emu.requests("CreateGiftCard") if e["status"] == 200]) == 12
