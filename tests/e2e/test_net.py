@@ -187,6 +187,13 @@ def test_ssl_cert_dir_is_the_trust_store(no_bundle, emu, certs, tmp_path):
     assert r.rc == 0 and r.json()["status"] == "SUCCESS", r
 
 
+def test_ssl_cert_dir_may_be_a_list(no_bundle, emu, certs, tmp_path):
+    d = hashed_dir(tmp_path, certs[0])
+    r = no_bundle("create", "--amount", "1", "--request-id", "Acme1NetDir2",
+                  env={"SSL_CERT_DIR": f"{tmp_path}/none:{d}", "SSL_CERT_FILE": None})
+    assert r.rc == 0, r
+
+
 def test_ssl_cert_file_is_the_trust_store(no_bundle, emu, certs):
     r = no_bundle("create", "--amount", "1", "--request-id", "Acme1NetFile1", "-o", "json",
                   env={"SSL_CERT_FILE": certs[0], "SSL_CERT_DIR": None})
@@ -207,8 +214,9 @@ def test_ca_bundle_is_the_only_trust_when_set(agcod, emu, certs, tmp_path):
     """an explicit file replaces SSL_CERT_DIR and the system directory"""
     d = hashed_dir(tmp_path, certs[0])
     other = tmp_path / "other.pem"
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", other) if os.path.exists(
-        "/etc/ssl/certs/ca-certificates.crt") else pytest.skip("no system bundle")
+    if not os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
+        pytest.skip("no system bundle")
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", other)
     agcod.write_config(endpoint=emu.endpoint, ca_bundle=str(other))
     r = agcod("create", "--amount", "1", "--request-id", "Acme1NetOnly1",
               env={"SSL_CERT_DIR": d})
@@ -291,7 +299,7 @@ def test_far_future_slot_is_reset(agcod, emu, ahead):
     assert r.rc == 0, r
     assert time.monotonic() - t0 < 5
     nxt, _ = (int(x) for x in rl_path(agcod).read_text().split())
-    assert 0 < nxt - time.monotonic_ns() + 0 < 120 * 10**9 or nxt < time.monotonic_ns() + 10**9
+    assert nxt < time.monotonic_ns() + 10**9      # a slot on today's clock
 
 
 def test_a_slot_past_the_retry_budget_is_not_taken(agcod, emu):
