@@ -3,6 +3,8 @@
  * bodies, signing, and (with the network) sending and reading answers.
  */
 #include <ctype.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,23 +27,23 @@
 const struct op ops[] = {
 	{ "create", "CreateGiftCard", "creationRequestId",
 	    F_VALUE | F_EXTREF | F_PROGRAM | F_PRODUCT,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
 	{ "cancel", "CancelGiftCard", "creationRequestId",
-	    F_GCID, OP_ID_REQUIRED | OP_JOURNAL, "CreateGiftCard" },
-	{ "funds", "GetAvailableFunds", NULL, 0, 0, NULL },
+	    F_GCID, OP_ID_REQUIRED | OP_JOURNAL, "CreateGiftCard", RL_ANY },
+	{ "funds", "GetAvailableFunds", NULL, 0, 0, NULL, RL_FUNDS },
 	{ "load", "LoadAmazonBalance", "loadBalanceRequestId",
 	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
 	{ "void", "VoidAmazonBalanceLoad", "loadBalanceRequestId",
 	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
-	    OP_ID_REQUIRED | OP_JOURNAL, "LoadAmazonBalance" },
+	    OP_ID_REQUIRED | OP_JOURNAL, "LoadAmazonBalance", RL_ANY },
 	{ "activate", "ActivateGiftCard", "activationRequestId",
 	    F_CARD | F_VALUE | F_PROGRAM | F_PRODUCT,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL },
+	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
 	{ "deactivate", "DeactivateGiftCard", "activationRequestId",
-	    F_CARD, OP_ID_REQUIRED | OP_JOURNAL, "ActivateGiftCard" },
+	    F_CARD, OP_ID_REQUIRED | OP_JOURNAL, "ActivateGiftCard", RL_ANY },
 	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
-	    F_CARD, 0, NULL },
+	    F_CARD, 0, NULL, RL_ANY },
 };
 const size_t nops = sizeof(ops) / sizeof(ops[0]);
 
@@ -212,33 +214,48 @@ now_ms(void)
 }
 
 /*
- * At most max_rps sends a second (1 for funds): shared by every agcod
- * process through the state directory, or for this process alone when
- * there is none.
+ * At most max_rps sends a second (and the operation's own class: one
+ * GetAvailableFunds a second), shared by every agcod process through the
+ * state directory, or for this process alone when there is none.  The
+ * wait comes before the transfer, so it is never part of --timeout, and
+ * ends by the --retry-for deadline (but may always last the rate's own
+ * window, a second): 0 to send, else r says why nothing was sent.
  */
-struct pacing {
-	struct cmd_ctx	*c;
-	const struct op	*op;
-};
+#define PACE_MIN_MS	1100
+#define PACE_LATE_US	2000
 
-static void
-pace(void *arg)
+static int
+pace(struct cmd_ctx *c, const struct op *op, long deadline, int unknown,
+    struct api_result *r)
 {
-	struct cmd_ctx *c = ((struct pacing *)arg)->c;
-	const struct op *op = ((struct pacing *)arg)->op;
-	static long last;
-	int funds = strcmp(op->name, "GetAvailableFunds") == 0;
-	long gap = funds ? 1010 : 1010 / (c->prof.max_rps > 0 ?
-	    c->prof.max_rps : 10), wait;
+	long latest = now_ms() + PACE_MIN_MS;
+	int64_t wait;
+	char why[PATH_MAX + 128];
 
-	if (c->rl_ready && ratelimit_acquire(&c->rl, funds) == 0)
-		return;
-	if (last && (wait = last + gap - now_ms()) > 0) {
-		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
-
-		nanosleep(&ts, NULL);
+	if (!c->rl_ready) {
+		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
+		c->rl_ready = 1;
 	}
-	last = now_ms();
+	if (deadline > latest)
+		latest = deadline;
+	switch (ratelimit_acquire(&c->rl, op->rate, (int64_t)latest * 1000000,
+	    &wait, why, sizeof(why))) {
+	case RL_GO:
+		return 0;
+	case RL_LATE:
+		r->exit = EX_TEMPFAIL;
+		api_say(r, "the rate limit's next free slot is %" PRId64
+		    ".%01" PRId64 " s away, past the --retry-for budget; "
+		    "nothing sent", wait / 1000000000, wait % 1000000000 /
+		    100000000);
+		break;
+	default:
+		r->exit = EX_IOERR;
+		api_say(r, "%s; nothing sent", why);
+		break;
+	}
+	r->outcome = unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
+	return -1;
 }
 
 enum verdict { V_DONE, V_RETRY };
@@ -408,6 +425,11 @@ api_classify(struct api_result *r, int hr)
 		api_say(r, "no complete answer (%s); the outcome is unknown",
 		    r->resp.error);
 		return V_RETRY;
+	case HTTP_SETUP:
+		r->exit = EX_SOFTWARE;
+		r->outcome = OUTCOME_NOT_SENT;
+		api_say(r, "nothing sent: %s", r->resp.error);
+		return V_DONE;
 	case HTTP_TOO_BIG:
 		r->exit = EX_TEMPFAIL;
 		r->outcome = OUTCOME_UNKNOWN;
@@ -491,15 +513,16 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 {
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + c->retry_for * 1000, wait;
-	struct pacing pacing = { c, op };
 	int v, hr, unknown = 0;
+	int64_t go;
 
 	memset(r, 0, sizeof(*r));
+	/* a sending command did this first (main.c); sign-debug --send not */
 	if (c->http == NULL &&
-	    (c->http = http_new(&c->prof, c->timeout)) == NULL) {
-		r->exit = EX_SOFTWARE;
+	    (v = http_start(&c->http, &c->prof, c->timeout)) != 0) {
+		r->exit = v;
 		r->outcome = OUTCOME_NOT_SENT;
-		api_say(r, "cannot initialise libcurl");
+		api_say(r, "libcurl cannot be used; nothing sent");
 		return r->exit;
 	}
 	for (;;) {
@@ -512,6 +535,8 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
+		if (pace(c, op, deadline, unknown, r) == -1)
+			break;
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {
@@ -521,9 +546,13 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		}
 		r->attempts++;
 		c->sent = 1;
+		go = rl_now();
 		hr = http_post(c->http, r->sreq.url, hd,
-		    api_wire_headers(&r->sreq, hd), body, len, &r->resp, pace,
-		    &pacing);
+		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
+		/* a new connection's handshake delayed it past its slot */
+		if (r->resp.pretransfer_us > PACE_LATE_US)
+			ratelimit_sent(&c->rl, op->rate,
+			    go + (int64_t)r->resp.pretransfer_us * 1000);
 		v = api_classify(r, hr);
 		trace_attempt(c, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)

@@ -37,6 +37,7 @@ struct op {
 	unsigned	 fields;
 	unsigned	 flags;
 	const char	*refers_to;	/* the operation its request id names */
+	int		 rate;		/* enum rl_class: its rate limit */
 };
 
 struct opreq {

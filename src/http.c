@@ -3,12 +3,11 @@
  * peer and host verification always on, https only, no redirects, a time
  * limit per attempt, capped response, one connection reused for a batch.
  *
- * libcurl is loaded with dlopen when the first request is made: linked at
- * start-up, its dependency tree (OpenSSL, GnuTLS, Kerberos, LDAP, ...)
- * costs 12 ms of every run, also of those that never touch the network
- * (--version, help, history).
+ * libcurl is linked like any library (the package's Depends names it).
+ * Every option that carries a security or resource policy is checked: a
+ * libcurl that refuses one is not used, and nothing is sent.  The runtime
+ * libcurl is checked before a sending command does anything else.
  */
-#include <dlfcn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,112 +27,27 @@ struct http {
 	long	 connections;
 };
 
-#define LIBCURL_SONAME	"libcurl.so.4"
-
-/* the libcurl functions agcod uses, resolved once */
-static struct {
-	void			*dl;
-	CURLcode		(*global_init)(long);
-	CURL			*(*easy_init)(void);
-	CURLcode		(*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode		(*easy_perform)(CURL *);
-	CURLcode		(*easy_getinfo)(CURL *, CURLINFO, ...);
-	void			(*easy_cleanup)(CURL *);
-	struct curl_slist	*(*slist_append)(struct curl_slist *,
-				    const char *);
-	void			(*slist_free_all)(struct curl_slist *);
-	const char		*(*easy_strerror)(CURLcode);
-	curl_version_info_data	*(*version_info)(CURLversion);
-} lib;
-
-static int curl_ready;
-
 /*
- * RTLD_LAZY: libcurl's libraries bind as they would if agcod were linked
- * with them (most are built BIND_NOW anyway).  RTLD_DEEPBIND: their symbols
- * are looked up among libcurl's own dependencies before agcod's seven
- * objects, which saves a tenth of a request's instructions (callgrind: 3.1
- * of 34.6 million).  Not under AddressSanitizer, which refuses it, and not
- * when anything is preloaded: a preloaded allocator would then be mixed
- * with libc's malloc across libcurl's boundary.
+ * The oldest libcurl with every option used here: CURLOPT_PROTOCOLS_STR
+ * (7.85.0) when built against a libcurl that has it, else
+ * CURLINFO_TOTAL_TIME_T (7.61.0).
  */
-static int
-dl_flags(void)
-{
-	int f = RTLD_LAZY | RTLD_LOCAL;
-
-#if !defined(__SANITIZE_ADDRESS__)
-	if (getenv("LD_PRELOAD") == NULL && getenv("LD_AUDIT") == NULL &&
-	    access("/etc/ld.so.preload", F_OK) == -1)
-		f |= RTLD_DEEPBIND;
-#endif
-	return f;
-}
-
-static int
-load_curl(void)
-{
-	static const struct {
-		const char	*name;
-		size_t		 off;
-	} fns[] = {
-		{ "curl_global_init", offsetof(__typeof__(lib), global_init) },
-		{ "curl_easy_init", offsetof(__typeof__(lib), easy_init) },
-		{ "curl_easy_setopt", offsetof(__typeof__(lib), easy_setopt) },
-		{ "curl_easy_perform", offsetof(__typeof__(lib), easy_perform) },
-		{ "curl_easy_getinfo", offsetof(__typeof__(lib), easy_getinfo) },
-		{ "curl_easy_cleanup", offsetof(__typeof__(lib), easy_cleanup) },
-		{ "curl_slist_append", offsetof(__typeof__(lib), slist_append) },
-		{ "curl_slist_free_all", offsetof(__typeof__(lib),
-		    slist_free_all) },
-		{ "curl_easy_strerror", offsetof(__typeof__(lib),
-		    easy_strerror) },
-		{ "curl_version_info", offsetof(__typeof__(lib), version_info) },
-	};
-	size_t i;
-	void *f;
-
-	if (lib.dl)
-		return 0;
-	if ((lib.dl = dlopen(LIBCURL_SONAME, dl_flags())) == NULL) {
-		msg_err("cannot load libcurl (%s): %s; install Debian's "
-		    "libcurl4", LIBCURL_SONAME, dlerror());
-		return -1;
-	}
-	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		if ((f = dlsym(lib.dl, fns[i].name)) == NULL) {
-			msg_err("libcurl has no %s", fns[i].name);
-			dlclose(lib.dl);
-			lib.dl = NULL;
-			return -1;
-		}
-		memcpy((char *)&lib + fns[i].off, &f, sizeof(f));
-	}
-	return 0;
-}
-
-void
-http_exit(int status)
-{
-#if !defined(__SANITIZE_ADDRESS__)	/* LeakSanitizer checks in exit(3) */
-	if (lib.dl) {
-		fflush(NULL);
-		_exit(status);
-	}
+#if LIBCURL_VERSION_NUM >= 0x075500
+#define CURL_MIN_NUM	0x075500
+#define CURL_MIN_STR	"7.85.0"
 #else
-	(void)status;
+#define CURL_MIN_NUM	0x073d00
+#define CURL_MIN_STR	"7.61.0"
 #endif
-}
+
+/* the system trust store: OpenSSL's hashed directory, one CA read a run */
+#define SYSTEM_CAPATH	"/etc/ssl/certs"
 
 int
 http_version(const char **curl, const char **tls)
 {
-	curl_version_info_data *cv;
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 
-	*curl = *tls = "";
-	if (load_curl() == -1)
-		return -1;
-	cv = lib.version_info(CURLVERSION_NOW);
 	*curl = cv->version;
 	*tls = cv->ssl_version ? cv->ssl_version : "no TLS";
 	return 0;
@@ -147,78 +61,56 @@ http_versions(void)
 
 	if (v[0])
 		return v;
-	if (http_version(&curl, &tls) == -1)
-		return "libcurl (not loaded)";
-	snprintf(v, sizeof(v), "libcurl %s (%s)", curl, tls);
+	http_version(&curl, &tls);
+	if (snprintf(v, sizeof(v), "libcurl %s (%s)", curl, tls) >=
+	    (int)sizeof(v))
+		v[sizeof(v) - 2] = '.';		/* still names the version */
 	return v;
 }
 
-void
-http_response_init(struct http_response *r)
+int
+http_runtime_check(char *why, size_t n)
 {
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body, HTTP_BODY_MAX);
-	buf_init(&r->headers, HTTP_HEADERS_MAX);
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	const char *const *p;
+	int https = 0;
+
+	for (p = cv->protocols; p && *p; p++)
+		if (strcasecmp(*p, "https") == 0)
+			https = 1;
+	if (cv->version_num < CURL_MIN_NUM)
+		snprintf(why, n, "libcurl %s is older than %s, the oldest with "
+		    "every option agcod sets; install a newer libcurl4",
+		    cv->version, CURL_MIN_STR);
+	else if (!(cv->features & CURL_VERSION_SSL) || cv->ssl_version == NULL)
+		snprintf(why, n, "libcurl %s has no TLS support", cv->version);
+	else if (!https)
+		snprintf(why, n, "libcurl %s (%s) cannot speak https",
+		    cv->version, cv->ssl_version);
+	else
+		return 0;
+	return -1;
 }
 
+/*
+ * The trust store: the profile's ca_bundle (or --cacert) alone when set;
+ * else OpenSSL's conventions, SSL_CERT_FILE as a bundle file and
+ * SSL_CERT_DIR as a hashed directory (default /etc/ssl/certs, where
+ * OpenSSL reads only the CA a server's chain names instead of parsing the
+ * whole bundle every run).
+ */
 void
-http_response_free(struct http_response *r)
+http_trust(const struct profile *p, const char **file, const char **dir)
 {
-	buf_free(&r->body);
-	buf_free(&r->headers);
-}
+	const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
 
-struct http *
-http_new(const struct profile *p, long timeout)
-{
-	struct http *h;
-	CURL *c;
-
-	if (!curl_ready) {
-		if (load_curl() == -1 ||
-		    lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NULL;
-		curl_ready = 1;
-	}
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return NULL;
-	if ((c = h->curl = lib.easy_init()) == NULL) {
-		free(h);
-		return NULL;
-	}
-	lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-#else
-	lib.easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-	lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	lib.easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (p->ca_bundle[0])
-		lib.easy_setopt(c, CURLOPT_CAINFO, p->ca_bundle);
-	lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
-	lib.easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-	lib.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)HTTP_BODY_MAX);
-	lib.easy_setopt(c, CURLOPT_USERAGENT, "agcod/" AGCOD_VERSION);
-	lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	return h;
-}
-
-void
-http_free(struct http *h)
-{
-	if (h == NULL)
+	if (p->ca_bundle[0]) {
+		*file = p->ca_bundle;
+		*dir = NULL;
 		return;
-	lib.easy_cleanup(h->curl);
-	free(h);
-}
-
-long
-http_connections(const struct http *h)
-{
-	return h ? h->connections : 0;
+	}
+	*file = f && *f ? f : NULL;
+	*dir = d && *d ? d : SYSTEM_CAPATH;
 }
 
 static size_t
@@ -308,89 +200,181 @@ classify(CURLcode e, const struct http_response *r)
 	}
 }
 
-struct prereq {
-	void	(*fn)(void *);
-	void	*arg;
-};
-
-#if LIBCURL_VERSION_NUM >= 0x075000
-static int
-on_prereq(void *ud, char *ip, char *lip, int rport, int lport)
+void
+http_response_init(struct http_response *r)
 {
-	struct prereq *p = ud;
-
-	(void)ip;
-	(void)lip;
-	(void)rport;
-	(void)lport;
-	p->fn(p->arg);
-	return CURL_PREREQFUNC_OK;
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, HTTP_BODY_MAX);
+	buf_init(&r->headers, HTTP_HEADERS_MAX);
 }
+
+void
+http_response_free(struct http_response *r)
+{
+	buf_free(&r->body);
+	buf_free(&r->headers);
+}
+
+/* set an option or name the one libcurl refused */
+#define SET(opt, val) do {						\
+	if ((e = curl_easy_setopt(c, opt, val)) != CURLE_OK) {		\
+		name = #opt;						\
+		goto refused;						\
+	}								\
+} while (0)
+
+struct http *
+http_new(const struct profile *p, long timeout)
+{
+	static int ready;
+	const char *name, *cafile, *capath;
+	struct http *h;
+	CURLcode e;
+	CURL *c;
+
+	if (!ready) {
+		if ((e = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+			msg_err("cannot initialise libcurl: %s",
+			    curl_easy_strerror(e));
+			return NULL;
+		}
+		ready = 1;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		msg_err("out of memory");
+		return NULL;
+	}
+	if ((c = h->curl = curl_easy_init()) == NULL) {
+		msg_err("cannot initialise libcurl");
+		free(h);
+		return NULL;
+	}
+	http_trust(p, &cafile, &capath);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_CAINFO, cafile);
+	SET(CURLOPT_CAPATH, capath);
+	SET(CURLOPT_CONNECTTIMEOUT, timeout);
+	SET(CURLOPT_TIMEOUT, timeout);
+	SET(CURLOPT_MAXFILESIZE, (long)HTTP_BODY_MAX);
+	SET(CURLOPT_USERAGENT, "agcod/" AGCOD_VERSION);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	return h;
+refused:
+	msg_err("libcurl %s refuses %s (%s); nothing was sent",
+	    curl_version_info(CURLVERSION_NOW)->version, name,
+	    curl_easy_strerror(e));
+	http_free(h);
+	return NULL;
+}
+
+int
+http_start(struct http **hp, const struct profile *p, long timeout)
+{
+	char why[256];
+
+	if (http_runtime_check(why, sizeof(why)) == -1) {
+		msg_err("%s; nothing was sent", why);
+		return EX_UNAVAILABLE;
+	}
+	if (*hp == NULL && (*hp = http_new(p, timeout)) == NULL)
+		return EX_SOFTWARE;
+	return 0;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+long
+http_connections(const struct http *h)
+{
+	return h ? h->connections : 0;
+}
 
 int
 http_post(struct http *h, const char *url, const struct http_header_out *hd,
-    size_t nh, const char *body, size_t len, struct http_response *r,
-    void (*before_send)(void *), void *arg)
+    size_t nh, const char *body, size_t len, struct http_response *r)
 {
-	struct prereq pre = { before_send, arg };
 	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
 	struct curl_slist *list = NULL, *t;
 	CURL *c = h->curl;
+	const char *name;
 	CURLcode e;
-	curl_off_t us = 0;
+	curl_off_t us = 0, pre = 0;
 	long conns = 0;
 	size_t i;
 
 	for (i = 0; i < nh; i++) {
 		if (snprintf(line, sizeof(line), "%s: %s", hd[i].name,
 		    hd[i].value) >= (int)sizeof(line) ||
-		    (t = lib.slist_append(list, line)) == NULL)
+		    (t = curl_slist_append(list, line)) == NULL)
 			goto oom;
 		list = t;
 	}
 	/* no "Expect: 100-continue" round trip, no default Accept */
-	if ((t = lib.slist_append(list, "Expect:")) == NULL)
+	if ((t = curl_slist_append(list, "Expect:")) == NULL)
 		goto oom;
 	list = t;
 	explicit_bzero(line, sizeof(line));
 
-	lib.easy_setopt(c, CURLOPT_URL, url);
-	lib.easy_setopt(c, CURLOPT_HTTPHEADER, list);
-	lib.easy_setopt(c, CURLOPT_POST, 1L);
-	lib.easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	lib.easy_setopt(c, CURLOPT_WRITEDATA, r);
-	lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	lib.easy_setopt(c, CURLOPT_HEADERDATA, r);
-	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075000
-	lib.easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
-	lib.easy_setopt(c, CURLOPT_PREREQDATA, &pre);
-#else
-	before_send(arg);	/* older libcurl: before connecting */
-#endif
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_HTTPHEADER, list);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_POSTFIELDS, body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_HEADERDATA, r);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
 
-	e = lib.easy_perform(c);
-	lib.easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-	lib.easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
-	lib.slist_free_all(list);	/* held the Authorization header */
+	e = curl_easy_perform(c);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
+	curl_slist_free_all(list);	/* held the Authorization header */
 
-	lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	lib.easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
-	lib.easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) !=
+	    CURLE_OK)
+		r->status = 0;
+	if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us) != CURLE_OK)
+		us = 0;
+	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) != CURLE_OK)
+		conns = 0;
+	if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
+		pre = 0;
+	r->pretransfer_us = (long)pre;
 	r->elapsed_ms = (long)(us / 1000);
 	r->connects = conns;
 	h->connections += conns;
 	if (e != CURLE_OK)
 		msg_sanitize(r->error, sizeof(r->error), errbuf[0] ? errbuf :
-		    lib.easy_strerror(e), strlen(errbuf[0] ? errbuf :
-		    lib.easy_strerror(e)));
+		    curl_easy_strerror(e), strlen(errbuf[0] ? errbuf :
+		    curl_easy_strerror(e)));
 	return classify(e, r);
+refused:	/* before curl_easy_perform: nothing left the machine */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
+	curl_slist_free_all(list);
+	snprintf(r->error, sizeof(r->error), "libcurl refuses %s (%s)", name,
+	    curl_easy_strerror(e));
+	return HTTP_SETUP;
 oom:
-	lib.slist_free_all(list);
+	curl_slist_free_all(list);
 	explicit_bzero(line, sizeof(line));
 	snprintf(r->error, sizeof(r->error), "out of memory");
-	return HTTP_FAILED;
+	return HTTP_SETUP;
 }

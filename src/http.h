@@ -15,6 +15,7 @@ enum http_result {
 	HTTP_TLS,		/* certificate or TLS policy failure */
 	HTTP_TOO_BIG,		/* the response passed its cap */
 	HTTP_FAILED,		/* anything else */
+	HTTP_SETUP,		/* refused before sending: nothing left */
 };
 
 struct http_header_out {
@@ -31,33 +32,33 @@ struct http_response {
 	long		 elapsed_ms;
 	char		 error[256];
 	long		 connects;	/* new connections this transfer */
+	long		 pretransfer_us;	/* start to the request's first byte */
 };
 
 struct http;
 
-struct http	*http_new(const struct profile *, long timeout);
 /*
- * before_send runs once the connection is up, right before the request
- * goes out (the rate limit's slot: a TLS handshake must not eat into it).
+ * Before a sending command does anything: the runtime libcurl has TLS,
+ * https and every option used (0), or why not (-1).
  */
+int		 http_runtime_check(char *why, size_t);
+/* the check, then *hp = http_new(): 0, or an exit status after a message */
+int		 http_start(struct http **hp, const struct profile *, long timeout);
+/* NULL after a message when libcurl refuses a policy option */
+struct http	*http_new(const struct profile *, long timeout);
+/* the trust store used: a bundle file and a hashed directory (or NULL) */
+void		 http_trust(const struct profile *, const char **file,
+		    const char **dir);
 int		 http_post(struct http *, const char *url,
 		    const struct http_header_out *, size_t nheaders,
-		    const char *body, size_t len, struct http_response *,
-		    void (*before_send)(void *), void *arg);
+		    const char *body, size_t len, struct http_response *);
 void		 http_response_init(struct http_response *);
 void		 http_response_free(struct http_response *);
 void		 http_free(struct http *);
 long		 http_connections(const struct http *);
-/*
- * End the process once the command is done and its output flushed: when
- * libcurl was loaded, without running the exit handlers of libcurl and
- * OpenSSL, which only free memory the process is about to give back anyway
- * (0.5 ms of every request).  Returns only when exit(3) should be used.
- */
-void		 http_exit(int status);
-/* "libcurl 7.88.1 (OpenSSL/3.0.19)", loading libcurl if it is not yet */
+/* "libcurl 7.88.1 (OpenSSL/3.0.19)": the libcurl in use */
 const char	*http_versions(void);
-/* its two parts ("7.88.1", "OpenSSL/3.0.19"); -1 ("", "") if not loadable */
+/* its two parts ("7.88.1", "OpenSSL/3.0.19"); always 0 */
 int		 http_version(const char **curl, const char **tls);
 
 #endif

@@ -328,23 +328,15 @@ print_versions_line(FILE *f)
 	    http_versions(), mb, jansson_version_str());
 }
 
-/*
- * --version: libcurl is loaded only by commands that send, so this names
- * the libcurl agcod was built with; -v loads it and names the one in use.
- */
+/* --version: the libraries in use (libcurl's as its runtime reports) */
 void
 print_versions(FILE *f)
 {
 	char mb[32];
 
 	mbedtls_version_get_string(mb);
-	fprintf(f, "agcod %s\n", AGCOD_VERSION);
-	if (msg_verbosity > 0)
-		fprintf(f, "%s\n", http_versions());
-	else
-		fprintf(f, "libcurl %s (built with; loaded when a command sends)\n",
-		    LIBCURL_VERSION);
-	fprintf(f, "mbedTLS %s\nJansson %s\n", mb, jansson_version_str());
+	fprintf(f, "agcod %s\n%s\nmbedTLS %s\nJansson %s\n", AGCOD_VERSION,
+	    http_versions(), mb, jansson_version_str());
 }
 
 /*
@@ -590,6 +582,9 @@ run_cmd(struct cmd_ctx *ctx)
 	if ((c->need & NEED_SECRET) &&
 	    (rc = profile_need_secret(&ctx->prof)) != 0)
 		return rc;
+	if ((c->need & NEED_NET) && (rc = http_start(&ctx->http, &ctx->prof,
+	    ctx->timeout)) != 0)
+		return rc;
 	if ((c->need & NEED_STATE) && (rc = ctx_open_state(ctx,
 	    c->op == NULL || (c->op->flags & OP_JOURNAL))) != 0)
 		return rc;
@@ -712,7 +707,5 @@ main(int argc, char **argv)
 	json_decref(ctx.kept);
 	profile_free(&ctx.prof);
 	free(ctx.args.pos);
-	rc = finish_stdout(&ctx, rc);
-	http_exit(rc);
-	return rc;
+	return finish_stdout(&ctx, rc);
 }

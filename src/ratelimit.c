@@ -1,9 +1,17 @@
 /*
  * ratelimit.c - STATE_DIR/ratelimit-PARTNER: under flock, each process
- * reserves the next free slot and then sleeps until it.  Slots are
- * 1.01/max_rps seconds apart (1.01 s for GetAvailableFunds), so any second
- * holds at most max_rps requests of all agcod processes together, and a
- * batch runs at the limit without provoking throttling.
+ * reserves the next free slot and then sleeps until it, before its
+ * transfer starts (so the wait is never part of libcurl's --timeout).
+ * Slots are 1.01/max_rps seconds apart (1.01 s for GetAvailableFunds), so
+ * any second holds at most max_rps requests of all agcod processes
+ * together, and a batch runs at the limit without provoking throttling.
+ * A request that went out well after its slot (a new connection's TLS
+ * handshake) pushes the next free slot back to keep that spacing.
+ *
+ * The file holds two numbers, "NEXT FUNDS_NEXT\n", in nanoseconds of
+ * CLOCK_MONOTONIC: system-wide, and it does not step with the wall clock.
+ * It restarts at boot, so a slot far ahead is a file from before a reboot
+ * (or from an older agcod, which wrote wall-clock times) and is reset.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,87 +26,208 @@
 
 #include "ratelimit.h"
 
-#define NS		1000000000LL
 #define MARGIN_PCT	101	/* slots 1% wider than 1/max_rps */
-#define STALE_NS	(120 * NS)	/* a clock step or a dead writer */
+#define LOCK_WAIT_NS	(2 * RL_NS)	/* holders keep the lock microseconds */
 
 int64_t
-rl_reserve(struct rl_state *s, int64_t now, int max_rps, int funds)
+rl_reserve_by(struct rl_state *s, int64_t now, int max_rps, int cls,
+    int64_t latest)
 {
-	int64_t gap = NS * MARGIN_PCT / 100 / (max_rps > 0 ? max_rps : 10);
+	int64_t gap = RL_NS * MARGIN_PCT / 100 / (max_rps > 0 ? max_rps : 10);
 	int64_t slot = s->next_ns;
 
-	if (slot < now || slot - now > STALE_NS)
+	if (slot < now || slot - now > RL_STALE_NS)
 		slot = now;
-	if (funds) {
-		if (s->funds_next_ns > slot && s->funds_next_ns - now <= STALE_NS)
-			slot = s->funds_next_ns;
-		s->funds_next_ns = slot + NS * MARGIN_PCT / 100;
-	}
+	if (cls == RL_FUNDS && s->funds_next_ns > slot &&
+	    s->funds_next_ns - now <= RL_STALE_NS)
+		slot = s->funds_next_ns;
+	if (slot > latest)
+		return -1;
+	if (cls == RL_FUNDS)
+		s->funds_next_ns = slot + RL_NS * MARGIN_PCT / 100;
 	s->next_ns = slot + gap;
 	return slot;
+}
+
+void
+rl_sent(struct rl_state *s, int64_t sent, int max_rps, int cls)
+{
+	int64_t gap = RL_NS * MARGIN_PCT / 100 / (max_rps > 0 ? max_rps : 10);
+
+	if (s->next_ns < sent + gap)
+		s->next_ns = sent + gap;
+	if (cls == RL_FUNDS && s->funds_next_ns < sent + RL_NS * MARGIN_PCT / 100)
+		s->funds_next_ns = sent + RL_NS * MARGIN_PCT / 100;
+}
+
+int64_t
+rl_reserve(struct rl_state *s, int64_t now, int max_rps, int cls)
+{
+	return rl_reserve_by(s, now, max_rps, cls, INT64_MAX);
+}
+
+int64_t
+rl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * RL_NS + ts.tv_nsec;
 }
 
 int
 ratelimit_init(struct ratelimit *r, const char *dir, const char *partner,
     int max_rps)
 {
+	memset(r, 0, sizeof(*r));
 	r->max_rps = max_rps;
+	if (dir == NULL)
+		return 0;
 	if (snprintf(r->path, sizeof(r->path), "%s/ratelimit-%s", dir,
 	    partner) >= (int)sizeof(r->path)) {
+		r->path[0] = '\0';
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
 }
 
-static int64_t
-now_ns(void)
+static void
+sleep_ns(int64_t ns)
 {
-	struct timespec ts;
+	struct timespec ts = { (time_t)(ns / RL_NS), (long)(ns % RL_NS) };
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	nanosleep(&ts, NULL);
 }
 
-int
-ratelimit_acquire(struct ratelimit *r, int funds)
+/* the open, locked state file, or -1 with why */
+static int
+open_locked(const char *path, char *why, size_t n)
+{
+	int64_t give_up = rl_now() + LOCK_WAIT_NS;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    0600);
+	if (fd == -1) {
+		snprintf(why, n, "cannot open the rate limit file '%s': %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		snprintf(why, n, "the rate limit file '%s' is not a regular "
+		    "file of this user; remove it", path);
+		close(fd);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) ||
+		    rl_now() > give_up) {
+			snprintf(why, n, "cannot lock the rate limit file "
+			    "'%s': %s", path, errno == EWOULDBLOCK ?
+			    "held by another process for over 2 s" :
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		sleep_ns(RL_NS / 1000);
+	}
+	return fd;
+}
+
+static int
+load(int fd, struct rl_state *s)
+{
+	char text[64];
+	ssize_t n;
+
+	s->next_ns = s->funds_next_ns = 0;
+	if ((n = pread(fd, text, sizeof(text) - 1, 0)) == -1)
+		return -1;
+	text[n] = '\0';
+	if (n > 0 && sscanf(text, "%" SCNd64 " %" SCNd64, &s->next_ns,
+	    &s->funds_next_ns) != 2)
+		s->next_ns = s->funds_next_ns = 0;	/* torn or foreign */
+	return 0;
+}
+
+static int
+store(int fd, const struct rl_state *s)
+{
+	char text[64];
+	int len;
+
+	len = snprintf(text, sizeof(text), "%" PRId64 " %" PRId64 "\n",
+	    s->next_ns, s->funds_next_ns);
+	if (len < 0 || len >= (int)sizeof(text) ||
+	    pwrite(fd, text, (size_t)len, 0) != len ||
+	    ftruncate(fd, len) == -1)
+		return -1;
+	return 0;
+}
+
+enum rl_result
+ratelimit_acquire(struct ratelimit *r, int cls, int64_t latest,
+    int64_t *wait, char *why, size_t n)
 {
 	struct rl_state s = { 0, 0 };
-	char text[64];
-	int64_t slot, wait;
-	ssize_t n;
-	int fd, len;
+	int64_t slot, now;
+	int fd = -1;
 
-	fd = open(r->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return -1;
-	if (flock(fd, LOCK_EX) == -1) {
-		close(fd);
-		return -1;
+	*wait = 0;
+	if (r->path[0] == '\0') {
+		now = rl_now();
+		slot = rl_reserve_by(&r->local, now, r->max_rps, cls, latest);
+	} else {
+		if ((fd = open_locked(r->path, why, n)) == -1)
+			return RL_ERROR;
+		if (load(fd, &s) == -1) {
+			snprintf(why, n, "cannot read the rate limit file "
+			    "'%s': %s", r->path, strerror(errno));
+			close(fd);
+			return RL_ERROR;
+		}
+		now = rl_now();
+		slot = rl_reserve_by(&s, now, r->max_rps, cls, latest);
+		if (slot != -1 && store(fd, &s) == -1) {
+			snprintf(why, n, "cannot write the rate limit file "
+			    "'%s': %s", r->path, strerror(errno));
+			close(fd);
+			return RL_ERROR;
+		}
+		close(fd);	/* and its lock */
 	}
-	n = pread(fd, text, sizeof(text) - 1, 0);
-	if (n > 0) {
-		text[n] = '\0';
-		if (sscanf(text, "%" SCNd64 " %" SCNd64, &s.next_ns,
-		    &s.funds_next_ns) != 2)
-			s.next_ns = s.funds_next_ns = 0;
+	if (slot == -1) {
+		/* how long it would have been */
+		struct rl_state probe = r->path[0] ? s : r->local;
+
+		*wait = rl_reserve(&probe, now, r->max_rps, cls) - now;
+		return RL_LATE;
 	}
-	slot = rl_reserve(&s, now_ns(), r->max_rps, funds);
-	len = snprintf(text, sizeof(text), "%" PRId64 " %" PRId64 "\n",
-	    s.next_ns, s.funds_next_ns);
-	if (pwrite(fd, text, (size_t)len, 0) != len || ftruncate(fd, len) == -1) {
-		flock(fd, LOCK_UN);
-		close(fd);
-		return -1;
+	*wait = slot - now;
+	while ((now = rl_now()) < slot)
+		sleep_ns(slot - now);
+	return RL_GO;
+}
+
+void
+ratelimit_sent(struct ratelimit *r, int cls, int64_t sent)
+{
+	struct rl_state s;
+	char why[64];
+	int fd;
+
+	if (r->path[0] == '\0') {
+		rl_sent(&r->local, sent, r->max_rps, cls);
+		return;
 	}
-	flock(fd, LOCK_UN);
+	if ((fd = open_locked(r->path, why, sizeof(why))) == -1)
+		return;
+	if (load(fd, &s) == 0) {
+		rl_sent(&s, sent, r->max_rps, cls);
+		(void)store(fd, &s);
+	}
 	close(fd);
-	while ((wait = slot - now_ns()) > 0) {
-		struct timespec ts = { (time_t)(wait / NS), (long)(wait % NS) };
-
-		if (nanosleep(&ts, NULL) == -1 && errno != EINTR)
-			break;
-	}
-	return 0;
 }

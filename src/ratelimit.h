@@ -5,26 +5,68 @@
 #include <limits.h>
 #include <stdint.h>
 
-struct ratelimit {
-	char	path[PATH_MAX];
-	int	max_rps;
+/*
+ * Rate classes: every request takes a slot of RL_ANY (max_rps a second);
+ * an operation of another class also takes one of its own (RL_FUNDS:
+ * GetAvailableFunds, one a second).  An operation's class is in ops[].
+ */
+enum rl_class {
+	RL_ANY = 0,
+	RL_FUNDS = 1,
 };
 
 /*
  * The pure core (GCRA without burst): given the shared state (the earliest
- * time the next request and the next GetAvailableFunds may go) and now,
- * return the slot this request takes and advance the state.
+ * time, on CLOCK_MONOTONIC, the next request and the next GetAvailableFunds
+ * may go) and now, return the slot this request takes and advance the
+ * state.  A slot more than RL_STALE_NS ahead (a file from before a reboot)
+ * is reset to now.
  */
 struct rl_state {
 	int64_t	next_ns;
 	int64_t	funds_next_ns;
 };
 
-int64_t	rl_reserve(struct rl_state *, int64_t now_ns, int max_rps, int funds);
+#define RL_NS		1000000000LL
+#define RL_STALE_NS	(120 * RL_NS)
 
+int64_t	rl_reserve(struct rl_state *, int64_t now_ns, int max_rps, int cls);
+/* the same, but -1 and the state untouched when the slot is after latest */
+int64_t	rl_reserve_by(struct rl_state *, int64_t now_ns, int max_rps, int cls,
+	    int64_t latest_ns);
+/*
+ * The request of a slot went out only at sent_ns (after a TLS handshake):
+ * no later slot is closer to it than the rate allows.
+ */
+void	rl_sent(struct rl_state *, int64_t sent_ns, int max_rps, int cls);
+/* CLOCK_MONOTONIC in ns: one clock for every process, and it never steps */
+int64_t	rl_now(void);
+
+struct ratelimit {
+	char		path[PATH_MAX];	/* "" : this process's own rate */
+	int		max_rps;
+	struct rl_state	local;
+};
+
+/* state_dir NULL: a rate of this process alone */
 int	ratelimit_init(struct ratelimit *, const char *state_dir,
 	    const char *partner, int max_rps);
-/* wait for this process's slot; -1 if the state file cannot be used */
-int	ratelimit_acquire(struct ratelimit *, int funds);
+
+enum rl_result {
+	RL_GO = 0,		/* waited for the slot: send now */
+	RL_LATE = 1,		/* the slot is after latest: nothing reserved */
+	RL_ERROR = -1,		/* the state file cannot be used (message in why) */
+};
+
+/*
+ * Reserve a slot no later than latest_ns (rl_now() time) and sleep until
+ * it.  *slot_wait_ns is the wait (or, for RL_LATE, the wait it would have
+ * been).  The state file is opened without following a symlink or
+ * blocking, and refused unless a regular file of this user.
+ */
+enum rl_result	ratelimit_acquire(struct ratelimit *, int cls, int64_t latest_ns,
+		    int64_t *slot_wait_ns, char *why, size_t whylen);
+/* rl_sent on the shared state; best effort (a rate held a little long) */
+void		ratelimit_sent(struct ratelimit *, int cls, int64_t sent_ns);
 
 #endif

@@ -187,24 +187,3 @@ def test_help_and_version(offline):
 def test_global_options_after_command(agcod, emu):
     r = agcod("funds", "--output", "json", "--timeout", "5", "-q")
     assert r.rc == 0 and r.json()["status"] == "SUCCESS"
-
-
-def loaded_libcurl(r):
-    """LD_DEBUG=files names every object the dynamic linker loads"""
-    return re.search(r"file=libcurl\.so\.4 \[0\];\s+(generating link map|needed by)",
-                     r.err) is not None
-
-
-def test_libcurl_is_loaded_only_by_commands_that_send(agcod, emu):
-    dbg = {"LD_DEBUG": "files"}
-    # (sign-debug loads it: its report names the libcurl in use)
-    for args in (["--version"], ["--help"], ["history", "-o", "json"]):
-        r = agcod(*args, env=dbg)
-        assert r.rc == 0, (args, r)
-        assert not loaded_libcurl(r), args
-    assert "built with" in agcod("--version").out
-    v = agcod("-v", "--version")
-    assert re.search(r"^libcurl \d+\.\d+\.\d+ \(\S+", v.out, re.M), v
-    r = agcod("funds", "-o", "json", env=dbg)
-    assert r.rc == 0 and r.json()["status"] == "SUCCESS"
-    assert loaded_libcurl(r)

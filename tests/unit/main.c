@@ -36,6 +36,7 @@ main(int argc, char **argv)
 		{ "classify", test_classify },
 		{ "guard", test_guard },
 		{ "msg", test_msg },
+		{ "ratelimit", test_ratelimit },
 	};
 	size_t i;
 

@@ -41,6 +41,7 @@ void	test_buf(void);
 void	test_classify(void);
 void	test_guard(void);
 void	test_msg(void);
+void	test_ratelimit(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 
