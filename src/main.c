@@ -5,9 +5,11 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "api.h"
 #include "http.h"
 #include "msg.h"
+#include "suggest.h"
 
 enum {
 	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
@@ -304,6 +307,103 @@ print_versions(FILE *f)
 	fprintf(f, "mbedTLS %s\nJansson %s\n", mb, jansson_version_str());
 }
 
+/* the commands that take the options of `bits`, as "cancel" or "load, void" */
+static const char *
+cmd_names(unsigned bits, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NCMDS && n < len; i++)
+		if (cmds[i].bit & bits)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? ", " : "", cmds[i].name);
+	return buf;
+}
+
+/* an option getopt did not know: another command's, a prefix or a typo */
+static int
+unknown_option(const struct cmd *c, unsigned mask, const char *bad)
+{
+	char name[64], which[256], prefixed[256];
+	struct suggest s = { name, NULL, 0 };
+	size_t i, n = 0, np = 0, len;
+	const char *of = c ? c->name : "agcod";
+
+	len = strcspn(bad + 2, "=");
+	if (strncmp(bad, "--", 2) != 0 || len >= sizeof(name))
+		return usage_error(c, "unknown option '%s'%s%s", bad,
+		    c ? " for " : "", c ? c->name : "");
+	memcpy(name, bad + 2, len);
+	name[len] = '\0';
+	prefixed[0] = '\0';
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		if (strcmp(o->name, name) == 0 && !(o->cmds & mask))
+			return c ? usage_error(c, "'--%s' is an option of %s, "
+			    "not of %s", name, cmd_names(o->cmds, which,
+			    sizeof(which)), c->name) : usage_error(c, "'--%s' "
+			    "is an option of %s: give it after the command",
+			    name, cmd_names(o->cmds, which, sizeof(which)));
+		if (!(o->cmds & mask))
+			continue;
+		if (len && strncmp(o->name, name, len) == 0 &&
+		    np < sizeof(prefixed)) {
+			np += (size_t)snprintf(prefixed + np,
+			    sizeof(prefixed) - np, "%s--%s", n ? ", " : "",
+			    o->name);
+			n++;
+		}
+		suggest_consider(&s, o->name);
+	}
+	if (n > 1)
+		return usage_error(c, "option '--%s' is ambiguous: %s", name,
+		    prefixed);
+	if (s.best)
+		return usage_error(c, "unknown option '--%s' for %s (did you "
+		    "mean '--%s'?)", name, of, s.best);
+	return usage_error(c, "unknown option '--%s' for %s", name, of);
+}
+
+static int
+unknown_command(const char *name)
+{
+	struct suggest s = { name, NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		suggest_consider(&s, cmds[i].name);
+	suggest_consider(&s, "help");
+	if (s.best)
+		return usage_error(NULL, "unknown command '%s' (did you mean "
+		    "'%s'?)", name, s.best);
+	return usage_error(NULL, "unknown command '%s'", name);
+}
+
+/*
+ * An option with a value says it once: of '--amount 5 --amount 500' neither
+ * "last wins" nor "first wins" is what every caller meant.  Flags may repeat.
+ */
+static int
+check_repeats(const struct cmd *c, const struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++) {
+		int n = a->seen[optspecs[i].id];
+
+		if (optspecs[i].has_arg && n > 1)
+			return n == 2 ? usage_error(c, "'--%s' given twice: "
+			    "give it once", optspecs[i].name) :
+			    usage_error(c, "'--%s' given %d times: give it "
+			    "once", optspecs[i].name, n);
+	}
+	return 0;
+}
+
 /*
  * Parse argv with the options whose mask meets `mask`.  With stop_at_cmd,
  * stop at the first non-option (the command); otherwise collect operands.
@@ -352,11 +452,13 @@ parse_args(int argc, char **argv, unsigned mask, int stop_at_cmd,
 			if (ch == ':')
 				return usage_error(c, "option '%s' needs a "
 				    "value", bad);
-			if (optopt && optopt < 1000)
+			if (optopt >= 1000)
+				return usage_error(c, "option '--%s' takes no "
+				    "value", opt_name(optopt - 1000));
+			if (optopt)
 				return usage_error(c, "unknown option '-%c'%s%s",
 				    optopt, c ? " for " : "", c ? c->name : "");
-			return usage_error(c, "unknown option '%s'%s%s", bad,
-			    c ? " for " : "", c ? c->name : "");
+			return unknown_option(c, mask, bad);
 		}
 		if (ch >= 1000)
 			id = ch - 1000;
@@ -382,7 +484,7 @@ list_options(const char *name)
 	size_t i;
 
 	if (c == NULL)
-		return usage_error(NULL, "unknown command '%s'", name);
+		return unknown_command(name);
 	mask = c->bit | B_GLOBAL;
 	if (c->bit == B_SIGN)
 		mask |= B_SENDS;
@@ -405,10 +507,34 @@ long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
 	return 0;
 }
 
+/* whoever read standard output has gone: a pipe or socket with no reader */
+static int
+stdout_reader_gone(int err)
+{
+	struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
+	struct stat st;
+
+	if (err == EPIPE)
+		return 1;
+	if (fstat(STDOUT_FILENO, &st) == -1 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
+/*
+ * A result that cannot be written is an error (a claim code lost to a full
+ * disk must not look like success), except for a command that sent nothing
+ * and whose reader stopped reading ('agcod history | head -1'): like cat,
+ * it has nobody left to tell and exits quietly.
+ */
 static int
 finish_stdout(struct cmd_ctx *ctx, int rc)
 {
+	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (!ctx->sent && stdout_reader_gone(errno))
+			return rc;
 		msg_err("cannot write the result to standard output%s",
 		    ctx->sent ? "; it was not delivered: run 'agcod reconcile' "
 		    "or repeat with the same request id" : "");
@@ -546,13 +672,12 @@ main(int argc, char **argv)
 			return finish_stdout(&ctx, 0);
 		}
 		if ((c = cmd_find(argv[next + 1])) == NULL)
-			return usage_error(NULL, "unknown command '%s'",
-			    argv[next + 1]);
+			return unknown_command(argv[next + 1]);
 		help_cmd(stdout, c);
 		return finish_stdout(&ctx, 0);
 	}
 	if ((c = cmd_find(argv[next])) == NULL)
-		return usage_error(NULL, "unknown command '%s'", argv[next]);
+		return unknown_command(argv[next]);
 
 	/* the command's own options, global ones again, and operands */
 	ctx.cmd = c;
@@ -566,10 +691,18 @@ main(int argc, char **argv)
 	if ((rc = parse_args(argc - next, argv + next, mask, 0, c, &ctx.args,
 	    &next)) != 0)
 		return rc;
+	/* -V and --help win wherever they are: nothing runs, nothing is sent */
+	if (ctx.args.seen[O_VERSION]) {
+		msg_verbosity = ctx.args.seen[O_VERBOSE];
+		print_versions(stdout);
+		return finish_stdout(&ctx, 0);
+	}
 	if (ctx.args.seen[O_HELP]) {
 		help_cmd(stdout, c);
 		return finish_stdout(&ctx, 0);
 	}
+	if ((rc = check_repeats(c, &ctx.args)) != 0)
+		return rc;
 
 	/* ctx.args counts the -v given before the command too */
 	msg_verbosity = ctx.args.seen[O_QUIET] ? -1 : 0;

@@ -29,6 +29,7 @@
 #include "msg.h"
 #include "profile.h"
 #include "reqid.h"
+#include "suggest.h"
 
 #define CONFIG_MAX	(64 * 1024)
 #define SECRET_MAX	1024
@@ -73,33 +74,6 @@ region_find(const char *name)
 		if (strcmp(regions[i].name, name) == 0)
 			return &regions[i];
 	return NULL;
-}
-
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[64];
-
-	if (lb >= 63 || la >= 63)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		d[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t prev = d[0];
-
-		d[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t cur = d[j], best = prev + (a[i - 1] != b[j - 1]);
-
-			if (d[j] + 1 < best)
-				best = d[j] + 1;
-			if (d[j - 1] + 1 < best)
-				best = d[j - 1] + 1;
-			d[j] = best;
-			prev = cur;
-		}
-	}
-	return d[lb];
 }
 
 const char *
