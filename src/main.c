@@ -122,7 +122,7 @@ static const struct cmd cmds[] = {
 	    "[--external-reference TEXT] [--program-id ID]",
 	    "issue a gift card code" },
 	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
-	    &ops[1], "cancel --request-id ID --gc-id ID",
+	    &ops[1], "cancel --request-id ID [--gc-id ID]",
 	    "cancel a code within 15 minutes" },
 	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[2], "funds [--below AMOUNT]", "show the prepaid funds" },
@@ -132,8 +132,9 @@ static const struct cmd cmds[] = {
 	    "[--external-reference TEXT]",
 	    "load balance onto a customer's account" },
 	{ "void", cmd_op, B_VOID, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
-	    &ops[4], "void --request-id ID --amount A [--currency C] "
-	    "--account-id ID [--account-type T] [--source-id TEXT]",
+	    &ops[4], "void --request-id ID [--amount A] [--currency C] "
+	    "[--account-id ID] [--account-type T] [--source-id TEXT] "
+	    "[--external-reference TEXT]",
 	    "void a balance load" },
 	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[5], "activate --card-number N --amount A [--currency C] "
@@ -147,7 +148,8 @@ static const struct cmd cmds[] = {
 	    "activation-status --card-number N [--request-id ID]",
 	    "check a physical card's activation" },
 	{ "sign-debug", cmd_sign_debug, B_SIGN, NEED_PROFILE | NEED_SECRET,
-	    NULL, "sign-debug OPERATION [operation options] [--date STAMP] "
+	    NULL, "sign-debug OPERATION [operation options] "
+	    "[--date YYYYMMDDTHHMMSSZ] "
 	    "[--send] [--show-signing-key]\n"
 	    "       agcod sign-debug --request FILE [--service NAME] "
 	    "[--region REGION] [--date STAMP]",
@@ -221,7 +223,7 @@ print_options(FILE *f, unsigned mask)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 			    o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-34s %s\n", left, o->help);
+		fprintf(f, "  %-34s  %s\n", left, o->help);
 	}
 }
 
