@@ -24,7 +24,7 @@ _agcod()
         if [[ "$cur" == -* ]]; then
             COMPREPLY=($(compgen -W "--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft help" -- "$cur"))
+            COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft config help" -- "$cur"))
         fi
         return
     fi
@@ -42,7 +42,8 @@ _agcod()
         reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
         batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;
         support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft" -- "$cur")); return ;;
+        config) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help" ;;
+        help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft config" -- "$cur")); return ;;
         *) return ;;
     esac
     if [[ "$cmd" == sign-debug && "$cur" != -* ]]; then

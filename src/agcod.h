@@ -40,6 +40,7 @@ enum opt_id {
 	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
+	O_LIST_TABLE,
 	O_COUNT
 };
 
@@ -105,5 +106,6 @@ int	cmd_history(struct cmd_ctx *);
 int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
+int	cmd_config(struct cmd_ctx *);
 
 #endif

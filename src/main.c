@@ -33,6 +33,7 @@ enum {
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
+	B_CONFIG = 1 << 13,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -113,6 +114,7 @@ static const struct optspec optspecs[] = {
 	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+	{ "list-table", 0, 0, O_LIST_TABLE, B_GLOBAL, NULL, NULL },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -169,6 +171,10 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
+	{ "config", cmd_config, B_CONFIG, 0, NULL,
+	    "config list\n       agcod config profiles",
+	    "show each setting of a profile and where it comes from; "
+	    "list the profiles" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -496,6 +502,47 @@ list_options(const char *name)
 	return 0;
 }
 
+/*
+ * --list-table: the tables, tab-separated, for tests/gen_completions.py:
+ *   command NAME SUMMARY operation|-     one a command
+ *   usage   NAME SYNOPSIS-LINE           one a synopsis line
+ *   option  --NAME -X|- ARG|- HELP       one an option
+ * (--list-options CMD says which options a command takes)
+ */
+static int
+list_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++) {
+		const char *l = cmds[i].synopsis, *e;
+
+		printf("command\t%s\t%s\t%s\n", cmds[i].name, cmds[i].summary,
+		    cmds[i].op ? "operation" : "-");
+		for (; l; l = e ? e + 1 : NULL) {
+			e = strchr(l, '\n');
+			l += strspn(l, " ");
+			if (strncmp(l, "agcod ", 6) == 0)
+				l += 6;
+			printf("usage\t%s\t%.*s\n", cmds[i].name,
+			    e ? (int)(e - l) : (int)strlen(l), l);
+		}
+	}
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		printf("option\t--%s\t", o->name);
+		if (o->shortopt)
+			printf("-%c", o->shortopt);
+		else
+			putchar('-');
+		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
+	}
+	return 0;
+}
+
 static int
 long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
     long *out)
@@ -661,6 +708,8 @@ main(int argc, char **argv)
 	}
 	if (g.seen[O_LIST_OPTIONS])
 		return finish_stdout(&ctx, list_options(g.val[O_LIST_OPTIONS]));
+	if (g.seen[O_LIST_TABLE])
+		return finish_stdout(&ctx, list_table());
 	if (next >= argc) {
 		if (g.seen[O_HELP]) {
 			help_main(stdout);
@@ -726,7 +775,8 @@ main(int argc, char **argv)
 	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
 	    &ctx.retry_for))))
 		return rc;
-	if (c->bit != B_SIGN && c->bit != B_BATCH && ctx.args.npos > 0)
+	if (c->bit != B_SIGN && c->bit != B_BATCH && c->bit != B_CONFIG &&
+	    ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);
 

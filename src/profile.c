@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
@@ -44,13 +45,14 @@ static const struct region_info regions[] = {
 
 enum key {
 	K_PARTNER, K_ACCESS_KEY, K_SECRET, K_SECRET_CMD, K_REGION,
-	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS, K_COUNT
+	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS,
+	K_KEY_CREATED, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"partner_id", "access_key_id", "secret_access_key",
 	"secret_access_key_command", "region", "environment", "currency",
-	"endpoint", "ca_bundle", "max_rps",
+	"endpoint", "ca_bundle", "max_rps", "key_created",
 };
 
 /* NULL when the partner id can prefix request ids, else why not */
@@ -289,6 +291,17 @@ handler(void *user, const char *section, const char *name, const char *value)
 		ps->p->max_rps = (int)n;
 		return 1;
 	}
+	case K_KEY_CREATED: {
+		struct tm tm;
+		const char *e;
+
+		memset(&tm, 0, sizeof(tm));
+		if ((e = strptime(val, "%Y-%m-%d", &tm)) == NULL || *e != '\0')
+			return perr(ps, "key_created '%s' is not a date "
+			    "YYYY-MM-DD", val);
+		ps->p->key_created = timegm(&tm);
+		return 1;
+	}
 	}
 	return 1;
 }
@@ -314,6 +327,7 @@ profile_parse(struct profile *p, const char *text, size_t len,
 		return -1;
 	}
 	r = ini_parse_stream(reader_line, &ps.rd, handler, &ps);
+	memcpy(p->key_line, ps.line, sizeof(ps.line));
 	*found = ps.found;
 	*holds_secret = ps.holds_secret;
 	if (ps.rd.long_line && !ps.failed) {
@@ -682,4 +696,16 @@ profile_free(struct profile *p)
 		free(p->secret);
 	}
 	explicit_bzero(p, sizeof(*p));
+}
+
+/* the line of the profile's section that set `key`, 0 when none did */
+int
+profile_key_line(const struct profile *p, const char *key)
+{
+	size_t k;
+
+	for (k = 0; k < K_COUNT; k++)
+		if (strcmp(keys[k], key) == 0)
+			return p->key_line[k];
+	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sigv4.h"
 
@@ -32,6 +33,8 @@ struct profile {
 	char			 ca_bundle[PATH_MAX];
 	int			 max_rps;
 	struct sigv4_cache	 keycache;	/* the day's signing key */
+	time_t			 key_created;	/* 0: not recorded */
+	int			 key_line[16];	/* per key: its line, or 0 */
 };
 
 struct profile_opts {
@@ -55,5 +58,7 @@ int	profile_parse(struct profile *, const char *text, size_t len,
 	    const char *fname, const char *section, int *found,
 	    int *holds_secret, char *err, size_t errlen);
 const char *profile_suggest(const char *key);
+/* the line of the profile's section that set `key`, 0 when none did */
+int	profile_key_line(const struct profile *, const char *key);
 
 #endif
