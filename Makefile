@@ -76,6 +76,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libinih-dev python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
 	libclang-rt-14-dev cppcheck clang-tidy tzdata curl
+# the completion tests drive zsh and fish too
+DEB_PKGS += zsh fish
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
