@@ -37,7 +37,7 @@ SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
 	  src/json.c src/output.c src/report.c src/buf.c src/msg.c \
 	  src/journal.c src/ratelimit.c src/csv.c src/trace.c src/triage.c \
-	  src/suggest.c src/cmd_config.c
+	  src/suggest.c src/cmd_config.c src/cmd_verify.c src/rotation.c
 LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
 

@@ -61,6 +61,7 @@ _agcod()
             reconcile) opts="$g --request-id" ;;
             batch) opts="$g --dry-run" ;;
             support-draft) opts="$g --request-id" ;;
+            verify) opts=$g ;;
             config) opts=$g ;;
             *) return ;;
         esac
@@ -68,7 +69,7 @@ _agcod()
         return
     fi
     case $cmd in
-        "") COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft config help" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft verify config help" -- "$cur")) ;;
         sign-debug)
             case ${#operands[@]} in
             0) COMPREPLY+=($(compgen -W "create cancel funds load void activate deactivate activation-status" -- "$cur")) ;;
@@ -84,7 +85,7 @@ _agcod()
             esac ;;
         help)
             case ${#operands[@]} in
-            0) COMPREPLY+=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft config" -- "$cur")) ;;
+            0) COMPREPLY+=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft verify config" -- "$cur")) ;;
             esac ;;
     esac
 }

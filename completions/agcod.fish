@@ -66,6 +66,7 @@ complete -c agcod -n __agcod_no_command -a history -d 'show the journal: the lat
 complete -c agcod -n __agcod_no_command -a reconcile -d 'settle requests whose outcome is unknown'
 complete -c agcod -n __agcod_no_command -a batch -d 'create a card for every row of a CSV file, safely re-runnable'
 complete -c agcod -n __agcod_no_command -a support-draft -d 'draft a support case about the latest failed request'
+complete -c agcod -n __agcod_no_command -a verify -d 'check the profile'\''s key with a harmless signed call and show what it proved'
 complete -c agcod -n __agcod_no_command -a config -d 'show each setting of a profile and where it comes from; list the profiles'
 complete -c agcod -n __agcod_no_command -a help -d 'usage of agcod or a command'
 complete -c agcod -l profile -s p -x -a '(__agcod_profiles)' -d 'profile (INI section) to use'
@@ -160,4 +161,5 @@ complete -c agcod -n '__agcod_at help 0' -a history -d 'show the journal: the la
 complete -c agcod -n '__agcod_at help 0' -a reconcile -d 'settle requests whose outcome is unknown'
 complete -c agcod -n '__agcod_at help 0' -a batch -d 'create a card for every row of a CSV file, safely re-runnable'
 complete -c agcod -n '__agcod_at help 0' -a support-draft -d 'draft a support case about the latest failed request'
+complete -c agcod -n '__agcod_at help 0' -a verify -d 'check the profile'\''s key with a harmless signed call and show what it proved'
 complete -c agcod -n '__agcod_at help 0' -a config -d 'show each setting of a profile and where it comes from; list the profiles'

@@ -107,5 +107,6 @@ int	cmd_reconcile(struct cmd_ctx *);
 int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
 int	cmd_config(struct cmd_ctx *);
+int	cmd_verify(struct cmd_ctx *);
 
 #endif

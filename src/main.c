@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
@@ -26,6 +27,7 @@
 #include "api.h"
 #include "http.h"
 #include "msg.h"
+#include "rotation.h"
 #include "suggest.h"
 
 enum {
@@ -33,7 +35,7 @@ enum {
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
-	B_CONFIG = 1 << 13,
+	B_CONFIG = 1 << 13, B_VERIFY = 1 << 14,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -171,6 +173,10 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
+	{ "verify", cmd_verify, B_VERIFY, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    NULL, "verify",
+	    "check the profile's key with a harmless signed call and show "
+	    "what it proved" },
 	{ "config", cmd_config, B_CONFIG, 0, NULL,
 	    "config list\n       agcod config profiles",
 	    "show each setting of a profile and where it comes from; "
@@ -648,6 +654,7 @@ run_cmd(struct cmd_ctx *ctx)
 {
 	const struct args *a = &ctx->args;
 	const struct cmd *c = ctx->cmd;
+	char sd[PATH_MAX];
 	int rc;
 
 	if (c->need & NEED_PROFILE) {
@@ -663,6 +670,8 @@ run_cmd(struct cmd_ctx *ctx)
 			po.region = NULL;
 		if ((rc = profile_load(&ctx->prof, &po)) != 0)
 			return rc;
+		if (state_dir_resolve(a->val[O_STATE_DIR], sd, sizeof(sd)) == 0)
+			rotation_remind(&ctx->prof, sd, time(NULL));
 	}
 	if ((c->need & NEED_SECRET) &&
 	    (rc = profile_need_secret(&ctx->prof)) != 0)

@@ -13,7 +13,7 @@ from conftest import AGCOD, ROOT
 COMPLETIONS = os.path.join(ROOT, "completions")
 COMMANDS = ["create", "cancel", "funds", "load", "void", "activate", "deactivate",
             "activation-status", "sign-debug", "history", "reconcile", "batch",
-            "support-draft", "config"]
+            "support-draft", "verify", "config"]
 OPERATIONS = ["create", "cancel", "funds", "load", "void", "activate",
               "deactivate", "activation-status"]
 

@@ -33,6 +33,7 @@ main(int argc, char **argv)
 		{ "csv", test_csv },
 		{ "triage", test_triage },
 		{ "buf", test_buf },
+		{ "cli", test_cli },
 	};
 	size_t i;
 
