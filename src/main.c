@@ -357,11 +357,10 @@ unknown_option(const struct cmd *c, unsigned mask, const char *bad)
 		if (o->help == NULL)
 			continue;
 		if (strcmp(o->name, name) == 0 && !(o->cmds & mask))
-			return c ? usage_error(c, "'--%s' is an option of %s, "
-			    "not of %s", name, cmd_names(o->cmds, which,
-			    sizeof(which)), c->name) : usage_error(c, "'--%s' "
-			    "is an option of %s: give it after the command",
-			    name, cmd_names(o->cmds, which, sizeof(which)));
+			return usage_error(c, "unknown option '--%s' for %s "
+			    "('--%s' is an option of %s%s)", name, of, name,
+			    cmd_names(o->cmds, which, sizeof(which)),
+			    c ? "" : ": give it after the command");
 		if (!(o->cmds & mask))
 			continue;
 		if (len && strncmp(o->name, name, len) == 0 &&
