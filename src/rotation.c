@@ -44,7 +44,7 @@ reminder_path(const char *state_dir, const char *profile, char *out,
 	size_t i;
 	int r;
 
-	for (i = 0; profile[i] && i < sizeof(name) - 1; i++)
+	for (i = 0; i < sizeof(name) - 1 && profile[i]; i++)
 		name[i] = isalnum((unsigned char)profile[i]) ||
 		    strchr("._-", profile[i]) ? profile[i] : '_';
 	name[i] = '\0';
