@@ -22,6 +22,14 @@
 #include "suggest.h"
 
 #define CONFIG_MAX	(64 * 1024)
+#define NSETTINGS	(PROFILE_NKEYS + 4)
+
+/* the keys config_list() shows with their effective value and origin */
+static const char *const shown[] = {
+	"partner_id", "access_key_id", "secret_access_key",
+	"secret_access_key_command", "region", "environment", "endpoint",
+	"currency", "ca_bundle", "max_rps",
+};
 
 static const char *
 envv(const char *name)
@@ -63,44 +71,61 @@ config_path(const struct cmd_ctx *c, char *path, size_t len,
 	return 0;
 }
 
-/* config profiles: the [sections] of the file, in order, one a line */
-static int
-config_profiles(struct cmd_ctx *c)
+/*
+ * The whole configuration file, NUL-terminated, in one allocation that the
+ * caller wipes (it may hold the secret); NULL with errno.
+ */
+static char *
+read_text(const char *path, size_t *len)
 {
-	char path[PATH_MAX], *text, *line, *save = NULL;
-	const char *origin;
 	struct stat st;
+	char *text;
 	ssize_t n;
 	size_t got = 0;
-	int fd, rc;
+	int fd;
 
-	if ((rc = config_path(c, path, sizeof(path), &origin)) != 0)
-		return rc;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
-		if (errno == ENOENT && strcmp(origin, "--config") &&
-		    strcmp(origin, "AGCOD_CONFIG"))
-			return 0;	/* no file: no profiles */
-		msg_err("cannot open configuration '%s': %s", path,
-		    strerror(errno));
-		return EX_CONFIG;
-	}
+	    -1)
+		return NULL;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFIG_MAX) {
-		msg_err("configuration '%s' is not a regular file of at most "
-		    "%d bytes", path, CONFIG_MAX);
 		close(fd);
-		return EX_CONFIG;
+		errno = EINVAL;
+		return NULL;
 	}
 	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		return EX_OSERR;
+		return NULL;
 	}
 	while (got < (size_t)st.st_size &&
 	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)n;
 	close(fd);
 	text[got] = '\0';
+	*len = got;
+	return text;
+}
+
+/* config profiles: the [sections] of the file, in order, one a line */
+static int
+config_profiles(struct cmd_ctx *c)
+{
+	char path[PATH_MAX], *text, *line, *save = NULL;
+	const char *origin;
+	size_t got = 0;
+	int rc;
+
+	if ((rc = config_path(c, path, sizeof(path), &origin)) != 0)
+		return rc;
+	if ((text = read_text(path, &got)) == NULL) {
+		if (errno == ENOENT && strcmp(origin, "--config") &&
+		    strcmp(origin, "AGCOD_CONFIG"))
+			return 0;	/* no file: no profiles */
+		msg_err("cannot read configuration '%s': %s", path,
+		    errno == EINVAL ? "not a regular file of at most 64 KiB" :
+		    strerror(errno));
+		return EX_CONFIG;
+	}
 	/* section names only: the file may hold a secret, nothing else shows */
 	for (line = strtok_r(text, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -158,6 +183,85 @@ secret_tail(const struct profile *p, char *out, size_t n)
 		snprintf(out, n, "****");
 }
 
+/*
+ * The value of `key` on line `line` of `text`: after the first '=' or ':',
+ * trimmed; -1 unless that line sets that key (the file may have changed).
+ */
+static int
+value_on_line(const char *text, size_t len, const char *key, int line,
+    char *out, size_t n)
+{
+	size_t kl = strlen(key);
+	const char *p = text, *end = text + len, *e, *v;
+	size_t vl;
+
+	for (; line > 1 && p < end; line--)
+		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return -1;
+		else
+			p++;
+	if (p >= end)
+		return -1;
+	e = memchr(p, '\n', (size_t)(end - p));
+	e = e ? e : end;
+	while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if ((size_t)(e - p) <= kl || strncmp(p, key, kl) != 0 ||
+	    strspn(p + kl, " \t") + kl >= (size_t)(e - p) ||
+	    strchr("=:", p[kl + strspn(p + kl, " \t")]) == NULL)
+		return -1;
+	v = p + kl + strspn(p + kl, " \t");
+	for (v++; v < e && (*v == ' ' || *v == '\t'); v++)
+		;
+	vl = (size_t)(e - v);
+	if (vl >= n)
+		vl = n - 1;
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return 0;
+}
+
+/*
+ * The keys of the profile's section that config_list() has no row of its
+ * own for (key_created, and keys added later), as written in the file:
+ * read again, a regular file that profile_load() has just accepted.
+ */
+static int
+as_written(const struct profile *p, struct setting *s, size_t *i, size_t max)
+{
+	const char *name;
+	char *text = NULL;
+	size_t k, j, len = 0;
+	int line;
+
+	for (k = 0; (name = profile_key_name(k)) != NULL; k++) {
+		for (j = 0; j < sizeof(shown) / sizeof(shown[0]); j++)
+			if (strcmp(shown[j], name) == 0)
+				break;
+		if (j < sizeof(shown) / sizeof(shown[0]) || *i >= max ||
+		    (line = profile_key_line(p, name)) == 0 || !p->config_read)
+			continue;
+		if (text == NULL && (text = read_text(p->config_path,
+		    &len)) == NULL) {
+			msg_err("cannot read configuration '%s' again: %s",
+			    p->config_path, strerror(errno));
+			return EX_CONFIG;
+		}
+		if (value_on_line(text, len, name, line, s[*i].value,
+		    sizeof(s[*i].value)) == -1)
+			continue;
+		strlcpy(s[*i].name, name, sizeof(s[*i].name));
+		snprintf(s[*i].origin, sizeof(s[*i].origin), "%s:%d",
+		    p->config_path, line);
+		(*i)++;
+	}
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	return 0;
+}
+
 static int
 config_list(struct cmd_ctx *c)
 {
@@ -168,8 +272,8 @@ config_list(struct cmd_ctx *c)
 		NULL
 	};
 	struct profile *p = &c->prof;
-	struct setting s[16];
-	const char *origin, *kv[2 * 16];
+	struct setting s[NSETTINGS];
+	const char *origin, *kv[2 * NSETTINGS];
 	char buf[64];
 	size_t i = 0, k;
 	int rc;
@@ -224,16 +328,9 @@ config_list(struct cmd_ctx *c)
 	i = add(s, i, "max_rps", buf);
 	origin_of(p, NULL, NULL, NULL, "max_rps", "default", s[i - 1].origin,
 	    sizeof(s[0].origin));
-	if (p->key_created) {
-		struct tm tm;
-
-		gmtime_r(&p->key_created, &tm);
-		strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
-	} else
-		snprintf(buf, sizeof(buf), "-");
-	i = add(s, i, "key_created", buf);
-	origin_of(p, NULL, NULL, NULL, "key_created", "-", s[i - 1].origin,
-	    sizeof(s[0].origin));
+	/* every other key the section sets, as written */
+	if ((rc = as_written(p, s, &i, NSETTINGS - 1)) != 0)
+		return rc;
 	if (state_dir_resolve(a->val[O_STATE_DIR], s[i].value,
 	    sizeof(s[i].value)) == -1) {
 		msg_err("the state directory path is too long");
@@ -263,7 +360,7 @@ config_list(struct cmd_ctx *c)
 	}
 	/* name, value, origin: the origin in a column of its own */
 	{
-		char *rows[16];
+		char *rows[NSETTINGS];
 		size_t w = 0;
 
 		for (k = 0; k < i; k++)

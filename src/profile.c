@@ -327,6 +327,7 @@ profile_parse(struct profile *p, const char *text, size_t len,
 		return -1;
 	}
 	r = ini_parse_stream(reader_line, &ps.rd, handler, &ps);
+	_Static_assert(K_COUNT <= PROFILE_NKEYS, "PROFILE_NKEYS is too small");
 	memcpy(p->key_line, ps.line, sizeof(ps.line));
 	*found = ps.found;
 	*holds_secret = ps.holds_secret;
@@ -708,4 +709,10 @@ profile_key_line(const struct profile *p, const char *key)
 		if (strcmp(keys[k], key) == 0)
 			return p->key_line[k];
 	return 0;
+}
+
+const char *
+profile_key_name(size_t k)
+{
+	return k < K_COUNT ? keys[k] : NULL;
 }

@@ -15,6 +15,8 @@ struct region_info {
 	const char	*production_host;
 };
 
+#define PROFILE_NKEYS	32	/* room for every key of the file */
+
 struct profile {
 	char			 name[64];
 	char			 config_path[PATH_MAX];
@@ -34,7 +36,7 @@ struct profile {
 	int			 max_rps;
 	struct sigv4_cache	 keycache;	/* the day's signing key */
 	time_t			 key_created;	/* 0: not recorded */
-	int			 key_line[16];	/* per key: its line, or 0 */
+	int			 key_line[PROFILE_NKEYS];	/* line, or 0 */
 };
 
 struct profile_opts {
@@ -60,5 +62,7 @@ int	profile_parse(struct profile *, const char *text, size_t len,
 const char *profile_suggest(const char *key);
 /* the line of the profile's section that set `key`, 0 when none did */
 int	profile_key_line(const struct profile *, const char *key);
+/* the name of the k-th key a profile may have; NULL past the last */
+const char *profile_key_name(size_t k);
 
 #endif
