@@ -522,8 +522,9 @@ list_table(void)
 	for (i = 0; i < NCMDS; i++) {
 		const char *l = cmds[i].synopsis, *e;
 
+		/* an operation: what sign-debug takes as OPERATION */
 		printf("command\t%s\t%s\t%s\n", cmds[i].name, cmds[i].summary,
-		    cmds[i].op ? "operation" : "-");
+		    op_find(cmds[i].name) ? "operation" : "-");
 		for (; l; l = e ? e + 1 : NULL) {
 			e = strchr(l, '\n');
 			l += strspn(l, " ");
