@@ -145,7 +145,7 @@ static const struct cmd cmds[] = {
 	    "[--request-id ID]", "activate a physical card" },
 	{ "deactivate", cmd_op, B_DEACTIVATE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[6],
-	    "deactivate --card-number N --request-id ID",
+	    "deactivate --request-id ID [--card-number N]",
 	    "deactivate a physical card" },
 	{ "activation-status", cmd_op, B_STATUS,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[7],

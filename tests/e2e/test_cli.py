@@ -1,6 +1,7 @@
 """The command line never contradicts itself: -V and --help win wherever
 they are, a money option given twice is refused, near misses get a hint,
 and readers stop quietly when the reader of their output goes away."""
+import json
 import os
 import subprocess
 
@@ -134,3 +135,34 @@ def test_a_sending_command_fails_loudly_on_a_closed_pipe(agcod, emu):
     assert p.returncode == 75, p
     assert "cannot write the result" in p.stderr and "reconcile" in p.stderr
     assert len(emu.requests("CreateGiftCard")) == 1
+
+
+# ---- what --help calls optional is optional ----
+
+def test_deactivate_takes_the_card_number_from_the_journal(agcod, emu):
+    assert "deactivate --request-id ID [--card-number N]" in agcod("help", "deactivate").out
+    r = agcod("activate", "--card-number", "1400000005567585358", "--amount", "10", "-o", "json")
+    assert r.rc == 0, r
+    rid = r.json()["activationRequestId"]
+    r = agcod("deactivate", "--request-id", rid, "-o", "json")
+    assert r.rc == 0, r
+    body = json.loads(emu.requests("DeactivateGiftCard")[0]["body"])
+    assert body["cardNumber"] == "1400000005567585358"
+
+
+def test_cancel_and_void_take_the_rest_from_the_journal(agcod, emu):
+    r = agcod("create", "--amount", "3", "-o", "json")
+    rid = r.json()["creationRequestId"]
+    assert agcod("cancel", "--request-id", rid, "-o", "json").rc == 0
+    r = agcod("load", "--amount", "4", "--account-id", "A1", "-o", "json")
+    assert r.rc == 0, r
+    rid = [q for q in agcod.journal() if q.get("operation") == "LoadAmazonBalance"][-1]["request_id"]
+    assert agcod("void", "--request-id", rid, "-o", "json").rc == 0
+
+
+def test_readers_still_fail_on_a_full_disk(agcod, emu):
+    assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([AGCOD, "history", "-o", "json"], env=agcod.env,
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 74 and "cannot write the result" in p.stderr, p
