@@ -56,7 +56,18 @@ _agcod()
             activate) opts="$g --amount --currency --request-id --card-number" ;;
             deactivate) opts="$g --request-id --card-number" ;;
             activation-status) opts="$g --request-id --card-number" ;;
-            sign-debug) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
+            sign-debug)
+                case ${operands[0]} in
+                create) opts="$g --amount --currency --request-id --external-reference --program-id --date --send --show-signing-key --request --service" ;;
+                cancel) opts="$g --request-id --gc-id --date --send --show-signing-key --request --service" ;;
+                funds) opts="$g --below --date --send --show-signing-key --request --service" ;;
+                load) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id --date --send --show-signing-key --request --service" ;;
+                void) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id --date --send --show-signing-key --request --service" ;;
+                activate) opts="$g --amount --currency --request-id --card-number --date --send --show-signing-key --request --service" ;;
+                deactivate) opts="$g --request-id --card-number --date --send --show-signing-key --request --service" ;;
+                activation-status) opts="$g --request-id --card-number --date --send --show-signing-key --request --service" ;;
+                *) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
+                esac ;;
             history) opts="$g --request-id --pending --since" ;;
             reconcile) opts="$g --request-id" ;;
             batch) opts="$g --dry-run" ;;

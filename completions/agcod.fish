@@ -4,7 +4,7 @@
 # the command, the number of its operands and -c's value so far;
 # an option's value is neither a command nor an operand
 function __agcod_state
-    set -l cmd; set -l n 0; set -l cfg; set -l want
+    set -l cmd; set -l n 0; set -l cfg; set -l want; set -l first
     for w in (commandline -opc)[2..-1]
         if test -n "$want"
             contains -- $want -c --config; and set cfg $w
@@ -22,11 +22,24 @@ function __agcod_state
                 if test -z "$cmd"
                     set cmd $w
                 else
+                    test $n -eq 0; and set first $w
                     set n (math $n + 1)
                 end
         end
     end
-    echo "c$cmd"; echo $n; echo "f$cfg"
+    echo "c$cmd"; echo $n; echo "f$cfg"; echo "o$first"
+end
+
+# __agcod_with CMD OP: the command is CMD and its first operand OP
+function __agcod_with
+    set -l s (__agcod_state)
+    test "$s[1]" = "c$argv[1]"; and test "$s[4]" = "o$argv[2]"
+end
+
+# __agcod_no_op CMD: the command is CMD and no operation is given yet
+function __agcod_no_op
+    set -l s (__agcod_state)
+    test "$s[1]" = "c$argv[1]"; and test "$s[2]" = 0
 end
 
 function __agcod_no_command
@@ -114,22 +127,52 @@ complete -c agcod -n '__agcod_at deactivate' -l request-id -x -d 'request id (ge
 complete -c agcod -n '__agcod_at deactivate' -l card-number -x -d 'physical card number'
 complete -c agcod -n '__agcod_at activation-status' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at activation-status' -l card-number -x -d 'physical card number'
-complete -c agcod -n '__agcod_at sign-debug' -l amount -x -d 'amount, e.g. 25 or 19.99'
-complete -c agcod -n '__agcod_at sign-debug' -l currency -x -d 'ISO 4217 code (profile default)'
-complete -c agcod -n '__agcod_at sign-debug' -l request-id -x -d 'request id (generated when optional and omitted)'
-complete -c agcod -n '__agcod_at sign-debug' -l external-reference -x -d 'your own reference, up to 100 characters'
-complete -c agcod -n '__agcod_at sign-debug' -l program-id -x -d 'reseller program id'
-complete -c agcod -n '__agcod_at sign-debug' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
-complete -c agcod -n '__agcod_at sign-debug' -l below -x -d 'exit 1 when the funds are below AMOUNT'
-complete -c agcod -n '__agcod_at sign-debug' -l account-id -x -d 'customer account id'
-complete -c agcod -n '__agcod_at sign-debug' -l account-type -x -d 'customer account type (2)'
-complete -c agcod -n '__agcod_at sign-debug' -l source-id -x -d 'transaction source id'
-complete -c agcod -n '__agcod_at sign-debug' -l card-number -x -d 'physical card number'
 complete -c agcod -n '__agcod_at sign-debug' -l date -x -d 'sign at this time instead of now'
 complete -c agcod -n '__agcod_at sign-debug' -l send -d 'send the request and report the response'
 complete -c agcod -n '__agcod_at sign-debug' -l show-signing-key -d 'also print the derived signing key'
 complete -c agcod -n '__agcod_at sign-debug' -l request -r -F -d 'sign (and check) a raw HTTP request; - for stdin'
 complete -c agcod -n '__agcod_at sign-debug' -l service -x -d 'service in the scope, with --request (AGCODService)'
+complete -c agcod -n '__agcod_no_op sign-debug' -l amount -x -d 'amount, e.g. 25 or 19.99'
+complete -c agcod -n '__agcod_no_op sign-debug' -l currency -x -d 'ISO 4217 code (profile default)'
+complete -c agcod -n '__agcod_no_op sign-debug' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_no_op sign-debug' -l external-reference -x -d 'your own reference, up to 100 characters'
+complete -c agcod -n '__agcod_no_op sign-debug' -l program-id -x -d 'reseller program id'
+complete -c agcod -n '__agcod_no_op sign-debug' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
+complete -c agcod -n '__agcod_no_op sign-debug' -l below -x -d 'exit 1 when the funds are below AMOUNT'
+complete -c agcod -n '__agcod_no_op sign-debug' -l account-id -x -d 'customer account id'
+complete -c agcod -n '__agcod_no_op sign-debug' -l account-type -x -d 'customer account type (2)'
+complete -c agcod -n '__agcod_no_op sign-debug' -l source-id -x -d 'transaction source id'
+complete -c agcod -n '__agcod_no_op sign-debug' -l card-number -x -d 'physical card number'
+complete -c agcod -n '__agcod_with sign-debug create' -l amount -x -d 'amount, e.g. 25 or 19.99'
+complete -c agcod -n '__agcod_with sign-debug create' -l currency -x -d 'ISO 4217 code (profile default)'
+complete -c agcod -n '__agcod_with sign-debug create' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug create' -l external-reference -x -d 'your own reference, up to 100 characters'
+complete -c agcod -n '__agcod_with sign-debug create' -l program-id -x -d 'reseller program id'
+complete -c agcod -n '__agcod_with sign-debug cancel' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug cancel' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
+complete -c agcod -n '__agcod_with sign-debug funds' -l below -x -d 'exit 1 when the funds are below AMOUNT'
+complete -c agcod -n '__agcod_with sign-debug load' -l amount -x -d 'amount, e.g. 25 or 19.99'
+complete -c agcod -n '__agcod_with sign-debug load' -l currency -x -d 'ISO 4217 code (profile default)'
+complete -c agcod -n '__agcod_with sign-debug load' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug load' -l external-reference -x -d 'your own reference, up to 100 characters'
+complete -c agcod -n '__agcod_with sign-debug load' -l account-id -x -d 'customer account id'
+complete -c agcod -n '__agcod_with sign-debug load' -l account-type -x -d 'customer account type (2)'
+complete -c agcod -n '__agcod_with sign-debug load' -l source-id -x -d 'transaction source id'
+complete -c agcod -n '__agcod_with sign-debug void' -l amount -x -d 'amount, e.g. 25 or 19.99'
+complete -c agcod -n '__agcod_with sign-debug void' -l currency -x -d 'ISO 4217 code (profile default)'
+complete -c agcod -n '__agcod_with sign-debug void' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug void' -l external-reference -x -d 'your own reference, up to 100 characters'
+complete -c agcod -n '__agcod_with sign-debug void' -l account-id -x -d 'customer account id'
+complete -c agcod -n '__agcod_with sign-debug void' -l account-type -x -d 'customer account type (2)'
+complete -c agcod -n '__agcod_with sign-debug void' -l source-id -x -d 'transaction source id'
+complete -c agcod -n '__agcod_with sign-debug activate' -l amount -x -d 'amount, e.g. 25 or 19.99'
+complete -c agcod -n '__agcod_with sign-debug activate' -l currency -x -d 'ISO 4217 code (profile default)'
+complete -c agcod -n '__agcod_with sign-debug activate' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug activate' -l card-number -x -d 'physical card number'
+complete -c agcod -n '__agcod_with sign-debug deactivate' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug deactivate' -l card-number -x -d 'physical card number'
+complete -c agcod -n '__agcod_with sign-debug activation-status' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_with sign-debug activation-status' -l card-number -x -d 'physical card number'
 complete -c agcod -n '__agcod_at history' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at history' -l pending -d 'only requests whose outcome is unknown'
 complete -c agcod -n '__agcod_at history' -l since -x -d 'only since WHEN: 2026-11-22, 2026-11-22T10:00:00Z, 90m, 12h, 7d'

@@ -40,6 +40,17 @@ class Table:
         self.globals = [o for o in self.opts[self.cmds[0]]
                         if all(o in self.opts[c] for c in self.cmds)]
         self.operands = {c: self._operands(c) for c in self.cmds}
+        # commands whose first operand is an OPERATION (sign-debug): once
+        # it is given, their own options and that operation's
+        self.takes_op = [c for c in self.cmds
+                         if self.operands[c].get(0, ([], False, False))[2]]
+        self.own = {c: [o for o in self.opts[c] if o not in self.globals]
+                    for c in self.cmds}
+
+    def with_op(self, c, op):
+        """the options of command c once its OPERATION op is given"""
+        theirs = {o for x in self.ops for o in self.own[x]}
+        return [o for o in self.own[c] if o not in theirs or o in self.own[op]]
 
     def value(self, o):
         """what the value of option o completes to: (kind, words)"""
@@ -102,9 +113,18 @@ def bash(t):
         else:
             continue
         value_cases += f"            {pat}) {act} ;;\n"
-    own = lambda c: " ".join(o for o in t.opts[c] if o not in t.globals)
-    opt_cases = "".join(f"            {c}) opts=\"$g {own(c)}\" ;;\n" if own(c) else
-                        f"            {c}) opts=$g ;;\n" for c in t.cmds)
+    own = lambda c: " ".join(t.own[c])
+    opt_cases = ""
+    for c in t.cmds:
+        if c in t.takes_op:
+            inner = "".join(f"                {op}) opts=\"$g {' '.join(t.with_op(c, op))}\" ;;\n"
+                            for op in t.ops)
+            opt_cases += (f"            {c})\n                case ${{operands[0]}} in\n{inner}"
+                          f"                *) opts=\"$g {own(c)}\" ;;\n                esac ;;\n")
+        elif own(c):
+            opt_cases += f"            {c}) opts=\"$g {own(c)}\" ;;\n"
+        else:
+            opt_cases += f"            {c}) opts=$g ;;\n"
     operand_cases = ""
     for c in t.cmds + ["help"]:
         pos = {0: ([], False, False)} if c == "help" else t.operands[c]
@@ -196,10 +216,15 @@ def zsh(t):
         value_cases += f"    ({pat}) {act} ;;\n"
     cmd_descs = " ".join(zdesc(c, t.summary[c]) for c in t.cmds)
     opt_cases = ""
+    zd = lambda os_: " ".join(zdesc(o, t.opt[o]["help"]) for o in os_)
     for c in t.cmds:
-        descs = " ".join(zdesc(o, t.opt[o]["help"]) for o in t.opts[c]
-                         if o not in t.globals)
-        opt_cases += f"      ({c}) opts=($glob {descs}) ;;\n".replace(" )", ")")
+        if c in t.takes_op:
+            inner = "".join(f"          ({op}) opts=($glob {zd(t.with_op(c, op))}) ;;\n"
+                            for op in t.ops)
+            opt_cases += (f"      ({c})\n        case $operands[1] in\n{inner}"
+                          f"          (*) opts=($glob {zd(t.own[c])}) ;;\n        esac ;;\n")
+        else:
+            opt_cases += f"      ({c}) opts=($glob {zd(t.own[c])}) ;;\n".replace(" )", ")")
     glob = " ".join(zdesc(o, t.opt[o]["help"]) for o in t.globals)
     operand_cases = ""
     for c in t.cmds + ["help"]:
@@ -284,7 +309,7 @@ def fish(t):
            "# the command, the number of its operands and -c's value so far;",
            "# an option's value is neither a command nor an operand",
            "function __agcod_state",
-           "    set -l cmd; set -l n 0; set -l cfg; set -l want",
+           "    set -l cmd; set -l n 0; set -l cfg; set -l want; set -l first",
            "    for w in (commandline -opc)[2..-1]",
            "        if test -n \"$want\"",
            "            contains -- $want -c --config; and set cfg $w",
@@ -302,11 +327,24 @@ def fish(t):
            "                if test -z \"$cmd\"",
            "                    set cmd $w",
            "                else",
+           "                    test $n -eq 0; and set first $w",
            "                    set n (math $n + 1)",
            "                end",
            "        end",
            "    end",
-           "    echo \"c$cmd\"; echo $n; echo \"f$cfg\"",
+           "    echo \"c$cmd\"; echo $n; echo \"f$cfg\"; echo \"o$first\"",
+           "end",
+           "",
+           "# __agcod_with CMD OP: the command is CMD and its first operand OP",
+           "function __agcod_with",
+           "    set -l s (__agcod_state)",
+           "    test \"$s[1]\" = \"c$argv[1]\"; and test \"$s[4]\" = \"o$argv[2]\"",
+           "end",
+           "",
+           "# __agcod_no_op CMD: the command is CMD and no operation is given yet",
+           "function __agcod_no_op",
+           "    set -l s (__agcod_state)",
+           "    test \"$s[1]\" = \"c$argv[1]\"; and test \"$s[2]\" = 0",
            "end",
            "",
            "function __agcod_no_command",
@@ -355,9 +393,21 @@ def fish(t):
     for o in t.globals:
         out.append(optline(o, None))
     for c in t.cmds:
-        for o in t.opts[c]:
-            if o not in t.globals:
-                out.append(optline(o, f"__agcod_at {c}"))
+        if c in t.takes_op:
+            theirs = {o for x in t.ops for o in t.own[x]}
+            for o in t.own[c]:
+                if o not in theirs:
+                    out.append(optline(o, f"__agcod_at {c}"))
+            for o in t.own[c]:
+                if o in theirs:
+                    out.append(optline(o, f"__agcod_no_op {c}"))
+            for op in t.ops:
+                for o in t.with_op(c, op):
+                    if o in theirs:
+                        out.append(optline(o, f"__agcod_with {c} {op}"))
+            continue
+        for o in t.own[c]:
+            out.append(optline(o, f"__agcod_at {c}"))
     for c in t.cmds + ["help"]:
         pos = {0: ([], False, False)} if c == "help" else t.operands[c]
         for i, (words, files, ops) in sorted(pos.items()):
