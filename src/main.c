@@ -175,12 +175,11 @@ static const struct cmd cmds[] = {
 	    "draft a support case about the latest failed request" },
 	{ "verify", cmd_verify, B_VERIFY, NEED_PROFILE | NEED_SECRET | NEED_NET,
 	    NULL, "verify",
-	    "check the profile's key with a harmless signed call and show "
-	    "what it proved" },
+	    "check the key with a harmless signed call; show what it proved" },
 	{ "config", cmd_config, B_CONFIG, 0, NULL,
 	    "config list\n       agcod config profiles",
-	    "show each setting of a profile and where it comes from; "
-	    "list the profiles" },
+	    "each setting of the profile and where it comes from; "
+	    "the profiles" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -265,8 +264,12 @@ help_cmd(FILE *f, const struct cmd *c)
 			fprintf(f, " %s", ops[i].cmd);
 		fprintf(f, ", with that command's options.\n");
 	}
-	fprintf(f, "\noptions:\n");
-	print_options(f, c->bit);
+	for (size_t i = 0; i < NOPTSPECS; i++)
+		if ((optspecs[i].cmds & c->bit) && optspecs[i].help) {
+			fprintf(f, "\noptions:\n");
+			print_options(f, c->bit);
+			break;
+		}
 	if (c->bit == B_SIGN) {
 		fprintf(f, "\noperation options (each with its operation):\n");
 		print_options(f, B_SENDS);
