@@ -156,7 +156,7 @@ def test_cancel_and_void_take_the_rest_from_the_journal(agcod, emu):
     assert agcod("cancel", "--request-id", rid, "-o", "json").rc == 0
     r = agcod("load", "--amount", "4", "--account-id", "A1", "-o", "json")
     assert r.rc == 0, r
-    rid = [q for q in agcod.journal() if q.get("operation") == "LoadAmazonBalance"][-1]["request_id"]
+    rid = r.json()["loadBalanceRequestId"]
     assert agcod("void", "--request-id", rid, "-o", "json").rc == 0
 
 
