@@ -41,7 +41,8 @@ SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
 	  src/json.c src/output.c src/rows.c src/report.c src/buf.c src/msg.c \
 	  src/journal.c src/ratelimit.c src/csv.c src/trace.c src/triage.c \
-	  src/recover.c src/guard.c src/outcome.c src/cmd_reprint.c
+	  src/recover.c src/guard.c src/outcome.c src/cmd_reprint.c \
+	  src/suggest.c src/cmd_config.c src/cmd_verify.c src/rotation.c
 LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c src/recover.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
@@ -83,6 +84,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
 	libclang-rt-14-dev cppcheck clang-tidy tzdata curl strace \
 	dpkg-dev debhelper fakeroot lintian
+# the completion tests drive zsh and fish too
+DEB_PKGS += zsh fish
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

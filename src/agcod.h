@@ -42,7 +42,7 @@ enum opt_id {
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
 	O_REQUESTS, O_STATE, O_OPERATION, O_UNTIL, O_LIMIT, O_BEFORE, O_REASON,
-	O_PRODUCT_TYPE, O_RECOVER_FOR, O_YES,
+	O_PRODUCT_TYPE, O_RECOVER_FOR, O_YES, O_LIST_TABLE,
 	O_COUNT
 };
 
@@ -121,5 +121,7 @@ int	cmd_batch(struct cmd_ctx *);
 int	cmd_support_draft(struct cmd_ctx *);
 int	cmd_journal(struct cmd_ctx *);
 int	cmd_reprint(struct cmd_ctx *);
+int	cmd_config(struct cmd_ctx *);
+int	cmd_verify(struct cmd_ctx *);
 
 #endif

@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
@@ -27,13 +29,16 @@
 #include "http.h"
 #include "msg.h"
 #include "trace.h"
+#include "rotation.h"
+#include "suggest.h"
 
 enum {
 	B_CREATE = 1 << 0, B_CANCEL = 1 << 1, B_FUNDS = 1 << 2, B_LOAD = 1 << 3,
 	B_VOID = 1 << 4, B_ACTIVATE = 1 << 5, B_DEACTIVATE = 1 << 6,
 	B_STATUS = 1 << 7, B_SIGN = 1 << 8, B_HISTORY = 1 << 9,
 	B_RECONCILE = 1 << 10, B_BATCH = 1 << 11, B_SUPPORT = 1 << 12,
-	B_JOURNAL = 1 << 13, B_REPRINT = 1 << 14,
+	B_JOURNAL = 1 << 13, B_REPRINT = 1 << 14, B_CONFIG = 1 << 15,
+	B_VERIFY = 1 << 16,
 	B_GLOBAL = 1u << 31,
 	B_MONEY = B_CREATE | B_LOAD | B_VOID | B_ACTIVATE,
 	B_SENDS = B_CREATE | B_CANCEL | B_FUNDS | B_LOAD | B_VOID |
@@ -136,6 +141,7 @@ static const struct optspec optspecs[] = {
 	    "after RESEND: deactivate and activate anew, for at most (120)" },
 	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
 	    "in production, move money without asking on the terminal" },
+	{ "list-table", 0, 0, O_LIST_TABLE, B_GLOBAL, NULL, NULL },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -145,7 +151,7 @@ static const struct cmd cmds[] = {
 	    "[--external-reference TEXT] [--program-id ID] [--product-type TYPE]",
 	    "issue a gift card code" },
 	{ "cancel", cmd_op, B_CANCEL, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
-	    &ops[1], "cancel --request-id ID --gc-id ID",
+	    &ops[1], "cancel --request-id ID [--gc-id ID]",
 	    "cancel a code within 15 minutes" },
 	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[2], "funds [--below AMOUNT]", "show the prepaid funds" },
@@ -155,8 +161,9 @@ static const struct cmd cmds[] = {
 	    "[--external-reference TEXT]",
 	    "load balance onto a customer's account" },
 	{ "void", cmd_op, B_VOID, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
-	    &ops[4], "void --request-id ID --amount A [--currency C] "
-	    "--account-id ID [--account-type T] [--source-id TEXT]",
+	    &ops[4], "void --request-id ID [--amount A] [--currency C] "
+	    "[--account-id ID] [--account-type T] [--source-id TEXT] "
+	    "[--external-reference TEXT]",
 	    "void a balance load" },
 	{ "activate", cmd_op, B_ACTIVATE, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[5], "activate --card-number N --amount A [--currency C] "
@@ -165,23 +172,23 @@ static const struct cmd cmds[] = {
 	    "activate a physical card" },
 	{ "deactivate", cmd_op, B_DEACTIVATE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[6],
-	    "deactivate --card-number N --request-id ID",
+	    "deactivate --request-id ID [--card-number N]",
 	    "deactivate a physical card" },
 	{ "activation-status", cmd_op, B_STATUS,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[7],
 	    "activation-status --card-number N [--request-id ID]",
 	    "check a physical card's activation" },
 	{ "sign-debug", cmd_sign_debug, B_SIGN, NEED_PROFILE | NEED_SECRET,
-	    NULL, "sign-debug OPERATION [operation options] [--date STAMP] "
+	    NULL, "sign-debug OPERATION [operation options] "
+	    "[--date YYYYMMDDTHHMMSSZ] "
 	    "[--send] [--show-signing-key]\n"
 	    "       agcod sign-debug --request FILE [--service NAME] "
 	    "[--region REGION] [--date STAMP]",
 	    "show how a request is signed, for support cases" },
 	{ "history", cmd_history, B_HISTORY, 0, NULL,
 	    "history [--pending | --requests] [--state STATE] "
-	    "[--operation OP] [--request-id ID]\n"
-	    "       [--external-reference TEXT] [--since WHEN] [--until WHEN] "
-	    "[--limit N]",
+	    "[--operation OP] [--request-id ID] [--external-reference TEXT] "
+	    "[--since WHEN] [--until WHEN] [--limit N]",
 	    "show each card, load and physical card with its state" },
 	{ "reconcile", cmd_reconcile, B_RECONCILE,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
@@ -196,17 +203,23 @@ static const struct cmd cmds[] = {
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
 	{ "journal", cmd_journal, B_JOURNAL, 0, NULL,
-	    "journal export [-o json|csv]\n"
+	    "journal export [-o json | csv]\n"
 	    "       agcod journal check\n"
 	    "       agcod journal prune --before WHEN [--dry-run]\n"
-	    "       agcod journal settle --request-id ID --state "
-	    "succeeded|failed --reason TEXT\n"
-	    "                            [--operation OP] [--gc-id ID]",
+	    "       agcod journal settle --request-id ID --state STATE "
+	    "--reason TEXT [--operation OP] [--gc-id ID]",
 	    "export, check, prune the journal; settle an unknown by hand" },
 	{ "reprint", cmd_reprint, B_REPRINT,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, &ops[0],
 	    "reprint --request-id ID",
 	    "fetch a card's claim code again, by its request id" },
+	{ "verify", cmd_verify, B_VERIFY, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    NULL, "verify",
+	    "check the key with a harmless signed call; show what it proved" },
+	{ "config", cmd_config, B_CONFIG, 0, NULL,
+	    "config list\n       agcod config profiles",
+	    "each setting of the profile and where it comes from; "
+	    "the profiles" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -261,7 +274,7 @@ print_options(FILE *f, unsigned mask)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 			    o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-34s %s\n", left, o->help);
+		fprintf(f, "  %-34s  %s\n", left, o->help);
 	}
 }
 
@@ -291,8 +304,12 @@ help_cmd(FILE *f, const struct cmd *c)
 			fprintf(f, " %s", ops[i].cmd);
 		fprintf(f, ", with that command's options.\n");
 	}
-	fprintf(f, "\noptions:\n");
-	print_options(f, c->bit);
+	for (size_t i = 0; i < NOPTSPECS; i++)
+		if ((optspecs[i].cmds & c->bit) && optspecs[i].help) {
+			fprintf(f, "\noptions:\n");
+			print_options(f, c->bit);
+			break;
+		}
 	if (c->bit == B_SIGN) {
 		fprintf(f, "\noperation options (each with its operation):\n");
 		print_options(f, B_SENDS);
@@ -337,6 +354,102 @@ print_versions(FILE *f)
 	mbedtls_version_get_string(mb);
 	fprintf(f, "agcod %s\n%s\nmbedTLS %s\nJansson %s\n", AGCOD_VERSION,
 	    http_versions(), mb, jansson_version_str());
+}
+
+/* the commands that take the options of `bits`, as "cancel" or "load, void" */
+static const char *
+cmd_names(unsigned bits, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NCMDS && n < len; i++)
+		if (cmds[i].bit & bits)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? ", " : "", cmds[i].name);
+	return buf;
+}
+
+/* an option getopt did not know: another command's, a prefix or a typo */
+static int
+unknown_option(const struct cmd *c, unsigned mask, const char *bad)
+{
+	char name[64], which[256], prefixed[256];
+	struct suggest s = { name, NULL, 0 };
+	size_t i, n = 0, np = 0, len;
+	const char *of = c ? c->name : "agcod";
+
+	len = strcspn(bad + 2, "=");
+	if (strncmp(bad, "--", 2) != 0 || len >= sizeof(name))
+		return usage_error(c, "unknown option '%s'%s%s", bad,
+		    c ? " for " : "", c ? c->name : "");
+	memcpy(name, bad + 2, len);
+	name[len] = '\0';
+	prefixed[0] = '\0';
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		if (strcmp(o->name, name) == 0 && !(o->cmds & mask))
+			return usage_error(c, "unknown option '--%s' for %s "
+			    "('--%s' is an option of %s%s)", name, of, name,
+			    cmd_names(o->cmds, which, sizeof(which)),
+			    c ? "" : ": give it after the command");
+		if (!(o->cmds & mask))
+			continue;
+		if (len && strncmp(o->name, name, len) == 0 &&
+		    np < sizeof(prefixed)) {
+			np += (size_t)snprintf(prefixed + np,
+			    sizeof(prefixed) - np, "%s--%s", n ? ", " : "",
+			    o->name);
+			n++;
+		}
+		suggest_consider(&s, o->name);
+	}
+	if (n > 1)
+		return usage_error(c, "option '--%s' is ambiguous: %s", name,
+		    prefixed);
+	if (s.best)
+		return usage_error(c, "unknown option '--%s' for %s (did you "
+		    "mean '--%s'?)", name, of, s.best);
+	return usage_error(c, "unknown option '--%s' for %s", name, of);
+}
+
+static int
+unknown_command(const char *name)
+{
+	struct suggest s = { name, NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		suggest_consider(&s, cmds[i].name);
+	suggest_consider(&s, "help");
+	if (s.best)
+		return usage_error(NULL, "unknown command '%s' (did you mean "
+		    "'%s'?)", name, s.best);
+	return usage_error(NULL, "unknown command '%s'", name);
+}
+
+/*
+ * An option with a value says it once: of '--amount 5 --amount 500' neither
+ * "last wins" nor "first wins" is what every caller meant.  Flags may repeat.
+ */
+static int
+check_repeats(const struct cmd *c, const struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++) {
+		int n = a->seen[optspecs[i].id];
+
+		if (optspecs[i].has_arg && n > 1)
+			return n == 2 ? usage_error(c, "'--%s' given twice: "
+			    "give it once", optspecs[i].name) :
+			    usage_error(c, "'--%s' given %d times: give it "
+			    "once", optspecs[i].name, n);
+	}
+	return 0;
 }
 
 /*
@@ -387,11 +500,13 @@ parse_args(int argc, char **argv, unsigned mask, int stop_at_cmd,
 			if (ch == ':')
 				return usage_error(c, "option '%s' needs a "
 				    "value", bad);
-			if (optopt && optopt < 1000)
+			if (optopt >= 1000)
+				return usage_error(c, "option '--%s' takes no "
+				    "value", opt_name(optopt - 1000));
+			if (optopt)
 				return usage_error(c, "unknown option '-%c'%s%s",
 				    optopt, c ? " for " : "", c ? c->name : "");
-			return usage_error(c, "unknown option '%s'%s%s", bad,
-			    c ? " for " : "", c ? c->name : "");
+			return unknown_option(c, mask, bad);
 		}
 		if (ch >= 1000)
 			id = ch - 1000;
@@ -417,13 +532,55 @@ list_options(const char *name)
 	size_t i;
 
 	if (c == NULL)
-		return usage_error(NULL, "unknown command '%s'", name);
+		return unknown_command(name);
 	mask = c->bit | B_GLOBAL;
 	if (c->bit == B_SIGN)
 		mask |= B_SENDS;
 	for (i = 0; i < NOPTSPECS; i++)
 		if ((optspecs[i].cmds & mask) && optspecs[i].help)
 			printf("--%s\n", optspecs[i].name);
+	return 0;
+}
+
+/*
+ * --list-table: the tables, tab-separated, for tests/gen_completions.py:
+ *   command NAME SUMMARY operation|-     one a command
+ *   usage   NAME SYNOPSIS-LINE           one a synopsis line
+ *   option  --NAME -X|- ARG|- HELP       one an option
+ * (--list-options CMD says which options a command takes)
+ */
+static int
+list_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++) {
+		const char *l = cmds[i].synopsis, *e;
+
+		/* an operation: what sign-debug takes as OPERATION */
+		printf("command\t%s\t%s\t%s\n", cmds[i].name, cmds[i].summary,
+		    op_find(cmds[i].name) ? "operation" : "-");
+		for (; l; l = e ? e + 1 : NULL) {
+			e = strchr(l, '\n');
+			l += strspn(l, " ");
+			if (strncmp(l, "agcod ", 6) == 0)
+				l += 6;
+			printf("usage\t%s\t%.*s\n", cmds[i].name,
+			    e ? (int)(e - l) : (int)strlen(l), l);
+		}
+	}
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		printf("option\t--%s\t", o->name);
+		if (o->shortopt)
+			printf("-%c", o->shortopt);
+		else
+			putchar('-');
+		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
+	}
 	return 0;
 }
 
@@ -440,10 +597,34 @@ long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
 	return 0;
 }
 
+/* whoever read standard output has gone: a pipe or socket with no reader */
+static int
+stdout_reader_gone(int err)
+{
+	struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
+	struct stat st;
+
+	if (err == EPIPE)
+		return 1;
+	if (fstat(STDOUT_FILENO, &st) == -1 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
+/*
+ * A result that cannot be written is an error (a claim code lost to a full
+ * disk must not look like success), except for a command that sent nothing
+ * and whose reader stopped reading ('agcod history | head -1'): like cat,
+ * it has nobody left to tell and exits quietly.
+ */
 static int
 finish_stdout(struct cmd_ctx *ctx, int rc)
 {
+	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (!ctx->sent && stdout_reader_gone(errno))
+			return rc;
 		if (!ctx->out_checked)	/* else the command said what to do */
 			msg_err("cannot write the result to standard output%s",
 			    ctx->sent ? "; it was not delivered: 'agcod history' "
@@ -559,6 +740,7 @@ run_cmd(struct cmd_ctx *ctx)
 {
 	const struct args *a = &ctx->args;
 	const struct cmd *c = ctx->cmd;
+	char sd[PATH_MAX];
 	int rc;
 
 	if (c->need & NEED_PROFILE) {
@@ -574,6 +756,8 @@ run_cmd(struct cmd_ctx *ctx)
 			po.region = NULL;
 		if ((rc = profile_load(&ctx->prof, &po)) != 0)
 			return rc;
+		if (state_dir_resolve(a->val[O_STATE_DIR], sd, sizeof(sd)) == 0)
+			rotation_remind(&ctx->prof, sd, time(NULL));
 	}
 	/* before anything is journaled or sent: 78 for what cannot work */
 	if (((c->need & NEED_NET) || a->seen[O_SEND]) &&
@@ -632,6 +816,8 @@ main(int argc, char **argv)
 	}
 	if (g.seen[O_LIST_OPTIONS])
 		return finish_stdout(&ctx, list_options(g.val[O_LIST_OPTIONS]));
+	if (g.seen[O_LIST_TABLE])
+		return finish_stdout(&ctx, list_table());
 	if (next >= argc) {
 		if (g.seen[O_HELP]) {
 			help_main(stdout);
@@ -645,13 +831,12 @@ main(int argc, char **argv)
 			return finish_stdout(&ctx, 0);
 		}
 		if ((c = cmd_find(argv[next + 1])) == NULL)
-			return usage_error(NULL, "unknown command '%s'",
-			    argv[next + 1]);
+			return unknown_command(argv[next + 1]);
 		help_cmd(stdout, c);
 		return finish_stdout(&ctx, 0);
 	}
 	if ((c = cmd_find(argv[next])) == NULL)
-		return usage_error(NULL, "unknown command '%s'", argv[next]);
+		return unknown_command(argv[next]);
 
 	/* the command's own options, global ones again, and operands */
 	ctx.cmd = c;
@@ -665,10 +850,18 @@ main(int argc, char **argv)
 	if ((rc = parse_args(argc - next, argv + next, mask, 0, c, &ctx.args,
 	    &next)) != 0)
 		return rc;
+	/* -V and --help win wherever they are: nothing runs, nothing is sent */
+	if (ctx.args.seen[O_VERSION]) {
+		msg_verbosity = ctx.args.seen[O_VERBOSE];
+		print_versions(stdout);
+		return finish_stdout(&ctx, 0);
+	}
 	if (ctx.args.seen[O_HELP]) {
 		help_cmd(stdout, c);
 		return finish_stdout(&ctx, 0);
 	}
+	if ((rc = check_repeats(c, &ctx.args)) != 0)
+		return rc;
 
 	/* ctx.args counts the -v given before the command too */
 	msg_verbosity = ctx.args.seen[O_QUIET] ? -1 : 0;
@@ -695,6 +888,7 @@ main(int argc, char **argv)
 	    &ctx.retry_for))))
 		return rc;
 	if (c->bit != B_SIGN && c->bit != B_BATCH && c->bit != B_JOURNAL &&
+	    c->bit != B_CONFIG &&
 	    ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/stdlib.h>
@@ -39,6 +40,7 @@
 #include "msg.h"
 #include "profile.h"
 #include "reqid.h"
+#include "suggest.h"
 
 #define CONFIG_MAX	(64 * 1024)
 #define SECRET_MAX	1024
@@ -56,14 +58,14 @@ static const struct region_info regions[] = {
 enum key {
 	K_PARTNER, K_ACCESS_KEY, K_SECRET, K_SECRET_CMD, K_REGION,
 	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS,
-	K_MAX_AMOUNT, K_MAX_BATCH_TOTAL, K_ASSUME_YES, K_COUNT
+	K_MAX_AMOUNT, K_MAX_BATCH_TOTAL, K_ASSUME_YES, K_KEY_CREATED, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	"partner_id", "access_key_id", "secret_access_key",
 	"secret_access_key_command", "region", "environment", "currency",
 	"endpoint", "ca_bundle", "max_rps",
-	"max_amount", "max_batch_total", "assume_yes",
+	"max_amount", "max_batch_total", "assume_yes", "key_created",
 };
 
 /* NULL when the partner id can prefix request ids, else why not */
@@ -87,33 +89,6 @@ region_find(const char *name)
 		if (strcmp(regions[i].name, name) == 0)
 			return &regions[i];
 	return NULL;
-}
-
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[64];
-
-	if (lb >= 63 || la >= 63)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		d[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t prev = d[0];
-
-		d[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t cur = d[j], best = prev + (a[i - 1] != b[j - 1]);
-
-			if (d[j] + 1 < best)
-				best = d[j] + 1;
-			if (d[j - 1] + 1 < best)
-				best = d[j - 1] + 1;
-			d[j] = best;
-			prev = cur;
-		}
-	}
-	return d[lb];
 }
 
 const char *
@@ -299,6 +274,17 @@ handle_value(struct parse *ps, int k, const char *val, size_t vl)
 	case K_ASSUME_YES:
 		return setv(ps, ps->p->assume_yes, sizeof(ps->p->assume_yes),
 		    name, val);
+	case K_KEY_CREATED: {
+		struct tm tm;
+		const char *e;
+
+		memset(&tm, 0, sizeof(tm));
+		if ((e = strptime(val, "%Y-%m-%d", &tm)) == NULL || *e != '\0')
+			return perr(ps, "key_created '%s' is not a date "
+			    "YYYY-MM-DD", val);
+		ps->p->key_created = timegm(&tm);
+		return 1;
+	}
 	}
 	return 1;
 }
@@ -444,6 +430,9 @@ parse_text(struct profile *p, const char *text, size_t len,
 		}
 		parse_line(&ps, s, n);
 	}
+	/* where each key was set: 'agcod config list' names the line */
+	_Static_assert(K_COUNT <= PROFILE_NKEYS, "PROFILE_NKEYS is too small");
+	memcpy(p->key_line, ps.line, sizeof(ps.line));
 	*found = ps.found;
 	*holds_secret = ps.holds_secret;
 	return ps.failed ? -1 : 0;
@@ -898,4 +887,22 @@ profile_free(struct profile *p)
 		free(p->secret);
 	}
 	explicit_bzero(p, sizeof(*p));
+}
+
+/* the line of the profile's section that set `key`, 0 when none did */
+int
+profile_key_line(const struct profile *p, const char *key)
+{
+	size_t k;
+
+	for (k = 0; k < K_COUNT; k++)
+		if (strcmp(keys[k], key) == 0)
+			return p->key_line[k];
+	return 0;
+}
+
+const char *
+profile_key_name(size_t k)
+{
+	return k < K_COUNT ? keys[k] : NULL;
 }

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sigv4.h"
 
@@ -13,6 +14,8 @@ struct region_info {
 	const char	*sandbox_host;
 	const char	*production_host;
 };
+
+#define PROFILE_NKEYS	32	/* room for every key of the file */
 
 struct profile {
 	char			 name[64];
@@ -35,6 +38,8 @@ struct profile {
 	char			 max_batch_total[32];
 	char			 assume_yes[8];
 	struct sigv4_cache	 keycache;	/* the day's signing key */
+	time_t			 key_created;	/* 0: not recorded */
+	int			 key_line[PROFILE_NKEYS];	/* line, or 0 */
 };
 
 struct profile_opts {
@@ -58,5 +63,9 @@ int	profile_parse(struct profile *, const char *text, size_t len,
 	    const char *fname, const char *section, int *found,
 	    int *holds_secret, char *err, size_t errlen);
 const char *profile_suggest(const char *key);
+/* the line of the profile's section that set `key`, 0 when none did */
+int	profile_key_line(const struct profile *, const char *key);
+/* the name of the k-th key a profile may have; NULL past the last */
+const char *profile_key_name(size_t k);
 
 #endif

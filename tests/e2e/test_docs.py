@@ -45,6 +45,100 @@ def test_config_example_documents_every_key():
     text = open(os.path.join(ROOT, "config.example.ini")).read()
     man5 = open(os.path.join(ROOT, "man", "agcod.ini.5")).read()
     keys = re.findall(r"^\.It Cm ([a-z_]+)$", man5, re.M)
-    assert len(keys) == 13
+    assert len(keys) == 14
     for k in keys:
         assert re.search(rf"^[#;]? *{k}\s*=", text, re.M), k
+
+
+# ---- --help and the man page say the same ----
+
+MAN = os.path.join(ROOT, "man", "agcod.1")
+
+
+def render(fmt="ascii"):
+    text = subprocess.run(["mandoc", f"-T{fmt}", MAN], capture_output=True,
+                          text=True, check=True).stdout
+    return re.sub(r".\x08", "", text)    # overstrike bold and underline
+
+
+def man_synopses():
+    """every SYNOPSIS line of the rendered man page, without 'agcod '"""
+    text = render()
+    syn = text[text.index("\nSYNOPSIS\n") + 10:text.index("\nDESCRIPTION\n")]
+    entries = []
+    for line in syn.splitlines():
+        if line.strip().startswith("agcod "):
+            entries.append(line.strip()[6:])
+        elif line.strip():
+            entries[-1] += " " + line.strip()
+    return [" ".join(e.replace("[global options] ", "").split()) for e in entries]
+
+
+def help_synopses(c):
+    out = subprocess.run([AGCOD, "help", c], capture_output=True, text=True,
+                         check=True).stdout
+    lines = out.split("\n\n")[0].splitlines()
+    assert lines[0].startswith("usage: agcod ")
+    return [" ".join(l.strip().removeprefix("usage: ").removeprefix("agcod ").split())
+            for l in lines]
+
+
+def help_options(args):
+    """the left column of a --help option list: '-p, --profile NAME'"""
+    out = subprocess.run([AGCOD, *args], capture_output=True, text=True,
+                         check=True).stdout
+    return [re.split(r"\s{2,}", l.strip())[0] for l in out.splitlines()
+            if re.match(r"^  (-\w, |    )--", l)]
+
+
+def test_help_synopsis_is_the_man_synopsis():
+    man = man_synopses()
+    cmds, _ = listing()
+    for c in cmds:
+        helped = help_synopses(c)
+        first = [m for m in man if m.split()[0] == c]
+        assert helped == first, (c, helped, first)
+
+
+def test_help_options_are_the_man_synopsis_options():
+    man = man_synopses()
+    cmds, _ = listing()
+    globals_ = set(help_options(["--help"]))
+    for c in cmds:
+        text = " ".join(m for m in man if m.split()[0] == c)
+        for o in help_options(["help", c]):
+            if o in globals_ or c == "sign-debug" and o not in text:
+                continue    # sign-debug's operation options: the operation's
+            assert o in text, (c, o, text)
+
+
+def mdoc_tag(line):
+    """'.It Fl p , -profile Ar NAME' -> '-p, --profile NAME'"""
+    out, flag = [], False
+    for tok in line.split()[1:]:
+        if tok == "Fl":
+            flag = True
+        elif tok in ("Ar", "Cm"):
+            flag = False
+        elif tok == ",":
+            out[-1] += ","
+        else:
+            out.append(("-" if flag else "") + tok)
+    return " ".join(out).replace(" | ", "|")
+
+
+def test_global_options_are_the_man_options():
+    src = open(MAN).read()
+    sect = src[src.index("\n.Sh OPTIONS\n"):]
+    sect = sect[:sect.index("\n.El\n")]
+    man = [mdoc_tag(l) for l in sect.splitlines() if l.startswith(".It Fl")]
+    assert sorted(help_options(["--help"])) == sorted(man)
+
+
+def test_man_page_quotes_are_never_nested():
+    depth = 0
+    for n, line in enumerate(render("utf8").splitlines()):
+        for ch in line:
+            depth += {"\u2018": 1, "\u2019": -1}.get(ch, 0)
+            assert 0 <= depth <= 1, (n, line)
+    assert depth == 0

@@ -37,6 +37,7 @@ main(int argc, char **argv)
 		{ "guard", test_guard },
 		{ "msg", test_msg },
 		{ "ratelimit", test_ratelimit },
+		{ "cli", test_cli },
 	};
 	size_t i;
 

@@ -42,6 +42,7 @@ void	test_classify(void);
 void	test_guard(void);
 void	test_msg(void);
 void	test_ratelimit(void);
+void	test_cli(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 

@@ -1,0 +1,168 @@
+"""The command line never contradicts itself: -V and --help win wherever
+they are, a money option given twice is refused, near misses get a hint,
+and readers stop quietly when the reader of their output goes away."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import AGCOD
+
+
+@pytest.mark.parametrize("args", [
+    ["create", "--amount", "5", "-V"],
+    ["create", "--amount", "5", "--version"],
+    ["load", "--amount", "5", "--account-id", "A1", "-V"],
+    ["funds", "-V"],
+])
+def test_version_anywhere_wins_and_sends_nothing(agcod, emu, args):
+    r = agcod(*args, "-o", "json")
+    assert r.rc == 0, r
+    assert r.out.startswith("agcod "), r
+    assert "gcClaimCode" not in r.out
+    assert emu.requests() == []
+    assert agcod.journal() == []
+
+
+@pytest.mark.parametrize("args,cmd", [
+    (["create", "--amount", "5", "--help"], "create"),
+    (["create", "--amount", "5", "-h"], "create"),
+    (["-p", "default", "create", "--amount", "5", "-h"], "create"),
+    (["cancel", "--request-id", "Acme1X", "--help"], "cancel"),
+])
+def test_help_anywhere_wins_and_sends_nothing(agcod, emu, args, cmd):
+    r = agcod(*args, "-o", "json")
+    assert r.rc == 0, r
+    assert r.out.startswith(f"usage: agcod {cmd} "), r
+    assert emu.requests() == []
+    assert agcod.journal() == []
+
+
+@pytest.mark.parametrize("args,opt", [
+    (["create", "--amount", "5", "--amount", "500"], "--amount"),
+    (["create", "--amount=5", "--amount=500"], "--amount"),
+    (["create", "--amount", "5", "--currency", "USD", "--currency", "EUR"], "--currency"),
+    (["create", "--amount", "5", "--request-id", "Acme1A", "--request-id", "Acme1B"],
+     "--request-id"),
+    (["load", "--amount", "5", "--account-id", "A1", "--account-id", "A2"], "--account-id"),
+    (["activate", "--amount", "5", "--card-number", "1", "--card-number", "2"],
+     "--card-number"),
+    (["cancel", "--request-id", "Acme1A", "--gc-id", "G1", "--gc-id", "G2"], "--gc-id"),
+    (["-p", "default", "create", "--amount", "5", "-p", "other"], "--profile"),
+    (["--endpoint", "https://127.0.0.1:1", "funds", "--endpoint", "https://127.0.0.1:2"],
+     "--endpoint"),
+])
+def test_value_option_twice_is_a_usage_error(agcod, emu, args, opt):
+    r = agcod(*args)
+    assert r.rc == 64, r
+    assert f"'{opt}' given twice" in r.err, r
+    assert r.err.count("\n") <= 2 and r.out == ""
+    assert emu.requests() == []
+    assert agcod.journal() == []
+
+
+def test_flags_may_repeat(offline):
+    r = offline("-v", "-v", "--help")
+    assert r.rc == 0, r
+
+
+@pytest.mark.parametrize("args,hint", [
+    (["crate", "--amount", "5"], "did you mean 'create'?"),
+    (["fund"], "did you mean 'funds'?"),
+    (["histroy"], "did you mean 'history'?"),
+    (["create", "--amout", "5"], "did you mean '--amount'?"),
+    (["create", "--amount", "5", "--curency", "USD"], "did you mean '--currency'?"),
+    (["create", "--amount", "5", "--extrnal-reference=x"],
+     "did you mean '--external-reference'?"),
+    (["--verbsoe", "funds"], "did you mean '--verbose'?"),
+    (["create", "--amount", "5", "--gc-id", "G"], "'--gc-id' is an option of cancel"),
+])
+def test_did_you_mean(agcod, emu, args, hint):
+    r = agcod(*args)
+    assert r.rc == 64, r
+    assert hint in r.err, r
+    assert r.err.startswith("agcod: ")
+    assert emu.requests() == []
+
+
+def test_no_hint_for_something_else(offline):
+    r = offline("zzzzzzzz")
+    assert r.rc == 64 and "unknown command 'zzzzzzzz'" in r.err
+    assert "did you mean" not in r.err
+
+
+# ---- a closed pipe on standard output ----
+
+def run_into_closed_pipe(agcod, *args):
+    """run agcod with stdout a pipe whose reader has already gone"""
+    rfd, wfd = os.pipe()
+    os.close(rfd)
+    try:
+        p = subprocess.run([AGCOD, *args], env=agcod.env, stdout=wfd,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(wfd)
+    return p
+
+
+def test_readers_exit_0_quietly_on_a_closed_pipe(agcod, emu):
+    for i in range(3):
+        assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+    for args in (["history", "-o", "json"], ["history", "-o", "table"],
+                 ["--help"], ["help", "create"], ["--version"],
+                 ["--list-commands"], ["sign-debug", "funds", "-o", "json"]):
+        p = run_into_closed_pipe(agcod, *args)
+        assert p.returncode == 0, (args, p.returncode, p.stderr)
+        assert p.stderr == "", (args, p.stderr)
+
+
+def test_history_into_head_exits_0(agcod, emu):
+    for i in range(3):
+        assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+    p = subprocess.run(f"'{AGCOD}' history -o json | head -1", shell=True,
+                       env=agcod.env, capture_output=True, text=True, timeout=60,
+                       executable="/bin/bash")
+    assert p.returncode == 0 and p.stderr == "", p
+    p = subprocess.run(f"set -o pipefail; '{AGCOD}' history -o json | head -c 1",
+                       shell=True, env=agcod.env, capture_output=True, text=True,
+                       timeout=60, executable="/bin/bash")
+    assert p.returncode == 0 and p.stderr == "", p
+
+
+def test_a_sending_command_fails_loudly_on_a_closed_pipe(agcod, emu):
+    p = run_into_closed_pipe(agcod, "create", "--amount", "1", "-o", "json")
+    assert p.returncode == 75, p
+    assert "cannot write the result" in p.stderr and "reprint" in p.stderr
+    assert len(emu.requests("CreateGiftCard")) == 1
+
+
+# ---- what --help calls optional is optional ----
+
+def test_deactivate_takes_the_card_number_from_the_journal(agcod, emu):
+    assert "deactivate --request-id ID [--card-number N]" in agcod("help", "deactivate").out
+    r = agcod("activate", "--card-number", "1400000005567585358", "--amount", "10", "-o", "json")
+    assert r.rc == 0, r
+    rid = r.json()["activationRequestId"]
+    r = agcod("deactivate", "--request-id", rid, "-o", "json")
+    assert r.rc == 0, r
+    body = json.loads(emu.requests("DeactivateGiftCard")[0]["body"])
+    assert body["cardNumber"] == "1400000005567585358"
+
+
+def test_cancel_and_void_take_the_rest_from_the_journal(agcod, emu):
+    r = agcod("create", "--amount", "3", "-o", "json")
+    rid = r.json()["creationRequestId"]
+    assert agcod("cancel", "--request-id", rid, "-o", "json").rc == 0
+    r = agcod("load", "--amount", "4", "--account-id", "A1", "-o", "json")
+    assert r.rc == 0, r
+    rid = r.json()["loadBalanceRequestId"]
+    assert agcod("void", "--request-id", rid, "-o", "json").rc == 0
+
+
+def test_readers_still_fail_on_a_full_disk(agcod, emu):
+    assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([AGCOD, "history", "-o", "json"], env=agcod.env,
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 74 and "cannot write the result" in p.stderr, p
