@@ -40,7 +40,7 @@ _agcod()
         sign-debug) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service" ;;
         history) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id --pending --since" ;;
         reconcile) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
-        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run" ;;
+        batch) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference" ;;
         support-draft) opts="--profile --config --output --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --verbose --quiet --version --help --request-id" ;;
         help) COMPREPLY=($(compgen -W "create cancel funds load void activate deactivate activation-status sign-debug history reconcile batch support-draft" -- "$cur")); return ;;
         *) return ;;

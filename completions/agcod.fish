@@ -233,6 +233,11 @@ complete -c agcod -n '__fish_seen_subcommand_from batch' -l quiet
 complete -c agcod -n '__fish_seen_subcommand_from batch' -l version
 complete -c agcod -n '__fish_seen_subcommand_from batch' -l help
 complete -c agcod -n '__fish_seen_subcommand_from batch' -l dry-run
+complete -c agcod -n '__fish_seen_subcommand_from batch' -l batch-id
+complete -c agcod -n '__fish_seen_subcommand_from batch' -l reprint
+complete -c agcod -n '__fish_seen_subcommand_from batch' -l new-batch
+complete -c agcod -n '__fish_seen_subcommand_from batch' -l out
+complete -c agcod -n '__fish_seen_subcommand_from batch' -l allow-reused-reference
 complete -c agcod -n '__fish_seen_subcommand_from support-draft' -l profile
 complete -c agcod -n '__fish_seen_subcommand_from support-draft' -l config -r -F
 complete -c agcod -n '__fish_seen_subcommand_from support-draft' -l output -x -a 'json table'

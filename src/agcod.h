@@ -40,6 +40,7 @@ enum opt_id {
 	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
 	O_PENDING, O_SINCE, O_DRY_RUN,
 	O_LIST_COMMANDS, O_LIST_OPTIONS,
+	O_BATCH_ID, O_REPRINT, O_NEW_BATCH, O_OUT, O_ALLOW_REUSED_REF,
 	O_COUNT
 };
 
@@ -65,7 +66,7 @@ struct cmd {
 	const char	*summary;
 };
 
-enum output_fmt { OUT_JSON, OUT_TABLE };
+enum output_fmt { OUT_JSON, OUT_TABLE, OUT_CSV /* batch only */ };
 
 struct cmd_ctx {
 	const struct cmd	*cmd;

@@ -110,6 +110,16 @@ static const struct optspec optspecs[] = {
 	    "check every row, show totals and funds, send nothing else" },
 	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
 	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+	{ "batch-id", 0, 1, O_BATCH_ID, B_BATCH, "NAME",
+	    "the batch's name in its row ids (FILE's base name)" },
+	{ "reprint", 0, 0, O_REPRINT, B_BATCH, NULL,
+	    "a completed batch's cards again: same ids, same claim codes" },
+	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
+	    "new row ids: new cards for rows issued before" },
+	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
+	    "write the results to FILE, a new file of mode 0600" },
+	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
+	    "issue rows whose external_reference already has a card" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -158,7 +168,8 @@ static const struct cmd cmds[] = {
 	    "settle requests whose outcome is unknown" },
 	{ "batch", cmd_batch, B_BATCH,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
-	    "batch create FILE [--dry-run]",
+	    "batch create FILE [--dry-run] [--batch-id NAME] "
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
 	    "create a card for every row of a CSV file, safely re-runnable" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
@@ -580,9 +591,12 @@ main(int argc, char **argv)
 		ctx.out = OUT_JSON;
 	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
 		ctx.out = OUT_TABLE;
+	else if (strcmp(ctx.args.val[O_OUTPUT], "csv") == 0 &&
+	    c->bit == B_BATCH)
+		ctx.out = OUT_CSV;	/* batch results only */
 	else
-		return usage_error(c, "--output '%s' is not json or table",
-		    ctx.args.val[O_OUTPUT]);
+		return usage_error(c, "--output '%s' is not json or table%s",
+		    ctx.args.val[O_OUTPUT], c->bit == B_BATCH ? " or csv" : "");
 	ctx.timeout = 10;
 	ctx.retry_for = 60;
 	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,
