@@ -84,6 +84,7 @@ struct batch {
 	struct row		*rows;			/* rows[0..n-1] */
 	size_t			 n;
 	unsigned		 gen;
+	json_t			*jindex;	/* journal: request id -> entry */
 	/* output */
 	FILE			*out;
 	const char		*outname;
@@ -149,13 +150,32 @@ hset_free(struct hset *h)
  * Today's API: the folded entries, read once, searched in memory.
  */
 
-/* JOURNAL LOOKUP: the latest CreateGiftCard entry of a request id, or NULL */
+/*
+ * JOURNAL LOOKUP: the CreateGiftCard entry of a request id, or NULL.
+ * journal_find(entries, "CreateGiftCard", rid) scans every entry and a batch
+ * asks for every row, so its answers are indexed by request id once here
+ * (journal_fold keeps one entry per operation and request id: the same
+ * answer).  With SQLite: one indexed SELECT per call, no b->jindex.
+ */
 static json_t *
-journal_create_entry(struct cmd_ctx *c, const char *rid)
+journal_create_entry(struct batch *b, const char *rid)
 {
-	json_t *entries = ctx_entries(c);
+	json_t *entries, *e;
+	size_t i;
 
-	return entries ? journal_find(entries, "CreateGiftCard", rid) : NULL;
+	if (b->jindex == NULL) {
+		if ((entries = ctx_entries(b->c)) == NULL ||
+		    (b->jindex = json_object()) == NULL)
+			return NULL;
+		json_array_foreach(entries, i, e) {
+			const char *op = json_str(e, "operation");
+			const char *r = json_str(e, "request_id");
+
+			if (op && r && strcmp(op, "CreateGiftCard") == 0)
+				json_object_set(b->jindex, r, e);
+		}
+	}
+	return json_object_get(b->jindex, rid);
 }
 
 /*
@@ -356,6 +376,9 @@ derive_id(struct batch *b, const struct row *w, unsigned gen,
 	return 0;
 }
 
+static const char *in_value(const struct batch *, const struct row *, int,
+    char *, size_t);
+
 /* ---- checking every row before anything is sent ---- */
 
 static int
@@ -402,8 +425,11 @@ check_rows(struct batch *b)
 			continue;
 		}
 		for (k = 0; k < b->ncols; k++) {
-			size_t len = strlen(cr->fields[k]);
+			char amt[AMOUNT_TEXT_MAX];
+			size_t len = strlen(in_value(b, w, k, amt, sizeof(amt)));
 
+			if (len > b->width[k])
+				b->width[k] = len;	/* for the table */
 			if (k == b->idx[C_AMOUNT] || k == b->idx[C_CURRENCY] ||
 			    k == b->idx[C_EXTREF] || k == b->idx[C_REQUEST_ID])
 				continue;	/* checked as request fields */
@@ -412,13 +438,7 @@ check_rows(struct batch *b)
 				    cr->line, b->name[k], msg);
 				bad++;
 			}
-			if (len > b->width[k])
-				b->width[k] = len;
 		}
-		if (b->idx[C_EXTREF] != -1 &&
-		    strlen(cr->fields[b->idx[C_EXTREF]]) > b->width[b->idx[C_EXTREF]])
-			b->width[b->idx[C_EXTREF]] =
-			    strlen(cr->fields[b->idx[C_EXTREF]]);
 		if (w->explicit_id) {
 			e = hset_get(&ids, cr->fields[b->idx[C_REQUEST_ID]]);
 			if (e->val != SIZE_MAX) {
@@ -491,9 +511,12 @@ choose_generation(struct batch *b, int new_batch)
 		for (i = 0; i < b->n && !found; i++) {
 			if (b->rows[i].explicit_id)
 				continue;
-			if (derive_id(b, &b->rows[i], gen, rid) == -1)
+			if (gen == 0)	/* derived by check_rows */
+				strlcpy(rid, b->rows[i].req.request_id,
+				    sizeof(rid));
+			else if (derive_id(b, &b->rows[i], gen, rid) == -1)
 				return -1;
-			found = journal_create_entry(b->c, rid) != NULL;
+			found = journal_create_entry(b, rid) != NULL;
 		}
 		if (!found)
 			break;
@@ -502,7 +525,7 @@ choose_generation(struct batch *b, int new_batch)
 	if (gen == GEN_MAX)
 		return -1;
 	b->gen = last < 0 ? 0 : new_batch ? (unsigned)last + 1 : (unsigned)last;
-	for (i = 0; i < b->n; i++)
+	for (i = 0; b->gen > 0 && i < b->n; i++)
 		if (!b->rows[i].explicit_id && derive_id(b, &b->rows[i], b->gen,
 		    b->rows[i].req.request_id) == -1)
 			return -1;
@@ -535,7 +558,7 @@ check_journal(struct batch *b)
 		const char *st, *t;
 
 		w->prev = PREV_NONE;
-		if ((e = journal_create_entry(c, w->req.request_id)) == NULL)
+		if ((e = journal_create_entry(b, w->req.request_id)) == NULL)
 			continue;
 		st = json_str(e, "state");
 		w->prev = st && strcmp(st, "succeeded") == 0 ? PREV_ISSUED :
@@ -1069,11 +1092,14 @@ run(struct batch *b)
 			if (rc == 0)
 				rc = e;
 		}
-		if (bar)
-			fputc('\n', stderr);
-		if (e != 0)
+		if (e != 0) {
+			if (bar)
+				fputc('\n', stderr);	/* off the bar's line */
 			msg_err("%s line %d: %s", b->file, w->cr->line, r.why);
+		}
 		if (out_row(b, w, i, &r) == -1) {
+			if (bar)
+				fputc('\n', stderr);
 			msg_err("cannot write the result of %s line %d (request "
 			    "id %s) to %s: %s; stopped so that no more claim "
 			    "codes are lost: run %s to show this row's card "
@@ -1244,6 +1270,7 @@ cmd_batch(struct cmd_ctx *c)
 		rc = EX_TEMPFAIL;
 	}
 done:
+	json_decref(b.jindex);
 	free(b.rows);
 	csv_free(&b.csv);
 	return rc;

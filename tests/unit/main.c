@@ -33,6 +33,7 @@ main(int argc, char **argv)
 		{ "csv", test_csv },
 		{ "triage", test_triage },
 		{ "buf", test_buf },
+		{ "csvedge", test_csv_edges },
 	};
 	size_t i;
 

@@ -38,6 +38,7 @@ void	test_journal(void);
 void	test_csv(void);
 void	test_triage(void);
 void	test_buf(void);
+void	test_csv_edges(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 
