@@ -330,3 +330,54 @@ def test_validation_of_100000_rows_is_fast(agcod, emu, tmp_path):
     assert r.rc == 0, r
     assert r.json()["rows"] == 100000
     assert took < 3.0, took          # ~0.3 s measured; generous for a shared machine
+
+
+def run_on_terminals(agcod, args, stdout_tty):
+    """Run agcod with stderr (and maybe stdout) on a pseudo-terminal."""
+    import pty
+    import select
+    masters, slaves = {}, []
+    m, s = pty.openpty()
+    masters[m] = "err"
+    slaves.append(s)
+    out = subprocess.PIPE
+    if stdout_tty:
+        mo, so = pty.openpty()
+        masters[mo] = "out"
+        slaves.append(so)
+        out = so
+    p = subprocess.Popen([AGCOD, *map(str, args)], env=agcod.env, stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=s)
+    for fd in slaves:
+        os.close(fd)
+    got = {"err": b"", "out": b""}
+    fds = list(masters) + ([p.stdout.fileno()] if not stdout_tty else [])
+    deadline = time.monotonic() + 60
+    while fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(fds, [], [], 0.5)
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                fds.remove(fd)
+                continue
+            got[masters.get(fd, "out")] += data
+    p.wait(timeout=30)
+    for fd in masters:
+        os.close(fd)
+    return p.returncode, got["out"].decode(), got["err"].decode()
+
+
+def test_progress_bar_never_mixes_with_rows_on_a_terminal(agcod, emu, tmp_path):
+    f = write(tmp_path, "p.csv", "amount\n1\n2\n3\n")
+    rc, out, err = run_on_terminals(agcod, ["batch", "create", f, "-o", "json"], False)
+    assert rc == 0, err
+    assert "ETA" in err and "3/3" in err            # rows to a pipe: the bar on the terminal
+    assert len(out.splitlines()) == 3 and "ETA" not in out
+    assert "3 issued" in err                          # the summary, on stderr
+    rc, out, err = run_on_terminals(agcod, ["batch", "create", f, "--reprint"], True)
+    assert rc == 0, err
+    assert "ETA" not in err and "ETA" not in out     # rows on a terminal: no bar
+    assert "CLAIM CODE" in out and "3 issued" in err
