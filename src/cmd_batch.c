@@ -203,6 +203,8 @@ journal_issued_refs(struct cmd_ctx *c)
 	return refs;
 }
 
+static const char *cell_why(const char *);
+
 /* ---- the header ---- */
 
 static void
@@ -245,9 +247,9 @@ map_header(struct batch *b)
 			bad = 1;
 			continue;
 		}
-		if (!utf8_valid(f)) {
-			msg_err("%s line %d: column %d's name is not UTF-8",
-			    b->file, h->line, i + 1);
+		if (cell_why(f)) {
+			msg_err("%s line %d: column %d's name %s", b->file,
+			    h->line, i + 1, cell_why(f));
 			bad = 1;
 			continue;
 		}
@@ -338,7 +340,8 @@ row_content(struct batch *b, struct row *w, struct buf *t)
 		for (p = b->name[b->order[k]]; *p; p++)
 			if (buf_addc(t, (char)tolower((unsigned char)*p)) == -1)
 				return -1;
-		if (buf_addc(t, '=') == -1 || buf_add(t, v, strlen(v) + 1) == -1)
+		/* name NUL value NUL: neither can hold a NUL */
+		if (buf_addc(t, '\0') == -1 || buf_add(t, v, strlen(v) + 1) == -1)
 			return -1;
 	}
 	return sigv4_sha256_hex(t->data ? t->data : "", t->len, w->content);
@@ -395,6 +398,7 @@ check_rows(struct batch *b)
 
 	if (hset_init(&same, b->n) == -1 || hset_init(&ids, b->n) == -1) {
 		hset_free(&same);
+		msg_err("%s: out of memory", b->file);
 		return -1;
 	}
 	for (i = 0; i < b->n; i++) {
@@ -524,6 +528,26 @@ choose_generation(struct batch *b, int new_batch)
 	}
 	if (gen == GEN_MAX)
 		return -1;
+	/* new cards while the last run's outcomes are unknown: maybe twice */
+	for (i = 0; new_batch && last >= 0 && i < b->n; i++) {
+		json_t *e;
+		const char *st;
+
+		if (b->rows[i].explicit_id)
+			continue;
+		if (derive_id(b, &b->rows[i], (unsigned)last, rid) == -1)
+			return -1;
+		if ((e = journal_create_entry(b, rid)) != NULL &&
+		    (st = json_str(e, "state")) != NULL &&
+		    strcmp(st, "succeeded") != 0 && strcmp(st, "failed") != 0) {
+			msg_err("%s line %d: the last run of batch '%s' has an "
+			    "unsettled outcome for this row (request id %s, %s): "
+			    "run the batch without --new-batch, or 'agcod "
+			    "reconcile', before issuing new cards", b->file,
+			    b->rows[i].cr->line, b->id, rid, st);
+			return -2;
+		}
+	}
 	b->gen = last < 0 ? 0 : new_batch ? (unsigned)last + 1 : (unsigned)last;
 	for (i = 0; b->gen > 0 && i < b->n; i++)
 		if (!b->rows[i].explicit_id && derive_id(b, &b->rows[i], b->gen,
@@ -549,7 +573,12 @@ check_journal(struct batch *b)
 		    "have cards; nothing was sent", b->file);
 		return EX_IOERR;
 	}
-	if (choose_generation(b, c->args.seen[O_NEW_BATCH]) == -1) {
+	switch (choose_generation(b, c->args.seen[O_NEW_BATCH])) {
+	case 0:
+		break;
+	case -2:
+		return EX_TEMPFAIL;	/* said why */
+	default:
 		msg_err("%s: cannot derive request ids", b->file);
 		return EX_SOFTWARE;
 	}

@@ -381,3 +381,18 @@ def test_progress_bar_never_mixes_with_rows_on_a_terminal(agcod, emu, tmp_path):
     assert rc == 0, err
     assert "ETA" not in err and "ETA" not in out     # rows on a terminal: no bar
     assert "CLAIM CODE" in out and "3 issued" in err
+
+
+def test_new_batch_refused_while_an_outcome_is_unknown(agcod, emu, tmp_path):
+    f = write(tmp_path, "u.csv", "amount\n1\n2\n")
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json")
+    assert r.rc == 75, r
+    n = len(emu.requests("CreateGiftCard"))
+    r = agcod("batch", "create", f, "--new-batch")
+    assert r.rc == 75 and "line 2" in r.err and "unknown" in r.err, r
+    assert len(emu.requests("CreateGiftCard")) == n
+    assert agcod("batch", "create", f, "-o", "json").rc == 0    # settles it
+    assert emu.state.creates == 2
+    r = agcod("batch", "create", f, "--new-batch", "-o", "json")
+    assert r.rc == 0 and emu.state.creates == 4, r
