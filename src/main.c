@@ -170,7 +170,8 @@ static const struct cmd cmds[] = {
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "batch create FILE [--dry-run] [--batch-id NAME] "
 	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
-	    "create a card for every row of a CSV file, safely re-runnable" },
+	    "create a card for every row of a CSV file (-o json, table or csv), "
+	    "safe to fix and re-run" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
