@@ -1070,7 +1070,7 @@ run(struct batch *b)
 	int64_t got[NTOTALS];
 	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
 	struct buf sum = BUF_INIT(4096);
-	int rc = 0, bar, outfail = 0, stopped = 0;
+	int rc = 0, bar, outfail = 0;
 	time_t start;
 
 	nt = totals(b, tot);
@@ -1131,12 +1131,12 @@ run(struct batch *b)
 				fputc('\n', stderr);
 			msg_err("cannot write the result of %s line %d (request "
 			    "id %s) to %s: %s; stopped so that no more claim "
-			    "codes are lost: run %s to show this row's card "
-			    "and go on with the rest%s", b->file, w->cr->line,
-			    w->req.request_id, b->outname, strerror(errno),
-			    resume,
-			    i + 1 < b->n ? "" : " (add --reprint: every row "
-			    "has a card now)");
+			    "codes are lost: run %s%s to show this row's result "
+			    "again under the same id and go on with the rest "
+			    "(add --reprint if it says the batch was completed)",
+			    b->file, w->cr->line, w->req.request_id,
+			    b->outname, strerror(errno), resume,
+			    b->out != stdout ? " with a new --out FILE" : "");
 			outfail = 1;
 		}
 		api_result_free(&r);
@@ -1151,7 +1151,6 @@ run(struct batch *b)
 			msg_err("%s: stopped at line %d: the account cannot "
 			    "issue cards now; fix it, then run %s to go on",
 			    b->file, w->cr->line, resume);
-			stopped = 1;
 			break;
 		}
 	}
@@ -1188,7 +1187,6 @@ run(struct batch *b)
 		msg_note("%s", buf_str(&sum));
 	else
 		msg_err("%s", buf_str(&sum));
-	(void)stopped;
 	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", issued,
 	    b->n, http_connections(c->http));
 	buf_free(&sum);
