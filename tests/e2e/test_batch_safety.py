@@ -396,3 +396,18 @@ def test_new_batch_refused_while_an_outcome_is_unknown(agcod, emu, tmp_path):
     assert emu.state.creates == 2
     r = agcod("batch", "create", f, "--new-batch", "-o", "json")
     assert r.rc == 0 and emu.state.creates == 4, r
+
+
+def test_row_ids_follow_the_contract_with_a_20_character_partner(tmp_path):
+    from conftest import Agcod
+    a = Agcod(tmp_path)
+    partner = "Partner0123456789ABC"                      # 20: the longest allowed
+    a.write_config(partner_id=partner, endpoint="https://127.0.0.1:9")
+    f = write(tmp_path, "p.csv", "amount,email\n1,a@x\n1,a@x\n2,b@x\n")
+    r = a("--retry-for", "0", "batch", "create", f, "-o", "json")
+    rows = r.jsonl()                                      # nothing can be sent here
+    assert len(rows) == 3 and all(x["status"] != "SUCCESS" for x in rows), r
+    ids = [x["request_id"] for x in rows]
+    assert len(set(ids)) == 3
+    for i in ids:
+        assert i.startswith(partner + "B") and i.isalnum() and len(i) == 40, i
