@@ -54,6 +54,7 @@ static const struct {
 /* the names batch output adds to every row: no input column may take them */
 static const char *const result_names[] = {
 	"row", "status", "gcId", "gcClaimCode", "errorCode", "errorType",
+	"issued_before",
 };
 #define NRESULT	(sizeof(result_names) / sizeof(result_names[0]))
 
@@ -66,6 +67,7 @@ struct row {
 	unsigned		 occ;		/* 1st, 2nd... identical row */
 	unsigned char		 explicit_id;	/* from a request_id column */
 	unsigned char		 prev;		/* enum prev: the journal's */
+	const char		*since;		/* PREV_ISSUED: first sent */
 };
 
 struct batch {
@@ -594,6 +596,7 @@ check_journal(struct batch *b)
 		    PREV_OTHER;
 		if (w->prev == PREV_ISSUED) {
 			issued++;
+			w->since = json_str(e, "time");
 			t = json_str(e, "updated") ? json_str(e, "updated") :
 			    json_str(e, "time");
 			if (t && strcmp(t, last) > 0)
@@ -894,8 +897,9 @@ out_header(struct batch *b)
 				put_cell(f, b->name[k], b->width[k], 0);
 		if (b->idx[C_CURRENCY] == -1)
 			put_cell(f, "currency", 8, 0);
-		fprintf(f, "%-*s  %-8s  %-16s  %s\n", (int)b->idwidth,
-		    "REQUEST ID", "STATUS", "GC ID", "CLAIM CODE / ERROR");
+		fprintf(f, "%-*s  %-8s  %-20s  %-16s  %s\n", (int)b->idwidth,
+		    "REQUEST ID", "STATUS", "ISSUED BEFORE", "GC ID",
+		    "CLAIM CODE / ERROR");
 	} else if (b->c->out == OUT_CSV) {
 		for (k = 0; k < b->ncols; k++)
 			if (k != b->idx[C_REQUEST_ID])
@@ -903,7 +907,7 @@ out_header(struct batch *b)
 		if (b->idx[C_CURRENCY] == -1)
 			put_csv(f, "currency", 0);
 		fprintf(f, "row,request_id,status,gcId,gcClaimCode,errorCode,"
-		    "errorType\n");
+		    "errorType,issued_before\n");
 	}
 }
 
@@ -944,6 +948,7 @@ out_row(struct batch *b, const struct row *w, size_t i,
 		json_object_set_new(o, "gcClaimCode", jstr(code));
 		json_object_set_new(o, "errorCode", jstr(r->error_code));
 		json_object_set_new(o, "errorType", jstr(r->error_type));
+		json_object_set_new(o, "issued_before", jstr(w->since));
 		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putc('\n', f);
 		json_decref(o);
@@ -957,6 +962,7 @@ out_row(struct batch *b, const struct row *w, size_t i,
 			put_cell(f, w->req.cur->code, 8, 0);
 		put_cell(f, w->req.request_id, b->idwidth, 0);
 		put_cell(f, st, 8, 0);
+		put_cell(f, w->since ? w->since : "-", 20, 0);
 		put_cell(f, gc ? gc : "-", 16, 0);
 		put_cell(f, code ? code : r->error_type ? r->error_type : "-",
 		    0, 1);
@@ -974,7 +980,8 @@ out_row(struct batch *b, const struct row *w, size_t i,
 		put_csv(f, gc ? gc : "", 0);
 		put_csv(f, code ? code : "", 0);
 		put_csv(f, r->error_code ? r->error_code : "", 0);
-		put_csv(f, r->error_type ? r->error_type : "", 1);
+		put_csv(f, r->error_type ? r->error_type : "", 0);
+		put_csv(f, w->since ? w->since : "", 1);
 	}
 	/* each row's result as it completes; a lost claim code stops the run */
 	return fflush(f) != 0 || ferror(f) ? -1 : 0;

@@ -104,7 +104,7 @@ def test_batch_table(agcod, emu, tmp_path):
     assert r.rc == 0 and "CLAIM CODE" in r.out
     (card,) = emu.state.cards.values()
     row = r.out.splitlines()[1].split()
-    assert row == ["1", "7", "USD", card["id"], "SUCCESS", card["gcId"], card["claim"]]
+    assert row == ["1", "7", "USD", card["id"], "SUCCESS", "-", card["gcId"], card["claim"]]
 
 
 def test_kill_9_mid_batch_then_rerun_issues_each_row_once(agcod, emu, tmp_path):

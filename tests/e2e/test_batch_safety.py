@@ -51,6 +51,9 @@ def test_fix_a_refused_row_and_rerun_issues_only_that_row(agcod, emu, tmp_path):
     assert again[2]["request_id"] != first[2]["request_id"]
     assert again[2]["email"] == "c@x.test" and again[2]["amount"] == "50"
     assert "issued by an earlier run" in r.err
+    # each row says whether its card comes from an earlier run
+    assert [bool(x["issued_before"]) for x in again] == [True, True, False, True]
+    assert all(x["issued_before"] is None for x in first)
     for x in again:
         assert x["request_id"].startswith(PARTNER) and x["request_id"].isalnum()
         assert len(x["request_id"]) <= 40
@@ -159,7 +162,9 @@ def test_columns_pass_through_every_format(agcod, emu, tmp_path):
     assert [g["Email"] for g in got] == ["ann@x.test", "bob@x.test"]
     assert got[0]["Note"] == "hi, Ann"
     assert all(g["status"] == "SUCCESS" and g["gcClaimCode"] for g in got)
-    assert list(got[0])[:4] == ["Email", "amount", "currency", "Note"]
+    assert list(got[0]) == ["Email", "amount", "currency", "Note", "row", "request_id",
+                            "status", "gcId", "gcClaimCode", "errorCode", "errorType",
+                            "issued_before"]
 
     r = agcod("batch", "create", f, "-o", "table", "--batch-id", "t")
     assert r.rc == 0, r
@@ -167,10 +172,10 @@ def test_columns_pass_through_every_format(agcod, emu, tmp_path):
     assert "CLAIM CODE" in lines[0]
     new = [c for c in emu.state.cards.values() if c["claim"] not in codes]
     assert len(new) == 6 - 2
-    by_amount = {str(c["amount"]): c["claim"] for c in emu.state.cards.values()
-                 if c["id"] in {x for x in (l.split()[-4] for l in lines[1:])}}
-    for line, email, amt in ((lines[1], "ann@x.test", "7"), (lines[2], "bob@x.test", "8")):
-        assert email in line and by_amount[amt] in line
+    for line, email, amt in ((lines[1], "ann@x.test", 7), (lines[2], "bob@x.test", 8)):
+        cards = [c for c in emu.state.cards.values() if c["claim"] in line]
+        assert len(cards) == 1 and email in line and "hi, Ann" in lines[1], line
+        assert cards[0]["amount"] == amt and cards[0]["id"] in line
 
 
 def test_bad_pass_through_cells_and_reserved_names(agcod, emu, tmp_path):
