@@ -39,7 +39,8 @@
 #define BATCH_ROWS_MAX	999999
 #define BATCH_ID_MAX	64
 #define GEN_MAX		10000
-#define ID_DIGITS	22	/* base-62 digits after "B", fewer for long partners */
+/* base-62 digits after the partner id and "B"; fewer for long partner ids */
+#define ID_DIGITS	22
 
 enum col { C_AMOUNT, C_CURRENCY, C_EXTREF, C_REQUEST_ID, C_COUNT };
 
@@ -86,7 +87,7 @@ struct batch {
 	struct row		*rows;			/* rows[0..n-1] */
 	size_t			 n;
 	unsigned		 gen;
-	json_t			*jindex;	/* journal: request id -> entry */
+	json_t			*jindex;	/* request id -> entry */
 	/* output */
 	FILE			*out;
 	const char		*outname;
@@ -198,7 +199,8 @@ journal_issued_refs(struct cmd_ctx *c)
 		const char *ref = json_str(e, "external_reference");
 		const char *rid = json_str(e, "request_id");
 
-		if (op && st && ref && rid && strcmp(op, "CreateGiftCard") == 0 &&
+		if (op && st && ref && rid &&
+		    strcmp(op, "CreateGiftCard") == 0 &&
 		    strcmp(st, "succeeded") == 0)
 			json_object_set_new(refs, ref, json_string(rid));
 	}
@@ -268,8 +270,9 @@ map_header(struct batch *b)
 			}
 		for (r = 0; r < NRESULT; r++)
 			if (cmp_lower(f, result_names[r]) == 0) {
-				msg_err("%s line %d: column '%s' is a name batch "
-				    "output uses for its results: rename it",
+				msg_err("%s line %d: column '%s' is a name "
+				    "batch output uses for its results: "
+				    "rename it",
 				    b->file, h->line, f);
 				bad = 1;
 			}
@@ -338,12 +341,13 @@ row_content(struct batch *b, struct row *w, struct buf *t)
 		const char *p;
 
 		if (*v == '\0')
-			continue;	/* an added empty column changes nothing */
+			continue;	/* adding an empty column: no change */
 		for (p = b->name[b->order[k]]; *p; p++)
 			if (buf_addc(t, (char)tolower((unsigned char)*p)) == -1)
 				return -1;
 		/* name NUL value NUL: neither can hold a NUL */
-		if (buf_addc(t, '\0') == -1 || buf_add(t, v, strlen(v) + 1) == -1)
+		if (buf_addc(t, '\0') == -1 ||
+		    buf_add(t, v, strlen(v) + 1) == -1)
 			return -1;
 	}
 	return sigv4_sha256_hex(t->data ? t->data : "", t->len, w->content);
@@ -365,13 +369,16 @@ derive_id(struct batch *b, const struct row *w, unsigned gen,
 	size_t plen = strlen(p->partner_id), nd, i;
 	int len;
 
-	len = snprintf(line, sizeof(line), "agcod batch 1\n%s\n%s\n%s\n%u\n%s\n%u",
-	    p->partner_id, p->production ? "production" : "sandbox", b->id,
-	    gen, w->content, w->occ);
+	len = snprintf(line, sizeof(line),
+	    "agcod batch 1\n%s\n%s\n%s\n%u\n%s\n%u", p->partner_id,
+	    p->production ? "production" : "sandbox", b->id, gen, w->content,
+	    w->occ);
 	if (len < 0 || len >= (int)sizeof(line) || plen + 1 + 16 > REQID_MAX ||
 	    sigv4_sha256_hex(line, (size_t)len, hex) == -1)
 		return -1;
-	nd = REQID_MAX - plen - 1 < ID_DIGITS ? REQID_MAX - plen - 1 : ID_DIGITS;
+	nd = REQID_MAX - plen - 1;
+	if (nd > ID_DIGITS)
+		nd = ID_DIGITS;
 	memcpy(out, p->partner_id, plen);
 	out[plen] = 'B';
 	for (i = 0; i < nd; i++)
@@ -432,7 +439,8 @@ check_rows(struct batch *b)
 		}
 		for (k = 0; k < b->ncols; k++) {
 			char amt[AMOUNT_TEXT_MAX];
-			size_t len = strlen(in_value(b, w, k, amt, sizeof(amt)));
+			size_t len = strlen(in_value(b, w, k, amt,
+			    sizeof(amt)));
 
 			if (len > b->width[k])
 				b->width[k] = len;	/* for the table */
@@ -449,8 +457,8 @@ check_rows(struct batch *b)
 			e = hset_get(&ids, cr->fields[b->idx[C_REQUEST_ID]]);
 			if (e->val != SIZE_MAX) {
 				/* one id, one card: never merge two rows */
-				msg_err("%s line %d: request id '%s' is also on "
-				    "line %d", b->file, cr->line, e->key,
+				msg_err("%s line %d: request id '%s' is also "
+				    "on line %d", b->file, cr->line, e->key,
 				    b->rows[e->val].cr->line);
 				bad++;
 			} else
@@ -471,7 +479,8 @@ check_rows(struct batch *b)
 	/* derived ids cannot meet each other; a given one could match one */
 	for (i = 0; !bad && i < b->n; i++)
 		if (!b->rows[i].explicit_id &&
-		    derive_id(b, &b->rows[i], 0, b->rows[i].req.request_id) == -1) {
+		    derive_id(b, &b->rows[i], 0,
+		    b->rows[i].req.request_id) == -1) {
 			msg_err("%s: cannot derive request ids", b->file);
 			bad++;
 		}
@@ -543,10 +552,10 @@ choose_generation(struct batch *b, int new_batch)
 		    (st = json_str(e, "state")) != NULL &&
 		    strcmp(st, "succeeded") != 0 && strcmp(st, "failed") != 0) {
 			msg_err("%s line %d: the last run of batch '%s' has an "
-			    "unsettled outcome for this row (request id %s, %s): "
-			    "run the batch without --new-batch, or 'agcod "
-			    "reconcile', before issuing new cards", b->file,
-			    b->rows[i].cr->line, b->id, rid, st);
+			    "unsettled outcome for this row (request id %s, "
+			    "%s): run the batch without --new-batch, or "
+			    "'agcod reconcile', before issuing new cards",
+			    b->file, b->rows[i].cr->line, b->id, rid, st);
 			return -2;
 		}
 	}
@@ -563,7 +572,8 @@ static int
 check_journal(struct batch *b)
 {
 	struct cmd_ctx *c = b->c;
-	int reprint = c->args.seen[O_REPRINT], allow = c->args.seen[O_ALLOW_REUSED_REF];
+	int reprint = c->args.seen[O_REPRINT];
+	int allow = c->args.seen[O_ALLOW_REUSED_REF];
 	json_t *refs = NULL, *e;
 	struct hset seen;
 	size_t i, issued = 0;
@@ -571,8 +581,8 @@ check_journal(struct batch *b)
 	int bad = 0;
 
 	if (ctx_entries(c) == NULL) {
-		msg_err("%s: cannot read the journal, so cannot tell which rows "
-		    "have cards; nothing was sent", b->file);
+		msg_err("%s: cannot read the journal, so cannot tell which "
+		    "rows have cards; nothing was sent", b->file);
 		return EX_IOERR;
 	}
 	switch (choose_generation(b, c->args.seen[O_NEW_BATCH])) {
@@ -606,21 +616,23 @@ check_journal(struct batch *b)
 	if (reprint) {
 		for (i = 0; i < b->n; i++)
 			if (b->rows[i].prev != PREV_ISSUED) {
-				msg_err("%s line %d: no card yet for this row of "
-				    "batch '%s' (request id %s): --reprint only "
-				    "prints cards issued before; run without it "
-				    "to issue", b->file, b->rows[i].cr->line,
-				    b->id, b->rows[i].req.request_id);
+				msg_err("%s line %d: no card yet for this "
+				    "row of batch '%s' (request id %s): "
+				    "--reprint only prints cards issued "
+				    "before; run without it to issue", b->file,
+				    b->rows[i].cr->line, b->id,
+				    b->rows[i].req.request_id);
 				bad++;
 			}
 		return bad ? EX_USAGE : 0;
 	}
 	if (issued == b->n) {
-		msg_err("%s: batch '%s' was completed (%s): all %zu rows already have "
-		    "cards, nothing new was issued and nothing was sent; "
-		    "--reprint prints the same cards again, --new-batch issues "
-		    "new ones, or name this run with --batch-id", b->file, b->id,
-		    *last ? last : "earlier", b->n);
+		msg_err("%s: batch '%s' was completed (%s): all %zu rows "
+		    "already have cards, nothing new was issued and nothing "
+		    "was sent; --reprint prints the same cards again, "
+		    "--new-batch issues new ones, or name this run with "
+		    "--batch-id", b->file, b->id, *last ? last : "earlier",
+		    b->n);
 		return EX_DATAERR;
 	}
 	if (issued)
@@ -643,9 +655,10 @@ check_journal(struct batch *b)
 			continue;
 		he = hset_get(&seen, ref);
 		if (he->val != SIZE_MAX) {
-			msg_err("%s line %d: external reference '%s' is also on "
-			    "line %d; --allow-reused-reference issues both",
-			    b->file, w->cr->line, ref, b->rows[he->val].cr->line);
+			msg_err("%s line %d: external reference '%s' is also "
+			    "on line %d; --allow-reused-reference issues both",
+			    b->file, w->cr->line, ref,
+			    b->rows[he->val].cr->line);
 			bad++;
 			continue;
 		}
@@ -653,9 +666,10 @@ check_journal(struct batch *b)
 		had = json_string_value(json_object_get(refs, ref));
 		if (w->prev != PREV_ISSUED && had &&
 		    strcmp(had, w->req.request_id) != 0) {
-			msg_err("%s line %d: external reference '%s' already has "
-			    "a card (request id %s); --allow-reused-reference "
-			    "issues another", b->file, w->cr->line, ref, had);
+			msg_err("%s line %d: external reference '%s' already "
+			    "has a card (request id %s); "
+			    "--allow-reused-reference issues another", b->file,
+			    w->cr->line, ref, had);
 			bad++;
 		}
 	}
@@ -733,7 +747,8 @@ funds_minor(json_t *resp, const struct currency **cur, int64_t *minor)
 	struct amount a;
 	int k;
 
-	if (amt == NULL || code == NULL || (*cur = currency_find(code)) == NULL ||
+	if (amt == NULL || code == NULL ||
+	    (*cur = currency_find(code)) == NULL ||
 	    amount_parse_number(amt, &a) == -1)
 		return -1;
 	for (k = a.scale; k < (*cur)->exponent; k++)
@@ -764,8 +779,14 @@ dry_run(struct batch *b)
 		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
 	memset(vals, 0, sizeof(vals));
-	opreq_build(&c->prof, op_find("funds"), vals, &fr, why, sizeof(why));
-	api_body(&c->prof, &fr, &body);
+	if (opreq_build(&c->prof, op_find("funds"), vals, &fr, why,
+	    sizeof(why)) == -1 || api_body(&c->prof, &fr, &body) == -1) {
+		msg_err("funds: cannot build the request: %s", why);
+		json_decref(out);
+		json_decref(jt);
+		buf_free(&body);
+		return EX_SOFTWARE;
+	}
 	rc = api_call(c, fr.op, body.data, body.len, &r);
 	if (rc != 0)
 		msg_err("funds: %s", r.why);
@@ -778,14 +799,17 @@ dry_run(struct batch *b)
 	json_object_set_new(out, "dry_run", json_true());
 	json_object_set_new(out, "batch_id", json_string(b->id));
 	json_object_set_new(out, "rows", json_integer((json_int_t)b->n));
-	json_object_set_new(out, "already_issued", json_integer((json_int_t)issued));
+	json_object_set_new(out, "already_issued",
+	    json_integer((json_int_t)issued));
 	for (k = 0; k < nt; k++) {
 		json_t *t = json_object();
 
 		fmt_minor(tot[k].cur, tot[k].all, text, sizeof(text));
-		json_object_set_new(t, "currency", json_string(tot[k].cur->code));
+		json_object_set_new(t, "currency",
+		    json_string(tot[k].cur->code));
 		json_object_set_new(t, "amount", json_string(text));
-		json_object_set_new(t, "rows", json_integer((json_int_t)tot[k].rows));
+		json_object_set_new(t, "rows",
+		    json_integer((json_int_t)tot[k].rows));
 		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
 		json_object_set_new(t, "to_issue", json_string(text));
 		json_array_append_new(jt, t);
@@ -811,8 +835,8 @@ dry_run(struct batch *b)
 		    "before)\n", b->id, b->n, issued);
 		for (k = 0; k < nt; k++) {
 			fmt_minor(tot[k].cur, tot[k].all, text, sizeof(text));
-			printf("total %-10s %s (%zu rows)", tot[k].cur->code, text,
-			    tot[k].rows);
+			printf("total %-10s %s (%zu rows)", tot[k].cur->code,
+			    text, tot[k].rows);
 			fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
 			printf(", %s to issue\n", text);
 		}
@@ -914,8 +938,11 @@ out_header(struct batch *b)
 static json_t *
 jstr(const char *s)
 {
-	json_t *j = s ? json_string(s) : json_null();
+	json_t *j;
 
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
 	return j ? j : json_text(s, strlen(s));	/* not UTF-8: \xNN */
 }
 
@@ -936,13 +963,14 @@ out_row(struct batch *b, const struct row *w, size_t i,
 
 		for (k = 0; k < b->ncols; k++)
 			if (k != b->idx[C_REQUEST_ID])
-				json_object_set_new(o, b->name[k], jstr(in_value(b,
-				    w, k, amt, sizeof(amt))));
+				json_object_set_new(o, b->name[k],
+				    jstr(in_value(b, w, k, amt, sizeof(amt))));
 		if (b->idx[C_CURRENCY] == -1)
 			json_object_set_new(o, "currency",
 			    json_string(w->req.cur->code));
 		json_object_set_new(o, "row", json_integer((json_int_t)i + 1));
-		json_object_set_new(o, "request_id", json_string(w->req.request_id));
+		json_object_set_new(o, "request_id",
+		    json_string(w->req.request_id));
 		json_object_set_new(o, "status", jstr(st));
 		json_object_set_new(o, "gcId", jstr(gc));
 		json_object_set_new(o, "gcClaimCode", jstr(code));
@@ -970,7 +998,8 @@ out_row(struct batch *b, const struct row *w, size_t i,
 	} else {
 		for (k = 0; k < b->ncols; k++)
 			if (k != b->idx[C_REQUEST_ID])
-				put_csv(f, in_value(b, w, k, amt, sizeof(amt)), 0);
+				put_csv(f, in_value(b, w, k, amt,
+				    sizeof(amt)), 0);
 		if (b->idx[C_CURRENCY] == -1)
 			put_csv(f, w->req.cur->code, 0);
 		snprintf(num, sizeof(num), "%zu", i + 1);
@@ -1037,7 +1066,8 @@ catch_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND | SA_RESTART;	/* twice: stop at once */
+	/* a second signal stops at once */
+	sa.sa_flags = SA_RESETHAND | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1074,14 +1104,15 @@ run(struct batch *b)
 	struct total tot[NTOTALS];
 	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
 	size_t done = 0;
-	int64_t got[NTOTALS];
+	int64_t got[NTOTALS], old[NTOTALS];
 	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
 	struct buf sum = BUF_INIT(4096);
-	int rc = 0, bar, outfail = 0;
+	int rc = 0, bar, outfail = 0, full = 0;
 	time_t start;
 
 	nt = totals(b, tot);
 	memset(got, 0, sizeof(got));
+	memset(old, 0, sizeof(old));
 	/*
 	 * Here the batch's row count (b->n) and totals per currency (tot:
 	 * .all, and .todo for rows without a card yet) are known, and
@@ -1119,7 +1150,9 @@ run(struct batch *b)
 			before += w->prev == PREV_ISSUED;
 			for (k = 0; k < nt && tot[k].cur != w->req.cur; k++)
 				;
-			if (k < nt)
+			if (k < nt && w->prev == PREV_ISSUED)
+				old[k] += minor_units(&w->req);
+			else if (k < nt)
 				got[k] += minor_units(&w->req);
 		} else if (e == EX_TEMPFAIL)
 			unknown++;
@@ -1136,11 +1169,12 @@ run(struct batch *b)
 		if (out_row(b, w, i, &r) == -1) {
 			if (bar)
 				fputc('\n', stderr);
-			msg_err("cannot write the result of %s line %d (request "
-			    "id %s) to %s: %s; stopped so that no more claim "
-			    "codes are lost: run %s%s to show this row's result "
-			    "again under the same id and go on with the rest "
-			    "(add --reprint if it says the batch was completed)",
+			msg_err("cannot write the result of %s line %d "
+			    "(request id %s) to %s: %s; stopped so that no "
+			    "more claim codes are lost: run %s%s to show "
+			    "this row's result again under the same id and "
+			    "go on with the rest (add --reprint if it says "
+			    "the batch was completed)",
 			    b->file, w->cr->line, w->req.request_id,
 			    b->outname, strerror(errno), resume,
 			    b->out != stdout ? " with a new --out FILE" : "");
@@ -1154,7 +1188,7 @@ run(struct batch *b)
 		if (e == EX_IOERR)
 			break;	/* without a journal nothing more is sent */
 		if (e == EX_NOPERM) {
-			/* F3xx (funds, contract) or 403: the next would fail too */
+			/* F3xx (funds, contract) or 403: so would the next */
 			msg_err("%s: stopped at line %d: the account cannot "
 			    "issue cards now; fix it, then run %s to go on",
 			    b->file, w->cr->line, resume);
@@ -1167,29 +1201,38 @@ run(struct batch *b)
 		clearerr(stdout);
 	}
 	/* the summary: always on standard error */
-	buf_printf(&sum, "batch '%s': %zu row%s: %zu issued", b->id, b->n,
-	    b->n == 1 ? "" : "s", issued);
+	full |= buf_printf(&sum, "batch '%s': %zu row%s: %zu issued", b->id,
+	    b->n, b->n == 1 ? "" : "s", issued);
 	if (before)
-		buf_printf(&sum, " (%zu by an earlier run)", before);
-	buf_printf(&sum, ", %zu failed, %zu unknown, %zu not sent", failed,
-	    unknown, b->n - done);
-	for (k = 0; k < nt; k++)
+		full |= buf_printf(&sum, " (%zu by an earlier run)", before);
+	full |= buf_printf(&sum, ", %zu failed, %zu unknown, %zu not sent",
+	    failed, unknown, b->n - done);
+	for (k = 0; k < nt; k++) {
 		if (got[k]) {
 			fmt_minor(tot[k].cur, got[k], text, sizeof(text));
-			buf_printf(&sum, "; %s %s issued", tot[k].cur->code, text);
+			full |= buf_printf(&sum, "; %s %s newly issued",
+			    tot[k].cur->code, text);
 		}
+		if (old[k]) {
+			fmt_minor(tot[k].cur, old[k], text, sizeof(text));
+			full |= buf_printf(&sum, "; %s %s issued before",
+			    tot[k].cur->code, text);
+		}
+	}
 	if (stop_signal)
-		buf_printf(&sum, "; interrupted by %s",
+		full |= buf_printf(&sum, "; interrupted by %s",
 		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	if (done < b->n || unknown || failed)
-		buf_printf(&sum, "; to resume, run %s (rows with cards show "
-		    "their original cards)%s", resume, unknown ?
-		    "; unknown outcomes settle there or with 'agcod reconcile'" :
-		    "");
+		full |= buf_printf(&sum, "; to resume, run %s (rows with "
+		    "cards show their original cards)%s", resume, unknown ?
+		    "; unknown outcomes settle there or with 'agcod "
+		    "reconcile'" : "");
 	if (stop_signal)
 		rc = stop_signal == SIGINT ? 130 : 143;
 	else if (unknown || outfail)
 		rc = EX_TEMPFAIL;	/* over failed rows: it may be issued */
+	if (full)	/* cannot happen within 4 KB; never silent if it does */
+		msg_err("the batch summary was cut short");
 	if (rc == 0)
 		msg_note("%s", buf_str(&sum));
 	else
@@ -1208,9 +1251,11 @@ batch_name(struct batch *b)
 
 	if (v) {
 		for (i = 0; v[i]; i++)
-			if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]))
-				return usage_error(b->c->cmd, "--batch-id must be "
-				    "letters, digits, '-', '_' and '.'");
+			if (!isalnum((unsigned char)v[i]) &&
+			    !strchr("-_.", v[i]))
+				return usage_error(b->c->cmd, "--batch-id "
+				    "must be letters, digits, '-', '_' and "
+				    "'.'");
 		if (i == 0 || i > BATCH_ID_MAX)
 			return usage_error(b->c->cmd, "--batch-id must be 1 to "
 			    "%d characters", BATCH_ID_MAX);
@@ -1281,8 +1326,9 @@ cmd_batch(struct cmd_ctx *c)
 	if (c->args.seen[O_NEW_BATCH])
 		for (i = 0; i < b.n; i++)
 			if (b.rows[i].explicit_id) {
-				rc = usage_error(c->cmd, "%s line %d: --new-batch "
-				    "cannot renew a request id given in the file",
+				rc = usage_error(c->cmd, "%s line %d: "
+				    "--new-batch cannot renew a request id "
+				    "given in the file",
 				    b.file, b.rows[i].cr->line);
 				goto done;
 			}

@@ -49,7 +49,7 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 	struct buf f = BUF_INIT(CSV_FIELD_MAX);
 	struct buf text = BUF_INIT(CSV_MAX_FIELDS * (CSV_FIELD_MAX + 1));
 	struct csv_row *row = NULL;
-	size_t i = 0, cap = 0, off[CSV_MAX_FIELDS];
+	size_t i = 0, cap = 0, off[CSV_MAX_FIELDS] = { 0 };
 	int line = 1, quoted;
 
 	memset(c, 0, sizeof(*c));
@@ -147,8 +147,9 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		} else if (c->nrows > CSV_MAX_ROWS) {
-			snprintf(err, errlen, "line %d: too many rows (at most "
-			    "%d, the header included)", row->line, CSV_MAX_ROWS);
+			snprintf(err, errlen, "line %d: too many rows (at "
+			    "most %d, the header included)", row->line,
+			    CSV_MAX_ROWS);
 			goto fail;
 		}
 	}

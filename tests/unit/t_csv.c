@@ -25,9 +25,10 @@ test_csv_edges(void)
 		{ "amount\n19,99\n", NULL, 2, "99" },
 		{ "amount\n19,99", NULL, 2, "99" },
 		/* text after a closing quote, at the very end, no newline */
-		{ "amount\n\"19\"99", "line 2: text after a closing quote", 0, NULL },
-		{ "amount\n\"19\" ", "line 2: text after a closing quote", 0, NULL },
-		{ "amount\n\"19\"x\n", "line 2: text after a closing quote", 0, NULL },
+		{ "amount\n\"19\"99", "line 2: text after a closing", 0, NULL },
+		{ "amount\n\"19\" ", "line 2: text after a closing", 0, NULL },
+		{ "amount\n\"19\"x\n", "line 2: text after a closing", 0,
+		    NULL },
 		{ "amount\n\"19\"", NULL, 1, "19" },
 		{ "amount\n\"19\"\r", NULL, 1, "19" },
 		{ "amount\n\"19\"\r\n", NULL, 1, "19" },
@@ -51,7 +52,8 @@ test_csv_edges(void)
 			    "csv case %zu refused: [%s]", i, err);
 			continue;
 		}
-		CHECK(r == 0 && c.nrows == 2, "csv case %zu parses: %s", i, err);
+		CHECK(r == 0 && c.nrows == 2, "csv case %zu parses: %s", i,
+		    err);
 		if (r == 0 && c.nrows == 2) {
 			CHECK(c.rows[1].nfields == cases[i].nfields,
 			    "csv case %zu: %d fields", i, c.rows[1].nfields);
