@@ -416,3 +416,26 @@ def test_row_ids_follow_the_contract_with_a_20_character_partner(tmp_path):
     assert len(set(ids)) == 3
     for i in ids:
         assert i.startswith(partner + "B") and i.isalnum() and len(i) == 40, i
+
+
+def test_second_sigint_stops_at_once_and_the_rerun_settles(agcod, emu, tmp_path):
+    f = write(tmp_path, "s.csv", "amount\n1\n2\n")
+    emu.fault("delay", count=1, seconds=3)
+    p = subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json"], env=agcod.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not emu.requests("CreateGiftCard") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == -signal.SIGINT, err       # the default action: at once
+    assert out == ""
+    (rid,) = final_states(agcod)
+    assert final_states(agcod)[rid] == "pending"      # sent, outcome not seen
+    time.sleep(3)                                     # the emulator finishes it
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 0, r
+    assert emu.state.creates == 2 and r.jsonl()[0]["request_id"] == rid
+    assert final_states(agcod)[rid] == "succeeded"
