@@ -209,6 +209,24 @@ journal_issued_refs(struct cmd_ctx *c)
 
 static const char *cell_why(const char *);
 
+/*
+ * Text from the file for a message: as msg_put_shown shows it (control
+ * characters as \xNN), cut to fit out.
+ */
+static const char *
+shown(const char *s, char *out, size_t n)
+{
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = fmemopen(out, n - 1, "w")) == NULL)
+		return "?";
+	msg_put_shown(f, s, strlen(s));
+	fclose(f);
+	out[n - 1] = '\0';
+	return out;
+}
+
 /* ---- the header ---- */
 
 static void
@@ -234,6 +252,7 @@ static int
 map_header(struct batch *b)
 {
 	struct csv_row *h = &b->csv.rows[0];
+	char sh[256];
 	int i, j, k, bad = 0;
 	size_t r;
 
@@ -252,8 +271,9 @@ map_header(struct batch *b)
 			continue;
 		}
 		if (cell_why(f)) {
-			msg_err("%s line %d: column %d's name %s", b->file,
-			    h->line, i + 1, cell_why(f));
+			msg_err("%s line %d: column %d's name '%s' %s",
+			    b->file, h->line, i + 1, shown(f, sh, sizeof(sh)),
+			    cell_why(f));
 			bad = 1;
 			continue;
 		}

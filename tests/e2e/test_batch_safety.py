@@ -183,6 +183,8 @@ def test_bad_pass_through_cells_and_reserved_names(agcod, emu, tmp_path):
     assert r.rc == 64 and "'status'" in r.err, r
     r = agcod("batch", "create", write(tmp_path, "b.csv", "amount,note\n1,\"a\x1bb\"\n"))
     assert r.rc == 64 and "line 2" in r.err and "\x1b" not in r.err, r
+    r = agcod("batch", "create", write(tmp_path, "h.csv", "amount,b\x1b[2Jad\n1,x\n"))
+    assert r.rc == 64 and "\x1b" not in r.err and "'b\\x1B[2Jad'" in r.err, r
     r = agcod("batch", "create", write(tmp_path, "c.csv", "amount,AMOUNT\n1,2\n"))
     assert r.rc == 64 and "twice" in r.err, r
     assert emu.requests() == []
