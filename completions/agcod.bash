@@ -25,7 +25,7 @@ _agcod()
         case $w in
             --config=*) cfg=${w#*=} ;;
             --*=*) ;;
-            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for) want=$w ;;
+            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out) want=$w ;;
             -*) ;;
             *) if [[ -z $cmd ]]; then cmd=$w; else operands+=("$w"); fi ;;
         esac
@@ -41,6 +41,7 @@ _agcod()
             --state-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
             --trace) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
             --request) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+            --out) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
         esac
         return
     fi
@@ -70,7 +71,7 @@ _agcod()
                 esac ;;
             history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
             reconcile) opts="$g --request-id" ;;
-            batch) opts="$g --dry-run" ;;
+            batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference" ;;
             support-draft) opts="$g --request-id" ;;
             journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run" ;;
             reprint) opts="$g --request-id" ;;

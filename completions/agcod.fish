@@ -15,7 +15,7 @@ function __agcod_state
             case '--config=*'
                 set cfg (string replace -- --config= '' $w)
             case '--*=*'
-            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for
+            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out
                 set want $w
             case '-*'
             case '*'
@@ -77,7 +77,7 @@ complete -c agcod -n __agcod_no_command -a activation-status -d 'check a physica
 complete -c agcod -n __agcod_no_command -a sign-debug -d 'show how a request is signed, for support cases'
 complete -c agcod -n __agcod_no_command -a history -d 'show each card, load and physical card with its state'
 complete -c agcod -n __agcod_no_command -a reconcile -d 'settle requests whose outcome is unknown'
-complete -c agcod -n __agcod_no_command -a batch -d 'create a card for every row of a CSV file, safely re-runnable'
+complete -c agcod -n __agcod_no_command -a batch -d 'create a card for every row of a CSV file (-o json, table or csv), safe to fix and re-run'
 complete -c agcod -n __agcod_no_command -a support-draft -d 'draft a support case about the latest failed request'
 complete -c agcod -n __agcod_no_command -a journal -d 'export, check, prune the journal; settle an unknown by hand'
 complete -c agcod -n __agcod_no_command -a reprint -d 'fetch a card'\''s claim code again, by its request id'
@@ -86,7 +86,7 @@ complete -c agcod -n __agcod_no_command -a config -d 'each setting of the profil
 complete -c agcod -n __agcod_no_command -a help -d 'usage of agcod or a command'
 complete -c agcod -l profile -s p -x -a '(__agcod_profiles)' -d 'profile (INI section) to use'
 complete -c agcod -l config -s c -r -F -d 'configuration file'
-complete -c agcod -l output -s o -x -a 'json table csv' -d 'output format (csv: history, journal export)'
+complete -c agcod -l output -s o -x -a 'json table csv' -d 'output format (csv: history, journal export, batch)'
 complete -c agcod -l region -x -a 'na eu fe' -d 'region group'
 complete -c agcod -l environment -x -a 'sandbox production' -d 'Amazon environment'
 complete -c agcod -l endpoint -x -d 'send to this base URL instead'
@@ -197,6 +197,11 @@ complete -c agcod -n '__agcod_at history' -l until -x -d 'only before WHEN (same
 complete -c agcod -n '__agcod_at history' -l limit -x -d 'at most N rows'
 complete -c agcod -n '__agcod_at reconcile' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at batch' -l dry-run -d 'check every row, show totals and funds, send nothing else'
+complete -c agcod -n '__agcod_at batch' -l batch-id -x -d 'the batch'\''s name in its row ids (FILE'\''s base name)'
+complete -c agcod -n '__agcod_at batch' -l reprint -d 'a completed batch'\''s cards again: same ids, same claim codes'
+complete -c agcod -n '__agcod_at batch' -l new-batch -d 'new row ids: new cards for rows issued before'
+complete -c agcod -n '__agcod_at batch' -l out -r -F -d 'write the results to FILE, a new file of mode 0600'
+complete -c agcod -n '__agcod_at batch' -l allow-reused-reference -d 'issue rows whose external_reference already has a card'
 complete -c agcod -n '__agcod_at support-draft' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at journal' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at journal' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
@@ -233,7 +238,7 @@ complete -c agcod -n '__agcod_at help 0' -a activation-status -d 'check a physic
 complete -c agcod -n '__agcod_at help 0' -a sign-debug -d 'show how a request is signed, for support cases'
 complete -c agcod -n '__agcod_at help 0' -a history -d 'show each card, load and physical card with its state'
 complete -c agcod -n '__agcod_at help 0' -a reconcile -d 'settle requests whose outcome is unknown'
-complete -c agcod -n '__agcod_at help 0' -a batch -d 'create a card for every row of a CSV file, safely re-runnable'
+complete -c agcod -n '__agcod_at help 0' -a batch -d 'create a card for every row of a CSV file (-o json, table or csv), safe to fix and re-run'
 complete -c agcod -n '__agcod_at help 0' -a support-draft -d 'draft a support case about the latest failed request'
 complete -c agcod -n '__agcod_at help 0' -a journal -d 'export, check, prune the journal; settle an unknown by hand'
 complete -c agcod -n '__agcod_at help 0' -a reprint -d 'fetch a card'\''s claim code again, by its request id'

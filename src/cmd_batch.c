@@ -1,26 +1,47 @@
 /*
  * cmd_batch.c - batch create FILE: a card for every row of a CSV file.
- * Every row is checked before anything is sent.  Rows without a request_id
- * get one derived from the partner id, a digest of the file and the row
- * number, so running the same file again re-sends the same ids and can
- * never issue a row twice.  One HTTPS connection serves the whole batch.
+ *
+ * Every row is checked before anything is sent.  A row without a request_id
+ * gets one derived from the batch (its name, the partner, the environment
+ * and a generation number) and the row's own content: its amount, currency
+ * and every other non-empty cell, and its occurrence among identical rows.
+ * Editing, adding or moving other rows leaves a row's id alone, so fixing a
+ * refused row and running the file again re-sends the other rows under their
+ * original ids: Amazon answers a repeated id with the original card.
+ *
+ * The journal is the batch's memory: a batch whose rows all have cards is
+ * not replayed (exit 65) unless --reprint (the same cards) or --new-batch
+ * (the next generation: new ids, new cards).  One HTTPS connection serves
+ * the whole batch.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "agcod.h"
 #include "csv.h"
+#include "guard.h"
 #include "msg.h"
 #include "output.h"
 #include "send.h"
 
 #define BATCH_FILE_MAX	(64 * 1024 * 1024)
 #define BATCH_ROWS_MAX	999999
+#define BATCH_ID_MAX	64
+#define GEN_MAX		10000
+/* base-62 digits after the partner id and "B"; fewer for long partner ids */
+#define ID_DIGITS	22
 
 enum col { C_AMOUNT, C_CURRENCY, C_EXTREF, C_REQUEST_ID, C_COUNT };
 
@@ -32,188 +53,1100 @@ static const struct {
 	{ "external_reference", O_EXTREF }, { "request_id", O_REQUEST_ID },
 };
 
+/* the names batch output adds to every row: no input column may take them */
+static const char *const result_names[] = {
+	"row", "status", "gcId", "gcClaimCode", "errorCode", "errorType",
+	"issued_before",
+};
+#define NRESULT	(sizeof(result_names) / sizeof(result_names[0]))
+
+enum prev { PREV_NONE, PREV_ISSUED, PREV_OTHER };
+
 struct row {
-	int		line;
-	struct opreq	req;
+	const struct csv_row	*cr;
+	struct opreq		 req;
+	char			 content[SIGV4_HEX_LEN + 1];	/* digest */
+	unsigned		 occ;		/* 1st, 2nd... identical row */
+	unsigned char		 explicit_id;	/* from a request_id column */
+	unsigned char		 prev;		/* enum prev: the journal's */
+	const char		*since;		/* PREV_ISSUED: first sent */
 };
 
-/* header -> column index per known column; 0 or -1 after saying why */
-static int
-map_header(const char *file, const struct csv_row *h, int idx[C_COUNT])
-{
-	int i, k, bad = 0;
+struct batch {
+	struct cmd_ctx		*c;
+	const char		*file;
+	char			 id[BATCH_ID_MAX + 1];
+	int			 id_given;
+	struct csv		 csv;
+	int			 idx[C_COUNT];		/* column of each */
+	int			 ncols;
+	const char		*name[CSV_MAX_FIELDS];	/* output names */
+	int			 order[CSV_MAX_FIELDS];	/* identity order */
+	int			 norder;
+	size_t			 width[CSV_MAX_FIELDS];	/* table widths */
+	size_t			 idwidth;
+	struct row		*rows;			/* rows[0..n-1] */
+	size_t			 n;
+	unsigned		 gen;
+	json_t			*jindex;	/* request id -> entry */
+	/* output */
+	FILE			*out;
+	const char		*outname;
+	int			 outfd;
+};
 
-	for (k = 0; k < C_COUNT; k++)
-		idx[k] = -1;
-	for (i = 0; i < h->nfields; i++) {
-		for (k = 0; k < C_COUNT; k++)
-			if (strcmp(h->fields[i], columns[k].name) == 0)
-				break;
-		if (k == C_COUNT) {
-			msg_err("%s line %d: unknown column '%s' (columns: "
-			    "amount, currency, external_reference, request_id)",
-			    file, h->line, h->fields[i]);
-			bad = 1;
-		} else if (idx[k] != -1) {
-			msg_err("%s line %d: column '%s' appears twice", file,
-			    h->line, h->fields[i]);
-			bad = 1;
-		} else
-			idx[k] = i;
-	}
-	if (!bad && idx[C_AMOUNT] == -1) {
-		msg_err("%s line %d: no 'amount' column", file, h->line);
-		bad = 1;
-	}
-	return bad ? -1 : 0;
+/* ---- a small hash table of borrowed strings (no quadratic checks) ---- */
+
+struct hent {
+	const char	*key;
+	size_t		 val;
+};
+
+struct hset {
+	struct hent	*e;
+	size_t		 cap;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
-/* check every row; -1 when any is bad (each reported with its line) */
 static int
-check_rows(struct cmd_ctx *c, const char *file, const struct csv *csv,
-    const char *digest, struct row *rows)
+hset_init(struct hset *h, size_t n)
 {
-	const struct op *op = op_find("create");
-	char why[512];
-	int idx[C_COUNT], bad = 0, k;
-	size_t i, j;
+	h->cap = 64;
+	while (h->cap < 2 * n + 16)
+		h->cap *= 2;
+	h->e = calloc(h->cap, sizeof(*h->e));
+	return h->e ? 0 : -1;
+}
 
-	if (map_header(file, &csv->rows[0], idx) == -1)
+/* the entry of key: found, or new with val (SIZE_MAX) when there is none */
+static struct hent *
+hset_get(struct hset *h, const char *key)
+{
+	size_t i = (size_t)fnv1a(key) & (h->cap - 1);
+
+	while (h->e[i].key && strcmp(h->e[i].key, key) != 0)
+		i = (i + 1) & (h->cap - 1);
+	if (h->e[i].key == NULL) {
+		h->e[i].key = key;
+		h->e[i].val = SIZE_MAX;
+	}
+	return &h->e[i];
+}
+
+static void
+hset_free(struct hset *h)
+{
+	free(h->e);
+	h->e = NULL;
+}
+
+/*
+ * ---- journal lookups ----
+ * What the journal says of a row's card: its state and when it was made,
+ * from the card's money object (a refused repeat of its id does not hide
+ * an issued card).  Kept per request id, trimmed to what a batch reads, so
+ * a 100,000-row re-run holds a few megabytes, not every column.
+ */
+static json_t *
+journal_create_entry(struct batch *b, const char *rid)
+{
+	static const char *const keep[] = { "time", "updated" };
+	struct journal *j;
+	json_t *e, *t;
+	const char *st;
+	size_t i;
+
+	if (b->jindex == NULL && (b->jindex = json_object()) == NULL)
+		return NULL;
+	if ((t = json_object_get(b->jindex, rid)) != NULL)
+		return json_is_object(t) ? t : NULL;
+	if ((j = ctx_journal(b->c)) == NULL ||
+	    (e = journal_lookup(j, "CreateGiftCard", rid)) == NULL) {
+		json_object_set_new(b->jindex, rid, json_null());
+		return NULL;
+	}
+	/* the card's state, in the words of a request's outcome */
+	st = json_str(e, "object_state") ? json_str(e, "object_state") :
+	    json_str(e, "state");
+	if (st && strcmp(st, "issued") == 0)
+		st = "succeeded";
+	else if (st && strcmp(st, "not sent") == 0)
+		st = "failed";
+	t = json_pack("{s:s}", "state", st ? st : "unknown");
+	for (i = 0; t && i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (json_str(e, keep[i]))
+			json_object_set_new(t, keep[i],
+			    json_string(json_str(e, keep[i])));
+	json_decref(e);
+	json_object_set_new(b->jindex, rid, t);
+	return t;
+}
+
+static int
+add_ref(json_t *row, void *arg)
+{
+	const char *ref = json_str(row, "external_reference");
+	const char *rid = json_str(row, "request_id");
+
+	if (ref && rid)
+		json_object_set_new(arg, ref, json_string(rid));
+	return 0;
+}
+
+/* external reference -> request id of an issued card (a new object;
+ * NULL when the journal is unreadable) */
+static json_t *
+journal_issued_refs(struct cmd_ctx *c)
+{
+	struct journal_query q;
+	struct journal *j;
+	json_t *refs;
+
+	if ((j = ctx_journal(c)) == NULL || (refs = json_object()) == NULL)
+		return NULL;
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OBJECTS;
+	q.operation = "CreateGiftCard";
+	q.state = "issued";
+	if (journal_query(j, &q, add_ref, refs) < 0) {
+		json_decref(refs);
+		return NULL;
+	}
+	return refs;
+}
+
+static const char *cell_why(const char *);
+
+/*
+ * Text from the file for a message: as msg_put_shown shows it (control
+ * characters as \xNN), cut to fit out.
+ */
+static const char *
+shown(const char *s, char *out, size_t n)
+{
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = fmemopen(out, n - 1, "w")) == NULL)
+		return "?";
+	msg_put_shown(f, s, strlen(s));
+	fclose(f);
+	out[n - 1] = '\0';
+	return out;
+}
+
+/* ---- the header ---- */
+
+static void
+trim(char *s)
+{
+	size_t n = strlen(s), a = 0;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	while (s[a] == ' ' || s[a] == '\t')
+		a++;
+	memmove(s, s + a, n - a + 1);
+}
+
+static int
+cmp_lower(const char *a, const char *b)
+{
+	return strcasecmp(a, b);
+}
+
+/* header -> columns; 0, or -1 after saying why */
+static int
+map_header(struct batch *b)
+{
+	struct csv_row *h = &b->csv.rows[0];
+	char sh[256];
+	int i, j, k, bad = 0;
+	size_t r;
+
+	for (k = 0; k < C_COUNT; k++)
+		b->idx[k] = -1;
+	b->ncols = h->nfields;
+	for (i = 0; i < h->nfields; i++) {
+		char *f = h->fields[i];
+
+		trim(f);
+		b->name[i] = f;
+		if (*f == '\0') {
+			msg_err("%s line %d: column %d has no name", b->file,
+			    h->line, i + 1);
+			bad = 1;
+			continue;
+		}
+		if (cell_why(f)) {
+			msg_err("%s line %d: column %d's name '%s' %s",
+			    b->file, h->line, i + 1, shown(f, sh, sizeof(sh)),
+			    cell_why(f));
+			bad = 1;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (cmp_lower(h->fields[j], f) == 0) {
+				msg_err("%s line %d: column '%s' appears twice",
+				    b->file, h->line, f);
+				bad = 1;
+			}
+		for (k = 0; k < C_COUNT; k++)
+			if (cmp_lower(f, columns[k].name) == 0) {
+				b->idx[k] = i;
+				b->name[i] = columns[k].name;
+			}
+		for (r = 0; r < NRESULT; r++)
+			if (cmp_lower(f, result_names[r]) == 0) {
+				msg_err("%s line %d: column '%s' is a name "
+				    "batch output uses for its results: "
+				    "rename it",
+				    b->file, h->line, f);
+				bad = 1;
+			}
+	}
+	if (!bad && b->idx[C_AMOUNT] == -1) {
+		msg_err("%s line %d: no 'amount' column", b->file, h->line);
+		bad = 1;
+	}
+	if (bad)
 		return -1;
-	for (i = 1; i < csv->nrows; i++) {
-		const struct csv_row *cr = &csv->rows[i];
-		const char *vals[O_COUNT];
-		char derived[REQID_MAX + 1];
+	/* a row's identity: amount and currency first, then by name */
+	b->norder = 0;
+	for (i = 0; i < b->ncols; i++)
+		if (i != b->idx[C_AMOUNT] && i != b->idx[C_CURRENCY] &&
+		    i != b->idx[C_REQUEST_ID])
+			b->order[b->norder++] = i;
+	for (i = 1; i < b->norder; i++)
+		for (j = i; j > 0 && cmp_lower(b->name[b->order[j - 1]],
+		    b->name[b->order[j]]) > 0; j--) {
+			int t = b->order[j];
 
-		memset(vals, 0, sizeof(vals));
-		rows[i].line = cr->line;
-		if (cr->nfields != csv->rows[0].nfields) {
-			msg_err("%s line %d: %d fields, but the header has %d",
-			    file, cr->line, cr->nfields, csv->rows[0].nfields);
+			b->order[j] = b->order[j - 1];
+			b->order[j - 1] = t;
+		}
+	for (i = 0; i < b->ncols; i++)
+		b->width[i] = strlen(b->name[i]);
+	return 0;
+}
+
+/* NULL when a pass-through cell can be shown and written, else why not */
+static const char *
+cell_why(const char *s)
+{
+	const unsigned char *p;
+
+	if (!utf8_valid(s))
+		return "is not valid UTF-8 (save the file as UTF-8)";
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 &&
+		    p[1] <= 0x9f))
+			return "holds a control character";
+	return NULL;
+}
+
+/* ---- row ids ---- */
+
+static const char b62[] =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* the digest of what a row is: amount, currency, every other cell */
+static int
+row_content(struct batch *b, struct row *w, struct buf *t)
+{
+	const struct csv_row *cr = w->cr;
+	int64_t minor = w->req.amount.units;
+	int k;
+
+	for (k = w->req.amount.scale; k < w->req.cur->exponent; k++)
+		minor *= 10;
+	buf_reset(t);
+	if (buf_printf(t, "amount=%lld\n%s=%s\n", (long long)minor, "currency",
+	    w->req.cur->code) == -1)
+		return -1;
+	for (k = 0; k < b->norder; k++) {
+		const char *v = cr->fields[b->order[k]];
+		const char *p;
+
+		if (*v == '\0')
+			continue;	/* adding an empty column: no change */
+		for (p = b->name[b->order[k]]; *p; p++)
+			if (buf_addc(t, (char)tolower((unsigned char)*p)) == -1)
+				return -1;
+		/* name NUL value NUL: neither can hold a NUL */
+		if (buf_addc(t, '\0') == -1 ||
+		    buf_add(t, v, strlen(v) + 1) == -1)
+			return -1;
+	}
+	return sigv4_sha256_hex(t->data ? t->data : "", t->len, w->content);
+}
+
+static int
+hexval(char ch)
+{
+	return ch <= '9' ? ch - '0' : ch - 'a' + 10;
+}
+
+/* partner id + "B" + base-62 digits of the row's digest in this batch */
+static int
+derive_id(struct batch *b, const struct row *w, unsigned gen,
+    char out[REQID_MAX + 1])
+{
+	const struct profile *p = &b->c->prof;
+	char line[512], hex[SIGV4_HEX_LEN + 1];
+	size_t plen = strlen(p->partner_id), nd, i;
+	int len;
+
+	len = snprintf(line, sizeof(line),
+	    "agcod batch 1\n%s\n%s\n%s\n%u\n%s\n%u", p->partner_id,
+	    p->production ? "production" : "sandbox", b->id, gen, w->content,
+	    w->occ);
+	if (len < 0 || len >= (int)sizeof(line) || plen + 1 + 16 > REQID_MAX ||
+	    sigv4_sha256_hex(line, (size_t)len, hex) == -1)
+		return -1;
+	nd = REQID_MAX - plen - 1;
+	if (nd > ID_DIGITS)
+		nd = ID_DIGITS;
+	memcpy(out, p->partner_id, plen);
+	out[plen] = 'B';
+	for (i = 0; i < nd; i++)
+		out[plen + 1 + i] = b62[(hexval(hex[2 * i]) << 4 |
+		    hexval(hex[2 * i + 1])) % 62];
+	out[plen + 1 + nd] = '\0';
+	return 0;
+}
+
+static const char *in_value(const struct batch *, const struct row *, int,
+    char *, size_t);
+
+/* ---- checking every row before anything is sent ---- */
+
+static int
+check_rows(struct batch *b)
+{
+	struct cmd_ctx *c = b->c;
+	const struct op *op = op_find("create");
+	const struct csv_row *h = &b->csv.rows[0];
+	struct buf t = BUF_INIT(CSV_MAX_FIELDS * (CSV_FIELD_MAX + 64) + 256);
+	struct hset same, ids;
+	char why[512];
+	size_t i;
+	int bad = 0, k;
+
+	if (hset_init(&same, b->n) == -1 || hset_init(&ids, b->n) == -1) {
+		hset_free(&same);
+		msg_err("%s: out of memory", b->file);
+		return -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		struct row *w = &b->rows[i];
+		const struct csv_row *cr = w->cr;
+		const char *vals[O_COUNT], *msg;
+		struct hent *e;
+
+		if (cr->nfields != h->nfields) {
+			/* never a guess: "19,99" under "amount" is not 19 */
+			msg_err("%s line %d: %d field%s, but the header has %d",
+			    b->file, cr->line, cr->nfields, cr->nfields == 1 ?
+			    "" : "s", h->nfields);
 			bad++;
 			continue;
 		}
+		memset(vals, 0, sizeof(vals));
 		for (k = 0; k < C_COUNT; k++)
-			if (idx[k] != -1 && cr->fields[idx[k]][0])
-				vals[columns[k].opt] = cr->fields[idx[k]];
-		/* partner id (at most 20) + B + 13 hex of the digest + row */
-		if (vals[O_REQUEST_ID] == NULL) {
-			if (snprintf(derived, sizeof(derived), "%sB%.13s%06zu",
-			    c->prof.partner_id, digest, i) >=
-			    (int)sizeof(derived)) {
-				msg_err("%s: partner id too long to derive "
-				    "request ids", file);
-				return -1;
-			}
-			vals[O_REQUEST_ID] = derived;
-		}
-		rows[i].line = cr->line;
-		if (opreq_build(&c->prof, op, vals, &rows[i].req, why,
+			if (b->idx[k] != -1 && cr->fields[b->idx[k]][0])
+				vals[columns[k].opt] = cr->fields[b->idx[k]];
+		w->explicit_id = vals[O_REQUEST_ID] != NULL;
+		if (!w->explicit_id)	/* a valid stand-in, derived below */
+			vals[O_REQUEST_ID] = c->prof.partner_id;
+		if (opreq_build(&c->prof, op, vals, &w->req, why,
 		    sizeof(why)) == -1) {
-			msg_err("%s line %d: %s", file, cr->line, why);
+			msg_err("%s line %d: %s", b->file, cr->line, why);
+			bad++;
+			continue;
+		}
+		for (k = 0; k < b->ncols; k++) {
+			char amt[AMOUNT_TEXT_MAX];
+			size_t len = strlen(in_value(b, w, k, amt,
+			    sizeof(amt)));
+
+			if (len > b->width[k])
+				b->width[k] = len;	/* for the table */
+			if (k == b->idx[C_AMOUNT] || k == b->idx[C_CURRENCY] ||
+			    k == b->idx[C_EXTREF] || k == b->idx[C_REQUEST_ID])
+				continue;	/* checked as request fields */
+			if ((msg = cell_why(cr->fields[k])) != NULL) {
+				msg_err("%s line %d: column '%s' %s", b->file,
+				    cr->line, b->name[k], msg);
+				bad++;
+			}
+		}
+		if (w->explicit_id) {
+			e = hset_get(&ids, cr->fields[b->idx[C_REQUEST_ID]]);
+			if (e->val != SIZE_MAX) {
+				/* one id, one card: never merge two rows */
+				msg_err("%s line %d: request id '%s' is also "
+				    "on line %d", b->file, cr->line, e->key,
+				    b->rows[e->val].cr->line);
+				bad++;
+			} else
+				e->val = i;
+			continue;
+		}
+		if (row_content(b, w, &t) == -1) {
+			msg_err("%s line %d: the row is too large", b->file,
+			    cr->line);
+			bad++;
+			continue;
+		}
+		e = hset_get(&same, w->content);
+		w->occ = e->val == SIZE_MAX ? 1 : (unsigned)e->val + 1;
+		e->val = w->occ;
+	}
+	hset_free(&same);
+	/* derived ids cannot meet each other; a given one could match one */
+	for (i = 0; !bad && i < b->n; i++)
+		if (!b->rows[i].explicit_id &&
+		    derive_id(b, &b->rows[i], 0,
+		    b->rows[i].req.request_id) == -1) {
+			msg_err("%s: cannot derive request ids", b->file);
+			bad++;
+		}
+	for (i = 0; !bad && i < b->n; i++) {
+		struct hent *e;
+
+		if (b->rows[i].explicit_id)
+			continue;
+		e = hset_get(&ids, b->rows[i].req.request_id);
+		if (e->val != SIZE_MAX) {
+			msg_err("%s line %d: its request id '%s' is given on "
+			    "line %d", b->file, b->rows[i].cr->line, e->key,
+			    b->rows[e->val].cr->line);
 			bad++;
 		}
 	}
-	/* one id, one card: a repeated id would silently merge two rows */
-	for (i = 1; i < csv->nrows; i++)
-		for (j = i + 1; j < csv->nrows; j++)
-			if (rows[i].req.request_id[0] &&
-			    strcmp(rows[i].req.request_id,
-			    rows[j].req.request_id) == 0) {
-				msg_err("%s line %d: request id '%s' is also on "
-				    "line %d", file, rows[j].line,
-				    rows[j].req.request_id, rows[i].line);
-				bad++;
-			}
+	hset_free(&ids);
+	buf_free(&t);
 	if (bad)
-		msg_err("%s: %d bad row%s; nothing was sent", file, bad,
+		msg_err("%s: %d bad row%s; nothing was sent", b->file, bad,
 		    bad == 1 ? "" : "s");
 	return bad ? -1 : 0;
 }
 
+/*
+ * The journal decides the generation: the latest one any row of this batch
+ * was sent in (a resumed run), the next with --new-batch.
+ */
 static int
-dry_run(struct cmd_ctx *c, const struct row *rows, size_t n)
+choose_generation(struct batch *b, int new_batch)
 {
-	struct { const struct currency *cur; int64_t minor; size_t rows; }
-	    tot[16];
+	char rid[REQID_MAX + 1];
+	unsigned gen;
+	int any_derived = 0, found = 0, last = -1;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		any_derived |= !b->rows[i].explicit_id;
+	if (new_batch && !any_derived)
+		return 0;
+	for (gen = 0; gen < GEN_MAX; gen++) {
+		found = 0;
+		for (i = 0; i < b->n && !found; i++) {
+			if (b->rows[i].explicit_id)
+				continue;
+			if (gen == 0)	/* derived by check_rows */
+				strlcpy(rid, b->rows[i].req.request_id,
+				    sizeof(rid));
+			else if (derive_id(b, &b->rows[i], gen, rid) == -1)
+				return -1;
+			found = journal_create_entry(b, rid) != NULL;
+		}
+		if (!found)
+			break;
+		last = (int)gen;
+	}
+	if (gen == GEN_MAX)
+		return -1;
+	/* new cards while the last run's outcomes are unknown: maybe twice */
+	for (i = 0; new_batch && last >= 0 && i < b->n; i++) {
+		json_t *e;
+		const char *st;
+
+		if (b->rows[i].explicit_id)
+			continue;
+		if (derive_id(b, &b->rows[i], (unsigned)last, rid) == -1)
+			return -1;
+		if ((e = journal_create_entry(b, rid)) != NULL &&
+		    (st = json_str(e, "state")) != NULL &&
+		    strcmp(st, "succeeded") != 0 && strcmp(st, "failed") != 0 &&
+		    strcmp(st, "cancelled") != 0) {
+			msg_err("%s line %d: the last run of batch '%s' has an "
+			    "unsettled outcome for this row (request id %s, "
+			    "%s): run the batch without --new-batch, or "
+			    "'agcod reconcile', before issuing new cards",
+			    b->file, b->rows[i].cr->line, b->id, rid, st);
+			return -2;
+		}
+	}
+	b->gen = last < 0 ? 0 : new_batch ? (unsigned)last + 1 : (unsigned)last;
+	for (i = 0; b->gen > 0 && i < b->n; i++)
+		if (!b->rows[i].explicit_id && derive_id(b, &b->rows[i], b->gen,
+		    b->rows[i].req.request_id) == -1)
+			return -1;
+	return 0;
+}
+
+/* what the journal says of each row; 0, or an exit status after saying why */
+static int
+check_journal(struct batch *b)
+{
+	struct cmd_ctx *c = b->c;
+	int reprint = c->args.seen[O_REPRINT];
+	int allow = c->args.seen[O_ALLOW_REUSED_REF];
+	json_t *refs = NULL, *e;
+	struct hset seen;
+	size_t i, issued = 0;
+	char last[32] = "";
+	int bad = 0;
+
+	if (ctx_journal(c) == NULL) {
+		msg_err("%s: cannot read the journal, so cannot tell which "
+		    "rows have cards; nothing was sent", b->file);
+		return EX_IOERR;
+	}
+	switch (choose_generation(b, c->args.seen[O_NEW_BATCH])) {
+	case 0:
+		break;
+	case -2:
+		return EX_TEMPFAIL;	/* said why */
+	default:
+		msg_err("%s: cannot derive request ids", b->file);
+		return EX_SOFTWARE;
+	}
+	for (i = 0; i < b->n; i++) {
+		struct row *w = &b->rows[i];
+		const char *st, *t;
+
+		w->prev = PREV_NONE;
+		if ((e = journal_create_entry(b, w->req.request_id)) == NULL)
+			continue;
+		st = json_str(e, "state");
+		w->prev = st && strcmp(st, "succeeded") == 0 ? PREV_ISSUED :
+		    PREV_OTHER;
+		if (w->prev == PREV_ISSUED) {
+			issued++;
+			w->since = json_str(e, "time");
+			t = json_str(e, "updated") ? json_str(e, "updated") :
+			    json_str(e, "time");
+			if (t && strcmp(t, last) > 0)
+				strlcpy(last, t, sizeof(last));
+		}
+	}
+	if (reprint) {
+		for (i = 0; i < b->n; i++)
+			if (b->rows[i].prev != PREV_ISSUED) {
+				msg_err("%s line %d: no card yet for this "
+				    "row of batch '%s' (request id %s): "
+				    "--reprint only prints cards issued "
+				    "before; run without it to issue", b->file,
+				    b->rows[i].cr->line, b->id,
+				    b->rows[i].req.request_id);
+				bad++;
+			}
+		return bad ? EX_USAGE : 0;
+	}
+	if (issued == b->n) {
+		msg_err("%s: batch '%s' was completed (%s): all %zu rows "
+		    "already have cards, nothing new was issued and nothing "
+		    "was sent; --reprint prints the same cards again, "
+		    "--new-batch issues new ones, or name this run with "
+		    "--batch-id", b->file, b->id, *last ? last : "earlier",
+		    b->n);
+		return EX_DATAERR;
+	}
+	if (issued)
+		msg_warn("%s: %zu of %zu rows were issued by an earlier run of "
+		    "batch '%s' (last %s): they are sent again under their "
+		    "request ids and show their original cards, not new ones",
+		    b->file, issued, b->n, b->id, *last ? last : "earlier");
+	if (b->idx[C_EXTREF] == -1 || allow)
+		return 0;
+	if ((refs = journal_issued_refs(c)) == NULL || hset_init(&seen, b->n)) {
+		json_decref(refs);
+		return EX_OSERR;
+	}
+	for (i = 0; i < b->n; i++) {
+		const struct row *w = &b->rows[i];
+		const char *ref = w->req.extref, *had;
+		struct hent *he;
+
+		if (ref == NULL)
+			continue;
+		he = hset_get(&seen, ref);
+		if (he->val != SIZE_MAX) {
+			msg_err("%s line %d: external reference '%s' is also "
+			    "on line %d; --allow-reused-reference issues both",
+			    b->file, w->cr->line, ref,
+			    b->rows[he->val].cr->line);
+			bad++;
+			continue;
+		}
+		he->val = i;
+		had = json_string_value(json_object_get(refs, ref));
+		if (w->prev != PREV_ISSUED && had &&
+		    strcmp(had, w->req.request_id) != 0) {
+			msg_err("%s line %d: external reference '%s' already "
+			    "has a card (request id %s); "
+			    "--allow-reused-reference issues another", b->file,
+			    w->cr->line, ref, had);
+			bad++;
+		}
+	}
+	hset_free(&seen);
+	json_decref(refs);
+	if (bad)
+		msg_err("%s: %d row%s refused; nothing was sent", b->file, bad,
+		    bad == 1 ? "" : "s");
+	return bad ? EX_DATAERR : 0;
+}
+
+/* ---- totals ---- */
+
+struct total {
+	const struct currency	*cur;
+	int64_t			 all, todo;	/* minor units */
+	size_t			 rows, todo_rows;
+};
+
+#define NTOTALS	32
+
+static int64_t
+minor_units(const struct opreq *q)
+{
+	int64_t m = q->amount.units;
+	int k;
+
+	for (k = q->amount.scale; k < q->cur->exponent; k++)
+		m *= 10;
+	return m;
+}
+
+static size_t
+totals(const struct batch *b, struct total *tot)
+{
 	size_t nt = 0, i, k;
-	struct buf body = BUF_INIT(1024);
-	struct api_result r;
-	struct opreq fr;
-	const char *vals[O_COUNT];
-	char why[256], text[AMOUNT_TEXT_MAX];
-	json_t *out = json_object(), *totals = json_array();
-	int rc;
 
-	memset(tot, 0, sizeof(tot));
-	for (i = 1; i < n; i++) {
-		const struct opreq *q = &rows[i].req;
-		int64_t m = q->amount.units;
+	for (i = 0; i < b->n; i++) {
+		const struct opreq *q = &b->rows[i].req;
 
-		for (k = (size_t)q->amount.scale; k < (size_t)q->cur->exponent; k++)
-			m *= 10;
 		for (k = 0; k < nt && tot[k].cur != q->cur; k++)
 			;
 		if (k == nt) {
-			if (nt == sizeof(tot) / sizeof(tot[0]))
+			if (nt == NTOTALS)
 				continue;	/* more currencies than exist */
-			tot[nt].cur = q->cur;
-			tot[nt].minor = 0;
-			tot[nt++].rows = 0;
+			memset(&tot[nt++], 0, sizeof(*tot));
+			tot[k].cur = q->cur;
 		}
-		tot[k].minor += m;
+		tot[k].all += minor_units(q);
 		tot[k].rows++;
+		if (b->rows[i].prev != PREV_ISSUED) {
+			tot[k].todo += minor_units(q);
+			tot[k].todo_rows++;
+		}
 	}
-	json_object_set_new(out, "dry_run", json_true());
-	json_object_set_new(out, "rows", json_integer((json_int_t)(n - 1)));
+	return nt;
+}
+
+static void
+fmt_minor(const struct currency *cur, int64_t minor, char *out, size_t n)
+{
+	struct amount a = { minor, cur->exponent };
+
+	amount_format(&a, out, n);
+}
+
+/*
+ * The production guardrails, before the first row is sent: every row
+ * within max_amount, each currency's total still to issue within
+ * max_batch_total, and in production the confirmation (or --yes).
+ */
+static int
+guard_batch(struct batch *b, const struct total *tot, size_t nt)
+{
+	struct cmd_ctx *c = b->c;
+	char summary[512], text[AMOUNT_TEXT_MAX];
+	size_t i, k, rows = 0;
+	int rc, len;
+
+	for (i = 0; i < b->n; i++)
+		if (b->rows[i].prev != PREV_ISSUED && (rc = guard_amount(c,
+		    &b->rows[i].req.amount, b->rows[i].req.cur->code)) != 0) {
+			msg_err("%s line %d: over the profile's max_amount; "
+			    "nothing was sent", b->file, b->rows[i].cr->line);
+			return rc;
+		}
+	len = snprintf(summary, sizeof(summary), "batch create %s:", b->file);
 	for (k = 0; k < nt; k++) {
-		struct amount a = { tot[k].minor, tot[k].cur->exponent };
-		json_t *t = json_object();
+		struct amount a = { tot[k].todo, tot[k].cur->exponent };
 
-		amount_format(&a, text, sizeof(text));
-		json_object_set_new(t, "currency", json_string(tot[k].cur->code));
-		json_object_set_new(t, "amount", json_string(text));
-		json_object_set_new(t, "rows", json_integer((json_int_t)tot[k].rows));
-		json_array_append_new(totals, t);
+		if ((rc = guard_batch_total(c, &a, tot[k].cur->code)) != 0)
+			return rc;
+		rows += tot[k].todo_rows;
+		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
+		if (len > 0 && (size_t)len < sizeof(summary))
+			len += snprintf(summary + len, sizeof(summary) - (size_t)len,
+			    "%s %s %s", k ? "," : "", text, tot[k].cur->code);
 	}
-	json_object_set_new(out, "totals", totals);
+	if (len > 0 && (size_t)len < sizeof(summary))
+		snprintf(summary + len, sizeof(summary) - (size_t)len,
+		    " in %zu new card%s", rows, rows == 1 ? "" : "s");
+	return guard_confirm(c, summary);
+}
 
+/* the funds response's amount in minor units of cur; -1 if unreadable */
+static int
+funds_minor(json_t *resp, const struct currency **cur, int64_t *minor)
+{
+	const char *amt = json_string_value(json_path(resp,
+	    "availableFunds.amount"));
+	const char *code = json_string_value(json_path(resp,
+	    "availableFunds.currencyCode"));
+	struct amount a;
+	int k;
+
+	if (amt == NULL || code == NULL ||
+	    (*cur = currency_find(code)) == NULL ||
+	    amount_parse_number(amt, &a) == -1)
+		return -1;
+	for (k = a.scale; k < (*cur)->exponent; k++)
+		a.units *= 10;
+	for (; k > (*cur)->exponent; k--)
+		a.units /= 10;	/* funds below a minor unit cannot be spent */
+	*minor = a.units;
+	return 0;
+}
+
+static int
+dry_run(struct batch *b)
+{
+	struct cmd_ctx *c = b->c;
+	struct total tot[NTOTALS];
+	size_t nt = totals(b, tot), k, issued = 0, i;
+	struct buf body = BUF_INIT(1024);
+	struct api_result r;
+	struct opreq fr;
+	const struct currency *fcur = NULL;
+	const char *vals[O_COUNT];
+	char why[256], text[AMOUNT_TEXT_MAX], have[AMOUNT_TEXT_MAX] = "";
+	json_t *out = json_object(), *jt = json_array();
+	int64_t fminor = 0;
+	int rc, covered = 1;
+
+	for (i = 0; i < b->n; i++)
+		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
 	memset(vals, 0, sizeof(vals));
-	opreq_build(&c->prof, op_find("funds"), vals, &fr, why, sizeof(why));
-	api_body(&c->prof, &fr, &body);
+	if (opreq_build(&c->prof, op_find("funds"), vals, &fr, why,
+	    sizeof(why)) == -1 || api_body(&c->prof, &fr, &body) == -1) {
+		msg_err("funds: cannot build the request: %s", why);
+		json_decref(out);
+		json_decref(jt);
+		buf_free(&body);
+		return EX_SOFTWARE;
+	}
 	rc = api_call(c, fr.op, body.data, body.len, &r);
-	if (rc == 0) {
-		json_t *f = json_path(r.json, "availableFunds");
-
-		json_object_set(out, "available_funds", f);
-	} else
+	if (rc != 0)
 		msg_err("funds: %s", r.why);
+	else if (funds_minor(r.json, &fcur, &fminor) == -1) {
+		msg_err("funds: the service's answer has no available funds");
+		rc = EX_UNAVAILABLE;
+	} else
+		fmt_minor(fcur, fminor, have, sizeof(have));
+
+	json_object_set_new(out, "dry_run", json_true());
+	json_object_set_new(out, "batch_id", json_string(b->id));
+	json_object_set_new(out, "rows", json_integer((json_int_t)b->n));
+	json_object_set_new(out, "already_issued",
+	    json_integer((json_int_t)issued));
+	for (k = 0; k < nt; k++) {
+		json_t *t = json_object();
+
+		fmt_minor(tot[k].cur, tot[k].all, text, sizeof(text));
+		json_object_set_new(t, "currency",
+		    json_string(tot[k].cur->code));
+		json_object_set_new(t, "amount", json_string(text));
+		json_object_set_new(t, "rows",
+		    json_integer((json_int_t)tot[k].rows));
+		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
+		json_object_set_new(t, "to_issue", json_string(text));
+		json_array_append_new(jt, t);
+		if (rc == 0 && tot[k].todo > 0 && (tot[k].cur != fcur ||
+		    tot[k].todo > fminor)) {
+			covered = 0;
+			msg_err("%s: the available funds (%s %s) do not cover "
+			    "the %s %s this batch would issue", b->file,
+			    fcur->code, have, tot[k].cur->code, text);
+		}
+	}
+	json_object_set_new(out, "totals", jt);
+	if (rc == 0) {
+		json_object_set(out, "available_funds", json_path(r.json,
+		    "availableFunds"));
+		json_object_set_new(out, "covered", json_boolean(covered));
+	}
 	if (c->out == OUT_JSON) {
 		json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else {
-		printf("rows             %zu\n", n - 1);
-		for (k = 0; k < json_array_size(totals); k++) {
-			json_t *t = json_array_get(totals, k);
-
-			printf("total %-10s %s (%lld rows)\n",
-			    json_string_value(json_object_get(t, "currency")),
-			    json_string_value(json_object_get(t, "amount")),
-			    (long long)json_integer_value(json_object_get(t,
-			    "rows")));
+		printf("batch            %s\nrows             %zu (%zu issued "
+		    "before)\n", b->id, b->n, issued);
+		for (k = 0; k < nt; k++) {
+			fmt_minor(tot[k].cur, tot[k].all, text, sizeof(text));
+			printf("total %-10s %s (%zu rows)", tot[k].cur->code,
+			    text, tot[k].rows);
+			fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
+			printf(", %s to issue\n", text);
 		}
 		if (rc == 0)
-			printf("available funds  %s %s\n", json_string_value(
-			    json_path(r.json, "availableFunds.amount")),
-			    json_string_value(json_path(r.json,
-			    "availableFunds.currencyCode")));
+			printf("available funds  %s %s%s\n", have, fcur->code,
+			    covered ? "" : " (not enough)");
 		printf("nothing was sent (--dry-run)\n");
 	}
 	json_decref(out);
 	api_result_free(&r);
 	buf_free(&body);
-	return rc;
+	return rc ? rc : covered ? 0 : EX_BELOW;
+}
+
+/* ---- output: JSON lines, a table or CSV, with every input column ---- */
+
+static const char *
+row_status(const struct api_result *r)
+{
+	if (r->exit == 0)
+		return "SUCCESS";
+	if (r->outcome == OUTCOME_UNKNOWN)
+		return "UNKNOWN";
+	return r->status ? r->status : "FAILURE";
+}
+
+/* an input column's output value: amounts as typed, the currency resolved */
+static const char *
+in_value(const struct batch *b, const struct row *w, int k, char *amt,
+    size_t n)
+{
+	if (k == b->idx[C_AMOUNT]) {
+		amount_format(&w->req.amount, amt, n);
+		return amt;
+	}
+	if (k == b->idx[C_CURRENCY])
+		return w->req.cur->code;
+	return w->cr->fields[k];
+}
+
+/* a table cell, shown (never obeyed), padded to w */
+static void
+put_cell(FILE *f, const char *s, size_t w, int last)
+{
+	size_t n = strlen(s);
+
+	msg_put_shown(f, s, n);
+	if (!last)
+		fprintf(f, "%*s", (int)(w > n ? w - n : 0) + 2, "");
+}
+
+/* a CSV cell: quoted when it must be; text from the service shown */
+static void
+put_csv(FILE *f, const char *s, int last)
+{
+	const char *p;
+
+	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' ||
+	    s[strlen(s) - 1] == ' '))) {
+		putc('"', f);
+		for (p = s; *p; p++) {
+			if (*p == '"')
+				putc('"', f);
+			msg_put_shown(f, p, 1);
+		}
+		putc('"', f);
+	} else
+		msg_put_shown(f, s, strlen(s));
+	putc(last ? '\n' : ',', f);
+}
+
+static void
+out_header(struct batch *b)
+{
+	FILE *f = b->out;
+	int k;
+
+	if (b->c->out == OUT_TABLE) {
+		fprintf(f, "%6s  ", "ROW");
+		for (k = 0; k < b->ncols; k++)
+			if (k != b->idx[C_REQUEST_ID])
+				put_cell(f, b->name[k], b->width[k], 0);
+		if (b->idx[C_CURRENCY] == -1)
+			put_cell(f, "currency", 8, 0);
+		fprintf(f, "%-*s  %-8s  %-20s  %-16s  %s\n", (int)b->idwidth,
+		    "REQUEST ID", "STATUS", "ISSUED BEFORE", "GC ID",
+		    "CLAIM CODE / ERROR");
+	} else if (b->c->out == OUT_CSV) {
+		for (k = 0; k < b->ncols; k++)
+			if (k != b->idx[C_REQUEST_ID])
+				put_csv(f, b->name[k], 0);
+		if (b->idx[C_CURRENCY] == -1)
+			put_csv(f, "currency", 0);
+		fprintf(f, "row,request_id,status,gcId,gcClaimCode,errorCode,"
+		    "errorType,issued_before\n");
+	}
+}
+
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
+	return j ? j : json_text(s, strlen(s));	/* not UTF-8: \xNN */
+}
+
+/* one row's result; -1 when the output cannot be written */
+static int
+out_row(struct batch *b, const struct row *w, size_t i,
+    const struct api_result *r)
+{
+	FILE *f = b->out;
+	const char *gc = json_str(r->json, "gcId");
+	const char *code = json_str(r->json, "gcClaimCode");
+	const char *st = row_status(r);
+	char amt[AMOUNT_TEXT_MAX], num[32];
+	int k;
+
+	if (b->c->out == OUT_JSON) {
+		json_t *o = json_object();
+
+		for (k = 0; k < b->ncols; k++)
+			if (k != b->idx[C_REQUEST_ID])
+				json_object_set_new(o, b->name[k],
+				    jstr(in_value(b, w, k, amt, sizeof(amt))));
+		if (b->idx[C_CURRENCY] == -1)
+			json_object_set_new(o, "currency",
+			    json_string(w->req.cur->code));
+		json_object_set_new(o, "row", json_integer((json_int_t)i + 1));
+		json_object_set_new(o, "request_id",
+		    json_string(w->req.request_id));
+		json_object_set_new(o, "status", jstr(st));
+		json_object_set_new(o, "gcId", jstr(gc));
+		json_object_set_new(o, "gcClaimCode", jstr(code));
+		json_object_set_new(o, "errorCode", jstr(r->error_code));
+		json_object_set_new(o, "errorType", jstr(r->error_type));
+		json_object_set_new(o, "issued_before", jstr(w->since));
+		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putc('\n', f);
+		json_decref(o);
+	} else if (b->c->out == OUT_TABLE) {
+		fprintf(f, "%6zu  ", i + 1);
+		for (k = 0; k < b->ncols; k++)
+			if (k != b->idx[C_REQUEST_ID])
+				put_cell(f, in_value(b, w, k, amt, sizeof(amt)),
+				    b->width[k], 0);
+		if (b->idx[C_CURRENCY] == -1)
+			put_cell(f, w->req.cur->code, 8, 0);
+		put_cell(f, w->req.request_id, b->idwidth, 0);
+		put_cell(f, st, 8, 0);
+		put_cell(f, w->since ? w->since : "-", 20, 0);
+		put_cell(f, gc ? gc : "-", 16, 0);
+		put_cell(f, code ? code : r->error_type ? r->error_type : "-",
+		    0, 1);
+		putc('\n', f);
+	} else {
+		for (k = 0; k < b->ncols; k++)
+			if (k != b->idx[C_REQUEST_ID])
+				put_csv(f, in_value(b, w, k, amt,
+				    sizeof(amt)), 0);
+		if (b->idx[C_CURRENCY] == -1)
+			put_csv(f, w->req.cur->code, 0);
+		snprintf(num, sizeof(num), "%zu", i + 1);
+		put_csv(f, num, 0);
+		put_csv(f, w->req.request_id, 0);
+		put_csv(f, st, 0);
+		put_csv(f, gc ? gc : "", 0);
+		put_csv(f, code ? code : "", 0);
+		put_csv(f, r->error_code ? r->error_code : "", 0);
+		put_csv(f, r->error_type ? r->error_type : "", 0);
+		put_csv(f, w->since ? w->since : "", 1);
+	}
+	/* each row's result as it completes; a lost claim code stops the run */
+	return fflush(f) != 0 || ferror(f) ? -1 : 0;
+}
+
+/* --out FILE: a new file, 0600, never through a symbolic link */
+static int
+open_out(struct batch *b)
+{
+	const char *path = b->c->args.val[O_OUT];
+	int fd;
+
+	b->out = stdout;
+	b->outname = "standard output";
+	b->outfd = -1;
+	if (path == NULL)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return usage_error(b->c->cmd, "--out '%s': %s%s", path,
+		    strerror(errno), errno == EEXIST ? " (results never "
+		    "overwrite a file: give a new name)" : "");
+	if ((b->out = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		msg_err("--out '%s': %s", path, strerror(errno));
+		return EX_OSERR;
+	}
+	b->outname = path;
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	static const char m[] = "agcod: stopping after the request in flight "
+	    "(interrupt again to stop at once)\n";
+	ssize_t w;
+
+	stop_signal = sig;
+	w = write(STDERR_FILENO, m, sizeof(m) - 1);
+	(void)w;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	/* a second signal stops at once */
+	sa.sa_flags = SA_RESETHAND | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static void
@@ -230,140 +1163,273 @@ progress(size_t done, size_t total, time_t start)
 		fputc('\n', stderr);
 }
 
-static const char *
-row_status(const struct api_result *r)
+/* how to run this batch again: the same file and name */
+static void
+resume_cmd(const struct batch *b, char *out, size_t n)
 {
-	if (r->exit == 0)
-		return "SUCCESS";
-	if (r->outcome == OUTCOME_UNKNOWN)
-		return "UNKNOWN";
-	return r->status ? r->status : "FAILURE";
+	if (snprintf(out, n, "agcod batch create '%s'%s%s%s", b->file,
+	    b->id_given ? " --batch-id '" : "", b->id_given ? b->id : "",
+	    b->id_given ? "'" : "") >= (int)n)
+		strlcpy(out, "agcod batch create FILE", n);
 }
 
-static void
-print_row(const struct cmd_ctx *c, size_t i, const struct opreq *q,
-    const struct api_result *r)
+static int
+run(struct batch *b)
 {
-	const char *gc = json_str(r->json, "gcId");
-	const char *code = json_str(r->json, "gcClaimCode");
-	char amt[AMOUNT_TEXT_MAX];
-	json_t *o;
+	struct cmd_ctx *c = b->c;
+	struct total tot[NTOTALS];
+	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
+	size_t done = 0;
+	int64_t got[NTOTALS], old[NTOTALS];
+	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
+	struct buf sum = BUF_INIT(4096);
+	int rc = 0, bar, outfail = 0, full = 0;
+	time_t start;
 
-	amount_format(&q->amount, amt, sizeof(amt));
-	if (c->out == OUT_TABLE) {
-		printf("%6zu  %-32s  %-8s  %10s %s  %-16s  %s\n", i,
-		    q->request_id, row_status(r), amt, q->cur->code,
-		    gc ? gc : "-", code ? code : r->error_type ? r->error_type :
-		    r->exit ? "-" : "");
-	} else {
-		o = json_object();
-		json_object_set_new(o, "row", json_integer((json_int_t)i));
-		json_object_set_new(o, "request_id", json_string(q->request_id));
-		json_object_set_new(o, "status", json_string(row_status(r)));
-		json_object_set_new(o, "gcId", gc ? json_string(gc) : json_null());
-		json_object_set_new(o, "gcClaimCode", code ? json_string(code) :
-		    json_null());
-		json_object_set_new(o, "amount", json_string(amt));
-		json_object_set_new(o, "currency", json_string(q->cur->code));
-		json_object_set_new(o, "errorCode", r->error_code ?
-		    json_string(r->error_code) : json_null());
-		json_object_set_new(o, "errorType", r->error_type ?
-		    json_string(r->error_type) : json_null());
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(o);
+	nt = totals(b, tot);
+	memset(got, 0, sizeof(got));
+	memset(old, 0, sizeof(old));
+	/*
+	 * Here the batch's row count (b->n) and totals per currency (tot:
+	 * .all, and .todo for rows without a card yet) are known, and
+	 * nothing has been sent.
+	 */
+	if ((rc = guard_batch(b, tot, nt)) != 0)
+		return rc;
+	if (c->prof.production)
+		msg_note("PRODUCTION: %zu cards for partner %s at %s",
+		    b->n, c->prof.partner_id, c->prof.endpoint);
+	resume_cmd(b, resume, sizeof(resume));
+	/* the bar never mixes with rows on a terminal */
+	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0 &&
+	    (b->out != stdout || !isatty(STDOUT_FILENO));
+	out_header(b);
+	catch_signals();
+	start = time(NULL);
+	for (i = 0; i < b->n; i++) {
+		struct row *w = &b->rows[i];
+		struct buf body = BUF_INIT(64 * 1024);
+		struct api_result r;
+		int e;
+
+		if (stop_signal)
+			break;
+		if (api_body(&c->prof, &w->req, &body) == -1) {
+			buf_free(&body);
+			rc = EX_SOFTWARE;
+			break;
+		}
+		e = op_send(c, &w->req, &body, &r);
+		buf_free(&body);
+		done++;
+		if (e == 0) {
+			issued++;
+			before += w->prev == PREV_ISSUED;
+			for (k = 0; k < nt && tot[k].cur != w->req.cur; k++)
+				;
+			if (k < nt && w->prev == PREV_ISSUED)
+				old[k] += minor_units(&w->req);
+			else if (k < nt)
+				got[k] += minor_units(&w->req);
+		} else if (e == EX_TEMPFAIL)
+			unknown++;
+		else {
+			failed++;
+			if (rc == 0)
+				rc = e;
+		}
+		if (e != 0) {
+			if (bar)
+				fputc('\n', stderr);	/* off the bar's line */
+			msg_err("%s line %d: %s", b->file, w->cr->line, r.why);
+		}
+		if (out_row(b, w, i, &r) == -1) {
+			if (bar)
+				fputc('\n', stderr);
+			msg_err("cannot write the result of %s line %d "
+			    "(request id %s) to %s: %s; stopped so that no "
+			    "more claim codes are lost: run %s%s to show "
+			    "this row's result again under the same id and "
+			    "go on with the rest (add --reprint if it says "
+			    "the batch was completed)",
+			    b->file, w->cr->line, w->req.request_id,
+			    b->outname, strerror(errno), resume,
+			    b->out != stdout ? " with a new --out FILE" : "");
+			/* reprint and reconcile can tell it was not delivered */
+			if (c->last_record > 0)
+				journal_undelivered(&c->journal,
+				    c->last_record);
+			outfail = 1;
+		}
+		api_result_free(&r);
+		if (bar && !outfail)
+			progress(done, b->n, start);
+		if (outfail)
+			break;
+		if (e == EX_IOERR)
+			break;	/* without a journal nothing more is sent */
+		if (e == EX_NOPERM) {
+			/* F3xx (funds, contract) or 403: so would the next */
+			msg_err("%s: stopped at line %d: the account cannot "
+			    "issue cards now; fix it, then run %s to go on",
+			    b->file, w->cr->line, resume);
+			break;
+		}
 	}
-	fflush(stdout);	/* each row's result as it completes */
+	if (outfail && b->out == stdout)
+		c->out_checked = 1;	/* said here, with the id */
+	/* the summary: always on standard error */
+	full |= buf_printf(&sum, "batch '%s': %zu row%s: %zu issued", b->id,
+	    b->n, b->n == 1 ? "" : "s", issued);
+	if (before)
+		full |= buf_printf(&sum, " (%zu by an earlier run)", before);
+	full |= buf_printf(&sum, ", %zu failed, %zu unknown, %zu not sent",
+	    failed, unknown, b->n - done);
+	for (k = 0; k < nt; k++) {
+		if (got[k]) {
+			fmt_minor(tot[k].cur, got[k], text, sizeof(text));
+			full |= buf_printf(&sum, "; %s %s newly issued",
+			    tot[k].cur->code, text);
+		}
+		if (old[k]) {
+			fmt_minor(tot[k].cur, old[k], text, sizeof(text));
+			full |= buf_printf(&sum, "; %s %s issued before",
+			    tot[k].cur->code, text);
+		}
+	}
+	if (stop_signal)
+		full |= buf_printf(&sum, "; interrupted by %s",
+		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	if (done < b->n || unknown || failed)
+		full |= buf_printf(&sum, "; to resume, run %s (rows with "
+		    "cards show their original cards)%s", resume, unknown ?
+		    "; unknown outcomes settle there or with 'agcod "
+		    "reconcile'" : "");
+	if (stop_signal)
+		rc = stop_signal == SIGINT ? 130 : 143;
+	else if (unknown || outfail)
+		rc = EX_TEMPFAIL;	/* over failed rows: it may be issued */
+	if (full)	/* cannot happen within 4 KB; never silent if it does */
+		msg_err("the batch summary was cut short");
+	if (rc == 0)
+		msg_note("%s", buf_str(&sum));
+	else
+		msg_err("%s", buf_str(&sum));
+	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", issued,
+	    b->n, http_connections(c->http));
+	buf_free(&sum);
+	return rc;
+}
+
+static int
+batch_name(struct batch *b)
+{
+	const char *v = b->c->args.val[O_BATCH_ID], *base, *dot;
+	size_t i, n;
+
+	if (v) {
+		for (i = 0; v[i]; i++)
+			if (!isalnum((unsigned char)v[i]) &&
+			    !strchr("-_.", v[i]))
+				return usage_error(b->c->cmd, "--batch-id "
+				    "must be letters, digits, '-', '_' and "
+				    "'.'");
+		if (i == 0 || i > BATCH_ID_MAX)
+			return usage_error(b->c->cmd, "--batch-id must be 1 to "
+			    "%d characters", BATCH_ID_MAX);
+		strlcpy(b->id, v, sizeof(b->id));
+		b->id_given = 1;
+		return 0;
+	}
+	/* the file's base name without its extension, in safe letters */
+	base = strrchr(b->file, '/') ? strrchr(b->file, '/') + 1 : b->file;
+	dot = strrchr(base, '.');
+	n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	if (n == 0)
+		return usage_error(b->c->cmd, "name the batch with --batch-id");
+	if (n > BATCH_ID_MAX)
+		n = BATCH_ID_MAX;
+	for (i = 0; i < n; i++)
+		b->id[i] = isalnum((unsigned char)base[i]) ||
+		    strchr("-_.", base[i]) ? base[i] : '_';
+	b->id[n] = '\0';
+	return 0;
 }
 
 int
 cmd_batch(struct cmd_ctx *c)
 {
-	const char *file;
-	char *text, err[256], digest[SIGV4_HEX_LEN + 1];
-	struct csv csv;
-	struct row *rows;
-	size_t len, i, ok = 0;
-	int rc = 0, unknown = 0, bar;
-	time_t start;
+	struct batch b;
+	char *text, err[256];
+	size_t len, i;
+	int rc;
 
+	memset(&b, 0, sizeof(b));
+	b.c = c;
 	if (c->args.npos < 1 || strcmp(c->args.pos[0], "create") != 0)
 		return usage_error(c->cmd, "only 'batch create FILE' exists");
 	if (c->args.npos != 2)
 		return usage_error(c->cmd, "give one FILE");
-	file = c->args.pos[1];
-	if ((text = buf_slurp(file, BATCH_FILE_MAX, &len)) == NULL)
-		return usage_error(c->cmd, "cannot read '%s': %s", file,
+	if (c->args.seen[O_REPRINT] && c->args.seen[O_NEW_BATCH])
+		return usage_error(c->cmd, "--reprint and --new-batch exclude "
+		    "each other");
+	b.file = c->args.pos[1];
+	if ((rc = batch_name(&b)) != 0)
+		return rc;
+	if ((text = buf_slurp(b.file, BATCH_FILE_MAX, &len)) == NULL)
+		return usage_error(c->cmd, "cannot read '%s': %s", b.file,
 		    strerror(errno));
-	sigv4_sha256_hex(text, len, digest);
-	if (csv_parse(text, len, &csv, err, sizeof(err)) == -1) {
+	if (csv_parse(text, len, &b.csv, err, sizeof(err)) == -1) {
 		free(text);
-		return usage_error(c->cmd, "%s: %s", file, err);
+		return usage_error(c->cmd, "%s: %s", b.file, err);
 	}
 	free(text);
-	if (csv.nrows < 2 || csv.nrows - 1 > BATCH_ROWS_MAX) {
-		csv_free(&csv);
-		return usage_error(c->cmd, "%s: %s", file, csv.nrows < 2 ?
+	if (b.csv.nrows < 2 || b.csv.nrows - 1 > BATCH_ROWS_MAX) {
+		rc = usage_error(c->cmd, "%s: %s", b.file, b.csv.nrows < 2 ?
 		    "no rows after the header" : "more than 999999 rows");
+		csv_free(&b.csv);
+		return rc;
 	}
-	if ((rows = calloc(csv.nrows, sizeof(*rows))) == NULL) {
-		csv_free(&csv);
+	b.n = b.csv.nrows - 1;
+	if ((b.rows = calloc(b.n, sizeof(*b.rows))) == NULL) {
+		csv_free(&b.csv);
 		return EX_OSERR;
 	}
-	if (check_rows(c, file, &csv, digest, rows) == -1) {
+	for (i = 0; i < b.n; i++)
+		b.rows[i].cr = &b.csv.rows[i + 1];
+	if (map_header(&b) == -1 || check_rows(&b) == -1) {
 		rc = EX_USAGE;
 		goto done;
 	}
+	if (c->args.seen[O_NEW_BATCH])
+		for (i = 0; i < b.n; i++)
+			if (b.rows[i].explicit_id) {
+				rc = usage_error(c->cmd, "%s line %d: "
+				    "--new-batch cannot renew a request id "
+				    "given in the file",
+				    b.file, b.rows[i].cr->line);
+				goto done;
+			}
+	if ((rc = check_journal(&b)) != 0)
+		goto done;
+	for (i = 0; i < b.n; i++)
+		if (strlen(b.rows[i].req.request_id) > b.idwidth)
+			b.idwidth = strlen(b.rows[i].req.request_id);
 	if (c->args.seen[O_DRY_RUN]) {
-		rc = dry_run(c, rows, csv.nrows);
+		rc = dry_run(&b);
 		goto done;
 	}
-	if (c->prof.production)
-		msg_note("PRODUCTION: %zu cards for partner %s at %s",
-		    csv.nrows - 1, c->prof.partner_id, c->prof.endpoint);
-	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0;
-	if (c->out == OUT_TABLE)
-		printf("%6s  %-32s  %-8s  %14s  %-16s  %s\n", "ROW",
-		    "REQUEST ID", "STATUS", "AMOUNT", "GC ID", "CLAIM CODE");
-	start = time(NULL);
-	for (i = 1; i < csv.nrows; i++) {
-		struct buf body = BUF_INIT(64 * 1024);
-		struct api_result r;
-		int e;
-
-		if (api_body(&c->prof, &rows[i].req, &body) == -1) {
-			buf_free(&body);
-			rc = EX_SOFTWARE;
-			break;
-		}
-		e = op_send(c, &rows[i].req, &body, &r);
-		print_row(c, i, &rows[i].req, &r);
-		if (e == 0)
-			ok++;
-		else {
-			if (bar)
-				fputc('\n', stderr);
-			msg_err("%s line %d: %s", file, rows[i].line, r.why);
-			if (e == EX_TEMPFAIL)
-				unknown = 1;
-			else if (rc == 0)
-				rc = e;
-		}
-		api_result_free(&r);
-		buf_free(&body);
-		if (bar)
-			progress(i, csv.nrows - 1, start);
-		if (e == EX_IOERR) {
-			rc = e;
-			break;	/* without a journal nothing more is sent */
-		}
-	}
-	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", ok,
-	    csv.nrows - 1, http_connections(c->http));
-	if (unknown && rc == 0)
+	if ((rc = open_out(&b)) != 0)
+		goto done;
+	rc = run(&b);
+	if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {
+		msg_err("cannot write the results to '%s': %s", b.outname,
+		    strerror(errno));
 		rc = EX_TEMPFAIL;
+	}
 done:
-	free(rows);
-	csv_free(&csv);
+	json_decref(b.jindex);
+	free(b.rows);
+	csv_free(&b.csv);
 	return rc;
 }

@@ -15,12 +15,31 @@ grow(struct csv *c, size_t *cap)
 
 	if (c->nrows < *cap)
 		return 0;
-	if (*cap >= CSV_MAX_ROWS)
+	if (*cap > CSV_MAX_ROWS)
 		return -1;
-	*cap = *cap ? *cap * 2 : 64;
+	/* room for one more than the maximum: a blank line there is no row */
+	*cap = *cap == 0 ? 64 : *cap * 2 > CSV_MAX_ROWS ? CSV_MAX_ROWS + 1 :
+	    *cap * 2;
 	if ((n = reallocarray(c->rows, *cap, sizeof(*n))) == NULL)
 		return -1;
 	c->rows = n;
+	return 0;
+}
+
+/* a record's fields in one allocation: the pointers, then the texts */
+static int
+keep_row(struct csv_row *row, const struct buf *text, const size_t *off)
+{
+	size_t head = (size_t)row->nfields * sizeof(char *);
+	char *block;
+	int k;
+
+	if ((block = malloc(head + text->len)) == NULL)
+		return -1;
+	memcpy(block + head, text->data, text->len);
+	row->fields = (char **)(void *)block;
+	for (k = 0; k < row->nfields; k++)
+		row->fields[k] = block + head + off[k];
 	return 0;
 }
 
@@ -28,8 +47,9 @@ int
 csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 {
 	struct buf f = BUF_INIT(CSV_FIELD_MAX);
+	struct buf text = BUF_INIT(CSV_MAX_FIELDS * (CSV_FIELD_MAX + 1));
 	struct csv_row *row = NULL;
-	size_t i = 0, cap = 0;
+	size_t i = 0, cap = 0, off[CSV_MAX_FIELDS] = { 0 };
 	int line = 1, quoted;
 
 	memset(c, 0, sizeof(*c));
@@ -48,6 +68,7 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 		row = &c->rows[c->nrows++];
 		memset(row, 0, sizeof(*row));
 		row->line = line;
+		buf_reset(&text);
 		for (;;) {
 			/* a field */
 			buf_reset(&f);
@@ -102,8 +123,8 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 				    "fields", row->line, CSV_MAX_FIELDS);
 				goto fail;
 			}
-			if ((row->fields[row->nfields++] = strdup(buf_str(&f)))
-			    == NULL)
+			off[row->nfields++] = text.len;
+			if (buf_add(&text, buf_str(&f), f.len + 1) == -1)
 				goto toolong;
 			if (i < n && s[i] == ',') {
 				i++;
@@ -118,18 +139,31 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 			break;
 		}
 		/* a blank line is no record */
-		if (row->nfields == 1 && row->fields[0][0] == '\0') {
-			free(row->fields[0]);
+		if (row->nfields == 1 && text.len == 1) {
+			row->nfields = 0;
 			c->nrows--;
+		} else if (keep_row(row, &text, off) == -1) {
+			row->nfields = 0;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		} else if (c->nrows > CSV_MAX_ROWS) {
+			snprintf(err, errlen, "line %d: too many rows (at "
+			    "most %d, the header included)", row->line,
+			    CSV_MAX_ROWS);
+			goto fail;
 		}
 	}
 	buf_free(&f);
+	buf_free(&text);
 	return 0;
 toolong:
 	snprintf(err, errlen, "line %d: a field is longer than %d bytes", line,
 	    CSV_FIELD_MAX);
 fail:
+	if (row && row->fields == NULL)
+		row->nfields = 0;	/* its fields were never kept */
 	buf_free(&f);
+	buf_free(&text);
 	csv_free(c);
 	return -1;
 }
@@ -138,11 +172,9 @@ void
 csv_free(struct csv *c)
 {
 	size_t i;
-	int j;
 
 	for (i = 0; i < c->nrows; i++)
-		for (j = 0; j < c->rows[i].nfields; j++)
-			free(c->rows[i].fields[j]);
+		free(c->rows[i].fields);
 	free(c->rows);
 	memset(c, 0, sizeof(*c));
 }

@@ -10,7 +10,7 @@
 struct csv_row {
 	int	 line;			/* where the record starts */
 	int	 nfields;
-	char	*fields[CSV_MAX_FIELDS];
+	char	**fields;			/* nfields, one allocation */
 };
 
 struct csv {

@@ -60,7 +60,7 @@ static const struct optspec optspecs[] = {
 	    "profile (INI section) to use" },
 	{ "config", 'c', 1, O_CONFIG, B_GLOBAL, "FILE", "configuration file" },
 	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table|csv",
-	    "output format (csv: history, journal export)" },
+	    "output format (csv: history, journal export, batch)" },
 	{ "region", 0, 1, O_REGION, B_GLOBAL, "na|eu|fe", "region group" },
 	{ "environment", 0, 1, O_ENVIRONMENT, B_GLOBAL, "sandbox|production",
 	    "Amazon environment" },
@@ -142,6 +142,16 @@ static const struct optspec optspecs[] = {
 	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
 	    "in production, move money without asking on the terminal" },
 	{ "list-table", 0, 0, O_LIST_TABLE, B_GLOBAL, NULL, NULL },
+	{ "batch-id", 0, 1, O_BATCH_ID, B_BATCH, "NAME",
+	    "the batch's name in its row ids (FILE's base name)" },
+	{ "reprint", 0, 0, O_REPRINT, B_BATCH, NULL,
+	    "a completed batch's cards again: same ids, same claim codes" },
+	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
+	    "new row ids: new cards for rows issued before" },
+	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
+	    "write the results to FILE, a new file of mode 0600" },
+	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
+	    "issue rows whose external_reference already has a card" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -196,8 +206,10 @@ static const struct cmd cmds[] = {
 	    "settle requests whose outcome is unknown" },
 	{ "batch", cmd_batch, B_BATCH,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
-	    "batch create FILE [--dry-run]",
-	    "create a card for every row of a CSV file, safely re-runnable" },
+	    "batch create FILE [--dry-run] [--batch-id NAME] "
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
+	    "create a card for every row of a CSV file (-o json, table or csv), "
+	    "safe to fix and re-run" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT,
 	    NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
@@ -873,12 +885,12 @@ main(int argc, char **argv)
 	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
 		ctx.out = OUT_TABLE;
 	else if (strcmp(ctx.args.val[O_OUTPUT], "csv") == 0 &&
-	    (c->bit & (B_HISTORY | B_JOURNAL)))
+	    (c->bit & (B_HISTORY | B_JOURNAL | B_BATCH)))
 		ctx.out = OUT_CSV;
 	else
 		return usage_error(c, "--output '%s' is not json or table%s",
-		    ctx.args.val[O_OUTPUT], (c->bit & (B_HISTORY | B_JOURNAL)) ?
-		    " or csv" : "");
+		    ctx.args.val[O_OUTPUT], (c->bit & (B_HISTORY | B_JOURNAL |
+		    B_BATCH)) ? " or csv" : "");
 	ctx.timeout = 10;
 	ctx.retry_for = 60;
 	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,

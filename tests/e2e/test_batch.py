@@ -37,11 +37,11 @@ def test_batch_happy_path_one_connection(agcod, emu, tmp_path):
 def test_batch_rerun_same_ids_never_twice(agcod, emu, tmp_path):
     f = write(tmp_path, "cards.csv", "amount\n1\n2\n3\n")
     a = agcod("batch", "create", f, "-o", "json").jsonl()
-    b = agcod("batch", "create", f, "-o", "json").jsonl()
+    b = agcod("batch", "create", f, "-o", "json", "--reprint").jsonl()
     assert [x["request_id"] for x in a] == [x["request_id"] for x in b]
     assert [x["gcClaimCode"] for x in a] == [x["gcClaimCode"] for x in b]
     assert emu.state.creates == 3
-    g = write(tmp_path, "other.csv", "amount\n1\n2\n3\n\n")   # other bytes, other ids
+    g = write(tmp_path, "other.csv", "amount\n1\n2\n3\n\n")   # another batch, other ids
     c = agcod("batch", "create", g, "-o", "json").jsonl()
     assert not set(x["request_id"] for x in c) & set(x["request_id"] for x in a)
 
@@ -60,8 +60,8 @@ def test_batch_bad_rows_sends_nothing(agcod, emu, tmp_path):
 
 
 def test_batch_bad_files(agcod, emu, tmp_path):
-    cases = {"amount,colour\n1,red\n": "unknown column 'colour'",
-             "currency\nUSD\n": "no 'amount' column",
+    cases = {"currency\nUSD\n": "no 'amount' column",
+             "amount,\n1,red\n": "column 2 has no name",
              "amount\n": "no rows",
              'amount\n"1\n': "unterminated",
              "amount,amount\n1,2\n": "twice"}
@@ -79,20 +79,22 @@ def test_batch_dry_run(agcod, emu, tmp_path):
     r = agcod("batch", "create", f, "--dry-run", "-o", "json")
     assert r.rc == 0, r
     d = r.json()
-    assert d["rows"] == 3 and d["totals"] == [{"currency": "USD", "amount": "25.00", "rows": 3}]
+    assert d["rows"] == 3 and d["totals"] == [{"currency": "USD", "amount": "25.00", "rows": 3,
+                                               "to_issue": "25.00"}]
     assert d["available_funds"] == {"amount": "100000.00", "currencyCode": "USD"}
+    assert d["covered"] is True
     assert [q["op"] for q in emu.requests()] == ["GetAvailableFunds"]
     t = agcod("batch", "create", f, "--dry-run", "-o", "table")
     assert "total USD" in t.out and "25.00" in t.out and "nothing was sent" in t.out
 
 
 def test_batch_failed_row_exit_and_others_done(agcod, emu, tmp_path):
-    f = write(tmp_path, "cards.csv", "amount,request_id\n1,\n2,F3003\n3,\n")
+    f = write(tmp_path, "cards.csv", "amount,request_id\n1,\n2,F2005\n3,\n")
     r = agcod("batch", "create", f, "-o", "json")
-    assert r.rc == 77, r
+    assert r.rc == 65, r
     rows = r.jsonl()
     assert [x["status"] for x in rows] == ["SUCCESS", "FAILURE", "SUCCESS"]
-    assert rows[1]["errorType"] == "InsufficientFunds" and rows[1]["gcClaimCode"] is None
+    assert rows[1]["errorType"] == "InvalidCurrencyCodeInput" and rows[1]["gcClaimCode"] is None
     assert "line 3" in r.err
 
 
@@ -102,7 +104,7 @@ def test_batch_table(agcod, emu, tmp_path):
     assert r.rc == 0 and "CLAIM CODE" in r.out
     (card,) = emu.state.cards.values()
     row = r.out.splitlines()[1].split()
-    assert row[:3] == ["1", card["id"], "SUCCESS"] and row[-1] == card["claim"]
+    assert row == ["1", "7", "USD", card["id"], "SUCCESS", "-", card["gcId"], card["claim"]]
 
 
 def test_kill_9_mid_batch_then_rerun_issues_each_row_once(agcod, emu, tmp_path):

@@ -38,6 +38,7 @@ main(int argc, char **argv)
 		{ "msg", test_msg },
 		{ "ratelimit", test_ratelimit },
 		{ "cli", test_cli },
+		{ "csvedge", test_csv_edges },
 	};
 	size_t i;
 

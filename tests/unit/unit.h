@@ -43,6 +43,7 @@ void	test_guard(void);
 void	test_msg(void);
 void	test_ratelimit(void);
 void	test_cli(void);
+void	test_csv_edges(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 

@@ -1,0 +1,107 @@
+/* t_csv.c - the batch CSV reader at its edges: counts, quotes, the end */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/csv.h"
+#include "unit.h"
+
+static int
+parse(const char *text, size_t n, struct csv *c, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return csv_parse(text, n, c, err, errlen);
+}
+
+void
+test_csv_edges(void)
+{
+	static const struct {
+		const char	*text;
+		const char	*want;	/* error text, or NULL: parses */
+		int		 nfields;	/* of the last row */
+		const char	*last;	/* its last field */
+	} cases[] = {
+		/* more fields than the header: kept, for batch to refuse */
+		{ "amount\n19,99\n", NULL, 2, "99" },
+		{ "amount\n19,99", NULL, 2, "99" },
+		/* text after a closing quote, at the very end, no newline */
+		{ "amount\n\"19\"99", "line 2: text after a closing", 0, NULL },
+		{ "amount\n\"19\" ", "line 2: text after a closing", 0, NULL },
+		{ "amount\n\"19\"x\n", "line 2: text after a closing", 0,
+		    NULL },
+		{ "amount\n\"19\"", NULL, 1, "19" },
+		{ "amount\n\"19\"\r", NULL, 1, "19" },
+		{ "amount\n\"19\"\r\n", NULL, 1, "19" },
+		{ "amount\n19\r", NULL, 1, "19" },
+		/* a lone CR is data, not a line end */
+		{ "amount\n1\r2\n", NULL, 1, "1\r2" },
+		{ "amount\n\"1", "line 2: unterminated", 0, NULL },
+		{ "a,b\n,\n", NULL, 2, "" },
+	};
+	char err[256], big[CSV_FIELD_MAX + 16], many[CSV_MAX_FIELDS * 2 + 8];
+	struct csv c;
+	size_t i, n;
+	char *text;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse(cases[i].text, strlen(cases[i].text), &c, err,
+		    sizeof(err));
+
+		if (cases[i].want) {
+			CHECK(r == -1 && strstr(err, cases[i].want),
+			    "csv case %zu refused: [%s]", i, err);
+			continue;
+		}
+		CHECK(r == 0 && c.nrows == 2, "csv case %zu parses: %s", i,
+		    err);
+		if (r == 0 && c.nrows == 2) {
+			CHECK(c.rows[1].nfields == cases[i].nfields,
+			    "csv case %zu: %d fields", i, c.rows[1].nfields);
+			CHECK_STR(c.rows[1].fields[c.rows[1].nfields - 1],
+			    cases[i].last, "csv case %zu: last field", i);
+		}
+		if (r == 0)
+			csv_free(&c);
+	}
+
+	/* a field of CSV_FIELD_MAX bytes is the longest */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "a\n", 2);
+	CHECK(parse(big, 2 + CSV_FIELD_MAX, &c, err, sizeof(err)) == 0,
+	    "longest field: %s", err);
+	if (c.nrows)
+		csv_free(&c);
+	CHECK(parse(big, 2 + CSV_FIELD_MAX + 1, &c, err, sizeof(err)) == -1 &&
+	    strstr(err, "longer than"), "field too long: %s", err);
+
+	/* CSV_MAX_FIELDS fields, then one more */
+	for (n = 0, i = 0; i < CSV_MAX_FIELDS; i++) {
+		many[n++] = 'f';
+		many[n++] = ',';
+	}
+	many[n - 1] = '\n';
+	CHECK(parse(many, n, &c, err, sizeof(err)) == 0 &&
+	    c.rows[0].nfields == CSV_MAX_FIELDS, "%d fields", CSV_MAX_FIELDS);
+	if (c.nrows)
+		csv_free(&c);
+	many[n - 1] = ',';
+	many[n++] = 'g';
+	CHECK(parse(many, n, &c, err, sizeof(err)) == -1 &&
+	    strstr(err, "more than"), "too many fields: %s", err);
+
+	/* a header and 999,999 rows (batch's maximum), then one row more */
+	n = 2 + 2 * 999999;
+	if ((text = malloc(n + 2)) != NULL) {
+		memcpy(text, "a\n", 2);
+		for (i = 2; i < n; i += 2)
+			memcpy(text + i, "1\n", 2);
+		CHECK(parse(text, n, &c, err, sizeof(err)) == 0 &&
+		    c.nrows == 1000000, "999,999 rows: %s", err);
+		if (c.nrows)
+			csv_free(&c);
+		memcpy(text + n, "1\n", 2);
+		CHECK(parse(text, n + 2, &c, err, sizeof(err)) == -1 &&
+		    strstr(err, "too many rows"), "1,000,000 rows: %s", err);
+		free(text);
+	}
+}
