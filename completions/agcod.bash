@@ -25,7 +25,7 @@ _agcod()
         case $w in
             --config=*) cfg=${w#*=} ;;
             --*=*) ;;
-            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out) want=$w ;;
+            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out) want=$w ;;
             -*) ;;
             *) if [[ -z $cmd ]]; then cmd=$w; else operands+=("$w"); fi ;;
         esac
@@ -51,7 +51,7 @@ _agcod()
             "") opts=$g ;;
             create) opts="$g --amount --currency --request-id --external-reference --program-id --product-type" ;;
             cancel) opts="$g --request-id --gc-id" ;;
-            funds) opts="$g --below" ;;
+            funds) opts="$g --below --below-days" ;;
             load) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
             void) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id" ;;
             activate) opts="$g --amount --currency --request-id --program-id --card-number --product-type --recover-for" ;;
@@ -61,13 +61,13 @@ _agcod()
                 case ${operands[0]} in
                 create) opts="$g --amount --currency --request-id --external-reference --program-id --date --send --show-signing-key --request --service --product-type" ;;
                 cancel) opts="$g --request-id --gc-id --date --send --show-signing-key --request --service" ;;
-                funds) opts="$g --below --date --send --show-signing-key --request --service" ;;
+                funds) opts="$g --below --below-days --date --send --show-signing-key --request --service" ;;
                 load) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id --date --send --show-signing-key --request --service" ;;
                 void) opts="$g --amount --currency --request-id --external-reference --account-id --account-type --source-id --date --send --show-signing-key --request --service" ;;
                 activate) opts="$g --amount --currency --request-id --program-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
                 deactivate) opts="$g --request-id --card-number --date --send --show-signing-key --request --service" ;;
                 activation-status) opts="$g --request-id --card-number --date --send --show-signing-key --request --service" ;;
-                *) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
+                *) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
                 esac ;;
             history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
             reconcile) opts="$g --request-id" ;;

@@ -15,7 +15,7 @@ function __agcod_state
             case '--config=*'
                 set cfg (string replace -- --config= '' $w)
             case '--*=*'
-            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out
+            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out
                 set want $w
             case '-*'
             case '*'
@@ -109,6 +109,7 @@ complete -c agcod -n '__agcod_at create' -l product-type -x -d 'product voucher 
 complete -c agcod -n '__agcod_at cancel' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at cancel' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
 complete -c agcod -n '__agcod_at funds' -l below -x -d 'exit 1 when the funds are below AMOUNT'
+complete -c agcod -n '__agcod_at funds' -l below-days -x -d 'exit 1 when the funds last fewer than N days at the recent spend'
 complete -c agcod -n '__agcod_at load' -l amount -x -d 'amount, e.g. 25 or 19.99'
 complete -c agcod -n '__agcod_at load' -l currency -x -d 'ISO 4217 code (profile default)'
 complete -c agcod -n '__agcod_at load' -l request-id -x -d 'request id (generated when optional and omitted)'
@@ -146,6 +147,7 @@ complete -c agcod -n '__agcod_no_op sign-debug' -l external-reference -x -d 'you
 complete -c agcod -n '__agcod_no_op sign-debug' -l program-id -x -d 'reseller program id'
 complete -c agcod -n '__agcod_no_op sign-debug' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
 complete -c agcod -n '__agcod_no_op sign-debug' -l below -x -d 'exit 1 when the funds are below AMOUNT'
+complete -c agcod -n '__agcod_no_op sign-debug' -l below-days -x -d 'exit 1 when the funds last fewer than N days at the recent spend'
 complete -c agcod -n '__agcod_no_op sign-debug' -l account-id -x -d 'customer account id'
 complete -c agcod -n '__agcod_no_op sign-debug' -l account-type -x -d 'customer account type (2)'
 complete -c agcod -n '__agcod_no_op sign-debug' -l source-id -x -d 'transaction source id'
@@ -161,6 +163,7 @@ complete -c agcod -n '__agcod_with sign-debug create' -l product-type -x -d 'pro
 complete -c agcod -n '__agcod_with sign-debug cancel' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_with sign-debug cancel' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'
 complete -c agcod -n '__agcod_with sign-debug funds' -l below -x -d 'exit 1 when the funds are below AMOUNT'
+complete -c agcod -n '__agcod_with sign-debug funds' -l below-days -x -d 'exit 1 when the funds last fewer than N days at the recent spend'
 complete -c agcod -n '__agcod_with sign-debug load' -l amount -x -d 'amount, e.g. 25 or 19.99'
 complete -c agcod -n '__agcod_with sign-debug load' -l currency -x -d 'ISO 4217 code (profile default)'
 complete -c agcod -n '__agcod_with sign-debug load' -l request-id -x -d 'request id (generated when optional and omitted)'

@@ -149,7 +149,7 @@ cmd_history(struct cmd_ctx *c)
 	q.extref = a->val[O_EXTREF];
 	if ((j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
-#define COLS(t)	t, sizeof(t) / sizeof(t[0])
+#define COLS(t)	(t), sizeof(t) / sizeof((t)[0])
 	if (q.view == VIEW_OBJECTS && c->out == OUT_TABLE)
 		rows_begin(&rows, stdout, c->out, COLS(object_table));
 	else if (q.view == VIEW_OBJECTS)

@@ -4,32 +4,78 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <bsd/stdlib.h>
 
 #include "agcod.h"
 #include "api.h"
+#include "forecast.h"
 #include "guard.h"
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"
 
-/* funds --below: exit 1 when the balance is under the threshold */
+/*
+ * funds: the forecast from the journal on stderr, and the thresholds:
+ * --below AMOUNT and --below-days N exit 1 when crossed.  *show is 0 when
+ * nothing was crossed under -q: a cron line then prints nothing at all.
+ */
 static int
-check_below(const struct cmd_ctx *c, json_t *j, const struct amount *below)
+check_funds(struct cmd_ctx *c, json_t *j, const struct amount *below,
+    long below_days, int *show)
 {
 	json_t *v = json_path(j, "availableFunds.amount");
+	const char *code = json_str(json_object_get(j, "availableFunds"),
+	    "currencyCode");
+	const struct currency *cur = code ? currency_find(code) : NULL;
+	char per_day[AMOUNT_TEXT_MAX];
+	struct forecast f;
+	struct journal *jr;
 	struct amount have;
+	int rc = 0, watch = c->args.val[O_BELOW] || below_days > 0;
 
+	*show = 1;
 	if (!json_is_string(v) ||
 	    amount_parse_number(json_string_value(v), &have) == -1) {
+		if (!watch)
+			return 0;
 		msg_err("the response has no readable availableFunds.amount");
 		return EX_UNAVAILABLE;
 	}
-	if (amount_cmp(&have, below) < 0) {
-		msg_note("available funds %s are below %s",
+	if (c->args.val[O_BELOW] && amount_cmp(&have, below) < 0) {
+		msg_warn("available funds %s are below %s",
 		    json_string_value(v), c->args.val[O_BELOW]);
-		return EX_BELOW;
+		rc = EX_BELOW;
 	}
-	return 0;
+	if (cur && (jr = ctx_journal(c)) != NULL && forecast_funds(jr,
+	    c->prof.partner_id, cur, &have, time(NULL), &f) == 0) {
+		struct amount pd = { f.per_day, cur->exponent };
+
+		amount_format(&pd, per_day, sizeof(per_day));
+		if (f.days_left < 0)
+			msg_note("no cards issued or balance loaded in the last "
+			    "%d days (journal): no forecast", FORECAST_DAYS);
+		else
+			msg_note("average spend over the last %d days: %s %s a "
+			    "day; at that rate the funds last %ld more day%s",
+			    FORECAST_DAYS, per_day, cur->code, f.days_left,
+			    f.days_left == 1 ? "" : "s");
+		if (below_days > 0 && f.days_left >= 0 &&
+		    f.days_left < below_days) {
+			msg_warn("the funds last %ld day%s at the rate of the "
+			    "last %d days, fewer than %ld", f.days_left,
+			    f.days_left == 1 ? "" : "s", FORECAST_DAYS,
+			    below_days);
+			rc = EX_BELOW;
+		}
+	} else if (below_days > 0) {
+		msg_err("no forecast: the journal cannot be read");
+		return EX_IOERR;
+	}
+	if (rc == 0 && watch && msg_verbosity < 0)
+		*show = 0;
+	return rc;
 }
 
 int
@@ -41,13 +87,19 @@ cmd_op(struct cmd_ctx *c)
 	struct amount below;
 	struct opreq req;
 	json_t *before = NULL;
-	int rc;
+	long below_days = 0;
+	const char *why = NULL;
+	int rc, verdict = 0, show = 1;
 
 	if (c->args.val[O_BELOW] &&
 	    (amount_parse_number(c->args.val[O_BELOW], &below) == -1 ||
 	    below.units < 0))
 		return usage_error(c->cmd, "--below '%s' must be a decimal "
 		    "amount such as 100 or 99.50", c->args.val[O_BELOW]);
+	if (c->args.val[O_BELOW_DAYS] && ((below_days = (long)strtonum(
+	    c->args.val[O_BELOW_DAYS], 1, 3650, &why)), why))
+		return usage_error(c->cmd, "--below-days '%s' is %s (1 to "
+		    "3650)", c->args.val[O_BELOW_DAYS], why);
 	if ((rc = op_prepare(c, op, &req)) != 0)
 		return rc;
 	if (api_body(&c->prof, &req, &body) == -1) {
@@ -67,9 +119,13 @@ cmd_op(struct cmd_ctx *c)
 	rc = op_send(c, &req, &body, &r);
 	if (rc != 0 && activation_recover_applies(&req, &r))
 		rc = activation_recover(c, &req, &r);
-	rc = outcome_deliver(c, &req, &r, before, rc);
-	if (rc == 0 && c->args.val[O_BELOW])
-		rc = check_below(c, r.json, &below);
+	/* the funds' verdict first: under -q, nothing to say is silence */
+	if (rc == 0 && op->rate == RL_FUNDS)
+		verdict = check_funds(c, r.json, &below, below_days, &show);
+	if (show)
+		rc = outcome_deliver(c, &req, &r, before, rc);
+	if (rc == 0)
+		rc = verdict;
 	api_result_free(&r);
 	buf_free(&body);
 	return rc;

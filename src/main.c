@@ -96,6 +96,8 @@ static const struct optspec optspecs[] = {
 	    "the card's gcId (from the journal when omitted)" },
 	{ "below", 0, 1, O_BELOW, B_FUNDS, "AMOUNT",
 	    "exit 1 when the funds are below AMOUNT" },
+	{ "below-days", 0, 1, O_BELOW_DAYS, B_FUNDS, "N",
+	    "exit 1 when the funds last fewer than N days at the recent spend" },
 	{ "account-id", 0, 1, O_ACCOUNT_ID, B_LOAD | B_VOID, "ID",
 	    "customer account id" },
 	{ "account-type", 0, 1, O_ACCOUNT_TYPE, B_LOAD | B_VOID, "T",
@@ -164,7 +166,7 @@ static const struct cmd cmds[] = {
 	    &ops[1], "cancel --request-id ID [--gc-id ID]",
 	    "cancel a code within 15 minutes" },
 	{ "funds", cmd_op, B_FUNDS, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
-	    &ops[2], "funds [--below AMOUNT]", "show the prepaid funds" },
+	    &ops[2], "funds [--below AMOUNT] [--below-days N]", "show the prepaid funds" },
 	{ "load", cmd_op, B_LOAD, NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE,
 	    &ops[3], "load --amount A [--currency C] --account-id ID "
 	    "[--account-type T] [--source-id TEXT] [--request-id ID] "

@@ -1,0 +1,88 @@
+/*
+ * forecast.c - the funds forecast Amazon's portal shows: the average daily
+ * spend of the last 14 days, from the journal, and the days the available
+ * funds last at that rate.  Exact: integer minor units throughout.
+ */
+#include <string.h>
+
+#include "forecast.h"
+
+int
+forecast_minor(const struct amount *a, const struct currency *cur,
+    int64_t *out)
+{
+	int64_t m = a->units;
+	int s;
+
+	for (s = a->scale; s > cur->exponent; s--)
+		m /= 10;
+	for (; s < cur->exponent; s++) {
+		if (m > INT64_MAX / 10 || m < INT64_MIN / 10)
+			return -1;
+		m *= 10;
+	}
+	*out = m;
+	return 0;
+}
+
+struct sum {
+	const char		*partner;
+	const struct currency	*cur;
+	int64_t			 spent;
+	int			 overflow;
+};
+
+static int
+add(json_t *row, void *arg)
+{
+	struct sum *s = arg;
+	const char *st = json_string_value(json_object_get(row, "state"));
+	const char *p = json_string_value(json_object_get(row, "partner"));
+	const char *c = json_string_value(json_object_get(row, "currency"));
+	const char *v = json_string_value(json_object_get(row, "amount"));
+	struct amount a;
+	int64_t m;
+
+	/* money still out: an issued card, a load not voided */
+	if (!st || (strcmp(st, "issued") != 0 && strcmp(st, "loaded") != 0) ||
+	    !p || strcmp(p, s->partner) != 0 || !c ||
+	    strcmp(c, s->cur->code) != 0 || !v ||
+	    amount_parse_number(v, &a) == -1)
+		return 0;
+	if (forecast_minor(&a, s->cur, &m) == -1 || m < 0 ||
+	    s->spent > INT64_MAX - m)
+		s->overflow = 1;
+	else
+		s->spent += m;
+	return 0;
+}
+
+int
+forecast_funds(struct journal *j, const char *partner,
+    const struct currency *cur, const struct amount *have, time_t now,
+    struct forecast *f)
+{
+	struct journal_query q;
+	struct sum s = { partner, cur, 0, 0 };
+	char since[32];
+	int64_t funds;
+
+	memset(f, 0, sizeof(*f));
+	f->cur = cur;
+	f->days_left = -1;
+	journal_time(now - (time_t)FORECAST_DAYS * 86400, since);
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OBJECTS;
+	q.since = since;
+	if (journal_query(j, &q, add, &s) < 0)
+		return -1;
+	if (s.overflow)
+		return 0;	/* no forecast rather than a wrong one */
+	f->spent = s.spent;
+	f->per_day = s.spent / FORECAST_DAYS;
+	if (forecast_minor(have, cur, &funds) == -1)
+		return 0;
+	if (f->per_day > 0)
+		f->days_left = funds <= 0 ? 0 : (long)(funds / f->per_day);
+	return 0;
+}
