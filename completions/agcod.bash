@@ -70,7 +70,7 @@ _agcod()
                 *) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
                 esac ;;
             history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
-            reconcile) opts="$g --request-id" ;;
+            reconcile) opts="$g --request-id --recover-for" ;;
             batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference" ;;
             support-draft) opts="$g --request-id" ;;
             journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run" ;;

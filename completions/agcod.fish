@@ -199,6 +199,7 @@ complete -c agcod -n '__agcod_at history' -l since -x -d 'only since WHEN: 2026-
 complete -c agcod -n '__agcod_at history' -l until -x -d 'only before WHEN (same forms as --since)'
 complete -c agcod -n '__agcod_at history' -l limit -x -d 'at most N rows'
 complete -c agcod -n '__agcod_at reconcile' -l request-id -x -d 'request id (generated when optional and omitted)'
+complete -c agcod -n '__agcod_at reconcile' -l recover-for -x -d 'after RESEND: deactivate and activate anew, for at most (120)'
 complete -c agcod -n '__agcod_at batch' -l dry-run -d 'check every row, show totals and funds, send nothing else'
 complete -c agcod -n '__agcod_at batch' -l batch-id -x -d 'the batch'\''s name in its row ids (FILE'\''s base name)'
 complete -c agcod -n '__agcod_at batch' -l reprint -d 'a completed batch'\''s cards again: same ids, same claim codes'

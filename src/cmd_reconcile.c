@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <bsd/stdlib.h>
+
 #include "agcod.h"
 #include "msg.h"
 #include "outcome.h"
@@ -18,6 +20,39 @@
 
 /* a pending record younger than this whose process lives is in flight */
 #define IN_FLIGHT_MAX	(24 * 3600)
+/* Amazon's activation recovery ends in a support case after a day */
+#define AMAZON_RECOVERY_WINDOW	(24 * 3600)
+
+/*
+ * How long this run may go on with an activation's recovery: --recover-for
+ * (120 s), but never past 24 hours after the activation was first sent;
+ * after that Amazon asks for a support case instead.
+ */
+static long
+recover_window(struct cmd_ctx *c, json_t *e)
+{
+	const char *t = json_string_value(json_object_get(e, "time"));
+	const char *why = NULL;
+	long want = 120, left;
+	struct tm tm;
+
+	if (c->args.val[O_RECOVER_FOR])
+		want = (long)strtonum(c->args.val[O_RECOVER_FOR], 0, 86400,
+		    &why);
+	memset(&tm, 0, sizeof(tm));
+	if (why || t == NULL || strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return why ? 0 : want;
+	left = AMAZON_RECOVERY_WINDOW - (long)(time(NULL) - timegm(&tm));
+	if (left <= 0) {
+		msg_err("%s was first sent at %s, more than 24 hours ago: no "
+		    "more recovery; send Amazon 'agcod support-draft "
+		    "--request-id %s'", json_string_value(json_object_get(e,
+		    "request_id")), t, json_string_value(json_object_get(e,
+		    "request_id")));
+		return 0;
+	}
+	return want < left ? want : left;
+}
 
 static int
 settle(struct cmd_ctx *c, const struct op *op, json_t *e)
@@ -40,12 +75,40 @@ settle(struct cmd_ctx *c, const struct op *op, json_t *e)
 	}
 	msg_note("reconciling %s %s", op->name, req.request_id);
 	rc = op_send(c, &req, &body, &r);
+	/* Amazon's activation recovery goes on, within its 24 hours */
+	if (rc != 0 && activation_recover_applies(&req, &r) &&
+	    (req.recover_for = recover_window(c, e)) > 0)
+		rc = activation_recover(c, &req, &r);
 	/* printed as the original command would; a claim code that cannot
 	 * be delivered, or a cancelled card, is said and recorded */
 	rc = outcome_deliver(c, &req, &r, e, rc);
 	api_result_free(&r);
 	buf_free(&body);
 	return rc;
+}
+
+static const char *
+member(json_t *e, const char *k)
+{
+	const char *v = json_string_value(json_object_get(e, k));
+
+	return v ? v : "?";
+}
+
+/* settling one request may settle another (a deactivation that succeeds
+ * undoes its activation): ask the journal again before sending */
+static int
+still_open(struct cmd_ctx *c, json_t *e)
+{
+	json_t *now = journal_lookup(&c->journal, member(e, "operation"),
+	    member(e, "request_id"));
+	int open;
+
+	if (now == NULL)
+		return 1;
+	open = json_integer_value(json_object_get(now, "open")) == 1;
+	json_decref(now);
+	return open;
 }
 
 struct todo {
@@ -55,13 +118,6 @@ struct todo {
 	int		 in_flight;
 };
 
-static const char *
-member(json_t *e, const char *k)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : "?";
-}
 
 /* a pending record of a process that still runs is not ours to settle */
 static int
@@ -140,7 +196,7 @@ cmd_reconcile(struct cmd_ctx *c)
 	json_array_foreach(t.list, i, e) {
 		const struct op *op = op_by_name(member(e, "operation"));
 
-		if (op == NULL)
+		if (op == NULL || !still_open(c, e))
 			continue;
 		r = settle(c, op, e);
 		if (r == EX_TEMPFAIL)

@@ -919,6 +919,37 @@ done:
 	return rc;
 }
 
+/*
+ * A cancel, void or deactivate that succeeded settles an open request of
+ * the operation it undoes under the same id: whatever that request did,
+ * it is undone now (after Amazon's activation recovery, for one, the
+ * RESEND activation must never be sent again).
+ */
+static int
+close_undone(struct journal *j, json_t *row, int64_t id)
+{
+	const struct kind *k;
+	sqlite3_stmt *st;
+	char now[32], how[64];
+	int origin, rc;
+
+	if ((k = kind_of(member(row, "operation"), &origin)) == NULL || origin)
+		return 0;
+	journal_time(time(NULL), now);
+	snprintf(how, sizeof(how), "undone by request %lld", (long long)id);
+	if ((st = prep(j, "UPDATE requests SET open = 0, settled = ?, "
+	    "settled_time = ? WHERE operation = ? AND request_id = ? AND "
+	    "open = 1")) == NULL)
+		return -1;
+	bind_text(st, 1, how);
+	bind_text(st, 2, now);
+	bind_text(st, 3, k->origin);
+	bind_text(st, 4, member(row, "request_id"));
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	return rc;
+}
+
 static int
 finish_locked(struct journal *j, int64_t id, json_t *rec)
 {
@@ -965,6 +996,8 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	if ((row = row_by_id(j, id)) == NULL)
 		goto done;
 	rc = apply_object(j, row, id, state);
+	if (rc == 0 && is(state, "succeeded"))
+		rc = close_undone(j, row, id);
 	json_decref(row);
 done:
 	if (rc == -1 && j->err[0] == '\0')

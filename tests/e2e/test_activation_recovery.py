@@ -75,3 +75,60 @@ def test_no_recovery_when_disabled_or_for_mock_ids(agcod, emu):
     assert r.rc == 75 and emu.requests("DeactivateGiftCard") == [], r
     r = agcod("activate", "--card-number", CARD, "--amount", "20", "--recover-for", "x")
     assert r.rc == 64, r
+
+
+def test_recovered_activation_is_settled_not_reconciled(agcod, emu):
+    """after Amazon's recovery the RESEND activation is undone: reconcile
+    must never send it again"""
+    emu.fault("resend", count=1, op="ActivateGiftCard")
+    r = agcod("--retry-for", "0", "activate", "--card-number", CARD, "--amount", "20",
+              "-o", "json")
+    assert r.rc == 0, r
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    sent = len(emu.requests())
+    rec = agcod("reconcile")
+    assert rec.rc == 0 and "nothing to reconcile" in rec.err, rec
+    assert len(emu.requests()) == sent
+    first = bodies(emu, "ActivateGiftCard")[0]["activationRequestId"]
+    row = [e for e in agcod.journal() if e["operation"] == "ActivateGiftCard"
+           and e["request_id"] == first][-1]
+    assert row["settled"].startswith("undone by request"), row
+
+
+def test_reconcile_resumes_the_recovery(agcod, emu):
+    """a recovery that gave up is taken up again by reconcile in a later run"""
+    emu.fault("resend", count=1, op="ActivateGiftCard")
+    emu.fault("resend", count=100, op="DeactivateGiftCard")
+    r = agcod("--retry-for", "0", "activate", "--card-number", CARD, "--amount", "20",
+              "--recover-for", "2", "-o", "json", timeout=60)
+    assert r.rc == 75, r
+    first = bodies(emu, "ActivateGiftCard")[0]["activationRequestId"]
+    emu.faults.clear()
+    emu.fault("resend", count=1, op="ActivateGiftCard")   # the reconcile's retry
+    rec = agcod("--retry-for", "0", "reconcile", "-o", "json", timeout=60)
+    assert rec.rc == 0, rec
+    acts = bodies(emu, "ActivateGiftCard")
+    assert acts[-1]["activationRequestId"] != first      # activated anew
+    assert rec.json()["cardInfo"]["cardStatus"] == "Activated"
+    assert final_state(agcod, "DeactivateGiftCard", first) == "succeeded"
+    assert agcod("history", "--pending", "-o", "json").out == ""
+
+
+def test_reconcile_stops_recovering_after_24_hours(agcod, emu):
+    import sqlite3
+    emu.fault("resend", count=1, op="ActivateGiftCard")
+    emu.fault("resend", count=100, op="DeactivateGiftCard")
+    assert agcod("--retry-for", "0", "activate", "--card-number", CARD, "--amount",
+                 "20", "--recover-for", "1", "-o", "json", timeout=60).rc == 75
+    first = bodies(emu, "ActivateGiftCard")[0]["activationRequestId"]
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    con.execute("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
+    con.commit()
+    con.close()
+    emu.faults.clear()
+    emu.fault("resend", count=1, op="ActivateGiftCard")
+    rec = agcod("--retry-for", "0", "reconcile", timeout=60)
+    assert rec.rc == 75 and "more than 24 hours ago" in rec.err, rec
+    assert f"agcod support-draft --request-id {first}" in rec.err
+    # no activation under a new id: only the original id was asked again
+    assert {a["activationRequestId"] for a in bodies(emu, "ActivateGiftCard")} == {first}
