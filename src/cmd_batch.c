@@ -33,6 +33,7 @@
 #include "csv.h"
 #include "guard.h"
 #include "msg.h"
+#include "outcome.h"
 #include "output.h"
 #include "send.h"
 
@@ -1221,6 +1222,16 @@ run(struct batch *b)
 		}
 		e = op_send(c, &w->req, &body, &r);
 		buf_free(&body);
+		if (e == 0 && outcome_cancelled(r.json)) {
+			/* a repeated id of a cancelled card: its code is dead */
+			note_cancelled(c, w->req.op, w->req.request_id);
+			json_object_del(r.json, "gcClaimCode");
+			r.exit = e = EX_DATAERR;
+			r.status = "CANCELLED";
+			api_say(&r, "the card of request id %s was cancelled "
+			    "(cardStatus RefundedToPurchaser): its claim code "
+			    "is dead and is not shown", w->req.request_id);
+		}
 		done++;
 		if (e == 0) {
 			issued++;

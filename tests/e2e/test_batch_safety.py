@@ -441,3 +441,21 @@ def test_second_sigint_stops_at_once_and_the_rerun_settles(agcod, emu, tmp_path)
     assert r.rc == 0, r
     assert emu.state.creates == 2 and r.jsonl()[0]["request_id"] == rid
     assert final_states(agcod)[rid] == "succeeded"
+
+
+def test_reprint_of_a_cancelled_card_hands_out_no_dead_code(agcod, emu, tmp_path):
+    """Amazon answers a repeated id of a cancelled card with
+    RefundedToPurchaser: a batch must not print that claim code"""
+    f = write(tmp_path, "gifts.csv", "amount,email\n5,a@example.com\n")
+    first = agcod("batch", "create", f, "-o", "json")
+    assert first.rc == 0, first
+    row = first.jsonl()[0]
+    assert agcod("cancel", "--request-id", row["request_id"]).rc == 0
+    # the row's card is not issued any more: a re-run asks again, same id
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 65, r
+    out = r.jsonl()[0]
+    assert out["status"] == "CANCELLED" and not out.get("gcClaimCode"), out
+    assert row["gcClaimCode"] not in r.out and "RefundedToPurchaser" in r.err
+    card = [o for o in agcod.objects() if o["request_id"] == row["request_id"]]
+    assert card[0]["state"] == "cancelled"
