@@ -120,7 +120,14 @@ test: $(PROG) $(BUILD)/unit-tests
 	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
 # a chosen subset under valgrind: the unit tests and the operations suite
-VALGRIND_TESTS = tests/e2e/test_ops.py tests/e2e/test_journal.py \
+VALGRIND_TESTS = tests/e2e/test_ops.py \
+	tests/e2e/test_journal.py::test_pending_is_committed_before_the_request_arrives \
+	tests/e2e/test_journal.py::test_refused_repeat_leaves_the_card_issued \
+	tests/e2e/test_journal.py::test_history_filters \
+	tests/e2e/test_journal.py::test_lost_create_is_unknown_then_reconciled \
+	tests/e2e/test_journal.py::test_export_check_prune \
+	tests/e2e/test_journal.py::test_settle_by_hand \
+	tests/e2e/test_journal.py::test_import_of_a_journal_written_by_agcod_0_1 \
 	tests/e2e/test_sign_debug.py::test_agcod_vector_json
 
 check-valgrind: $(PROG) $(BUILD)/unit-tests
