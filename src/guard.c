@@ -290,8 +290,10 @@ guard_request(struct cmd_ctx *c, const struct opreq *r)
 		return 0;
 	if (r->cur) {
 		amount_format(&r->amount, amt, sizeof(amt));
-		n = snprintf(what, sizeof(what), "%s of %s %s", op->name, amt,
-		    r->cur->code);
+		/* a load names the account that will be credited */
+		n = snprintf(what, sizeof(what), "%s of %s %s%s%s", op->name,
+		    amt, r->cur->code, r->account_id ? " credited to account " :
+		    "", r->account_id ? r->account_id : "");
 	} else
 		n = snprintf(what, sizeof(what), "%s", op->name);
 	if (n < 0 || (size_t)n >= sizeof(what))

@@ -567,3 +567,15 @@ def test_sign_debug_send_refused_names_the_request_id(agcod, emu):
     assert r.rc == 65, r
     assert stable_id(r) == "F2005"
     assert "issued" not in r.err
+
+
+def test_production_load_names_the_amount_and_account_credited(agcod, emu):
+    """issue 14: the confirmation shows what a balance load will credit"""
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, environment="production")
+    r = agcod("load", "--amount", "30.00", "--account-id", "amz1.account.A", "-o", "json")
+    assert r.rc == 64, r
+    assert ("LoadAmazonBalance of 30.00 USD credited to account amz1.account.A"
+            in r.err), r.err
+    r = agcod("--yes", "load", "--amount", "30.00", "--account-id", "amz1.account.A",
+              "-o", "json")
+    assert r.rc == 0 and "credited to account amz1.account.A" in r.err, r
