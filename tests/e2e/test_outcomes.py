@@ -390,12 +390,27 @@ def test_reconcile_of_a_cancelled_card(agcod, emu):
     rid = PARTNER + "Cancel01"
     emu.fault("drop", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "10", "--request-id", rid).rc == 75
-    gc = emu.state.cards[rid]["gcId"]
-    assert agcod("cancel", "--request-id", rid, "--gc-id", gc).rc == 0
+    # cancelled behind agcod's back (another tool, Amazon's portal)
+    emu.state.cards[rid]["status"] = "RefundedToPurchaser"
     r = agcod("reconcile", "-o", "json")
     assert r.rc == 65, r
     assert emu.state.cards[rid]["claim"] not in r.out
     assert final(agcod, rid, "CreateGiftCard")["state"] == "cancelled"
+
+
+def test_a_cancel_that_succeeded_settles_the_unknown_create(agcod, emu):
+    """the card existed and its money came back: nothing to reconcile"""
+    rid = PARTNER + "Cancel02"
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "10", "--request-id", rid).rc == 75
+    gc = emu.state.cards[rid]["gcId"]
+    assert agcod("cancel", "--request-id", rid, "--gc-id", gc).rc == 0
+    sent = len(emu.requests())
+    r = agcod("reconcile", "-o", "json")
+    assert r.rc == 0 and "nothing to reconcile" in r.err, r
+    assert len(emu.requests()) == sent
+    assert final(agcod, rid, "CreateGiftCard")["settled"].startswith("undone by")
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
 
 
 # ---- reconcile: what cron needs to know (the lead implements; see report) ----
