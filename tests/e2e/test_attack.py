@@ -32,3 +32,59 @@ def test_journal_check_shows_hostile_fields_not_obeyed(agcod):
     assert "has state 'pend\\x1B]0;pwn" in r.out, r
     for c in RAW:
         assert c not in r.out and c not in r.err, (c, r)
+
+
+@pytest.fixture
+def answer(emu):
+    """emu.fault("answer", body=fn): the request is processed, then the
+    answer is fn(the real answer as a dict) with HTTP 200"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["answer"] = lambda body, f: (
+        200, json.dumps(f["body"](json.loads(body))), "application/json")
+    yield lambda fn, op="CreateGiftCard": emu.fault("answer", 1, op, body=fn)
+    agcod_emulator.ACTED_FAULTS.pop("answer", None)
+
+
+def final(agcod, rid):
+    return [r for r in agcod.journal() if r["request_id"] == rid][-1]
+
+
+def test_success_for_another_request_id_is_not_our_card(agcod, emu, answer):
+    """a SUCCESS that names another request id (a mixed-up proxy, a cache)
+    proves nothing about ours: not printed as our card, not 0, unknown"""
+    answer(lambda d: dict(d, creationRequestId="Acme1SomeoneElse",
+                          gcClaimCode="OTHR-CLAIM-CODE"))
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1Mine",
+              "--retry-for", "0")
+    assert r.rc == 75, r
+    assert "OTHR-CLAIM-CODE" not in r.out, r
+    assert final(agcod, "Acme1Mine")["state"] == "unknown"
+    # the same id again: the service's own answer for it settles it
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert final(agcod, "Acme1Mine")["state"] == "succeeded"
+
+
+def test_issued_card_without_its_claim_code_is_not_success(agcod, emu, answer):
+    """a create answered SUCCESS but without gcClaimCode: the card exists
+    but nobody has its code; exit 0 would tell cron it was delivered"""
+    answer(lambda d: {k: v for k, v in d.items() if k != "gcClaimCode"})
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1NoCode",
+              "--retry-for", "0")
+    assert r.rc == 75, r
+    assert final(agcod, "Acme1NoCode")["state"] == "unknown"
+    r = agcod("reconcile")
+    assert r.rc == 0 and "gcClaimCode" in r.out, r
+    assert final(agcod, "Acme1NoCode")["state"] == "succeeded"
+
+
+def test_retried_success_answer_for_another_id_is_retried(agcod, emu, answer):
+    """with retries on, the mixed-up answer is asked again under the same
+    id and the real one printed"""
+    answer(lambda d: dict(d, creationRequestId="Acme1SomeoneElse"))
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1Again",
+              "--retry-for", "5")
+    assert r.rc == 0, r
+    assert '"creationRequestId":"Acme1Again"' in r.out, r
+    assert len(emu.requests("CreateGiftCard")) == 2
