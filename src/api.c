@@ -605,12 +605,15 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 	/*
 	 * Once an attempt may have been processed, the outcome stays open
 	 * until the service itself answers for this request id (SUCCESS, or
-	 * FAILURE with an error code): a later throttle, refused connection
-	 * or TLS failure says nothing about the earlier attempt.
+	 * a refusal of the request, F2xx or F3xx): a later throttle, refused
+	 * connection, TLS failure or internal error (F100, F500) says nothing
+	 * about the earlier attempt.
 	 */
 	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
 	    r->outcome != OUTCOME_SUCCEEDED &&
-	    !(r->outcome == OUTCOME_FAILED && r->error_code)) {
+	    !(r->outcome == OUTCOME_FAILED && r->error_code &&
+	    (strncmp(r->error_code, "F2", 2) == 0 ||
+	    strncmp(r->error_code, "F3", 2) == 0))) {
 		char last[sizeof(r->why)];
 
 		strlcpy(last, r->why, sizeof(last));

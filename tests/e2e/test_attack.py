@@ -88,3 +88,37 @@ def test_retried_success_answer_for_another_id_is_retried(agcod, emu, answer):
     assert r.rc == 0, r
     assert '"creationRequestId":"Acme1Again"' in r.out, r
     assert len(emu.requests("CreateGiftCard")) == 2
+
+
+@pytest.fixture
+def general_error(emu):
+    """emu.fault("general", code=...): answered 500 FAILURE with an F100 or
+    F500 GeneralError, as Amazon's internal errors are, whatever it did"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["general"] = lambda body, f: (
+        500, json.dumps({"agcodResponse": {"status": "FAILURE"},
+                         "errorCode": f["code"], "errorType": "GeneralError",
+                         "message": "General Error"}), "application/json")
+    yield
+    agcod_emulator.ACTED_FAULTS.pop("general", None)
+
+
+@pytest.mark.parametrize("code", ["F100", "F500"])
+def test_internal_error_after_an_acted_attempt_is_not_failed(
+        agcod, emu, general_error, code):
+    """the first attempt issued the card and its answer was lost; the retry
+    meets an Amazon internal error (F100, F500): that says nothing about
+    the first attempt, so the card must not be called failed (exit 69, and
+    a person re-issuing it under a new id pays twice)"""
+    emu.fault("drop", 1, "CreateGiftCard")
+    emu.fault("general", 1000, "CreateGiftCard", code=code)
+    r = agcod("create", "--amount", "7", "--request-id", "Acme1Lost" + code,
+              "--retry-for", "2")
+    assert emu.state.creates == 1
+    assert r.rc == 75, r
+    assert final(agcod, "Acme1Lost" + code)["state"] == "unknown"
+    emu.faults.clear()
+    r = agcod("reconcile")
+    assert r.rc == 0 and "gcClaimCode" in r.out, r
+    assert emu.state.creates == 1
