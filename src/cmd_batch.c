@@ -1179,7 +1179,7 @@ run(struct batch *b)
 	struct cmd_ctx *c = b->c;
 	struct total tot[NTOTALS];
 	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
-	size_t done = 0;
+	size_t done = 0, unsent = 0;
 	int64_t got[NTOTALS], old[NTOTALS];
 	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
 	struct buf sum = BUF_INIT(4096);
@@ -1231,6 +1231,11 @@ run(struct batch *b)
 				old[k] += minor_units(&w->req);
 			else if (k < nt)
 				got[k] += minor_units(&w->req);
+		} else if (r.outcome == OUTCOME_NOT_SENT) {
+			/* nothing left the machine: neither failed nor unknown */
+			unsent++;
+			if (rc == 0)
+				rc = e;
 		} else if (e == EX_TEMPFAIL)
 			unknown++;
 		else {
@@ -1284,7 +1289,7 @@ run(struct batch *b)
 	if (before)
 		full |= buf_printf(&sum, " (%zu by an earlier run)", before);
 	full |= buf_printf(&sum, ", %zu failed, %zu unknown, %zu not sent",
-	    failed, unknown, b->n - done);
+	    failed, unknown, unsent + b->n - done);
 	for (k = 0; k < nt; k++) {
 		if (got[k]) {
 			fmt_minor(tot[k].cur, got[k], text, sizeof(text));
@@ -1300,7 +1305,7 @@ run(struct batch *b)
 	if (stop_signal)
 		full |= buf_printf(&sum, "; interrupted by %s",
 		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (done < b->n || unknown || failed)
+	if (done < b->n || unknown || failed || unsent)
 		full |= buf_printf(&sum, "; to resume, run %s (rows with "
 		    "cards show their original cards)%s", resume, unknown ?
 		    "; unknown outcomes settle there or with 'agcod "

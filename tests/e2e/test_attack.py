@@ -122,3 +122,17 @@ def test_internal_error_after_an_acted_attempt_is_not_failed(
     r = agcod("reconcile")
     assert r.rc == 0 and "gcClaimCode" in r.out, r
     assert emu.state.creates == 1
+
+
+def test_batch_summary_counts_rows_never_sent_as_not_sent(offline, tmp_path):
+    """a connection refused for every row: nothing left the machine, so the
+    summary must not call the rows unknown (and send the operator to
+    reconcile money that never moved); the exit stays 75, try again"""
+    f = tmp_path / "rows.csv"
+    f.write_text("amount\n5\n6\n")
+    r = offline("batch", "create", str(f), "--retry-for", "0")
+    assert r.rc == 75, r
+    summary = r.err.strip().splitlines()[-1]
+    assert "0 issued, 0 failed, 0 unknown, 2 not sent" in summary, r
+    assert "reconcile" not in summary, r
+    assert {o["state"] for o in offline.objects()} == {"not sent"}
