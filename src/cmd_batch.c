@@ -973,11 +973,13 @@ put_csv(FILE *f, const char *s, int last)
 	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' ||
 	    s[strlen(s) - 1] == ' '))) {
 		putc('"', f);
-		for (p = s; *p; p++) {
-			if (*p == '"')
-				putc('"', f);
-			msg_put_shown(f, p, 1);
+		/* runs between quotes whole, so UTF-8 stays whole */
+		while ((p = strchr(s, '"')) != NULL) {
+			msg_put_shown(f, s, (size_t)(p - s));
+			fputs("\"\"", f);
+			s = p + 1;
 		}
+		msg_put_shown(f, s, strlen(s));
 		putc('"', f);
 	} else
 		msg_put_shown(f, s, strlen(s));

@@ -136,3 +136,46 @@ def test_batch_summary_counts_rows_never_sent_as_not_sent(offline, tmp_path):
     assert "0 issued, 0 failed, 0 unknown, 2 not sent" in summary, r
     assert "reconcile" not in summary, r
     assert {o["state"] for o in offline.objects()} == {"not sent"}
+
+
+@pytest.fixture
+def refusal(emu):
+    """emu.fault("refusal", code=..., etype=...): a 400 FAILURE of the
+    server's own words"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["refusal"] = lambda body, f: (
+        400, json.dumps({"agcodResponse": {"status": "FAILURE"},
+                         "errorCode": f["code"], "errorType": f["etype"],
+                         "message": "no"}), "application/json")
+    yield
+    agcod_emulator.ACTED_FAULTS.pop("refusal", None)
+
+
+@pytest.mark.parametrize("cmd", [("history",), ("history", "--requests"),
+                                 ("journal", "export")])
+def test_csv_shows_a_servers_control_characters(agcod, emu, refusal, cmd):
+    """a hostile server's errorCode and errorType are kept in the journal;
+    history and journal export as CSV (to a terminal too) show them as
+    \\xNN, as batch's CSV and every table do, never raw"""
+    emu.fault("refusal", 1, "CreateGiftCard", code="F2\x1b]0;pwn\x07",
+              etype="Bad\x1b[2J\u009b31m")
+    r = agcod("create", "--amount", "5", "--retry-for", "0")
+    assert r.rc != 0, r
+    r = agcod(*cmd, "-o", "csv")
+    assert r.rc == 0, r
+    assert "F2\\x1B]0;pwn\\x07" in r.out, r
+    for c in RAW:
+        assert c not in r.out, (c, r)
+
+
+def test_batch_csv_keeps_utf8_in_quoted_cells(agcod, tmp_path):
+    """a pass-through cell that must be quoted (it holds a comma) keeps its
+    UTF-8 whole: "O’Brien, Pat" came out as O\\xE2...\\x80\\x99 garbage,
+    one byte at a time through the control-character filter"""
+    f = tmp_path / "names.csv"
+    f.write_text("amount,name\n5,\"O\u2019Brien, Pat \u20ac\"\n",
+                 encoding="utf-8")
+    r = agcod("batch", "create", str(f), "-o", "csv")
+    assert r.rc == 0, r
+    assert '"O\u2019Brien, Pat \u20ac"' in r.out, r
