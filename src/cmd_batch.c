@@ -14,6 +14,8 @@
  * (the next generation: new ids, new cards).  One HTTPS connection serves
  * the whole batch.
  */
+#include <sys/file.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +95,7 @@ struct batch {
 	FILE			*out;
 	const char		*outname;
 	int			 outfd;
+	int			 lockfd;	/* held while it runs */
 };
 
 /* ---- a small hash table of borrowed strings (no quadratic checks) ---- */
@@ -1363,6 +1366,48 @@ batch_name(struct batch *b)
 	return 0;
 }
 
+/*
+ * One run of a batch at a time in a state directory: a second run started
+ * while the first sends (cron overlapping a manual run) would print every
+ * card again as newly issued.  The lock is held until the process ends.
+ */
+static int
+lock_batch(struct batch *b)
+{
+	struct cmd_ctx *c = b->c;
+	char path[PATH_MAX], why[200];
+	int n;
+
+	if (ctx_journal(c) == NULL)
+		return EX_IOERR;
+	if (state_dir_make(c->state_dir, why, sizeof(why)) == -1) {
+		msg_err("the state directory '%s' cannot be used: %s; nothing "
+		    "was sent", c->state_dir, why);
+		return EX_IOERR;
+	}
+	n = snprintf(path, sizeof(path), "%s/batch-%s.lock", c->state_dir,
+	    b->id);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    (b->lockfd = state_file_open(path, O_RDWR | O_CREAT)) == -1) {
+		msg_err("cannot open the batch lock '%s': %s; nothing was sent",
+		    path, n < 0 || (size_t)n >= sizeof(path) ?
+		    "the path is too long" : strerror(errno));
+		return EX_IOERR;
+	}
+	if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			msg_err("batch '%s' is being run by another agcod "
+			    "process right now; nothing was sent: run it again "
+			    "when that run has ended", b->id);
+			return EX_TEMPFAIL;
+		}
+		msg_err("cannot lock '%s': %s; nothing was sent", path,
+		    strerror(errno));
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 int
 cmd_batch(struct cmd_ctx *c)
 {
@@ -1373,6 +1418,7 @@ cmd_batch(struct cmd_ctx *c)
 
 	memset(&b, 0, sizeof(b));
 	b.c = c;
+	b.lockfd = -1;
 	if (c->args.npos < 1 || strcmp(c->args.pos[0], "create") != 0)
 		return usage_error(c->cmd, "only 'batch create FILE' exists");
 	if (c->args.npos != 2)
@@ -1417,6 +1463,8 @@ cmd_batch(struct cmd_ctx *c)
 				    b.file, b.rows[i].cr->line);
 				goto done;
 			}
+	if (!c->args.seen[O_DRY_RUN] && (rc = lock_batch(&b)) != 0)
+		goto done;
 	if ((rc = check_journal(&b)) != 0)
 		goto done;
 	for (i = 0; i < b.n; i++)
@@ -1435,6 +1483,8 @@ cmd_batch(struct cmd_ctx *c)
 		rc = EX_TEMPFAIL;
 	}
 done:
+	if (b.lockfd != -1)
+		close(b.lockfd);
 	json_decref(b.jindex);
 	free(b.rows);
 	csv_free(&b.csv);

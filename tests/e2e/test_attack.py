@@ -179,3 +179,31 @@ def test_batch_csv_keeps_utf8_in_quoted_cells(agcod, tmp_path):
     r = agcod("batch", "create", str(f), "-o", "csv")
     assert r.rc == 0, r
     assert '"O\u2019Brien, Pat \u20ac"' in r.out, r
+
+
+def test_a_batch_running_twice_at_once_prints_its_cards_once(agcod, emu,
+                                                             tmp_path):
+    """the same batch started again while it runs (cron overlapping a
+    manual run): both runs printed every claim code as newly issued, and
+    'mail the rows where issued_before is empty' mailed each card twice.
+    The second run is refused, nothing sent, exit 75"""
+    f = tmp_path / "pay.csv"
+    f.write_text("amount\n1\n2\n3\n")
+    second, started = [], []
+
+    def hook(entry):
+        if not started:
+            started.append(1)
+            second.append(agcod("batch", "create", str(f), timeout=60))
+    emu.on_request = hook
+    try:
+        r = agcod("batch", "create", str(f), timeout=120)
+    finally:
+        emu.on_request = None
+    assert r.rc == 0 and len(r.jsonl()) == 3, r
+    s = second[0]
+    assert s.rc == 75, s
+    assert s.out == "", s
+    assert "another" in s.err, s
+    assert emu.state.creates == 3
+    assert len(emu.requests("CreateGiftCard")) == 3
