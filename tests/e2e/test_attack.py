@@ -207,3 +207,35 @@ def test_a_batch_running_twice_at_once_prints_its_cards_once(agcod, emu,
     assert "another" in s.err, s
     assert emu.state.creates == 3
     assert len(emu.requests("CreateGiftCard")) == 3
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_create_says_its_request_id(agcod, emu, sig):
+    """Ctrl-C (or a wrapper's SIGTERM) while a create is on the wire: the
+    card may be issued, and agcod died without a word; it must name the
+    request id and say the outcome is unknown, as on any other trouble"""
+    import signal
+    import subprocess
+    import time
+    emu.fault("delay", 1, "CreateGiftCard", seconds=3)
+    rid = "Acme1Intr" + sig
+    p = subprocess.Popen([conftest_agcod(), "create", "--amount", "2",
+                          "--request-id", rid], env=agcod.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not emu.requests("CreateGiftCard") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.send_signal(getattr(signal, sig))
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == -getattr(signal, sig), (p.returncode, err)
+    assert "request-id: " + rid in err, err
+    assert "unknown" in err and "reconcile" in err, err
+    assert out == ""
+    assert rid in {r["request_id"] for r in agcod.journal()
+                   if r["state"] == "pending"}
+
+
+def conftest_agcod():
+    import conftest
+    return conftest.AGCOD
