@@ -399,6 +399,36 @@ classify_json(struct api_result *r)
 	    "AGCOD answer" : "without an AGCOD status");
 }
 
+/*
+ * A SUCCESS is ours only when it answers our request: one that names
+ * another request id (a mixed-up proxy or cache), or a create without its
+ * claim code, proves nothing about our card and is asked again.
+ */
+static enum verdict
+answers_ours(const struct op *op, const char *body, size_t len,
+    struct api_result *r, enum verdict v)
+{
+	const char *got, *sent;
+	json_t *req;
+	int other;
+
+	if (r->outcome != OUTCOME_SUCCEEDED || op->id_field == NULL)
+		return v;
+	if ((got = json_str(r->json, op->id_field)) != NULL) {
+		req = json_loadb(body, len, 0, NULL);
+		sent = json_str(req, op->id_field);
+		other = sent && strcmp(sent, got) != 0;
+		json_decref(req);
+		if (other)
+			return unproven(r, "with a SUCCESS for another request "
+			    "id");
+	}
+	if (strcmp(op->name, "CreateGiftCard") == 0 &&
+	    json_str(r->json, "gcClaimCode") == NULL)
+		return unproven(r, "with a SUCCESS without the claim code");
+	return v;
+}
+
 /* pure: the response (or transport result) in r -> exit, outcome, verdict */
 int
 api_classify(struct api_result *r, int hr)
@@ -553,7 +583,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		if (r->resp.pretransfer_us > PACE_LATE_US)
 			ratelimit_sent(&c->rl, op->rate,
 			    go + (int64_t)r->resp.pretransfer_us * 1000);
-		v = api_classify(r, hr);
+		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		trace_attempt(c, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)
 			unknown = 1;
@@ -575,12 +605,15 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 	/*
 	 * Once an attempt may have been processed, the outcome stays open
 	 * until the service itself answers for this request id (SUCCESS, or
-	 * FAILURE with an error code): a later throttle, refused connection
-	 * or TLS failure says nothing about the earlier attempt.
+	 * a refusal of the request, F2xx or F3xx): a later throttle, refused
+	 * connection, TLS failure or internal error (F100, F500) says nothing
+	 * about the earlier attempt.
 	 */
 	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
 	    r->outcome != OUTCOME_SUCCEEDED &&
-	    !(r->outcome == OUTCOME_FAILED && r->error_code)) {
+	    !(r->outcome == OUTCOME_FAILED && r->error_code &&
+	    (strncmp(r->error_code, "F2", 2) == 0 ||
+	    strncmp(r->error_code, "F3", 2) == 0))) {
 		char last[sizeof(r->why)];
 
 		strlcpy(last, r->why, sizeof(last));

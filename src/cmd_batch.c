@@ -14,6 +14,8 @@
  * (the next generation: new ids, new cards).  One HTTPS connection serves
  * the whole batch.
  */
+#include <sys/file.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +96,7 @@ struct batch {
 	FILE			*out;
 	const char		*outname;
 	int			 outfd;
+	int			 lockfd;	/* held while it runs */
 };
 
 /* ---- a small hash table of borrowed strings (no quadratic checks) ---- */
@@ -974,11 +977,13 @@ put_csv(FILE *f, const char *s, int last)
 	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' ||
 	    s[strlen(s) - 1] == ' '))) {
 		putc('"', f);
-		for (p = s; *p; p++) {
-			if (*p == '"')
-				putc('"', f);
-			msg_put_shown(f, p, 1);
+		/* runs between quotes whole, so UTF-8 stays whole */
+		while ((p = strchr(s, '"')) != NULL) {
+			msg_put_shown(f, s, (size_t)(p - s));
+			fputs("\"\"", f);
+			s = p + 1;
 		}
+		msg_put_shown(f, s, strlen(s));
 		putc('"', f);
 	} else
 		msg_put_shown(f, s, strlen(s));
@@ -1180,7 +1185,7 @@ run(struct batch *b)
 	struct cmd_ctx *c = b->c;
 	struct total tot[NTOTALS];
 	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
-	size_t done = 0;
+	size_t done = 0, unsent = 0;
 	int64_t got[NTOTALS], old[NTOTALS];
 	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
 	struct buf sum = BUF_INIT(4096);
@@ -1242,6 +1247,11 @@ run(struct batch *b)
 				old[k] += minor_units(&w->req);
 			else if (k < nt)
 				got[k] += minor_units(&w->req);
+		} else if (r.outcome == OUTCOME_NOT_SENT) {
+			/* nothing left the machine: neither failed nor unknown */
+			unsent++;
+			if (rc == 0)
+				rc = e;
 		} else if (e == EX_TEMPFAIL)
 			unknown++;
 		else {
@@ -1295,7 +1305,7 @@ run(struct batch *b)
 	if (before)
 		full |= buf_printf(&sum, " (%zu by an earlier run)", before);
 	full |= buf_printf(&sum, ", %zu failed, %zu unknown, %zu not sent",
-	    failed, unknown, b->n - done);
+	    failed, unknown, unsent + b->n - done);
 	for (k = 0; k < nt; k++) {
 		if (got[k]) {
 			fmt_minor(tot[k].cur, got[k], text, sizeof(text));
@@ -1311,7 +1321,7 @@ run(struct batch *b)
 	if (stop_signal)
 		full |= buf_printf(&sum, "; interrupted by %s",
 		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (done < b->n || unknown || failed)
+	if (done < b->n || unknown || failed || unsent)
 		full |= buf_printf(&sum, "; to resume, run %s (rows with "
 		    "cards show their original cards)%s", resume, unknown ?
 		    "; unknown outcomes settle there or with 'agcod "
@@ -1367,6 +1377,48 @@ batch_name(struct batch *b)
 	return 0;
 }
 
+/*
+ * One run of a batch at a time in a state directory: a second run started
+ * while the first sends (cron overlapping a manual run) would print every
+ * card again as newly issued.  The lock is held until the process ends.
+ */
+static int
+lock_batch(struct batch *b)
+{
+	struct cmd_ctx *c = b->c;
+	char path[PATH_MAX], why[200];
+	int n;
+
+	if (ctx_journal(c) == NULL)
+		return EX_IOERR;
+	if (state_dir_make(c->state_dir, why, sizeof(why)) == -1) {
+		msg_err("the state directory '%s' cannot be used: %s; nothing "
+		    "was sent", c->state_dir, why);
+		return EX_IOERR;
+	}
+	n = snprintf(path, sizeof(path), "%s/batch-%s.lock", c->state_dir,
+	    b->id);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    (b->lockfd = state_file_open(path, O_RDWR | O_CREAT)) == -1) {
+		msg_err("cannot open the batch lock '%s': %s; nothing was sent",
+		    path, n < 0 || (size_t)n >= sizeof(path) ?
+		    "the path is too long" : strerror(errno));
+		return EX_IOERR;
+	}
+	if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			msg_err("batch '%s' is being run by another agcod "
+			    "process right now; nothing was sent: run it again "
+			    "when that run has ended", b->id);
+			return EX_TEMPFAIL;
+		}
+		msg_err("cannot lock '%s': %s; nothing was sent", path,
+		    strerror(errno));
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 int
 cmd_batch(struct cmd_ctx *c)
 {
@@ -1377,6 +1429,7 @@ cmd_batch(struct cmd_ctx *c)
 
 	memset(&b, 0, sizeof(b));
 	b.c = c;
+	b.lockfd = -1;
 	if (c->args.npos < 1 || strcmp(c->args.pos[0], "create") != 0)
 		return usage_error(c->cmd, "only 'batch create FILE' exists");
 	if (c->args.npos != 2)
@@ -1421,6 +1474,8 @@ cmd_batch(struct cmd_ctx *c)
 				    b.file, b.rows[i].cr->line);
 				goto done;
 			}
+	if (!c->args.seen[O_DRY_RUN] && (rc = lock_batch(&b)) != 0)
+		goto done;
 	if ((rc = check_journal(&b)) != 0)
 		goto done;
 	for (i = 0; i < b.n; i++)
@@ -1439,6 +1494,8 @@ cmd_batch(struct cmd_ctx *c)
 		rc = EX_TEMPFAIL;
 	}
 done:
+	if (b.lockfd != -1)
+		close(b.lockfd);
 	json_decref(b.jindex);
 	free(b.rows);
 	csv_free(&b.csv);

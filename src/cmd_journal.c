@@ -57,7 +57,9 @@ static void
 say_problem(const char *m, void *arg)
 {
 	(void)arg;
-	printf("%s\n", m);
+	/* it names states and keys read from the database: shown, not obeyed */
+	msg_show(stdout, m, strlen(m), 0);
+	putchar('\n');
 }
 
 static int

@@ -2,11 +2,13 @@
  * cmd_op.c - the eight sending commands share this one path:
  * options -> checked request -> body -> sign/send/classify -> print.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <bsd/stdlib.h>
+#include <unistd.h>
 
 #include "agcod.h"
 #include "api.h"
@@ -15,6 +17,48 @@
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"
+
+/*
+ * Interrupted while a request that moves money is on the wire: the process
+ * still dies by the signal, but first says what it leaves open (written
+ * ahead, as a signal handler may only write(2)).
+ */
+static char intr_msg[512];
+static size_t intr_len;
+
+static void
+on_interrupt(int sig)
+{
+	ssize_t w = write(STDERR_FILENO, intr_msg, intr_len);
+
+	(void)w;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+say_if_interrupted(const struct op *op, const char *rid, int on)
+{
+	struct sigaction sa;
+	int n;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	if (on) {
+		n = snprintf(intr_msg, sizeof(intr_msg), "agcod: interrupted "
+		    "while %s %s was being sent: the outcome is unknown: "
+		    "'agcod history --pending' lists it; settle it with "
+		    "'agcod reconcile'\nagcod: request-id: %s\n", op->name,
+		    rid, rid);
+		if (n < 0 || (size_t)n >= sizeof(intr_msg))
+			return;
+		intr_len = (size_t)n;
+		sa.sa_handler = on_interrupt;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 /*
  * funds: the forecast from the journal on stderr, and the thresholds:
@@ -116,9 +160,13 @@ cmd_op(struct cmd_ctx *c)
 	if (op->flags & OP_JOURNAL)
 		before = ctx_lookup(c, op->name, c->args.val[O_REQUEST_ID]);
 
+	if ((op->flags & OP_JOURNAL) && op->id_field)
+		say_if_interrupted(op, req.request_id, 1);
 	rc = op_send(c, &req, &body, &r);
 	if (rc != 0 && activation_recover_applies(&req, &r))
 		rc = activation_recover(c, &req, &r);
+	if ((op->flags & OP_JOURNAL) && op->id_field)
+		say_if_interrupted(op, req.request_id, 0);
 	/* the funds' verdict first: under -q, nothing to say is silence */
 	if (rc == 0 && op->rate == RL_FUNDS)
 		verdict = check_funds(c, r.json, &below, below_days, &show);

@@ -411,7 +411,7 @@ unprep(struct journal *j, sqlite3_stmt *st)
 			sqlite3_clear_bindings(st);
 			return;
 		}
-	unprep(j, st);
+	sqlite3_finalize(st);
 }
 
 static void

@@ -1,6 +1,7 @@
 /* rows.c - lists of records on stdout: JSON lines, a table, or CSV */
 #include <string.h>
 
+#include "msg.h"
 #include "output.h"
 #include "rows.h"
 
@@ -15,15 +16,18 @@ rows_csv_cell(FILE *f, const char *s)
 		putc('"', f);
 		putc('\'', f);
 	} else if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
+		/* text from a server or a file: shown, never obeyed */
+		msg_show(f, s, strlen(s), 0);
 		return;
 	} else
 		putc('"', f);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			putc('"', f);
-		putc(*p, f);
+	/* runs between quotes whole, so UTF-8 stays whole */
+	while ((p = strchr(s, '"')) != NULL) {
+		msg_show(f, s, (size_t)(p - s), 0);
+		fputs("\"\"", f);
+		s = p + 1;
 	}
+	msg_show(f, s, strlen(s), 0);
 	putc('"', f);
 }
 

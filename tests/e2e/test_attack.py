@@ -1,0 +1,241 @@
+"""Defects found by attacking agcod as a stranger would: one test each.
+
+Each test failed on the code before its fix (or is marked xfail, strict,
+with the reason it is still open)."""
+import sqlite3
+
+import pytest
+
+HOSTILE = "\x1b]0;pwn\x07\x1b[2J\r\u009bX"
+RAW = ("\x1b", "\x07", "\r", "\u009b")
+
+
+def tamper(agcod, sql, *args):
+    db = sqlite3.connect(agcod.state / "journal.db", timeout=30)
+    try:
+        db.execute(sql, args)
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_journal_check_shows_hostile_fields_not_obeyed(agcod):
+    """journal check names a bad state and key from the database itself:
+    they are shown as \\xNN, never written raw to the terminal"""
+    assert agcod("create", "--amount", "5", "--request-id", "Acme1R1").rc == 0
+    tamper(agcod, "UPDATE requests SET state = ? WHERE request_id = ?",
+           "pend" + HOSTILE, "Acme1R1")
+    tamper(agcod, "UPDATE objects SET state = ?, key = ? "
+           "WHERE request_id = ?", "st" + HOSTILE, "k" + HOSTILE, "Acme1R1")
+    r = agcod("journal", "check")
+    assert r.rc == 65, r
+    assert "has state 'pend\\x1B]0;pwn" in r.out, r
+    for c in RAW:
+        assert c not in r.out and c not in r.err, (c, r)
+
+
+@pytest.fixture
+def answer(emu):
+    """emu.fault("answer", body=fn): the request is processed, then the
+    answer is fn(the real answer as a dict) with HTTP 200"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["answer"] = lambda body, f: (
+        200, json.dumps(f["body"](json.loads(body))), "application/json")
+    yield lambda fn, op="CreateGiftCard": emu.fault("answer", 1, op, body=fn)
+    agcod_emulator.ACTED_FAULTS.pop("answer", None)
+
+
+def final(agcod, rid):
+    return [r for r in agcod.journal() if r["request_id"] == rid][-1]
+
+
+def test_success_for_another_request_id_is_not_our_card(agcod, emu, answer):
+    """a SUCCESS that names another request id (a mixed-up proxy, a cache)
+    proves nothing about ours: not printed as our card, not 0, unknown"""
+    answer(lambda d: dict(d, creationRequestId="Acme1SomeoneElse",
+                          gcClaimCode="OTHR-CLAIM-CODE"))
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1Mine",
+              "--retry-for", "0")
+    assert r.rc == 75, r
+    assert "OTHR-CLAIM-CODE" not in r.out, r
+    assert final(agcod, "Acme1Mine")["state"] == "unknown"
+    # the same id again: the service's own answer for it settles it
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert final(agcod, "Acme1Mine")["state"] == "succeeded"
+
+
+def test_issued_card_without_its_claim_code_is_not_success(agcod, emu, answer):
+    """a create answered SUCCESS but without gcClaimCode: the card exists
+    but nobody has its code; exit 0 would tell cron it was delivered"""
+    answer(lambda d: {k: v for k, v in d.items() if k != "gcClaimCode"})
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1NoCode",
+              "--retry-for", "0")
+    assert r.rc == 75, r
+    assert final(agcod, "Acme1NoCode")["state"] == "unknown"
+    r = agcod("reconcile")
+    assert r.rc == 0 and "gcClaimCode" in r.out, r
+    assert final(agcod, "Acme1NoCode")["state"] == "succeeded"
+
+
+def test_retried_success_answer_for_another_id_is_retried(agcod, emu, answer):
+    """with retries on, the mixed-up answer is asked again under the same
+    id and the real one printed"""
+    answer(lambda d: dict(d, creationRequestId="Acme1SomeoneElse"))
+    r = agcod("create", "--amount", "5", "--request-id", "Acme1Again",
+              "--retry-for", "5")
+    assert r.rc == 0, r
+    assert '"creationRequestId":"Acme1Again"' in r.out, r
+    assert len(emu.requests("CreateGiftCard")) == 2
+
+
+@pytest.fixture
+def general_error(emu):
+    """emu.fault("general", code=...): answered 500 FAILURE with an F100 or
+    F500 GeneralError, as Amazon's internal errors are, whatever it did"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["general"] = lambda body, f: (
+        500, json.dumps({"agcodResponse": {"status": "FAILURE"},
+                         "errorCode": f["code"], "errorType": "GeneralError",
+                         "message": "General Error"}), "application/json")
+    yield
+    agcod_emulator.ACTED_FAULTS.pop("general", None)
+
+
+@pytest.mark.parametrize("code", ["F100", "F500"])
+def test_internal_error_after_an_acted_attempt_is_not_failed(
+        agcod, emu, general_error, code):
+    """the first attempt issued the card and its answer was lost; the retry
+    meets an Amazon internal error (F100, F500): that says nothing about
+    the first attempt, so the card must not be called failed (exit 69, and
+    a person re-issuing it under a new id pays twice)"""
+    emu.fault("drop", 1, "CreateGiftCard")
+    emu.fault("general", 1000, "CreateGiftCard", code=code)
+    r = agcod("create", "--amount", "7", "--request-id", "Acme1Lost" + code,
+              "--retry-for", "2")
+    assert emu.state.creates == 1
+    assert r.rc == 75, r
+    assert final(agcod, "Acme1Lost" + code)["state"] == "unknown"
+    emu.faults.clear()
+    r = agcod("reconcile")
+    assert r.rc == 0 and "gcClaimCode" in r.out, r
+    assert emu.state.creates == 1
+
+
+def test_batch_summary_counts_rows_never_sent_as_not_sent(offline, tmp_path):
+    """a connection refused for every row: nothing left the machine, so the
+    summary must not call the rows unknown (and send the operator to
+    reconcile money that never moved); the exit stays 75, try again"""
+    f = tmp_path / "rows.csv"
+    f.write_text("amount\n5\n6\n")
+    r = offline("batch", "create", str(f), "--retry-for", "0")
+    assert r.rc == 75, r
+    summary = r.err.strip().splitlines()[-1]
+    assert "0 issued, 0 failed, 0 unknown, 2 not sent" in summary, r
+    assert "reconcile" not in summary, r
+    assert {o["state"] for o in offline.objects()} == {"not sent"}
+
+
+@pytest.fixture
+def refusal(emu):
+    """emu.fault("refusal", code=..., etype=...): a 400 FAILURE of the
+    server's own words"""
+    import json
+    import agcod_emulator
+    agcod_emulator.ACTED_FAULTS["refusal"] = lambda body, f: (
+        400, json.dumps({"agcodResponse": {"status": "FAILURE"},
+                         "errorCode": f["code"], "errorType": f["etype"],
+                         "message": "no"}), "application/json")
+    yield
+    agcod_emulator.ACTED_FAULTS.pop("refusal", None)
+
+
+@pytest.mark.parametrize("cmd", [("history",), ("history", "--requests"),
+                                 ("journal", "export")])
+def test_csv_shows_a_servers_control_characters(agcod, emu, refusal, cmd):
+    """a hostile server's errorCode and errorType are kept in the journal;
+    history and journal export as CSV (to a terminal too) show them as
+    \\xNN, as batch's CSV and every table do, never raw"""
+    emu.fault("refusal", 1, "CreateGiftCard", code="F2\x1b]0;pwn\x07",
+              etype="Bad\x1b[2J\u009b31m")
+    r = agcod("create", "--amount", "5", "--retry-for", "0")
+    assert r.rc != 0, r
+    r = agcod(*cmd, "-o", "csv")
+    assert r.rc == 0, r
+    assert "F2\\x1B]0;pwn\\x07" in r.out, r
+    for c in RAW:
+        assert c not in r.out, (c, r)
+
+
+def test_batch_csv_keeps_utf8_in_quoted_cells(agcod, tmp_path):
+    """a pass-through cell that must be quoted (it holds a comma) keeps its
+    UTF-8 whole: "O’Brien, Pat" came out as O\\xE2...\\x80\\x99 garbage,
+    one byte at a time through the control-character filter"""
+    f = tmp_path / "names.csv"
+    f.write_text("amount,name\n5,\"O\u2019Brien, Pat \u20ac\"\n",
+                 encoding="utf-8")
+    r = agcod("batch", "create", str(f), "-o", "csv")
+    assert r.rc == 0, r
+    assert '"O\u2019Brien, Pat \u20ac"' in r.out, r
+
+
+def test_a_batch_running_twice_at_once_prints_its_cards_once(agcod, emu,
+                                                             tmp_path):
+    """the same batch started again while it runs (cron overlapping a
+    manual run): both runs printed every claim code as newly issued, and
+    'mail the rows where issued_before is empty' mailed each card twice.
+    The second run is refused, nothing sent, exit 75"""
+    f = tmp_path / "pay.csv"
+    f.write_text("amount\n1\n2\n3\n")
+    second, started = [], []
+
+    def hook(entry):
+        if not started:
+            started.append(1)
+            second.append(agcod("batch", "create", str(f), timeout=60))
+    emu.on_request = hook
+    try:
+        r = agcod("batch", "create", str(f), timeout=120)
+    finally:
+        emu.on_request = None
+    assert r.rc == 0 and len(r.jsonl()) == 3, r
+    s = second[0]
+    assert s.rc == 75, s
+    assert s.out == "", s
+    assert "another" in s.err, s
+    assert emu.state.creates == 3
+    assert len(emu.requests("CreateGiftCard")) == 3
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_create_says_its_request_id(agcod, emu, sig):
+    """Ctrl-C (or a wrapper's SIGTERM) while a create is on the wire: the
+    card may be issued, and agcod died without a word; it must name the
+    request id and say the outcome is unknown, as on any other trouble"""
+    import signal
+    import subprocess
+    import time
+    emu.fault("delay", 1, "CreateGiftCard", seconds=3)
+    rid = "Acme1Intr" + sig
+    p = subprocess.Popen([conftest_agcod(), "create", "--amount", "2",
+                          "--request-id", rid], env=agcod.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not emu.requests("CreateGiftCard") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.send_signal(getattr(signal, sig))
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == -getattr(signal, sig), (p.returncode, err)
+    assert "request-id: " + rid in err, err
+    assert "unknown" in err and "reconcile" in err, err
+    assert out == ""
+    assert rid in {r["request_id"] for r in agcod.journal()
+                   if r["state"] == "pending"}
+
+
+def conftest_agcod():
+    import conftest
+    return conftest.AGCOD
