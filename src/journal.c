@@ -1151,10 +1151,7 @@ journal_query(struct journal *j, const struct journal_query *q,
 	if (q->problems && add_where(&sql, &first, "state IN ('failed', "
 	    "'unknown', 'pending')") == -1)
 		goto oom;
-	if (q->state && (add_where(&sql, &first, "state = ?") == -1))
-		goto oom;
-	if (q->state)
-		args[n++] = q->state;
+	/* the operation names a kind for objects; the rest is the same */
 	if (q->operation) {
 		if (add_where(&sql, &first, opcol) == -1 ||
 		    buf_adds(&sql, " = ?") == -1)
@@ -1164,25 +1161,23 @@ journal_query(struct journal *j, const struct journal_query *q,
 		if (args[n - 1] == NULL)
 			args[n - 1] = "";
 	}
-	if (q->request_id) {
-		if (add_where(&sql, &first, "request_id = ?") == -1)
-			goto oom;
-		args[n++] = q->request_id;
-	}
-	if (q->extref) {
-		if (add_where(&sql, &first, "external_reference = ?") == -1)
-			goto oom;
-		args[n++] = q->extref;
-	}
-	if (q->since) {
-		if (add_where(&sql, &first, "time >= ?") == -1)
-			goto oom;
-		args[n++] = q->since;
-	}
-	if (q->until) {
-		if (add_where(&sql, &first, "time < ?") == -1)
-			goto oom;
-		args[n++] = q->until;
+	{
+		const struct { const char *cond, *val; } f[] = {
+			{ "state = ?", q->state },
+			{ "request_id = ?", q->request_id },
+			{ "external_reference = ?", q->extref },
+			{ "time >= ?", q->since },
+			{ "time < ?", q->until },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+			if (f[k].val == NULL)
+				continue;
+			if (add_where(&sql, &first, f[k].cond) == -1)
+				goto oom;
+			args[n++] = f[k].val;
+		}
 	}
 	if (buf_adds(&sql, q->newest_first ? " ORDER BY id DESC" :
 	    " ORDER BY id") == -1 ||

@@ -129,19 +129,27 @@ msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 }
 
 int
-msg_fprintf(FILE *f, const char *fmt, ...)
+msg_vfprintf(FILE *f, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *s = NULL;
 	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if ((n = vasprintf(&s, fmt, ap)) < 0)
 		return -1;
 	msg_show(f, s, (size_t)n, SHOW_LINES);
 	free(s);
+	return n;
+}
+
+int
+msg_fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = msg_vfprintf(f, fmt, ap);
+	va_end(ap);
 	return n;
 }
 

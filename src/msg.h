@@ -2,6 +2,7 @@
 #ifndef AGCOD_MSG_H
 #define AGCOD_MSG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,6 +34,8 @@ void	msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 /* fprintf, then the whole text through msg_show with SHOW_LINES */
 int	msg_fprintf(FILE *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	msg_vfprintf(FILE *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 /* msg_show with SHOW_LINES */
 void	msg_put_shown(FILE *, const char *, size_t);
 

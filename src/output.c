@@ -47,16 +47,11 @@ int
 output_printf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	n = msg_vfprintf(stdout, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -1;
-	msg_show(stdout, s, (size_t)n, SHOW_LINES);
-	free(s);
 	return n;
 }
 
