@@ -1239,6 +1239,28 @@ count(struct journal *j, const char *sql)
 	return n;
 }
 
+static const struct {
+	const char	*sql;
+	const char	*what;
+} counted[] = {
+	/* one open question per request id */
+	{ "SELECT count(*) FROM (SELECT 1 FROM requests WHERE open = 1 "
+	  "GROUP BY operation, request_id HAVING count(*) > 1)",
+	  "request ids have more than one open record" },
+	/* a settled object was settled by a request that says so */
+	{ "SELECT count(*) FROM objects o WHERE o.state IN ('issued', "
+	  "'loaded', 'activated', 'cancelled', 'voided', 'deactivated') AND "
+	  "EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request) AND "
+	  "NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request "
+	  "AND r.state IN ('succeeded', 'cancelled'))",
+	  "money objects are in a state no successful request put them in" },
+	/* nothing that could hold a claim code */
+	{ "SELECT (SELECT count(*) FROM pragma_table_info('requests') WHERE "
+	  "name LIKE '%claim%') + (SELECT count(*) FROM "
+	  "pragma_table_info('objects') WHERE name LIKE '%claim%')",
+	  "journal columns could hold a claim code" },
+};
+
 static void
 no_report(const char *m, void *arg)
 {
@@ -1252,6 +1274,7 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	sqlite3_stmt *st;
 	char m[512];
 	int problems = 0;
+	size_t i;
 	long n;
 
 	if (fn == NULL)
@@ -1304,35 +1327,12 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 			problems++;
 		}
 	unprep(j, st);
-	/* one open question per request id */
-	n = count(j, "SELECT count(*) FROM (SELECT 1 FROM requests WHERE "
-	    "open = 1 GROUP BY operation, request_id HAVING count(*) > 1)");
-	if (n != 0) {
-		snprintf(m, sizeof(m), "%ld request ids have more than one "
-		    "open record", n);
+	/* agcod's invariants that a count tells */
+	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++) {
+		if ((n = count(j, counted[i].sql)) == 0)
+			continue;
+		snprintf(m, sizeof(m), "%ld %s", n, counted[i].what);
 		fn(m, arg);
-		problems++;
-	}
-	/* a settled object was settled by a request that says so */
-	n = count(j, "SELECT count(*) FROM objects o WHERE o.state IN "
-	    "('issued', 'loaded', 'activated', 'cancelled', 'voided', "
-	    "'deactivated') AND EXISTS (SELECT 1 FROM requests r WHERE "
-	    "r.id = o.last_request) AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.id = o.last_request AND r.state IN ('succeeded', "
-	    "'cancelled'))");
-	if (n != 0) {
-		snprintf(m, sizeof(m), "%ld money objects are in a state no "
-		    "successful request put them in", n);
-		fn(m, arg);
-		problems++;
-	}
-	/* nothing that could hold a claim code */
-	n = count(j, "SELECT count(*) FROM pragma_table_info('requests') "
-	    "WHERE name LIKE '%claim%'");
-	n += count(j, "SELECT count(*) FROM pragma_table_info('objects') "
-	    "WHERE name LIKE '%claim%'");
-	if (n != 0) {
-		fn("the journal has a column for claim codes", arg);
 		problems++;
 	}
 	return problems;

@@ -471,6 +471,24 @@ def test_check_finds_a_broken_invariant(agcod, emu):
     assert r.rc == 65 and "state 'lost'" in r.out, r
 
 
+def test_check_finds_broken_object_and_open_invariants(agcod, emu):
+    assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    # a refused card shown as issued; the unknown one asked twice at once
+    con.execute("UPDATE objects SET state = 'issued' WHERE request_id = 'F3003'")
+    con.execute("INSERT INTO requests (time, state, operation, request_id, open) "
+                "SELECT time, state, operation, request_id, 1 FROM requests "
+                "WHERE state = 'unknown'")
+    con.commit()
+    con.close()
+    r = agcod("journal", "check")
+    assert r.rc == 65, r
+    assert "1 money objects are in a state no successful request put them in" in r.out
+    assert "1 request ids have more than one open record" in r.out
+
+
 def test_settle_by_hand(agcod, emu):
     emu.fault("drop", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "2").rc == 75
