@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "statedir.h"
+
 #define JOURNAL_DB	"journal.db"
 #define JOURNAL_LEGACY	"journal.jsonl"	/* agcod 0.1's, imported once */
 
@@ -30,21 +32,6 @@ struct journal {
 	struct sqlite3_stmt *stmt[JOURNAL_STMTS];
 	char		*stmt_sql[JOURNAL_STMTS];
 };
-
-/* STATE_DIR from --state-dir, AGCOD_STATE_DIR, XDG_STATE_HOME or HOME */
-int	state_dir_resolve(const char *opt, char *out, size_t outlen);
-/*
- * mkdir -p with mode 0700, then insist on a directory owned by this user
- * that nobody else can write to; -1 with errno (EPERM for a wrong owner or
- * mode, ENOTDIR) and the reason in why
- */
-int	state_dir_make(const char *dir, char *why, size_t whylen);
-/*
- * Open a path inside the state directory without following a link and
- * without blocking on a FIFO or device: a regular file owned by this user,
- * mode 0600 (loosened modes are tightened); -1 with errno.
- */
-int	state_file_open(const char *path, int flags);
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */

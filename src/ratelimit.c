@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ratelimit.h"
+#include "statedir.h"
 
 #define MARGIN_PCT	101	/* slots 1% wider than 1/max_rps */
 #define LOCK_WAIT_NS	(2 * RL_NS)	/* holders keep the lock microseconds */
@@ -105,21 +106,15 @@ static int
 open_locked(const char *path, char *why, size_t n)
 {
 	int64_t give_up = rl_now() + LOCK_WAIT_NS;
-	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-	    0600);
-	if (fd == -1) {
-		snprintf(why, n, "cannot open the rate limit file '%s': %s",
-		    path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		snprintf(why, n, "the rate limit file '%s' is not a regular "
-		    "file of this user; remove it", path);
-		close(fd);
+	if ((fd = state_file_open(path, O_RDWR | O_CREAT)) == -1) {
+		if (errno == ELOOP || errno == EPERM || errno == EINVAL)
+			snprintf(why, n, "the rate limit file '%s' is not a "
+			    "regular file of this user; remove it", path);
+		else
+			snprintf(why, n, "cannot open the rate limit file "
+			    "'%s': %s", path, strerror(errno));
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {

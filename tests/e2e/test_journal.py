@@ -138,6 +138,21 @@ def test_fifo_at_the_wal_is_refused(agcod, emu):
     assert len(emu.requests()) == 1
 
 
+@pytest.mark.parametrize("name", ["journal.db", "journal.db-wal",
+                                  "ratelimit-" + PARTNER])
+def test_hard_link_in_the_state_dir_is_refused(agcod, emu, tmp_path, name):
+    """a second name would let agcod write through to another file"""
+    agcod.state.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    victim.chmod(0o600)
+    os.link(victim, agcod.state / name)
+    r = agcod("create", "--amount", "1", timeout=10)
+    assert r.rc == 74 and "regular file" in r.err, r
+    assert victim.read_bytes() == b"precious"
+    assert emu.requests() == []
+
+
 def test_state_dir_others_can_write_is_refused(agcod, emu):
     agcod.state.mkdir(mode=0o700)
     os.chmod(agcod.state, 0o777)
