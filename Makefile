@@ -43,8 +43,8 @@ SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
 	  src/journal.c src/ratelimit.c src/csv.c src/trace.c src/triage.c \
 	  src/recover.c src/guard.c src/outcome.c src/cmd_reprint.c \
 	  src/suggest.c src/cmd_config.c src/cmd_verify.c src/rotation.c \
-	  src/forecast.c src/statedir.c
-LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c src/recover.c,$(SRCS))
+	  src/forecast.c src/statedir.c src/ctx.c src/usage.c
+LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c src/recover.c src/ctx.c src/usage.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)

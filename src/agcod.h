@@ -92,16 +92,18 @@ struct cmd_ctx {
 	int			 out_checked;	/* a failed stdout was reported */
 };
 
-/* main.c */
+/* usage.c: one reason line and the command's synopsis; 64 */
 int	usage_error(const struct cmd *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* usage.c: agcod's version and the libraries' in use */
+void	print_versions(FILE *);
+void	print_versions_line(FILE *);
+/* main.c: the command and option tables */
 const struct cmd *cmd_find(const char *);
 int	opt_applies(int id, const struct cmd *);
 const char *opt_name(int id);
-void	print_versions(FILE *);
-void	print_versions_line(FILE *);
 
-/* main.c: the state directory, journal and shared rate limit; 0 or 74 */
+/* ctx.c: the state directory, journal and shared rate limit; 0 or 74 */
 int	ctx_open_state(struct cmd_ctx *, int journal);
 /*
  * The journal for reading (opened, and an old journal.jsonl imported, on

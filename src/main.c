@@ -21,7 +21,6 @@
 #include <bsd/stdlib.h>
 #include <curl/curlver.h>
 #include <jansson.h>
-#include <mbedtls/version.h>
 
 #include "agcod.h"
 #include "api.h"
@@ -331,45 +330,6 @@ help_cmd(FILE *f, const struct cmd *c)
 	fprintf(f, "\nglobal options are accepted too: see 'agcod --help'.\n");
 }
 
-int
-usage_error(const struct cmd *c, const char *fmt, ...)
-{
-	char m[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof(m), fmt, ap);
-	va_end(ap);
-	msg_err("%s", m);
-	if (c)
-		fprintf(stderr, "usage: agcod %s\n", c->synopsis);
-	else
-		fprintf(stderr, "usage: agcod [global options] COMMAND "
-		    "[command options]; see 'agcod --help'\n");
-	return EX_USAGE;
-}
-
-void
-print_versions_line(FILE *f)
-{
-	char mb[32];
-
-	mbedtls_version_get_string(mb);
-	fprintf(f, "agcod %s (%s, mbedTLS %s, Jansson %s)\n", AGCOD_VERSION,
-	    http_versions(), mb, jansson_version_str());
-}
-
-/* --version: the libraries in use (libcurl's as its runtime reports) */
-void
-print_versions(FILE *f)
-{
-	char mb[32];
-
-	mbedtls_version_get_string(mb);
-	fprintf(f, "agcod %s\n%s\nmbedTLS %s\nJansson %s\n", AGCOD_VERSION,
-	    http_versions(), mb, jansson_version_str());
-}
-
 /* the commands that take the options of `bits`, as "cancel" or "load, void" */
 static const char *
 cmd_names(unsigned bits, char *buf, size_t len)
@@ -647,106 +607,6 @@ finish_stdout(struct cmd_ctx *ctx, int rc)
 		return rc ? rc : ctx->sent ? EX_TEMPFAIL : EX_IOERR;
 	}
 	return rc;
-}
-
-static void
-say_import(const struct journal *j)
-{
-	if (j->import_renamed[0] == '\0')
-		return;
-	if (j->import_before) {
-		msg_note("agcod 0.1's journal was already imported into '%s'; "
-		    "the old file is kept as '%s'", j->path, j->import_renamed);
-		return;
-	}
-	msg_note("imported %ld record%s of agcod 0.1's journal into '%s'; "
-	    "the old file is kept as '%s'", j->imported,
-	    j->imported == 1 ? "" : "s", j->path, j->import_renamed);
-	if (j->import_bad)
-		msg_warn("%ld line%s of the old journal could not be read and "
-		    "%s skipped", j->import_bad, j->import_bad == 1 ? "" : "s",
-		    j->import_bad == 1 ? "was" : "were");
-	if (j->import_torn)
-		msg_warn("the old journal's last line was incomplete (left by "
-		    "a crash?) and was skipped");
-}
-
-static int
-ctx_state_dir(struct cmd_ctx *c)
-{
-	if (c->state_dir[0] == '\0' &&
-	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
-	    sizeof(c->state_dir)) == -1) {
-		msg_err("the state directory path is too long");
-		return -1;
-	}
-	return 0;
-}
-
-int
-ctx_open_state(struct cmd_ctx *c, int journal)
-{
-	char why[200];
-
-	if (ctx_state_dir(c) == -1)
-		return EX_IOERR;
-	if (journal && c->journal.db == NULL) {
-		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
-		    == -1) {
-			msg_err("cannot open the journal in '%s': %s; nothing "
-			    "was sent", c->state_dir, c->journal.err);
-			return EX_IOERR;
-		}
-		c->journal_read = 1;
-		say_import(&c->journal);
-	}
-	/* without a usable state directory the rate is this process's own */
-	if (!c->rl_ready && c->prof.partner_id[0] &&
-	    state_dir_make(c->state_dir, why, sizeof(why)) == 0 &&
-	    ratelimit_init(&c->rl, c->state_dir, c->prof.partner_id,
-	    c->prof.max_rps) == 0)
-		c->rl_ready = 1;
-	else if (!c->rl_ready)
-		msg_verbose("no shared rate limit in '%s'", c->state_dir);
-	return 0;
-}
-
-struct journal *
-ctx_journal(struct cmd_ctx *c)
-{
-	if (c->journal_read)
-		return &c->journal;
-	if (ctx_state_dir(c) == -1)
-		return NULL;
-	if (journal_open(&c->journal, c->state_dir, JOURNAL_READ) == -1) {
-		msg_err("cannot read the journal in '%s': %s", c->state_dir,
-		    c->journal.err);
-		return NULL;
-	}
-	c->journal_read = 1;
-	say_import(&c->journal);
-	return &c->journal;
-}
-
-json_t *
-ctx_lookup(struct cmd_ctx *c, const char *op, const char *rid)
-{
-	struct journal *j;
-	json_t *e;
-
-	if (rid == NULL || (j = ctx_journal(c)) == NULL ||
-	    (e = journal_lookup(j, op, rid)) == NULL)
-		return NULL;
-	ctx_keep(c, e);
-	return e;
-}
-
-void
-ctx_keep(struct cmd_ctx *c, json_t *row)
-{
-	if (c->kept == NULL)
-		c->kept = json_array();
-	json_array_append_new(c->kept, row);
 }
 
 static int

@@ -1,0 +1,112 @@
+/*
+ * ctx.c - what a command's run holds below the dispatcher: the state
+ * directory, the journal (opened once, for reading or writing, with agcod
+ * 0.1's journal imported on first use), the shared rate limit, and the
+ * journal rows a request points into.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agcod.h"
+#include "msg.h"
+
+static void
+say_import(const struct journal *j)
+{
+	if (j->import_renamed[0] == '\0')
+		return;
+	if (j->import_before) {
+		msg_note("agcod 0.1's journal was already imported into '%s'; "
+		    "the old file is kept as '%s'", j->path, j->import_renamed);
+		return;
+	}
+	msg_note("imported %ld record%s of agcod 0.1's journal into '%s'; "
+	    "the old file is kept as '%s'", j->imported,
+	    j->imported == 1 ? "" : "s", j->path, j->import_renamed);
+	if (j->import_bad)
+		msg_warn("%ld line%s of the old journal could not be read and "
+		    "%s skipped", j->import_bad, j->import_bad == 1 ? "" : "s",
+		    j->import_bad == 1 ? "was" : "were");
+	if (j->import_torn)
+		msg_warn("the old journal's last line was incomplete (left by "
+		    "a crash?) and was skipped");
+}
+
+static int
+ctx_state_dir(struct cmd_ctx *c)
+{
+	if (c->state_dir[0] == '\0' &&
+	    state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
+	    sizeof(c->state_dir)) == -1) {
+		msg_err("the state directory path is too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctx_open_state(struct cmd_ctx *c, int journal)
+{
+	char why[200];
+
+	if (ctx_state_dir(c) == -1)
+		return EX_IOERR;
+	if (journal && c->journal.db == NULL) {
+		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
+		    == -1) {
+			msg_err("cannot open the journal in '%s': %s; nothing "
+			    "was sent", c->state_dir, c->journal.err);
+			return EX_IOERR;
+		}
+		c->journal_read = 1;
+		say_import(&c->journal);
+	}
+	/* without a usable state directory the rate is this process's own */
+	if (!c->rl_ready && c->prof.partner_id[0] &&
+	    state_dir_make(c->state_dir, why, sizeof(why)) == 0 &&
+	    ratelimit_init(&c->rl, c->state_dir, c->prof.partner_id,
+	    c->prof.max_rps) == 0)
+		c->rl_ready = 1;
+	else if (!c->rl_ready)
+		msg_verbose("no shared rate limit in '%s'", c->state_dir);
+	return 0;
+}
+
+struct journal *
+ctx_journal(struct cmd_ctx *c)
+{
+	if (c->journal_read)
+		return &c->journal;
+	if (ctx_state_dir(c) == -1)
+		return NULL;
+	if (journal_open(&c->journal, c->state_dir, JOURNAL_READ) == -1) {
+		msg_err("cannot read the journal in '%s': %s", c->state_dir,
+		    c->journal.err);
+		return NULL;
+	}
+	c->journal_read = 1;
+	say_import(&c->journal);
+	return &c->journal;
+}
+
+json_t *
+ctx_lookup(struct cmd_ctx *c, const char *op, const char *rid)
+{
+	struct journal *j;
+	json_t *e;
+
+	if (rid == NULL || (j = ctx_journal(c)) == NULL ||
+	    (e = journal_lookup(j, op, rid)) == NULL)
+		return NULL;
+	ctx_keep(c, e);
+	return e;
+}
+
+void
+ctx_keep(struct cmd_ctx *c, json_t *row)
+{
+	if (c->kept == NULL)
+		c->kept = json_array();
+	json_array_append_new(c->kept, row);
+}
