@@ -25,6 +25,7 @@ enum rl_class {
 struct rl_state {
 	int64_t	next_ns;
 	int64_t	funds_next_ns;
+	int64_t	owner;		/* the process that took the last slot */
 };
 
 #define RL_NS		1000000000LL

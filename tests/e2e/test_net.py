@@ -298,7 +298,7 @@ def test_far_future_slot_is_reset(agcod, emu, ahead):
     r = agcod("create", "--amount", "1", "--request-id", "Acme1NetStale1", timeout=30)
     assert r.rc == 0, r
     assert time.monotonic() - t0 < 5
-    nxt, _ = (int(x) for x in rl_path(agcod).read_text().split())
+    nxt = int(rl_path(agcod).read_text().split()[0])
     assert nxt < time.monotonic_ns() + 10**9      # a slot on today's clock
 
 

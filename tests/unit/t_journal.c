@@ -202,7 +202,7 @@ test_csv(void)
 
 	/* rate-limit slots: 1.01/max_rps apart, funds 1.01 s apart */
 	{
-		struct rl_state s = { 0, 0 };
+		struct rl_state s = { 0, 0, 0 };
 		const long long NS = 1000000000LL;
 		long long t0 = 1000 * NS, a, b, f1, f2;
 

@@ -14,7 +14,7 @@ void
 test_ratelimit(void)
 {
 	const int64_t NS = RL_NS, t0 = 1000 * RL_NS;
-	struct rl_state s = { 0, 0 }, before;
+	struct rl_state s = { 0, 0, 0 }, before;
 	struct ratelimit rl;
 	char dir[] = "/tmp/agcod-rl-XXXXXX", why[256], text[64], path[300];
 	int64_t wait;
