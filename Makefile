@@ -294,10 +294,12 @@ check-deb: deb
 	@deb=$$(ls $(DEB_DIR)/agcod_*.deb) && root=$(DEB_DIR)/root && \
 	rm -rf $$root && dpkg -x $$deb $$root && \
 	echo "check-deb: $$deb" && \
-	dpkg-deb -f $$deb Depends | tee /dev/stderr | grep -q 'libcurl4' && \
+	dep=$$(dpkg-deb -f $$deb Depends) && echo "check-deb: Depends: $$dep" && \
+	case "$$dep" in *libcurl4*) ;; *) false ;; esac && \
 	test -x $$root/usr/bin/agcod && \
 	test -f $$root/usr/share/man/man1/agcod.1.gz && \
 	test -f $$root/usr/share/man/man5/agcod.ini.5.gz && \
+	test -f $$root/usr/share/man/man5/agcod-journal.5.gz && \
 	test -f $$root/usr/share/bash-completion/completions/agcod && \
 	test -f $$root/usr/share/zsh/vendor-completions/_agcod && \
 	test -f $$root/usr/share/fish/vendor_completions.d/agcod.fish && \
