@@ -13,7 +13,7 @@
 #include "profile.h"
 #include "ratelimit.h"
 
-#define AGCOD_VERSION	"0.1.0"
+#define AGCOD_VERSION	"0.2.0"
 
 /*
  * Exit status (CONTRACT §5): sysexits.h's names, plus one of our own.

@@ -151,7 +151,7 @@ load(int fd, struct rl_state *s)
 	if ((n = pread(fd, text, sizeof(text) - 1, 0)) == -1)
 		return -1;
 	text[n] = '\0';
-	/* the owner is optional: agcod 0.2's files have two fields */
+	/* the owner is optional: files written before it have two fields */
 	if (n > 0 && sscanf(text, "%" SCNd64 " %" SCNd64 " %" SCNd64,
 	    &s->next_ns, &s->funds_next_ns, &s->owner) < 2)
 		s->next_ns = s->funds_next_ns = s->owner = 0;	/* torn */
