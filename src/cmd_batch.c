@@ -908,8 +908,7 @@ dry_run(struct batch *b)
 		json_object_set_new(out, "covered", json_boolean(covered));
 	}
 	if (c->out == OUT_JSON) {
-		json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		output_json(stdout, out);
 	} else {
 		printf("batch            %s\nrows             %zu (%zu issued "
 		    "before)\n", b->id, b->n, issued);
@@ -1059,8 +1058,7 @@ out_row(struct batch *b, const struct row *w, size_t i,
 		json_object_set_new(o, "errorCode", jstr(r->error_code));
 		json_object_set_new(o, "errorType", jstr(r->error_type));
 		json_object_set_new(o, "issued_before", jstr(w->since));
-		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putc('\n', f);
+		output_json(f, o);
 		json_decref(o);
 	} else if (b->c->out == OUT_TABLE) {
 		fprintf(f, "%6zu  ", i + 1);

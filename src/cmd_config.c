@@ -345,18 +345,13 @@ config_list(struct cmd_ctx *c)
 
 	if (c->out == OUT_JSON) {
 		json_t *o = json_object();
-		char *text;
 
 		for (k = 0; k < i; k++)
 			json_object_set_new(o, s[k].name, json_pack("{s:s,s:s}",
 			    "value", s[k].value, "origin", s[k].origin));
-		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rc = output_json(stdout, o) == -1 ? EX_SOFTWARE : 0;
 		json_decref(o);
-		if (text == NULL)
-			return EX_SOFTWARE;
-		printf("%s\n", text);
-		free(text);
-		return 0;
+		return rc;
 	}
 	/* name, value, origin: the origin in a column of its own */
 	{

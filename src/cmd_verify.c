@@ -60,7 +60,7 @@ print_json(const struct cmd_ctx *c, const struct api_result *res, long age)
 	json_t *o = json_object(), *funds = json_object_get(res->json,
 	    "availableFunds");
 	char created[16], by[16];
-	char *text;
+	int rc;
 	struct tm tm;
 
 	json_object_set_new(o, "verified", json_true());
@@ -96,13 +96,9 @@ print_json(const struct cmd_ctx *c, const struct api_result *res, long age)
 	if (res->resp.request_id[0])
 		json_object_set_new(o, "amazon_request_id",
 		    json_string(res->resp.request_id));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	rc = output_json(stdout, o) == -1 ? EX_SOFTWARE : 0;
 	json_decref(o);
-	if (text == NULL)
-		return EX_SOFTWARE;
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return rc;
 }
 
 static void

@@ -459,3 +459,16 @@ def test_reprint_of_a_cancelled_card_hands_out_no_dead_code(agcod, emu, tmp_path
     assert row["gcClaimCode"] not in r.out and "RefundedToPurchaser" in r.err
     card = [o for o in agcod.objects() if o["request_id"] == row["request_id"]]
     assert card[0]["state"] == "cancelled"
+
+
+def test_json_rows_escape_c1_controls_from_the_service(agcod, emu, tmp_path, monkeypatch):
+    """every JSON line goes through output_json: an 8-bit CSI from the
+    service is written as \\u009b, never as the raw bytes"""
+    import agcod_emulator
+    monkeypatch.setitem(agcod_emulator.MOCKS, "F2005", (
+        "F200", "Invalid\u009b31mCurrency", "bad", "FAILURE"))
+    f = write(tmp_path, "c1.csv", "amount,request_id\n5,F2005\n")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 65, r
+    assert "\u009b" not in r.out and "\\u009b" in r.out, r.out
+    assert json.loads(r.out.splitlines()[0])["errorType"] == "Invalid\u009b31mCurrency"
