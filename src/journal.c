@@ -744,6 +744,29 @@ row_by_id(struct journal *j, int64_t id)
 	return r;
 }
 
+/* the open records of an operation's request id are settled, saying how */
+static int
+close_open(struct journal *j, const char *op, const char *rid,
+    const char *how)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	int rc;
+
+	journal_time(time(NULL), now);
+	if ((st = prep(j, "UPDATE requests SET open = 0, settled = ?, "
+	    "settled_time = ? WHERE operation = ? AND request_id = ? AND "
+	    "open = 1")) == NULL)
+		return -1;
+	bind_text(st, 1, how);
+	bind_text(st, 2, now);
+	bind_text(st, 3, op);
+	bind_text(st, 4, rid);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	unprep(j, st);
+	return rc;
+}
+
 static int
 begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 {
@@ -763,18 +786,8 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 	}
 	/* a later send of the same id takes the open question over */
 	journal_time(time(NULL), now);
-	if ((st = prep(j, "UPDATE requests SET open = 0, settled = "
-	    "'retried', settled_time = ? WHERE operation = ? AND "
-	    "request_id = ? AND open = 1")) == NULL)
+	if (close_open(j, op, rid, "retried") == -1)
 		return -1;
-	bind_text(st, 1, now);
-	bind_text(st, 2, op);
-	bind_text(st, 3, rid);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
-	unprep(j, st);
-	if (rc == -1)
-		return -1;
-	rc = -1;
 
 	if (buf_adds(&sql, "INSERT INTO requests (pid, open") == -1)
 		goto done;
@@ -831,25 +844,13 @@ static int
 close_undone(struct journal *j, json_t *row, int64_t id)
 {
 	const struct kind *k;
-	sqlite3_stmt *st;
-	char now[32], how[64];
-	int origin, rc;
+	char how[64];
+	int origin;
 
 	if ((k = kind_of(member(row, "operation"), &origin)) == NULL || origin)
 		return 0;
-	journal_time(time(NULL), now);
 	snprintf(how, sizeof(how), "undone by request %lld", (long long)id);
-	if ((st = prep(j, "UPDATE requests SET open = 0, settled = ?, "
-	    "settled_time = ? WHERE operation = ? AND request_id = ? AND "
-	    "open = 1")) == NULL)
-		return -1;
-	bind_text(st, 1, how);
-	bind_text(st, 2, now);
-	bind_text(st, 3, k->origin);
-	bind_text(st, 4, member(row, "request_id"));
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
-	unprep(j, st);
-	return rc;
+	return close_open(j, k->origin, member(row, "request_id"), how);
 }
 
 static int
