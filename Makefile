@@ -36,15 +36,8 @@ LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
 # header dependencies, written by the compiler next to each object
 DEPFLAGS = -MMD -MP
 
-SRCS	= src/main.c src/cmd_op.c src/cmd_signdebug.c src/cmd_history.c \
-	  src/cmd_reconcile.c src/cmd_batch.c src/cmd_support.c src/cmd_journal.c src/send.c src/opreq.c src/api.c src/http.c \
-	  src/sigv4.c src/rawreq.c src/amount.c src/reqid.c src/profile.c \
-	  src/json.c src/output.c src/rows.c src/report.c src/buf.c src/msg.c \
-	  src/journal.c src/ratelimit.c src/csv.c src/trace.c src/triage.c \
-	  src/recover.c src/guard.c src/outcome.c src/cmd_reprint.c \
-	  src/suggest.c src/cmd_config.c src/cmd_verify.c src/rotation.c \
-	  src/forecast.c src/statedir.c src/ctx.c src/usage.c
-LIBSRCS	= $(filter-out src/main.c src/cmd_%.c src/opreq.c src/send.c src/recover.c src/ctx.c src/usage.c,$(SRCS))
+SRCS	= $(sort $(wildcard src/*.c))
+LIBSRCS	= $(filter-out src/main.c src/cli.c src/cmd_%.c src/ctx.c src/usage.c,$(SRCS))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)

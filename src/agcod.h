@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "profile.h"
 #include "ratelimit.h"
+#include "send.h"
 
 #define AGCOD_VERSION	"0.2.0"
 
@@ -24,12 +25,14 @@
  */
 #define EX_BELOW	1
 
-/* what a command needs before it runs (git's RUN_SETUP idea) */
+/* what a command needs before it runs (git's RUN_SETUP idea), and takes */
 enum need {
 	NEED_PROFILE	= 1 << 0,
 	NEED_SECRET	= 1 << 1,
 	NEED_NET	= 1 << 2,
 	NEED_STATE	= 1 << 3,
+	CMD_CSV		= 1 << 4,	/* -o csv */
+	CMD_OPERANDS	= 1 << 5,	/* arguments besides options */
 };
 
 enum opt_id {
@@ -58,14 +61,13 @@ struct args {
 
 struct op;
 struct cmd_ctx;
-struct http;
 
 struct cmd {
 	const char	*name;
 	int		(*fn)(struct cmd_ctx *);
-	unsigned	 bit;	/* which options apply: optspec.cmds */
+	unsigned	 bit;	/* its options: cli.c; an operation's: ops.c */
 	unsigned	 need;
-	const struct op	*op;	/* the AGCOD operation it sends, if any */
+	const struct op	*op;	/* the operation's command: its ops[] entry */
 	const char	*synopsis;
 	const char	*summary;
 };
@@ -79,14 +81,13 @@ struct cmd_ctx {
 	enum output_fmt		 out;
 	long			 timeout;	/* seconds per attempt */
 	long			 retry_for;	/* seconds of retrying */
-	struct http		*http;
-	int			 sent;		/* something left the machine */
+	struct sender		 send;		/* api env (http handle, rate
+						 * limit, trace) and journal */
 	char			 state_dir[PATH_MAX];
 	struct journal		 journal;	/* fd -1 until opened */
 	struct ratelimit	 rl;
 	int			 rl_ready;
 	int			 journal_read;	/* ctx_journal has opened it */
-	int64_t			 last_record;	/* journal id of the last send */
 	json_t			*kept;		/* journal rows requests point into */
 	int			 trace_fd;	/* --trace: -1 not yet open */
 	int			 out_checked;	/* a failed stdout was reported */
@@ -98,13 +99,19 @@ int	usage_error(const struct cmd *, const char *, ...)
 /* usage.c: agcod's version and the libraries' in use */
 void	print_versions(FILE *);
 void	print_versions_line(FILE *);
-/* main.c: the command and option tables */
-const struct cmd *cmd_find(const char *);
-int	opt_applies(int id, const struct cmd *);
-const char *opt_name(int id);
-
 /* ctx.c: the state directory, journal and shared rate limit; 0 or 74 */
 int	ctx_open_state(struct cmd_ctx *, int journal);
+/*
+ * What sends need, ready (the HTTP handle started if a command did not,
+ * the rate limit, the trace callback): 0, or an exit status after a
+ * message.
+ */
+int	ctx_sender(struct cmd_ctx *, struct sender **);
+/*
+ * The command line's values -> a checked request, completed from the
+ * journal row it refers to; 0, or 64 after a usage error.
+ */
+int	ctx_prepare(struct cmd_ctx *, const struct op *, struct opreq *);
 /*
  * The journal for reading (opened, and an old journal.jsonl imported, on
  * first use); NULL after saying why on stderr.  With no journal yet, an

@@ -18,56 +18,10 @@
 #include "api.h"
 #include "json.h"
 #include "msg.h"
-#include "trace.h"
 #include "triage.h"
 
 #define TARGET_PREFIX	"com.amazonaws.agcod.AGCODService."
 #define BODY_MAX	(64 * 1024)
-
-const struct op ops[] = {
-	{ "create", "CreateGiftCard", "creationRequestId",
-	    F_VALUE | F_EXTREF | F_PROGRAM | F_PRODUCT,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
-	{ "cancel", "CancelGiftCard", "creationRequestId",
-	    F_GCID, OP_ID_REQUIRED | OP_JOURNAL, "CreateGiftCard", RL_ANY },
-	{ "funds", "GetAvailableFunds", NULL, 0, 0, NULL, RL_FUNDS },
-	{ "load", "LoadAmazonBalance", "loadBalanceRequestId",
-	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
-	{ "void", "VoidAmazonBalanceLoad", "loadBalanceRequestId",
-	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF,
-	    OP_ID_REQUIRED | OP_JOURNAL, "LoadAmazonBalance", RL_ANY },
-	{ "activate", "ActivateGiftCard", "activationRequestId",
-	    F_CARD | F_VALUE | F_PROGRAM | F_PRODUCT,
-	    OP_MOVES_MONEY | OP_JOURNAL, NULL, RL_ANY },
-	{ "deactivate", "DeactivateGiftCard", "activationRequestId",
-	    F_CARD, OP_ID_REQUIRED | OP_JOURNAL, "ActivateGiftCard", RL_ANY },
-	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
-	    F_CARD, 0, NULL, RL_ANY },
-};
-const size_t nops = sizeof(ops) / sizeof(ops[0]);
-
-const struct op *
-op_find(const char *cmd)
-{
-	size_t i;
-
-	for (i = 0; i < nops; i++)
-		if (strcmp(ops[i].cmd, cmd) == 0)
-			return &ops[i];
-	return NULL;
-}
-
-const struct op *
-op_by_name(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < nops; i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
-}
 
 /*
  * The body, in the style of Amazon's signing sample: members in a fixed
@@ -225,20 +179,16 @@ now_ms(void)
 #define PACE_LATE_US	2000
 
 static int
-pace(struct cmd_ctx *c, const struct op *op, long deadline, int unknown,
+pace(struct api_env *env, const struct op *op, long deadline, int unknown,
     struct api_result *r)
 {
 	long latest = now_ms() + PACE_MIN_MS;
 	int64_t wait;
 	char why[PATH_MAX + 128];
 
-	if (!c->rl_ready) {
-		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
-		c->rl_ready = 1;
-	}
 	if (deadline > latest)
 		latest = deadline;
-	switch (ratelimit_acquire(&c->rl, op->rate, (int64_t)latest * 1000000,
+	switch (ratelimit_acquire(env->rl, op->rate, (int64_t)latest * 1000000,
 	    &wait, why, sizeof(why))) {
 	case RL_GO:
 		return 0;
@@ -423,7 +373,7 @@ answers_ours(const struct op *op, const char *body, size_t len,
 			return unproven(r, "with a SUCCESS for another request "
 			    "id");
 	}
-	if (strcmp(op->name, "CreateGiftCard") == 0 &&
+	if ((op->flags & OP_CLAIM_CODE) &&
 	    json_str(r->json, "gcClaimCode") == NULL)
 		return unproven(r, "with a SUCCESS without the claim code");
 	return v;
@@ -487,7 +437,7 @@ api_classify(struct api_result *r, int hr)
  * name the likely cause.
  */
 static void
-triage(struct cmd_ctx *c, struct api_result *r)
+triage(const struct profile *p, struct api_result *r)
 {
 	struct triage_in t;
 	time_t server;
@@ -512,10 +462,10 @@ triage(struct cmd_ctx *c, struct api_result *r)
 	t.type = json_str(r->json, "__type");
 	t.have_skew = r->have_skew;
 	t.skew = r->skew;
-	t.host = c->prof.host;
-	t.region = c->prof.region->signing_region;
-	t.access_key_id = c->prof.access_key_id;
-	t.production = c->prof.production;
+	t.host = p->host;
+	t.region = p->region->signing_region;
+	t.access_key_id = p->access_key_id;
+	t.production = p->production;
 	if (t.message == NULL && contains(buf_str(&r->resp.body),
 	    r->resp.body.len, "signature we calculated does not match"))
 		t.message = "signature we calculated does not match";
@@ -538,23 +488,15 @@ backoff_ms(long elapsed, int attempt)
 }
 
 int
-api_call(struct cmd_ctx *c, const struct op *op, const char *body,
+api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
 	struct http_header_out hd[API_NHEADERS + 1];
-	long start = now_ms(), deadline = start + c->retry_for * 1000, wait;
+	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
 	int v, hr, unknown = 0;
 	int64_t go;
 
 	memset(r, 0, sizeof(*r));
-	/* a sending command did this first (main.c); sign-debug --send not */
-	if (c->http == NULL &&
-	    (v = http_start(&c->http, &c->prof, c->timeout)) != 0) {
-		r->exit = v;
-		r->outcome = OUTCOME_NOT_SENT;
-		api_say(r, "libcurl cannot be used; nothing sent");
-		return r->exit;
-	}
 	for (;;) {
 		if (r->have_resp)
 			http_response_free(&r->resp);
@@ -565,26 +507,27 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		if (pace(c, op, deadline, unknown, r) == -1)
+		if (pace(env, op, deadline, unknown, r) == -1)
 			break;
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
-		if (api_sign(&c->prof, op, body, len, r->when, &r->sreq) == -1) {
+		if (api_sign(env->prof, op, body, len, r->when, &r->sreq) == -1) {
 			r->exit = EX_SOFTWARE;
 			api_say(r, "cannot sign the request");
 			return r->exit;
 		}
 		r->attempts++;
-		c->sent = 1;
+		env->sent = 1;
 		go = rl_now();
-		hr = http_post(c->http, r->sreq.url, hd,
+		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
 		/* a new connection's handshake delayed it past its slot */
 		if (r->resp.pretransfer_us > PACE_LATE_US)
-			ratelimit_sent(&c->rl, op->rate,
+			ratelimit_sent(env->rl, op->rate,
 			    go + (int64_t)r->resp.pretransfer_us * 1000);
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
-		trace_attempt(c, op, body, len, r);
+		if (env->trace)
+			env->trace(env->trace_arg, op, body, len, r);
 		if (r->outcome == OUTCOME_UNKNOWN)
 			unknown = 1;
 		if (v == V_DONE)
@@ -601,7 +544,7 @@ api_call(struct cmd_ctx *c, const struct op *op, const char *body,
 			nanosleep(&ts, NULL);
 		}
 	}
-	triage(c, r);
+	triage(env->prof, r);
 	/*
 	 * Once an attempt may have been processed, the outcome stays open
 	 * until the service itself answers for this request id (SUCCESS, or

@@ -2,43 +2,48 @@
 #ifndef AGCOD_API_H
 #define AGCOD_API_H
 
+#include <sysexits.h>
 #include <time.h>
 
-#include "agcod.h"
+#include "amount.h"
+#include "journal.h"
+#include "ops.h"
+#include "profile.h"
+#include "ratelimit.h"
 #include "buf.h"
 #include "http.h"
 #include "json.h"
 #include "reqid.h"
 #include "sigv4.h"
 
-/* the members an operation's body carries, in body order */
-enum op_field {
-	F_CARD		= 1 << 0,	/* cardNumber */
-	F_GCID		= 1 << 1,	/* gcId */
-	F_VALUE		= 1 << 2,	/* value {currencyCode, amount: number} */
-	F_AMOUNT	= 1 << 3,	/* amount {currencyCode, value: "string"} */
-	F_SOURCE	= 1 << 4,	/* transactionSource {sourceId} */
-	F_ACCOUNT	= 1 << 5,	/* account {id, type} */
-	F_EXTREF	= 1 << 6,	/* externalReference */
-	F_PROGRAM	= 1 << 7,	/* programId */
-	F_PRODUCT	= 1 << 8,	/* productType */
+/*
+ * What a request is built from, by name: the command line, a journal row or
+ * a batch row all fill these; NULL is "not given".
+ */
+struct opreq_in {
+	const char	*amount;
+	const char	*currency;
+	const char	*request_id;
+	const char	*gc_id;
+	const char	*card_number;
+	const char	*account_id;
+	const char	*account_type;
+	const char	*source_id;
+	const char	*extref;
+	const char	*program_id;
+	const char	*product_type;
+	const char	*recover_for;
 };
 
-enum op_flag {
-	OP_MOVES_MONEY	= 1 << 0,	/* named on stderr in production */
-	OP_ID_REQUIRED	= 1 << 1,	/* refers to an earlier request */
-	OP_JOURNAL	= 1 << 2,	/* changes state: journaled */
+/* an opreq_in member: its option name (without --) and journal member */
+struct opreq_input {
+	const char	*option;
+	const char	*member;	/* NULL: never taken from the journal */
+	size_t		 offset;
 };
-
-struct op {
-	const char	*cmd;		/* create */
-	const char	*name;		/* CreateGiftCard */
-	const char	*id_field;	/* creationRequestId, or NULL */
-	unsigned	 fields;
-	unsigned	 flags;
-	const char	*refers_to;	/* the operation its request id names */
-	int		 rate;		/* enum rl_class: its rate limit */
-};
+extern const struct opreq_input opreq_inputs[];
+extern const size_t nopreq_inputs;
+#define OPREQ_IN(in, i)	((const char **)((char *)(in) + opreq_inputs[i].offset))
 
 struct opreq {
 	const struct op		*op;
@@ -54,6 +59,8 @@ struct opreq {
 	const char		*program_id;
 	const char		*product_type;
 	long			 recover_for;	/* activate: seconds, 0 = off */
+	json_t			*from;		/* the journal row it took values
+						 * from, owned; opreq_free() */
 };
 
 #define API_NHEADERS	5
@@ -97,28 +104,42 @@ struct api_result {
 	char			 diagnosis[512];	/* triage's verdict */
 };
 
-extern const struct op ops[];
-extern const size_t nops;
+/*
+ * What api_call needs from outside, and nothing else: it opens no file of
+ * its own.  The caller starts the HTTP handle and initialises the rate
+ * limiter; trace, when set, sees every attempt.
+ */
+struct api_env {
+	struct profile		*prof;		/* its key cache is written */
+	struct http		*http;
+	struct ratelimit	*rl;
+	long			 retry_for;	/* seconds of retrying */
+	/* the transfer: http_post, unless a test stands in for it */
+	int	(*post)(struct http *, const char *url,
+		    const struct http_header_out *, size_t nheaders,
+		    const char *body, size_t len, struct http_response *);
+	void	(*trace)(void *arg, const struct op *, const char *body,
+		    size_t len, const struct api_result *);
+	void			*trace_arg;
+	int			 sent;		/* set once anything may have left */
+};
 
-const struct op	*op_find(const char *cmd);
-const struct op	*op_by_name(const char *name);
-/* option values (indexed by enum opt_id) -> a checked request; opreq.c */
+/* checked values -> a request; opreq.c.  -1 with why (for a usage error) */
 int	opreq_build(const struct profile *, const struct op *,
-	    const char *const *vals, struct opreq *, char *why, size_t whylen);
-/* fill missing values from a journal entry's members */
-void	opreq_fill_from(const char **vals, json_t *entry, int include_id);
+	    const struct opreq_in *, struct opreq *, char *why, size_t whylen);
+/* fill members not given from a journal row's (and request_id if asked) */
+void	opreq_fill_from(struct opreq_in *, json_t *row, int include_id);
+/* release what an opreq owns (its journal row) */
+void	opreq_free(struct opreq *);
 int	api_body(const struct profile *, const struct opreq *, struct buf *);
-/* recover.c: Amazon's procedure after an ActivateGiftCard RESEND */
-int	activation_recover_applies(const struct opreq *, const struct api_result *);
-int	activation_recover(struct cmd_ctx *, struct opreq *, struct api_result *);
 int	api_sign(struct profile *, const struct op *, const char *body,
 	    size_t body_len, time_t when, struct signed_req *);
 void	api_signed_free(struct signed_req *);
 /* set r->why, cut to fit if it must be */
 void	api_say(struct api_result *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* sign, send, classify, retry within --retry-for; fills r */
-int	api_call(struct cmd_ctx *, const struct op *, const char *body,
+/* sign, send, classify, retry within env->retry_for; fills r */
+int	api_call(struct api_env *, const struct op *, const char *body,
 	    size_t len, struct api_result *r);
 void	api_result_free(struct api_result *);
 /* classify r->resp after a transfer that ended as http_result; pure;

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -50,10 +51,12 @@ enum col { C_AMOUNT, C_CURRENCY, C_EXTREF, C_REQUEST_ID, C_COUNT };
 
 static const struct {
 	const char	*name;
-	int		 opt;
+	size_t		 in;	/* its struct opreq_in member */
 } columns[C_COUNT] = {
-	{ "amount", O_AMOUNT }, { "currency", O_CURRENCY },
-	{ "external_reference", O_EXTREF }, { "request_id", O_REQUEST_ID },
+	{ "amount", offsetof(struct opreq_in, amount) },
+	{ "currency", offsetof(struct opreq_in, currency) },
+	{ "external_reference", offsetof(struct opreq_in, extref) },
+	{ "request_id", offsetof(struct opreq_in, request_id) },
 };
 
 /* the names batch output adds to every row: no input column may take them */
@@ -454,7 +457,8 @@ check_rows(struct batch *b)
 	for (i = 0; i < b->n; i++) {
 		struct row *w = &b->rows[i];
 		const struct csv_row *cr = w->cr;
-		const char *vals[O_COUNT], *msg;
+		struct opreq_in in;
+		const char *msg;
 		struct hent *e;
 
 		if (cr->nfields != h->nfields) {
@@ -465,14 +469,15 @@ check_rows(struct batch *b)
 			bad++;
 			continue;
 		}
-		memset(vals, 0, sizeof(vals));
+		memset(&in, 0, sizeof(in));
 		for (k = 0; k < C_COUNT; k++)
 			if (b->idx[k] != -1 && cr->fields[b->idx[k]][0])
-				vals[columns[k].opt] = cr->fields[b->idx[k]];
-		w->explicit_id = vals[O_REQUEST_ID] != NULL;
+				*(const char **)((char *)&in + columns[k].in) =
+				    cr->fields[b->idx[k]];
+		w->explicit_id = in.request_id != NULL;
 		if (!w->explicit_id)	/* a valid stand-in, derived below */
-			vals[O_REQUEST_ID] = c->prof.partner_id;
-		if (opreq_build(&c->prof, op, vals, &w->req, why,
+			in.request_id = c->prof.partner_id;
+		if (opreq_build(&c->prof, op, &in, &w->req, why,
 		    sizeof(why)) == -1) {
 			msg_err("%s line %d: %s", b->file, cr->line, why);
 			bad++;
@@ -849,7 +854,8 @@ dry_run(struct batch *b)
 	struct api_result r;
 	struct opreq fr;
 	const struct currency *fcur = NULL;
-	const char *vals[O_COUNT];
+	struct opreq_in none;
+	struct sender *s;
 	char why[256], text[AMOUNT_TEXT_MAX], have[AMOUNT_TEXT_MAX] = "";
 	json_t *out = json_object(), *jt = json_array();
 	int64_t fminor = 0;
@@ -858,8 +864,13 @@ dry_run(struct batch *b)
 	for (i = 0; i < b->n; i++)
 		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
-	memset(vals, 0, sizeof(vals));
-	if (opreq_build(&c->prof, op_find("funds"), vals, &fr, why,
+	memset(&none, 0, sizeof(none));
+	if ((rc = ctx_sender(c, &s)) != 0) {
+		json_decref(out);
+		json_decref(jt);
+		return rc;
+	}
+	if (opreq_build(&c->prof, op_find("funds"), &none, &fr, why,
 	    sizeof(why)) == -1 || api_body(&c->prof, &fr, &body) == -1) {
 		msg_err("funds: cannot build the request: %s", why);
 		json_decref(out);
@@ -867,7 +878,7 @@ dry_run(struct batch *b)
 		buf_free(&body);
 		return EX_SOFTWARE;
 	}
-	rc = api_call(c, fr.op, body.data, body.len, &r);
+	rc = api_call(&s->api, fr.op, body.data, body.len, &r);
 	if (rc != 0)
 		msg_err("funds: %s", r.why);
 	else if (funds_minor(r.json, &fcur, &fminor) == -1) {
@@ -1187,6 +1198,7 @@ run(struct batch *b)
 	int64_t got[NTOTALS], old[NTOTALS];
 	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
 	struct buf sum = BUF_INIT(4096);
+	struct sender *snd;
 	int rc = 0, bar, outfail = 0, full = 0;
 	time_t start;
 
@@ -1198,7 +1210,7 @@ run(struct batch *b)
 	 * .all, and .todo for rows without a card yet) are known, and
 	 * nothing has been sent.
 	 */
-	if ((rc = guard_batch(b, tot, nt)) != 0)
+	if ((rc = guard_batch(b, tot, nt)) != 0 || (rc = ctx_sender(c, &snd)))
 		return rc;
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
@@ -1223,7 +1235,7 @@ run(struct batch *b)
 			rc = EX_SOFTWARE;
 			break;
 		}
-		e = op_send(c, &w->req, &body, &r);
+		e = op_send(snd, &w->req, &body, &r);
 		buf_free(&body);
 		if (e == 0 && outcome_cancelled(r.json)) {
 			/* a repeated id of a cancelled card: its code is dead */
@@ -1275,9 +1287,9 @@ run(struct batch *b)
 			    b->outname, strerror(errno), resume,
 			    b->out != stdout ? " with a new --out FILE" : "");
 			/* reprint and reconcile can tell it was not delivered */
-			if (c->last_record > 0)
+			if (snd->last_record > 0)
 				journal_undelivered(&c->journal,
-				    c->last_record);
+				    snd->last_record);
 			outfail = 1;
 		}
 		api_result_free(&r);
@@ -1335,7 +1347,7 @@ run(struct batch *b)
 	else
 		msg_err("%s", buf_str(&sum));
 	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", issued,
-	    b->n, http_connections(c->http));
+	    b->n, http_connections(c->send.api.http));
 	buf_free(&sum);
 	return rc;
 }

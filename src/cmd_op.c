@@ -130,6 +130,7 @@ cmd_op(struct cmd_ctx *c)
 	struct api_result r;
 	struct amount below;
 	struct opreq req;
+	struct sender *s;
 	json_t *before = NULL;
 	long below_days = 0;
 	const char *why = NULL;
@@ -144,15 +145,17 @@ cmd_op(struct cmd_ctx *c)
 	    c->args.val[O_BELOW_DAYS], 1, 3650, &why)), why))
 		return usage_error(c->cmd, "--below-days '%s' is %s (1 to "
 		    "3650)", c->args.val[O_BELOW_DAYS], why);
-	if ((rc = op_prepare(c, op, &req)) != 0)
+	if ((rc = ctx_sender(c, &s)) != 0 || (rc = ctx_prepare(c, op, &req)))
 		return rc;
 	if (api_body(&c->prof, &req, &body) == -1) {
 		buf_free(&body);
+		opreq_free(&req);
 		msg_err("cannot build the request body");
 		return EX_SOFTWARE;
 	}
 	if ((rc = guard_request(c, &req)) != 0) {
 		buf_free(&body);
+		opreq_free(&req);
 		return rc;
 	}
 	if (op->id_field)
@@ -162,9 +165,9 @@ cmd_op(struct cmd_ctx *c)
 
 	if ((op->flags & OP_JOURNAL) && op->id_field)
 		say_if_interrupted(op, req.request_id, 1);
-	rc = op_send(c, &req, &body, &r);
+	rc = op_send(s, &req, &body, &r);
 	if (rc != 0 && activation_recover_applies(&req, &r))
-		rc = activation_recover(c, &req, &r);
+		rc = activation_recover(s, &req, &r);
 	if ((op->flags & OP_JOURNAL) && op->id_field)
 		say_if_interrupted(op, req.request_id, 0);
 	/* the funds' verdict first: under -q, nothing to say is silence */
@@ -176,5 +179,6 @@ cmd_op(struct cmd_ctx *c)
 		rc = verdict;
 	api_result_free(&r);
 	buf_free(&body);
+	opreq_free(&req);
 	return rc;
 }

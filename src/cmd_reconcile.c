@@ -57,28 +57,31 @@ recover_window(struct cmd_ctx *c, json_t *e)
 static int
 settle(struct cmd_ctx *c, const struct op *op, json_t *e)
 {
-	const char *vals[O_COUNT];
 	struct buf body = BUF_INIT(64 * 1024);
 	struct api_result r;
+	struct opreq_in in;
+	struct sender *s;
 	struct opreq req;
 	char why[512];
 	int rc;
 
-	memset(vals, 0, sizeof(vals));
-	opreq_fill_from(vals, e, 1);
-	if (opreq_build(&c->prof, op, vals, &req, why, sizeof(why)) == -1 ||
+	memset(&in, 0, sizeof(in));
+	opreq_fill_from(&in, e, 1);
+	if ((rc = ctx_sender(c, &s)) != 0)
+		return rc;
+	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
 	    api_body(&c->prof, &req, &body) == -1) {
 		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
-		    vals[O_REQUEST_ID], why);
+		    in.request_id, why);
 		buf_free(&body);
 		return EX_SOFTWARE;
 	}
 	msg_note("reconciling %s %s", op->name, req.request_id);
-	rc = op_send(c, &req, &body, &r);
+	rc = op_send(s, &req, &body, &r);
 	/* Amazon's activation recovery goes on, within its 24 hours */
 	if (rc != 0 && activation_recover_applies(&req, &r) &&
 	    (req.recover_for = recover_window(c, e)) > 0)
-		rc = activation_recover(c, &req, &r);
+		rc = activation_recover(s, &req, &r);
 	/* printed as the original command would; a claim code that cannot
 	 * be delivered, or a cancelled card, is said and recorded */
 	rc = outcome_deliver(c, &req, &r, e, rc);

@@ -25,10 +25,12 @@ member(json_t *e, const char *k)
 int
 cmd_reprint(struct cmd_ctx *c)
 {
-	const struct op *op = op_by_name("CreateGiftCard");
-	const char *rid = c->args.val[O_REQUEST_ID], *st, *vals[O_COUNT];
+	const struct op *op = op_find("create");
+	const char *rid = c->args.val[O_REQUEST_ID], *st;
 	struct buf body = BUF_INIT(64 * 1024);
 	struct api_result r;
+	struct opreq_in in;
+	struct sender *s;
 	struct opreq req;
 	char why[512];
 	json_t *e;
@@ -63,10 +65,12 @@ cmd_reprint(struct cmd_ctx *c)
 		msg_note("the journal says card %s was cancelled; asking the "
 		    "service", rid);
 
-	memset(vals, 0, sizeof(vals));
+	memset(&in, 0, sizeof(in));
 	why[0] = '\0';
-	opreq_fill_from(vals, e, 1);
-	if (opreq_build(&c->prof, op, vals, &req, why, sizeof(why)) == -1 ||
+	opreq_fill_from(&in, e, 1);
+	if ((rc = ctx_sender(c, &s)) != 0)
+		return rc;
+	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
 	    api_body(&c->prof, &req, &body) == -1) {
 		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
 		    rid, why);
@@ -74,7 +78,7 @@ cmd_reprint(struct cmd_ctx *c)
 		return EX_SOFTWARE;
 	}
 	msg_verbose("reprinting %s %s", op->name, rid);
-	rc = op_send(c, &req, &body, &r);
+	rc = op_send(s, &req, &body, &r);
 	rc = outcome_deliver(c, &req, &r, e, rc);
 	api_result_free(&r);
 	buf_free(&body);

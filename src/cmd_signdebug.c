@@ -12,6 +12,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "cli.h"
 #include "guard.h"
 #include "json.h"
 #include "msg.h"
@@ -72,7 +73,6 @@ derive_request_id(const struct cmd_ctx *c, const struct op *op,
 	static const char b62[] =
 	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	struct buf in = BUF_INIT(64 * 1024);
-	const struct cmd *opcmd = cmd_find(op->cmd);
 	char hex[SIGV4_HEX_LEN + 1];
 	size_t plen = strlen(c->prof.partner_id), n, i;
 	int id, e = 0;
@@ -88,12 +88,14 @@ derive_request_id(const struct cmd_ctx *c, const struct op *op,
 	e |= buf_addc(&in, '\n');
 	e |= buf_adds(&in, date);
 	/* the operation's own options, by name: -o or -v change nothing */
-	for (id = 1; id < O_COUNT; id++) {
-		if (c->args.val[id] == NULL || opcmd == NULL ||
-		    !opt_applies(id, opcmd) || id == O_REQUEST_ID)
+	for (i = 0; i < nop_options; i++) {
+		const char *name = op_options[i].name;
+
+		if (!op_takes(op, name) || strcmp(name, "request-id") == 0 ||
+		    (id = opt_id(name)) < 0 || c->args.val[id] == NULL)
 			continue;
 		e |= buf_addc(&in, '\n');
-		e |= buf_adds(&in, opt_name(id));
+		e |= buf_adds(&in, name);
 		e |= buf_addc(&in, '=');
 		e |= buf_adds(&in, c->args.val[id]);
 	}
@@ -121,6 +123,7 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	struct signed_req sreq;
 	struct api_result res;
 	struct report rep;
+	struct sender *s = NULL;
 	struct opreq req;
 	int rc;
 
@@ -131,7 +134,7 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 			    "a request id: give --request-id");
 		c->args.val[O_REQUEST_ID] = derived;
 	}
-	if ((rc = op_prepare(c, op, &req)) != 0)
+	if ((rc = ctx_prepare(c, op, &req)) != 0)
 		return rc;
 	if (c->args.seen[O_SEND] && (rc = ctx_open_state(c, 1)) != 0)
 		return rc;
@@ -141,12 +144,14 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	}
 	memset(&rep, 0, sizeof(rep));
 	memset(&res, 0, sizeof(res));
-	if (c->args.seen[O_SEND] && (rc = guard_request(c, &req)) != 0) {
+	if (c->args.seen[O_SEND] && ((rc = guard_request(c, &req)) != 0 ||
+	    (rc = ctx_sender(c, &s)) != 0)) {
 		buf_free(&body);
+		opreq_free(&req);
 		return rc;
 	}
 	if (c->args.seen[O_SEND]) {
-		rc = op_send(c, &req, &body, &res);
+		rc = op_send(s, &req, &body, &res);
 		sreq = res.sreq;
 		when = res.when;
 		rep.attempt = res.attempts;
@@ -192,6 +197,7 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	} else
 		api_signed_free(&sreq);
 	buf_free(&body);
+	opreq_free(&req);
 	return rc;
 }
 
@@ -632,6 +638,7 @@ cmd_sign_debug(struct cmd_ctx *c)
 	const struct cmd *opcmd = NULL;
 	const struct op *op = NULL;
 	time_t when = time(NULL);
+	size_t i;
 	int id;
 
 	if (a->val[O_REQUEST_FILE]) {
@@ -643,10 +650,16 @@ cmd_sign_debug(struct cmd_ctx *c)
 			    "--show-signing-key go with OPERATION, not "
 			    "--request");
 	} else {
-		if (a->npos == 0)
+		if (a->npos == 0) {
+			char all[256];
+			size_t n = 0;
+
+			for (i = 0; i < nops && n < sizeof(all); i++)
+				n += (size_t)snprintf(all + n, sizeof(all) - n,
+				    "%s, ", ops[i].cmd);
 			return usage_error(c->cmd, "no OPERATION: give one of "
-			    "create, cancel, funds, load, void, activate, "
-			    "deactivate, activation-status, or --request FILE");
+			    "%sor --request FILE", all);
+		}
 		if (a->npos > 1)
 			return usage_error(c->cmd, "unexpected argument '%s'",
 			    a->pos[1]);

@@ -234,20 +234,22 @@ os_name(char *out, size_t n)
 static void
 still_happens(struct cmd_ctx *c, char *out, size_t n)
 {
-	const char *vals[O_COUNT];
 	struct buf body = BUF_INIT(1024);
 	struct api_result r;
+	struct opreq_in none;
+	struct sender *s;
 	struct opreq q;
 	char why[256], utc[64], local[96];
 
-	memset(vals, 0, sizeof(vals));
-	if (opreq_build(&c->prof, op_find("funds"), vals, &q, why,
-	    sizeof(why)) == -1 || api_body(&c->prof, &q, &body) == -1) {
+	memset(&none, 0, sizeof(none));
+	if (ctx_sender(c, &s) != 0 || opreq_build(&c->prof, op_find("funds"),
+	    &none, &q, why, sizeof(why)) == -1 ||
+	    api_body(&c->prof, &q, &body) == -1) {
 		snprintf(out, n, "not checked");
 		buf_free(&body);
 		return;
 	}
-	api_call(c, q.op, body.data, body.len, &r);
+	api_call(&s->api, q.op, body.data, body.len, &r);
 	report_times(time(NULL), utc, sizeof(utc), local, sizeof(local));
 	if (r.exit == 0)
 		snprintf(out, n, "a GetAvailableFunds at %s succeeded (Amazon "

@@ -148,6 +148,7 @@ cmd_verify(struct cmd_ctx *c)
 	const struct op *op = op_find("funds");
 	struct buf body = BUF_INIT(4096);
 	struct api_result res;
+	struct sender *s;
 	struct opreq req;
 	long age = key_age_days(c->prof.key_created, time(NULL));
 	int rc;
@@ -157,14 +158,14 @@ cmd_verify(struct cmd_ctx *c)
 	/* the state directory for the shared rate limit; no journal entry */
 	if ((rc = ctx_open_state(c, 0)) != 0)
 		return rc;
-	if ((rc = op_prepare(c, op, &req)) != 0)
+	if ((rc = ctx_sender(c, &s)) != 0 || (rc = ctx_prepare(c, op, &req)))
 		return rc;
 	if (api_body(&c->prof, &req, &body) == -1) {
 		buf_free(&body);
 		msg_err("cannot build the request body");
 		return EX_SOFTWARE;
 	}
-	rc = op_send(c, &req, &body, &res);
+	rc = op_send(s, &req, &body, &res);
 	if (rc == 0)
 		rc = c->out == OUT_JSON ? print_json(c, &res, age) :
 		    (print_table(c, &res, age), 0);

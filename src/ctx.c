@@ -7,9 +7,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agcod.h"
+#include "cli.h"
+#include "http.h"
 #include "msg.h"
+#include "trace.h"
 
 static void
 say_import(const struct journal *j)
@@ -109,4 +113,51 @@ ctx_keep(struct cmd_ctx *c, json_t *row)
 	if (c->kept == NULL)
 		c->kept = json_array();
 	json_array_append_new(c->kept, row);
+}
+
+static void
+trace_hook(void *arg, const struct op *op, const char *body, size_t len,
+    const struct api_result *r)
+{
+	trace_attempt(arg, op, body, len, r);
+}
+
+int
+ctx_sender(struct cmd_ctx *c, struct sender **out)
+{
+	struct sender *s = &c->send;
+	int rc;
+
+	/* a sending command started it before (main.c); sign-debug --send not */
+	if (s->api.http == NULL &&
+	    (rc = http_start(&s->api.http, &c->prof, c->timeout)) != 0)
+		return rc;
+	if (!c->rl_ready) {	/* no state directory: this process's own */
+		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
+		c->rl_ready = 1;
+	}
+	s->api.prof = &c->prof;
+	s->api.rl = &c->rl;
+	s->api.retry_for = c->retry_for;
+	s->api.trace = trace_hook;
+	s->api.trace_arg = c;
+	s->journal = &c->journal;
+	*out = s;
+	return 0;
+}
+
+int
+ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
+{
+	struct opreq_in in;
+	struct journal *j = NULL;
+	char why[512];
+
+	cli_opreq_in(&c->args, &in);
+	if (op->refers_to && in.request_id)
+		j = ctx_journal(c);
+	if (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
+	    sizeof(why)) == -1)
+		return usage_error(c->cmd, "%s", why);
+	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "journal.h"
+#include "ops.h"
 
 #define BUSY_TIMEOUT_MS	60000
 
@@ -73,29 +74,41 @@ journal_parse_time(const char *s, time_t now, char out[32])
 	return 0;
 }
 
-/* ---- money objects: the one description of how requests move them ---- */
+/* ---- money objects: how requests move them, read from ops[] ---- */
 
-static const struct kind {
+struct kind {
 	const char	*origin;	/* the request that makes the object */
 	const char	*origin_state;
 	const char	*refer;		/* the request that undoes it */
 	const char	*refer_state;
 	const char	*name;
 	int		 by_card;	/* keyed by card number, not request id */
-} kinds[] = {
-	{ "CreateGiftCard", "issued", "CancelGiftCard", "cancelled", "card", 0 },
-	{ "LoadAmazonBalance", "loaded", "VoidAmazonBalanceLoad", "voided",
-	    "load", 0 },
-	{ "ActivateGiftCard", "activated", "DeactivateGiftCard", "deactivated",
-	    "physical", 1 },
 };
+
+#define KINDS_MAX	16
 
 static const struct kind *
 kind_of(const char *op, int *origin)
 {
+	static struct kind kinds[KINDS_MAX];
+	static size_t nkinds;
+	const struct op *o, *u;
 	size_t i;
 
-	for (i = 0; op && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	if (nkinds == 0)	/* an operation that makes an object, and its undo */
+		for (i = 0; i < nops && nkinds < KINDS_MAX; i++) {
+			o = &ops[i];
+			if (o->object == NULL || o->refers_to ||
+			    (u = op_undoing(o)) == NULL)
+				continue;
+			kinds[nkinds].origin = o->name;
+			kinds[nkinds].origin_state = o->object_state;
+			kinds[nkinds].refer = u->name;
+			kinds[nkinds].refer_state = u->object_state;
+			kinds[nkinds].name = o->object;
+			kinds[nkinds++].by_card = (o->flags & OP_BY_CARD) != 0;
+		}
+	for (i = 0; op && i < nkinds; i++) {
 		if (strcmp(op, kinds[i].origin) == 0 ||
 		    strcmp(op, kinds[i].refer) == 0) {
 			if (origin)

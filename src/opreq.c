@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,54 +121,82 @@ fail(char *why, size_t n, const char *fmt, ...)
 	return -1;
 }
 
-/* one text value, checked; required ones must be there */
-static int
-take(const char *const *v, int id, int required, const char **dst,
-    const char *(*check)(const char *), const char *cmd, char *why, size_t n)
-{
-	const char *msg;
+#define IN(m, opt, member) { opt, member, offsetof(struct opreq_in, m) }
 
-	if (v[id] == NULL)
-		return required ? fail(why, n, "'--%s' is required for '%s'",
-		    opt_name(id), cmd) : 0;
-	if (check && (msg = check(v[id])) != NULL)
-		return fail(why, n, "--%s '%s' %s", opt_name(id), v[id], msg);
-	*dst = v[id];
-	return 0;
-}
-
-/* journal members that can stand in for options of a later request */
-static const struct {
-	int		 id;
-	const char	*member;
-} from_journal[] = {
-	{ O_GC_ID, "gc_id" }, { O_AMOUNT, "amount" }, { O_CURRENCY, "currency" },
-	{ O_ACCOUNT_ID, "account" }, { O_ACCOUNT_TYPE, "account_type" },
-	{ O_SOURCE_ID, "source_id" }, { O_CARD_NUMBER, "card_number" },
-	{ O_EXTREF, "external_reference" }, { O_PROGRAM_ID, "program_id" },
-	{ O_PRODUCT_TYPE, "product_type" },
-	{ O_REQUEST_ID, "request_id" },
+const struct opreq_input opreq_inputs[] = {
+	IN(amount, "amount", "amount"),
+	IN(currency, "currency", "currency"),
+	IN(request_id, "request-id", "request_id"),
+	IN(gc_id, "gc-id", "gc_id"),
+	IN(card_number, "card-number", "card_number"),
+	IN(account_id, "account-id", "account"),
+	IN(account_type, "account-type", "account_type"),
+	IN(source_id, "source-id", "source_id"),
+	IN(extref, "external-reference", "external_reference"),
+	IN(program_id, "program-id", "program_id"),
+	IN(product_type, "product-type", "product_type"),
+	IN(recover_for, "recover-for", NULL),
 };
+const size_t nopreq_inputs = sizeof(opreq_inputs) / sizeof(opreq_inputs[0]);
 
-void
-opreq_fill_from(const char **vals, json_t *entry, int include_id)
+/* the option name of an opreq_in member, for messages */
+static const char *
+in_name(const struct opreq_in *in, const char *const *m)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(from_journal) / sizeof(from_journal[0]); i++) {
-		const char *s = json_string_value(json_object_get(entry,
-		    from_journal[i].member));
+	for (i = 0; i < nopreq_inputs; i++)
+		if ((size_t)((const char *)m - (const char *)in) ==
+		    opreq_inputs[i].offset)
+			return opreq_inputs[i].option;
+	return "?";
+}
 
-		if (from_journal[i].id == O_REQUEST_ID && !include_id)
+/* one text value, checked; required ones must be there */
+static int
+take(const struct opreq_in *in, const char *const *v, int required,
+    const char **dst, const char *(*check)(const char *), const char *cmd,
+    char *why, size_t n)
+{
+	const char *msg;
+
+	if (*v == NULL)
+		return required ? fail(why, n, "'--%s' is required for '%s'",
+		    in_name(in, v), cmd) : 0;
+	if (check && (msg = check(*v)) != NULL)
+		return fail(why, n, "--%s '%s' %s", in_name(in, v), *v, msg);
+	*dst = *v;
+	return 0;
+}
+
+void
+opreq_fill_from(struct opreq_in *in, json_t *row, int include_id)
+{
+	size_t i;
+
+	for (i = 0; i < nopreq_inputs; i++) {
+		const char **dst = OPREQ_IN(in, i), *s;
+
+		if (opreq_inputs[i].member == NULL ||
+		    (dst == &in->request_id && !include_id))
 			continue;
-		if (vals[from_journal[i].id] == NULL && s)
-			vals[from_journal[i].id] = s;
+		s = json_string_value(json_object_get(row,
+		    opreq_inputs[i].member));
+		if (*dst == NULL && s)
+			*dst = s;
 	}
+}
+
+void
+opreq_free(struct opreq *r)
+{
+	json_decref(r->from);
+	r->from = NULL;
 }
 
 int
 opreq_build(const struct profile *p, const struct op *op,
-    const char *const *v, struct opreq *r, char *why, size_t n)
+    const struct opreq_in *v, struct opreq *r, char *why, size_t n)
 {
 	const char *s, *msg;
 	struct timeval tv;
@@ -175,7 +204,7 @@ opreq_build(const struct profile *p, const struct op *op,
 	memset(r, 0, sizeof(*r));
 	r->op = op;
 	if (op->fields & (F_VALUE | F_AMOUNT)) {
-		s = v[O_CURRENCY] ? v[O_CURRENCY] : p->currency[0] ?
+		s = v->currency ? v->currency : p->currency[0] ?
 		    p->currency : NULL;
 		if (s == NULL)
 			return fail(why, n, "no currency: give '--currency' or "
@@ -183,7 +212,7 @@ opreq_build(const struct profile *p, const struct op *op,
 		if ((r->cur = currency_find(s)) == NULL)
 			return fail(why, n, "currency '%s' is not one of %s", s,
 			    currency_list());
-		if ((s = v[O_AMOUNT]) == NULL)
+		if ((s = v->amount) == NULL)
 			return fail(why, n, "'--amount' is required for '%s'",
 			    op->cmd);
 		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
@@ -196,7 +225,7 @@ opreq_build(const struct profile *p, const struct op *op,
 			    currency_region_list(p->region->name));
 	}
 	if (op->id_field) {
-		if ((s = v[O_REQUEST_ID]) != NULL) {
+		if ((s = v->request_id) != NULL) {
 			if ((msg = reqid_check(s, p->partner_id,
 			    p->production)) != NULL)
 				return fail(why, n, "request id '%s' %s", s, msg);
@@ -215,40 +244,40 @@ opreq_build(const struct profile *p, const struct op *op,
 	}
 	/* sources disagree on whether cancel needs gcId: optional, and the
 	 * caller warns when it goes without one */
-	if ((op->fields & F_GCID) && take(v, O_GC_ID, 0, &r->gc_id, chk_gcid,
+	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->gc_id, chk_gcid,
 	    op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_CARD) && take(v, O_CARD_NUMBER, 1, &r->card_number,
+	if ((op->fields & F_CARD) && take(v, &v->card_number, 1, &r->card_number,
 	    chk_card, op->cmd, why, n))
 		return -1;
 	if (op->fields & F_ACCOUNT) {
 		r->account_type = "2";	/* the one value Amazon's example shows */
-		if (take(v, O_ACCOUNT_ID, 1, &r->account_id, chk_account,
-		    op->cmd, why, n) || take(v, O_ACCOUNT_TYPE, 0,
+		if (take(v, &v->account_id, 1, &r->account_id, chk_account,
+		    op->cmd, why, n) || take(v, &v->account_type, 0,
 		    &r->account_type, chk_type, op->cmd, why, n))
 			return -1;
 	}
-	if ((op->fields & F_SOURCE) && take(v, O_SOURCE_ID, 0, &r->source_id,
+	if ((op->fields & F_SOURCE) && take(v, &v->source_id, 0, &r->source_id,
 	    chk_text100, op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_EXTREF) && take(v, O_EXTREF, 0, &r->extref,
+	if ((op->fields & F_EXTREF) && take(v, &v->extref, 0, &r->extref,
 	    chk_text100, op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_PROGRAM) && take(v, O_PROGRAM_ID, 0,
+	if ((op->fields & F_PROGRAM) && take(v, &v->program_id, 0,
 	    &r->program_id, chk_program, op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_CARD) && (op->flags & OP_MOVES_MONEY)) {
+	if (op->flags & OP_RECOVERS) {
 		r->recover_for = 120;	/* well under cron's hour */
-		if (v[O_RECOVER_FOR]) {
-			r->recover_for = (long)strtonum(v[O_RECOVER_FOR], 0,
+		if (v->recover_for) {
+			r->recover_for = (long)strtonum(v->recover_for, 0,
 			    86400, &msg);
 			if (msg)
 				return fail(why, n, "--recover-for '%s' is %s: "
 				    "give seconds, 0 to 86400",
-				    v[O_RECOVER_FOR], msg);
+				    v->recover_for, msg);
 		}
 	}
-	if ((op->fields & F_PRODUCT) && take(v, O_PRODUCT_TYPE, 0,
+	if ((op->fields & F_PRODUCT) && take(v, &v->product_type, 0,
 	    &r->product_type, chk_product, op->cmd, why, n))
 		return -1;
 	return 0;

@@ -19,7 +19,7 @@
 static int
 is_create(const struct op *op)
 {
-	return strcmp(op->name, "CreateGiftCard") == 0;
+	return (op->flags & OP_CLAIM_CODE) != 0;
 }
 
 void
@@ -39,7 +39,7 @@ outcome_cancelled(json_t *answer)
 }
 
 /*
- * Notes on the journal record of the request just sent (c->last_record):
+ * Notes on the journal record of the request just sent (c->send.last_record):
  * its result was not handed over, or the service called its card
  * cancelled.  A delivered result needs no note: a reprint is a request of
  * its own.
@@ -61,8 +61,8 @@ note_delivery(struct cmd_ctx *c, const struct op *op, const char *rid,
 {
 	if (delivered)
 		return 0;
-	return noted(c, op, rid, c->last_record > 0 ?
-	    journal_undelivered(&c->journal, c->last_record) : -1,
+	return noted(c, op, rid, c->send.last_record > 0 ?
+	    journal_undelivered(&c->journal, c->send.last_record) : -1,
 	    "was not delivered");
 }
 
@@ -72,8 +72,8 @@ note_cancelled(struct cmd_ctx *c, const struct op *op, const char *rid)
 	json_t *o = json_pack("{s:s}", "state", "cancelled");
 	int r = -1;
 
-	if (o && c->last_record > 0)
-		r = journal_finish(&c->journal, c->last_record, o);
+	if (o && c->send.last_record > 0)
+		r = journal_finish(&c->journal, c->send.last_record, o);
 	json_decref(o);
 	return noted(c, op, rid, r, "is a cancelled card");
 }
@@ -194,7 +194,7 @@ outcome_notice_sent(struct cmd_ctx *c, const struct opreq *req,
 		msg_err("sign-debug --send %sran a real %s of %s %s in %s "
 		    "(request id %s): undo it with 'agcod %s --request-id %s%s%s'",
 		    did, op->name, amt, req->cur ? req->cur->code : "", env, rid,
-		    strcmp(op->cmd, "load") == 0 ? "void" : "deactivate", rid,
+		    op_undoing(op) ? op_undoing(op)->cmd : "?", rid,
 		    req->card_number ? " --card-number " : "",
 		    req->card_number ? req->card_number : "");
 	else

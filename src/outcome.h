@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "agcod.h"
 #include "api.h"
 
 /*

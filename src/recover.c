@@ -35,7 +35,7 @@ now_s(void)
 int
 activation_recover_applies(const struct opreq *q, const struct api_result *r)
 {
-	if (strcmp(q->op->name, "ActivateGiftCard") != 0 || q->recover_for <= 0)
+	if (!(q->op->flags & OP_RECOVERS) || q->recover_for <= 0)
 		return 0;
 	if (r->exit != EX_TEMPFAIL || !r->have_resp)
 		return 0;
@@ -46,14 +46,14 @@ activation_recover_applies(const struct opreq *q, const struct api_result *r)
 }
 
 static int
-send_one(struct cmd_ctx *c, const struct opreq *q, long retry_for,
+send_one(struct sender *s, const struct opreq *q, long retry_for,
     struct api_result *r)
 {
 	struct buf body = BUF_INIT(64 * 1024);
-	long saved = c->retry_for;
+	long saved = s->api.retry_for;
 	int rc;
 
-	if (api_body(&c->prof, q, &body) == -1) {
+	if (api_body(s->api.prof, q, &body) == -1) {
 		buf_free(&body);
 		memset(r, 0, sizeof(*r));
 		r->exit = EX_SOFTWARE;
@@ -61,9 +61,9 @@ send_one(struct cmd_ctx *c, const struct opreq *q, long retry_for,
 		api_say(r, "cannot build the request body");
 		return EX_SOFTWARE;
 	}
-	c->retry_for = retry_for;
-	rc = op_send(c, q, &body, r);
-	c->retry_for = saved;
+	s->api.retry_for = retry_for;
+	rc = op_send(s, q, &body, r);
+	s->api.retry_for = saved;
 	buf_free(&body);
 	return rc;
 }
@@ -73,9 +73,9 @@ send_one(struct cmd_ctx *c, const struct opreq *q, long retry_for,
  * id; on giving up r still holds the original RESEND answer.
  */
 int
-activation_recover(struct cmd_ctx *c, struct opreq *act, struct api_result *r)
+activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 {
-	const struct op *deact = op_find("deactivate");
+	const struct op *deact = op_undoing(act->op);
 	struct opreq d = *act, again = *act;
 	struct api_result dr;
 	long start = now_s(), delay = 1, left;
@@ -90,7 +90,7 @@ activation_recover(struct cmd_ctx *c, struct opreq *act, struct api_result *r)
 	    act->request_id, act->card_number, act->recover_for);
 	for (;;) {
 		attempt++;
-		rc = send_one(c, &d, 0, &dr);
+		rc = send_one(s, &d, 0, &dr);
 		if (rc == 0) {
 			api_result_free(&dr);
 			break;
@@ -117,7 +117,7 @@ activation_recover(struct cmd_ctx *c, struct opreq *act, struct api_result *r)
 			delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
 	}
 	gettimeofday(&tv, NULL);
-	if (reqid_generate(c->prof.partner_id, (uint64_t)tv.tv_sec * 1000 +
+	if (reqid_generate(s->api.prof->partner_id, (uint64_t)tv.tv_sec * 1000 +
 	    (uint64_t)tv.tv_usec / 1000, again.request_id) == -1) {
 		msg_err("cannot generate a new request id");
 		return r->exit;
@@ -125,7 +125,7 @@ activation_recover(struct cmd_ctx *c, struct opreq *act, struct api_result *r)
 	msg_note("deactivated %s; activating card %s again as %s",
 	    act->request_id, act->card_number, again.request_id);
 	api_result_free(r);
-	rc = send_one(c, &again, c->retry_for, r);
+	rc = send_one(s, &again, s->api.retry_for, r);
 	strlcpy(act->request_id, again.request_id, sizeof(act->request_id));
 	return rc;
 }

@@ -7,46 +7,52 @@
 #include <string.h>
 #include <time.h>
 
-#include "agcod.h"
+#include <bsd/string.h>
+
 #include "msg.h"
 #include "send.h"
 
-#define CANCEL_WINDOW	(15 * 60)
-
 int
-op_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
+op_prepare(const struct profile *p, struct journal *j, const struct op *op,
+    const struct opreq_in *given, time_t now, struct opreq *r, char *why,
+    size_t n)
 {
-	const char *vals[O_COUNT];
+	const struct op *undone = op_origin(op);
+	struct opreq_in in = *given;
 	json_t *e = NULL;
-	char why[512];
 
-	memcpy(vals, c->args.val, sizeof(vals));
-	if (op->refers_to && vals[O_REQUEST_ID])
-		e = ctx_lookup(c, op->refers_to, vals[O_REQUEST_ID]);
+	if (op->refers_to && in.request_id && j)
+		e = journal_lookup(j, op->refers_to, in.request_id);
 	if (e)
-		opreq_fill_from(vals, e, 0);
-	if (opreq_build(&c->prof, op, vals, r, why, sizeof(why)) == -1) {
-		if (op->refers_to && vals[O_REQUEST_ID] && e == NULL)
-			return usage_error(c->cmd, "%s (the journal has no %s "
-			    "with request id '%s')", why, op->refers_to,
-			    vals[O_REQUEST_ID]);
-		return usage_error(c->cmd, "%s", why);
+		opreq_fill_from(&in, e, 0);
+	if (opreq_build(p, op, &in, r, why, n) == -1) {
+		if (op->refers_to && in.request_id && e == NULL) {
+			size_t l = strlen(why);
+
+			snprintf(why + l, n - l, " (the journal has no %s with "
+			    "request id '%s')", op->refers_to, in.request_id);
+		}
+		json_decref(e);
+		return -1;
 	}
+	r->from = e;
 	/* sources disagree on whether the service needs the gcId */
 	if ((op->fields & F_GCID) && r->gc_id == NULL)
 		msg_warn("no gcId for request id '%s' (neither --gc-id nor the "
 		    "journal has it): sending %s without it", r->request_id,
 		    op->name);
-	if (e && strcmp(op->name, "CancelGiftCard") == 0) {
+	if (e && op->undo_window > 0) {
 		const char *t = json_string_value(json_object_get(e, "time"));
 		struct tm tm;
 
 		memset(&tm, 0, sizeof(tm));
 		if (t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
-		    time(NULL) - timegm(&tm) > CANCEL_WINDOW)
-			msg_warn("the journal says card '%s' was created at %s, "
-			    "more than 15 minutes ago: Amazon will likely refuse "
-			    "to cancel it", r->request_id, t);
+		    now - timegm(&tm) > op->undo_window)
+			msg_warn("the journal says %s '%s' was made at %s, more "
+			    "than %ld minutes ago: Amazon will likely refuse "
+			    "to %s it", undone->object ? undone->object :
+			    "request", r->request_id, t,
+			    op->undo_window / 60, op->cmd);
 	}
 	return 0;
 }
@@ -59,7 +65,7 @@ set_str(json_t *o, const char *k, const char *v)
 }
 
 static json_t *
-pending_record(const struct cmd_ctx *c, const struct opreq *r)
+pending_record(const struct profile *p, const struct opreq *r)
 {
 	char t[32], amt[AMOUNT_TEXT_MAX];
 	json_t *o = json_object();
@@ -69,11 +75,11 @@ pending_record(const struct cmd_ctx *c, const struct opreq *r)
 	set_str(o, "state", "pending");
 	set_str(o, "operation", r->op->name);
 	set_str(o, "request_id", r->request_id);
-	set_str(o, "profile", c->prof.name);
-	set_str(o, "partner", c->prof.partner_id);
-	set_str(o, "environment", c->prof.production ? "production" :
+	set_str(o, "profile", p->name);
+	set_str(o, "partner", p->partner_id);
+	set_str(o, "environment", p->production ? "production" :
 	    "sandbox");
-	set_str(o, "endpoint", c->prof.endpoint);
+	set_str(o, "endpoint", p->endpoint);
 	if (r->cur) {
 		amount_format(&r->amount, amt, sizeof(amt));
 		set_str(o, "amount", amt);
@@ -106,7 +112,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 	set_str(o, "time", t);
 	set_str(o, "state", names[res->outcome]);
 	/* a cancel answers with the card's gcId too: keep the create's */
-	if (strcmp(r->op->name, "CreateGiftCard") == 0)
+	if (r->op->flags & OP_CLAIM_CODE)
 		set_str(o, "gc_id", gc);
 	if (res->have_resp) {
 		set_str(o, "amazon_request_id", res->resp.request_id);
@@ -126,7 +132,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 }
 
 int
-op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
+op_send(struct sender *s, const struct opreq *r, const struct buf *body,
     struct api_result *res)
 {
 	const struct op *op = r->op;
@@ -134,30 +140,30 @@ op_send(struct cmd_ctx *c, const struct opreq *r, const struct buf *body,
 	json_t *rec;
 	int rc;
 
-	c->last_record = 0;
+	s->last_record = 0;
 	if (op->flags & OP_JOURNAL) {
-		rec = pending_record(c, r);
-		id = journal_begin(&c->journal, rec);	/* durable */
+		rec = pending_record(s->api.prof, r);
+		id = journal_begin(s->journal, rec);	/* durable */
 		json_decref(rec);
 		if (id == -1) {
 			memset(res, 0, sizeof(*res));
 			res->exit = EX_IOERR;
 			res->outcome = OUTCOME_NOT_SENT;
 			api_say(res, "cannot write the journal '%s': %s; "
-			    "nothing was sent", c->journal.path,
-			    c->journal.err);
+			    "nothing was sent", s->journal->path,
+			    s->journal->err);
 			return EX_IOERR;
 		}
-		c->last_record = id;
+		s->last_record = id;
 	}
-	rc = api_call(c, op, body->data, body->len, res);
+	rc = api_call(&s->api, op, body->data, body->len, res);
 	if (op->flags & OP_JOURNAL) {
 		rec = final_record(r, res);
-		if (journal_finish(&c->journal, id, rec) == -1)
+		if (journal_finish(s->journal, id, rec) == -1)
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s; 'agcod reconcile' will ask the "
 			    "service again", op->name, r->request_id,
-			    c->journal.path, c->journal.err);
+			    s->journal->path, s->journal->err);
 		json_decref(rec);
 	}
 	return rc;

@@ -1,17 +1,42 @@
-/* send.h - the one path every sending command takes */
+/*
+ * send.h - the one path every request that changes state takes:
+ * journal "pending" (durable) -> api_call -> journal the outcome.
+ */
 #ifndef AGCOD_SEND_H
 #define AGCOD_SEND_H
 
-#include "api.h"
+#include <stdint.h>
+#include <time.h>
 
-/* command-line values, completed from the journal -> request; 0 or 64 */
-int	op_prepare(struct cmd_ctx *, const struct op *, struct opreq *);
+#include "api.h"
+#include "journal.h"
+
+/* where requests go and where they are recorded */
+struct sender {
+	struct api_env	 api;
+	struct journal	*journal;
+	int64_t		 last_record;	/* the last send's journal id, or 0 */
+};
+
 /*
- * journal "pending" (fsync'd) -> sign, send, classify, retry -> journal the
+ * Named values, completed from the journal row of the request they refer
+ * to (j may be NULL: no lookup) -> a checked request.  Warns on stderr
+ * when a gcId is missing or the undo window (at `now`) has passed.  0, or
+ * -1 with why: a usage error.
+ */
+int	op_prepare(const struct profile *, struct journal *j, const struct op *,
+	    const struct opreq_in *, time_t now, struct opreq *,
+	    char *why, size_t whylen);
+/*
+ * Journal "pending" (fsync'd) -> sign, send, classify, retry -> journal the
  * outcome.  Returns the exit status; 74 and nothing sent when the journal
  * cannot be written.
  */
-int	op_send(struct cmd_ctx *, const struct opreq *, const struct buf *body,
+int	op_send(struct sender *, const struct opreq *, const struct buf *body,
 	    struct api_result *);
+
+/* recover.c: Amazon's procedure after an ActivateGiftCard RESEND */
+int	activation_recover_applies(const struct opreq *, const struct api_result *);
+int	activation_recover(struct sender *, struct opreq *, struct api_result *);
 
 #endif

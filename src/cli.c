@@ -1,0 +1,597 @@
+/*
+ * cli.c - the command line: the option table, the command table (the
+ * operations' commands come from ops[]; the others are listed here),
+ * parsing, --help, --list-commands, --list-options, --list-table and
+ * "did you mean".  The tables answer help and completions too, so neither
+ * can drift from the code.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agcod.h"
+#include "api.h"
+#include "cli.h"
+#include "suggest.h"
+
+/* the commands an option belongs to, besides the operations (ops.c) */
+enum {
+	B_SIGN = 1 << 0, B_HISTORY = 1 << 1, B_RECONCILE = 1 << 2,
+	B_BATCH = 1 << 3, B_SUPPORT = 1 << 4, B_JOURNAL = 1 << 5,
+	B_REPRINT = 1 << 6, B_CONFIG = 1 << 7, B_VERIFY = 1 << 8,
+	B_GLOBAL = 1u << 31,
+};
+
+struct optspec {
+	const char	*name;
+	int		 shortopt;
+	int		 has_arg;
+	int		 id;
+	unsigned	 cmds;	/* B_*; an operation's options: ops.c */
+	const char	*arg;
+	const char	*help;
+};
+
+static const struct optspec optspecs[] = {
+	{ "profile", 'p', 1, O_PROFILE, B_GLOBAL, "NAME",
+	    "profile (INI section) to use" },
+	{ "config", 'c', 1, O_CONFIG, B_GLOBAL, "FILE", "configuration file" },
+	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table|csv",
+	    "output format (csv: history, journal export, batch)" },
+	{ "region", 0, 1, O_REGION, B_GLOBAL, "na|eu|fe", "region group" },
+	{ "environment", 0, 1, O_ENVIRONMENT, B_GLOBAL, "sandbox|production",
+	    "Amazon environment" },
+	{ "endpoint", 0, 1, O_ENDPOINT, B_GLOBAL, "URL",
+	    "send to this base URL instead" },
+	{ "cacert", 0, 1, O_CACERT, B_GLOBAL, "FILE", "trust this CA bundle" },
+	{ "timeout", 0, 1, O_TIMEOUT, B_GLOBAL, "SECONDS",
+	    "limit for one HTTP attempt (10)" },
+	{ "retry-for", 0, 1, O_RETRY_FOR, B_GLOBAL, "SECONDS",
+	    "time budget for retries, 0 = none (60)" },
+	{ "state-dir", 0, 1, O_STATE_DIR, B_GLOBAL, "DIR",
+	    "journal and rate-limit state" },
+	{ "trace", 0, 1, O_TRACE, B_GLOBAL, "FILE",
+	    "append a redacted dump of every HTTP exchange" },
+	{ "verbose", 'v', 0, O_VERBOSE, B_GLOBAL, NULL, "more on stderr" },
+	{ "quiet", 'q', 0, O_QUIET, B_GLOBAL, NULL, "less on stderr" },
+	{ "version", 'V', 0, O_VERSION, B_GLOBAL, NULL,
+	    "versions of agcod and its libraries" },
+	{ "help", 'h', 0, O_HELP, B_GLOBAL, NULL, "this help" },
+	{ "amount", 0, 1, O_AMOUNT, 0, "A", "amount, e.g. 25 or 19.99" },
+	{ "currency", 0, 1, O_CURRENCY, 0, "C",
+	    "ISO 4217 code (profile default)" },
+	{ "request-id", 0, 1, O_REQUEST_ID,
+	    B_HISTORY | B_RECONCILE | B_SUPPORT | B_JOURNAL |
+	    B_REPRINT, "ID",
+	    "request id (generated when optional and omitted)" },
+	{ "external-reference", 0, 1, O_EXTREF,
+	    B_HISTORY,
+	    "TEXT", "your own reference, up to 100 characters" },
+	{ "program-id", 0, 1, O_PROGRAM_ID, 0, "ID",
+	    "reseller program id" },
+	{ "gc-id", 0, 1, O_GC_ID, B_JOURNAL, "ID",
+	    "the card's gcId (from the journal when omitted)" },
+	{ "below", 0, 1, O_BELOW, 0, "AMOUNT",
+	    "exit 1 when the funds are below AMOUNT" },
+	{ "below-days", 0, 1, O_BELOW_DAYS, 0, "N",
+	    "exit 1 when the funds last fewer than N days at the recent spend" },
+	{ "account-id", 0, 1, O_ACCOUNT_ID, 0, "ID",
+	    "customer account id" },
+	{ "account-type", 0, 1, O_ACCOUNT_TYPE, 0, "T",
+	    "customer account type (2)" },
+	{ "source-id", 0, 1, O_SOURCE_ID, 0, "TEXT",
+	    "transaction source id" },
+	{ "card-number", 0, 1, O_CARD_NUMBER,
+	    0, "N", "physical card number" },
+	{ "date", 0, 1, O_DATE, B_SIGN, "YYYYMMDDTHHMMSSZ",
+	    "sign at this time instead of now" },
+	{ "send", 0, 0, O_SEND, B_SIGN, NULL,
+	    "send the request and report the response" },
+	{ "show-signing-key", 0, 0, O_SHOW_KEY, B_SIGN, NULL,
+	    "also print the derived signing key" },
+	{ "request", 0, 1, O_REQUEST_FILE, B_SIGN, "FILE",
+	    "sign (and check) a raw HTTP request; - for stdin" },
+	{ "service", 0, 1, O_SERVICE, B_SIGN, "NAME",
+	    "service in the scope, with --request (AGCODService)" },
+	{ "pending", 0, 0, O_PENDING, B_HISTORY, NULL,
+	    "only requests whose outcome is not known yet" },
+	{ "requests", 0, 0, O_REQUESTS, B_HISTORY, NULL,
+	    "every request with its own outcome, not one row per card" },
+	{ "state", 0, 1, O_STATE, B_HISTORY | B_JOURNAL, "STATE",
+	    "only in STATE (history); the outcome (journal settle)" },
+	{ "operation", 0, 1, O_OPERATION, B_HISTORY | B_JOURNAL, "OP",
+	    "only of operation OP: create, load, activate, ..." },
+	{ "since", 0, 1, O_SINCE, B_HISTORY, "WHEN",
+	    "only since WHEN: 2026-11-22, 2026-11-22T10:00:00Z, 90m, 12h, 7d" },
+	{ "until", 0, 1, O_UNTIL, B_HISTORY, "WHEN",
+	    "only before WHEN (same forms as --since)" },
+	{ "limit", 0, 1, O_LIMIT, B_HISTORY, "N", "at most N rows" },
+	{ "before", 0, 1, O_BEFORE, B_JOURNAL, "WHEN",
+	    "journal prune: settled records older than WHEN" },
+	{ "reason", 0, 1, O_REASON, B_JOURNAL, "TEXT",
+	    "journal settle: how the outcome was confirmed" },
+	{ "dry-run", 0, 0, O_DRY_RUN, B_BATCH | B_JOURNAL, NULL,
+	    "check every row, show totals and funds, send nothing else" },
+	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
+	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
+	{ "product-type", 0, 1, O_PRODUCT_TYPE, 0, "TYPE",
+	    "product voucher type, e.g. hwPV" },
+	{ "recover-for", 0, 1, O_RECOVER_FOR, B_RECONCILE, "SECONDS",
+	    "after RESEND: deactivate and activate anew, for at most (120)" },
+	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
+	    "in production, move money without asking on the terminal" },
+	{ "list-table", 0, 0, O_LIST_TABLE, B_GLOBAL, NULL, NULL },
+	{ "batch-id", 0, 1, O_BATCH_ID, B_BATCH, "NAME",
+	    "the batch's name in its row ids (FILE's base name)" },
+	{ "reprint", 0, 0, O_REPRINT, B_BATCH, NULL,
+	    "a completed batch's cards again: same ids, same claim codes" },
+	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
+	    "new row ids: new cards for rows issued before" },
+	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
+	    "write the results to FILE, a new file of mode 0600" },
+	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
+	    "issue rows whose external_reference already has a card" },
+};
+#define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
+
+#define NEED_ALL	(NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE)
+
+static const struct cmd others[] = {
+	{ "sign-debug", cmd_sign_debug, B_SIGN,
+	    NEED_PROFILE | NEED_SECRET | CMD_OPERANDS, NULL,
+	    "sign-debug OPERATION [operation options] "
+	    "[--date YYYYMMDDTHHMMSSZ] "
+	    "[--send] [--show-signing-key]\n"
+	    "       agcod sign-debug --request FILE [--service NAME] "
+	    "[--region REGION] [--date STAMP]",
+	    "show how a request is signed, for support cases" },
+	{ "history", cmd_history, B_HISTORY, CMD_CSV, NULL,
+	    "history [--pending | --requests] [--state STATE] "
+	    "[--operation OP] [--request-id ID] [--external-reference TEXT] "
+	    "[--since WHEN] [--until WHEN] [--limit N]",
+	    "show each card, load and physical card with its state" },
+	{ "reconcile", cmd_reconcile, B_RECONCILE, NEED_ALL, NULL,
+	    "reconcile [--request-id ID] [--recover-for SECONDS]",
+	    "settle requests whose outcome is unknown" },
+	{ "batch", cmd_batch, B_BATCH, NEED_ALL | CMD_CSV | CMD_OPERANDS, NULL,
+	    "batch create FILE [--dry-run] [--batch-id NAME] "
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
+	    "create a card for every row of a CSV file (-o json, table or csv), "
+	    "safe to fix and re-run" },
+	{ "support-draft", cmd_support_draft, B_SUPPORT, NEED_ALL, NULL,
+	    "support-draft [--request-id ID] [--trace FILE]",
+	    "draft a support case about the latest failed request" },
+	{ "journal", cmd_journal, B_JOURNAL, CMD_CSV | CMD_OPERANDS, NULL,
+	    "journal export [-o json | csv]\n"
+	    "       agcod journal check\n"
+	    "       agcod journal prune --before WHEN [--dry-run]\n"
+	    "       agcod journal settle --request-id ID --state STATE "
+	    "--reason TEXT [--operation OP] [--gc-id ID]",
+	    "export, check, prune the journal; settle an unknown by hand" },
+	{ "reprint", cmd_reprint, B_REPRINT, NEED_ALL, NULL,
+	    "reprint --request-id ID",
+	    "fetch a card's claim code again, by its request id" },
+	{ "verify", cmd_verify, B_VERIFY, NEED_PROFILE | NEED_SECRET | NEED_NET,
+	    NULL, "verify",
+	    "check the key with a harmless signed call; show what it proved" },
+	{ "config", cmd_config, B_CONFIG, CMD_OPERANDS, NULL,
+	    "config list\n       agcod config profiles",
+	    "each setting of the profile and where it comes from; "
+	    "the profiles" },
+};
+#define NOTHERS	(sizeof(others) / sizeof(others[0]))
+
+/* the operations' commands, one for each of ops[], first */
+#define OPS_MAX	16
+static struct cmd opcmds[OPS_MAX];
+
+static size_t
+ncmds(void)
+{
+	size_t i;
+
+	if (opcmds[0].name == NULL) {
+		if (nops > OPS_MAX)
+			abort();	/* raise OPS_MAX */
+		for (i = 0; i < nops; i++) {
+			opcmds[i].name = ops[i].cmd;
+			opcmds[i].fn = cmd_op;
+			opcmds[i].need = NEED_ALL;
+			opcmds[i].op = &ops[i];
+			opcmds[i].synopsis = ops[i].synopsis;
+			opcmds[i].summary = ops[i].summary;
+		}
+	}
+	return nops + NOTHERS;
+}
+
+const struct cmd *
+cmd_at(size_t i)
+{
+	if (i >= ncmds())
+		return NULL;
+	return i < nops ? &opcmds[i] : &others[i - nops];
+}
+
+const struct cmd *
+cmd_find(const char *name)
+{
+	const struct cmd *c;
+	size_t i;
+
+	for (i = 0; (c = cmd_at(i)) != NULL; i++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* o is one of c's own options (not sign-debug's borrowed ones) */
+static int
+own(const struct optspec *o, const struct cmd *c)
+{
+	return (o->cmds & c->bit) || (c->op && op_takes(c->op, o->name));
+}
+
+/* c (NULL: before the command) accepts o */
+static int
+takes(const struct optspec *o, const struct cmd *c)
+{
+	if (o->cmds & B_GLOBAL)
+		return 1;
+	if (c == NULL)
+		return 0;
+	/* sign-debug OPERATION takes that operation's options */
+	return own(o, c) || (c->bit == B_SIGN && op_option(o->name));
+}
+
+static const struct optspec *
+spec(int id)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++)
+		if (optspecs[i].id == id)
+			return &optspecs[i];
+	return NULL;
+}
+
+const char *
+opt_name(int id)
+{
+	const struct optspec *o = spec(id);
+
+	return o ? o->name : "?";
+}
+
+int
+opt_id(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++)
+		if (strcmp(optspecs[i].name, name) == 0)
+			return optspecs[i].id;
+	return -1;
+}
+
+int
+opt_applies(int id, const struct cmd *c)
+{
+	const struct optspec *o = spec(id);
+
+	return o && ((o->cmds & B_GLOBAL) || (c && own(o, c)));
+}
+
+void
+cli_opreq_in(const struct args *a, struct opreq_in *in)
+{
+	size_t i;
+	int id;
+
+	memset(in, 0, sizeof(*in));
+	for (i = 0; i < nopreq_inputs; i++)
+		if ((id = opt_id(opreq_inputs[i].option)) > 0)
+			*OPREQ_IN(in, i) = a->val[id];
+}
+
+enum which { W_GLOBAL, W_OWN, W_OPERATIONS };
+
+static void
+print_options(FILE *f, const struct cmd *c, enum which w)
+{
+	char left[64];
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		if (w == W_GLOBAL ? !(o->cmds & B_GLOBAL) : w == W_OWN ?
+		    (o->cmds & B_GLOBAL) || !own(o, c) : !op_option(o->name))
+			continue;
+		if (o->shortopt)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			    o->shortopt, o->name, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-34s  %s\n", left, o->help);
+	}
+}
+
+void
+cli_help(FILE *f, const struct cmd *c)
+{
+	const struct cmd *k;
+	size_t i;
+
+	if (c == NULL) {
+		fprintf(f, "usage: agcod [global options] COMMAND "
+		    "[command options]\n\n"
+		    "Amazon Incentives API (AGCOD) from the command line.\n\n"
+		    "commands:\n");
+		for (i = 0; (k = cmd_at(i)) != NULL; i++)
+			fprintf(f, "  %-20s %s\n", k->name, k->summary);
+		fprintf(f, "\nglobal options (before or after COMMAND):\n");
+		print_options(f, NULL, W_GLOBAL);
+		fprintf(f, "\n'agcod help COMMAND' shows a command's options; "
+		    "man agcod has the rest.\n");
+		return;
+	}
+	fprintf(f, "usage: agcod %s\n\n%s.\n", c->synopsis, c->summary);
+	if (c->bit == B_SIGN) {
+		fprintf(f, "\nOPERATION is one of:");
+		for (i = 0; i < nops; i++)
+			fprintf(f, " %s", ops[i].cmd);
+		fprintf(f, ", with that command's options.\n");
+	}
+	for (i = 0; i < NOPTSPECS; i++)
+		if (!(optspecs[i].cmds & B_GLOBAL) && own(&optspecs[i], c) &&
+		    optspecs[i].help) {
+			fprintf(f, "\noptions:\n");
+			print_options(f, c, W_OWN);
+			break;
+		}
+	if (c->bit == B_SIGN) {
+		fprintf(f, "\noperation options (each with its operation):\n");
+		print_options(f, c, W_OPERATIONS);
+	}
+	fprintf(f, "\nglobal options are accepted too: see 'agcod --help'.\n");
+}
+
+/* the commands that take o, as "cancel" or "load, void" */
+static const char *
+cmd_names(const struct optspec *o, char *buf, size_t len)
+{
+	const struct cmd *k;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; (k = cmd_at(i)) != NULL && n < len; i++)
+		if (own(o, k))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? ", " : "", k->name);
+	return buf;
+}
+
+/* an option getopt did not know: another command's, a prefix or a typo */
+static int
+unknown_option(const struct cmd *c, const char *bad)
+{
+	char name[64], which[256], prefixed[256];
+	struct suggest s = { name, NULL, 0 };
+	size_t i, n = 0, np = 0, len;
+	const char *of = c ? c->name : "agcod";
+
+	len = strcspn(bad + 2, "=");
+	if (strncmp(bad, "--", 2) != 0 || len >= sizeof(name))
+		return usage_error(c, "unknown option '%s'%s%s", bad,
+		    c ? " for " : "", c ? c->name : "");
+	memcpy(name, bad + 2, len);
+	name[len] = '\0';
+	prefixed[0] = '\0';
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		if (strcmp(o->name, name) == 0 && !takes(o, c))
+			return usage_error(c, "unknown option '--%s' for %s "
+			    "('--%s' is an option of %s%s)", name, of, name,
+			    cmd_names(o, which, sizeof(which)),
+			    c ? "" : ": give it after the command");
+		if (!takes(o, c))
+			continue;
+		if (len && strncmp(o->name, name, len) == 0 &&
+		    np < sizeof(prefixed)) {
+			np += (size_t)snprintf(prefixed + np,
+			    sizeof(prefixed) - np, "%s--%s", n ? ", " : "",
+			    o->name);
+			n++;
+		}
+		suggest_consider(&s, o->name);
+	}
+	if (n > 1)
+		return usage_error(c, "option '--%s' is ambiguous: %s", name,
+		    prefixed);
+	if (s.best)
+		return usage_error(c, "unknown option '--%s' for %s (did you "
+		    "mean '--%s'?)", name, of, s.best);
+	return usage_error(c, "unknown option '--%s' for %s", name, of);
+}
+
+int
+cli_unknown_command(const char *name)
+{
+	struct suggest s = { name, NULL, 0 };
+	const struct cmd *k;
+	size_t i;
+
+	for (i = 0; (k = cmd_at(i)) != NULL; i++)
+		suggest_consider(&s, k->name);
+	suggest_consider(&s, "help");
+	if (s.best)
+		return usage_error(NULL, "unknown command '%s' (did you mean "
+		    "'%s'?)", name, s.best);
+	return usage_error(NULL, "unknown command '%s'", name);
+}
+
+/*
+ * An option with a value says it once: of '--amount 5 --amount 500' neither
+ * "last wins" nor "first wins" is what every caller meant.  Flags may repeat.
+ */
+int
+cli_check_repeats(const struct cmd *c, const struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTSPECS; i++) {
+		int n = a->seen[optspecs[i].id];
+
+		if (optspecs[i].has_arg && n > 1)
+			return n == 2 ? usage_error(c, "'--%s' given twice: "
+			    "give it once", optspecs[i].name) :
+			    usage_error(c, "'--%s' given %d times: give it "
+			    "once", optspecs[i].name, n);
+	}
+	return 0;
+}
+
+int
+cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
+    int *next)
+{
+	struct option lo[NOPTSPECS + 1];
+	char so[2 * NOPTSPECS + 3];
+	size_t i, nlo = 0, nso = 0;
+	int ch, idx;
+
+	so[nso++] = c == NULL ? '+' : '-';
+	so[nso++] = ':';
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (!takes(o, c))
+			continue;
+		lo[nlo].name = o->name;
+		lo[nlo].has_arg = o->has_arg ? required_argument : no_argument;
+		lo[nlo].flag = NULL;
+		lo[nlo++].val = 1000 + o->id;
+		if (o->shortopt) {
+			so[nso++] = (char)o->shortopt;
+			if (o->has_arg)
+				so[nso++] = ':';
+		}
+	}
+	memset(&lo[nlo], 0, sizeof(lo[nlo]));
+	so[nso] = '\0';
+
+	opterr = 0;
+	optind = 0;	/* GNU: full reinitialisation */
+	while ((ch = getopt_long(argc, argv, so, lo, &idx)) != -1) {
+		int id = -1;
+
+		if (ch == 1) {	/* an operand, in order ('-' mode) */
+			a->pos[a->npos++] = optarg;
+			continue;
+		}
+		if (ch == '?' || ch == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (ch == ':')
+				return usage_error(c, "option '%s' needs a "
+				    "value", bad);
+			if (optopt >= 1000)
+				return usage_error(c, "option '--%s' takes no "
+				    "value", opt_name(optopt - 1000));
+			if (optopt)
+				return usage_error(c, "unknown option '-%c'%s%s",
+				    optopt, c ? " for " : "", c ? c->name : "");
+			return unknown_option(c, bad);
+		}
+		if (ch >= 1000)
+			id = ch - 1000;
+		else
+			for (i = 0; i < NOPTSPECS; i++)
+				if (optspecs[i].shortopt == ch &&
+				    takes(&optspecs[i], c))
+					id = optspecs[i].id;
+		if (id < 0)
+			return usage_error(c, "unknown option");
+		a->val[id] = optarg ? optarg : "1";
+		a->seen[id]++;
+	}
+	*next = optind;
+	return 0;
+}
+
+int
+cli_list_commands(void)
+{
+	const struct cmd *k;
+	size_t i;
+
+	for (i = 0; (k = cmd_at(i)) != NULL; i++)
+		printf("%s\n", k->name);
+	return 0;
+}
+
+int
+cli_list_options(const char *name)
+{
+	const struct cmd *c = cmd_find(name);
+	size_t i;
+
+	if (c == NULL)
+		return cli_unknown_command(name);
+	for (i = 0; i < NOPTSPECS; i++)
+		if (takes(&optspecs[i], c) && optspecs[i].help)
+			printf("--%s\n", optspecs[i].name);
+	return 0;
+}
+
+/*
+ * --list-table: the tables, tab-separated, for tests/gen_completions.py:
+ *   command NAME SUMMARY operation|-     one a command
+ *   usage   NAME SYNOPSIS-LINE           one a synopsis line
+ *   option  --NAME -X|- ARG|- HELP       one an option
+ * (--list-options CMD says which options a command takes)
+ */
+int
+cli_list_table(void)
+{
+	const struct cmd *k;
+	size_t i;
+
+	for (i = 0; (k = cmd_at(i)) != NULL; i++) {
+		const char *l = k->synopsis, *e;
+
+		/* an operation: what sign-debug takes as OPERATION */
+		printf("command\t%s\t%s\t%s\n", k->name, k->summary,
+		    k->op ? "operation" : "-");
+		for (; l; l = e ? e + 1 : NULL) {
+			e = strchr(l, '\n');
+			l += strspn(l, " ");
+			if (strncmp(l, "agcod ", 6) == 0)
+				l += 6;
+			printf("usage\t%s\t%.*s\n", k->name,
+			    e ? (int)(e - l) : (int)strlen(l), l);
+		}
+	}
+	for (i = 0; i < NOPTSPECS; i++) {
+		const struct optspec *o = &optspecs[i];
+
+		if (o->help == NULL)
+			continue;
+		printf("option\t--%s\t", o->name);
+		if (o->shortopt)
+			printf("-%c", o->shortopt);
+		else
+			putchar('-');
+		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* cli.h - the command line: option and command tables, parsing, help */
+#ifndef AGCOD_CLI_H
+#define AGCOD_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "agcod.h"
+
+struct opreq_in;
+
+/* the i-th command (operations first, in ops[] order); NULL past the end */
+const struct cmd *cmd_at(size_t i);
+const struct cmd *cmd_find(const char *name);
+const char	*opt_name(int id);
+/* an option's id by its name without "--"; -1 if none */
+int		 opt_id(const char *name);
+/* option id is global or one of c's own (sign-debug's, not its OPERATION's) */
+int		 opt_applies(int id, const struct cmd *c);
+/* the command line's values of a request's named inputs */
+void		 cli_opreq_in(const struct args *, struct opreq_in *);
+
+/*
+ * Parse argv with c's options (and the global ones).  With c NULL, only
+ * the global options, stopping at the first operand (the command);
+ * otherwise operands are collected in a->pos.  0, or 64 after a message.
+ */
+int	cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
+	    int *next);
+/* an option with a value given twice: 64 after a message */
+int	cli_check_repeats(const struct cmd *, const struct args *);
+/* agcod --help (c NULL) or a command's */
+void	cli_help(FILE *, const struct cmd *c);
+int	cli_unknown_command(const char *);
+int	cli_list_commands(void);
+int	cli_list_options(const char *cmd);
+int	cli_list_table(void);
+
+#endif

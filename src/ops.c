@@ -1,0 +1,150 @@
+/*
+ * ops.c - the operation table (see ops.h): the one description of each
+ * AGCOD operation.  Pure data and lookups: no I/O.
+ */
+#include <string.h>
+
+#include "ops.h"
+#include "ratelimit.h"
+
+#define MONEY_CMD	(OP_MOVES_MONEY | OP_JOURNAL)
+#define UNDO_CMD	(OP_ID_REQUIRED | OP_JOURNAL)
+
+const struct op ops[] = {
+	{ "create", "CreateGiftCard", "creationRequestId",
+	    F_VALUE | F_EXTREF | F_PROGRAM | F_PRODUCT,
+	    MONEY_CMD | OP_CLAIM_CODE, RL_ANY, "card", "issued", NULL, 0,
+	    "create --amount A [--currency C] [--request-id ID] "
+	    "[--external-reference TEXT] [--program-id ID] [--product-type TYPE]",
+	    "issue a gift card code" },
+	{ "cancel", "CancelGiftCard", "creationRequestId", F_GCID,
+	    UNDO_CMD, RL_ANY, "card", "cancelled", "CreateGiftCard", 15 * 60,
+	    "cancel --request-id ID [--gc-id ID]",
+	    "cancel a code within 15 minutes" },
+	{ "funds", "GetAvailableFunds", NULL, 0, OP_BALANCE, RL_FUNDS,
+	    NULL, NULL, NULL, 0,
+	    "funds [--below AMOUNT] [--below-days N]",
+	    "show the prepaid funds" },
+	{ "load", "LoadAmazonBalance", "loadBalanceRequestId",
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, MONEY_CMD, RL_ANY,
+	    "load", "loaded", NULL, 0,
+	    "load --amount A [--currency C] --account-id ID "
+	    "[--account-type T] [--source-id TEXT] [--request-id ID] "
+	    "[--external-reference TEXT]",
+	    "load balance onto a customer's account" },
+	{ "void", "VoidAmazonBalanceLoad", "loadBalanceRequestId",
+	    F_AMOUNT | F_SOURCE | F_ACCOUNT | F_EXTREF, UNDO_CMD, RL_ANY,
+	    "load", "voided", "LoadAmazonBalance", 0,
+	    "void --request-id ID [--amount A] [--currency C] "
+	    "[--account-id ID] [--account-type T] [--source-id TEXT] "
+	    "[--external-reference TEXT]",
+	    "void a balance load" },
+	{ "activate", "ActivateGiftCard", "activationRequestId",
+	    F_CARD | F_VALUE | F_PROGRAM | F_PRODUCT,
+	    MONEY_CMD | OP_BY_CARD | OP_RECOVERS, RL_ANY,
+	    "physical", "activated", NULL, 0,
+	    "activate --card-number N --amount A [--currency C] "
+	    "[--request-id ID] [--program-id ID] [--product-type TYPE] "
+	    "[--recover-for SECONDS]",
+	    "activate a physical card" },
+	{ "deactivate", "DeactivateGiftCard", "activationRequestId", F_CARD,
+	    UNDO_CMD | OP_BY_CARD, RL_ANY, "physical", "deactivated",
+	    "ActivateGiftCard", 0,
+	    "deactivate --request-id ID [--card-number N]",
+	    "deactivate a physical card" },
+	{ "activation-status", "ActivationStatusCheck", "statusCheckRequestId",
+	    F_CARD, 0, RL_ANY, NULL, NULL, NULL, 0,
+	    "activation-status --card-number N [--request-id ID]",
+	    "check a physical card's activation" },
+};
+const size_t nops = sizeof(ops) / sizeof(ops[0]);
+
+const struct op_option op_options[] = {
+	{ "amount", F_VALUE | F_AMOUNT, 0 },
+	{ "currency", F_VALUE | F_AMOUNT, 0 },
+	{ "request-id", F_REQID, 0 },
+	{ "external-reference", F_EXTREF, 0 },
+	{ "program-id", F_PROGRAM, 0 },
+	{ "gc-id", F_GCID, 0 },
+	{ "below", 0, OP_BALANCE },
+	{ "below-days", 0, OP_BALANCE },
+	{ "account-id", F_ACCOUNT, 0 },
+	{ "account-type", F_ACCOUNT, 0 },
+	{ "source-id", F_SOURCE, 0 },
+	{ "card-number", F_CARD, 0 },
+	{ "product-type", F_PRODUCT, 0 },
+	{ "recover-for", 0, OP_RECOVERS },
+};
+const size_t nop_options = sizeof(op_options) / sizeof(op_options[0]);
+
+const struct op *
+op_find(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; cmd && i < nops; i++)
+		if (strcmp(ops[i].cmd, cmd) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+const struct op *
+op_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < nops; i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+const struct op *
+op_undoing(const struct op *op)
+{
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (ops[i].refers_to && strcmp(ops[i].refers_to, op->name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+const struct op *
+op_origin(const struct op *op)
+{
+	const struct op *o = op->refers_to ? op_by_name(op->refers_to) : NULL;
+
+	return o ? o : op;
+}
+
+unsigned
+op_fields(const struct op *op)
+{
+	return op->fields | (op->id_field ? F_REQID : 0);
+}
+
+static const struct op_option *
+option_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nop_options; i++)
+		if (strcmp(op_options[i].name, name) == 0)
+			return &op_options[i];
+	return NULL;
+}
+
+int
+op_takes(const struct op *op, const char *name)
+{
+	const struct op_option *o = option_find(name);
+
+	return o && ((o->fields & op_fields(op)) || (o->flags & op->flags));
+}
+
+int
+op_option(const char *name)
+{
+	return option_find(name) != NULL;
+}
