@@ -40,6 +40,7 @@ main(int argc, char **argv)
 		{ "cli", test_cli },
 		{ "csvedge", test_csv_edges },
 		{ "attack", test_attack },
+		{ "send", test_send },
 	};
 	size_t i;
 

@@ -1,0 +1,441 @@
+/*
+ * t_send.c - the operation table, request building from named inputs, and
+ * the send path (journal -> api_call -> journal) with a scripted transfer
+ * standing in for libcurl: what is journaled before anything leaves, and
+ * what each sequence of answers is recorded as.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "../../src/api.h"
+#include "../../src/send.h"
+#include "unit.h"
+
+/* ---- the operation table ---- */
+
+/* the --options a synopsis names, each once, space-separated */
+static void
+synopsis_options(const char *syn, char *out, size_t n)
+{
+	const char *p;
+
+	out[0] = '\0';
+	for (p = strstr(syn, "--"); p; p = strstr(p + 2, "--")) {
+		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+
+		strlcat(out, " ", n);
+		if (strlen(out) + len + 1 < n)
+			strncat(out, p + 2, len);
+	}
+	strlcat(out, " ", n);
+}
+
+static void
+test_table(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < nops; i++) {
+		const struct op *op = &ops[i], *u, *o;
+		char named[512], want[64];
+
+		CHECK(op_find(op->cmd) == op && op_by_name(op->name) == op,
+		    "%s: found by command and by name", op->cmd);
+		CHECK(strncmp(op->synopsis, op->cmd, strlen(op->cmd)) == 0 &&
+		    op->synopsis[strlen(op->cmd)] <= ' ',
+		    "%s: the synopsis starts with the command", op->cmd);
+		/* the synopsis names exactly the options the operation takes */
+		synopsis_options(op->synopsis, named, sizeof(named));
+		for (k = 0; k < nop_options; k++) {
+			snprintf(want, sizeof(want), " %s ", op_options[k].name);
+			CHECK((strstr(named, want) != NULL) ==
+			    op_takes(op, op_options[k].name),
+			    "%s: synopsis and table agree on --%s", op->cmd,
+			    op_options[k].name);
+		}
+		CHECK(!(op->flags & OP_ID_REQUIRED) == !op->refers_to,
+		    "%s: refers to a request exactly when it needs its id",
+		    op->cmd);
+		if (op->refers_to) {
+			o = op_by_name(op->refers_to);
+			CHECK(o && op_origin(op) == o && op_undoing(o) == op,
+			    "%s undoes %s", op->cmd, op->refers_to);
+			CHECK(o && o->object && op->object &&
+			    strcmp(o->object, op->object) == 0 &&
+			    o->id_field && op->id_field &&
+			    strcmp(o->id_field, op->id_field) == 0,
+			    "%s: the same object and id member as %s", op->cmd,
+			    op->refers_to);
+		} else {
+			CHECK(op->undo_window == 0, "%s: no undo window",
+			    op->cmd);
+		}
+		/* journaled exactly when it makes or undoes an object */
+		CHECK(!(op->flags & OP_JOURNAL) == !op->object,
+		    "%s: journaled iff it has an object", op->cmd);
+		if ((op->flags & OP_MOVES_MONEY) && op->object) {
+			u = op_undoing(op);
+			CHECK(u != NULL, "%s: money moved can be undone",
+			    op->cmd);
+		}
+	}
+	CHECK(op_find("cancel")->undo_window == 15 * 60,
+	    "cancel: Amazon's 15 minutes");
+	CHECK(op_takes(op_find("funds"), "below") &&
+	    !op_takes(op_find("create"), "below") &&
+	    op_takes(op_find("activate"), "recover-for") &&
+	    !op_takes(op_find("load"), "recover-for") &&
+	    op_takes(op_find("void"), "account-id") &&
+	    !op_takes(op_find("funds"), "request-id"),
+	    "options follow fields and flags");
+}
+
+/* ---- request building from named inputs ---- */
+
+static void
+profile_init(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->name, "unit", sizeof(p->name));
+	strlcpy(p->partner_id, "Acme1", sizeof(p->partner_id));
+	strlcpy(p->access_key_id, "AKIDEXAMPLE", sizeof(p->access_key_id));
+	strlcpy(p->endpoint, "https://127.0.0.1:9", sizeof(p->endpoint));
+	strlcpy(p->host, "127.0.0.1:9", sizeof(p->host));
+	p->region = region_find("na");
+	p->secret = strdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	p->secret_len = strlen(p->secret);
+	p->max_rps = 10;
+}
+
+static int
+build(const char *cmd, const struct opreq_in *in, struct opreq *r,
+    char *why, size_t n)
+{
+	struct profile p;
+	int rc;
+
+	profile_init(&p);
+	rc = opreq_build(&p, op_find(cmd), in, r, why, n);
+	free(p.secret);
+	return rc;
+}
+
+static void
+test_build(void)
+{
+	struct opreq_in in;
+	struct opreq r;
+	char why[512], amt[AMOUNT_TEXT_MAX];
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "no currency"), "create without a currency: %s", why);
+	in.currency = "USD";
+	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "'--amount' is required for 'create'"),
+	    "create without an amount: %s", why);
+	in.amount = "19.99";
+	in.extref = "order 7";
+	in.card_number = "1234567890";	/* not create's: ignored */
+	CHECK(build("create", &in, &r, why, sizeof(why)) == 0,
+	    "create: %s", why);
+	amount_format(&r.amount, amt, sizeof(amt));
+	CHECK_STR(amt, "19.99", "create: the amount as typed");
+	CHECK(r.card_number == NULL && r.extref == in.extref &&
+	    strncmp(r.request_id, "Acme1", 5) == 0,
+	    "create: its own fields, a generated id");
+	in.amount = "50000";
+	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "ceiling"), "the amount ceiling: %s", why);
+	in.amount = "19.99";
+	in.card_number = "12a";
+	CHECK(build("activate", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "--card-number '12a' must be digits only"),
+	    "activate: a bad card number is named by its option: %s", why);
+	in.card_number = "1234567890";
+	in.recover_for = "86401";
+	CHECK(build("activate", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "--recover-for"), "activate: recover-for range");
+	in.recover_for = NULL;
+	CHECK(build("activate", &in, &r, why, sizeof(why)) == 0 &&
+	    r.recover_for == 120, "activate: 120 s of recovery by default");
+	CHECK(build("cancel", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "'--request-id' is required for 'cancel'"),
+	    "cancel needs the request id");
+	in.extref = "a\x1b[2Jb";
+	CHECK(build("load", &in, &r, why, sizeof(why)) == -1,
+	    "a control character is refused");
+	/* every named input has an option and a distinct slot */
+	for (i = 0; i < nopreq_inputs; i++) {
+		size_t k;
+
+		CHECK(opreq_inputs[i].offset % sizeof(char *) == 0 &&
+		    opreq_inputs[i].offset < sizeof(struct opreq_in),
+		    "input %s: a slot", opreq_inputs[i].option);
+		for (k = 0; k < i; k++)
+			CHECK(opreq_inputs[k].offset != opreq_inputs[i].offset,
+			    "inputs %s and %s: distinct",
+			    opreq_inputs[k].option, opreq_inputs[i].option);
+		CHECK(op_option(opreq_inputs[i].option),
+		    "input %s: an operation option", opreq_inputs[i].option);
+	}
+	CHECK(nopreq_inputs * sizeof(char *) == sizeof(struct opreq_in),
+	    "every member of opreq_in is in the table");
+}
+
+/* ---- the send path, with a scripted transfer ---- */
+
+struct step {
+	int		 hr;
+	long		 status;
+	const char	*body;
+};
+
+static struct {
+	const struct step	*steps;
+	size_t			 nsteps, calls;
+	char			 dir[64];
+	const char		*rid;
+	const char		*seen_state;	/* the journal, as a post sees it */
+	char			 state_buf[32];
+} script;
+
+static int
+fake_post(struct http *h, const char *url, const struct http_header_out *hd,
+    size_t nh, const char *body, size_t len, struct http_response *resp)
+{
+	const struct step *s;
+	struct journal j;
+	json_t *e;
+
+	(void)h; (void)url; (void)hd; (void)nh; (void)body; (void)len;
+	/* what another process would read now: the pending record */
+	memset(&j, 0, sizeof(j));
+	script.seen_state = NULL;
+	if (script.calls == 0 && journal_open(&j, script.dir, JOURNAL_READ) == 0) {
+		e = journal_lookup(&j, "CreateGiftCard", script.rid);
+		if (e && json_string_value(json_object_get(e, "state"))) {
+			strlcpy(script.state_buf, json_string_value(
+			    json_object_get(e, "state")),
+			    sizeof(script.state_buf));
+			script.seen_state = script.state_buf;
+		}
+		json_decref(e);
+		journal_close(&j);
+	}
+	s = &script.steps[script.calls < script.nsteps ? script.calls :
+	    script.nsteps - 1];
+	script.calls++;
+	resp->status = s->status;
+	if (s->body && buf_adds(&resp->body, s->body) == -1)
+		return HTTP_FAILED;
+	return s->hr;
+}
+
+struct rig {
+	struct profile		 prof;
+	struct ratelimit	 rl;
+	struct journal		 j;
+	struct sender		 s;
+};
+
+static int
+rig_open(struct rig *g, long retry_for)
+{
+	memset(g, 0, sizeof(*g));
+	profile_init(&g->prof);
+	strlcpy(script.dir, "/tmp/agcod-unit-send.XXXXXX", sizeof(script.dir));
+	if (mkdtemp(script.dir) == NULL ||
+	    journal_open(&g->j, script.dir, JOURNAL_WRITE) == -1)
+		return -1;
+	ratelimit_init(&g->rl, NULL, "", g->prof.max_rps);
+	g->s.api.prof = &g->prof;
+	g->s.api.rl = &g->rl;
+	g->s.api.retry_for = retry_for;
+	g->s.api.post = fake_post;
+	g->s.journal = &g->j;
+	return 0;
+}
+
+static void
+rig_close(struct rig *g)
+{
+	char cmd[128];
+
+	journal_close(&g->j);
+	free(g->prof.secret);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", script.dir);
+	if (system(cmd) != 0)
+		CHECK(0, "cleanup %s", script.dir);
+}
+
+/* create RID with the answers in steps: the exit status, journal row */
+static int
+send_create(struct rig *g, const char *rid, const struct step *steps,
+    size_t n, json_t **row)
+{
+	struct buf body = BUF_INIT(4096);
+	struct api_result res;
+	struct opreq_in in;
+	struct opreq r;
+	char why[256];
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.amount = "25";
+	in.currency = "USD";
+	in.request_id = rid;
+	script.steps = steps;
+	script.nsteps = n;
+	script.calls = 0;
+	script.rid = rid;
+	if (op_prepare(&g->prof, &g->j, op_find("create"), &in, 0, &r, why,
+	    sizeof(why)) == -1 || api_body(&g->prof, &r, &body) == -1) {
+		buf_free(&body);
+		return -1;
+	}
+	rc = op_send(&g->s, &r, &body, &res);
+	api_result_free(&res);
+	buf_free(&body);
+	opreq_free(&r);
+	*row = journal_lookup(&g->j, "CreateGiftCard", rid);
+	return rc;
+}
+
+static const char *
+row_str(json_t *row, const char *k)
+{
+	return json_string_value(json_object_get(row, k));
+}
+
+static void
+test_send_path(void)
+{
+	static const struct step ok[] = {
+		{ HTTP_OK, 200, "{\"creationRequestId\":\"Acme1S1\","
+		    "\"status\":\"SUCCESS\",\"gcId\":\"GC9\","
+		    "\"gcClaimCode\":\"CLAIM-NEVER-JOURNALED\"}" },
+	};
+	static const struct step lost_then_throttled[] = {
+		{ HTTP_LOST, 0, NULL },
+		{ HTTP_OK, 400, "{\"__type\":\"ThrottlingException\","
+		    "\"message\":\"Rate exceeded\"}" },
+	};
+	static const struct step json_5xx[] = {
+		{ HTTP_OK, 503, "{\"message\":\"Service Unavailable\"}" },
+	};
+	static const struct step refused[] = {
+		{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+		    "\"errorCode\":\"F200\",\"errorType\":\"InvalidAmountValue\","
+		    "\"status\":\"FAILURE\"}" },
+	};
+	struct rig g;
+	json_t *row = NULL;
+	char *dump;
+	int rc;
+
+	if (rig_open(&g, 0) == -1) {
+		CHECK(0, "send rig: %s", g.j.err);
+		return;
+	}
+	rc = send_create(&g, "Acme1S1", ok, 1, &row);
+	CHECK(rc == 0 && script.calls == 1, "a SUCCESS: exit %d, %zu sends",
+	    rc, script.calls);
+	CHECK_STR(script.seen_state, "pending",
+	    "the pending record is committed before the transfer");
+	CHECK_STR(row_str(row, "state"), "succeeded", "journaled succeeded");
+	CHECK_STR(row_str(row, "gc_id"), "GC9", "the gcId journaled");
+	dump = json_dumps(row, 0);
+	CHECK(dump && strstr(dump, "CLAIM-NEVER") == NULL,
+	    "the claim code is never journaled");
+	free(dump);
+	CHECK(g.s.api.sent && g.s.last_record > 0, "sent, and its record id");
+	json_decref(row);
+
+	/* dropped after sending, then throttled until the budget is gone */
+	g.s.api.retry_for = 2;
+	rc = send_create(&g, "Acme1S2", lost_then_throttled, 2, &row);
+	CHECK(rc == 75 && script.calls >= 2,
+	    "lost then throttled: exit %d after %zu attempts (75)", rc,
+	    script.calls);
+	CHECK_STR(row_str(row, "state"), "unknown",
+	    "an unknown attempt stays unknown through throttling");
+	json_decref(row);
+	g.s.api.retry_for = 0;
+
+	rc = send_create(&g, "Acme1S3", json_5xx, 1, &row);
+	CHECK(rc == 75, "a JSON 5xx without an AGCOD status: exit %d", rc);
+	CHECK_STR(row_str(row, "state"), "unknown", "a JSON 5xx is unknown");
+	json_decref(row);
+
+	rc = send_create(&g, "Acme1S4", refused, 1, &row);
+	CHECK(rc == 65, "an F200 refusal: exit %d", rc);
+	CHECK_STR(row_str(row, "state"), "failed", "an F200 is failed");
+	CHECK_STR(row_str(row, "error_code"), "F200", "its code journaled");
+	json_decref(row);
+
+	/* the journal cannot be written: 74, and nothing leaves */
+	journal_close(&g.j);
+	script.calls = 0;
+	g.s.api.sent = 0;
+	rc = send_create(&g, "Acme1S5", ok, 1, &row);
+	CHECK(rc == 74 && script.calls == 0 && !g.s.api.sent,
+	    "no journal: exit %d (74), %zu sends (0)", rc, script.calls);
+	json_decref(row);
+	rig_close(&g);
+}
+
+/* cancel takes what the journal knows of the card it refers to */
+static void
+test_prepare_from_journal(void)
+{
+	static const struct step ok[] = {
+		{ HTTP_OK, 200, "{\"creationRequestId\":\"Acme1C1\","
+		    "\"status\":\"SUCCESS\",\"gcId\":\"GCJ\","
+		    "\"gcClaimCode\":\"X\"}" },
+	};
+	struct opreq_in in;
+	struct opreq r;
+	struct rig g;
+	json_t *row = NULL;
+	char why[256];
+
+	if (rig_open(&g, 0) == -1) {
+		CHECK(0, "prepare rig");
+		return;
+	}
+	CHECK(send_create(&g, "Acme1C1", ok, 1, &row) == 0, "issued");
+	json_decref(row);
+	memset(&in, 0, sizeof(in));
+	in.request_id = "Acme1C1";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
+	    sizeof(why)) == 0 && r.gc_id && strcmp(r.gc_id, "GCJ") == 0 &&
+	    r.from != NULL, "cancel takes the gcId from the journal");
+	opreq_free(&r);
+	CHECK(r.from == NULL, "opreq_free lets the row go");
+	in.gc_id = "GCOWN";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
+	    sizeof(why)) == 0 && strcmp(r.gc_id, "GCOWN") == 0,
+	    "a given --gc-id wins over the journal's");
+	opreq_free(&r);
+	memset(&in, 0, sizeof(in));
+	in.request_id = "Acme1NONE";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("void"), &in, 0, &r, why,
+	    sizeof(why)) == -1 && strstr(why, "the journal has no "
+	    "LoadAmazonBalance with request id 'Acme1NONE'"),
+	    "void of an unknown load says the journal has none: %s", why);
+	rig_close(&g);
+}
+
+void
+test_send(void)
+{
+	test_table();
+	test_build();
+	test_send_path();
+	test_prepare_from_journal();
+}
