@@ -174,7 +174,7 @@ lint:
 # ---- fuzzing: libFuzzer harnesses for every parser of untrusted input ----
 
 FUZZ_DIR	= build-fuzz
-FUZZERS		= profile rawreq response csv amount journal
+FUZZERS		= profile rawreq response csv amount journal opreq
 FUZZ_SECONDS	?= 60
 FUZZ_CC		= clang
 FUZZ_CFLAGS	= -g -O1 -fno-omit-frame-pointer \
