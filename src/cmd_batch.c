@@ -177,7 +177,7 @@ journal_create_entry(struct batch *b, const char *rid)
 	if ((t = json_object_get(b->jindex, rid)) != NULL)
 		return json_is_object(t) ? t : NULL;
 	if ((j = ctx_journal(b->c)) == NULL ||
-	    (e = journal_lookup(j, "CreateGiftCard", rid)) == NULL) {
+	    (e = journal_lookup(j, op_find("create")->name, rid)) == NULL) {
 		json_object_set_new(b->jindex, rid, json_null());
 		return NULL;
 	}
@@ -222,8 +222,8 @@ journal_issued_refs(struct cmd_ctx *c)
 		return NULL;
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OBJECTS;
-	q.operation = "CreateGiftCard";
-	q.state = "issued";
+	q.operation = op_find("create")->name;
+	q.state = op_find("create")->object_state;
 	if (journal_query(j, &q, add_ref, refs) < 0) {
 		json_decref(refs);
 		return NULL;
