@@ -115,43 +115,34 @@ derive_request_id(const struct cmd_ctx *c, const struct op *op,
 	return 0;
 }
 
+/* sign (and with --send, send) a prepared request, and report it */
 static int
-op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
+sign_or_send(struct cmd_ctx *c, const struct op *op, struct opreq *req,
+    time_t when)
 {
 	struct buf body = BUF_INIT(64 * 1024);
-	char keyhex[SIGV4_HEX_LEN + 1], date8[9], derived[REQID_MAX + 1];
+	char keyhex[SIGV4_HEX_LEN + 1], date8[9];
 	struct signed_req sreq;
 	struct api_result res;
 	struct report rep;
 	struct sender *s = NULL;
-	struct opreq req;
 	int rc;
 
-	if (op->id_field && c->args.val[O_REQUEST_ID] == NULL &&
-	    c->args.val[O_DATE] != NULL) {
-		if (derive_request_id(c, op, c->args.val[O_DATE], derived) == -1)
-			return usage_error(c->cmd, "partner id too long to derive "
-			    "a request id: give --request-id");
-		c->args.val[O_REQUEST_ID] = derived;
-	}
-	if ((rc = ctx_prepare(c, op, &req)) != 0)
-		return rc;
 	if (c->args.seen[O_SEND] && (rc = ctx_open_state(c, 1)) != 0)
 		return rc;
-	if (api_body(&c->prof, &req, &body) == -1) {
+	if (api_body(&c->prof, req, &body) == -1) {
 		buf_free(&body);
 		return EX_SOFTWARE;
 	}
 	memset(&rep, 0, sizeof(rep));
 	memset(&res, 0, sizeof(res));
-	if (c->args.seen[O_SEND] && ((rc = guard_request(c, &req)) != 0 ||
+	if (c->args.seen[O_SEND] && ((rc = guard_request(c, req)) != 0 ||
 	    (rc = ctx_sender(c, &s)) != 0)) {
 		buf_free(&body);
-		opreq_free(&req);
 		return rc;
 	}
 	if (c->args.seen[O_SEND]) {
-		rc = op_send(s, &req, &body, &res);
+		rc = op_send(s, req, &body, &res);
 		sreq = res.sreq;
 		when = res.when;
 		rep.attempt = res.attempts;
@@ -192,11 +183,31 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 	if (c->args.seen[O_SEND]) {
 		if (rc)
 			msg_err("%s: %s", op->cmd, res.why);
-		outcome_notice_sent(c, &req, &res);
+		outcome_notice_sent(c, req, &res);
 		api_result_free(&res);
 	} else
 		api_signed_free(&sreq);
 	buf_free(&body);
+	return rc;
+}
+
+static int
+op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
+{
+	char derived[REQID_MAX + 1];
+	struct opreq req;
+	int rc;
+
+	if (op->id_field && c->args.val[O_REQUEST_ID] == NULL &&
+	    c->args.val[O_DATE] != NULL) {
+		if (derive_request_id(c, op, c->args.val[O_DATE], derived) == -1)
+			return usage_error(c->cmd, "partner id too long to derive "
+			    "a request id: give --request-id");
+		c->args.val[O_REQUEST_ID] = derived;
+	}
+	if ((rc = ctx_prepare(c, op, &req)) != 0)
+		return rc;
+	rc = sign_or_send(c, op, &req, when);
 	opreq_free(&req);
 	return rc;
 }

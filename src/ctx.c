@@ -151,7 +151,7 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	struct opreq_in in;
 	struct journal *j = NULL;
-	char why[512];
+	char why[1024];
 
 	cli_opreq_in(&c->args, &in);
 	if (op->refers_to && in.request_id)

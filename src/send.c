@@ -20,18 +20,18 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	const struct op *undone = op_origin(op);
 	struct opreq_in in = *given;
 	json_t *e = NULL;
+	char msg[512];
 
 	if (op->refers_to && in.request_id && j)
 		e = journal_lookup(j, op->refers_to, in.request_id);
 	if (e)
 		opreq_fill_from(&in, e, 0);
-	if (opreq_build(p, op, &in, r, why, n) == -1) {
-		if (op->refers_to && in.request_id && e == NULL) {
-			size_t l = strlen(why);
-
-			snprintf(why + l, n - l, " (the journal has no %s with "
-			    "request id '%s')", op->refers_to, in.request_id);
-		}
+	if (opreq_build(p, op, &in, r, msg, sizeof(msg)) == -1) {
+		if (op->refers_to && in.request_id && e == NULL)
+			snprintf(why, n, "%s (the journal has no %s with request "
+			    "id '%s')", msg, op->refers_to, in.request_id);
+		else
+			snprintf(why, n, "%s", msg);
 		json_decref(e);
 		return -1;
 	}
@@ -48,7 +48,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		memset(&tm, 0, sizeof(tm));
 		if (t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
 		    now - timegm(&tm) > op->undo_window)
-			msg_warn("the journal says %s '%s' was made at %s, more "
+			msg_warn("the journal says %s '%s' was created at %s, more "
 			    "than %ld minutes ago: Amazon will likely refuse "
 			    "to %s it", undone->object ? undone->object :
 			    "request", r->request_id, t,

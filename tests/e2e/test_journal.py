@@ -230,8 +230,20 @@ def test_cancel_warns_on_an_old_card(agcod, emu):
     con.commit()
     con.close()
     r = agcod("cancel", "--request-id", c["creationRequestId"], "-o", "json")
-    assert "more than 15 minutes ago" in r.err
+    assert (f"the journal says card '{c['creationRequestId']}' was created at "
+            "2020-01-01T00:00:00Z, more than 15 minutes ago: Amazon will likely "
+            "refuse to cancel it") in r.err, r.err
     assert r.rc == 0    # the emulator created it just now
+
+
+def test_a_long_bad_value_keeps_the_journal_hint(agcod, emu):
+    """The reason a value is refused and the note that the journal has no
+    such request both reach the operator, however long the value."""
+    r = agcod("cancel", "--request-id", PARTNER + "Nope1", "--gc-id", "x" * 480)
+    assert r.rc == 64, r
+    assert f"(the journal has no CreateGiftCard with request id '{PARTNER}Nope1')" \
+        in r.err, r.err
+    assert len(emu.requests("CancelGiftCard")) == 0
 
 
 def test_void_takes_the_load_from_the_journal_and_voids_it(agcod, emu):

@@ -275,3 +275,19 @@ def test_non_utf8_request_gives_valid_json(env_only, tmp_path):
     assert d["path"] == "/caf\\xE9"
     assert d["headers"]["X-Note"].strip() == "d\\xE9j\\xE0"
     assert "/caf%E9\n" in d["canonical_request"]
+
+
+def test_derived_request_id_depends_on_the_operation_options_only(env_only):
+    """With --date and no --request-id the id is derived from the operation
+    and its own options: -v, -o and the profile's flags change nothing, a
+    different amount or gcId changes it."""
+    def rid(*extra):
+        r = env_only("sign-debug", "cancel", "--date", "20240102T030405Z",
+                     "-o", "json", *extra)
+        assert r.rc == 0, r
+        return json.loads(r.json()["body"])["creationRequestId"]
+    base = rid("--gc-id", "G1")
+    assert rid("--gc-id", "G1", "-v") == base
+    assert rid("-q", "--gc-id", "G1") == base
+    assert rid("--gc-id", "G2") != base
+    assert rid() != base
