@@ -14,7 +14,7 @@
 #include "ratelimit.h"
 #include "send.h"
 
-#define AGCOD_VERSION	"0.2.0"
+#define AGCOD_VERSION	"0.2.1"
 
 /*
  * Exit status (CONTRACT §5): sysexits.h's names, plus one of our own.
