@@ -16,35 +16,6 @@
 #include "reqid.h"
 #include "sigv4.h"
 
-/*
- * What a request is built from, by name: the command line, a journal row or
- * a batch row all fill these; NULL is "not given".
- */
-struct opreq_in {
-	const char	*amount;
-	const char	*currency;
-	const char	*request_id;
-	const char	*gc_id;
-	const char	*card_number;
-	const char	*account_id;
-	const char	*account_type;
-	const char	*source_id;
-	const char	*extref;
-	const char	*program_id;
-	const char	*product_type;
-	const char	*recover_for;
-};
-
-/* an opreq_in member: its option name (without --) and journal member */
-struct opreq_input {
-	const char	*option;
-	const char	*member;	/* NULL: never taken from the journal */
-	size_t		 offset;
-};
-extern const struct opreq_input opreq_inputs[];
-extern const size_t nopreq_inputs;
-#define OPREQ_IN(in, i)	((const char **)((char *)(in) + opreq_inputs[i].offset))
-
 struct opreq {
 	const struct op		*op;
 	char			 request_id[REQID_MAX + 1];

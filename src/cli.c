@@ -286,13 +286,15 @@ opt_applies(int id, const struct cmd *c)
 void
 cli_opreq_in(const struct args *a, struct opreq_in *in)
 {
+	const char **dst;
 	size_t i;
 	int id;
 
 	memset(in, 0, sizeof(*in));
-	for (i = 0; i < nopreq_inputs; i++)
-		if ((id = opt_id(opreq_inputs[i].option)) > 0)
-			*OPREQ_IN(in, i) = a->val[id];
+	for (i = 0; i < nop_options; i++)
+		if ((dst = op_input(in, i)) != NULL &&
+		    (id = opt_id(op_options[i].name)) > 0)
+			*dst = a->val[id];
 }
 
 enum which { W_GLOBAL, W_OWN, W_OPERATIONS };

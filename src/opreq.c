@@ -121,34 +121,16 @@ fail(char *why, size_t n, const char *fmt, ...)
 	return -1;
 }
 
-#define IN(m, opt, member) { opt, member, offsetof(struct opreq_in, m) }
-
-const struct opreq_input opreq_inputs[] = {
-	IN(amount, "amount", "amount"),
-	IN(currency, "currency", "currency"),
-	IN(request_id, "request-id", "request_id"),
-	IN(gc_id, "gc-id", "gc_id"),
-	IN(card_number, "card-number", "card_number"),
-	IN(account_id, "account-id", "account"),
-	IN(account_type, "account-type", "account_type"),
-	IN(source_id, "source-id", "source_id"),
-	IN(extref, "external-reference", "external_reference"),
-	IN(program_id, "program-id", "program_id"),
-	IN(product_type, "product-type", "product_type"),
-	IN(recover_for, "recover-for", NULL),
-};
-const size_t nopreq_inputs = sizeof(opreq_inputs) / sizeof(opreq_inputs[0]);
-
 /* the option name of an opreq_in member, for messages */
 static const char *
 in_name(const struct opreq_in *in, const char *const *m)
 {
 	size_t i;
 
-	for (i = 0; i < nopreq_inputs; i++)
+	for (i = 0; i < nop_options; i++)
 		if ((size_t)((const char *)m - (const char *)in) ==
-		    opreq_inputs[i].offset)
-			return opreq_inputs[i].option;
+		    op_options[i].in)
+			return op_options[i].name;
 	return "?";
 }
 
@@ -174,14 +156,14 @@ opreq_fill_from(struct opreq_in *in, json_t *row, int include_id)
 {
 	size_t i;
 
-	for (i = 0; i < nopreq_inputs; i++) {
-		const char **dst = OPREQ_IN(in, i), *s;
+	for (i = 0; i < nop_options; i++) {
+		const char **dst = op_input(in, i), *s;
 
-		if (opreq_inputs[i].member == NULL ||
+		if (dst == NULL || op_options[i].member == NULL ||
 		    (dst == &in->request_id && !include_id))
 			continue;
 		s = json_string_value(json_object_get(row,
-		    opreq_inputs[i].member));
+		    op_options[i].member));
 		if (*dst == NULL && s)
 			*dst = s;
 	}

@@ -2,6 +2,7 @@
  * ops.c - the operation table (see ops.h): the one description of each
  * AGCOD operation.  Pure data and lookups: no I/O.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ops.h"
@@ -59,21 +60,24 @@ const struct op ops[] = {
 };
 const size_t nops = sizeof(ops) / sizeof(ops[0]);
 
+#define IN(m)	offsetof(struct opreq_in, m)
+
+/* in the order of the old option ids: sign-debug's derived ids hash them */
 const struct op_option op_options[] = {
-	{ "amount", F_VALUE | F_AMOUNT, 0 },
-	{ "currency", F_VALUE | F_AMOUNT, 0 },
-	{ "request-id", F_REQID, 0 },
-	{ "external-reference", F_EXTREF, 0 },
-	{ "program-id", F_PROGRAM, 0 },
-	{ "gc-id", F_GCID, 0 },
-	{ "below", 0, OP_BALANCE },
-	{ "below-days", 0, OP_BALANCE },
-	{ "account-id", F_ACCOUNT, 0 },
-	{ "account-type", F_ACCOUNT, 0 },
-	{ "source-id", F_SOURCE, 0 },
-	{ "card-number", F_CARD, 0 },
-	{ "product-type", F_PRODUCT, 0 },
-	{ "recover-for", 0, OP_RECOVERS },
+	{ "amount", F_VALUE | F_AMOUNT, 0, IN(amount), "amount" },
+	{ "currency", F_VALUE | F_AMOUNT, 0, IN(currency), "currency" },
+	{ "request-id", F_REQID, 0, IN(request_id), "request_id" },
+	{ "external-reference", F_EXTREF, 0, IN(extref), "external_reference" },
+	{ "program-id", F_PROGRAM, 0, IN(program_id), "program_id" },
+	{ "gc-id", F_GCID, 0, IN(gc_id), "gc_id" },
+	{ "below", 0, OP_BALANCE, OP_NO_INPUT, NULL },
+	{ "below-days", 0, OP_BALANCE, OP_NO_INPUT, NULL },
+	{ "account-id", F_ACCOUNT, 0, IN(account_id), "account" },
+	{ "account-type", F_ACCOUNT, 0, IN(account_type), "account_type" },
+	{ "source-id", F_SOURCE, 0, IN(source_id), "source_id" },
+	{ "card-number", F_CARD, 0, IN(card_number), "card_number" },
+	{ "product-type", F_PRODUCT, 0, IN(product_type), "product_type" },
+	{ "recover-for", 0, OP_RECOVERS, IN(recover_for), NULL },
 };
 const size_t nop_options = sizeof(op_options) / sizeof(op_options[0]);
 
@@ -122,6 +126,14 @@ unsigned
 op_fields(const struct op *op)
 {
 	return op->fields | (op->id_field ? F_REQID : 0);
+}
+
+const char **
+op_input(struct opreq_in *in, size_t i)
+{
+	if (i >= nop_options || op_options[i].in == OP_NO_INPUT)
+		return NULL;
+	return (const char **)(void *)((char *)in + op_options[i].in);
 }
 
 static const struct op_option *

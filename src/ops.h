@@ -64,18 +64,45 @@ const struct op	*op_origin(const struct op *);
 unsigned	 op_fields(const struct op *);
 
 /*
- * The options of operations: which operation takes which.  An option is
- * an operation's when the body carries its field or the operation has its
- * flag; opt names are the command line's, without "--".
+ * What a request is built from, by name: the command line, a journal row or
+ * a batch row all fill these; NULL is "not given".
+ */
+struct opreq_in {
+	const char	*amount;
+	const char	*currency;
+	const char	*request_id;
+	const char	*gc_id;
+	const char	*card_number;
+	const char	*account_id;
+	const char	*account_type;
+	const char	*source_id;
+	const char	*extref;
+	const char	*program_id;
+	const char	*product_type;
+	const char	*recover_for;
+};
+
+#define OP_NO_INPUT	((size_t)-1)
+
+/*
+ * The options of operations, one table: which operation takes which (the
+ * body carries its field, or the operation has its flag), the struct
+ * opreq_in member it fills, and the journal member a later request can
+ * take it from.  Names are the command line's, without "--".
  */
 struct op_option {
 	const char	*name;		/* amount */
 	unsigned	 fields;	/* enum op_field */
 	unsigned	 flags;		/* enum op_flag */
+	size_t		 in;		/* offset in opreq_in, or OP_NO_INPUT */
+	const char	*member;	/* in the journal, or NULL */
 };
 
 extern const struct op_option op_options[];
 extern const size_t nop_options;
+
+/* the opreq_in member op_options[i] fills, or NULL if none */
+const char	**op_input(struct opreq_in *, size_t i);
 
 /* 1 when op takes option `name` (with name an operation option) */
 int	op_takes(const struct op *, const char *name);

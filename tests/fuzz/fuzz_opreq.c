@@ -2,8 +2,8 @@
  * fuzz_opreq.c - named inputs -> op_prepare -> api_body: whatever is
  * accepted becomes a body that parses as JSON and carries exactly what was
  * given (partner, request id, amount as typed, every text byte for byte).
- * Input: one byte picks the operation, then the opreq_in members in table
- * order, one a line; an empty line is "not given".
+ * Input: one byte picks the operation, then the opreq_in members in the
+ * order of op_options[], one a line; an empty line is "not given".
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,9 +57,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size - 1] = '\0';
 	memset(&in, 0, sizeof(in));
 	s = text;
-	for (i = 0; i < nopreq_inputs && (line = strsep(&s, "\n")); i++)
+	for (i = 0; i < nop_options; i++) {
+		const char **dst = op_input(&in, i);
+
+		if (dst == NULL)
+			continue;
+		if ((line = strsep(&s, "\n")) == NULL)
+			break;
 		if (*line)
-			*OPREQ_IN(&in, i) = line;
+			*dst = line;
+	}
 	if (op_prepare(&p, NULL, op, &in, 0, &r, why, sizeof(why)) == -1)
 		return 0;
 	if (api_body(&p, &r, &body) == -1)

@@ -169,22 +169,25 @@ test_build(void)
 	in.extref = "a\x1b[2Jb";
 	CHECK(build("load", &in, &r, why, sizeof(why)) == -1,
 	    "a control character is refused");
-	/* every named input has an option and a distinct slot */
-	for (i = 0; i < nopreq_inputs; i++) {
-		size_t k;
+	/* every member of opreq_in is filled by exactly one option */
+	{
+		struct opreq_in probe;
+		const char **slot, **seen[32];
+		size_t ns = 0, k;
 
-		CHECK(opreq_inputs[i].offset % sizeof(char *) == 0 &&
-		    opreq_inputs[i].offset < sizeof(struct opreq_in),
-		    "input %s: a slot", opreq_inputs[i].option);
-		for (k = 0; k < i; k++)
-			CHECK(opreq_inputs[k].offset != opreq_inputs[i].offset,
-			    "inputs %s and %s: distinct",
-			    opreq_inputs[k].option, opreq_inputs[i].option);
-		CHECK(op_option(opreq_inputs[i].option),
-		    "input %s: an operation option", opreq_inputs[i].option);
+		memset(&probe, 0, sizeof(probe));
+		for (i = 0; i < nop_options; i++) {
+			if ((slot = op_input(&probe, i)) == NULL)
+				continue;
+			for (k = 0; k < ns; k++)
+				CHECK(seen[k] != slot, "--%s: a slot of its own",
+				    op_options[i].name);
+			if (ns < 32)
+				seen[ns++] = slot;
+		}
+		CHECK(ns * sizeof(char *) == sizeof(struct opreq_in),
+		    "every member of opreq_in has its option (%zu)", ns);
 	}
-	CHECK(nopreq_inputs * sizeof(char *) == sizeof(struct opreq_in),
-	    "every member of opreq_in is in the table");
 }
 
 /* ---- the send path, with a scripted transfer ---- */
