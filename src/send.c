@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bsd/string.h>
-
 #include "msg.h"
 #include "send.h"
 
