@@ -387,19 +387,36 @@ col_text(sqlite3_stmt *st, int i)
 
 /* ---- opening, migrating, importing ---- */
 
+/* the schema's version: 0 for a new journal, -1 on error */
+static int
+schema_version(struct journal *j)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	if ((st = prep(j, "PRAGMA user_version")) == NULL)
+		return -1;
+	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	unprep(j, st);
+	return v;
+}
+
+/*
+ * Bring the schema to SCHEMA_VERSION.  A journal already there is only
+ * read: no write transaction (and no fsync) for every process that opens it.
+ */
 static int
 migrate(struct journal *j)
 {
-	sqlite3_stmt *st;
 	int v, i;
 	char sql[64];
 
+	if ((v = schema_version(j)) == SCHEMA_VERSION)
+		return 0;
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if ((st = prep(j, "PRAGMA user_version")) == NULL)
+	if ((v = schema_version(j)) == -1)
 		goto fail;
-	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	unprep(j, st);
 	if (v > SCHEMA_VERSION) {
 		exec(j, "ROLLBACK");
 		snprintf(j->err, sizeof(j->err), "the journal has schema "

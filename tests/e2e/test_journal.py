@@ -584,3 +584,28 @@ def test_import_happens_once_even_if_the_rename_was_lost(agcod, emu):
     r = agcod("history", "--requests", "-o", "json")
     assert r.rc == 0 and "imported 12" not in r.err and "already" in r.err, r
     assert len(r.jsonl()) == 6
+
+
+def test_a_journal_from_a_newer_agcod_is_refused_and_nothing_is_sent(agcod, emu):
+    agcod("create", "--amount", "5", "-o", "json")
+    con = sqlite3.connect(str(agcod.state / "journal.db"))
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    sent = len(emu.requests("CreateGiftCard"))
+    r = agcod("create", "--amount", "5", "-o", "json")
+    assert r.rc == 74 and "newer than this agcod" in r.err, r
+    assert len(emu.requests("CreateGiftCard")) == sent
+
+
+def test_reading_the_journal_does_not_write_it(agcod, emu):
+    """Opening a journal whose schema is current is a read: history leaves
+    journal.db as it was (no migration commit, no checkpoint)."""
+    agcod("create", "--amount", "5", "-o", "json")
+    db = agcod.state / "journal.db"
+    before = os.stat(db)
+    time.sleep(0.05)
+    assert agcod("history", "-o", "json").rc == 0
+    after = os.stat(db)
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+    assert not os.path.exists(str(db) + "-wal")
