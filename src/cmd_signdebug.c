@@ -21,6 +21,7 @@
 #include "rawreq.h"
 #include "report.h"
 #include "send.h"
+#include "trace.h"
 
 #define RAW_MAX	(1024 * 1024)
 
@@ -128,8 +129,6 @@ sign_or_send(struct cmd_ctx *c, const struct op *op, struct opreq *req,
 	struct sender *s = NULL;
 	int rc;
 
-	if (c->args.seen[O_SEND] && (rc = ctx_open_state(c, 1)) != 0)
-		return rc;
 	if (api_body(&c->prof, req, &body) == -1) {
 		buf_free(&body);
 		return EX_SOFTWARE;
@@ -205,6 +204,11 @@ op_mode(struct cmd_ctx *c, const struct op *op, time_t when)
 			    "a request id: give --request-id");
 		c->args.val[O_REQUEST_ID] = derived;
 	}
+	/* --send: the journal and a --trace that cannot be written refuse
+	 * before anything else, as for the sending commands */
+	if (c->args.seen[O_SEND] && ((rc = ctx_open_state(c, 1)) != 0 ||
+	    (rc = trace_prepare(c)) != 0))
+		return rc;
 	if ((rc = ctx_prepare(c, op, &req)) != 0)
 		return rc;
 	rc = sign_or_send(c, op, &req, when);

@@ -387,7 +387,8 @@ col_text(sqlite3_stmt *st, int i)
 
 /* ---- opening, migrating, importing ---- */
 
-/* the schema's version: 0 for a new journal, -1 on error */
+/* the schema's version: 0 for a new journal (or when it cannot be read:
+ * the migration then fails on the existing tables), -1 on error */
 static int
 schema_version(struct journal *j)
 {

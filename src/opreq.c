@@ -121,6 +121,10 @@ fail(char *why, size_t n, const char *fmt, ...)
 	return -1;
 }
 
+/* a value quoted in a message: at most SHOWN_MAX bytes of it, then "..." */
+#define SHOWN_MAX	64
+#define SHOWN(v)	SHOWN_MAX, (v), strlen(v) > SHOWN_MAX ? "..." : ""
+
 /* the option name of an opreq_in member, for messages */
 static const char *
 in_name(const struct opreq_in *in, const char *const *m)
@@ -146,7 +150,8 @@ take(const struct opreq_in *in, const char *const *v, int required,
 		return required ? fail(why, n, "'--%s' is required for '%s'",
 		    in_name(in, v), cmd) : 0;
 	if (check && (msg = check(*v)) != NULL)
-		return fail(why, n, "--%s '%s' %s", in_name(in, v), *v, msg);
+		return fail(why, n, "--%s '%.*s%s' %s", in_name(in, v),
+		    SHOWN(*v), msg);
 	*dst = *v;
 	return 0;
 }
@@ -192,13 +197,14 @@ opreq_build(const struct profile *p, const struct op *op,
 			return fail(why, n, "no currency: give '--currency' or "
 			    "set currency in the profile");
 		if ((r->cur = currency_find(s)) == NULL)
-			return fail(why, n, "currency '%s' is not one of %s", s,
+			return fail(why, n, "currency '%.*s%s' is not one of %s",
+			    SHOWN(s),
 			    currency_list());
 		if ((s = v->amount) == NULL)
 			return fail(why, n, "'--amount' is required for '%s'",
 			    op->cmd);
 		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
-			return fail(why, n, "amount '%s' %s", s, msg);
+			return fail(why, n, "amount '%.*s%s' %s", SHOWN(s), msg);
 		if (p->region && strcmp(r->cur->region, p->region->name) != 0)
 			return fail(why, n, "currency '%s' is served by the %s "
 			    "region, not by this profile's region '%s' (which "
@@ -210,7 +216,8 @@ opreq_build(const struct profile *p, const struct op *op,
 		if ((s = v->request_id) != NULL) {
 			if ((msg = reqid_check(s, p->partner_id,
 			    p->production)) != NULL)
-				return fail(why, n, "request id '%s' %s", s, msg);
+				return fail(why, n, "request id '%.*s%s' %s",
+				    SHOWN(s), msg);
 			strlcpy(r->request_id, s, sizeof(r->request_id));
 		} else if (op->flags & OP_ID_REQUIRED) {
 			return fail(why, n, "'--request-id' is required for "

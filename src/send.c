@@ -27,7 +27,8 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	if (opreq_build(p, op, &in, r, msg, sizeof(msg)) == -1) {
 		if (op->refers_to && in.request_id && e == NULL)
 			snprintf(why, n, "%s (the journal has no %s with request "
-			    "id '%s')", msg, op->refers_to, in.request_id);
+			    "id '%.64s%s')", msg, op->refers_to, in.request_id,
+			    strlen(in.request_id) > 64 ? "..." : "");
 		else
 			snprintf(why, n, "%s", msg);
 		json_decref(e);

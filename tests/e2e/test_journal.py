@@ -609,3 +609,13 @@ def test_reading_the_journal_does_not_write_it(agcod, emu):
     after = os.stat(db)
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
     assert not os.path.exists(str(db) + "-wal")
+
+
+def test_a_long_request_id_keeps_its_reason_and_the_hint(agcod, emu):
+    rid = PARTNER + "x" * 600
+    r = agcod("cancel", "--request-id", rid)
+    assert r.rc == 64, r
+    assert "is longer than 40 characters" in r.err, r.err
+    assert "(the journal has no CreateGiftCard with request id" in r.err, r.err
+    assert "x" * 100 not in r.err    # a long value is shown by its start
+    assert len(emu.requests("CancelGiftCard")) == 0

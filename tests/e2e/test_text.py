@@ -254,6 +254,23 @@ def test_trace_through_a_symlink_is_refused(agcod, emu, tmp_path):
     assert emu.requests() == [] and target.read_text() == ""
 
 
+@pytest.mark.parametrize("kind", ["directory", "symlink"])
+def test_sign_debug_send_with_a_refused_trace_sends_nothing(agcod, emu, tmp_path,
+                                                            kind):
+    """sign-debug --send refuses a --trace it cannot write before sending,
+    like every sending command."""
+    trace = tmp_path / "t.trace"
+    if kind == "directory":
+        trace.mkdir()
+    else:
+        (tmp_path / "target").write_text("")
+        trace.symlink_to(tmp_path / "target")
+    r = agcod("--trace", trace, "sign-debug", "create", "--amount", "1", "--send",
+              "-o", "json")
+    assert r.rc == 74, r
+    assert emu.requests() == []
+
+
 def test_trace_at_a_fifo_is_refused_at_once(agcod, emu, tmp_path):
     fifo = tmp_path / "fifo.trace"
     os.mkfifo(fifo)
