@@ -412,7 +412,7 @@ migrate(struct journal *j)
 	int v, i;
 	char sql[64];
 
-	if ((v = schema_version(j)) == SCHEMA_VERSION)
+	if (schema_version(j) == SCHEMA_VERSION)
 		return 0;
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
