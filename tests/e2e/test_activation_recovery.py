@@ -115,16 +115,12 @@ def test_reconcile_resumes_the_recovery(agcod, emu):
 
 
 def test_reconcile_stops_recovering_after_24_hours(agcod, emu):
-    import sqlite3
     emu.fault("resend", count=1, op="ActivateGiftCard")
     emu.fault("resend", count=100, op="DeactivateGiftCard")
     assert agcod("--retry-for", "0", "activate", "--card-number", CARD, "--amount",
                  "20", "--recover-for", "1", "-o", "json", timeout=60).rc == 75
     first = bodies(emu, "ActivateGiftCard")[0]["activationRequestId"]
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
     emu.faults.clear()
     emu.fault("resend", count=1, op="ActivateGiftCard")
     rec = agcod("--retry-for", "0", "reconcile", timeout=60)

@@ -1,7 +1,6 @@
 """funds: the forecast from the journal (average daily spend of the last 14
 days, days left), --below-days, and a quiet cron line that prints nothing
 unless a threshold is crossed."""
-import sqlite3
 from decimal import Decimal as D
 
 
@@ -16,11 +15,8 @@ def test_forecast_counts_issued_cards_and_loads_of_the_last_14_days(agcod, emu):
     # a cancelled card gave its money back; an old card is outside the window
     assert agcod("cancel", "--request-id", a["creationRequestId"]).rc == 0
     old = agcod("create", "--amount", "500", "-o", "json").json()
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("UPDATE objects SET time = '2020-01-01T00:00:00Z' "
-                "WHERE request_id = ?", (old["creationRequestId"],))
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE objects SET time = '2020-01-01T00:00:00Z' "
+                 "WHERE request_id = ?", old["creationRequestId"])
     set_funds(emu, "100.00")
     r = agcod("funds", "-o", "json")
     assert r.rc == 0, r

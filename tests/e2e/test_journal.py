@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import os
-import resource
 import signal
 import sqlite3
 import stat
@@ -225,10 +224,7 @@ def test_cancel_takes_gc_id_from_the_journal_and_the_card_is_cancelled(agcod, em
 
 def test_cancel_warns_on_an_old_card(agcod, emu):
     c = agcod("create", "--amount", "8", "-o", "json").json()
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE requests SET time = '2020-01-01T00:00:00Z'")
     r = agcod("cancel", "--request-id", c["creationRequestId"], "-o", "json")
     assert (f"the journal says card '{c['creationRequestId']}' was created at "
             "2020-01-01T00:00:00Z, more than 15 minutes ago: Amazon will likely "
@@ -364,10 +360,7 @@ def test_history_table_and_csv(agcod, emu):
 def test_history_table_shows_no_control_characters(agcod, emu):
     """gc_id and error_type come from the service: never raw on a terminal"""
     agcod("create", "--amount", "5", "-o", "json")
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("UPDATE objects SET gc_id = ?", ("\x1b]0;owned\x07GC1",))
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE objects SET gc_id = ?", "\x1b]0;owned\x07GC1")
     r = agcod("history", "-o", "table")
     assert r.rc == 0, r
     assert "\x1b" not in r.out and "\x07" not in r.out and "GC1" in r.out
@@ -490,10 +483,7 @@ def test_export_check_prune(agcod, emu):
 
 def test_check_finds_a_broken_invariant(agcod, emu):
     agcod("create", "--amount", "1", "-o", "json")
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("UPDATE requests SET state = 'lost'")
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE requests SET state = 'lost'")
     r = agcod("journal", "check")
     assert r.rc == 65 and "state 'lost'" in r.out, r
 
@@ -502,14 +492,11 @@ def test_check_finds_broken_object_and_open_invariants(agcod, emu):
     assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
     emu.fault("drop", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
     # a refused card shown as issued; the unknown one asked twice at once
-    con.execute("UPDATE objects SET state = 'issued' WHERE request_id = 'F3003'")
-    con.execute("INSERT INTO requests (time, state, operation, request_id, open) "
-                "SELECT time, state, operation, request_id, 1 FROM requests "
-                "WHERE state = 'unknown'")
-    con.commit()
-    con.close()
+    agcod.tamper("UPDATE objects SET state = 'issued' WHERE request_id = 'F3003'")
+    agcod.tamper("INSERT INTO requests (time, state, operation, request_id, open) "
+                 "SELECT time, state, operation, request_id, 1 FROM requests "
+                 "WHERE state = 'unknown'")
     r = agcod("journal", "check")
     assert r.rc == 65, r
     assert "1 money objects are in a state no successful request put them in" in r.out
@@ -588,10 +575,7 @@ def test_import_happens_once_even_if_the_rename_was_lost(agcod, emu):
 
 def test_a_journal_from_a_newer_agcod_is_refused_and_nothing_is_sent(agcod, emu):
     agcod("create", "--amount", "5", "-o", "json")
-    con = sqlite3.connect(str(agcod.state / "journal.db"))
-    con.execute("PRAGMA user_version = 99")
-    con.commit()
-    con.close()
+    agcod.tamper("PRAGMA user_version = 99")
     sent = len(emu.requests("CreateGiftCard"))
     r = agcod("create", "--amount", "5", "-o", "json")
     assert r.rc == 74 and "newer than this agcod" in r.err, r
