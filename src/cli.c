@@ -206,7 +206,8 @@ ncmds(void)
 	return nops + NOTHERS;
 }
 
-const struct cmd *
+/* the i-th command (operations first, in ops[] order); NULL past the end */
+static const struct cmd *
 cmd_at(size_t i)
 {
 	if (i >= ncmds())

@@ -9,8 +9,6 @@
 
 struct opreq_in;
 
-/* the i-th command (operations first, in ops[] order); NULL past the end */
-const struct cmd *cmd_at(size_t i);
 const struct cmd *cmd_find(const char *name);
 const char	*opt_name(int id);
 /* an option's id by its name without "--"; -1 if none */

@@ -122,7 +122,8 @@ op_origin(const struct op *op)
 	return o ? o : op;
 }
 
-unsigned
+/* its body fields, with F_REQID when it has a request id */
+static unsigned
 op_fields(const struct op *op)
 {
 	return op->fields | (op->id_field ? F_REQID : 0);

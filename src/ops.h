@@ -60,8 +60,6 @@ const struct op	*op_by_name(const char *name);
 const struct op	*op_undoing(const struct op *);
 /* the operation that makes what op undoes (cancel -> create), or op */
 const struct op	*op_origin(const struct op *);
-/* its body fields, with F_REQID when it has a request id */
-unsigned	 op_fields(const struct op *);
 
 /*
  * What a request is built from, by name: the command line, a journal row or

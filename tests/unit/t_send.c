@@ -234,6 +234,9 @@ fake_post(struct http *h, const char *url, const struct http_header_out *hd,
 	    script.nsteps - 1];
 	script.calls++;
 	resp->status = s->status;
+	if (s->hr != HTTP_OK)
+		strlcpy(resp->error, "connection reset (scripted)",
+		    sizeof(resp->error));
 	if (s->body && buf_adds(&resp->body, s->body) == -1)
 		return HTTP_FAILED;
 	return s->hr;
