@@ -161,3 +161,30 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 		return usage_error(c->cmd, "%s", why);
 	return 0;
 }
+
+int
+ctx_scope(struct cmd_ctx *c, struct journal_query *q)
+{
+	const struct args *a = &c->args;
+	int rc;
+
+	if (a->seen[O_ALL_ENVIRONMENTS])
+		return 0;
+	if (c->prof.partner_id[0] == '\0') {
+		struct profile_opts po = {
+			a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
+			a->val[O_ENVIRONMENT], a->val[O_ENDPOINT],
+			a->val[O_CACERT], NULL
+		};
+
+		if ((rc = profile_load(&c->prof, &po)) != 0) {
+			msg_note("the journal is read for the profile's partner "
+			    "and environment; '--all-environments' reads all "
+			    "of it without a profile");
+			return rc;
+		}
+	}
+	q->partner = c->prof.partner_id;
+	q->environment = c->prof.production ? "production" : "sandbox";
+	return 0;
+}

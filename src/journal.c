@@ -1060,7 +1060,7 @@ journal_query(struct journal *j, const struct journal_query *q,
     int (*fn)(json_t *, void *), void *arg)
 {
 	struct buf sql = BUF_INIT(4096);
-	const char *args[8];
+	const char *args[10];
 	sqlite3_stmt *st;
 	int first = 1, n = 0, rc = 0, i, step;
 	const char *opcol = "operation";
@@ -1100,6 +1100,8 @@ journal_query(struct journal *j, const struct journal_query *q,
 			{ "state = ?", q->state },
 			{ "request_id = ?", q->request_id },
 			{ "external_reference = ?", q->extref },
+			{ "partner = ?", q->partner },
+			{ "environment = ?", q->environment },
 			{ "time >= ?", q->since },
 			{ "time < ?", q->until },
 		};

@@ -82,6 +82,8 @@ struct journal_query {
 	const char	*operation;	/* CreateGiftCard, ... */
 	const char	*request_id;
 	const char	*extref;
+	const char	*partner;	/* NULL: every partner */
+	const char	*environment;	/* sandbox|production; NULL: both */
 	const char	*since;		/* journal times, inclusive */
 	const char	*until;		/* exclusive */
 	long		 limit;		/* 0: all */
