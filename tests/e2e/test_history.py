@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 from decimal import Decimal
 
 from conftest import PARTNER, ROOT
@@ -193,6 +194,22 @@ def test_cancel_by_gc_id_of_another_environment_sends_nothing(agcod, emu):
     r = agcod("cancel", "--gc-id", card["gcId"])
     assert r.rc == 64 and "--request-id" in r.err, r
     assert emu.requests("CancelGiftCard") == []
+
+
+def test_gc_id_lookup_is_an_index_probe(agcod, emu):
+    """a million-card journal answers cancel --gc-id as fast as a small one:
+    the lookup searches an index on gc_id, never scans the objects"""
+    create(agcod)
+    db = sqlite3.connect(agcod.state / "journal.db")
+    try:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT request_id FROM objects WHERE gc_id = ?"
+            " AND kind = ? AND partner = ? AND environment = ?"
+            " ORDER BY id DESC LIMIT 2", ("G", "card", PARTNER, "sandbox")
+        ).fetchall()
+    finally:
+        db.close()
+    assert any("USING INDEX objects_gcid" in row[-1] for row in plan), plan
 
 
 # ---- item 12: --exit-code ----
