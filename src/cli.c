@@ -132,6 +132,12 @@ static const struct optspec optspecs[] = {
 	    "write the results to FILE, a new file of mode 0600" },
 	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
 	    "issue rows whose external_reference already has a card" },
+	{ "all-environments", 0, 0, O_ALL_ENVIRONMENTS, B_HISTORY | B_JOURNAL,
+	    NULL, "every partner and environment, not only the profile's" },
+	{ "reverse", 0, 0, O_REVERSE, B_HISTORY, NULL,
+	    "oldest first (newest first by default)" },
+	{ "exit-code", 0, 0, O_EXIT_CODE, B_HISTORY, NULL,
+	    "exit 1 when any row matches, 0 when none does" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -149,7 +155,8 @@ static const struct cmd others[] = {
 	{ "history", cmd_history, B_HISTORY, CMD_CSV, NULL,
 	    "history [--pending | --requests] [--state STATE] "
 	    "[--operation OP] [--request-id ID] [--external-reference TEXT] "
-	    "[--since WHEN] [--until WHEN] [--limit N]",
+	    "[--since WHEN] [--until WHEN] [--limit N] [--reverse] "
+	    "[--all-environments] [--exit-code]",
 	    "show each card, load and physical card with its state" },
 	{ "reconcile", cmd_reconcile, B_RECONCILE, NEED_ALL, NULL,
 	    "reconcile [--request-id ID] [--recover-for SECONDS]",
@@ -163,7 +170,7 @@ static const struct cmd others[] = {
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
 	{ "journal", cmd_journal, B_JOURNAL, CMD_CSV | CMD_OPERANDS, NULL,
-	    "journal export [-o json | csv]\n"
+	    "journal export [-o json | csv] [--all-environments]\n"
 	    "       agcod journal check\n"
 	    "       agcod journal prune --before WHEN [--dry-run]\n"
 	    "       agcod journal settle --request-id ID --state STATE "
@@ -561,12 +568,14 @@ cli_list_options(const char *name)
  *   command NAME SUMMARY operation|-     one a command
  *   usage   NAME SYNOPSIS-LINE           one a synopsis line
  *   option  --NAME -X|- ARG|- HELP       one an option
+ *   value   --NAME WORD                  one a value an option takes
  * (--list-options CMD says which options a command takes)
  */
 int
 cli_list_table(void)
 {
 	const struct cmd *k;
+	const char *s;
 	size_t i;
 
 	for (i = 0; (k = cmd_at(i)) != NULL; i++) {
@@ -596,5 +605,11 @@ cli_list_table(void)
 			putchar('-');
 		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
 	}
+	/* the values an option's metavar does not spell out */
+	for (i = 0; (s = history_state(i)) != NULL; i++)
+		printf("value\t--state\t%s\n", s);
+	for (i = 0; i < nops; i++)
+		if (ops[i].flags & OP_JOURNAL)
+			printf("value\t--operation\t%s\n", ops[i].cmd);
 	return 0;
 }

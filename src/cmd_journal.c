@@ -40,9 +40,12 @@ export(struct cmd_ctx *c, struct journal *j)
 {
 	struct journal_query q;
 	struct rows rows;
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_REQUESTS;
+	if ((rc = ctx_scope(c, &q)) != 0)
+		return rc;
 	/* everything, for a machine: JSON lines unless asked otherwise */
 	rows_begin(&rows, stdout, c->args.val[O_OUTPUT] ? c->out : OUT_JSON,
 	    export_cols, sizeof(export_cols) / sizeof(export_cols[0]));

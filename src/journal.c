@@ -261,8 +261,12 @@ static const char schema_v1[] =
     " WHERE external_reference IS NOT NULL;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);";
 
+/* Version 2: cancel --gc-id finds its card by the gcId (journal_find_gc) */
+static const char schema_v2[] =
+    "CREATE INDEX objects_gcid ON objects (gc_id) WHERE gc_id IS NOT NULL;";
+
 /* migrations[i] takes the schema from version i to i + 1 */
-static const char *const migrations[] = { schema_v1 };
+static const char *const migrations[] = { schema_v1, schema_v2 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ---- small SQLite helpers ---- */
@@ -1060,7 +1064,7 @@ journal_query(struct journal *j, const struct journal_query *q,
     int (*fn)(json_t *, void *), void *arg)
 {
 	struct buf sql = BUF_INIT(4096);
-	const char *args[8];
+	const char *args[10];
 	sqlite3_stmt *st;
 	int first = 1, n = 0, rc = 0, i, step;
 	const char *opcol = "operation";
@@ -1100,6 +1104,8 @@ journal_query(struct journal *j, const struct journal_query *q,
 			{ "state = ?", q->state },
 			{ "request_id = ?", q->request_id },
 			{ "external_reference = ?", q->extref },
+			{ "partner = ?", q->partner },
+			{ "environment = ?", q->environment },
 			{ "time >= ?", q->since },
 			{ "time < ?", q->until },
 		};
@@ -1504,4 +1510,35 @@ import_legacy(struct journal *j, const char *dir)
 fail:
 	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+/* ---- lookup by gcId ---- */
+
+int
+journal_find_gc(struct journal *j, const char *kind, const char *gc_id,
+    const char *partner, const char *environment, char *rid, size_t len)
+{
+	sqlite3_stmt *st;
+	int n = 0, step;
+
+	j->err[0] = '\0';
+	rid[0] = '\0';
+	if (j->db == NULL)
+		return 0;
+	/* objects_gcid makes this one index probe at a million cards */
+	if ((st = prep(j, "SELECT request_id FROM objects WHERE gc_id = ? "
+	    "AND kind = ? AND partner = ? AND environment = ? "
+	    "ORDER BY id DESC LIMIT 2")) == NULL)
+		return -1;
+	bind_text(st, 1, gc_id);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, partner);
+	bind_text(st, 4, environment);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (n++ == 0 && col_text(st, 0))
+			strlcpy(rid, col_text(st, 0), len);
+	if (step != SQLITE_DONE)
+		n = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	return n;
 }

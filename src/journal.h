@@ -70,6 +70,16 @@ int	journal_settle(struct journal *, const char *op, const char *rid,
  */
 json_t	*journal_lookup(struct journal *, const char *op, const char *rid);
 
+/*
+ * The request id of the money object of `kind` (card, ...) that the
+ * service named gc_id, of this partner and environment, in rid: the newest
+ * if several.  Returns how many there are (0, 1, or 2 for more than one),
+ * or -1 with j->err.
+ */
+int	journal_find_gc(struct journal *, const char *kind, const char *gc_id,
+	    const char *partner, const char *environment, char *rid,
+	    size_t len);
+
 enum journal_view {
 	VIEW_OBJECTS,	/* one row per card, load or physical card */
 	VIEW_REQUESTS,	/* every request with its own outcome */
@@ -82,6 +92,8 @@ struct journal_query {
 	const char	*operation;	/* CreateGiftCard, ... */
 	const char	*request_id;
 	const char	*extref;
+	const char	*partner;	/* NULL: every partner */
+	const char	*environment;	/* sandbox|production; NULL: both */
 	const char	*since;		/* journal times, inclusive */
 	const char	*until;		/* exclusive */
 	long		 limit;		/* 0: all */

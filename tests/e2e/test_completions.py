@@ -73,6 +73,11 @@ CASES = [
     (["help", "acti"], ["activate", "activation-status"]),
     (["config", ""], ["list", "profiles"]),
     (["--ver"], ["--verbose", "--version"]),
+    (["history", "--state", "can"], ["cancelled"]),
+    (["history", "--requests", "--state", "su"], ["succeeded"]),
+    (["history", "--operation", "ca"], ["cancel"]),
+    (["history", "--operation", "", "--rev"], ["--reverse"]),
+    (["history", "--all"], ["--all-environments"]),
 ]
 
 

@@ -213,7 +213,7 @@ def test_cancel_takes_gc_id_from_the_journal_and_the_card_is_cancelled(agcod, em
     h = agcod("history", "-o", "json").jsonl()
     assert [(o["kind"], o["request_id"], o["state"], o["gc_id"], o["amount"])
             for o in h] == [("card", rid, "cancelled", c["gcId"], "8")]
-    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "-o", "json").jsonl()
     assert [(q["operation"], q["state"]) for q in reqs] == [
         ("CreateGiftCard", "succeeded"), ("CancelGiftCard", "succeeded")]
     # neither --gc-id nor the journal: sent without it, with a warning
@@ -279,7 +279,8 @@ def test_refused_repeat_leaves_the_card_issued(agcod, emu):
     h = agcod("history", "--request-id", rid, "-o", "json").json()
     assert (h["state"], h["amount"]) == ("issued", "5")
     assert "error_code" not in h
-    reqs = agcod("history", "--requests", "--request-id", rid, "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "--request-id", rid,
+                 "-o", "json").jsonl()
     assert [(q["state"], q["amount"]) for q in reqs] == [
         ("succeeded", "5"), ("failed", "50")]
     # an outcome carries only its own fields
@@ -292,7 +293,7 @@ def test_failed_then_succeeded_keeps_each_outcome_to_itself(agcod, emu):
     assert r.rc == 75
     rid = agcod.journal()[0]["request_id"]
     assert agcod("create", "--amount", "3", "--request-id", rid).rc == 0
-    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "-o", "json").jsonl()
     assert [q["state"] for q in reqs] == ["unknown", "succeeded"]
     assert "error" in reqs[0] and "error" not in reqs[1]
     assert agcod("history", "-o", "json").json()["state"] == "issued"
@@ -308,15 +309,15 @@ def test_history_filters(agcod, emu):
     assert b.rc == 77
     ld = agcod("load", "--amount", "3", "--account-id", "amz1.account.Z",
                "-o", "json").json()
-    h = agcod("history", "-o", "json").jsonl()
+    h = agcod("history", "--reverse", "-o", "json").jsonl()
     assert [(o["request_id"], o["state"]) for o in h] == [
         (a["creationRequestId"], "issued"), ("F3003", "failed"),
         (ld["loadBalanceRequestId"], "loaded")]
     assert h[1]["error_code"] == "F300" and h[1]["error_type"] == "InsufficientFunds"
     assert h[0]["time"] <= h[0]["updated"]
 
-    def ids(*args):
-        r = agcod("history", *args, "-o", "json")
+    def ids(*args):     # oldest first, as they were made
+        r = agcod("history", "--reverse", *args, "-o", "json")
         assert r.rc == 0, r
         return [o["request_id"] for o in r.jsonl()]
     assert ids("--request-id", "F3003") == ["F3003"]
@@ -345,7 +346,7 @@ def test_history_table_and_csv(agcod, emu):
     assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
     t = agcod("history", "-o", "table")
     assert t.rc == 0 and "REQUEST ID" in t.out and "InsufficientFunds" in t.out
-    c = agcod("history", "-o", "csv")
+    c = agcod("history", "--reverse", "-o", "csv")
     assert c.rc == 0, c
     rows = list(csv.DictReader(io.StringIO(c.out)))
     assert [(r["state"], r["amount"], r["currency"]) for r in rows] == [

@@ -42,8 +42,8 @@ def undelivered(entry):
     return entry.get("delivered", True) in (False, 0)
 
 
-def pending_ids(agcod):
-    r = agcod("history", "--pending", "-o", "json")
+def pending_ids(agcod, *args):
+    r = agcod("history", "--pending", *args, "-o", "json")
     assert r.rc == 0, r
     return [e["request_id"] for e in r.jsonl()]
 
@@ -446,7 +446,9 @@ def test_sandbox_entry_is_never_replayed_to_production(agcod, emu, certs):
         r = agcod("--yes", "reconcile", "-o", "json")
         assert other.requests() == [] and other.state.creates == 0, r
         assert r.out == ""
-        assert rid in pending_ids(agcod)
+        # still open, though a production profile no longer lists it
+        assert pending_ids(agcod) == []
+        assert rid in pending_ids(agcod, "--all-environments")
     finally:
         other.stop()
 
