@@ -39,6 +39,7 @@ main(int argc, char **argv)
 		{ "ratelimit", test_ratelimit },
 		{ "cli", test_cli },
 		{ "csvedge", test_csv_edges },
+		{ "csvsep", test_csv_sep },
 		{ "attack", test_attack },
 		{ "send", test_send },
 	};

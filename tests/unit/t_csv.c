@@ -105,3 +105,48 @@ test_csv_edges(void)
 		free(text);
 	}
 }
+
+/* the separator: given, or taken from the header line; BOM and CRLF kept */
+void
+test_csv_sep(void)
+{
+	static const struct {
+		const char	*text;
+		char		 sep;	/* csv_sniff's answer */
+	} sniff[] = {
+		{ "amount;email\n5;a@x\n", ';' },
+		{ "amount,email\n5,a@x\n", ',' },
+		{ "amount\n5\n", ',' },
+		/* a semicolon inside quotes is text */
+		{ "\"a;b\",amount\n1,2\n", ',' },
+		{ "\"a,b\";amount\n1;2\n", ';' },
+		/* both outside quotes: the comma, as RFC 4180 says */
+		{ "a;b,amount\n1,2\n", ',' },
+		{ "\xef\xbb\xbf" "Name;Amount\r\n", ';' },
+		{ "name\tamount\n", '\t' },
+	};
+	char err[256];
+	struct csv c;
+	size_t i;
+
+	for (i = 0; i < sizeof(sniff) / sizeof(sniff[0]); i++)
+		CHECK(csv_sniff(sniff[i].text, strlen(sniff[i].text)) ==
+		    sniff[i].sep, "csv sniff %zu", i);
+
+	CHECK(csv_parse_sep("amount;note\r\n19.99;\"a;b\"\r\n", 26, ';', &c,
+	    err, sizeof(err)) == 0, "semicolons: %s", err);
+	if (c.nrows == 2) {
+		CHECK(c.rows[1].nfields == 2, "semicolons: 2 fields");
+		CHECK_STR(c.rows[1].fields[0], "19.99", "semicolons: amount");
+		CHECK_STR(c.rows[1].fields[1], "a;b", "semicolons: quoted");
+		CHECK(c.crlf == 1 && c.bom == 0, "semicolons: CRLF, no BOM");
+	}
+	csv_free(&c);
+	CHECK(csv_parse("\xef\xbb\xbf" "amount\n1\n", 12, &c, err,
+	    sizeof(err)) == 0 && c.bom == 1 && c.crlf == 0,
+	    "BOM and LF: %s", err);
+	csv_free(&c);
+	CHECK(csv_parse("amount\n1,2\n", 11, &c, err, sizeof(err)) == 0 &&
+	    c.rows[1].nfields == 2, "commas stay the default");
+	csv_free(&c);
+}
