@@ -132,6 +132,10 @@ static const struct optspec optspecs[] = {
 	    "write the results to FILE, a new file of mode 0600" },
 	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
 	    "issue rows whose external_reference already has a card" },
+	{ "no-funds-check", 0, 0, O_NO_FUNDS_CHECK, B_BATCH, NULL,
+	    "send without first checking that the funds cover the rows" },
+	{ "delimiter", 0, 1, O_DELIMITER, B_BATCH, "CHAR",
+	    "FILE's field separator: , ; | or tab (from its header line)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -156,7 +160,8 @@ static const struct cmd others[] = {
 	    "settle requests whose outcome is unknown" },
 	{ "batch", cmd_batch, B_BATCH, NEED_ALL | CMD_CSV | CMD_OPERANDS, NULL,
 	    "batch create FILE [--dry-run] [--batch-id NAME] "
-	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference] "
+	    "[--no-funds-check] [--delimiter CHAR]",
 	    "create a card for every row of a CSV file (-o json, table or csv), "
 	    "safe to fix and re-run" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT, NEED_ALL, NULL,
