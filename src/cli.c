@@ -271,6 +271,14 @@ opt_name(int id)
 }
 
 int
+opt_has_arg(int id)
+{
+	const struct optspec *o = spec(id);
+
+	return o && o->has_arg;
+}
+
+int
 opt_id(const char *name)
 {
 	size_t i;

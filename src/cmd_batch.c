@@ -33,6 +33,7 @@
 #include <bsd/string.h>
 
 #include "agcod.h"
+#include "cli.h"
 #include "csv.h"
 #include "forecast.h"
 #include "guard.h"
@@ -325,7 +326,19 @@ map_header(struct batch *b)
 			}
 	}
 	if (!bad && b->idx[C_AMOUNT] == -1) {
-		msg_err("%s line %d: no 'amount' column", b->file, h->line);
+		struct buf names = BUF_INIT(1024);
+		int cut = 0;
+
+		/* what the file calls its columns: "Amount (USD)" is not it */
+		for (i = 0; i < h->nfields && !cut; i++)
+			cut = buf_printf(&names, "%s'%s'", i ? ", " : "",
+			    shown(h->fields[i], sh, sizeof(sh))) == -1;
+		msg_err("%s line %d: no 'amount' column; the header has %s%s: "
+		    "name the column of amounts 'amount'%s", b->file, h->line,
+		    buf_str(&names), cut ? ", ..." : "", h->nfields == 1 ?
+		    " (or give --delimiter, if the file's separator is not "
+		    "found)" : "");
+		buf_free(&names);
 		bad = 1;
 	}
 	if (bad)
@@ -463,6 +476,7 @@ check_rows(struct batch *b)
 		struct opreq_in in;
 		const char *msg;
 		struct hent *e;
+		char *p;
 
 		if (cr->nfields != h->nfields) {
 			/* never a guess: "19,99" under "amount" is not 19 */
@@ -473,6 +487,9 @@ check_rows(struct batch *b)
 			continue;
 		}
 		memset(&in, 0, sizeof(in));
+		if (b->idx[C_CURRENCY] != -1)	/* usd, as spreadsheets have it */
+			for (p = cr->fields[b->idx[C_CURRENCY]]; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
 		for (k = 0; k < C_COUNT; k++)
 			if (b->idx[k] != -1 && cr->fields[b->idx[k]][0])
 				*(const char **)((char *)&in + columns[k].in) =
@@ -1191,6 +1208,33 @@ out_row(struct batch *b, const struct row *w, size_t i,
 	return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
 
+/*
+ * --out FILE without -o: the format its name says (cards.csv is CSV), not
+ * the terminal's; JSON lines when the name does not say.
+ */
+static void
+out_format(struct batch *b)
+{
+	static const struct {
+		const char	*ext;
+		enum output_fmt	 fmt;
+	} by_ext[] = {
+		{ ".csv", OUT_CSV }, { ".json", OUT_JSON }, { ".jsonl", OUT_JSON },
+		{ ".txt", OUT_TABLE }, { ".table", OUT_TABLE },
+	};
+	const char *path = b->c->args.val[O_OUT], *base, *ext;
+	size_t i;
+
+	if (path == NULL || b->c->args.val[O_OUTPUT])
+		return;
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	ext = strrchr(base, '.');
+	b->c->out = OUT_JSON;
+	for (i = 0; ext && i < sizeof(by_ext) / sizeof(by_ext[0]); i++)
+		if (strcasecmp(ext, by_ext[i].ext) == 0)
+			b->c->out = by_ext[i].fmt;
+}
+
 /* --out FILE: a new file, 0600, never through a symbolic link */
 static int
 open_out(struct batch *b)
@@ -1262,14 +1306,70 @@ progress(size_t done, size_t total, time_t start)
 		fputc('\n', stderr);
 }
 
-/* how to run this batch again: the same file and name */
-static void
-resume_cmd(const struct batch *b, char *out, size_t n)
+/* s for a shell, in single quotes */
+static int
+put_quoted(struct buf *t, const char *s)
 {
-	if (snprintf(out, n, "agcod batch create '%s'%s%s%s", b->file,
-	    b->id_given ? " --batch-id '" : "", b->id_given ? b->id : "",
-	    b->id_given ? "'" : "") >= (int)n)
-		strlcpy(out, "agcod batch create FILE", n);
+	int bad = buf_addc(t, '\'');
+
+	for (; *s; s++)
+		bad |= *s == '\'' ? buf_adds(t, "'\\''") : buf_addc(t, *s);
+	return bad | buf_addc(t, '\'');
+}
+
+/*
+ * How to run this batch again: the same file with the options this run
+ * was given (the format it wrote included), never --new-batch (the run
+ * to resume is that new batch now); --out names a new file, as it never
+ * overwrites one.  0, or -1 when it does not fit.
+ */
+static int
+resume_cmd(const struct batch *b, struct buf *t)
+{
+	static const char *const fmt[] = {
+		[OUT_JSON] = "json", [OUT_TABLE] = "table", [OUT_CSV] = "csv",
+	};
+	const struct args *a = &b->c->args;
+	int id, i, bad;
+
+	bad = buf_adds(t, "agcod batch create ") | put_quoted(t, b->file);
+	if (a->val[O_OUTPUT] || a->val[O_OUT])
+		bad |= buf_printf(t, " -o %s", fmt[b->c->out]);
+	for (id = 1; id < O_COUNT; id++) {
+		if (id == O_OUTPUT || id == O_OUT || id == O_NEW_BATCH ||
+		    id == O_DRY_RUN || id == O_HELP || id == O_VERSION ||
+		    id == O_LIST_COMMANDS || id == O_LIST_OPTIONS ||
+		    id == O_LIST_TABLE)
+			continue;
+		if (a->val[id] && opt_has_arg(id)) {
+			bad |= buf_printf(t, " %s%s ", id == O_PROFILE ? "-" :
+			    "--", id == O_PROFILE ? "p" : opt_name(id));
+			bad |= put_quoted(t, a->val[id]);
+		} else
+			for (i = 0; i < a->seen[id]; i++)
+				bad |= buf_printf(t, " --%s", opt_name(id));
+	}
+	if (a->val[O_OUT])
+		bad |= buf_adds(t, " --out NEW_FILE");
+	return bad ? -1 : 0;
+}
+
+/* what --out's file becomes: a new file each run */
+static int
+resume_out(const struct batch *b, struct buf *t)
+{
+	const char *out = b->c->args.val[O_OUT];
+	int bad;
+
+	if (out == NULL)
+		return 0;
+	bad = buf_adds(t, "; --out never overwrites a file: NEW_FILE then "
+	    "holds every row, so to replace ");
+	bad |= put_quoted(t, out);
+	bad |= buf_adds(t, " move NEW_FILE over it; to append to it "
+	    "instead, leave out --out and add >> ");
+	bad |= put_quoted(t, out);
+	return bad ? -1 : 0;
 }
 
 static int
@@ -1280,8 +1380,9 @@ run(struct batch *b)
 	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
 	size_t done = 0, unsent = 0;
 	int64_t got[NTOTALS], old[NTOTALS];
-	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
-	struct buf sum = BUF_INIT(4096);
+	char text[AMOUNT_TEXT_MAX];
+	struct buf sum = BUF_INIT(8192), rs = BUF_INIT(PATH_MAX + 4096);
+	const char *resume;
 	struct sender *snd;
 	int rc = 0, bar, outfail = 0, full = 0;
 	time_t start;
@@ -1302,7 +1403,8 @@ run(struct batch *b)
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
 		    b->n, c->prof.partner_id, c->prof.endpoint);
-	resume_cmd(b, resume, sizeof(resume));
+	resume = resume_cmd(b, &rs) == 0 ? buf_str(&rs) :
+	    "the same command again";
 	/* the bar never mixes with rows on a terminal */
 	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0 &&
 	    (b->out != stdout || !isatty(STDOUT_FILENO));
@@ -1366,13 +1468,12 @@ run(struct batch *b)
 				fputc('\n', stderr);
 			msg_err("cannot write the result of %s line %d "
 			    "(request id %s) to %s: %s; stopped so that no "
-			    "more claim codes are lost: run %s%s to show "
+			    "more claim codes are lost: run %s to show "
 			    "this row's result again under the same id and "
 			    "go on with the rest (add --reprint if it says "
 			    "the batch was completed)",
 			    b->file, w->cr->line, w->req.request_id,
-			    b->outname, strerror(errno), resume,
-			    b->out != stdout ? " with a new --out FILE" : "");
+			    b->outname, strerror(errno), resume);
 			/* reprint and reconcile can tell it was not delivered */
 			if (snd->last_record > 0)
 				journal_undelivered(&c->journal,
@@ -1418,11 +1519,13 @@ run(struct batch *b)
 	if (stop_signal)
 		full |= buf_printf(&sum, "; interrupted by %s",
 		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (done < b->n || unknown || failed || unsent)
+	if (done < b->n || unknown || failed || unsent) {
 		full |= buf_printf(&sum, "; to resume, run %s (rows with "
 		    "cards show their original cards)%s", resume, unknown ?
 		    "; unknown outcomes settle there or with 'agcod "
 		    "reconcile'" : "");
+		full |= resume_out(b, &sum);
+	}
 	if (stop_signal)
 		rc = stop_signal == SIGINT ? 130 : 143;
 	else if (unknown || outfail)
@@ -1436,6 +1539,7 @@ run(struct batch *b)
 	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", issued,
 	    b->n, http_connections(c->send.api.http));
 	buf_free(&sum);
+	buf_free(&rs);
 	return rc;
 }
 
@@ -1604,6 +1708,7 @@ cmd_batch(struct cmd_ctx *c)
 		rc = dry_run(&b);
 		goto done;
 	}
+	out_format(&b);
 	if ((rc = open_out(&b)) != 0)
 		goto done;
 	rc = run(&b);
