@@ -129,7 +129,8 @@ static const struct optspec optspecs[] = {
 	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
 	    "new row ids: new cards for rows issued before" },
 	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
-	    "write the results to FILE, a new file of mode 0600" },
+	    "write the results to FILE, a new file of mode 0600 (.csv: CSV, "
+	    ".txt: a table, else JSON lines, unless -o)" },
 	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
 	    "issue rows whose external_reference already has a card" },
 	{ "no-funds-check", 0, 0, O_NO_FUNDS_CHECK, B_BATCH, NULL,
