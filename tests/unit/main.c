@@ -40,6 +40,7 @@ main(int argc, char **argv)
 		{ "cli", test_cli },
 		{ "csvedge", test_csv_edges },
 		{ "csvsep", test_csv_sep },
+		{ "csvcell", test_csv_cell },
 		{ "attack", test_attack },
 		{ "send", test_send },
 	};

@@ -1,8 +1,10 @@
 /* t_csv.c - the batch CSV reader at its edges: counts, quotes, the end */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/csv.h"
+#include "../../src/rows.h"
 #include "unit.h"
 
 static int
@@ -149,4 +151,40 @@ test_csv_sep(void)
 	CHECK(csv_parse("amount\n1,2\n", 11, &c, err, sizeof(err)) == 0 &&
 	    c.rows[1].nfields == 2, "commas stay the default");
 	csv_free(&c);
+}
+
+/* rows.c's CSV cell, the one writer of CSV: formulas defused, quoting */
+void
+test_csv_cell(void)
+{
+	static const struct {
+		const char	*in;
+		char		 sep;
+		const char	*want;
+	} cases[] = {
+		{ "=1+2", ',', "\"'=1+2\"" },
+		{ "+1", ',', "\"'+1\"" },
+		{ "-1", ',', "\"'-1\"" },
+		{ "@SUM(A1)", ',', "\"'@SUM(A1)\"" },
+		{ "\tx", ',', "\"'\\x09x\"" },
+		{ "a,b", ',', "\"a,b\"" },
+		{ "a;b", ',', "a;b" },
+		{ "a;b", ';', "\"a;b\"" },
+		{ "a,b", ';', "a,b" },
+		{ "say \"hi\"", ';', "\"say \"\"hi\"\"\"" },
+		{ "Garc\xc3\xad" "a", ';', "Garc\xc3\xad" "a" },
+		{ "", ',', "" },
+	};
+	char out[128];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 0, sizeof(out));
+		if ((f = fmemopen(out, sizeof(out) - 1, "w")) == NULL)
+			continue;
+		rows_csv_cell_sep(f, cases[i].in, cases[i].sep);
+		fclose(f);
+		CHECK_STR(out, cases[i].want, "csv cell %zu", i);
+	}
 }
