@@ -25,7 +25,7 @@ _agcod()
         case $w in
             --config=*) cfg=${w#*=} ;;
             --*=*) ;;
-            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out) want=$w ;;
+            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out|--delimiter) want=$w ;;
             -*) ;;
             *) if [[ -z $cmd ]]; then cmd=$w; else operands+=("$w"); fi ;;
         esac
@@ -73,7 +73,7 @@ _agcod()
                 esac ;;
             history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit --all-environments --reverse --exit-code" ;;
             reconcile) opts="$g --request-id --recover-for" ;;
-            batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference" ;;
+            batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference --no-funds-check --delimiter" ;;
             support-draft) opts="$g --request-id" ;;
             journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run --all-environments" ;;
             reprint) opts="$g --request-id" ;;

@@ -15,7 +15,7 @@ function __agcod_state
             case '--config=*'
                 set cfg (string replace -- --config= '' $w)
             case '--*=*'
-            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out
+            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out --delimiter
                 set want $w
             case '-*'
             case '*'
@@ -207,8 +207,10 @@ complete -c agcod -n '__agcod_at batch' -l dry-run -d 'check every row, show tot
 complete -c agcod -n '__agcod_at batch' -l batch-id -x -d 'the batch'\''s name in its row ids (FILE'\''s base name)'
 complete -c agcod -n '__agcod_at batch' -l reprint -d 'a completed batch'\''s cards again: same ids, same claim codes'
 complete -c agcod -n '__agcod_at batch' -l new-batch -d 'new row ids: new cards for rows issued before'
-complete -c agcod -n '__agcod_at batch' -l out -r -F -d 'write the results to FILE, a new file of mode 0600'
+complete -c agcod -n '__agcod_at batch' -l out -r -F -d 'write the results to FILE, a new file of mode 0600 (.csv: CSV, .txt: a table, else JSON lines, unless -o)'
 complete -c agcod -n '__agcod_at batch' -l allow-reused-reference -d 'issue rows whose external_reference already has a card'
+complete -c agcod -n '__agcod_at batch' -l no-funds-check -d 'send without first checking that the funds cover the rows'
+complete -c agcod -n '__agcod_at batch' -l delimiter -x -d 'FILE'\''s field separator: , ; | or tab (from its header line)'
 complete -c agcod -n '__agcod_at support-draft' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at journal' -l request-id -x -d 'request id (generated when optional and omitted)'
 complete -c agcod -n '__agcod_at journal' -l gc-id -x -d 'the card'\''s gcId (from the journal when omitted)'

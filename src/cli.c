@@ -129,7 +129,8 @@ static const struct optspec optspecs[] = {
 	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
 	    "new row ids: new cards for rows issued before" },
 	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
-	    "write the results to FILE, a new file of mode 0600" },
+	    "write the results to FILE, a new file of mode 0600 (.csv: CSV, "
+	    ".txt: a table, else JSON lines, unless -o)" },
 	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
 	    "issue rows whose external_reference already has a card" },
 	{ "all-environments", 0, 0, O_ALL_ENVIRONMENTS, B_HISTORY | B_JOURNAL,
@@ -138,6 +139,10 @@ static const struct optspec optspecs[] = {
 	    "oldest first (newest first by default)" },
 	{ "exit-code", 0, 0, O_EXIT_CODE, B_HISTORY, NULL,
 	    "exit 1 when any row matches, 0 when none does" },
+	{ "no-funds-check", 0, 0, O_NO_FUNDS_CHECK, B_BATCH, NULL,
+	    "send without first checking that the funds cover the rows" },
+	{ "delimiter", 0, 1, O_DELIMITER, B_BATCH, "CHAR",
+	    "FILE's field separator: , ; | or tab (from its header line)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -163,7 +168,8 @@ static const struct cmd others[] = {
 	    "settle requests whose outcome is unknown" },
 	{ "batch", cmd_batch, B_BATCH, NEED_ALL | CMD_CSV | CMD_OPERANDS, NULL,
 	    "batch create FILE [--dry-run] [--batch-id NAME] "
-	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference] "
+	    "[--no-funds-check] [--delimiter CHAR]",
 	    "create a card for every row of a CSV file (-o json, table or csv), "
 	    "safe to fix and re-run" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT, NEED_ALL, NULL,
@@ -270,6 +276,14 @@ opt_name(int id)
 	const struct optspec *o = spec(id);
 
 	return o ? o->name : "?";
+}
+
+int
+opt_has_arg(int id)
+{
+	const struct optspec *o = spec(id);
+
+	return o && o->has_arg;
 }
 
 int
