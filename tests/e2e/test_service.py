@@ -167,6 +167,7 @@ def test_gateway_refusal_is_failed_with_its_message(agcod, emu, fault, words):
     assert r.rc == 65, r
     assert len(emu.requests("CreateGiftCard")) == 1       # not retried
     assert words in r.err and "nothing was done" in r.err, r
+    assert "likely cause" in r.err, r
     rec = final(agcod, rid, "CreateGiftCard")
     assert rec["state"] == "failed" and words in rec["error"], rec
     assert rid not in pending_ids(agcod)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../src/api.h"
+#include "../../src/triage.h"
 #include "unit.h"
 
 #define DONE	0
@@ -160,5 +161,29 @@ test_classify(void)
 		    strstr(r.why, "HTTP 400") != NULL, "why: %s", r.why);
 		http_response_free(&r.resp);
 		json_decref(r.json);
+	}
+	/* and the likely cause of each gateway refusal is named */
+	{
+		struct triage_in t;
+		char out[512];
+
+		memset(&t, 0, sizeof(t));
+		t.host = "agcod-v2-gamma.amazon.com";
+		t.region = "us-east-1";
+		t.access_key_id = "AKID";
+		t.http_status = 400;
+		t.type = "com.amazon.coral.service#UnknownOperationException";
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "operation") && strstr(out, "--endpoint"),
+		    "unknown operation: %s", out);
+		t.type = NULL;
+		t.message = "class java.lang.String is not an expected Json type";
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "body") && strstr(out, "sign-debug"),
+		    "body not read: %s", out);
+		t.message = NULL;
+		t.http_status = 415;
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "content-type"), "media type: %s", out);
 	}
 }
