@@ -229,11 +229,13 @@ api_say(struct api_result *r, const char *fmt, ...)
 /*
  * One rule for every answer (CONTRACT §7): a request is "failed" only when
  * the answer proves the service refused it: an AGCOD body with status
- * FAILURE and an errorCode, HTTP 401/403 (key or signature), or throttling.
- * Anything else that came back after the request may have reached the
- * service (an unreadable 2xx, a 5xx of any body, a 4xx without an AGCOD
- * status, a timeout, a reset) is "unknown": the service may have acted.
- * "Not sent" is only for a request that provably never left.
+ * FAILURE and an errorCode, HTTP 401/403 (key or signature), throttling,
+ * or one of the gateway's JSON refusals that prove the request was not
+ * understood (not_understood() below).  Anything else that came back after
+ * the request may have reached the service (an unreadable 2xx, a 5xx of
+ * any body, any other 4xx without an AGCOD status, a proxy's page, a
+ * timeout, a reset) is "unknown": the service may have acted.  "Not sent"
+ * is only for a request that provably never left.
  */
 
 /* the request was refused before it could act: retried, then 75 */
@@ -297,6 +299,41 @@ classify_text(struct api_result *r)
 	    "or gateway error)" : "with a body that is not JSON");
 }
 
+/*
+ * Throttling, whatever else the body carries: HTTP 429, the newest error
+ * page's class "Throttled" as errorCode, a ThrottlingException as errorType
+ * or __type, or the gateway's "Rate exceeded".
+ */
+static int
+is_throttle(const struct api_result *r, const char *type, const char *msg)
+{
+	const char *code = r->error_code, *etype = r->error_type;
+
+	return r->resp.status == 429 ||
+	    (code && strcmp(code, "Throttled") == 0) ||
+	    (etype && strstr(etype, "Throttling") != NULL) ||
+	    (type && strstr(type, "Throttling") != NULL) ||
+	    (msg && strstr(msg, "Rate exceeded") != NULL);
+}
+
+/*
+ * A 4xx JSON answer of the gateway, without an AGCOD status, that proves
+ * the request was not understood, so nothing was done: the operation is
+ * unknown to it (UnknownOperationException: x-amz-target or path), it
+ * could not read the body as the operation's object ("class
+ * java.lang.String is not an expected Json type"), or it refused the media
+ * type (415).  The list is short on purpose; man page, EXIT STATUS.
+ */
+static int
+not_understood(long st, const char *type, const char *msg)
+{
+	if (st / 100 != 4)
+		return 0;
+	return st == 415 ||
+	    (type && strstr(type, "UnknownOperationException") != NULL) ||
+	    (msg && strstr(msg, " is not an expected Json type") != NULL);
+}
+
 static enum verdict
 classify_json(struct api_result *r)
 {
@@ -321,6 +358,8 @@ classify_json(struct api_result *r)
 		r->outcome = OUTCOME_SUCCEEDED;
 		return V_DONE;
 	}
+	if (is_throttle(r, type, msg))
+		return throttled(r);
 	if ((r->status && strcmp(r->status, "RESEND") == 0) ||
 	    (code && strncmp(code, "F4", 2) == 0)) {
 		r->exit = EX_TEMPFAIL;
@@ -338,13 +377,19 @@ classify_json(struct api_result *r)
 		return V_DONE;
 	}
 	/* gateway answers: no AGCOD status */
-	if (st == 429 || (msg && strstr(msg, "Rate exceeded")) ||
-	    (type && strstr(type, "Throttling")) ||
-	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl"))
+	if (contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl"))
 		return throttled(r);
 	if (st == 401 || st == 403)
 		return denied(r, (msg && strstr(msg, "ignature") != NULL) ||
 		    (type && strstr(type, "Signature") != NULL), m);
+	if (r->status == NULL && not_understood(st, type, msg)) {
+		r->outcome = OUTCOME_FAILED;
+		r->exit = EX_DATAERR;
+		api_say(r, "refused by the gateway, nothing was done (HTTP %ld "
+		    "%s): %s", st, type ? type : "", m[0] ? m : "the request "
+		    "was not understood");
+		return V_DONE;
+	}
 	return unproven(r, st / 100 == 2 ? "with a JSON body that is not an "
 	    "AGCOD answer" : "without an AGCOD status");
 }

@@ -1415,6 +1415,7 @@ run(struct batch *b)
 		struct row *w = &b->rows[i];
 		struct buf body = BUF_INIT(64 * 1024);
 		struct api_result r;
+		const char *dead;
 		int e;
 
 		if (stop_signal)
@@ -1426,15 +1427,20 @@ run(struct batch *b)
 		}
 		e = op_send(snd, &w->req, &body, &r);
 		buf_free(&body);
-		if (e == 0 && outcome_cancelled(r.json)) {
-			/* a repeated id of a cancelled card: its code is dead */
-			note_cancelled(c, w->req.op, w->req.request_id);
-			json_object_del(r.json, "gcClaimCode");
+		if (e == 0 && (dead = outcome_dead_card(r.json)) != NULL) {
+			/* a repeated id of a cancelled or expired card: its
+			 * code is dead */
+			int cancelled = outcome_cancelled(r.json);
+
+			if (cancelled)
+				note_cancelled(c, w->req.op, w->req.request_id);
 			r.exit = e = EX_DATAERR;
-			r.status = "CANCELLED";
-			api_say(&r, "the card of request id %s was cancelled "
-			    "(cardStatus RefundedToPurchaser): its claim code "
-			    "is dead and is not shown", w->req.request_id);
+			r.status = cancelled ? "CANCELLED" : "EXPIRED";
+			api_say(&r, "the card of request id %s %s (cardStatus "
+			    "%s): its claim code is dead and is not shown",
+			    w->req.request_id, cancelled ? "was cancelled" :
+			    "has expired", dead);
+			json_object_del(r.json, "gcClaimCode");
 		}
 		done++;
 		if (e == 0) {

@@ -189,7 +189,7 @@ def test_connection_refused_is_75(offline):
     (["create", "--amount", "10", "--currency", "XYZ"], "currency 'XYZ'"),
     (["create", "--amount", "10.5", "--currency", "JPY"], "no decimals"),
     (["create", "--amount", "1", "--request-id", "Other123"], "partner id"),
-    (["create", "--amount", "1", "--request-id", "Acme1-x"], "letters and digits"),
+    (["create", "--amount", "1", "--request-id", "Acme1.x"], "letters, digits"),
     (["create", "--amount", "1", "--request-id", "Acme1" + "x" * 36], "40"),
     (["create", "--amount", "1", "--external-reference", "x" * 101], "too long"),
     (["create", "--amount", "1", "--external-reference", "a\x01b"], "control"),
