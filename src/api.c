@@ -177,11 +177,14 @@ now_ms(void)
  * nothing was sent.
  */
 #define PACE_MIN_MS	1100
+/* the request is signed before the wait: keep it well inside its validity */
+#define PACE_MAX_MS	(240 * 1000)
 
 struct pacing {
 	struct api_env		*env;
 	const struct op		*op;
 	long			 latest;	/* now_ms() time */
+	int			 capped;	/* latest: PACE_MAX_MS, not budget */
 	int			 unknown;	/* an earlier attempt may have acted */
 	struct api_result	*r;
 };
@@ -200,9 +203,10 @@ pace(void *arg)
 		return 0;
 	case 1:
 		r->exit = EX_TEMPFAIL;
-		api_say(r, "the rate limit's next free slot is %ld.%01ld s away, "
-		    "past the --retry-for budget; nothing sent", wait / 1000,
-		    wait % 1000 / 100);
+		api_say(r, "the rate limit's next free slot is %ld.%01ld s "
+		    "away, past %s; nothing sent", wait / 1000, wait % 1000 / 100,
+		    p->capped ? "the 240 s a signed request may wait for it" :
+		    "the --retry-for budget");
 		break;
 	default:
 		r->exit = EX_IOERR;
@@ -507,7 +511,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
 	long refused = -1, sent_at;	/* when this run of refusals began */
 	int v, hr = HTTP_OK, unknown = 0, was_sent;
-	struct pacing pc = { env, op, 0, 0, r };
+	struct pacing pc = { env, op, 0, 0, 0, r };
 	struct http_gate gate = { pace, &pc, 0 };
 
 	memset(r, 0, sizeof(*r));
@@ -533,6 +537,8 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		pc.latest = now_ms() + PACE_MIN_MS;
 		if (deadline > pc.latest)
 			pc.latest = deadline;
+		if ((pc.capped = pc.latest > now_ms() + PACE_MAX_MS))
+			pc.latest = now_ms() + PACE_MAX_MS;
 		pc.unknown = unknown;
 		gate.max_wait_s = (pc.latest - now_ms()) / 1000 + 1;
 		sent_at = now_ms();

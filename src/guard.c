@@ -144,8 +144,8 @@ guard_config(struct cmd_ctx *c)
 	kind = amazon_host(name, &group);
 	/* Amazon's host of one region, signed for another: refused there */
 	if (kind != -1 && group != p->region) {
-		msg_err("endpoint '%s' is Amazon's %s %s host, but profile '%s' "
-		    "signs for region '%s' (%s): use --region %s%s, or the "
+		msg_err("endpoint '%s' is Amazon's %s %s host, but profile "
+		    "'%s' signs for region '%s' (%s): use --region %s%s, or the "
 		    "endpoint https://%s; nothing was sent", p->endpoint,
 		    group->name, kind ? "production" : "sandbox", p->name,
 		    p->region->name, p->region->signing_region, group->name,

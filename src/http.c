@@ -410,7 +410,7 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_ERRORBUFFER, errbuf);
-	/* libcurl's own limit, past any wait in the gate; on_progress's is exact */
+	/* libcurl's limit, past any wait in the gate; on_progress's is exact */
 	SET(CURLOPT_TIMEOUT, h->timeout_ms / 1000 + (gate ? gate->max_wait_s +
 	    1 : 0));
 
@@ -449,7 +449,7 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 		return HTTP_LOST;
 	}
 	hr = classify(e, r);
-	/* the request never went out: refused, unresolved, a silent handshake */
+	/* it never went out: refused, unresolved, a handshake never done */
 	if (e != CURLE_OK && !h->passed && hr != HTTP_TLS)
 		hr = HTTP_NOT_SENT;
 	return hr;

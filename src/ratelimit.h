@@ -68,7 +68,7 @@ enum rl_result	ratelimit_acquire(struct ratelimit *, int cls, int64_t latest_ns,
  * away.  0 after waiting for it; 1 when it is later (*wait_ms: how far
  * away it is), nothing reserved; -1 with why.
  */
-int		ratelimit_pace(void *rl, int cls, long max_wait_ms, long *wait_ms,
-		    char *why, size_t whylen);
+int		ratelimit_pace(void *rl, int cls, long max_wait_ms,
+		    long *wait_ms, char *why, size_t whylen);
 
 #endif

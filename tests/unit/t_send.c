@@ -206,7 +206,7 @@ static struct {
 	const char		*rid;
 	const char		*seen_state;	/* the journal, as a post sees it */
 	char			 state_buf[32];
-	size_t			 gates;		/* connections up, slots asked */
+	size_t			 gates;		/* connections up */
 } script;
 
 static int
