@@ -453,14 +453,16 @@ static struct {
 	size_t	 refuse_from;	/* the first call refused (1-based), 0: none */
 	int	 refusal;	/* what a refused call returns: 1 or -1 */
 	int	 cls;
+	long	 max_wait_ms;	/* the last call's */
 } pacer;
 
 static int
 scripted_pace(void *arg, int cls, long max_wait_ms, long *wait_ms, char *why,
     size_t n)
 {
-	(void)arg; (void)max_wait_ms;
+	(void)arg;
 	pacer.calls++;
+	pacer.max_wait_ms = max_wait_ms;
 	pacer.cls = cls;
 	if (script.gates == pacer.calls)
 		pacer.inside++;
@@ -513,6 +515,21 @@ test_pacing(void)
 	    "taken inside its transfer: %zu slots, %zu inside", pacer.calls,
 	    pacer.inside);
 	CHECK(pacer.cls == RL_ANY, "a create's class is the general rate");
+	CHECK(pacer.max_wait_ms > 0 && pacer.max_wait_ms <= 3000,
+	    "a slot by the --retry-for deadline: %ld ms", pacer.max_wait_ms);
+	json_decref(row);
+
+	/* signed before the wait: never more than 240 s of it */
+	pacer_reset(1, 1);
+	g.s.api.retry_for = 3600;
+	rc = send_create(&g, "Acme1P5", lost, 1, &row);
+	CHECK(rc == 75 && pacer.max_wait_ms <= 240000 &&
+	    pacer.max_wait_ms > 230000, "a long budget: %ld ms of waiting",
+	    pacer.max_wait_ms);
+	CHECK(row_str(row, "error") && strstr(row_str(row, "error"),
+	    "past the 240 s a signed request may wait for it"),
+	    "says why: %s", row_str(row, "error"));
+	g.s.api.retry_for = 3;
 	json_decref(row);
 
 	/* no slot in time: nothing sent, 75, and the journal says not sent */
