@@ -582,7 +582,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			nanosleep(&ts, NULL);
 		}
 	}
-	if (hr == HTTP_NOT_SENT && refused != -1) {
+	if (hr == HTTP_NOT_SENT && refused != -1 && r->attempts > 1) {
 		char last[sizeof(r->why)];
 
 		strlcpy(last, r->why, sizeof(last));
