@@ -10,7 +10,8 @@
 
 enum http_result {
 	HTTP_OK,		/* a response arrived (any status) */
-	HTTP_NOT_SENT,		/* could not connect: the request never left */
+	HTTP_NOT_SENT,		/* no connection (or none through the gate):
+				 * the request never left */
 	HTTP_LOST,		/* timeout or connection lost: outcome unknown */
 	HTTP_TLS,		/* certificate or TLS policy failure */
 	HTTP_TOO_BIG,		/* the response passed its cap */
