@@ -511,10 +511,14 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
 	long refused = -1, sent_at;	/* when this run of refusals began */
 	int v, hr = HTTP_OK, unknown = 0, was_sent;
-	struct pacing pc = { env, op, 0, 0, 0, r };
+	struct pacing pc;
 	struct http_gate gate = { pace, &pc, 0 };
 
 	memset(r, 0, sizeof(*r));
+	memset(&pc, 0, sizeof(pc));
+	pc.env = env;
+	pc.op = op;
+	pc.r = r;
 	for (;;) {
 		if (r->have_resp)
 			http_response_free(&r->resp);

@@ -43,16 +43,14 @@ struct http {
 /*
  * The oldest libcurl with every option used here: CURLOPT_PROTOCOLS_STR
  * (7.85.0) when built against a libcurl that has it, else
- * CURLOPT_PREREQFUNCTION (7.80.0).
+ * CURLOPT_PREREQFUNCTION (7.80.0; older headers do not build).
  */
 #if LIBCURL_VERSION_NUM >= 0x075500
 #define CURL_MIN_NUM	0x075500
 #define CURL_MIN_STR	"7.85.0"
-#elif LIBCURL_VERSION_NUM >= 0x075000
+#else
 #define CURL_MIN_NUM	0x075000
 #define CURL_MIN_STR	"7.80.0"
-#else
-#error "agcod needs libcurl 7.80.0 or later (CURLOPT_PREREQFUNCTION)"
 #endif
 
 /* the system trust store: OpenSSL's hashed directory, one CA read a run */
