@@ -168,43 +168,52 @@ now_ms(void)
 }
 
 /*
- * At most max_rps sends a second (and the operation's own class: one
- * GetAvailableFunds a second), shared by every agcod process through the
- * state directory, or for this process alone when there is none.  The
- * wait comes before the transfer, so it is never part of --timeout, and
- * ends by the --retry-for deadline (but may always last the rate's own
- * window, a second): 0 to send, else r says why nothing was sent.
+ * The pacing of one attempt (env->pace: at most max_rps sends a second,
+ * and one GetAvailableFunds a second, across agcod processes), taken once
+ * the connection is up and just before the request goes out, so the
+ * spacing is the spacing where the service measures it.  The wait is not
+ * part of --timeout and ends by the --retry-for deadline (but may always
+ * last the rate's own window, a second): 0 to send, else r says why
+ * nothing was sent.
  */
 #define PACE_MIN_MS	1100
-#define PACE_LATE_US	2000
+/* the request is signed before the wait: keep it well inside its validity */
+#define PACE_MAX_MS	(240 * 1000)
+
+struct pacing {
+	struct api_env		*env;
+	const struct op		*op;
+	long			 latest;	/* now_ms() time */
+	int			 capped;	/* latest: PACE_MAX_MS, not budget */
+	int			 unknown;	/* an earlier attempt may have acted */
+	struct api_result	*r;
+};
 
 static int
-pace(struct api_env *env, const struct op *op, long deadline, int unknown,
-    struct api_result *r)
+pace(void *arg)
 {
-	long latest = now_ms() + PACE_MIN_MS;
-	int64_t wait;
+	struct pacing *p = arg;
+	struct api_result *r = p->r;
+	long wait = 0, max = p->latest - now_ms();
 	char why[PATH_MAX + 128];
 
-	if (deadline > latest)
-		latest = deadline;
-	switch (ratelimit_acquire(env->rl, op->rate, (int64_t)latest * 1000000,
+	switch (p->env->pace(p->env->pace_arg, p->op->rate, max > 0 ? max : 0,
 	    &wait, why, sizeof(why))) {
-	case RL_GO:
+	case 0:
 		return 0;
-	case RL_LATE:
+	case 1:
 		r->exit = EX_TEMPFAIL;
-		api_say(r, "the rate limit's next free slot is %" PRId64
-		    ".%01" PRId64 " s away, past the --retry-for budget; "
-		    "nothing sent", wait / 1000000000, wait % 1000000000 /
-		    100000000);
+		api_say(r, "the rate limit's next free slot is %ld.%01ld s "
+		    "away, past %s; nothing sent", wait / 1000, wait % 1000 / 100,
+		    p->capped ? "the 240 s a signed request may wait for it" :
+		    "the --retry-for budget");
 		break;
 	default:
 		r->exit = EX_IOERR;
 		api_say(r, "%s; nothing sent", why);
 		break;
 	}
-	r->outcome = unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
+	r->outcome = p->unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
 	return -1;
 }
 
@@ -532,16 +541,29 @@ backoff_ms(long elapsed, int attempt)
 	return base / 2 + (long)arc4random_uniform((uint32_t)(base / 2));
 }
 
+/*
+ * A connection refused, a host not resolved, a handshake that never
+ * finished: nothing was sent, and the next seconds rarely change it.  Such
+ * a run of attempts is retried for this long, not the whole --retry-for.
+ */
+#define REFUSED_FOR_MS	5000
+
 int
 api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
-	int v, hr, unknown = 0;
-	int64_t go;
+	long refused = -1, sent_at;	/* when this run of refusals began */
+	int v, hr = HTTP_OK, unknown = 0, was_sent;
+	struct pacing pc;
+	struct http_gate gate = { pace, &pc, 0 };
 
 	memset(r, 0, sizeof(*r));
+	memset(&pc, 0, sizeof(pc));
+	pc.env = env;
+	pc.op = op;
+	pc.r = r;
 	for (;;) {
 		if (r->have_resp)
 			http_response_free(&r->resp);
@@ -552,8 +574,6 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		if (pace(env, op, deadline, unknown, r) == -1)
-			break;
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(env->prof, op, body, len, r->when, &r->sreq) == -1) {
@@ -561,15 +581,24 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			api_say(r, "cannot sign the request");
 			return r->exit;
 		}
-		r->attempts++;
+		was_sent = env->sent;
 		env->sent = 1;
-		go = rl_now();
+		pc.latest = now_ms() + PACE_MIN_MS;
+		if (deadline > pc.latest)
+			pc.latest = deadline;
+		if ((pc.capped = pc.latest > now_ms() + PACE_MAX_MS))
+			pc.latest = now_ms() + PACE_MAX_MS;
+		pc.unknown = unknown;
+		gate.max_wait_s = (pc.latest - now_ms()) / 1000 + 1;
+		sent_at = now_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
-		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
-		/* a new connection's handshake delayed it past its slot */
-		if (r->resp.pretransfer_us > PACE_LATE_US)
-			ratelimit_sent(env->rl, op->rate,
-			    go + (int64_t)r->resp.pretransfer_us * 1000);
+		    api_wire_headers(&r->sreq, hd), body, len,
+		    env->pace ? &gate : NULL, &r->resp);
+		if (hr == HTTP_HELD) {	/* no rate slot: r says why */
+			env->sent = was_sent;
+			break;
+		}
+		r->attempts++;
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		if (env->trace)
 			env->trace(env->trace_arg, op, body, len, r);
@@ -580,14 +609,34 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		wait = backoff_ms(now_ms() - start, r->attempts);
 		if (now_ms() + wait >= deadline)
 			break;
-		msg_note("%s; retrying in %ld.%01ld s (attempt %d)", r->why,
-		    wait / 1000, wait % 1000 / 100, r->attempts + 1);
+		if (hr == HTTP_NOT_SENT) {
+			if (refused == -1)
+				refused = sent_at;
+			if (now_ms() + wait >= refused + REFUSED_FOR_MS)
+				break;
+			/* said once, at the end */
+			msg_verbose("%s; retrying in %ld.%01ld s (attempt %d)",
+			    r->why, wait / 1000, wait % 1000 / 100,
+			    r->attempts + 1);
+		} else {
+			refused = -1;
+			msg_note("%s; retrying in %ld.%01ld s (attempt %d)",
+			    r->why, wait / 1000, wait % 1000 / 100,
+			    r->attempts + 1);
+		}
 		{
 			struct timespec ts = { wait / 1000,
 			    (wait % 1000) * 1000000 };
 
 			nanosleep(&ts, NULL);
 		}
+	}
+	if (hr == HTTP_NOT_SENT && refused != -1 && r->attempts > 1) {
+		char last[sizeof(r->why)];
+
+		strlcpy(last, r->why, sizeof(last));
+		api_say(r, "%s (%d attempts in %ld s)", last, r->attempts,
+		    (now_ms() - refused + 500) / 1000);
 	}
 	triage(env->prof, r);
 	/*

@@ -137,7 +137,8 @@ ctx_sender(struct cmd_ctx *c, struct sender **out)
 		c->rl_ready = 1;
 	}
 	s->api.prof = &c->prof;
-	s->api.rl = &c->rl;
+	s->api.pace = ratelimit_pace;
+	s->api.pace_arg = &c->rl;
 	s->api.retry_for = c->retry_for;
 	s->api.trace = trace_hook;
 	s->api.trace_arg = c;

@@ -152,6 +152,10 @@ def test_two_batches_share_one_rate_limit(agcod, emu, tmp_path):
 
 
 def test_funds_from_two_processes_not_throttled(agcod, emu):
+    """each process takes its GetAvailableFunds slot once its connection is
+    up, just before the request goes out (issue 19), so on a busy machine
+    the requests still reach the service a second apart, however long each
+    TLS handshake took"""
     procs = [subprocess.Popen([AGCOD, "funds", "-o", "json"], env=agcod.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
