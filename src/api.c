@@ -179,7 +179,7 @@ now_ms(void)
 #define PACE_LATE_US	2000
 
 static int
-pace(struct api_env *env, const struct op *op, long deadline, int unknown,
+pace(struct api_env *env, const struct op *op, long deadline,
     struct api_result *r)
 {
 	long latest = now_ms() + PACE_MIN_MS;
@@ -196,15 +196,18 @@ pace(struct api_env *env, const struct op *op, long deadline, int unknown,
 		r->exit = EX_TEMPFAIL;
 		api_say(r, "the rate limit's next free slot is %" PRId64
 		    ".%01" PRId64 " s away, past the --retry-for budget; "
-		    "nothing sent", wait / 1000000000, wait % 1000000000 /
-		    100000000);
+		    "%s", wait / 1000000000, wait % 1000000000 /
+		    100000000, r->attempts ? "this attempt was not sent" :
+		    "nothing sent");
 		break;
 	default:
 		r->exit = EX_IOERR;
-		api_say(r, "%s; nothing sent", why);
+		api_say(r, "%s; %s", why, r->attempts ? "this attempt was not "
+		    "sent" : "nothing sent");
 		break;
 	}
-	r->outcome = unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
+	/* what earlier attempts may have done is the journal's to say */
+	r->outcome = OUTCOME_NOT_SENT;
 	return -1;
 }
 
@@ -493,7 +496,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 {
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
-	int v, hr, unknown = 0;
+	int v, hr;
 	int64_t go;
 
 	memset(r, 0, sizeof(*r));
@@ -507,7 +510,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		if (pace(env, op, deadline, unknown, r) == -1)
+		if (pace(env, op, deadline, r) == -1)
 			break;
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
@@ -528,8 +531,9 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		if (env->trace)
 			env->trace(env->trace_arg, op, body, len, r);
-		if (r->outcome == OUTCOME_UNKNOWN)
-			unknown = 1;
+		if (r->outcome == OUTCOME_UNKNOWN && env->acted &&
+		    env->acted(env->acted_arg) == -1)
+			break;	/* not recorded: no more attempts */
 		if (v == V_DONE)
 			break;
 		wait = backoff_ms(now_ms() - start, r->attempts);
@@ -545,25 +549,5 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		}
 	}
 	triage(env->prof, r);
-	/*
-	 * Once an attempt may have been processed, the outcome stays open
-	 * until the service itself answers for this request id (SUCCESS, or
-	 * a refusal of the request, F2xx or F3xx): a later throttle, refused
-	 * connection, TLS failure or internal error (F100, F500) says nothing
-	 * about the earlier attempt.
-	 */
-	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
-	    r->outcome != OUTCOME_SUCCEEDED &&
-	    !(r->outcome == OUTCOME_FAILED && r->error_code &&
-	    (strncmp(r->error_code, "F2", 2) == 0 ||
-	    strncmp(r->error_code, "F3", 2) == 0))) {
-		char last[sizeof(r->why)];
-
-		strlcpy(last, r->why, sizeof(last));
-		r->outcome = OUTCOME_UNKNOWN;
-		r->exit = EX_TEMPFAIL;
-		api_say(r, "%s; an earlier attempt may have been processed: the "
-		    "outcome is unknown", last);
-	}
 	return r->exit;
 }

@@ -15,64 +15,198 @@ member(json_t *e, const char *k)
 	return json_string_value(json_object_get(e, k));
 }
 
-/* how requests move money objects: the one table of it */
+/* the man page's table, read from agcod-journal(5): row, column -> cell */
+static int
+man_table(char cells[JT_ROWS][JT_COLS][16], char names[JT_ROWS][32])
+{
+	char path[512], *text, *line, *save = NULL;
+	int row = -1, in = 0;
+
+	snprintf(path, sizeof(path), "%s/../../man/agcod-journal.5",
+	    unit_data_dir);
+	if ((text = unit_slurp(path, NULL)) == NULL)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *p, *cell;
+		int col = -1;
+
+		if (strstr(line, "state table:"))
+			in = 1;
+		else if (in && strcmp(line, ".El") == 0)
+			break;
+		if (!in || strncmp(line, ".It ", 4) != 0)
+			continue;
+		if (strncmp(line, ".It Em ", 7) == 0)
+			continue;	/* the header */
+		if (++row >= JT_ROWS)
+			break;
+		for (p = line + 4; p; col++) {
+			cell = p;
+			if ((p = strstr(p, " Ta ")) != NULL) {
+				*p = '\0';
+				p += 4;
+			}
+			if (strncmp(cell, "Sy ", 3) == 0)
+				cell += 3;
+			if (col == -1)
+				snprintf(names[row], 32, "%s", cell);
+			else if (col >= 0 && col < JT_COLS)
+				snprintf(cells[row][col], 16, "%s", cell);
+		}
+	}
+	free(text);
+	return row + 1;
+}
+
+/* how evidence moves money objects: the one table of it */
 static void
 test_next_state(void)
 {
+	/* the issue's reproductions, by hand, before the tables */
 	static const struct {
-		const char *op, *cur, *outcome;
-		int same;
+		const char *op, *cur;
+		enum journal_evidence ev;
+		int acted;
 		const char *want;
 	} t[] = {
-		{ "CreateGiftCard", NULL, "pending", 1, "pending" },
-		{ "CreateGiftCard", "pending", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "pending", "failed", 1, "failed" },
-		{ "CreateGiftCard", "pending", "unknown", 1, "unknown" },
-		{ "CreateGiftCard", "pending", "not sent", 1, "not sent" },
-		{ "CreateGiftCard", "pending", "pending", 1, "unknown" },
-		{ "CreateGiftCard", "unknown", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "unknown", "failed", 1, "failed" },
-		/* a refusal of other terms settles nothing */
-		{ "CreateGiftCard", "unknown", "failed", 0, "unknown" },
-		{ "CreateGiftCard", "unknown", "not sent", 1, "unknown" },
-		{ "CreateGiftCard", "failed", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "failed", "unknown", 1, "unknown" },
-		/* a refused repeat never changes an issued card */
-		{ "CreateGiftCard", "issued", "failed", 0, "issued" },
-		{ "CreateGiftCard", "issued", "failed", 1, "issued" },
-		{ "CreateGiftCard", "issued", "unknown", 1, "issued" },
-		{ "CreateGiftCard", "issued", "pending", 1, "issued" },
-		{ "CreateGiftCard", "issued", "cancelled", 1, "cancelled" },
-		{ "CreateGiftCard", "cancelled", "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", "issued", "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", "issued", "failed", 1, "issued" },
-		{ "CancelGiftCard", "issued", "unknown", 1, "issued" },
-		{ "CancelGiftCard", NULL, "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", NULL, "failed", 1, NULL },
-		{ "LoadAmazonBalance", NULL, "pending", 1, "pending" },
-		{ "LoadAmazonBalance", "pending", "succeeded", 1, "loaded" },
-		{ "VoidAmazonBalanceLoad", "loaded", "succeeded", 1, "voided" },
-		{ "VoidAmazonBalanceLoad", "loaded", "failed", 1, "loaded" },
-		{ "ActivateGiftCard", "pending", "succeeded", 1, "activated" },
-		{ "DeactivateGiftCard", "activated", "succeeded", 1,
+		{ "CreateGiftCard", NULL, EV_SEND, 0, "pending" },
+		{ "CreateGiftCard", "pending", EV_SUCCESS, 0, "issued" },
+		{ "CreateGiftCard", "pending", EV_REFUSED, 0, "failed" },
+		{ "CreateGiftCard", "pending", EV_NO_PROOF, 0, "unknown" },
+		{ "CreateGiftCard", "pending", EV_NOT_SENT, 0, "not sent" },
+		/* a send over a pending record a dead process left */
+		{ "CreateGiftCard", "pending", EV_SEND, 0, "unknown" },
+		/* issue 18 defect 1: an unknown card stays unknown through a
+		 * throttle, 403, F100 or F500 of a later send */
+		{ "CreateGiftCard", "unknown", EV_REFUSED, 1, "unknown" },
+		{ "CreateGiftCard", "pending", EV_REFUSED, 1, "unknown" },
+		{ "CreateGiftCard", "unknown", EV_NOT_SENT, 1, "unknown" },
+		/* an F2xx of the same body proves it */
+		{ "CreateGiftCard", "unknown", EV_REFUSED_SAME, 1, "failed" },
+		{ "CreateGiftCard", "unknown", EV_SUCCESS, 1, "issued" },
+		{ "CreateGiftCard", "failed", EV_SUCCESS, 0, "issued" },
+		{ "CreateGiftCard", "failed", EV_SEND, 0, "pending" },
+		{ "CreateGiftCard", "issued", EV_REFUSED, 0, "issued" },
+		{ "CreateGiftCard", "issued", EV_NO_PROOF, 1, "issued" },
+		{ "CreateGiftCard", "issued", EV_REFUNDED, 1, "cancelled" },
+		{ "CreateGiftCard", "issued", EV_SETTLED_FAILED, 0, "issued" },
+		{ "CreateGiftCard", "unknown", EV_SETTLED_OK, 1, "issued" },
+		{ "CreateGiftCard", "cancelled", EV_SUCCESS, 1, "cancelled" },
+		{ "CancelGiftCard", "issued", EV_SUCCESS, 0, "cancelled" },
+		/* issue 18 defect 6: a settled cancel undoes its card */
+		{ "CancelGiftCard", "unknown", EV_SETTLED_OK, 1, "cancelled" },
+		{ "CancelGiftCard", "issued", EV_REFUSED, 0, "issued" },
+		{ "CancelGiftCard", "issued", EV_NO_PROOF, 0, "issued" },
+		{ "CancelGiftCard", "issued", EV_SETTLED_FAILED, 0, "issued" },
+		{ "CancelGiftCard", NULL, EV_SUCCESS, 0, "cancelled" },
+		{ "CancelGiftCard", NULL, EV_REFUSED, 0, NULL },
+		{ "LoadAmazonBalance", NULL, EV_SEND, 0, "pending" },
+		{ "LoadAmazonBalance", "pending", EV_SUCCESS, 0, "loaded" },
+		{ "VoidAmazonBalanceLoad", "loaded", EV_SUCCESS, 0, "voided" },
+		{ "VoidAmazonBalanceLoad", "loaded", EV_REFUSED, 0, "loaded" },
+		{ "ActivateGiftCard", "pending", EV_SUCCESS, 0, "activated" },
+		{ "DeactivateGiftCard", "activated", EV_SUCCESS, 0,
 		    "deactivated" },
-		{ "ActivateGiftCard", "deactivated", "succeeded", 1, "activated" },
-		{ "ActivateGiftCard", "deactivated", "failed", 1, "deactivated" },
-		{ "GetAvailableFunds", NULL, "succeeded", 1, NULL },
+		{ "ActivateGiftCard", "deactivated", EV_SUCCESS, 0, "activated" },
+		{ "ActivateGiftCard", "deactivated", EV_REFUSED, 0,
+		    "deactivated" },
+		{ "GetAvailableFunds", NULL, EV_SUCCESS, 0, NULL },
 	};
-	size_t i;
+	static const char *const origins[] = { "CreateGiftCard",
+	    "LoadAmazonBalance", "ActivateGiftCard" };
+	static const char *const undos[] = { "CancelGiftCard",
+	    "VoidAmazonBalanceLoad", "DeactivateGiftCard" };
+	static const char *const made[] = { "issued", "loaded", "activated" };
+	static const char *const undone[] = { "cancelled", "voided",
+	    "deactivated" };
+	/* the table's rows, by evidence and whether an attempt acted */
+	static const struct { enum journal_evidence ev; int acted; } rows[] = {
+		{ EV_SEND, 0 }, { EV_NOT_SENT, 0 }, { EV_NO_PROOF, 0 },
+		{ EV_REFUSED, 0 }, { EV_REFUSED, 1 }, { EV_REFUSED_SAME, 1 },
+		{ EV_SUCCESS, 0 }, { EV_REFUNDED, 0 }, { EV_SUCCESS, 0 },
+		{ EV_SETTLED_OK, 0 }, { EV_SETTLED_FAILED, 0 },
+	};
+	char cells[JT_ROWS][JT_COLS][16], names[JT_ROWS][32];
+	size_t i, o;
+	int r, c, n, acted;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *got = journal_next_state(t[i].op, t[i].cur,
-		    t[i].outcome, t[i].same);
+		    t[i].ev, t[i].acted);
 
 		CHECK((got == NULL && t[i].want == NULL) || (got && t[i].want &&
-		    strcmp(got, t[i].want) == 0), "%s %s + %s (same %d): %s, "
-		    "want %s", t[i].op, t[i].cur ? t[i].cur : "-", t[i].outcome,
-		    t[i].same, got ? got : "-", t[i].want ? t[i].want : "-");
+		    strcmp(got, t[i].want) == 0), "%s %s + evidence %d (acted "
+		    "%d): %s, want %s", t[i].op, t[i].cur ? t[i].cur : "-",
+		    t[i].ev, t[i].acted, got ? got : "-",
+		    t[i].want ? t[i].want : "-");
 	}
 	CHECK_STR(journal_kind("VoidAmazonBalanceLoad"), "load", "kind");
 	CHECK(journal_kind("ActivationStatusCheck") == NULL, "no kind");
+
+	/* the man page prints the code's table, cell for cell */
+	memset(cells, 0, sizeof(cells));
+	memset(names, 0, sizeof(names));
+	n = man_table(cells, names);
+	CHECK(n == JT_ROWS, "agcod-journal(5) has the state table: %d rows", n);
+	for (r = 0; r < JT_ROWS && n == JT_ROWS; r++) {
+		CHECK_STR(names[r], journal_table_row(r), "row %d's name", r);
+		for (c = 0; c < JT_COLS; c++) {
+			const char *want = journal_table(r, c);
+
+			/* the man page writes "not sent" as a state */
+			CHECK(strcmp(cells[r][c], want) == 0,
+			    "agcod-journal(5) %s x %s: '%s', the code: '%s'",
+			    journal_table_row(r), journal_table_col(c),
+			    cells[r][c], want);
+		}
+	}
+
+	/* exhaustive: every kind, state and evidence, by the table */
+	for (o = 0; o < 3; o++) {
+		const char *states[JT_COLS] = { NULL, "pending", "unknown",
+		    "not sent", "failed", made[o], undone[o] };
+
+		for (r = 0; r < JT_ROWS; r++)
+			for (c = 0; c < JT_COLS; c++) {
+				const char *cell = journal_table(r, c), *want,
+				    *got, *op = r == 8 ? undos[o] : origins[o];
+
+				want = strcmp(cell, "=") == 0 ? states[c] :
+				    strcmp(cell, "made") == 0 ? made[o] :
+				    strcmp(cell, "undone") == 0 ? undone[o] :
+				    cell;
+				if (o == 2 && c == 6 && r == 6)
+					want = made[o];	/* reactivated */
+				got = journal_next_state(op, states[c],
+				    rows[r].ev, rows[r].acted);
+				CHECK((got == NULL && want == NULL) ||
+				    (got && want && strcmp(got, want) == 0),
+				    "%s %s + %s: %s, want %s", op,
+				    states[c] ? states[c] : "-",
+				    journal_table_row(r), got ? got : "-",
+				    want ? want : "-");
+			}
+		/* an undo's other evidence never moves its object */
+		for (r = 0; r < EV_COUNT; r++)
+			for (c = 0; c < JT_COLS; c++)
+				for (acted = 0; acted < 2; acted++) {
+					const char *got = journal_next_state(
+					    undos[o], states[c],
+					    (enum journal_evidence)r, acted);
+					int moves = r == EV_SUCCESS ||
+					    r == EV_SETTLED_OK;
+
+					if (moves)
+						continue;
+					CHECK((got == NULL && states[c] == NULL)
+					    || (got && states[c] && strcmp(got,
+					    states[c]) == 0), "%s %s + ev %d "
+					    "moved it to %s", undos[o],
+					    states[c] ? states[c] : "-", r,
+					    got ? got : "-");
+				}
+	}
 }
 
 static int
