@@ -198,6 +198,25 @@ journal_create_entry(struct batch *b, const char *rid)
 	return t;
 }
 
+/*
+ * A card another run issued after this one read the journal (the same ids
+ * in two runs at once): its original is shown, as issued before, not new.
+ */
+static void
+issued_elsewhere(struct batch *b, struct row *w, const struct sender *s)
+{
+	json_t *t;
+
+	if (w->prev == PREV_ISSUED || b->jindex == NULL ||
+	    strcmp(s->prior, op_find("create")->object_state) != 0 ||
+	    (t = json_pack("{s:s, s:s}", "state", "succeeded", "time",
+	    s->prior_time)) == NULL)
+		return;
+	json_object_set_new(b->jindex, w->req.request_id, t);
+	w->prev = PREV_ISSUED;
+	w->since = json_str(t, "time");
+}
+
 static int
 add_ref(json_t *row, void *arg)
 {
@@ -1237,6 +1256,8 @@ run(struct batch *b)
 		}
 		e = op_send(snd, &w->req, &body, &r);
 		buf_free(&body);
+		if (e == 0)
+			issued_elsewhere(b, w, snd);
 		if (e == 0 && outcome_cancelled(r.json)) {
 			/* a repeated id of a cancelled card: its code is dead */
 			note_cancelled(c, w->req.op, w->req.request_id);

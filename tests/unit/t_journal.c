@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../../src/csv.h"
 #include "../../src/journal.h"
 #include "../../src/ratelimit.h"
@@ -217,6 +219,106 @@ count_row(json_t *row, void *arg)
 	return 0;
 }
 
+static int
+always_alive(long long pid, long long start)
+{
+	(void)pid; (void)start;
+	return 1;
+}
+
+static int
+never_alive(long long pid, long long start)
+{
+	(void)pid; (void)start;
+	return 0;
+}
+
+static int
+count_open(struct journal *j, const char *rid)
+{
+	struct journal_query q;
+	int n = 0;
+
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OPEN;
+	q.request_id = rid;
+	return journal_query(j, &q, count_row, &n) == 0 ? n : -1;
+}
+
+/* issue 18 defects 5 and 9: one open record per id, across processes */
+static void
+test_one_open_record(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal a, b;
+	json_t *rec, *e;
+	int64_t ia, ib;
+
+	if (mkdtemp(dir) == NULL || journal_open(&a, dir, JOURNAL_WRITE) == -1 ||
+	    journal_open(&b, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open two journals: %s", a.err);
+		return;
+	}
+	b.owner_pid = a.owner_pid + 1;	/* another process */
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "operation", "CreateGiftCard",
+	    "request_id", "R1", "amount", "5", "currency", "USD");
+	ia = journal_begin(&a, rec);
+	CHECK(ia > 0, "a begins: %s", a.err);
+	/* a is alive: b must not take R1 over */
+	a.alive = b.alive = always_alive;
+	ib = journal_begin(&b, rec);
+	CHECK(ib == JOURNAL_HELD && strstr(b.err, "another agcod process"),
+	    "b is refused while a sends R1: %lld %s", (long long)ib, b.err);
+	CHECK(count_open(&a, "R1") == 1, "one open record");
+	/* a died: b takes the question over */
+	b.alive = never_alive;
+	ib = journal_begin(&b, rec);
+	CHECK(ib > 0, "b takes over from a dead a: %s", b.err);
+	CHECK(count_open(&a, "R1") == 1, "still one open record");
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s, s:s}", "state", "succeeded", "evidence",
+	    "success", "gc_id", "G1");
+	CHECK(journal_finish(&b, ib, rec) == 0, "b succeeds: %s", b.err);
+	json_decref(rec);
+	/* a's late answer: recorded in its own record, which stays closed */
+	rec = json_pack("{s:s, s:s}", "state", "unknown", "evidence",
+	    "no-proof");
+	CHECK(journal_finish(&a, ia, rec) == 0, "a's late finish: %s", a.err);
+	json_decref(rec);
+	CHECK(count_open(&a, "R1") == 0, "a late finish reopens nothing");
+	e = journal_lookup(&a, "CreateGiftCard", "R1");
+	CHECK(e && strcmp(member(e, "object_state"), "issued") == 0,
+	    "the card stays issued");
+	json_decref(e);
+	CHECK(journal_check(&a, NULL, NULL) == 0, "consistent");
+	journal_close(&a);
+	journal_close(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* a journal one version ahead is refused, not "migrated" */
+static void
+test_schema_ahead(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[128];
+	struct journal j;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "PRAGMA user_version = %d",
+	    JOURNAL_SCHEMA + 1);
+	CHECK(sqlite3_exec(j.db, cmd, NULL, NULL, NULL) == SQLITE_OK, "bump");
+	journal_close(&j);
+	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == -1 &&
+	    strstr(j.err, "newer than this agcod knows"),
+	    "one version ahead is refused: %s", j.err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 void
 test_journal(void)
 {
@@ -242,6 +344,8 @@ test_journal(void)
 	int64_t id;
 
 	test_next_state();
+	test_one_open_record();
+	test_schema_ahead();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
