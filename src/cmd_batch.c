@@ -228,8 +228,9 @@ add_ref(json_t *row, void *arg)
 	return 0;
 }
 
-/* external reference -> request id of an issued card (a new object;
- * NULL when the journal is unreadable) */
+/* external reference -> request id of a live card: issued, or pending or
+ * unknown, which may be issued (a new object; NULL when the journal is
+ * unreadable) */
 static json_t *
 journal_issued_refs(struct cmd_ctx *c)
 {
@@ -242,7 +243,7 @@ journal_issued_refs(struct cmd_ctx *c)
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OBJECTS;
 	q.operation = op_find("create")->name;
-	q.state = op_find("create")->object_state;
+	q.live = 1;
 	if (journal_query(j, &q, add_ref, refs) < 0) {
 		json_decref(refs);
 		return NULL;
@@ -733,9 +734,9 @@ check_journal(struct batch *b)
 		if (w->prev != PREV_ISSUED && had &&
 		    strcmp(had, w->req.request_id) != 0) {
 			msg_err("%s line %d: external reference '%s' already "
-			    "has a card (request id %s); "
-			    "--allow-reused-reference issues another", b->file,
-			    w->cr->line, ref, had);
+			    "has a live card (request id %s: issued, or sent "
+			    "and not yet settled); --allow-reused-reference "
+			    "issues another", b->file, w->cr->line, ref, had);
 			bad++;
 		}
 	}
@@ -1231,6 +1232,8 @@ run(struct batch *b)
 	 */
 	if ((rc = guard_batch(b, tot, nt)) != 0 || (rc = ctx_sender(c, &snd)))
 		return rc;
+	/* each row's reference is held with its pending record */
+	snd->reserve_refs = !c->args.seen[O_ALLOW_REUSED_REF];
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
 		    b->n, c->prof.partner_id, c->prof.endpoint);

@@ -293,3 +293,45 @@ def test_a_second_send_of_an_id_in_flight_is_refused(agcod, emu):
     assert pending_open(agcod) == []
     assert agcod("history", "--pending", "-o", "json").out == ""
     assert agcod("journal", "check").rc == 0
+
+
+def test_a_reference_whose_card_is_unknown_is_not_issued_again(agcod, emu,
+                                                               tmp_path):
+    """issue 18 defect 2: the guard counted only issued cards; a file whose
+    rows ended unknown (the service holds their cards), then a second file
+    with the same references, issued new cards"""
+    a = tmp_path / "a.csv"
+    a.write_text("amount,external_reference\n1,ref-1\n2,ref-2\n")
+    emu.fault("drop", count=1000, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "batch", "create", str(a), "-o", "json")
+    assert r.rc == 75 and emu.state.creates == 2, r
+    emu.faults.clear()
+    b = tmp_path / "b.csv"
+    b.write_text("amount,external_reference\n1,ref-1\n2,ref-2\n")
+    r = agcod("batch", "create", str(b), "-o", "json")
+    assert r.rc == 65 and "ref-1" in r.err and "--allow-reused-reference" in r.err, r
+    assert emu.state.creates == 2
+
+
+def test_two_files_with_the_same_references_at_once(agcod, emu, tmp_path):
+    """issue 18 defect 2: two files with the same references, run at the
+    same time under different batch names, gave two cards per reference"""
+    refs = ["ref-%d" % i for i in range(4)]
+    for name in ("a", "b"):
+        (tmp_path / (name + ".csv")).write_text(
+            "amount,external_reference\n" + "".join("1,%s\n" % x for x in refs))
+    second = []
+
+    def hook(entry):
+        if not second:
+            second.append(agcod("batch", "create", str(tmp_path / "b.csv"),
+                                "-o", "json", timeout=60))
+    emu.on_request = hook
+    try:
+        first = agcod("batch", "create", str(tmp_path / "a.csv"), "-o", "json",
+                      timeout=120)
+    finally:
+        emu.on_request = None
+    assert emu.state.creates == len(refs), (first, second)
+    assert second[0].rc == 65, second[0]
+    assert first.rc == 0, first

@@ -297,6 +297,53 @@ test_one_open_record(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* issue 18 defect 2: one live card per reserved external reference */
+static void
+test_reserved_reference(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec;
+	int64_t a, b;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "operation",
+	    "CreateGiftCard", "request_id", "X1", "partner", "Acme1",
+	    "environment", "sandbox", "external_reference", "order-1",
+	    "amount", "1", "reserved", 1);
+	a = journal_begin(&j, rec);
+	CHECK(a > 0, "X1 reserves order-1: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X2"));
+	b = journal_begin(&j, rec);
+	CHECK(b == JOURNAL_REF_TAKEN && strstr(j.err, "X1"),
+	    "X2 is refused while X1 is live: %lld %s", (long long)b, j.err);
+	json_object_set_new(rec, "environment", json_string("production"));
+	CHECK(journal_begin(&j, rec) > 0, "another environment: its own");
+	json_object_set_new(rec, "environment", json_string("sandbox"));
+	json_object_del(rec, "reserved");
+	json_object_set_new(rec, "request_id", json_string("X3"));
+	CHECK(journal_begin(&j, rec) > 0, "unreserved (--allow-reused-reference)");
+	json_decref(rec);
+	/* X1 proved refused: the reference is free again */
+	rec = json_pack("{s:s, s:s, s:s}", "state", "failed", "evidence",
+	    "refused-f2", "error_code", "F200");
+	CHECK(journal_finish(&j, a, rec) == 0, "X1 fails: %s", j.err);
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "operation",
+	    "CreateGiftCard", "request_id", "X4", "partner", "Acme1",
+	    "environment", "sandbox", "external_reference", "order-1",
+	    "amount", "1", "reserved", 1);
+	CHECK(journal_begin(&j, rec) > 0, "X4 takes the freed reference: %s",
+	    j.err);
+	json_decref(rec);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* a journal one version ahead is refused, not "migrated" */
 static void
 test_schema_ahead(void)
@@ -346,6 +393,7 @@ test_journal(void)
 	test_next_state();
 	test_one_open_record();
 	test_schema_ahead();
+	test_reserved_reference();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
