@@ -607,3 +607,24 @@ def test_a_long_request_id_keeps_its_reason_and_the_hint(agcod, emu):
     assert "(the journal has no CreateGiftCard with request id" in r.err, r.err
     assert "x" * 100 not in r.err    # a long value is shown by its start
     assert len(emu.requests("CancelGiftCard")) == 0
+
+
+def test_settling_an_undo_closes_what_it_undid(agcod, emu):
+    """issue 18 defect 6: a cancel settled by hand as succeeded left its
+    create open, so reconcile sent the create again (for an activation, the
+    RESEND activation that must never be sent again)"""
+    rid = PARTNER + "SettleUndo"
+    emu.fault("drop", count=2)
+    assert agcod("--retry-for", "0", "create", "--amount", "2",
+                 "--request-id", rid).rc == 75
+    assert agcod("--retry-for", "0", "cancel", "--request-id", rid).rc == 75
+    r = agcod("journal", "settle", "--request-id", rid, "--operation", "cancel",
+              "--state", "succeeded", "--reason", "Amazon case 7: refunded")
+    assert r.rc == 0, r
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
+    sent = len(emu.requests())
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert len(emu.requests()) == sent
+    assert agcod("journal", "check").rc == 0
