@@ -95,6 +95,7 @@ struct batch {
 	size_t			 n;
 	unsigned		 gen;
 	json_t			*jindex;	/* request id -> entry */
+	int			 jerr;		/* a lookup failed: j->err */
 	/* output */
 	FILE			*out;
 	const char		*outname;
@@ -178,7 +179,11 @@ journal_create_entry(struct batch *b, const char *rid)
 		return json_is_object(t) ? t : NULL;
 	if ((j = ctx_journal(b->c)) == NULL ||
 	    (e = journal_lookup(j, op_find("create")->name, rid)) == NULL) {
-		json_object_set_new(b->jindex, rid, json_null());
+		/* an error is not "never issued": check_journal stops */
+		if (j == NULL || j->err[0])
+			b->jerr = 1;
+		else
+			json_object_set_new(b->jindex, rid, json_null());
 		return NULL;
 	}
 	/* the card's state, in the words of a request's outcome */
@@ -679,6 +684,11 @@ check_journal(struct batch *b)
 			if (t && strcmp(t, last) > 0)
 				strlcpy(last, t, sizeof(last));
 		}
+	}
+	if (b->jerr) {
+		msg_err("%s: cannot read the journal '%s': %s; nothing was "
+		    "sent", b->file, c->journal.path, c->journal.err);
+		return EX_IOERR;
 	}
 	if (reprint) {
 		for (i = 0; i < b->n; i++)

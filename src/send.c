@@ -22,8 +22,14 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	json_t *e = NULL;
 	char msg[512];
 
-	if (op->refers_to && in.request_id && j)
-		e = journal_lookup(j, op->refers_to, in.request_id);
+	if (op->refers_to && in.request_id && j &&
+	    (e = journal_lookup(j, op->refers_to, in.request_id)) == NULL &&
+	    j->err[0]) {
+		/* an error is not "not found": never sent without its gcId */
+		snprintf(why, n, "cannot read the journal '%s': %s; nothing "
+		    "was sent", j->path, j->err);
+		return -2;
+	}
 	if (e)
 		opreq_fill_from(&in, e, 0);
 	if (opreq_build(p, op, &in, r, msg, sizeof(msg)) == -1) {

@@ -27,7 +27,7 @@ struct sender {
  * Named values, completed from the journal row of the request they refer
  * to (j may be NULL: no lookup) -> a checked request.  Warns on stderr
  * when a gcId is missing or the undo window (at `now`) has passed.  0, or
- * -1 with why: a usage error.
+ * -1 with why: a usage error, or -2 with why: the journal cannot be read.
  */
 int	op_prepare(const struct profile *, struct journal *j, const struct op *,
 	    const struct opreq_in *, time_t now, struct opreq *,

@@ -628,3 +628,29 @@ def test_settling_an_undo_closes_what_it_undid(agcod, emu):
     assert r.rc == 0, r
     assert len(emu.requests()) == sent
     assert agcod("journal", "check").rc == 0
+
+
+@pytest.mark.parametrize("broken", ["DROP TABLE objects",
+                                    "ALTER TABLE requests RENAME TO gone"])
+@pytest.mark.parametrize("cmd", ["reprint", "cancel", "batch"])
+def test_a_journal_error_is_not_not_found(agcod, emu, tmp_path, broken, cmd):
+    """issue 18 defect 7: journal_lookup answered a database error as "not
+    found": reprint said there was no card, cancel went out without its
+    gcId, a batch row was taken for never issued.  Each now exits 74 and
+    sends nothing"""
+    f = tmp_path / "b.csv"
+    f.write_text("amount\n1\n")
+    if cmd == "batch":
+        assert agcod("batch", "create", str(f), "-o", "json").rc == 0
+        rid = None
+    else:
+        rid = agcod("create", "--amount", "1", "-o", "json").json()["creationRequestId"]
+    agcod.tamper(broken)
+    sent = len(emu.requests())
+    args = {"reprint": ["reprint", "--request-id", rid],
+            "cancel": ["cancel", "--request-id", rid],
+            "batch": ["batch", "create", str(f), "-o", "json"]}[cmd]
+    r = agcod(*args)
+    assert r.rc == 74, r
+    assert "journal" in r.err and r.out == "", r
+    assert len(emu.requests()) == sent
