@@ -1120,6 +1120,16 @@ held(struct journal *j, const char *op, const char *rid)
 	return rc;
 }
 
+/*
+ * A column the pending record sets: the request's own terms, and the gc_id
+ * a cancel is sent with, so that reconcile re-sends it byte for byte.
+ */
+static int
+at_begin(const struct column *c)
+{
+	return !c->outcome || strcmp(c->name, "gc_id") == 0;
+}
+
 static int
 begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 {
@@ -1149,13 +1159,13 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 	if (buf_adds(&sql, "INSERT INTO requests (pid, pid_start, open") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (!rcols[i].outcome && (buf_adds(&sql, ", ") == -1 ||
+		if (at_begin(&rcols[i]) && (buf_adds(&sql, ", ") == -1 ||
 		    buf_adds(&sql, rcols[i].name) == -1))
 			goto done;
 	if (buf_adds(&sql, ", state) VALUES (?, ?, 1") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (!rcols[i].outcome && buf_adds(&sql, ", ?") == -1)
+		if (at_begin(&rcols[i]) && buf_adds(&sql, ", ?") == -1)
 			goto done;
 	if (buf_adds(&sql, ", 'pending')") == -1 ||
 	    (st = prep(j, buf_str(&sql))) == NULL)
@@ -1168,7 +1178,7 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		sqlite3_bind_null(st, ++n);
 	}
 	for (i = 0; i < NRCOLS; i++) {
-		if (rcols[i].outcome)
+		if (!at_begin(&rcols[i]))
 			continue;
 		n++;
 		if (strcmp(rcols[i].name, "time") == 0 && !member(rec, "time"))

@@ -654,3 +654,20 @@ def test_a_journal_error_is_not_not_found(agcod, emu, tmp_path, broken, cmd):
     assert r.rc == 74, r
     assert "journal" in r.err and r.out == "", r
     assert len(emu.requests()) == sent
+
+
+def test_reconcile_resends_a_cancel_with_its_gc_id(agcod, emu):
+    """issue 18 defect 8: cancel rows were journaled without their gcId, so
+    reconcile re-sent a cancel that had reached the service without it (the
+    service refuses that, F200, and the card stayed issued in the journal
+    while the service held it refunded)"""
+    rid = agcod("create", "--amount", "1", "-o", "json").json()["creationRequestId"]
+    emu.fault("drop", count=1, op="CancelGiftCard")
+    assert agcod("--retry-for", "0", "cancel", "--request-id", rid).rc == 75
+    row = [x for x in agcod.journal() if x["operation"] == "CancelGiftCard"][-1]
+    assert row.get("gc_id") == emu.state.cards[rid]["gcId"], row
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    sent = [q["body"] for q in emu.requests("CancelGiftCard")]
+    assert len(sent) == 2 and sent[0] == sent[1], sent
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
