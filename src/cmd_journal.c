@@ -101,7 +101,8 @@ prune(struct cmd_ctx *c, struct journal *j)
 	}
 	printf("%ld\n", n);
 	msg_note("%s %ld settled record%s older than %s; pending and unknown "
-	    "ones are kept", dry ? "would delete" : "deleted", n,
+	    "ones are kept, and each card's request id, state and time stay "
+	    "for the batch guards", dry ? "would delete" : "deleted", n,
 	    n == 1 ? "" : "s", before);
 	return 0;
 }

@@ -671,3 +671,24 @@ def test_reconcile_resends_a_cancel_with_its_gc_id(agcod, emu):
     sent = [q["body"] for q in emu.requests("CancelGiftCard")]
     assert len(sent) == 2 and sent[0] == sent[1], sent
     assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
+
+
+def test_prune_keeps_what_the_batch_guards_need(agcod, emu, tmp_path):
+    """issue 18 defect 4: after 'journal prune' a completed file run again
+    printed its old (likely redeemed) claim codes as newly issued, and
+    --new-batch picked a pruned generation again"""
+    f = tmp_path / "monthly.csv"
+    f.write_text("amount\n1\n2\n")
+    first = agcod("batch", "create", str(f), "-o", "json")
+    assert first.rc == 0, first
+    assert agcod("journal", "prune", "--before", "2999-01-01").rc == 0
+    assert [o for o in agcod.objects()] == []
+    again = agcod("batch", "create", str(f), "-o", "json")
+    assert again.rc == 65 and "completed" in again.err, again
+    assert emu.state.creates == 2
+    nb = agcod("batch", "create", str(f), "--new-batch", "-o", "json")
+    assert nb.rc == 0, nb
+    assert emu.state.creates == 4
+    old = {x["request_id"] for x in first.jsonl()}
+    assert not old & {x["request_id"] for x in nb.jsonl()}
+    assert all(not x.get("issued_before") for x in nb.jsonl())
