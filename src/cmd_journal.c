@@ -174,6 +174,7 @@ settle(struct cmd_ctx *c, struct journal *j)
 	    a->val[O_REASON]) == -1) {
 		msg_err("%s", j->err);
 		return strstr(j->err, "no pending or unknown") ? EX_DATAERR :
+		    strstr(j->err, "another agcod process") ? EX_TEMPFAIL :
 		    EX_IOERR;
 	}
 	msg_note("%s %s settled by hand as %s", o.op, rid, st);
