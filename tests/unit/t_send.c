@@ -512,6 +512,15 @@ test_prepare_from_journal(void)
 	    sizeof(why)) == -1 && strstr(why, "the journal has no "
 	    "LoadAmazonBalance with request id 'Acme1NONE'"),
 	    "void of an unknown load says the journal has none: %s", why);
+	/* issue 18 defect 7: an error is not "not found", so a cancel is
+	 * never sent without the gcId the journal could not be asked for */
+	sqlite3_exec(g.j.db, "ALTER TABLE requests RENAME TO gone", NULL, NULL,
+	    NULL);
+	memset(&in, 0, sizeof(in));
+	in.request_id = "Acme1C1";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
+	    sizeof(why)) == -2 && strstr(why, "cannot read the journal"),
+	    "a journal error is -2, not a cancel without its gcId: %s", why);
 	rig_close(&g);
 }
 
