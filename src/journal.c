@@ -3,14 +3,18 @@
  *
  * Two tables.  `requests`: one row each time a request is sent, committed
  * durably (WAL, synchronous=FULL) as "pending" before it leaves the
- * machine, then given its own outcome (succeeded, failed, unknown, not
- * sent, cancelled) and nothing else's.  `objects`: one row per money
- * object - a card (create/cancel), a balance load (load/void), a physical
- * card (activate/deactivate) - with its current state, moved only by
- * journal_next_state(), so a refused request never changes the state of
- * what it referred to.  Concurrent processes wait for each other (busy
- * timeout, BEGIN IMMEDIATE).  Request ids, amounts and gc ids only: never a
- * claim code, a secret or a derived key.
+ * machine, then given the evidence its answer carries; the journal, not
+ * the caller, decides what that proves (succeeded, failed, unknown, not
+ * sent, cancelled), knowing from the `acted` column whether an earlier
+ * attempt of the id may have acted.  `objects`: one row per money object -
+ * a card (create/cancel), a balance load (load/void), a physical card
+ * (activate/deactivate) - with its current state, moved only by
+ * journal_next_state() on evidence, so a refused request never changes
+ * the state of what it referred to.  One open record per request id (a
+ * unique index); close_requests() is the one way a record stops being
+ * open.  Concurrent processes wait for each other (busy timeout, BEGIN
+ * IMMEDIATE).  Request ids, amounts and gc ids only: never a claim code, a
+ * secret or a derived key.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
