@@ -682,3 +682,23 @@ def test_an_f2xx_of_another_body_proves_nothing(agcod, emu):
     assert r.rc == 75, r
     assert rid in pending_ids(agcod)
     assert [x["state"] for x in agcod.objects() if x["request_id"] == rid] == ["unknown"]
+
+
+@pytest.mark.parametrize("status", [400, 404, 413])
+def test_a_proxys_4xx_page_after_acting_stays_unknown(agcod, emu, status):
+    """issue 18 (pinned): a 4xx other than 401/403/429 with a body that is
+    not JSON (a proxy's error page) proves nothing; read as a key refusal it
+    would journal an issued card as failed"""
+    agcod_emulator.ACTED_FAULTS["proxy4xx"] = lambda body, f: (
+        f["status"], "<html><body>%d</body></html>" % f["status"], "text/html")
+    try:
+        rid = PARTNER + "Proxy%d" % status
+        emu.fault("proxy4xx", count=1, op="CreateGiftCard", status=status)
+        r = agcod("--retry-for", "0", "create", "--amount", "3", "--request-id", rid)
+        assert r.rc == 75, r
+        assert final(agcod, rid)["state"] == "unknown"
+        assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["unknown"]
+        assert agcod("reconcile", "-o", "json").rc == 0
+        assert emu.state.creates == 1
+    finally:
+        agcod_emulator.ACTED_FAULTS.pop("proxy4xx", None)
