@@ -702,3 +702,26 @@ def test_a_proxys_4xx_page_after_acting_stays_unknown(agcod, emu, status):
         assert emu.state.creates == 1
     finally:
         agcod_emulator.ACTED_FAULTS.pop("proxy4xx", None)
+
+
+def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, emu):
+    """issue 18 defect 3: the first attempt acted and its answer was lost;
+    the rate-limit file then failed before the retry: agcod said 74
+    'nothing sent', and an operator who issued again paid twice"""
+    rid = PARTNER + "RateAfter"
+    rl = agcod.state / ("ratelimit-" + PARTNER)
+
+    def hook(entry):
+        if rl.exists() and not rl.is_dir():
+            rl.unlink()
+            rl.mkdir()
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    emu.on_request = hook
+    try:
+        r = agcod("--retry-for", "5", "create", "--amount", "2", "--request-id", rid)
+    finally:
+        emu.on_request = None
+    assert emu.state.creates == 1
+    assert r.rc == 75, r
+    assert "nothing sent" not in r.err and "unknown" in r.err, r
+    assert rid in pending_ids(agcod)
