@@ -692,3 +692,66 @@ def test_prune_keeps_what_the_batch_guards_need(agcod, emu, tmp_path):
     old = {x["request_id"] for x in first.jsonl()}
     assert not old & {x["request_id"] for x in nb.jsonl()}
     assert all(not x.get("issued_before") for x in nb.jsonl())
+
+
+SCHEMA_V1 = """
+CREATE TABLE requests (id INTEGER PRIMARY KEY, time TEXT NOT NULL, updated TEXT,
+ state TEXT NOT NULL, operation TEXT NOT NULL, request_id TEXT NOT NULL,
+ profile TEXT, partner TEXT, environment TEXT, endpoint TEXT, amount TEXT,
+ currency TEXT, gc_id TEXT, card_number TEXT, account TEXT, account_type TEXT,
+ source_id TEXT, external_reference TEXT, program_id TEXT, product_type TEXT,
+ batch TEXT, amazon_request_id TEXT, http_status INTEGER, error_code TEXT,
+ error_type TEXT, error TEXT, diagnosis TEXT, clock_skew_s INTEGER,
+ attempts INTEGER, delivered INTEGER, settled TEXT, settle_reason TEXT,
+ settled_time TEXT, pid INTEGER, open INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX requests_id ON requests (operation, request_id);
+CREATE INDEX requests_open ON requests (open) WHERE open = 1;
+CREATE INDEX requests_time ON requests (time);
+CREATE INDEX requests_extref ON requests (external_reference)
+ WHERE external_reference IS NOT NULL;
+CREATE TABLE objects (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+ key TEXT NOT NULL, state TEXT NOT NULL, time TEXT NOT NULL,
+ updated TEXT NOT NULL, operation TEXT, request_id TEXT, profile TEXT,
+ partner TEXT, environment TEXT, endpoint TEXT, amount TEXT, currency TEXT,
+ gc_id TEXT, card_number TEXT, account TEXT, account_type TEXT,
+ source_id TEXT, external_reference TEXT, program_id TEXT,
+ product_type TEXT, batch TEXT, error_code TEXT, error_type TEXT,
+ last_request INTEGER, UNIQUE (kind, key));
+CREATE INDEX objects_rid ON objects (request_id);
+CREATE INDEX objects_time ON objects (time);
+CREATE INDEX objects_extref ON objects (external_reference)
+ WHERE external_reference IS NOT NULL;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
+    """issue 18: a journal written before one open record per id was a rule
+    may hold two (defect 5); the migration closes the older as retried, and
+    the id's unknown card is still reconciled once"""
+    rid = PARTNER + "Twice1"
+    agcod.state.mkdir(mode=0o700, exist_ok=True)
+    db = sqlite3.connect(agcod.state / "journal.db")
+    db.executescript(SCHEMA_V1)
+    for t in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"):
+        db.execute("INSERT INTO requests (time, state, operation, request_id,"
+                   " partner, environment, endpoint, amount, currency, open)"
+                   " VALUES (?, 'unknown', 'CreateGiftCard', ?, ?, 'sandbox',"
+                   " ?, '4', 'USD', 1)", (t, rid, PARTNER, emu.endpoint))
+    db.execute("INSERT INTO objects (kind, key, state, time, updated, operation,"
+               " request_id, partner, environment, endpoint, amount, currency)"
+               " VALUES ('card', ?, 'unknown', 't', 't', 'CreateGiftCard', ?,"
+               " ?, 'sandbox', ?, '4', 'USD')", (rid, rid, PARTNER, emu.endpoint))
+    db.commit()
+    db.close()
+    os.chmod(agcod.state / "journal.db", 0o600)
+    r = agcod("journal", "check")
+    assert r.rc == 0, r
+    rows = [x for x in agcod.journal() if x["request_id"] == rid]
+    assert [x["open"] for x in rows] == [0, 1]
+    assert rows[0]["settled"] == "retried" and rows[0]["acted"] == 1
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0, rec
+    assert emu.state.creates == 1 and len(emu.requests("CreateGiftCard")) == 1
+    assert agcod("history", "--pending", "-o", "json").out == ""
