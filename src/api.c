@@ -185,7 +185,6 @@ struct pacing {
 	const struct op		*op;
 	long			 latest;	/* now_ms() time */
 	int			 capped;	/* latest: PACE_MAX_MS, not budget */
-	int			 unknown;	/* an earlier attempt may have acted */
 	struct api_result	*r;
 };
 
@@ -204,16 +203,19 @@ pace(void *arg)
 	case 1:
 		r->exit = EX_TEMPFAIL;
 		api_say(r, "the rate limit's next free slot is %ld.%01ld s "
-		    "away, past %s; nothing sent", wait / 1000, wait % 1000 / 100,
+		    "away, past %s; %s", wait / 1000, wait % 1000 / 100,
 		    p->capped ? "the 240 s a signed request may wait for it" :
-		    "the --retry-for budget");
+		    "the --retry-for budget", r->attempts ?
+		    "this attempt was not sent" : "nothing sent");
 		break;
 	default:
 		r->exit = EX_IOERR;
-		api_say(r, "%s; nothing sent", why);
+		api_say(r, "%s; %s", why, r->attempts ? "this attempt was not "
+		    "sent" : "nothing sent");
 		break;
 	}
-	r->outcome = p->unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
+	/* what earlier attempts may have done is the journal's to say */
+	r->outcome = OUTCOME_NOT_SENT;
 	return -1;
 }
 
@@ -555,7 +557,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
 	long refused = -1, sent_at;	/* when this run of refusals began */
-	int v, hr = HTTP_OK, unknown = 0, was_sent;
+	int v, hr = HTTP_OK, was_sent;
 	struct pacing pc;
 	struct http_gate gate = { pace, &pc, 0 };
 
@@ -588,7 +590,6 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			pc.latest = deadline;
 		if ((pc.capped = pc.latest > now_ms() + PACE_MAX_MS))
 			pc.latest = now_ms() + PACE_MAX_MS;
-		pc.unknown = unknown;
 		gate.max_wait_s = (pc.latest - now_ms()) / 1000 + 1;
 		sent_at = now_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
@@ -602,8 +603,9 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		if (env->trace)
 			env->trace(env->trace_arg, op, body, len, r);
-		if (r->outcome == OUTCOME_UNKNOWN)
-			unknown = 1;
+		if (r->outcome == OUTCOME_UNKNOWN && env->acted &&
+		    env->acted(env->acted_arg) == -1)
+			break;	/* not recorded: no more attempts */
 		if (v == V_DONE)
 			break;
 		wait = backoff_ms(now_ms() - start, r->attempts);
@@ -639,25 +641,5 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		    (now_ms() - refused + 500) / 1000);
 	}
 	triage(env->prof, r);
-	/*
-	 * Once an attempt may have been processed, the outcome stays open
-	 * until the service itself answers for this request id (SUCCESS, or
-	 * a refusal of the request, F2xx or F3xx): a later throttle, refused
-	 * connection, TLS failure or internal error (F100, F500) says nothing
-	 * about the earlier attempt.
-	 */
-	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
-	    r->outcome != OUTCOME_SUCCEEDED &&
-	    !(r->outcome == OUTCOME_FAILED && r->error_code &&
-	    (strncmp(r->error_code, "F2", 2) == 0 ||
-	    strncmp(r->error_code, "F3", 2) == 0))) {
-		char last[sizeof(r->why)];
-
-		strlcpy(last, r->why, sizeof(last));
-		r->outcome = OUTCOME_UNKNOWN;
-		r->exit = EX_TEMPFAIL;
-		api_say(r, "%s; an earlier attempt may have been processed: the "
-		    "outcome is unknown", last);
-	}
 	return r->exit;
 }

@@ -101,6 +101,11 @@ struct api_env {
 		    size_t len, const struct api_result *);
 	void			*trace_arg;
 	int			 sent;		/* set once anything may have left */
+	/* an attempt may have acted: record it durably before going on (the
+	 * journal, not api_call, keeps what earlier attempts may have done);
+	 * -1 stops the retries */
+	int	(*acted)(void *arg);
+	void			*acted_arg;
 };
 
 /* checked values -> a request; opreq.c.  -1 with why (for a usage error) */

@@ -99,6 +99,7 @@ struct batch {
 	size_t			 n;
 	unsigned		 gen;
 	json_t			*jindex;	/* request id -> entry */
+	int			 jerr;		/* a lookup failed: j->err */
 	/* output */
 	FILE			*out;
 	const char		*outname;
@@ -182,7 +183,11 @@ journal_create_entry(struct batch *b, const char *rid)
 		return json_is_object(t) ? t : NULL;
 	if ((j = ctx_journal(b->c)) == NULL ||
 	    (e = journal_lookup(j, op_find("create")->name, rid)) == NULL) {
-		json_object_set_new(b->jindex, rid, json_null());
+		/* an error is not "never issued": check_journal stops */
+		if (j == NULL || j->err[0])
+			b->jerr = 1;
+		else
+			json_object_set_new(b->jindex, rid, json_null());
 		return NULL;
 	}
 	/* the card's state, in the words of a request's outcome */
@@ -202,6 +207,25 @@ journal_create_entry(struct batch *b, const char *rid)
 	return t;
 }
 
+/*
+ * A card another run issued after this one read the journal (the same ids
+ * in two runs at once): its original is shown, as issued before, not new.
+ */
+static void
+issued_elsewhere(struct batch *b, struct row *w, const struct sender *s)
+{
+	json_t *t;
+
+	if (w->prev == PREV_ISSUED || b->jindex == NULL ||
+	    strcmp(s->prior, op_find("create")->object_state) != 0 ||
+	    (t = json_pack("{s:s, s:s}", "state", "succeeded", "time",
+	    s->prior_time)) == NULL)
+		return;
+	json_object_set_new(b->jindex, w->req.request_id, t);
+	w->prev = PREV_ISSUED;
+	w->since = json_str(t, "time");
+}
+
 static int
 add_ref(json_t *row, void *arg)
 {
@@ -213,8 +237,9 @@ add_ref(json_t *row, void *arg)
 	return 0;
 }
 
-/* external reference -> request id of an issued card (a new object;
- * NULL when the journal is unreadable) */
+/* external reference -> request id of a live card: issued, or pending or
+ * unknown, which may be issued (a new object; NULL when the journal is
+ * unreadable) */
 static json_t *
 journal_issued_refs(struct cmd_ctx *c)
 {
@@ -227,7 +252,7 @@ journal_issued_refs(struct cmd_ctx *c)
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OBJECTS;
 	q.operation = op_find("create")->name;
-	q.state = op_find("create")->object_state;
+	q.live = 1;
 	if (journal_query(j, &q, add_ref, refs) < 0) {
 		json_decref(refs);
 		return NULL;
@@ -680,6 +705,11 @@ check_journal(struct batch *b)
 				strlcpy(last, t, sizeof(last));
 		}
 	}
+	if (b->jerr) {
+		msg_err("%s: cannot read the journal '%s': %s; nothing was "
+		    "sent", b->file, c->journal.path, c->journal.err);
+		return EX_IOERR;
+	}
 	if (reprint) {
 		for (i = 0; i < b->n; i++)
 			if (b->rows[i].prev != PREV_ISSUED) {
@@ -734,9 +764,9 @@ check_journal(struct batch *b)
 		if (w->prev != PREV_ISSUED && had &&
 		    strcmp(had, w->req.request_id) != 0) {
 			msg_err("%s line %d: external reference '%s' already "
-			    "has a card (request id %s); "
-			    "--allow-reused-reference issues another", b->file,
-			    w->cr->line, ref, had);
+			    "has a live card (request id %s: issued, or sent "
+			    "and not yet settled); --allow-reused-reference "
+			    "issues another", b->file, w->cr->line, ref, had);
 			bad++;
 		}
 	}
@@ -1400,6 +1430,8 @@ run(struct batch *b)
 	    (rc = check_funds(b, tot, nt)) != 0 ||
 	    (rc = confirm_batch(b, tot, nt)) != 0)
 		return rc;
+	/* each row's reference is held with its pending record */
+	snd->reserve_refs = !c->args.seen[O_ALLOW_REUSED_REF];
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
 		    b->n, c->prof.partner_id, c->prof.endpoint);
@@ -1427,6 +1459,8 @@ run(struct batch *b)
 		}
 		e = op_send(snd, &w->req, &body, &r);
 		buf_free(&body);
+		if (e == 0)
+			issued_elsewhere(b, w, snd);
 		if (e == 0 && (dead = outcome_dead_card(r.json)) != NULL) {
 			/* a repeated id of a cancelled or expired card: its
 			 * code is dead */

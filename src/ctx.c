@@ -191,12 +191,18 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 	if (op->refers_to && (op->fields & F_GCID) && in.request_id == NULL &&
 	    in.gc_id && (rc = by_gc_id(c, op, &in, rid, sizeof(rid))) != 0)
 		return rc;
-	if (op->refers_to && in.request_id)
-		j = ctx_journal(c);
-	if (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
-	    sizeof(why)) == -1)
+	if (op->refers_to && in.request_id && (j = ctx_journal(c)) == NULL)
+		return EX_IOERR;
+	switch (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
+	    sizeof(why))) {
+	case 0:
+		return 0;
+	case -2:
+		msg_err("%s", why);
+		return EX_IOERR;
+	default:
 		return usage_error(c->cmd, "%s", why);
-	return 0;
+	}
 }
 
 int

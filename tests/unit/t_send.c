@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <sqlite3.h>
 
 #include "../../src/api.h"
 #include "../../src/ratelimit.h"
@@ -403,6 +404,83 @@ test_send_path(void)
 	rig_close(&g);
 }
 
+/* between attempts: break the rate-limit file, and the journal too */
+static struct {
+	struct rig	*g;
+	int		 journal_too;
+} breaker;
+
+static void
+break_after(void *arg, const struct op *op, const char *body, size_t len,
+    const struct api_result *r)
+{
+	(void)arg; (void)op; (void)body; (void)len; (void)r;
+	strlcpy(breaker.g->rl.path, "/nonexistent-agcod-dir/ratelimit",
+	    sizeof(breaker.g->rl.path));
+	if (breaker.journal_too)
+		sqlite3_exec(breaker.g->j.db, "PRAGMA query_only = 1", NULL,
+		    NULL, NULL);
+}
+
+/* issue 18: what earlier attempts may have done is the journal's to say */
+static void
+test_evidence_across_sends(void)
+{
+	static const struct step lost[] = { { HTTP_LOST, 0, NULL } };
+	static const struct step denied[] = {
+		{ HTTP_OK, 403, "{\"message\":\"The security token included "
+		    "in the request is invalid.\"}" },
+	};
+	static const struct step refused_conn[] = {
+		{ HTTP_NOT_SENT, 0, NULL },
+	};
+	struct rig g;
+	json_t *row = NULL;
+	int rc;
+
+	if (rig_open(&g, 0) == -1) {
+		CHECK(0, "evidence rig: %s", g.j.err);
+		return;
+	}
+	/* defect 1: one process loses the answer, the next is refused */
+	rc = send_create(&g, "Acme1E1", lost, 1, &row);
+	CHECK(rc == 75, "lost: exit %d", rc);
+	json_decref(row);
+	rc = send_create(&g, "Acme1E1", denied, 1, &row);
+	CHECK(rc == 75, "a 403 after an unknown send: exit %d (75)", rc);
+	CHECK_STR(row_str(row, "state"), "unknown",
+	    "the 403 leaves the request unknown");
+	CHECK_STR(row_str(row, "object_state"), "unknown",
+	    "and its card unknown");
+	CHECK(json_integer_value(json_object_get(row, "open")) == 1,
+	    "and open for reconcile");
+	json_decref(row);
+
+	/* defect 3: an unknown attempt, then the rate-limit file fails */
+	breaker.g = &g;
+	breaker.journal_too = 0;
+	g.s.api.trace = break_after;
+	g.s.api.retry_for = 3;
+	rc = send_create(&g, "Acme1E2", lost, 1, &row);
+	CHECK(rc == 75 && script.calls == 1, "lost, then no rate slot: exit %d "
+	    "(75), %zu sends", rc, script.calls);
+	CHECK_STR(row_str(row, "state"), "unknown", "still unknown");
+	CHECK(row_str(row, "error") && !strstr(row_str(row, "error"),
+	    "nothing sent"), "never 'nothing sent' after an unknown attempt: "
+	    "%s", row_str(row, "error") ? row_str(row, "error") : "-");
+	json_decref(row);
+
+	/* nothing sent, but the pending record cannot be closed: not 74 */
+	g.rl.path[0] = '\0';
+	breaker.journal_too = 1;
+	rc = send_create(&g, "Acme1E3", refused_conn, 1, &row);
+	CHECK(rc == 75, "never sent, record left open: exit %d (75, not 74: "
+	    "reconcile would send it)", rc);
+	json_decref(row);
+	g.s.api.trace = NULL;
+	rig_close(&g);
+}
+
 /* cancel takes what the journal knows of the card it refers to */
 static void
 test_prepare_from_journal(void)
@@ -442,6 +520,15 @@ test_prepare_from_journal(void)
 	    sizeof(why)) == -1 && strstr(why, "the journal has no "
 	    "LoadAmazonBalance with request id 'Acme1NONE'"),
 	    "void of an unknown load says the journal has none: %s", why);
+	/* issue 18 defect 7: an error is not "not found", so a cancel is
+	 * never sent without the gcId the journal could not be asked for */
+	sqlite3_exec(g.j.db, "ALTER TABLE requests RENAME TO gone", NULL, NULL,
+	    NULL);
+	memset(&in, 0, sizeof(in));
+	in.request_id = "Acme1C1";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
+	    sizeof(why)) == -2 && strstr(why, "cannot read the journal"),
+	    "a journal error is -2, not a cancel without its gcId: %s", why);
 	rig_close(&g);
 }
 
@@ -573,4 +660,5 @@ test_send(void)
 	test_send_path();
 	test_prepare_from_journal();
 	test_pacing();
+	test_evidence_across_sends();
 }
