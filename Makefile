@@ -245,6 +245,60 @@ clean:
 .PHONY: all deps check test check-asan demo install uninstall clean \
 	fuzz fuzz-build fuzz-check lint check-valgrind
 
+# ---- the deterministic simulation of the money path (tests/sim/README.md) ----
+# agcod's own main() and commands, linked with the simulator; the clock,
+# sleeps, randomness, transfer and journal commits are wrapped at link time
+
+SIM_DIR	= $(BUILD)/sim
+SIMSRCS	= $(wildcard tests/sim/*.c)
+SIMOBJS	= $(SIMSRCS:tests/sim/%.c=$(SIM_DIR)/%.o)
+SIM_AGCOD_OBJS = $(filter-out $(BUILD)/main.o,$(OBJS)) $(SIM_DIR)/agcod_main.o
+SIM_WRAP = clock_gettime time gettimeofday nanosleep arc4random_uniform \
+	journal_begin journal_finish http_post write pwrite ftruncate
+SIM_LDFLAGS = $(foreach f,$(SIM_WRAP),-Wl,--wrap=$(f))
+SIM	= $(SIM_DIR)/agcod-sim
+SEEDS	?= 1000
+FIRST	?= 1
+# make check: at least 100,000 simulated requests
+CHECK_SEEDS ?= 1500
+
+$(SIM_DIR)/%.o: tests/sim/%.c | $(BUILD)
+	@mkdir -p $(SIM_DIR)
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(SIM_DIR)/agcod_main.o: src/main.c | $(BUILD)
+	@mkdir -p $(SIM_DIR)
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(CFLAGS) $(DEPFLAGS) -Dmain=agcod_main -c -o $@ $<
+
+-include $(SIMOBJS:.o=.d)
+
+$(SIM): $(SIMOBJS) $(SIM_AGCOD_OBJS)
+	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) $(SIM_LDFLAGS) \
+	  -o $@ $^ $(LIBS) -lm
+
+sim-build: $(SIM)
+
+# make sim SEEDS=N [FIRST=S]: N histories from seed S, failures shrunk
+sim: $(SIM)
+	$(SIM) --seeds $(SEEDS) --first $(FIRST)
+
+# the bounded run for make check (green once issue 18's bugs are fixed)
+check-sim: $(SIM)
+	$(SIM) --seeds $(CHECK_SEEDS) --no-shrink
+
+# each planted bug in tests/sim/plants/ must make the simulation fail
+sim-plants:
+	tests/sim/plants.sh $(SEEDS)
+
+# histories and simulated requests per second, appended to bench/sim.md
+bench-sim: $(SIM)
+	@test -f bench/sim.md || printf '# agcod-sim throughput\n\n| histories | simulated requests | seconds | histories/s | requests/s |\n|---|---|---|---|---|\n' > bench/sim.md
+	@echo "<!-- $$(date -u +%FT%TZ) $$(uname -m), $$(nproc) cpu -->" >> bench/sim.md
+	$(SIM) --seeds 300 --no-shrink --bench bench/sim.md; true
+	@tail -1 bench/sim.md
+
+.PHONY: sim sim-build check-sim sim-plants bench-sim
+
 # regenerate the completion scripts from the command table
 completions: $(PROG)
 	$(PYTHON) tests/gen_completions.py ./$(PROG) completions
