@@ -835,6 +835,11 @@ learn(struct proc *p)
 		in = p->kind == K_LOAD ? &loads[p->intent] : &cards[p->intent];
 		if (strcmp(in->rid, p->rid) != 0 || in->state == I_ISSUED)
 			return;
+		/* another run of it still going: wait for its word too */
+		if (in->busy > 0) {
+			if (rc != 0)
+				return;
+		}
 		if (p->crashed || rc == -1) {
 			in->state = I_UNKNOWN;
 			return;
@@ -1125,12 +1130,12 @@ run_history(struct history *h, struct verdict *v)
 		}
 		if (a->kind == K_SETTLE)
 			run_until(&sched, 0);
-		start_action(h, i);
 		for (rc = 0; rc < nprocs; rc++)
 			if (procs[rc].state == S_DONE && !procs[rc].learned) {
 				learn(&procs[rc]);
 				procs[rc].learned = 1;
 			}
+		start_action(h, i);
 	}
 	run_until(&sched, 0);
 	for (rc = 0; rc < nprocs; rc++)
