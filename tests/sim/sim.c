@@ -200,14 +200,14 @@ generate(struct history *h)
 	/* weights per kind */
 	static const int wt[K_NKINDS] = {
 		[K_CREATE] = 24, [K_CANCEL] = 8, [K_REPRINT] = 6,
-		[K_LOAD] = 8, [K_VOID] = 4, [K_BATCH] = 16,
+		[K_LOAD] = 8, [K_VOID] = 4, [K_BATCH] = 26,
 		[K_RECONCILE] = 12, [K_SETTLE] = 4, [K_PRUNE] = 3,
 		[K_ADVANCE] = 6,
 	};
 
 	for (total = 0, k = 0; k < K_NKINDS; k++)
 		total += wt[k];
-	h->nacts = 8 + rnd(&g, 16);
+	h->nacts = 10 + rnd(&g, 20);
 	for (i = 0; i < h->nacts; i++) {
 		struct action *a = &h->acts[i];
 
@@ -224,9 +224,9 @@ generate(struct history *h)
 			a->a = (int[]){ 60, 600, 1200, 7200, 90000 }[rnd(&g, 5)];
 		a->seed = rnd64(&g);
 		a->crash_at = rnd(&g, 100) < 25 ? rnd(&g, 14) : -1;
-		a->disk = rnd(&g, 100) < 12 ? 1 + rnd(&g, D_NFAULTS - 1) :
+		a->disk = rnd(&g, 100) < 15 ? 1 + rnd(&g, D_NFAULTS - 1) :
 		    D_NONE;
-		a->disk_at = rnd(&g, 40);
+		a->disk_at = rnd(&g, 80);
 		a->retry_for = (int[]){ 0, 3, 20, 60 }[rnd(&g, 4)];
 		a->fault_pct = (int[]){ 0, 10, 30, 60 }[rnd(&g, 4)];
 		h->keep[i] = 1;
@@ -333,8 +333,10 @@ batch_file(const struct action *a, char *path, size_t n)
 	snprintf(d, sizeof(d), "%s/v%d", dir, a->b & 1);
 	mkdir(d, 0700);
 	snprintf(path, n, "%s/payroll%d.csv", d, a->a);
+	/* c 3 and 7: request ids in the file (the same in both files) */
 	len += (size_t)snprintf(text + len, sizeof(text) - len,
-	    "amount,external_reference%s\n", a->c == 7 ? ",request_id" : "");
+	    "amount,external_reference%s\n", a->c == 7 || a->c == 3 ?
+	    ",request_id" : "");
 	for (r = 0; r < NROWS; r++) {
 		amt = 5 + r + a->a;
 		if ((a->b & 1) && r == 1)
@@ -343,7 +345,7 @@ batch_file(const struct action *a, char *path, size_t n)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 		    "%d.00,REF%d_%d", amt, a->c == 5 || a->c == 6 ? 0 : a->a,
 		    r);
-		if (a->c == 7)
+		if (a->c == 7 || a->c == 3)
 			len += (size_t)snprintf(text + len, sizeof(text) - len,
 			    "," PARTNER "Row%d", r);
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "\n");
@@ -769,7 +771,7 @@ reprint:
 		ARG("batch");
 		ARG("create");
 		ARG(pathbuf);
-		if (a->c == 4 || a->c == 6) {
+		if (a->c == 3 || a->c == 4 || a->c == 6) {
 			ARG("--batch-id");
 			ARG("other");
 		}
@@ -1144,7 +1146,7 @@ run_history(struct history *h, struct verdict *v)
 			procs[rc].learned = 1;
 		}
 	for (i = 0; i < nprocs; i++)
-		if (procs[i].kind == K_PRUNE && procs[i].rc == 0)
+		if (procs[i].kind == K_PRUNE)	/* a crashed one may have committed */
 			prune_step = procs[i].start_step;
 	/* past every in-flight window, then a reconcile with no faults */
 	sh->now_ns += 25LL * 3600 * NS;
@@ -1355,10 +1357,11 @@ worker(unsigned long long first, unsigned long long end, unsigned stride,
 			continue;
 		}
 		t->failed++;
-		if (strstr(t->names, v.name) == NULL &&
-		    strlen(t->names) + strlen(v.name) + 2 < sizeof(t->names)) {
-			strcat(t->names, " ");
-			strcat(t->names, v.name);
+		if (strstr(t->names, v.name) == NULL) {
+			size_t n = strlen(t->names);
+
+			snprintf(t->names + n, sizeof(t->names) - n, " %s",
+			    v.name);
 		}
 		if (!noshrink && !one) {
 			struct verdict first_v = v;
@@ -1403,7 +1406,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--no-shrink") == 0)
 			noshrink = 1;
 		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
-			jobs = atoi(argv[++i]);
+			jobs = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
 			bench = argv[++i];
 		else if (strcmp(argv[i], "-v") == 0)
@@ -1471,10 +1474,11 @@ main(int argc, char **argv)
 		t.requests += wt[i].requests;
 		for (n = strtok_r(wt[i].names, " ", &save); n;
 		    n = strtok_r(NULL, " ", &save))
-			if (strstr(t.names, n) == NULL &&
-			    strlen(t.names) + strlen(n) + 2 < sizeof(t.names)) {
-				strcat(t.names, " ");
-				strcat(t.names, n);
+			if (strstr(t.names, n) == NULL) {
+				size_t k = strlen(t.names);
+
+				snprintf(t.names + k, sizeof(t.names) - k,
+				    " %s", n);
 			}
 	}
 	el = wall() - t0;
