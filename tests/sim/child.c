@@ -27,13 +27,14 @@ struct shared *sim_shared;
 
 const char *const disk_fault_name[D_NFAULTS] = {
 	"none", "disk-full", "eio-write", "eio-read", "eio-sync", "busy",
+	"full-after-pending",
 };
 
 static int in_child;		/* the wrappers are live */
 static int cfd = -1;		/* the socket to the parent */
 static struct child_plan plan;
 static uint64_t rng;
-static int nwrites, nreads, nsyncs, nlocks;
+static int nwrites, nreads, nsyncs, nlocks, npending, full;
 
 int	agcod_main(int, char **);
 
@@ -216,6 +217,8 @@ __wrap_journal_begin(struct journal *j, json_t *rec)
 
 	yield(M_POINT, P_BEFORE_PENDING, 0, NULL, 0, NULL);
 	id = __real_journal_begin(j, rec);
+	if (plan.disk == D_FULL_PENDING && npending++ == plan.disk_at % 4)
+		full = 1;	/* the pending record took the last space */
 	yield(M_POINT, P_AFTER_PENDING, 0, NULL, 0, NULL);
 	return id;
 }
@@ -273,7 +276,8 @@ __wrap_http_post(struct http *h, const char *url,
 static int
 disk_full(void)
 {
-	return in_child && plan.disk == D_FULL && nwrites >= plan.disk_at;
+	return in_child && ((plan.disk == D_FULL && nwrites >= plan.disk_at) ||
+	    full);
 }
 
 ssize_t
@@ -341,7 +345,7 @@ s_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
 	int k = nwrites++;
 
-	if (plan.disk == D_FULL && k >= plan.disk_at)
+	if ((plan.disk == D_FULL && k >= plan.disk_at) || full)
 		return SQLITE_FULL;
 	if (plan.disk == D_EIO_WRITE && k == plan.disk_at)
 		return SQLITE_IOERR_WRITE;

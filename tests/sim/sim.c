@@ -178,6 +178,7 @@ vlog(const char *fmt, ...)
 }
 
 static const char *ignore = "";	/* --ignore: invariants not checked */
+static int force_disk = -1, force_disk_at;	/* --disk KIND@K */
 
 static int
 fail(struct verdict *v, const char *name, const char *fmt, ...)
@@ -233,7 +234,8 @@ generate(struct history *h)
 		a->crash_at = rnd(&g, 100) < 25 ? rnd(&g, 14) : -1;
 		a->disk = rnd(&g, 100) < 15 ? 1 + rnd(&g, D_NFAULTS - 1) :
 		    D_NONE;
-		a->disk_at = rnd(&g, 80);
+		/* early faults hit the pending commit of a single run */
+		a->disk_at = rnd(&g, 2) ? rnd(&g, 16) : rnd(&g, 80);
 		a->retry_for = (int[]){ 0, 3, 20, 60 }[rnd(&g, 4)];
 		a->fault_pct = (int[]){ 0, 10, 30, 60 }[rnd(&g, 4)];
 		h->keep[i] = 1;
@@ -509,8 +511,12 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	memset(&plan, 0, sizeof(plan));
 	plan.seed = a ? a->seed ^ 0xabcdef : 7;
 	plan.disk = a ? a->disk : D_NONE;
+	if (a && force_disk >= 0)
+		plan.disk = force_disk;
 	p->disk = plan.disk;
 	plan.disk_at = a ? a->disk_at : 0;
+	if (a && force_disk >= 0)
+		plan.disk_at = force_disk_at;
 	plan.sync_points = a ? a->crash_at >= 0 : 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
@@ -698,6 +704,13 @@ err_says(const struct proc *p, const char *what)
 	return yes;
 }
 
+/* the run says nothing was sent ("nothing was sent", "nothing sent") */
+static int
+nothing_sent(const struct proc *p)
+{
+	return err_says(p, "nothing was sent") || err_says(p, "nothing sent");
+}
+
 /* ---- the operator: an action becomes an agcod command line ---- */
 
 #define ARG(x)	(argv[argc++] = (x))
@@ -861,7 +874,7 @@ learn(struct proc *p)
 			if (rc == 64 && err_says(p, "no card was issued"))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
-		    err_says(p, "nothing was sent")))
+		    nothing_sent(p)))
 			in->state = I_GONE;	/* refused: issue it again */
 		else
 			in->state = I_UNKNOWN;	/* repeat the same id */
@@ -1047,7 +1060,7 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 		c = ledger_card(&L, p->rid);
 		l = ledger_load(&L, p->rid);
 		if (p->rc == 74 && (p->kind == K_CREATE || p->kind == K_LOAD) &&
-		    err_says(p, "nothing was sent") &&
+		    nothing_sent(p) &&
 		    ((c && c->created_step > p->start_step &&
 		    sent_for(p, c->by_proc)) ||
 		    (l && l->created_step > p->start_step &&
@@ -1282,7 +1295,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: agcod-sim [--seeds N] [--first S] [--jobs N] "
-	    "[--ignore INV,...] [--no-shrink]\n"
+	    "[--ignore INV,...] [--disk KIND@K] [--no-shrink]\n"
 	    "       agcod-sim --seed S [--keep I,J,...] [-v] [--ignore INV,...]\n"
 	    "       ... [--bench FILE]: append the throughput to FILE\n");
 	exit(64);
@@ -1442,7 +1455,20 @@ main(int argc, char **argv)
 			noshrink = 1;
 		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
 			jobs = (int)strtol(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--disk") == 0 && i + 1 < argc) {
+			/* every action's disk fault: KIND@K (a targeted search) */
+			char *at = strchr(argv[++i], '@');
+			int k;
+
+			for (k = 0; k < D_NFAULTS && at; k++)
+				if (strncmp(argv[i], disk_fault_name[k],
+				    (size_t)(at - argv[i])) == 0 &&
+				    disk_fault_name[k][at - argv[i]] == '\0')
+					force_disk = k;
+			if (force_disk < 0)
+				usage();
+			force_disk_at = (int)strtol(at + 1, NULL, 10);
+		} else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc)
 			ignore = argv[++i];
 		else if (strcmp(argv[i], "--bench") == 0 && i + 1 < argc)
 			bench = argv[++i];

@@ -65,6 +65,7 @@ enum disk_fault {
 	D_EIO_READ,	/* one EIO on the k-th read */
 	D_EIO_SYNC,	/* one EIO on the k-th fsync */
 	D_BUSY,		/* SQLITE_BUSY on the k-th to k+9th lock */
+	D_FULL_PENDING,	/* ENOSPC from the (k mod 4)-th pending commit on */
 	D_NFAULTS
 };
 
