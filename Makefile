@@ -261,7 +261,7 @@ SIM	= $(SIM_DIR)/agcod-sim
 SEEDS	?= 1000
 FIRST	?= 1
 # make check: at least 100,000 simulated requests
-CHECK_SEEDS ?= 1200
+CHECK_SEEDS ?= 1250
 
 $(SIM_DIR)/%.o: tests/sim/%.c | $(BUILD)
 	@mkdir -p $(SIM_DIR)
@@ -288,8 +288,19 @@ sim: $(SIM)
 # fixed (until then it fails, as it should)
 SIM_IN_CHECK ?= 0
 SIM_JOBS ?= 2
-check-sim: $(SIM)
+check-sim: $(SIM) sim-determinism
 	$(SIM) --seeds $(CHECK_SEEDS) --no-shrink --jobs $(SIM_JOBS)
+
+# one seed twice, every step traced: the same bytes (but the scratch path)
+sim-determinism: $(SIM)
+	@for i in 1 2; do $(SIM) --seed 13 -v 2>&1 | \
+	  sed -e 's#agcod-sim\.[A-Za-z0-9]*#TMP#g' -e 's/ in [0-9.]* s:.*//' \
+	    -e 's/process [0-9]*/process PID/g' \
+	  >$(SIM_DIR)/determinism.$$i; done
+	@cmp -s $(SIM_DIR)/determinism.1 $(SIM_DIR)/determinism.2 || \
+	  { echo "sim: seed 13 ran differently twice:"; \
+	    diff $(SIM_DIR)/determinism.1 $(SIM_DIR)/determinism.2 | head; exit 1; }
+	@echo "sim: seed 13 replays identically ($$(wc -l <$(SIM_DIR)/determinism.1) trace lines)"
 
 # a few histories under ASan+UBSan: a memory error kills a run (agcod-died)
 check-sim-asan:
@@ -311,7 +322,8 @@ bench-sim: $(SIM)
 	$(SIM) --seeds 300 --no-shrink --jobs $(SIM_JOBS) --bench bench/sim.md; true
 	@tail -1 bench/sim.md
 
-.PHONY: sim sim-build check-sim check-sim-asan sim-plants bench-sim
+.PHONY: sim sim-build check-sim check-sim-asan sim-plants bench-sim \
+	sim-determinism
 
 # regenerate the completion scripts from the command table
 completions: $(PROG)

@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 copy() {	# the tracked and new files of the tree, without build outputs
 	mkdir -p "$1"
 	(cd "$top" && git ls-files -co --exclude-standard -z |
-	    xargs -0 tar -cf - --no-recursion 2>/dev/null) | tar -xf - -C "$1"
+	    tar -cf - --null --no-recursion -T - 2>/dev/null) | tar -xf - -C "$1"
 }
 
 run() {		# DIR LOG: build and run the simulator there; the summary line
