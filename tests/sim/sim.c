@@ -339,7 +339,10 @@ batch_file(const struct action *a, char *path, size_t n)
 	size_t len = 0;
 	int r, amt;
 
-	snprintf(d, sizeof(d), "%s/v%d", dir, a->b & 1);
+	/* one directory per content: a run reads the file after it starts */
+	snprintf(d, sizeof(d), "%s/v%d%s%s", dir, a->b & 1,
+	    a->c == 7 || a->c == 3 ? "i" : "", a->c == 5 || a->c == 6 ? "s" :
+	    "");
 	mkdir(d, 0700);
 	snprintf(path, n, "%s/payroll%d.csv", d, a->a);
 	/* c 3 and 7: request ids in the file (the same in both files) */
