@@ -49,6 +49,7 @@
 #define NROWS		60
 #define MAXLIVE		3
 #define NS		1000000000LL
+#define MAXSTEPS	400000	/* a history's bound: a livelock fails it */
 
 int	__real_clock_gettime(clockid_t, struct timespec *);
 static void rm_rf(const char *);
@@ -653,8 +654,8 @@ run_until(uint64_t *sched, int maxlive)
 			continue;
 		}
 		advance(&procs[cand[rnd(sched, n)]]);
-		if (step > 200000)
-			break;
+		if (step > MAXSTEPS)
+			break;	/* check() reports what still runs */
 	}
 }
 
@@ -778,6 +779,13 @@ start_action(struct history *h, int i)
 		ARG(kind == K_CANCEL ? "cancel" : "void");
 		ARG("--request-id");
 		ARG(in->rid);
+		/* c 7: the operator asked Amazon for the card's gcId */
+		if (kind == K_CANCEL && a->c == 7 && ledger_card(&L, in->rid)) {
+			snprintf(sbuf[3], sizeof(sbuf[3]), "%s",
+			    ledger_card(&L, in->rid)->gcid);
+			ARG("--gc-id");
+			ARG(sbuf[3]);
+		}
 		break;
 	case K_REPRINT:
 		intent = a->a;
@@ -873,8 +881,10 @@ learn(struct proc *p)
 		if (rc == 0)
 			in->state = I_ISSUED;
 		else if (p->kind == K_REPRINT) {
-			/* "no card was issued under this id ... use create" */
-			if (rc == 64 && err_says(p, "no card was issued"))
+			/* "no card was issued under this id ... use create",
+			 * or the journal "has no CreateGiftCard" with it */
+			if (rc == 64 && (err_says(p, "no card was issued") ||
+			    err_says(p, "has no CreateGiftCard")))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
 		    nothing_sent(p)))
@@ -945,7 +955,13 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 	for (i = 0; i < (size_t)nprocs; i++) {
 		struct proc *p = &procs[i];
 
-		if (p->died)
+		if (p->state != S_DONE) {
+			fail(v, "agcod-stuck", "p%zu (agcod %s) still runs after "
+			    "%d steps", i, p->argv_text, step);
+			kill(p->pid, SIGKILL);
+			p->crashed = 1;
+			reap(p);
+		} else if (p->died)
 			fail(v, "agcod-died", "p%zu (agcod %s) died: %s %d", i,
 			    p->argv_text, p->died >= 1000 ? "exit" : "signal",
 			    p->died % 1000);
@@ -1073,6 +1089,14 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "%d, by p%d)", i, p->argv_text, c ? "issued" :
 			    "loaded", c ? c->created_step : l->created_step,
 			    c ? c->by_proc : l->by_proc);
+		/* its create was journaled before the service had the card */
+		if (p->kind == K_REPRINT && p->rc == 64 && c &&
+		    c->created_step < p->start_step &&
+		    (prune_step < 0 || prune_step > p->start_step) &&
+		    err_says(p, "has no CreateGiftCard"))
+			fail(v, "exit-code", "p%zu (agcod %s) exited 64 saying the "
+			    "journal has no create with this id; it had one, "
+			    "and the service has the card", i, p->argv_text);
 		if (p->kind == K_REPRINT && c && !c->refunded &&
 		    err_says(p, "no card was issued"))
 			fail(v, "exit-code", "p%zu (agcod %s) exited %d saying "
