@@ -1584,8 +1584,20 @@ main(int argc, char **argv)
 		FILE *f = fopen(bench, "a");
 
 		if (f) {
-			fprintf(f, "| %llu | %d | %ld | %.1f | %.0f | %.0f |\n",
-			    seeds, jobs, t.requests, el,
+			char when[32], load[16] = "?";
+			time_t now = time(NULL);
+			FILE *la = fopen("/proc/loadavg", "r");
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M",
+			    gmtime(&now));
+			if (la) {
+				if (fscanf(la, "%15s", load) != 1)
+					snprintf(load, sizeof(load), "?");
+				fclose(la);
+			}
+			fprintf(f, "| %s | %ld | %s | %d | %llu | %ld | %.1f | "
+			    "%.0f | %.0f |\n", when, sysconf(_SC_NPROCESSORS_ONLN),
+			    load, jobs, seeds, t.requests, el,
 			    (double)(t.passed + t.failed) / el,
 			    (double)t.requests / el);
 			fclose(f);
