@@ -26,7 +26,7 @@ const char *const fault_name[F_NFAULTS] = {
 void
 ledger_reset(struct ledger *l)
 {
-	l->ncards = l->nloads = 0;
+	l->ncards = l->nloads = l->nacts = l->nresent = 0;
 	l->funds = 100000000;	/* 1,000,000.00 */
 	l->requests = 0;
 	l->seq = 0;
@@ -37,6 +37,7 @@ ledger_free(struct ledger *l)
 {
 	free(l->cards);
 	free(l->loads);
+	free(l->acts);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -59,6 +60,17 @@ ledger_load(struct ledger *l, const char *rid)
 	for (i = 0; i < l->nloads; i++)
 		if (strcmp(l->loads[i].rid, rid) == 0)
 			return &l->loads[i];
+	return NULL;
+}
+
+struct activation *
+ledger_activation(struct ledger *l, const char *card)
+{
+	size_t i;
+
+	for (i = 0; i < l->nacts; i++)
+		if (strcmp(l->acts[i].card, card) == 0)
+			return &l->acts[i];
 	return NULL;
 }
 
@@ -268,6 +280,83 @@ act(struct ledger *l, const char *op, json_t *req, int64_t now, int step,
 		    rid, (long long)(amt / 100), (long long)(amt % 100));
 		return;
 	}
+	if (strcmp(op, "ActivateGiftCard") == 0 ||
+	    strcmp(op, "DeactivateGiftCard") == 0) {
+		const char *n = str(req, "cardNumber");
+		struct activation *ac;
+		size_t i;
+
+		rid = str(req, "activationRequestId");
+		if (rid == NULL || n == NULL || strlen(n) != 19) {
+			refuse(a, "F200", "InvalidCardNumberInput",
+			    "Card number can't be null or empty");
+			return;
+		}
+		ac = ledger_activation(l, n);
+		if (op[0] == 'A') {
+			amt = minor(json_object_get(json_object_get(req,
+			    "value"), "amount"));
+			if (amt <= 0) {
+				refuse(a, "F200", "InvalidAmountInput",
+				    "Amount can't be null");
+				return;
+			}
+			if (ac && ac->active && strcmp(ac->rid, rid) != 0) {
+				refuse(a, "F200",
+				    "CardAlreadyActivatedWithDifferentRequestId",
+				    "The card was already activated with a "
+				    "different request id");
+				return;
+			}
+			if (ac == NULL || !ac->active) {
+				if (amt > l->funds) {
+					refuse(a, "F300", "InsufficientFunds",
+					    "Insufficient Funds");
+					return;
+				}
+				if (ac == NULL) {
+					if (l->nacts == l->acap) {
+						l->acap = l->acap ? l->acap * 2 : 16;
+						l->acts = realloc(l->acts,
+						    l->acap * sizeof(*ac));
+						if (l->acts == NULL)
+							abort();
+					}
+					ac = &l->acts[l->nacts++];
+					memset(ac, 0, sizeof(*ac));
+					snprintf(ac->card, sizeof(ac->card), "%s", n);
+				}
+				snprintf(ac->rid, sizeof(ac->rid), "%s", rid);
+				ac->amount = amt;
+				ac->active = 1;
+				ac->created_step = step;
+				ac->by_proc = proc;
+				l->funds -= amt;
+			}
+		} else {
+			int resent = 0;
+
+			for (i = 0; i < l->nresent; i++)
+				resent |= strcmp(l->resent[i], rid) == 0;
+			if ((ac == NULL || strcmp(ac->rid, rid) != 0) && !resent) {
+				refuse(a, "F200", "CardNumberNotFound",
+				    "The card is not activated");
+				return;
+			}
+			/* an activation that never happened: nothing to undo */
+			if (ac && strcmp(ac->rid, rid) == 0 && ac->active) {
+				ac->active = 0;
+				l->funds += ac->amount;
+			}
+		}
+		a->status = 200;
+		snprintf(a->body, sizeof(a->body), "{\"activationRequestId\": "
+		    "\"%s\", \"cardInfo\": {\"cardNumber\": \"%s\", "
+		    "\"cardStatus\": \"%s\"}, \"status\": \"SUCCESS\"}", rid, n,
+		    ac && ac->active && strcmp(ac->rid, rid) == 0 ? "Activated" :
+		    "Deactivated");
+		return;
+	}
 	refuse(a, "F200", "InvalidRequestInput", "operation not simulated");
 }
 
@@ -320,6 +409,16 @@ ledger_handle(struct ledger *l, const char *url, const char *body,
 		    "{\"message\": \"Service Unavailable\"}");
 		return;
 	case F_RESEND:
+		if (strcmp(op, "ActivateGiftCard") == 0 &&
+		    l->nresent < MAXRESENT && (req = json_loads(body, 0,
+		    NULL)) != NULL) {
+			const char *r = str(req, "activationRequestId");
+
+			if (r)
+				snprintf(l->resent[l->nresent++],
+				    sizeof(l->resent[0]), "%s", r);
+			json_decref(req);
+		}
 		a->status = 400;
 		snprintf(a->body, sizeof(a->body), "{\"errorCode\": \"F400\", "
 		    "\"errorType\": \"SystemTemporarilyUnavailable\", "

@@ -77,12 +77,14 @@ rnd(uint64_t *s, int n)
 
 enum kind {
 	K_CREATE, K_CANCEL, K_REPRINT, K_LOAD, K_VOID, K_BATCH, K_RECONCILE,
-	K_SETTLE, K_PRUNE, K_ADVANCE, K_NKINDS
+	K_SETTLE, K_PRUNE, K_ADVANCE,
+	K_ACTIVATE, K_DEACTIVATE,	/* weight 0: a load or void with c 7 */
+	K_NKINDS
 };
 
 static const char *const kind_name[K_NKINDS] = {
 	"create", "cancel", "reprint", "load", "void", "batch", "reconcile",
-	"settle", "prune", "advance",
+	"settle", "prune", "advance", "activate", "deactivate",
 };
 
 struct action {
@@ -151,7 +153,15 @@ static struct shared *sh;
 static struct ledger L;
 static struct proc procs[MAXPROCS];
 static int nprocs;
-static struct intent cards[NINTENTS], loads[NLOADS];
+static struct intent cards[NINTENTS], loads[NLOADS], phys[NLOADS];
+
+/* the operator's intents an action of this kind acts on */
+static struct intent *
+intents(int kind)
+{
+	return kind == K_LOAD || kind == K_VOID ? loads : kind == K_ACTIVATE ||
+	    kind == K_DEACTIVATE ? phys : cards;
+}
 static int step;
 static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
@@ -321,6 +331,9 @@ setup(uint64_t seed)
 		memset(&loads[i], 0, sizeof(loads[i]));
 		loads[i].amount = 100 * (1 + rnd(&g, 30));
 		loads[i].extref = -1;
+		memset(&phys[i], 0, sizeof(phys[i]));
+		phys[i].amount = loads[i].amount + 500;
+		phys[i].extref = -1;
 	}
 	return 0;
 }
@@ -429,8 +442,7 @@ reap(struct proc *p)
 		free(e);
 	}
 	if (p->intent >= 0 && p->kind != K_BATCH)
-		(p->kind == K_LOAD || p->kind == K_VOID ? loads :
-		    cards)[p->intent].busy--;
+		intents(p->kind)[p->intent].busy--;
 }
 
 /* the child's next message; the process is then blocked in it */
@@ -540,7 +552,7 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	p->fd = sv[0];
 	nprocs++;
 	if (intent >= 0 && kind != K_BATCH)
-		(kind == K_LOAD || kind == K_VOID ? loads : cards)[intent].busy++;
+		intents(kind)[intent].busy++;
 	vlog("p%d start: agcod %s%s", nprocs - 1, p->argv_text,
 	    a ? "" : " (final, fault-free)");
 	next_msg(p);
@@ -735,7 +747,44 @@ start_action(struct history *h, int i)
 	ARG("json");
 	ARG("--retry-for");
 	ARG(sbuf[0]);
+	/* c 7: the load is a physical card's activation, the void its
+	 * deactivation */
+	if (kind == K_LOAD && a->c == 7)
+		kind = K_ACTIVATE;
+	else if (kind == K_VOID && a->c == 7)
+		kind = K_DEACTIVATE;
 	switch (kind) {
+	case K_ACTIVATE:
+		intent = a->a;
+		in = &phys[intent];
+		if (in->state == I_ISSUED)
+			return -1;	/* done */
+		if (in->state == I_GONE || in->rid[0] == '\0') {
+			in->gen++;
+			intent_rid(in, 'A', intent);
+			in->state = I_NEW;
+		}
+		snprintf(sbuf[1], sizeof(sbuf[1]), "%d.%02d", in->amount / 100,
+		    in->amount % 100);
+		snprintf(sbuf[2], sizeof(sbuf[2]), "60000000000000000%02d",
+		    intent);
+		ARG("activate");
+		ARG("--card-number");
+		ARG(sbuf[2]);
+		ARG("--amount");
+		ARG(sbuf[1]);
+		ARG("--request-id");
+		ARG(in->rid);
+		break;
+	case K_DEACTIVATE:
+		intent = a->a;
+		in = &phys[intent];
+		if (in->rid[0] == '\0')
+			return -1;
+		ARG("deactivate");
+		ARG("--request-id");
+		ARG(in->rid);
+		break;
 	case K_CREATE:
 	case K_LOAD:
 		intent = a->a;
@@ -865,8 +914,9 @@ learn(struct proc *p)
 
 	if (p->intent < 0 || p->act < 0)
 		return;
-	if (p->kind == K_CREATE || p->kind == K_LOAD || p->kind == K_REPRINT) {
-		in = p->kind == K_LOAD ? &loads[p->intent] : &cards[p->intent];
+	if (p->kind == K_CREATE || p->kind == K_LOAD || p->kind == K_REPRINT ||
+	    p->kind == K_ACTIVATE) {
+		in = &intents(p->kind)[p->intent];
 		if (strcmp(in->rid, p->rid) != 0 || in->state == I_ISSUED)
 			return;
 		/* another run of it still going: wait for its word too */
@@ -907,6 +957,22 @@ obj_state(json_t *objs, const char *rid)
 		    "request_id"));
 
 		if (r && strcmp(r, rid) == 0)
+			return json_string_value(json_object_get(o, "state"));
+	}
+	return NULL;
+}
+
+static const char *
+card_state(json_t *objs, const char *card)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(objs, i, o) {
+		const char *n = json_string_value(json_object_get(o,
+		    "card_number"));
+
+		if (n && strcmp(n, card) == 0)
 			return json_string_value(json_object_get(o, "state"));
 	}
 	return NULL;
@@ -1031,6 +1097,42 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 		    strcmp(st, "not sent") == 0))
 			fail(v, "failed-but-held", "the journal says load %s is "
 			    "'%s'; the service holds it", l->rid, st);
+	}
+	/* a physical card is one object, by its number, whichever request
+	 * id activated it last */
+	for (i = 0; i < L.nacts; i++) {
+		struct activation *ac = &L.acts[i];
+		const char *st = card_state(objs, ac->card);
+
+		if (!ac->active)
+			continue;
+		if (st == NULL && prune_step < ac->created_step)
+			fail(v, "card-unknown-to-journal", "the service has "
+			    "card %s activated by %s; the journal has no record "
+			    "of it", ac->card, ac->rid);
+		else if (st && (strcmp(st, "failed") == 0 ||
+		    strcmp(st, "not sent") == 0 ||
+		    strcmp(st, "deactivated") == 0))
+			fail(v, "failed-but-held", "the journal says card %s is "
+			    "'%s'; the service has it activated (by %s)",
+			    ac->card, st, ac->rid);
+	}
+	json_array_foreach(objs, i, o) {
+		const char *r = json_string_value(json_object_get(o,
+		    "request_id"));
+		const char *st = json_string_value(json_object_get(o, "state"));
+		const char *cn = json_string_value(json_object_get(o,
+		    "card_number"));
+		struct activation *ac;
+
+		if (r == NULL || st == NULL || cn == NULL ||
+		    strcmp(st, "activated") != 0)
+			continue;
+		ac = ledger_activation(&L, cn);
+		if (ac == NULL || !ac->active)
+			fail(v, "journal-disagrees", "the journal says card %s is "
+			    "activated (%s); the service %s", cn, r, ac == NULL ?
+			    "never activated it" : "deactivated it");
 	}
 	/* the journal's issued cards are the service's */
 	json_array_foreach(objs, i, o) {

@@ -123,11 +123,28 @@ struct load {
 	int	 by_proc;
 };
 
+/* a physical card's activation */
+struct activation {
+	char	 card[24];
+	char	 rid[64];	/* the request id that activated it */
+	int64_t	 amount;
+	int	 active;
+	int	 created_step;
+	int	 by_proc;
+};
+
+#define MAXRESENT	256
+
 struct ledger {
 	struct card	*cards;
 	size_t		 ncards, cap;
 	struct load	*loads;
 	size_t		 nloads, lcap;
+	struct activation *acts;
+	size_t		 nacts, acap;
+	/* activation ids answered RESEND: deactivating one is a no-op */
+	char		 resent[MAXRESENT][64];
+	size_t		 nresent;
 	int64_t		 funds;	/* minor units */
 	long		 requests;	/* every request that reached it */
 	long		 seq;
@@ -144,6 +161,7 @@ void	ledger_reset(struct ledger *);
 void	ledger_free(struct ledger *);
 struct card *ledger_card(struct ledger *, const char *rid);
 struct load *ledger_load(struct ledger *, const char *rid);
+struct activation *ledger_activation(struct ledger *, const char *card);
 /* one request: the fault decides whether it acts and what comes back */
 void	ledger_handle(struct ledger *, const char *url, const char *body,
 	    enum fault, int64_t now_ns, int step, int proc, struct answer *);
