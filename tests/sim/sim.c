@@ -135,6 +135,7 @@ struct proc {
 	int		 posts;
 	int		 learned;	/* the operator has read its result */
 	int		 disk;		/* its disk fault */
+	int		 c;		/* its action's variant */
 	uint64_t	 frng;
 	char		 rid[64];	/* the request id it was given */
 	char		 argv_text[512];
@@ -165,6 +166,7 @@ intents(int kind)
 static int step;
 static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
+static int settle_cancel = -1;	/* an intent whose cancel to settle next */
 static char dir[256];		/* this history's scratch directory */
 static long total_requests;
 static char bin[PATH_MAX];
@@ -320,6 +322,7 @@ setup(uint64_t seed)
 	nprocs = 0;
 	step = 0;
 	prune_step = -1;
+	settle_cancel = -1;
 	sh->now_ns = 0;
 	sh->epoch_s = 1796083200;	/* 2026-12-01T00:00:00Z */
 	for (i = 0; i < NINTENTS; i++) {
@@ -530,6 +533,7 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	if (a && force_disk >= 0)
 		plan.disk = force_disk;
 	p->disk = plan.disk;
+	p->c = a ? a->c : -1;
 	plan.disk_at = a ? a->disk_at : 0;
 	if (a && force_disk >= 0)
 		plan.disk_at = force_disk_at;
@@ -554,7 +558,7 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	if (intent >= 0 && kind != K_BATCH)
 		intents(kind)[intent].busy++;
 	vlog("p%d start: agcod %s%s", nprocs - 1, p->argv_text,
-	    a ? "" : " (final, fault-free)");
+	    a ? "" : " (fault-free)");
 	next_msg(p);
 	return nprocs - 1;
 }
@@ -905,6 +909,18 @@ reprint:
 	return spawn(a, i, argv, argc, kind, intent, in ? in->rid : NULL);
 }
 
+/* journal settle of intent i's cancel, as Amazon says it went */
+static void
+settle_by_hand(int i)
+{
+	struct card *c = ledger_card(&L, cards[i].rid);
+	char *argv[] = { bin, "journal", "settle", "--operation", "cancel",
+		"--request-id", cards[i].rid, "--reason", "asked Amazon",
+		"--state", c && c->refunded ? "succeeded" : "failed", NULL };
+
+	spawn(NULL, -1, argv, 11, K_SETTLE, -1, NULL);
+}
+
 /* what the operator learns from a finished run */
 static void
 learn(struct proc *p)
@@ -914,6 +930,10 @@ learn(struct proc *p)
 
 	if (p->intent < 0 || p->act < 0)
 		return;
+	/* a cancel sent with Amazon's gcId left unknown: the operator asks
+	 * Amazon and settles it by hand, as the man page says */
+	if (p->kind == K_CANCEL && p->c == 7 && !p->crashed && rc == 75)
+		settle_cancel = p->intent;
 	if (p->kind == K_CREATE || p->kind == K_LOAD || p->kind == K_REPRINT ||
 	    p->kind == K_ACTIVATE) {
 		in = &intents(p->kind)[p->intent];
@@ -1303,6 +1323,12 @@ run_history(struct history *h, struct verdict *v)
 			sh->now_ns += (int64_t)a->a * NS;
 			vlog("%d s pass", a->a);
 			continue;
+		}
+		if (settle_cancel >= 0) {
+			run_until(&sched, 0);
+			settle_by_hand(settle_cancel);
+			settle_cancel = -1;
+			run_until(&sched, 0);
 		}
 		if (a->kind == K_SETTLE)
 			run_until(&sched, 0);
