@@ -266,8 +266,9 @@ describe(const struct action *a, char *out, size_t n)
 		snprintf(disk, sizeof(disk), " disk:%s@%d",
 		    disk_fault_name[a->disk], a->disk_at);
 	snprintf(out, n, "%s a=%d b=%d c=%d faults=%d%% retry-for=%d%s%s",
-	    kind_name[a->kind], a->a, a->b, a->c, a->fault_pct, a->retry_for,
-	    crash, disk);
+	    kind_name[a->kind == K_LOAD && a->c == 7 ? K_ACTIVATE :
+	    a->kind == K_VOID && a->c == 7 ? K_DEACTIVATE : a->kind],
+	    a->a, a->b, a->c, a->fault_pct, a->retry_for, crash, disk);
 }
 
 /* ---- the world of one history ---- */
@@ -1472,22 +1473,27 @@ report(const struct history *h, const struct verdict *v, int shrunk)
 	generate(&g);
 	printf("FAIL seed %llu: invariant %s: %s\n",
 	    (unsigned long long)h->seed, v->name, v->detail);
-	printf("  %s history (%d of %d action%s):\n", shrunk ? "shrunk" :
-	    "the", kept(h), h->nacts, h->nacts == 1 ? "" : "s");
+	if (shrunk || verbose)
+		printf("  %s history (%d of %d action%s):\n", shrunk ?
+		    "shrunk" : "the", kept(h), h->nacts, h->nacts == 1 ? "" :
+		    "s");
 	for (i = 0; i < h->nacts; i++) {
 		if (!h->keep[i])
 			continue;
 		describe(&h->acts[i], d, sizeof(d));
-		printf("    #%d %s\n", i, d);
+		if (shrunk || verbose)
+			printf("    #%d %s\n", i, d);
 		len += (size_t)snprintf(keep + len, len < sizeof(keep) ?
 		    sizeof(keep) - len : 0, "%s%d%s%s%s", len ? "," : "", i,
 		    h->acts[i].crash_at != g.acts[i].crash_at ? "c" : "",
 		    h->acts[i].disk != g.acts[i].disk ? "d" : "",
 		    h->acts[i].fault_pct != g.acts[i].fault_pct ? "f" : "");
 	}
-	printf("  replay: %s --seed %llu --keep %s%s%s -v\n", bin,
-	    (unsigned long long)h->seed, keep, ignore[0] ? " --ignore " : "",
-	    ignore);
+	if (kept(h) == h->nacts && !shrunk)
+		keep[0] = '\0';
+	printf("  replay: %s --seed %llu%s%s%s%s -v\n", bin,
+	    (unsigned long long)h->seed, keep[0] ? " --keep " : "", keep,
+	    ignore[0] ? " --ignore " : "", ignore);
 }
 
 static void
