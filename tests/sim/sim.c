@@ -16,6 +16,7 @@
  *   agcod-sim [--seeds N] [--seed S] [--keep I,J,...] [-v] [--no-shrink]
  */
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -136,6 +137,7 @@ struct proc {
 	int		 learned;	/* the operator has read its result */
 	int		 disk;		/* its disk fault */
 	int		 c;		/* its action's variant */
+	int		 blocked;	/* killed: blocked outside the lockstep */
 	uint64_t	 frng;
 	char		 rid[64];	/* the request id it was given */
 	char		 argv_text[512];
@@ -449,12 +451,31 @@ reap(struct proc *p)
 		intents(p->kind)[p->intent].busy--;
 }
 
-/* the child's next message; the process is then blocked in it */
+/*
+ * The child's next message; the process is then blocked in it.  A child
+ * that sends none for BLOCKED_MS of real time is blocked in the kernel (a
+ * flock without LOCK_NB, a read of a FIFO): in lockstep, whatever it waits
+ * for can never run, so it is killed and reported (agcod-stuck).
+ */
+#define BLOCKED_MS	20000
+
 static void
 next_msg(struct proc *p)
 {
+	struct pollfd pfd = { p->fd, POLLIN, 0 };
 	struct msg m;
+	int n;
 
+	while ((n = poll(&pfd, 1, BLOCKED_MS)) == -1 && errno == EINTR)
+		;
+	if (n == 0) {
+		kill(p->pid, SIGKILL);
+		p->blocked = 1;
+		p->crashed = 1;	/* by the scheduler, but reported */
+		p->rc = -1;
+		reap(p);
+		return;
+	}
 	if (xread(p->fd, &m, sizeof(m)) == -1) {
 		p->rc = -1;
 		reap(p);
@@ -1042,7 +1063,12 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 	for (i = 0; i < (size_t)nprocs; i++) {
 		struct proc *p = &procs[i];
 
-		if (p->state != S_DONE) {
+		if (p->blocked)
+			fail(v, "agcod-stuck", "p%zu (agcod %s) blocked for %d s "
+			    "of real time without reaching a yield point (a "
+			    "blocking lock or read?)", i, p->argv_text,
+			    BLOCKED_MS / 1000);
+		else if (p->state != S_DONE) {
 			fail(v, "agcod-stuck", "p%zu (agcod %s) still runs after "
 			    "%d steps", i, p->argv_text, step);
 			kill(p->pid, SIGKILL);
