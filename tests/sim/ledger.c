@@ -26,7 +26,8 @@ const char *const fault_name[F_NFAULTS] = {
 void
 ledger_reset(struct ledger *l)
 {
-	l->ncards = l->nloads = l->nacts = l->nresent = 0;
+	l->ncards = l->nloads = l->nacts = l->nresent = l->nundone = 0;
+	l->nundone_resent = 0;
 	l->funds = 100000000;	/* 1,000,000.00 */
 	l->requests = 0;
 	l->seq = 0;
@@ -294,6 +295,15 @@ act(struct ledger *l, const char *op, json_t *req, int64_t now, int step,
 		}
 		ac = ledger_activation(l, n);
 		if (op[0] == 'A') {
+			for (i = 0; i < l->nundone; i++)
+				if (strcmp(l->undone[i], rid) == 0 &&
+				    l->nundone_resent < 8) {
+					snprintf(l->undone_resent[
+					    l->nundone_resent], sizeof(
+					    l->undone_resent[0]), "%s", rid);
+					l->undone_resent_by[
+					    l->nundone_resent++] = proc;
+				}
 			amt = minor(json_object_get(json_object_get(req,
 			    "value"), "amount"));
 			if (amt <= 0) {
@@ -348,6 +358,12 @@ act(struct ledger *l, const char *op, json_t *req, int64_t now, int step,
 				ac->active = 0;
 				l->funds += ac->amount;
 			}
+			for (i = 0; i < l->nundone; i++)
+				if (strcmp(l->undone[i], rid) == 0)
+					break;
+			if (i == l->nundone && l->nundone < MAXRESENT)
+				snprintf(l->undone[l->nundone++],
+				    sizeof(l->undone[0]), "%s", rid);
 		}
 		a->status = 200;
 		snprintf(a->body, sizeof(a->body), "{\"activationRequestId\": "

@@ -169,6 +169,7 @@ static int step;
 static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
 static int settle_cancel = -1;	/* an intent whose cancel to settle next */
+static int settle_deact = -1;	/* a physical card's deactivation, so */
 static char dir[256];		/* this history's scratch directory */
 static long total_requests;
 static char bin[PATH_MAX];
@@ -326,6 +327,7 @@ setup(uint64_t seed)
 	step = 0;
 	prune_step = -1;
 	settle_cancel = -1;
+	settle_deact = -1;
 	sh->now_ns = 0;
 	sh->epoch_s = 1796083200;	/* 2026-12-01T00:00:00Z */
 	for (i = 0; i < NINTENTS; i++) {
@@ -931,15 +933,25 @@ reprint:
 	return spawn(a, i, argv, argc, kind, intent, in ? in->rid : NULL);
 }
 
-/* journal settle of intent i's cancel, as Amazon says it went */
+/* journal settle of intent i's cancel (or physical card i's
+ * deactivation), as Amazon says it went */
 static void
-settle_by_hand(int i)
+settle_by_hand(int i, int deact)
 {
 	struct card *c = ledger_card(&L, cards[i].rid);
 	char *argv[] = { bin, "journal", "settle", "--operation", "cancel",
 		"--request-id", cards[i].rid, "--reason", "asked Amazon",
 		"--state", c && c->refunded ? "succeeded" : "failed", NULL };
+	size_t k;
+	int done = 0;
 
+	if (deact) {
+		for (k = 0; k < L.nundone; k++)
+			done |= strcmp(L.undone[k], phys[i].rid) == 0;
+		argv[4] = "deactivate";
+		argv[6] = phys[i].rid;
+		argv[10] = done ? "succeeded" : "failed";
+	}
 	spawn(NULL, -1, argv, 11, K_SETTLE, -1, NULL);
 }
 
@@ -952,10 +964,15 @@ learn(struct proc *p)
 
 	if (p->intent < 0 || p->act < 0)
 		return;
-	/* a cancel sent with Amazon's gcId left unknown: the operator asks
-	 * Amazon and settles it by hand, as the man page says */
+	/* a cancel sent with Amazon's gcId, or a deactivation, left unknown:
+	 * the operator asks Amazon and settles it by hand, as the man page
+	 * says */
 	if (p->kind == K_CANCEL && p->c == 7 && !p->crashed && rc == 75)
 		settle_cancel = p->intent;
+	if ((p->kind == K_DEACTIVATE || p->kind == K_ACTIVATE) && !p->crashed &&
+	    rc == 75 && (p->kind == K_DEACTIVATE ||
+	    err_says(p, "deactivation did not succeed")))
+		settle_deact = p->intent;
 	if (p->kind == K_CREATE || p->kind == K_LOAD || p->kind == K_REPRINT ||
 	    p->kind == K_ACTIVATE) {
 		in = &intents(p->kind)[p->intent];
@@ -1196,6 +1213,14 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "is issued; the service %s", r, c ? "refunded it" :
 			    "never issued it");
 	}
+	/* agcod never sends again an activation whose deactivation
+	 * succeeded (the operator may, by hand) */
+	for (i = 0; i < L.nundone_resent; i++)
+		if (procs[L.undone_resent_by[i]].kind == K_RECONCILE)
+			fail(v, "undone-request-resent", "reconcile (p%d) sent "
+			    "ActivateGiftCard %s again after its deactivation "
+			    "succeeded at the service", L.undone_resent_by[i],
+			    L.undone_resent[i]);
 	/* nothing stays open after a reconcile with nothing left to ask */
 	if (json_array_size(pending) > 0) {
 		o = json_array_get(pending, 0);
@@ -1351,10 +1376,13 @@ run_history(struct history *h, struct verdict *v)
 			vlog("%d s pass", a->a);
 			continue;
 		}
-		if (settle_cancel >= 0) {
+		if (settle_cancel >= 0 || settle_deact >= 0) {
 			run_until(&sched, 0);
-			settle_by_hand(settle_cancel);
-			settle_cancel = -1;
+			if (settle_cancel >= 0)
+				settle_by_hand(settle_cancel, 0);
+			else
+				settle_by_hand(settle_deact, 1);
+			settle_cancel = settle_deact = -1;
 			run_until(&sched, 0);
 		}
 		if (a->kind == K_SETTLE)
@@ -1763,7 +1791,10 @@ main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	rm_rf(tmpl);
+	if (getenv("SIM_KEEP"))	/* the last history's files, to look at */
+		fprintf(stderr, "agcod-sim: kept %s\n", tmpl);
+	else
+		rm_rf(tmpl);
 	ledger_free(&L);
 	return t.failed || t.passed + t.failed < (long)seeds ? 1 : 0;
 }

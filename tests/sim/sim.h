@@ -145,6 +145,12 @@ struct ledger {
 	/* activation ids answered RESEND: deactivating one is a no-op */
 	char		 resent[MAXRESENT][64];
 	size_t		 nresent;
+	/* activation ids whose deactivation succeeded: never to act again */
+	char		 undone[MAXRESENT][64];
+	size_t		 nundone;
+	char		 undone_resent[8][64];	/* sent again, */
+	int		 undone_resent_by[8];	/* by which process */
+	size_t		 nundone_resent;
 	int64_t		 funds;	/* minor units */
 	long		 requests;	/* every request that reached it */
 	long		 seq;
