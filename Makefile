@@ -271,7 +271,7 @@ $(SIM_DIR)/agcod_main.o: src/main.c | $(BUILD)
 	@mkdir -p $(SIM_DIR)
 	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) $(CFLAGS) $(DEPFLAGS) -Dmain=agcod_main -c -o $@ $<
 
--include $(SIMOBJS:.o=.d)
+-include $(SIMOBJS:.o=.d) $(SIM_DIR)/agcod_main.d
 
 $(SIM): $(SIMOBJS) $(SIM_AGCOD_OBJS)
 	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) $(SIM_LDFLAGS) \

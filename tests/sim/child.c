@@ -128,7 +128,7 @@ int64_t	__real_journal_begin(struct journal *, json_t *);
 int	__real_journal_finish(struct journal *, int64_t, json_t *);
 int	__real_http_post(struct http *, const char *,
 	    const struct http_header_out *, size_t, const char *, size_t,
-	    struct http_response *);
+	    const struct http_gate *, struct http_response *);
 ssize_t	__real_write(int, const void *, size_t);
 ssize_t	__real_pwrite(int, const void *, size_t, off_t);
 int	__real_ftruncate(int, off_t);
@@ -142,7 +142,7 @@ int64_t	__wrap_journal_begin(struct journal *, json_t *);
 int	__wrap_journal_finish(struct journal *, int64_t, json_t *);
 int	__wrap_http_post(struct http *, const char *,
 	    const struct http_header_out *, size_t, const char *, size_t,
-	    struct http_response *);
+	    const struct http_gate *, struct http_response *);
 ssize_t	__wrap_write(int, const void *, size_t);
 ssize_t	__wrap_pwrite(int, const void *, size_t, off_t);
 int	__wrap_ftruncate(int, off_t);
@@ -236,17 +236,20 @@ __wrap_journal_finish(struct journal *j, int64_t id, json_t *rec)
 int
 __wrap_http_post(struct http *h, const char *url,
     const struct http_header_out *hd, size_t nh, const char *body, size_t len,
-    struct http_response *resp)
+    const struct http_gate *gate, struct http_response *resp)
 {
 	struct reply r;
 	size_t ul = strlen(url);
-	char *p = malloc(ul + 1 + len), buf[4096];
+	char *p, buf[4096];
 	uint32_t left;
 
 	(void)h;
 	(void)hd;
 	(void)nh;
-	if (p == NULL)
+	/* the connection is up (always, here): the gate may still hold it */
+	if (gate && gate->fn && gate->fn(gate->arg) != 0)
+		return HTTP_HELD;
+	if ((p = malloc(ul + 1 + len)) == NULL)
 		_exit(112);
 	memcpy(p, url, ul + 1);
 	memcpy(p + ul + 1, body, len);
@@ -268,7 +271,6 @@ __wrap_http_post(struct http *h, const char *url,
 		    "sim-%08x", (unsigned)(next() & 0xffffffff));
 	resp->elapsed_ms = 20;
 	resp->connects = 0;
-	resp->pretransfer_us = 0;
 	return r.http_result;
 }
 
