@@ -261,7 +261,7 @@ SIM	= $(SIM_DIR)/agcod-sim
 SEEDS	?= 1000
 FIRST	?= 1
 # make check: at least 100,000 simulated requests
-CHECK_SEEDS ?= 1250
+CHECK_SEEDS ?= 1350
 
 $(SIM_DIR)/%.o: tests/sim/%.c | $(BUILD)
 	@mkdir -p $(SIM_DIR)
