@@ -37,7 +37,7 @@ copy "$tmp/base"
 run "$tmp/base" "$tmp/base.log"
 base=$?
 if [ $base -ne 0 ]; then
-	echo "sim-plants: the unplanted tree fails already (issue 18 not fixed): each plant is judged by the histories that fail only with it; exit 2"
+	echo "sim-plants: the unplanted tree fails already: each plant is judged by the histories that fail only with it; exit 2"
 	grep '^FAIL' "$tmp/base.log" | head -5
 	status=2
 fi
