@@ -630,11 +630,36 @@ proc_alive(long long pid, long long start)
 	return start == 0 || now == start;
 }
 
+/*
+ * When process pid started, in seconds since the epoch (boot time plus
+ * its start in clock ticks), or -1 when it cannot be told.
+ */
+static time_t
+proc_started_at(long long pid)
+{
+	char line[256];
+	long long btime = -1, start;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+
+	if ((start = proc_start(pid)) == 0 || hz <= 0 ||
+	    (f = fopen("/proc/stat", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	fclose(f);
+	return btime < 0 ? -1 : (time_t)(btime + start / hz);
+}
+
 int
 journal_row_live(struct journal *j, json_t *row)
 {
 	json_t *pid = json_object_get(row, "pid");
+	const char *t = json_string_value(json_object_get(row, "time"));
 	long long p, start;
+	struct tm tm;
+	time_t at;
 
 	if (!is(json_string_value(json_object_get(row, "state")), "pending") ||
 	    !json_is_integer(pid))
@@ -643,6 +668,15 @@ journal_row_live(struct journal *j, json_t *row)
 	start = json_integer_value(json_object_get(row, "pid_start"));
 	if (p == j->owner_pid && start == j->owner_start)
 		return 0;	/* this process's own: not in flight now */
+	/*
+	 * Without the writer's start time (a record of agcod 0.2, or /proc
+	 * unreadable then), a process that started after the record was
+	 * written cannot be its writer: the pid was given to another since.
+	 */
+	memset(&tm, 0, sizeof(tm));
+	if (start == 0 && t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
+	    (at = proc_started_at(p)) != -1 && at > timegm(&tm) + 2)
+		return 0;
 	return (j->alive ? j->alive : proc_alive)(p, start);
 }
 
