@@ -1161,6 +1161,47 @@ held(struct journal *j, const char *op, const char *rid)
 }
 
 /*
+ * The journal keys a request by its operation and id, and a card or load
+ * by its id: an id of another partner or environment (another service,
+ * another card) must not close, settle or take the fields of this one's.
+ */
+static int
+id_elsewhere(struct journal *j, json_t *rec)
+{
+	const struct kind *k = kind_of(member(rec, "operation"), NULL);
+	sqlite3_stmt *st;
+	json_t *row = NULL;
+	int step, rc = 0;
+
+	if ((st = prep(j, "SELECT partner, environment FROM requests WHERE "
+	    "operation IN (?1, ?2, ?3) AND request_id = ?4 AND (partner IS "
+	    "NOT ?5 OR environment IS NOT ?6) LIMIT 1")) == NULL)
+		return -1;
+	bind_text(st, 1, member(rec, "operation"));
+	bind_text(st, 2, k ? k->origin : NULL);
+	bind_text(st, 3, k ? k->refer : NULL);
+	bind_text(st, 4, member(rec, "request_id"));
+	bind_text(st, 5, member(rec, "partner"));
+	bind_text(st, 6, member(rec, "environment"));
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		row = row_json(st);
+	else if (step != SQLITE_DONE)
+		rc = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	if (row) {
+		snprintf(j->err, sizeof(j->err), "request id '%.64s' was used "
+		    "for partner %.40s in %.20s, and this journal keeps one "
+		    "request per id: use another request id here",
+		    member(rec, "request_id"), member(row, "partner") ?
+		    member(row, "partner") : "?", member(row, "environment") ?
+		    member(row, "environment") : "?");
+		rc = JOURNAL_ID_ELSEWHERE;
+	}
+	json_decref(row);
+	return rc;
+}
+
+/*
  * A column the pending record sets: the request's own terms, and the gc_id
  * a cancel is sent with, so that reconcile re-sends it byte for byte.
  */
@@ -1187,6 +1228,8 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		    "or request id");
 		return -1;
 	}
+	if ((rc = id_elsewhere(j, rec)) != 0)
+		return rc;
 	/* one open record per id: a live process's is not taken over */
 	if (live && (rc = held(j, op, rid)) != 0)
 		return rc;

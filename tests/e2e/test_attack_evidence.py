@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from conftest import PARTNER
+import agcod_emulator
+from conftest import KEY_ID, PARTNER, SECRET
 from test_journal import SCHEMA_V1
 
 
@@ -57,3 +58,36 @@ def test_a_migrated_pending_record_whose_pid_was_reused_is_not_live(agcod, emu, 
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_sandbox_send_of_an_id_never_settles_the_production_card(agcod, emu, certs):
+    """the journal keys a request by its id alone: a production create R
+    lost its answer (R open, the card held by the production service); the
+    same id tried in sandbox (another service, another card) closed the
+    production record as retried and marked its card issued with the
+    sandbox card's gcId and amount.  reconcile then had nothing to ask and
+    the production claim code was never shown"""
+    rid = PARTNER + "BothEnvs"
+    sandbox = agcod_emulator.Emulator(certs, partner=PARTNER, access_key_id=KEY_ID,
+                                      secret=SECRET).start()
+    try:
+        prod = dict(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                    environment="production", assume_yes="yes")
+        agcod.write_config(**prod)
+        emu.fault("drop", count=1, op="CreateGiftCard")
+        r = agcod("--retry-for", "0", "create", "--amount", "7", "--request-id", rid)
+        assert r.rc == 75 and emu.state.creates == 1, r
+        agcod.write_config(endpoint=sandbox.endpoint, ca_bundle=emu.ca)
+        r = agcod("create", "--amount", "5", "--request-id", rid, "-o", "json")
+        assert r.rc == 65 and r.out == "" and "production" in r.err, r
+        assert sandbox.state.creates == 0
+        agcod.write_config(**prod)
+        assert pending_ids(agcod) == [rid]
+        rec = agcod("reconcile", "-o", "json")
+        assert rec.rc == 0, rec
+        assert rec.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+        card = [o for o in agcod.objects() if o["request_id"] == rid]
+        assert [(o["state"], o["amount"], o["gc_id"]) for o in card] == [
+            ("issued", "7", emu.state.cards[rid]["gcId"])], card
+    finally:
+        sandbox.stop()
