@@ -244,6 +244,16 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 			    "%s --state failed --reason \"never sent\"'",
 			    op->name, r->request_id, s->journal->path,
 			    s->journal->err, r->request_id);
+		} else if (res->outcome == OUTCOME_FAILED) {
+			/* refused, but still open: not the promise 65/69/77 make */
+			res->exit = rc = EX_TEMPFAIL;
+			msg_err("%s %s was refused, but the journal '%s' could "
+			    "not record that (%s): its pending record stays "
+			    "open and 'agcod reconcile' will send it again; to "
+			    "drop it instead run 'agcod journal settle "
+			    "--request-id %s --state failed --reason refused'",
+			    op->name, r->request_id, s->journal->path,
+			    s->journal->err, r->request_id);
 		} else
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s; 'agcod reconcile' will ask the "

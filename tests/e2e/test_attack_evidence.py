@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import agcod_emulator
-from conftest import KEY_ID, PARTNER, SECRET
+from conftest import AGCOD, KEY_ID, PARTNER, SECRET
 from test_journal import SCHEMA_V1
 
 
@@ -91,3 +91,36 @@ def test_a_sandbox_send_of_an_id_never_settles_the_production_card(agcod, emu, c
             ("issued", "7", emu.state.cards[rid]["gcId"])], card
     finally:
         sandbox.stop()
+
+
+def test_a_refusal_the_journal_could_not_record_is_not_a_promise(agcod, emu):
+    """the service refused the create (F300, exit 77) but the disk filled
+    before the journal recorded it: the pending record stays open and a
+    later reconcile sends it.  Exit 77 said 'refused' and nothing more, so
+    an operator who topped up the funds and issued again had two cards"""
+    import resource
+    rid = PARTNER + "RefusedUnrecorded"
+    assert agcod("create", "--amount", "1").rc == 0     # the journal exists
+    emu.state.funds = agcod_emulator.D("1")
+    holder = {}
+
+    def full(entry):
+        resource.prlimit(holder["pid"], resource.RLIMIT_FSIZE, (512, 512))
+    emu.on_request = full
+    try:
+        p = subprocess.Popen([AGCOD, "create", "--amount", "5", "--request-id",
+                              rid], env=agcod.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        holder["pid"] = p.pid
+        out, err = p.communicate(timeout=60)
+    finally:
+        emu.on_request = None
+    assert "F300" in err, err
+    assert rid in pending_ids(agcod)
+    assert p.returncode == 75, (p.returncode, err)
+    assert "agcod reconcile" in err and "journal settle" in err, err
+    # what 75 warns of: once the funds are there, reconcile sends it
+    emu.state.funds = agcod_emulator.D("100")
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0 and emu.state.cards[rid]["claim"] in rec.out, rec
