@@ -1346,12 +1346,18 @@ answered(struct journal *j, json_t *row)
 
 	if (object_key(row, &k, &origin, &key) == -1)
 		return 0;
-	if ((q = prep(j, "SELECT state FROM objects WHERE kind = ? AND "
-	    "key = ?")) == NULL)
+	/*
+	 * A physical card is one object for all its activations: only what
+	 * this request id did to it answers this request.
+	 */
+	if ((q = prep(j, "SELECT o.state, r.request_id FROM objects o LEFT "
+	    "JOIN requests r ON r.id = o.last_request WHERE o.kind = ? AND "
+	    "o.key = ?")) == NULL)
 		return -1;
 	bind_text(q, 1, k->name);
 	bind_text(q, 2, key);
-	if ((step = sqlite3_step(q)) == SQLITE_ROW)
+	if ((step = sqlite3_step(q)) == SQLITE_ROW && (!k->by_card ||
+	    same_str(col_text(q, 1), member(row, "request_id"))))
 		st = col_text(q, 0);
 	r = step == SQLITE_ROW || step == SQLITE_DONE ? origin ?
 	    !unsettled(st) : is(st, k->refer_state) :

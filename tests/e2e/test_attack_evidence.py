@@ -124,3 +124,34 @@ def test_a_refusal_the_journal_could_not_record_is_not_a_promise(agcod, emu):
     emu.state.funds = agcod_emulator.D("100")
     rec = agcod("reconcile", "-o", "json")
     assert rec.rc == 0 and emu.state.cards[rid]["claim"] in rec.out, rec
+
+
+def test_a_reactivation_lost_then_refused_stays_unknown(agcod, emu):
+    """a physical card is one object for all its activations: deactivated,
+    then activated anew under request id B, whose answer was lost (B may
+    have activated it).  B sent again and refused for a reason that says
+    nothing about B (a 403) was read as 'answered', since the card's object
+    was settled (deactivated): B became failed and closed while the service
+    holds the card activated"""
+    card = "1400000005567585358"
+    a, b = PARTNER + "ActA", PARTNER + "ActB"
+    r = agcod("activate", "--card-number", card, "--amount", "20",
+              "--request-id", a)
+    assert r.rc == 0, r
+    r = agcod("deactivate", "--card-number", card, "--request-id", a)
+    assert r.rc == 0, r
+    emu.fault("drop", count=1, op="ActivateGiftCard")
+    r = agcod("--retry-for", "0", "activate", "--card-number", card,
+              "--amount", "20", "--request-id", b)
+    assert r.rc == 75, r
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                       access_key_id="AKIDUNKNOWN")
+    r = agcod("--retry-for", "0", "activate", "--card-number", card,
+              "--amount", "20", "--request-id", b)
+    assert r.rc == 75 and "unknown" in r.err, r
+    assert b in pending_ids(agcod)
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca)
+    assert agcod("reconcile").rc == 0
+    assert [o["state"] for o in agcod.objects() if o.get("card_number") == card] == [
+        "activated"]
+    assert pending_ids(agcod) == []
