@@ -589,7 +589,8 @@ lock_dir(int fd)
 /*
  * A process is told by its pid and its start time (clock ticks after boot,
  * /proc/PID/stat's 22nd field): a pid the system gave to another process
- * since has another start time.  0 when it cannot be read.
+ * since has another start time.  0 when it cannot be read, -1 for a
+ * process that has ended but is not reaped yet (a zombie).
  */
 static long long
 proc_start(long long pid)
@@ -610,6 +611,8 @@ proc_start(long long pid)
 	/* after the command's closing parenthesis: field 3 onwards */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return -1;	/* killed, its parent has not waited yet */
 	for (i = 3, p++; i < 22 && p; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p, " %llu", &start) != 1)
@@ -625,7 +628,9 @@ proc_alive(long long pid, long long start)
 
 	if (pid <= 0)
 		return 0;
-	if ((now = proc_start(pid)) == 0)
+	if ((now = proc_start(pid)) == -1)
+		return 0;
+	if (now == 0)
 		return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 	return start == 0 || now == start;
 }
@@ -642,7 +647,7 @@ proc_started_at(long long pid)
 	long hz = sysconf(_SC_CLK_TCK);
 	FILE *f;
 
-	if ((start = proc_start(pid)) == 0 || hz <= 0 ||
+	if ((start = proc_start(pid)) <= 0 || hz <= 0 ||
 	    (f = fopen("/proc/stat", "re")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f))

@@ -155,3 +155,33 @@ def test_a_reactivation_lost_then_refused_stays_unknown(agcod, emu):
     assert [o["state"] for o in agcod.objects() if o.get("card_number") == card] == [
         "activated"]
     assert pending_ids(agcod) == []
+
+
+def test_a_killed_writer_not_yet_reaped_is_not_live(agcod, emu):
+    """kill -9 of a create in flight, by a parent that has not waited for
+    it yet: its pid is a zombie, with the same start time.  It was taken
+    for a live writer, and reconcile refused the card as 'being sent'"""
+    import signal
+    import time
+    rid = PARTNER + "Zombie"
+    emu.fault("delay", count=1, op="CreateGiftCard", seconds=3)
+    p = subprocess.Popen([AGCOD, "create", "--amount", "3", "--request-id",
+                          rid], env=agcod.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(200):
+            if emu.requests("CreateGiftCard"):
+                break
+            time.sleep(0.05)
+        os.kill(p.pid, signal.SIGKILL)
+        for _ in range(200):    # dead, not reaped
+            with open(f"/proc/{p.pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.05)
+        rec = agcod("reconcile", "-o", "json")
+        assert rec.rc == 0, rec
+        assert rec.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+        assert emu.state.creates == 1
+    finally:
+        p.wait()
