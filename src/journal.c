@@ -995,6 +995,12 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		strlcpy(j->prior_time, member(obj, "time") ? member(obj, "time") :
 		    "", sizeof(j->prior_time));
 	}
+	/*
+	 * A physical card is one object for all its activations: an F2xx
+	 * proves only that this request id did nothing, not another's.
+	 */
+	if (k->by_card && ev == EV_REFUSED_SAME)
+		ev = EV_REFUSED;
 	/* a refusal proves nothing once an attempt that made it may have acted */
 	if (origin && ev == EV_REFUSED &&
 	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1) {

@@ -185,3 +185,25 @@ def test_a_killed_writer_not_yet_reaped_is_not_live(agcod, emu):
         assert emu.state.creates == 1
     finally:
         p.wait()
+
+
+def test_another_activations_f2xx_does_not_fail_the_card(agcod, emu):
+    """activation A of a physical card lost its answer (the card may be
+    active).  Activation B of the same card is refused F200 'already
+    activated with a different request id': that proves B did nothing, and
+    says A did act.  The card's object went unknown -> failed"""
+    card = "1400000005567585358"
+    a, b = PARTNER + "ActF2A", PARTNER + "ActF2B"
+    emu.fault("drop", count=1, op="ActivateGiftCard")
+    r = agcod("--retry-for", "0", "activate", "--card-number", card,
+              "--amount", "20", "--request-id", a)
+    assert r.rc == 75, r
+    r = agcod("activate", "--card-number", card, "--amount", "20",
+              "--request-id", b)
+    assert r.rc == 65 and "F200" in r.err, r
+    assert [o["state"] for o in agcod.objects() if o.get("card_number") == card] == [
+        "unknown"]
+    assert pending_ids(agcod) == [a]
+    assert agcod("reconcile").rc == 0
+    assert [o["state"] for o in agcod.objects() if o.get("card_number") == card] == [
+        "activated"]
