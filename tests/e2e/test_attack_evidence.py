@@ -207,3 +207,24 @@ def test_another_activations_f2xx_does_not_fail_the_card(agcod, emu):
     assert agcod("reconcile").rc == 0
     assert [o["state"] for o in agcod.objects() if o.get("card_number") == card] == [
         "activated"]
+
+
+def test_references_of_the_sandbox_do_not_block_production(agcod, emu, tmp_path):
+    """references are reserved per partner and environment: the sandbox
+    rehearsal of a file does not hold its references in production (the
+    pre-scan read every environment's cards, and the operator's way out,
+    --allow-reused-reference, turns the guard off in production)"""
+    f = tmp_path / "refs.csv"
+    f.write_text("amount,external_reference\n5,order-1\n6,order-2\n")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 0, r
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                       environment="production", assume_yes="yes")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 0, r
+    assert len(r.jsonl()) == 2 and emu.state.creates == 4
+    # and in production the guard still holds
+    g = tmp_path / "again.csv"
+    g.write_text("amount,external_reference\n7,order-2\n")
+    r = agcod("batch", "create", g, "-o", "json")
+    assert r.rc == 65 and "order-2" in r.err, r
