@@ -1907,6 +1907,9 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	return problems;
 }
 
+/* a card that holds its external reference stays: the guard reads it */
+#define HOLDS_REF " AND NOT (reserved IS 1 AND state = 'issued')"
+
 long
 journal_prune(struct journal *j, const char *before, int dry_run)
 {
@@ -1915,19 +1918,22 @@ journal_prune(struct journal *j, const char *before, int dry_run)
 	    "operation, state, time, updated) SELECT kind, key, operation, "
 	    "state, time, updated FROM objects WHERE updated < ?1 AND state "
 	    "NOT IN ('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM "
-	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)";
+	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF;
 	static const char *const del[2] = {
 	    "DELETE FROM requests WHERE time < ?1 AND open = 0 AND "
 	    "state NOT IN ('pending', 'unknown')",
 	    "DELETE FROM objects WHERE updated < ?1 AND state NOT IN "
 	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
 	static const char *const cnt[2] = {
 	    "SELECT count(*) FROM requests WHERE time < ?1 AND open = 0 AND "
 	    "state NOT IN ('pending', 'unknown')",
 	    "SELECT count(*) FROM objects WHERE updated < ?1 AND state NOT IN "
 	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
 	sqlite3_stmt *st;
 	long total = 0;
 	int i;

@@ -228,3 +228,19 @@ def test_references_of_the_sandbox_do_not_block_production(agcod, emu, tmp_path)
     g.write_text("amount,external_reference\n7,order-2\n")
     r = agcod("batch", "create", g, "-o", "json")
     assert r.rc == 65 and "order-2" in r.err, r
+
+
+def test_a_pruned_card_still_holds_its_external_reference(agcod, emu, tmp_path):
+    """journal prune deleted the issued card and with it the reservation of
+    its external reference: the next file with that reference (another
+    name, a corrected export) gave the reference a second card"""
+    a = tmp_path / "a.csv"
+    a.write_text("amount,external_reference\n5,order-9\n")
+    assert agcod("batch", "create", a, "-o", "json").rc == 0
+    p = agcod("journal", "prune", "--before", "2999-01-01")
+    assert p.rc == 0, p
+    b = tmp_path / "b.csv"
+    b.write_text("amount,external_reference\n5,order-9\n")
+    r = agcod("batch", "create", b, "-o", "json")
+    assert r.rc == 65 and "order-9" in r.err, r
+    assert emu.state.creates == 1
