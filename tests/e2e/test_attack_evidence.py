@@ -244,3 +244,39 @@ def test_a_pruned_card_still_holds_its_external_reference(agcod, emu, tmp_path):
     r = agcod("batch", "create", b, "-o", "json")
     assert r.rc == 65 and "order-9" in r.err, r
     assert emu.state.creates == 1
+
+
+def test_an_unrecorded_refusal_after_a_lost_answer_never_advises_failed(agcod, emu):
+    """the first attempt's answer was lost (the card is issued), the retry
+    was refused by the gateway, and the disk filled before the journal
+    recorded it.  agcod advised 'journal settle --state failed': an
+    operator who followed it lost track of an issued card"""
+    import resource
+    rid = PARTNER + "LostThenRefused"
+    assert agcod("create", "--amount", "1").rc == 0     # the journal exists
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    emu.fault("gw_unknown_operation", count=1, op="CreateGiftCard")
+    holder = {"n": 0}
+
+    def full(entry):
+        if entry["op"] == "CreateGiftCard":
+            holder["n"] += 1
+            if holder["n"] == 2:    # the retry of rid
+                resource.prlimit(holder["pid"], resource.RLIMIT_FSIZE,
+                                 (512, 512))
+    emu.on_request = full
+    try:
+        p = subprocess.Popen([AGCOD, "--retry-for", "5", "create", "--amount",
+                              "5", "--request-id", rid], env=agcod.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        holder["pid"] = p.pid
+        out, err = p.communicate(timeout=60)
+    finally:
+        emu.on_request = None
+    assert emu.state.creates == 2 and holder["n"] == 2, (holder, err)
+    assert p.returncode == 75, (p.returncode, err)
+    assert "--state failed" not in err and "agcod reconcile" in err, err
+    assert rid in pending_ids(agcod)
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0 and emu.state.cards[rid]["claim"] in rec.out, rec
