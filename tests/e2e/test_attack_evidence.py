@@ -280,3 +280,22 @@ def test_an_unrecorded_refusal_after_a_lost_answer_never_advises_failed(agcod, e
     assert rid in pending_ids(agcod)
     rec = agcod("reconcile", "-o", "json")
     assert rec.rc == 0 and emu.state.cards[rid]["claim"] in rec.out, rec
+
+
+def test_a_hidden_resend_by_libcurl_may_have_acted(agcod, emu):
+    """libcurl sends a request again, on a fresh connection, when a reused
+    connection closed without a byte of answer, and says nothing: here the
+    service had processed it (the card is issued).  The re-send was
+    throttled to the end of the budget, and agcod, that had seen no attempt
+    that may have acted, journaled the card failed, closed"""
+    rid = PARTNER + "HiddenResend"
+    emu.fault("throttle", count=1, op="CreateGiftCard")  # keeps the connection
+    emu.fault("drop", count=1, op="CreateGiftCard")      # acts, answers nothing
+    emu.fault("throttle", count=1000, op="CreateGiftCard")
+    r = agcod("--retry-for", "3", "create", "--amount", "4", "--request-id", rid)
+    assert emu.state.creates == 1
+    assert r.rc == 75, r
+    assert rid in pending_ids(agcod), agcod.journal()
+    emu.faults.clear()
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0 and emu.state.cards[rid]["claim"] in rec.out, rec
