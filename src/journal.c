@@ -1185,8 +1185,8 @@ id_elsewhere(struct journal *j, json_t *rec)
 	int step, rc = 0;
 
 	if ((st = prep(j, "SELECT partner, environment FROM requests WHERE "
-	    "operation IN (?1, ?2, ?3) AND request_id = ?4 AND (partner IS "
-	    "NOT ?5 OR environment IS NOT ?6) LIMIT 1")) == NULL)
+	    "operation IN (?1, ?2, ?3) AND request_id = ?4 AND (partner <> ?5 "
+	    "OR environment <> ?6) LIMIT 1")) == NULL)	/* NULL: not known */
 		return -1;
 	bind_text(st, 1, member(rec, "operation"));
 	bind_text(st, 2, k ? k->origin : NULL);
