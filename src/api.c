@@ -603,8 +603,10 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		if (env->trace)
 			env->trace(env->trace_arg, op, body, len, r);
-		if (r->outcome == OUTCOME_UNKNOWN && env->acted &&
-		    env->acted(env->acted_arg) == -1)
+		/* a refusal of libcurl's silent re-send says nothing of the
+		 * first send */
+		if ((r->outcome == OUTCOME_UNKNOWN || r->resp.resent) &&
+		    env->acted && env->acted(env->acted_arg) == -1)
 			break;	/* not recorded: no more attempts */
 		if (v == V_DONE)
 			break;

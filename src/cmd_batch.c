@@ -253,6 +253,9 @@ journal_issued_refs(struct cmd_ctx *c)
 	q.view = VIEW_OBJECTS;
 	q.operation = op_find("create")->name;
 	q.live = 1;
+	/* reserved per partner and environment, as the journal's index */
+	q.partner = c->prof.partner_id;
+	q.environment = c->prof.production ? "production" : "sandbox";
 	if (journal_query(j, &q, add_ref, refs) < 0) {
 		json_decref(refs);
 		return NULL;

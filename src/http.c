@@ -38,6 +38,7 @@ struct http {
 	int	 passed;	/* the gate let the request go */
 	int	 held;		/* the gate kept it */
 	int	 timed_out;	/* on_progress ended it */
+	int	 resent;	/* the gate was passed before in this transfer */
 };
 
 /*
@@ -192,6 +193,16 @@ on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
 	int rc;
 
 	(void)ip; (void)local_ip; (void)port; (void)local_port;
+	/*
+	 * Again in one transfer: libcurl sends the request anew on a fresh
+	 * connection when a reused one closed without a byte of answer,
+	 * which the service may have acted on.  The same attempt: its slot
+	 * is taken, and it must not be called "not sent" now.
+	 */
+	if (h->passed) {
+		h->resent = 1;
+		return CURL_PREREQFUNC_OK;
+	}
 	if (h->gate && h->gate->fn) {
 		t0 = mono_ms();
 		rc = h->gate->fn(h->gate->arg);
@@ -413,7 +424,7 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	    1 : 0));
 
 	h->gate = gate;
-	h->passed = h->held = h->timed_out = 0;
+	h->passed = h->held = h->timed_out = h->resent = 0;
 	h->gate_ms = 0;
 	h->start_ms = mono_ms();
 	e = curl_easy_perform(c);
@@ -434,6 +445,7 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	if (r->elapsed_ms < 0)
 		r->elapsed_ms = 0;
 	r->connects = conns;
+	r->resent = h->resent;
 	h->connections += conns;
 	if (e != CURLE_OK)
 		msg_sanitize(r->error, sizeof(r->error), errbuf[0] ? errbuf :
@@ -450,6 +462,9 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	/* it never went out: refused, unresolved, a handshake never done */
 	if (e != CURLE_OK && !h->passed && hr != HTTP_TLS)
 		hr = HTTP_NOT_SENT;
+	/* the fresh connection failed, but the first send may have acted */
+	if (h->resent && (hr == HTTP_NOT_SENT || hr == HTTP_TLS))
+		hr = HTTP_LOST;
 	return hr;
 refused:	/* before curl_easy_perform: nothing left the machine */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);

@@ -48,6 +48,8 @@ struct http_response {
 	long		 elapsed_ms;
 	char		 error[256];
 	long		 connects;	/* new connections this transfer */
+	int		 resent;	/* libcurl sent it again on a fresh
+					 * connection: it may have acted */
 };
 
 struct http;

@@ -589,7 +589,8 @@ lock_dir(int fd)
 /*
  * A process is told by its pid and its start time (clock ticks after boot,
  * /proc/PID/stat's 22nd field): a pid the system gave to another process
- * since has another start time.  0 when it cannot be read.
+ * since has another start time.  0 when it cannot be read, -1 for a
+ * process that has ended but is not reaped yet (a zombie).
  */
 static long long
 proc_start(long long pid)
@@ -610,6 +611,8 @@ proc_start(long long pid)
 	/* after the command's closing parenthesis: field 3 onwards */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return -1;	/* killed, its parent has not waited yet */
 	for (i = 3, p++; i < 22 && p; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p, " %llu", &start) != 1)
@@ -625,16 +628,43 @@ proc_alive(long long pid, long long start)
 
 	if (pid <= 0)
 		return 0;
-	if ((now = proc_start(pid)) == 0)
+	if ((now = proc_start(pid)) == -1)
+		return 0;
+	if (now == 0)
 		return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 	return start == 0 || now == start;
+}
+
+/*
+ * When process pid started, in seconds since the epoch (boot time plus
+ * its start in clock ticks), or -1 when it cannot be told.
+ */
+static time_t
+proc_started_at(long long pid)
+{
+	char line[256];
+	long long btime = -1, start;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+
+	if ((start = proc_start(pid)) <= 0 || hz <= 0 ||
+	    (f = fopen("/proc/stat", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	fclose(f);
+	return btime < 0 ? -1 : (time_t)(btime + start / hz);
 }
 
 int
 journal_row_live(struct journal *j, json_t *row)
 {
 	json_t *pid = json_object_get(row, "pid");
+	const char *t = json_string_value(json_object_get(row, "time"));
 	long long p, start;
+	struct tm tm;
+	time_t at;
 
 	if (!is(json_string_value(json_object_get(row, "state")), "pending") ||
 	    !json_is_integer(pid))
@@ -643,6 +673,15 @@ journal_row_live(struct journal *j, json_t *row)
 	start = json_integer_value(json_object_get(row, "pid_start"));
 	if (p == j->owner_pid && start == j->owner_start)
 		return 0;	/* this process's own: not in flight now */
+	/*
+	 * Without the writer's start time (a record of agcod 0.2, or /proc
+	 * unreadable then), a process that started after the record was
+	 * written cannot be its writer: the pid was given to another since.
+	 */
+	memset(&tm, 0, sizeof(tm));
+	if (start == 0 && t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
+	    (at = proc_started_at(p)) != -1 && at > timegm(&tm) + 2)
+		return 0;
 	return (j->alive ? j->alive : proc_alive)(p, start);
 }
 
@@ -956,6 +995,12 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		strlcpy(j->prior_time, member(obj, "time") ? member(obj, "time") :
 		    "", sizeof(j->prior_time));
 	}
+	/*
+	 * A physical card is one object for all its activations: an F2xx
+	 * proves only that this request id did nothing, not another's.
+	 */
+	if (k->by_card && ev == EV_REFUSED_SAME)
+		ev = EV_REFUSED;
 	/* a refusal proves nothing once an attempt that made it may have acted */
 	if (origin && ev == EV_REFUSED &&
 	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1) {
@@ -1127,6 +1172,47 @@ held(struct journal *j, const char *op, const char *rid)
 }
 
 /*
+ * The journal keys a request by its operation and id, and a card or load
+ * by its id: an id of another partner or environment (another service,
+ * another card) must not close, settle or take the fields of this one's.
+ */
+static int
+id_elsewhere(struct journal *j, json_t *rec)
+{
+	const struct kind *k = kind_of(member(rec, "operation"), NULL);
+	sqlite3_stmt *st;
+	json_t *row = NULL;
+	int step, rc = 0;
+
+	if ((st = prep(j, "SELECT partner, environment FROM requests WHERE "
+	    "operation IN (?1, ?2, ?3) AND request_id = ?4 AND (partner <> ?5 "
+	    "OR environment <> ?6) LIMIT 1")) == NULL)	/* NULL: not known */
+		return -1;
+	bind_text(st, 1, member(rec, "operation"));
+	bind_text(st, 2, k ? k->origin : NULL);
+	bind_text(st, 3, k ? k->refer : NULL);
+	bind_text(st, 4, member(rec, "request_id"));
+	bind_text(st, 5, member(rec, "partner"));
+	bind_text(st, 6, member(rec, "environment"));
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		row = row_json(st);
+	else if (step != SQLITE_DONE)
+		rc = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	if (row) {
+		snprintf(j->err, sizeof(j->err), "request id '%.64s' was used "
+		    "for partner %.40s in %.20s, and this journal keeps one "
+		    "request per id: use another request id here",
+		    member(rec, "request_id"), member(row, "partner") ?
+		    member(row, "partner") : "?", member(row, "environment") ?
+		    member(row, "environment") : "?");
+		rc = JOURNAL_ID_ELSEWHERE;
+	}
+	json_decref(row);
+	return rc;
+}
+
+/*
  * A column the pending record sets: the request's own terms, and the gc_id
  * a cancel is sent with, so that reconcile re-sends it byte for byte.
  */
@@ -1153,6 +1239,8 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		    "or request id");
 		return -1;
 	}
+	if ((rc = id_elsewhere(j, rec)) != 0)
+		return rc;
 	/* one open record per id: a live process's is not taken over */
 	if (live && (rc = held(j, op, rid)) != 0)
 		return rc;
@@ -1269,12 +1357,18 @@ answered(struct journal *j, json_t *row)
 
 	if (object_key(row, &k, &origin, &key) == -1)
 		return 0;
-	if ((q = prep(j, "SELECT state FROM objects WHERE kind = ? AND "
-	    "key = ?")) == NULL)
+	/*
+	 * A physical card is one object for all its activations: only what
+	 * this request id did to it answers this request.
+	 */
+	if ((q = prep(j, "SELECT o.state, r.request_id FROM objects o LEFT "
+	    "JOIN requests r ON r.id = o.last_request WHERE o.kind = ? AND "
+	    "o.key = ?")) == NULL)
 		return -1;
 	bind_text(q, 1, k->name);
 	bind_text(q, 2, key);
-	if ((step = sqlite3_step(q)) == SQLITE_ROW)
+	if ((step = sqlite3_step(q)) == SQLITE_ROW && (!k->by_card ||
+	    same_str(col_text(q, 1), member(row, "request_id"))))
 		st = col_text(q, 0);
 	r = step == SQLITE_ROW || step == SQLITE_DONE ? origin ?
 	    !unsettled(st) : is(st, k->refer_state) :
@@ -1813,6 +1907,9 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	return problems;
 }
 
+/* a card that holds its external reference stays: the guard reads it */
+#define HOLDS_REF " AND NOT (reserved IS 1 AND state = 'issued')"
+
 long
 journal_prune(struct journal *j, const char *before, int dry_run)
 {
@@ -1821,19 +1918,22 @@ journal_prune(struct journal *j, const char *before, int dry_run)
 	    "operation, state, time, updated) SELECT kind, key, operation, "
 	    "state, time, updated FROM objects WHERE updated < ?1 AND state "
 	    "NOT IN ('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM "
-	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)";
+	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF;
 	static const char *const del[2] = {
 	    "DELETE FROM requests WHERE time < ?1 AND open = 0 AND "
 	    "state NOT IN ('pending', 'unknown')",
 	    "DELETE FROM objects WHERE updated < ?1 AND state NOT IN "
 	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
 	static const char *const cnt[2] = {
 	    "SELECT count(*) FROM requests WHERE time < ?1 AND open = 0 AND "
 	    "state NOT IN ('pending', 'unknown')",
 	    "SELECT count(*) FROM objects WHERE updated < ?1 AND state NOT IN "
 	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)" };
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
 	sqlite3_stmt *st;
 	long total = 0;
 	int i;

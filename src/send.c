@@ -169,6 +169,7 @@ mark_acted(void *arg)
 {
 	struct sender *s = arg;
 
+	s->acted = 1;
 	if (journal_acted(s->journal, s->last_record) == -1) {
 		msg_err("cannot record in the journal '%s' that an attempt may "
 		    "have acted: %s; no more attempts", s->journal->path,
@@ -191,7 +192,7 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "%s; nothing was sent by this run",
 		    s->journal->err);
-	} else if (id == JOURNAL_REF_TAKEN) {
+	} else if (id == JOURNAL_REF_TAKEN || id == JOURNAL_ID_ELSEWHERE) {
 		res->exit = EX_DATAERR;
 		api_say(res, "%s; nothing was sent", s->journal->err);
 	} else {
@@ -213,6 +214,7 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 	int rc;
 
 	s->last_record = 0;
+	s->acted = 0;
 	s->prior[0] = s->prior_time[0] = '\0';
 	if (op->flags & OP_JOURNAL) {
 		rec = pending_record(s, r, body);
@@ -224,6 +226,8 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 		strlcpy(s->prior, s->journal->prior, sizeof(s->prior));
 		strlcpy(s->prior_time, s->journal->prior_time,
 		    sizeof(s->prior_time));
+		s->acted = strcmp(s->prior, "unknown") == 0 ||
+		    strcmp(s->prior, "pending") == 0;
 		s->api.acted = mark_acted;
 		s->api.acted_arg = s;
 	}
@@ -234,7 +238,22 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 		return rc;
 	rec = final_record(r, res);
 	if (journal_finish(s->journal, id, rec) == -1) {
-		if (res->outcome == OUTCOME_NOT_SENT) {
+		if (s->acted && (res->outcome == OUTCOME_NOT_SENT ||
+		    res->outcome == OUTCOME_FAILED)) {
+			/* this says nothing of an attempt that may have acted */
+			char last[sizeof(res->why)];
+
+			strlcpy(last, res->why, sizeof(last));
+			res->outcome = OUTCOME_UNKNOWN;
+			res->exit = rc = EX_TEMPFAIL;
+			api_say(res, "%s; an earlier attempt may have been "
+			    "processed: the outcome is unknown", last);
+			msg_err("cannot record the outcome of %s %s in the "
+			    "journal '%s': %s; its record stays open and "
+			    "'agcod reconcile' will ask the service again",
+			    op->name, r->request_id, s->journal->path,
+			    s->journal->err);
+		} else if (res->outcome == OUTCOME_NOT_SENT) {
 			/* the pending record stays open: reconcile sends it */
 			res->exit = rc = EX_TEMPFAIL;
 			msg_err("%s %s was not sent, but the journal '%s' could "
@@ -242,6 +261,16 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 			    "open and 'agcod reconcile' will send it; to drop "
 			    "it instead run 'agcod journal settle --request-id "
 			    "%s --state failed --reason \"never sent\"'",
+			    op->name, r->request_id, s->journal->path,
+			    s->journal->err, r->request_id);
+		} else if (res->outcome == OUTCOME_FAILED) {
+			/* refused, but still open: not the promise 65/69/77 make */
+			res->exit = rc = EX_TEMPFAIL;
+			msg_err("%s %s was refused, but the journal '%s' could "
+			    "not record that (%s): its pending record stays "
+			    "open and 'agcod reconcile' will send it again; to "
+			    "drop it instead run 'agcod journal settle "
+			    "--request-id %s --state failed --reason refused'",
 			    op->name, r->request_id, s->journal->path,
 			    s->journal->err, r->request_id);
 		} else

@@ -21,6 +21,8 @@ struct sender {
 	/* the last send's money object before it: its state ("" for none)
 	 * and time, so a card another run issued is not called new */
 	char		 prior[16], prior_time[32];
+	int		 acted;		/* an attempt of the last send, or of
+					 * its id before it, may have acted */
 };
 
 /*
