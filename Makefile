@@ -302,7 +302,7 @@ check-deb: deb
 	  AGCOD_ACCESS_KEY_ID=AKIDEXAMPLE AGCOD_CURRENCY=USD \
 	  AGCOD_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
 	  $$root/usr/bin/agcod sign-debug create --amount 1 \
-	  --date 20260101T000000Z --request-id Acme1Deb1 | \
+	  --date 20260101T000000Z --request-id Acme1Deb1 -o json | \
 	  grep -qE '"signature":"[0-9a-f]{64}"' && \
 	echo "check-deb: installed agcod runs; Depends names libcurl"
 	lintian --fail-on error,warning $(DEB_DIR)/agcod_*.changes
