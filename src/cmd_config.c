@@ -146,7 +146,11 @@ struct setting {
 	char	name[32];
 	char	value[PATH_MAX];
 	char	origin[PATH_MAX + 32];
+	int	unset;	/* shown as <not set>, null in JSON */
 };
+
+#define NOT_SET	"<not set>"
+
 
 /* where a profile key came from: option, environment, file:line, default */
 static void
@@ -165,11 +169,13 @@ origin_of(const struct profile *p, const char *opt, const char *optval,
 		snprintf(out, n, "%s", dflt);
 }
 
+/* value NULL or "": not set by anything */
 static size_t
 add(struct setting *s, size_t i, const char *name, const char *value)
 {
 	strlcpy(s[i].name, name, sizeof(s[i].name));
-	strlcpy(s[i].value, value, sizeof(s[i].value));
+	s[i].unset = value == NULL || value[0] == '\0';
+	strlcpy(s[i].value, s[i].unset ? NOT_SET : value, sizeof(s[i].value));
 	return i + 1;
 }
 
@@ -269,7 +275,7 @@ config_list(struct cmd_ctx *c)
 	struct profile_opts po = {
 		a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
 		a->val[O_ENVIRONMENT], a->val[O_ENDPOINT], a->val[O_CACERT],
-		NULL
+		NULL, 1		/* partial: show what is set, and what is not */
 	};
 	struct profile *p = &c->prof;
 	struct setting s[NSETTINGS];
@@ -301,6 +307,11 @@ config_list(struct cmd_ctx *c)
 		origin_of(p, NULL, NULL, "AGCOD_SECRET_ACCESS_KEY",
 		    "secret_access_key", "-", s[i - 1].origin,
 		    sizeof(s[0].origin));
+	} else if (p->secret_command[0] == '\0') {
+		i = add(s, i, "secret_access_key", NULL);
+		origin_of(p, NULL, NULL, "AGCOD_SECRET_ACCESS_KEY",
+		    "secret_access_key", "-", s[i - 1].origin,
+		    sizeof(s[0].origin));
 	} else {
 		/* not run: listing settings has no side effects */
 		i = add(s, i, "secret_access_key_command", p->secret_command);
@@ -318,7 +329,7 @@ config_list(struct cmd_ctx *c)
 	origin_of(p, "--endpoint", a->val[O_ENDPOINT], "AGCOD_ENDPOINT",
 	    "endpoint", "default (region and environment)", s[i - 1].origin,
 	    sizeof(s[0].origin));
-	i = add(s, i, "currency", p->currency[0] ? p->currency : "-");
+	i = add(s, i, "currency", p->currency);
 	origin_of(p, NULL, NULL, "AGCOD_CURRENCY", "currency", "-",
 	    s[i - 1].origin, sizeof(s[0].origin));
 	i = add(s, i, "ca_bundle", p->ca_bundle[0] ? p->ca_bundle : "system");
@@ -347,8 +358,9 @@ config_list(struct cmd_ctx *c)
 		json_t *o = json_object();
 
 		for (k = 0; k < i; k++)
-			json_object_set_new(o, s[k].name, json_pack("{s:s,s:s}",
-			    "value", s[k].value, "origin", s[k].origin));
+			json_object_set_new(o, s[k].name, json_pack("{s:s?,s:s}",
+			    "value", s[k].unset ? NULL : s[k].value, "origin",
+			    s[k].origin));
 		rc = output_json(stdout, o) == -1 ? EX_SOFTWARE : 0;
 		json_decref(o);
 		return rc;

@@ -50,6 +50,7 @@ struct profile_opts {
 	const char	*endpoint;
 	const char	*cacert;
 	const char	*(*env)(const char *);	/* getenv, or a test's */
+	int		 partial;	/* config list: keys may be missing */
 };
 
 const struct region_info *region_find(const char *);
