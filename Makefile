@@ -296,6 +296,7 @@ check-deb: deb
 	test -f $$root/usr/share/bash-completion/completions/agcod && \
 	test -f $$root/usr/share/zsh/vendor-completions/_agcod && \
 	test -f $$root/usr/share/fish/vendor_completions.d/agcod.fish && \
+	test -f $$root/usr/share/doc/agcod/examples/config.example.ini && \
 	$$root/usr/bin/agcod --version | grep -q '^libcurl [0-9]' && \
 	env -i PATH=/usr/bin:/bin HOME=/nonexistent TZ=UTC \
 	  AGCOD_PARTNER_ID=Acme1 \
