@@ -368,14 +368,16 @@ config_list(struct cmd_ctx *c)
 	/* name, value, origin: the origin in a column of its own */
 	{
 		char *rows[NSETTINGS];
-		size_t w = 0;
+		size_t w = 0, sw[NSETTINGS];
 
+		/* padded by display width: a path may hold 'José' or CJK */
 		for (k = 0; k < i; k++)
-			if (strlen(s[k].value) > w)
-				w = strlen(s[k].value);
+			if ((sw[k] = msg_shown_width(s[k].value,
+			    strlen(s[k].value), 0)) > w)
+				w = sw[k];
 		for (k = 0; k < i; k++) {
-			if (asprintf(&rows[k], "%-*s  %s", (int)w, s[k].value,
-			    s[k].origin) == -1) {
+			if (asprintf(&rows[k], "%s%*s  %s", s[k].value,
+			    (int)(w - sw[k]), "", s[k].origin) == -1) {
 				while (k > 0)
 					free(rows[--k]);
 				return EX_OSERR;
