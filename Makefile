@@ -80,6 +80,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	dpkg-dev debhelper fakeroot lintian
 # the completion tests drive zsh and fish too
 DEB_PKGS += zsh fish
+# test_secret_wipe reads the process's memory with gdb
+DEB_PKGS += gdb
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -97,9 +99,18 @@ deps:
 # ---- tests ----
 
 # everything, ending with the plain build's suites and their summary line;
-# warnings are errors here (and in every make this starts)
+# warnings are errors here (and in every make this starts).  One temporary
+# directory for the whole run (TMPDIR: agcod's, the emulator's, pytest's
+# and the fuzzers' files), removed at the end; a skipped test fails
+# (AGCOD_NO_SKIP=1, tests/lib/noskip.py)
 check: export WERROR = 1
 check: deps
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-check.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' INT TERM; \
+	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 $(MAKE) --no-print-directory check-run; \
+	rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+check-run:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory check-valgrind
@@ -107,10 +118,17 @@ check: deps
 	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory test
 
+# the end-to-end suites (E2E: files or test ids) in a temporary directory
+# of their own, removed afterwards; -rs names every skip
+E2E	?= tests/e2e
 test: $(PROG) $(BUILD)/unit-tests
 	$(BUILD)/unit-tests tests/data
 	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
-	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-test.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' INT TERM; \
+	TMPDIR="$$tmp" AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -rs \
+	  -p no:cacheprovider --basetemp="$$tmp/pytest" $(E2E); \
+	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 # a chosen subset under valgrind: the unit tests and the operations suite
 VALGRIND_TESTS = tests/e2e/test_ops.py \
@@ -127,7 +145,7 @@ check-valgrind: $(PROG) $(BUILD)/unit-tests
 	valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect $(BUILD)/unit-tests tests/data
 	AGCOD=$(CURDIR)/tests/valgrind-agcod AGCOD_BINARY=$(CURDIR)/$(PROG) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(VALGRIND_TESTS)
 
 # the same suites against an ASan+UBSan build in its own directory
 check-asan:
@@ -242,7 +260,7 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz build-deb agcod
 
-.PHONY: all deps check test check-asan demo install uninstall clean \
+.PHONY: all deps check check-run test check-asan demo install uninstall clean \
 	fuzz fuzz-build fuzz-check lint check-valgrind
 
 # regenerate the completion scripts from the command table
