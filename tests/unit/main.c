@@ -41,6 +41,7 @@ main(int argc, char **argv)
 		{ "csvedge", test_csv_edges },
 		{ "attack", test_attack },
 		{ "send", test_send },
+		{ "pins", test_pins },
 	};
 	size_t i;
 
