@@ -610,6 +610,8 @@ cli_list_options(const char *name)
  *   command NAME SUMMARY operation|-     one a command
  *   usage   NAME SYNOPSIS-LINE           one a synopsis line
  *   option  --NAME -X|- ARG|- HELP       one an option
+ *   help    CMD --NAME HELP              the option's help under CMD,
+ *                                        where it means something else
  * (--list-options CMD says which options a command takes)
  */
 int
@@ -645,5 +647,8 @@ cli_list_table(void)
 			putchar('-');
 		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
 	}
+	for (i = 0; i < sizeof(cmd_opt_help) / sizeof(cmd_opt_help[0]); i++)
+		printf("help\t%s\t--%s\t%s\n", cmd_opt_help[i].cmd,
+		    opt_name(cmd_opt_help[i].id), cmd_opt_help[i].help);
 	return 0;
 }

@@ -250,3 +250,20 @@ def test_reprint_and_journal_help(offline):
     assert "prune" in j["--dry-run"] and "funds" not in j["--dry-run"], j
     b = own_options(offline("batch", "--help").out)
     assert "funds" in b["--dry-run"], b
+
+
+def test_completions_describe_each_commands_own_meaning(offline):
+    """the completion scripts show the same per-command help as --help"""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "completions", "agcod.fish")) as f:
+        fish = f.read()
+    rows = [l.split("\t") for l in offline("--list-table").out.splitlines()
+            if l.startswith("help\t")]
+    assert rows
+    for _, cmd, opt, text in rows:
+        assert own_options(offline(cmd, "--help").out)[opt] == text, (cmd, opt)
+        quoted = "'" + text.replace("'", "'\\''") + "'"
+        assert f"'__agcod_at {cmd}' -l {opt[2:]} " in fish, (cmd, opt)
+        line = [l for l in fish.splitlines()
+                if f"'__agcod_at {cmd}' -l {opt[2:]} " in l][0]
+        assert line.endswith(f"-d {quoted}"), (line, quoted)
