@@ -7,6 +7,8 @@ import os
 import pty
 import re
 import select
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -93,3 +95,57 @@ def test_a_group_or_world_writable_state_directory_is_refused(agcod, emu, mode):
     assert emu.requests() == []
     os.chmod(agcod.state, 0o750)        # readable by the group is fine
     assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+
+
+PRCTL_SHIM = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <dlfcn.h>
+
+int
+prctl(int option, ...)
+{
+	static int (*real)(int, unsigned long, unsigned long, unsigned long,
+	    unsigned long);
+	unsigned long a[4];
+	va_list ap;
+	int i;
+
+	va_start(ap, option);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option == PR_SET_DUMPABLE) {
+		errno = EPERM;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int, unsigned long, unsigned long, unsigned long,
+		    unsigned long))dlsym(RTLD_NEXT, "prctl");
+	return real(option, a[0], a[1], a[2], a[3]);
+}
+"""
+
+
+def test_a_process_that_cannot_hide_its_memory_stops(offline, tmp_path):
+    """main.c checks setrlimit/prctl: if the secret could end in a core dump
+    or be read by ptrace, agcod stops before reading it (issue 18 item 10)"""
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "shim.c").write_text(PRCTL_SHIM)
+    so = tmp_path / "shim.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(tmp_path / "shim.c"),
+                    "-ldl"], check=True, timeout=60)
+    pre = str(so)
+    if os.environ.get("AGCOD_PRELOAD"):
+        pre = os.environ["AGCOD_PRELOAD"] + ":" + pre
+    asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                  "verify_asan_link_order=0"]))
+    r = offline("sign-debug", "funds", "-o", "json",
+                env={"LD_PRELOAD": pre, "ASAN_OPTIONS": asan})
+    assert r.rc == 71, r
+    assert "cannot disable core dumps" in r.err and r.out == "", r
+    assert offline("sign-debug", "funds", "-o", "json").rc == 0
