@@ -1,9 +1,37 @@
 /*
  * t_pins.c - behaviours no other test pinned (issue 18): the activation
- * recovery's back-off schedule.
+ * recovery's back-off schedule; and the display width tables pad by
+ * (issue 19).
  */
+#include "../../src/msg.h"
 #include "../../src/send.h"
 #include "unit.h"
+
+static void
+test_width(void)
+{
+	static const struct {
+		const char *in;
+		size_t cols;
+	} cases[] = {
+		{ "abc", 3 },
+		{ "Garc\xc3\xad" "a", 6 },		/* García: 7 bytes */
+		{ "\xe6\x97\xa5\xe6\x9c\xac", 4 },	/* 日本: 2 columns each */
+		{ "e\xcc\x81", 1 },		/* e and a combining acute */
+		{ "\xef\xbc\xa1", 2 },		/* a fullwidth A */
+		{ "a\x1b" "b", 6 },		/* ESC shown as \x1B */
+		{ "\xc2\x9b", 8 },		/* C1 CSI: two \xNN */
+		{ "\xe2\x82", 5 },		/* a cut sequence */
+		{ "", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(msg_shown_width(cases[i].in, strlen(cases[i].in), 0) ==
+		    cases[i].cols, "width case %zu: %zu columns, want %zu", i,
+		    msg_shown_width(cases[i].in, strlen(cases[i].in), 0),
+		    cases[i].cols);
+}
 
 void
 test_pins(void)
@@ -24,6 +52,7 @@ test_pins(void)
 	long elapsed = 0, delay = 1;
 	size_t i;
 
+	test_width();
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		CHECK(recover_next_delay(steps[i].elapsed, steps[i].delay) ==
 		    steps[i].want, "back-off step %zu: %ld after %ld s, want %ld",
