@@ -484,7 +484,7 @@ static void
 profile_names(const char *text, size_t len, const char *want, char *list,
     size_t n, char *best, size_t bn)
 {
-	const char *s = text, *end = text + len, *nl, *e;
+	const char *s = text, *end = text + len, *nl, *e, *b;
 	struct suggest sg = { want, NULL, 0 };
 	char name[sizeof(((struct profile *)0)->name)];
 	size_t used = 0, l;
@@ -493,11 +493,16 @@ profile_names(const char *text, size_t len, const char *want, char *list,
 	for (; s < end; s = nl ? nl + 1 : end) {
 		nl = memchr(s, '\n', (size_t)(end - s));
 		l = (size_t)((nl ? nl : end) - s);
-		if (l < 3 || s[0] != '[' || (e = memchr(s, ']', l)) == NULL ||
-		    (size_t)(e - s - 1) >= sizeof(name))
+		if (l < 3 || s[0] != '[' || (e = memchr(s, ']', l)) == NULL)
 			continue;
-		memcpy(name, s + 1, (size_t)(e - s - 1));
-		name[e - s - 1] = '\0';
+		for (b = s + 1; b < e && blank(*b); b++)	/* as parse_line */
+			;
+		while (e > b && blank(e[-1]))
+			e--;
+		if (e == b || (size_t)(e - b) >= sizeof(name))
+			continue;
+		memcpy(name, b, (size_t)(e - b));
+		name[e - b] = '\0';
 		if (used < n)
 			used += (size_t)snprintf(list + used, n - used, "%s%s",
 			    used ? ", " : "", name);
