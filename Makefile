@@ -274,6 +274,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(PROG)
 	$(PYTHON) bench/run.py ./$(PROG)
 	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a bench/results.md
+	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a bench/results.md
 	$(PYTHON) bench/journal.py ./$(PROG) | tee -a bench/results.md
 	$(PYTHON) bench/ca.py ./$(PROG) | tee -a bench/results.md
 .PHONY: bench

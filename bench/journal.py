@@ -76,7 +76,12 @@ def one_size(agcod, n):
         rows = {
             "cancel's lookup": [agcod, "sign-debug", "cancel", "--request-id", rid,
                                 "--date", "20260101T000000Z", "-o", "json"],
+            "cancel's lookup by gcId (`sign-debug cancel --gc-id`)": [
+                agcod, "sign-debug", "cancel", "--gc-id", f"GC{n // 2:012d}",
+                "--date", "20260101T000000Z", "-o", "json"],
             "history --request-id": [agcod, "history", "--request-id", rid, "-o", "json"],
+            "history --limit 1 (the newest)": [agcod, "history", "--limit", "1",
+                                               "-o", "json"],
             "history --pending": [agcod, "history", "--pending", "-o", "json"],
             "reconcile, nothing to do": [agcod, "reconcile"],
         }

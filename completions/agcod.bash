@@ -25,7 +25,7 @@ _agcod()
         case $w in
             --config=*) cfg=${w#*=} ;;
             --*=*) ;;
-            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out) want=$w ;;
+            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out|--delimiter) want=$w ;;
             -*) ;;
             *) if [[ -z $cmd ]]; then cmd=$w; else operands+=("$w"); fi ;;
         esac
@@ -41,6 +41,8 @@ _agcod()
             --state-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")) ;;
             --trace) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
             --request) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+            --state) COMPREPLY=($(compgen -W "issued cancelled loaded voided activated deactivated succeeded failed unknown pending" -- "$cur")) ;;
+            --operation) COMPREPLY=($(compgen -W "create cancel load void activate deactivate" -- "$cur")) ;;
             --out) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
         esac
         return
@@ -69,11 +71,11 @@ _agcod()
                 activation-status) opts="$g --request-id --card-number --date --send --show-signing-key --request --service" ;;
                 *) opts="$g --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --send --show-signing-key --request --service --product-type --recover-for" ;;
                 esac ;;
-            history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit" ;;
+            history) opts="$g --request-id --external-reference --pending --requests --state --operation --since --until --limit --all-environments --reverse --exit-code" ;;
             reconcile) opts="$g --request-id --recover-for" ;;
-            batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference" ;;
+            batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference --no-funds-check --delimiter" ;;
             support-draft) opts="$g --request-id" ;;
-            journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run" ;;
+            journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run --all-environments" ;;
             reprint) opts="$g --request-id" ;;
             verify) opts=$g ;;
             config) opts=$g ;;

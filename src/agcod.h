@@ -48,6 +48,8 @@ enum opt_id {
 	O_PRODUCT_TYPE, O_RECOVER_FOR, O_YES, O_LIST_TABLE,
 	O_BATCH_ID, O_REPRINT, O_NEW_BATCH, O_OUT, O_ALLOW_REUSED_REF,
 	O_BELOW_DAYS,
+	O_ALL_ENVIRONMENTS, O_REVERSE, O_EXIT_CODE,
+	O_NO_FUNDS_CHECK, O_DELIMITER,
 	O_COUNT
 };
 
@@ -124,6 +126,12 @@ struct journal *ctx_journal(struct cmd_ctx *);
 void	ctx_keep(struct cmd_ctx *, json_t *);
 /* journal_lookup, the row kept alive as long as the command runs */
 json_t	*ctx_lookup(struct cmd_ctx *, const char *op, const char *rid);
+/*
+ * A journal query's scope: the profile's partner and environment (the
+ * profile is loaded if the command did not need it), or everything with
+ * --all-environments; 0, or 78 after saying why.
+ */
+int	ctx_scope(struct cmd_ctx *, struct journal_query *);
 
 /* the commands */
 int	cmd_op(struct cmd_ctx *);
@@ -136,5 +144,8 @@ int	cmd_journal(struct cmd_ctx *);
 int	cmd_reprint(struct cmd_ctx *);
 int	cmd_config(struct cmd_ctx *);
 int	cmd_verify(struct cmd_ctx *);
+/* cmd_history.c: the i-th value history's --state takes (of objects or
+ * of requests), for completion; NULL past the end */
+const char *history_state(size_t i);
 
 #endif

@@ -11,17 +11,20 @@
 
 /*
  * The currencies each region group serves (agcod-api.md §11: Incenteev's
- * endpoint manifest and mayflower's model agree).  EGP and ZAR appear in no
- * AGCOD source, so they are not offered.
+ * endpoint manifest and mayflower's model agree).  EGP and ZAR are
+ * inferred (agcod-api.md §12): Amazon's overview lists Egypt and South
+ * Africa among the EU endpoint's countries, and ISO 4217 gives their codes,
+ * both with two decimals; no AGCOD source names the codes.
  */
 static const struct currency currencies[] = {
 	{ "AED", 2,   50000, "eu" }, { "AUD", 2,   15000, "fe" },
-	{ "CAD", 2,   15000, "na" }, { "EUR", 2,   10000, "eu" },
-	{ "GBP", 2,   10000, "eu" }, { "JPY", 0, 1500000, "fe" },
-	{ "MXN", 2,  200000, "na" }, { "PLN", 2,   50000, "eu" },
-	{ "SAR", 2,   50000, "eu" }, { "SEK", 2,  100000, "eu" },
-	{ "SGD", 2,   15000, "fe" }, { "TRY", 2,  500000, "eu" },
-	{ "USD", 2,   10000, "na" },
+	{ "CAD", 2,   15000, "na" }, { "EGP", 2,  500000, "eu" },
+	{ "EUR", 2,   10000, "eu" }, { "GBP", 2,   10000, "eu" },
+	{ "JPY", 0, 1500000, "fe" }, { "MXN", 2,  200000, "na" },
+	{ "PLN", 2,   50000, "eu" }, { "SAR", 2,   50000, "eu" },
+	{ "SEK", 2,  100000, "eu" }, { "SGD", 2,   15000, "fe" },
+	{ "TRY", 2,  500000, "eu" }, { "USD", 2,   10000, "na" },
+	{ "ZAR", 2,  200000, "eu" },
 };
 
 #define NCURRENCIES (sizeof(currencies) / sizeof(currencies[0]))

@@ -168,43 +168,54 @@ now_ms(void)
 }
 
 /*
- * At most max_rps sends a second (and the operation's own class: one
- * GetAvailableFunds a second), shared by every agcod process through the
- * state directory, or for this process alone when there is none.  The
- * wait comes before the transfer, so it is never part of --timeout, and
- * ends by the --retry-for deadline (but may always last the rate's own
- * window, a second): 0 to send, else r says why nothing was sent.
+ * The pacing of one attempt (env->pace: at most max_rps sends a second,
+ * and one GetAvailableFunds a second, across agcod processes), taken once
+ * the connection is up and just before the request goes out, so the
+ * spacing is the spacing where the service measures it.  The wait is not
+ * part of --timeout and ends by the --retry-for deadline (but may always
+ * last the rate's own window, a second): 0 to send, else r says why
+ * nothing was sent.
  */
 #define PACE_MIN_MS	1100
-#define PACE_LATE_US	2000
+/* the request is signed before the wait: keep it well inside its validity */
+#define PACE_MAX_MS	(240 * 1000)
+
+struct pacing {
+	struct api_env		*env;
+	const struct op		*op;
+	long			 latest;	/* now_ms() time */
+	int			 capped;	/* latest: PACE_MAX_MS, not budget */
+	struct api_result	*r;
+};
 
 static int
-pace(struct api_env *env, const struct op *op, long deadline, int unknown,
-    struct api_result *r)
+pace(void *arg)
 {
-	long latest = now_ms() + PACE_MIN_MS;
-	int64_t wait;
+	struct pacing *p = arg;
+	struct api_result *r = p->r;
+	long wait = 0, max = p->latest - now_ms();
 	char why[PATH_MAX + 128];
 
-	if (deadline > latest)
-		latest = deadline;
-	switch (ratelimit_acquire(env->rl, op->rate, (int64_t)latest * 1000000,
+	switch (p->env->pace(p->env->pace_arg, p->op->rate, max > 0 ? max : 0,
 	    &wait, why, sizeof(why))) {
-	case RL_GO:
+	case 0:
 		return 0;
-	case RL_LATE:
+	case 1:
 		r->exit = EX_TEMPFAIL;
-		api_say(r, "the rate limit's next free slot is %" PRId64
-		    ".%01" PRId64 " s away, past the --retry-for budget; "
-		    "nothing sent", wait / 1000000000, wait % 1000000000 /
-		    100000000);
+		api_say(r, "the rate limit's next free slot is %ld.%01ld s "
+		    "away, past %s; %s", wait / 1000, wait % 1000 / 100,
+		    p->capped ? "the 240 s a signed request may wait for it" :
+		    "the --retry-for budget", r->attempts ?
+		    "this attempt was not sent" : "nothing sent");
 		break;
 	default:
 		r->exit = EX_IOERR;
-		api_say(r, "%s; nothing sent", why);
+		api_say(r, "%s; %s", why, r->attempts ? "this attempt was not "
+		    "sent" : "nothing sent");
 		break;
 	}
-	r->outcome = unknown ? OUTCOME_UNKNOWN : OUTCOME_NOT_SENT;
+	/* what earlier attempts may have done is the journal's to say */
+	r->outcome = OUTCOME_NOT_SENT;
 	return -1;
 }
 
@@ -229,11 +240,13 @@ api_say(struct api_result *r, const char *fmt, ...)
 /*
  * One rule for every answer (CONTRACT §7): a request is "failed" only when
  * the answer proves the service refused it: an AGCOD body with status
- * FAILURE and an errorCode, HTTP 401/403 (key or signature), or throttling.
- * Anything else that came back after the request may have reached the
- * service (an unreadable 2xx, a 5xx of any body, a 4xx without an AGCOD
- * status, a timeout, a reset) is "unknown": the service may have acted.
- * "Not sent" is only for a request that provably never left.
+ * FAILURE and an errorCode, HTTP 401/403 (key or signature), throttling,
+ * or one of the gateway's JSON refusals that prove the request was not
+ * understood (not_understood() below).  Anything else that came back after
+ * the request may have reached the service (an unreadable 2xx, a 5xx of
+ * any body, any other 4xx without an AGCOD status, a proxy's page, a
+ * timeout, a reset) is "unknown": the service may have acted.  "Not sent"
+ * is only for a request that provably never left.
  */
 
 /* the request was refused before it could act: retried, then 75 */
@@ -297,6 +310,41 @@ classify_text(struct api_result *r)
 	    "or gateway error)" : "with a body that is not JSON");
 }
 
+/*
+ * Throttling, whatever else the body carries: HTTP 429, the newest error
+ * page's class "Throttled" as errorCode, a ThrottlingException as errorType
+ * or __type, or the gateway's "Rate exceeded".
+ */
+static int
+is_throttle(const struct api_result *r, const char *type, const char *msg)
+{
+	const char *code = r->error_code, *etype = r->error_type;
+
+	return r->resp.status == 429 ||
+	    (code && strcmp(code, "Throttled") == 0) ||
+	    (etype && strstr(etype, "Throttling") != NULL) ||
+	    (type && strstr(type, "Throttling") != NULL) ||
+	    (msg && strstr(msg, "Rate exceeded") != NULL);
+}
+
+/*
+ * A 4xx JSON answer of the gateway, without an AGCOD status, that proves
+ * the request was not understood, so nothing was done: the operation is
+ * unknown to it (UnknownOperationException: x-amz-target or path), it
+ * could not read the body as the operation's object ("class
+ * java.lang.String is not an expected Json type"), or it refused the media
+ * type (415).  The list is short on purpose; man page, EXIT STATUS.
+ */
+static int
+not_understood(long st, const char *type, const char *msg)
+{
+	if (st / 100 != 4)
+		return 0;
+	return st == 415 ||
+	    (type && strstr(type, "UnknownOperationException") != NULL) ||
+	    (msg && strstr(msg, " is not an expected Json type") != NULL);
+}
+
 static enum verdict
 classify_json(struct api_result *r)
 {
@@ -321,6 +369,8 @@ classify_json(struct api_result *r)
 		r->outcome = OUTCOME_SUCCEEDED;
 		return V_DONE;
 	}
+	if (is_throttle(r, type, msg))
+		return throttled(r);
 	if ((r->status && strcmp(r->status, "RESEND") == 0) ||
 	    (code && strncmp(code, "F4", 2) == 0)) {
 		r->exit = EX_TEMPFAIL;
@@ -338,13 +388,19 @@ classify_json(struct api_result *r)
 		return V_DONE;
 	}
 	/* gateway answers: no AGCOD status */
-	if (st == 429 || (msg && strstr(msg, "Rate exceeded")) ||
-	    (type && strstr(type, "Throttling")) ||
-	    contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl"))
+	if (contains(buf_str(&r->resp.body), r->resp.body.len, "Throttl"))
 		return throttled(r);
 	if (st == 401 || st == 403)
 		return denied(r, (msg && strstr(msg, "ignature") != NULL) ||
 		    (type && strstr(type, "Signature") != NULL), m);
+	if (r->status == NULL && not_understood(st, type, msg)) {
+		r->outcome = OUTCOME_FAILED;
+		r->exit = EX_DATAERR;
+		api_say(r, "refused by the gateway, nothing was done (HTTP %ld "
+		    "%s): %s", st, type ? type : "", m[0] ? m : "the request "
+		    "was not understood");
+		return V_DONE;
+	}
 	return unproven(r, st / 100 == 2 ? "with a JSON body that is not an "
 	    "AGCOD answer" : "without an AGCOD status");
 }
@@ -487,16 +543,29 @@ backoff_ms(long elapsed, int attempt)
 	return base / 2 + (long)arc4random_uniform((uint32_t)(base / 2));
 }
 
+/*
+ * A connection refused, a host not resolved, a handshake that never
+ * finished: nothing was sent, and the next seconds rarely change it.  Such
+ * a run of attempts is retried for this long, not the whole --retry-for.
+ */
+#define REFUSED_FOR_MS	5000
+
 int
 api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
 	struct http_header_out hd[API_NHEADERS + 1];
 	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
-	int v, hr, unknown = 0;
-	int64_t go;
+	long refused = -1, sent_at;	/* when this run of refusals began */
+	int v, hr = HTTP_OK, was_sent;
+	struct pacing pc;
+	struct http_gate gate = { pace, &pc, 0 };
 
 	memset(r, 0, sizeof(*r));
+	memset(&pc, 0, sizeof(pc));
+	pc.env = env;
+	pc.op = op;
+	pc.r = r;
 	for (;;) {
 		if (r->have_resp)
 			http_response_free(&r->resp);
@@ -507,8 +576,6 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		r->have_resp = 1;
 		r->status = r->error_code = r->error_type = r->message = NULL;
 		r->outcome = OUTCOME_NOT_SENT;
-		if (pace(env, op, deadline, unknown, r) == -1)
-			break;
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(env->prof, op, body, len, r->when, &r->sreq) == -1) {
@@ -516,27 +583,49 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			api_say(r, "cannot sign the request");
 			return r->exit;
 		}
-		r->attempts++;
+		was_sent = env->sent;
 		env->sent = 1;
-		go = rl_now();
+		pc.latest = now_ms() + PACE_MIN_MS;
+		if (deadline > pc.latest)
+			pc.latest = deadline;
+		if ((pc.capped = pc.latest > now_ms() + PACE_MAX_MS))
+			pc.latest = now_ms() + PACE_MAX_MS;
+		gate.max_wait_s = (pc.latest - now_ms()) / 1000 + 1;
+		sent_at = now_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
-		    api_wire_headers(&r->sreq, hd), body, len, &r->resp);
-		/* a new connection's handshake delayed it past its slot */
-		if (r->resp.pretransfer_us > PACE_LATE_US)
-			ratelimit_sent(env->rl, op->rate,
-			    go + (int64_t)r->resp.pretransfer_us * 1000);
+		    api_wire_headers(&r->sreq, hd), body, len,
+		    env->pace ? &gate : NULL, &r->resp);
+		if (hr == HTTP_HELD) {	/* no rate slot: r says why */
+			env->sent = was_sent;
+			break;
+		}
+		r->attempts++;
 		v = answers_ours(op, body, len, r, api_classify(r, hr));
 		if (env->trace)
 			env->trace(env->trace_arg, op, body, len, r);
-		if (r->outcome == OUTCOME_UNKNOWN)
-			unknown = 1;
+		if (r->outcome == OUTCOME_UNKNOWN && env->acted &&
+		    env->acted(env->acted_arg) == -1)
+			break;	/* not recorded: no more attempts */
 		if (v == V_DONE)
 			break;
 		wait = backoff_ms(now_ms() - start, r->attempts);
 		if (now_ms() + wait >= deadline)
 			break;
-		msg_note("%s; retrying in %ld.%01ld s (attempt %d)", r->why,
-		    wait / 1000, wait % 1000 / 100, r->attempts + 1);
+		if (hr == HTTP_NOT_SENT) {
+			if (refused == -1)
+				refused = sent_at;
+			if (now_ms() + wait >= refused + REFUSED_FOR_MS)
+				break;
+			/* said once, at the end */
+			msg_verbose("%s; retrying in %ld.%01ld s (attempt %d)",
+			    r->why, wait / 1000, wait % 1000 / 100,
+			    r->attempts + 1);
+		} else {
+			refused = -1;
+			msg_note("%s; retrying in %ld.%01ld s (attempt %d)",
+			    r->why, wait / 1000, wait % 1000 / 100,
+			    r->attempts + 1);
+		}
 		{
 			struct timespec ts = { wait / 1000,
 			    (wait % 1000) * 1000000 };
@@ -544,26 +633,13 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			nanosleep(&ts, NULL);
 		}
 	}
-	triage(env->prof, r);
-	/*
-	 * Once an attempt may have been processed, the outcome stays open
-	 * until the service itself answers for this request id (SUCCESS, or
-	 * a refusal of the request, F2xx or F3xx): a later throttle, refused
-	 * connection, TLS failure or internal error (F100, F500) says nothing
-	 * about the earlier attempt.
-	 */
-	if (unknown && r->outcome != OUTCOME_UNKNOWN &&
-	    r->outcome != OUTCOME_SUCCEEDED &&
-	    !(r->outcome == OUTCOME_FAILED && r->error_code &&
-	    (strncmp(r->error_code, "F2", 2) == 0 ||
-	    strncmp(r->error_code, "F3", 2) == 0))) {
+	if (hr == HTTP_NOT_SENT && refused != -1 && r->attempts > 1) {
 		char last[sizeof(r->why)];
 
 		strlcpy(last, r->why, sizeof(last));
-		r->outcome = OUTCOME_UNKNOWN;
-		r->exit = EX_TEMPFAIL;
-		api_say(r, "%s; an earlier attempt may have been processed: the "
-		    "outcome is unknown", last);
+		api_say(r, "%s (%d attempts in %ld s)", last, r->attempts,
+		    (now_ms() - refused + 500) / 1000);
 	}
+	triage(env->prof, r);
 	return r->exit;
 }

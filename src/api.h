@@ -6,10 +6,8 @@
 #include <time.h>
 
 #include "amount.h"
-#include "journal.h"
 #include "ops.h"
 #include "profile.h"
-#include "ratelimit.h"
 #include "buf.h"
 #include "http.h"
 #include "json.h"
@@ -77,22 +75,37 @@ struct api_result {
 
 /*
  * What api_call needs from outside, and nothing else: it opens no file of
- * its own.  The caller starts the HTTP handle and initialises the rate
- * limiter; trace, when set, sees every attempt.
+ * its own.  The caller starts the HTTP handle; pace, when set, spaces the
+ * requests; trace, when set, sees every attempt.
  */
 struct api_env {
 	struct profile		*prof;		/* its key cache is written */
 	struct http		*http;
-	struct ratelimit	*rl;
 	long			 retry_for;	/* seconds of retrying */
 	/* the transfer: http_post, unless a test stands in for it */
 	int	(*post)(struct http *, const char *url,
 		    const struct http_header_out *, size_t nheaders,
-		    const char *body, size_t len, struct http_response *);
+		    const char *body, size_t len, const struct http_gate *,
+		    struct http_response *);
+	/*
+	 * Called for every attempt once its connection is up, just before
+	 * the request goes out (the transfer's gate), with the operation's
+	 * rate class and the longest it may wait: 0 after waiting for its
+	 * slot; 1 when the slot is further away (*wait_ms: how far), nothing
+	 * taken; -1 with why (the rate's state cannot be used).
+	 */
+	int	(*pace)(void *arg, int cls, long max_wait_ms, long *wait_ms,
+		    char *why, size_t whylen);
+	void			*pace_arg;
 	void	(*trace)(void *arg, const struct op *, const char *body,
 		    size_t len, const struct api_result *);
 	void			*trace_arg;
 	int			 sent;		/* set once anything may have left */
+	/* an attempt may have acted: record it durably before going on (the
+	 * journal, not api_call, keeps what earlier attempts may have done);
+	 * -1 stops the retries */
+	int	(*acted)(void *arg);
+	void			*acted_arg;
 };
 
 /* checked values -> a request; opreq.c.  -1 with why (for a usage error) */

@@ -129,9 +129,20 @@ static const struct optspec optspecs[] = {
 	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
 	    "new row ids: new cards for rows issued before" },
 	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
-	    "write the results to FILE, a new file of mode 0600" },
+	    "write the results to FILE, a new file of mode 0600 (.csv: CSV, "
+	    ".txt: a table, else JSON lines, unless -o)" },
 	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
 	    "issue rows whose external_reference already has a card" },
+	{ "all-environments", 0, 0, O_ALL_ENVIRONMENTS, B_HISTORY | B_JOURNAL,
+	    NULL, "every partner and environment, not only the profile's" },
+	{ "reverse", 0, 0, O_REVERSE, B_HISTORY, NULL,
+	    "oldest first (newest first by default)" },
+	{ "exit-code", 0, 0, O_EXIT_CODE, B_HISTORY, NULL,
+	    "exit 1 when any row matches, 0 when none does" },
+	{ "no-funds-check", 0, 0, O_NO_FUNDS_CHECK, B_BATCH, NULL,
+	    "send without first checking that the funds cover the rows" },
+	{ "delimiter", 0, 1, O_DELIMITER, B_BATCH, "CHAR",
+	    "FILE's field separator: , ; | or tab (from its header line)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
@@ -197,21 +208,23 @@ static const struct cmd others[] = {
 	{ "history", cmd_history, B_HISTORY, CMD_CSV, NULL,
 	    "history [--pending | --requests] [--state STATE] "
 	    "[--operation OP] [--request-id ID] [--external-reference TEXT] "
-	    "[--since WHEN] [--until WHEN] [--limit N]",
+	    "[--since WHEN] [--until WHEN] [--limit N] [--reverse] "
+	    "[--all-environments] [--exit-code]",
 	    "show each card, load and physical card with its state" },
 	{ "reconcile", cmd_reconcile, B_RECONCILE, NEED_ALL, NULL,
 	    "reconcile [--request-id ID] [--recover-for SECONDS]",
 	    "settle requests whose outcome is unknown" },
 	{ "batch", cmd_batch, B_BATCH, NEED_ALL | CMD_CSV | CMD_OPERANDS, NULL,
 	    "batch create FILE [--dry-run] [--batch-id NAME] "
-	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference]",
+	    "[--reprint | --new-batch] [--out FILE] [--allow-reused-reference] "
+	    "[--no-funds-check] [--delimiter CHAR]",
 	    "create a card for every row of a CSV file (-o json, table or csv), "
 	    "safe to fix and re-run" },
 	{ "support-draft", cmd_support_draft, B_SUPPORT, NEED_ALL, NULL,
 	    "support-draft [--request-id ID] [--trace FILE]",
 	    "draft a support case about the latest failed request" },
 	{ "journal", cmd_journal, B_JOURNAL, CMD_CSV | CMD_OPERANDS, NULL,
-	    "journal export [-o json | csv]\n"
+	    "journal export [-o json | csv] [--all-environments]\n"
 	    "       agcod journal check\n"
 	    "       agcod journal prune --before WHEN [--dry-run]\n"
 	    "       agcod journal settle --request-id ID --state STATE "
@@ -311,6 +324,14 @@ opt_name(int id)
 	const struct optspec *o = spec(id);
 
 	return o ? o->name : "?";
+}
+
+int
+opt_has_arg(int id)
+{
+	const struct optspec *o = spec(id);
+
+	return o && o->has_arg;
 }
 
 int
@@ -610,6 +631,7 @@ cli_list_options(const char *name)
  *   command NAME SUMMARY operation|-     one a command
  *   usage   NAME SYNOPSIS-LINE           one a synopsis line
  *   option  --NAME -X|- ARG|- HELP       one an option
+ *   value   --NAME WORD                  one a value an option takes
  *   help    CMD --NAME HELP              the option's help under CMD,
  *                                        where it means something else
  * (--list-options CMD says which options a command takes)
@@ -618,6 +640,7 @@ int
 cli_list_table(void)
 {
 	const struct cmd *k;
+	const char *s;
 	size_t i;
 
 	for (i = 0; (k = cmd_at(i)) != NULL; i++) {
@@ -647,6 +670,12 @@ cli_list_table(void)
 			putchar('-');
 		printf("\t%s\t%s\n", o->arg ? o->arg : "-", o->help);
 	}
+	/* the values an option's metavar does not spell out */
+	for (i = 0; (s = history_state(i)) != NULL; i++)
+		printf("value\t--state\t%s\n", s);
+	for (i = 0; i < nops; i++)
+		if (ops[i].flags & OP_JOURNAL)
+			printf("value\t--operation\t%s\n", ops[i].cmd);
 	for (i = 0; i < sizeof(cmd_opt_help) / sizeof(cmd_opt_help[0]); i++)
 		printf("help\t%s\t--%s\t%s\n", cmd_opt_help[i].cmd,
 		    opt_name(cmd_opt_help[i].id), cmd_opt_help[i].help);

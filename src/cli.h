@@ -11,6 +11,8 @@ struct opreq_in;
 
 const struct cmd *cmd_find(const char *name);
 const char	*opt_name(int id);
+/* 1 when option id takes a value */
+int		 opt_has_arg(int id);
 /* an option's id by its name without "--"; -1 if none */
 int		 opt_id(const char *name);
 /* option id is global or one of c's own (sign-debug's, not its OPERATION's) */

@@ -33,11 +33,14 @@
 #include <bsd/string.h>
 
 #include "agcod.h"
+#include "cli.h"
 #include "csv.h"
+#include "forecast.h"
 #include "guard.h"
 #include "msg.h"
 #include "outcome.h"
 #include "output.h"
+#include "rows.h"
 #include "send.h"
 
 #define BATCH_FILE_MAX	(64 * 1024 * 1024)
@@ -92,9 +95,11 @@ struct batch {
 	size_t			 width[CSV_MAX_FIELDS];	/* table widths */
 	size_t			 idwidth;
 	struct row		*rows;			/* rows[0..n-1] */
+	char			 sep;		/* FILE's field separator */
 	size_t			 n;
 	unsigned		 gen;
 	json_t			*jindex;	/* request id -> entry */
+	int			 jerr;		/* a lookup failed: j->err */
 	/* output */
 	FILE			*out;
 	const char		*outname;
@@ -178,7 +183,11 @@ journal_create_entry(struct batch *b, const char *rid)
 		return json_is_object(t) ? t : NULL;
 	if ((j = ctx_journal(b->c)) == NULL ||
 	    (e = journal_lookup(j, op_find("create")->name, rid)) == NULL) {
-		json_object_set_new(b->jindex, rid, json_null());
+		/* an error is not "never issued": check_journal stops */
+		if (j == NULL || j->err[0])
+			b->jerr = 1;
+		else
+			json_object_set_new(b->jindex, rid, json_null());
 		return NULL;
 	}
 	/* the card's state, in the words of a request's outcome */
@@ -198,6 +207,25 @@ journal_create_entry(struct batch *b, const char *rid)
 	return t;
 }
 
+/*
+ * A card another run issued after this one read the journal (the same ids
+ * in two runs at once): its original is shown, as issued before, not new.
+ */
+static void
+issued_elsewhere(struct batch *b, struct row *w, const struct sender *s)
+{
+	json_t *t;
+
+	if (w->prev == PREV_ISSUED || b->jindex == NULL ||
+	    strcmp(s->prior, op_find("create")->object_state) != 0 ||
+	    (t = json_pack("{s:s, s:s}", "state", "succeeded", "time",
+	    s->prior_time)) == NULL)
+		return;
+	json_object_set_new(b->jindex, w->req.request_id, t);
+	w->prev = PREV_ISSUED;
+	w->since = json_str(t, "time");
+}
+
 static int
 add_ref(json_t *row, void *arg)
 {
@@ -209,8 +237,9 @@ add_ref(json_t *row, void *arg)
 	return 0;
 }
 
-/* external reference -> request id of an issued card (a new object;
- * NULL when the journal is unreadable) */
+/* external reference -> request id of a live card: issued, or pending or
+ * unknown, which may be issued (a new object; NULL when the journal is
+ * unreadable) */
 static json_t *
 journal_issued_refs(struct cmd_ctx *c)
 {
@@ -223,7 +252,7 @@ journal_issued_refs(struct cmd_ctx *c)
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OBJECTS;
 	q.operation = op_find("create")->name;
-	q.state = op_find("create")->object_state;
+	q.live = 1;
 	if (journal_query(j, &q, add_ref, refs) < 0) {
 		json_decref(refs);
 		return NULL;
@@ -322,7 +351,19 @@ map_header(struct batch *b)
 			}
 	}
 	if (!bad && b->idx[C_AMOUNT] == -1) {
-		msg_err("%s line %d: no 'amount' column", b->file, h->line);
+		struct buf names = BUF_INIT(1024);
+		int cut = 0;
+
+		/* what the file calls its columns: "Amount (USD)" is not it */
+		for (i = 0; i < h->nfields && !cut; i++)
+			cut = buf_printf(&names, "%s'%s'", i ? ", " : "",
+			    shown(h->fields[i], sh, sizeof(sh))) == -1;
+		msg_err("%s line %d: no 'amount' column; the header has %s%s: "
+		    "name the column of amounts 'amount'%s", b->file, h->line,
+		    buf_str(&names), cut ? ", ..." : "", h->nfields == 1 ?
+		    " (or give --delimiter, if the file's separator is not "
+		    "found)" : "");
+		buf_free(&names);
 		bad = 1;
 	}
 	if (bad)
@@ -372,11 +413,11 @@ static int
 row_content(struct batch *b, struct row *w, struct buf *t)
 {
 	const struct csv_row *cr = w->cr;
-	int64_t minor = w->req.amount.units;
+	int64_t minor;
 	int k;
 
-	for (k = w->req.amount.scale; k < w->req.cur->exponent; k++)
-		minor *= 10;
+	if (forecast_minor(&w->req.amount, w->req.cur, &minor) == -1)
+		return -1;	/* cannot happen below the currency's ceiling */
 	buf_reset(t);
 	if (buf_printf(t, "amount=%lld\n%s=%s\n", (long long)minor, "currency",
 	    w->req.cur->code) == -1)
@@ -461,6 +502,7 @@ check_rows(struct batch *b)
 		struct opreq_in in;
 		const char *msg;
 		struct hent *e;
+		char *p;
 
 		if (cr->nfields != h->nfields) {
 			/* never a guess: "19,99" under "amount" is not 19 */
@@ -471,6 +513,9 @@ check_rows(struct batch *b)
 			continue;
 		}
 		memset(&in, 0, sizeof(in));
+		if (b->idx[C_CURRENCY] != -1)	/* usd, as spreadsheets have it */
+			for (p = cr->fields[b->idx[C_CURRENCY]]; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
 		for (k = 0; k < C_COUNT; k++)
 			if (b->idx[k] != -1 && cr->fields[b->idx[k]][0])
 				*(const char **)((char *)&in + columns[k].in) =
@@ -661,6 +706,11 @@ check_journal(struct batch *b)
 				strlcpy(last, t, sizeof(last));
 		}
 	}
+	if (b->jerr) {
+		msg_err("%s: cannot read the journal '%s': %s; nothing was "
+		    "sent", b->file, c->journal.path, c->journal.err);
+		return EX_IOERR;
+	}
 	if (reprint) {
 		for (i = 0; i < b->n; i++)
 			if (b->rows[i].prev != PREV_ISSUED) {
@@ -715,9 +765,9 @@ check_journal(struct batch *b)
 		if (w->prev != PREV_ISSUED && had &&
 		    strcmp(had, w->req.request_id) != 0) {
 			msg_err("%s line %d: external reference '%s' already "
-			    "has a card (request id %s); "
-			    "--allow-reused-reference issues another", b->file,
-			    w->cr->line, ref, had);
+			    "has a live card (request id %s: issued, or sent "
+			    "and not yet settled); --allow-reused-reference "
+			    "issues another", b->file, w->cr->line, ref, had);
 			bad++;
 		}
 	}
@@ -739,15 +789,17 @@ struct total {
 
 #define NTOTALS	32
 
+/*
+ * A row's amount in minor units.  Checked, though a row is below its
+ * currency's ceiling (JPY's 1,500,000): 999,999 of them stay far below
+ * 2^63, so the sums below cannot overflow either.
+ */
 static int64_t
 minor_units(const struct opreq *q)
 {
-	int64_t m = q->amount.units;
-	int k;
+	int64_t m;
 
-	for (k = q->amount.scale; k < q->cur->exponent; k++)
-		m *= 10;
-	return m;
+	return forecast_minor(&q->amount, q->cur, &m) == -1 ? 0 : m;
 }
 
 static size_t
@@ -785,17 +837,16 @@ fmt_minor(const struct currency *cur, int64_t minor, char *out, size_t n)
 }
 
 /*
- * The production guardrails, before the first row is sent: every row
+ * The profile's limits, before anything is sent: every row still to issue
  * within max_amount, each currency's total still to issue within
- * max_batch_total, and in production the confirmation (or --yes).
+ * max_batch_total (in its own minor units: a JPY total is whole yen).
  */
 static int
-guard_batch(struct batch *b, const struct total *tot, size_t nt)
+guard_limits(struct batch *b, const struct total *tot, size_t nt)
 {
 	struct cmd_ctx *c = b->c;
-	char summary[512], text[AMOUNT_TEXT_MAX];
-	size_t i, k, rows = 0;
-	int rc, len;
+	size_t i, k;
+	int rc;
 
 	for (i = 0; i < b->n; i++)
 		if (b->rows[i].prev != PREV_ISSUED && (rc = guard_amount(c,
@@ -804,12 +855,25 @@ guard_batch(struct batch *b, const struct total *tot, size_t nt)
 			    "nothing was sent", b->file, b->rows[i].cr->line);
 			return rc;
 		}
-	len = snprintf(summary, sizeof(summary), "batch create %s:", b->file);
 	for (k = 0; k < nt; k++) {
 		struct amount a = { tot[k].todo, tot[k].cur->exponent };
 
 		if ((rc = guard_batch_total(c, &a, tot[k].cur->code)) != 0)
 			return rc;
+	}
+	return 0;
+}
+
+/* in production, the confirmation (or --yes) of what is still to issue */
+static int
+confirm_batch(struct batch *b, const struct total *tot, size_t nt)
+{
+	char summary[512], text[AMOUNT_TEXT_MAX];
+	size_t k, rows = 0;
+	int len;
+
+	len = snprintf(summary, sizeof(summary), "batch create %s:", b->file);
+	for (k = 0; k < nt; k++) {
 		rows += tot[k].todo_rows;
 		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
 		if (len > 0 && (size_t)len < sizeof(summary))
@@ -819,30 +883,135 @@ guard_batch(struct batch *b, const struct total *tot, size_t nt)
 	if (len > 0 && (size_t)len < sizeof(summary))
 		snprintf(summary + len, sizeof(summary) - (size_t)len,
 		    " in %zu new card%s", rows, rows == 1 ? "" : "s");
-	return guard_confirm(c, summary);
+	return guard_confirm(b->c, summary);
 }
 
-/* the funds response's amount in minor units of cur; -1 if unreadable */
-static int
-funds_minor(json_t *resp, const struct currency **cur, int64_t *minor)
-{
-	const char *amt = json_string_value(json_path(resp,
-	    "availableFunds.amount"));
-	const char *code = json_string_value(json_path(resp,
-	    "availableFunds.currencyCode"));
-	struct amount a;
-	int k;
+/* what GetAvailableFunds said, exactly */
+struct funds {
+	const struct currency	*cur;
+	struct amount		 have;
+	char			 text[AMOUNT_TEXT_MAX];	/* in cur's decimals */
+	json_t			*json;			/* availableFunds */
+};
 
+/*
+ * One GetAvailableFunds, through the path every operation takes (its rate
+ * class shares the 1/s with every agcod process).  0, or an exit status
+ * after saying why.
+ */
+static int
+get_funds(struct batch *b, struct funds *f)
+{
+	struct cmd_ctx *c = b->c;
+	struct buf body = BUF_INIT(1024);
+	struct api_result r;
+	struct opreq_in none;
+	struct opreq fr;
+	struct sender *s;
+	const char *amt, *code;
+	char why[256] = "";
+	int64_t minor;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	memset(&none, 0, sizeof(none));
+	if ((rc = ctx_sender(c, &s)) != 0)
+		return rc;
+	if (opreq_build(&c->prof, op_find("funds"), &none, &fr, why,
+	    sizeof(why)) == -1) {
+		msg_err("funds: cannot build the request: %s", why);
+		return EX_SOFTWARE;
+	}
+	if (api_body(&c->prof, &fr, &body) == -1) {
+		msg_err("funds: cannot build the request body");
+		buf_free(&body);
+		opreq_free(&fr);
+		return EX_SOFTWARE;
+	}
+	rc = op_send(s, &fr, &body, &r);
+	buf_free(&body);
+	opreq_free(&fr);
+	if (rc != 0) {
+		msg_err("funds: %s", r.why);
+		api_result_free(&r);
+		return rc;
+	}
+	amt = json_string_value(json_path(r.json, "availableFunds.amount"));
+	code = json_string_value(json_path(r.json,
+	    "availableFunds.currencyCode"));
 	if (amt == NULL || code == NULL ||
-	    (*cur = currency_find(code)) == NULL ||
-	    amount_parse_number(amt, &a) == -1)
-		return -1;
-	for (k = a.scale; k < (*cur)->exponent; k++)
-		a.units *= 10;
-	for (; k > (*cur)->exponent; k--)
-		a.units /= 10;	/* funds below a minor unit cannot be spent */
-	*minor = a.units;
+	    (f->cur = currency_find(code)) == NULL ||
+	    amount_parse_number(amt, &f->have) == -1) {
+		msg_err("funds: the service's answer has no available funds");
+		api_result_free(&r);
+		return EX_UNAVAILABLE;
+	}
+	/* in the currency's decimals when they fit, else exactly as read */
+	if (forecast_minor(&f->have, f->cur, &minor) == 0)
+		fmt_minor(f->cur, minor, f->text, sizeof(f->text));
+	else
+		amount_format(&f->have, f->text, sizeof(f->text));
+	f->json = json_incref(json_path(r.json, "availableFunds"));
+	api_result_free(&r);
 	return 0;
+}
+
+/*
+ * 1 when the funds cover every currency's total still to issue; else 0,
+ * after naming each that they do not cover.  Compared exactly: 1.0E17 USD
+ * covers any batch.
+ */
+static int
+funds_cover(const struct batch *b, const struct total *tot, size_t nt,
+    const struct funds *f)
+{
+	char text[AMOUNT_TEXT_MAX];
+	size_t k;
+	int covered = 1;
+
+	for (k = 0; k < nt; k++) {
+		struct amount todo = { tot[k].todo, tot[k].cur->exponent };
+
+		if (tot[k].todo <= 0 || (tot[k].cur == f->cur &&
+		    amount_cmp(&todo, &f->have) <= 0))
+			continue;
+		covered = 0;
+		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
+		msg_err("%s: the available funds (%s %s) do not cover the %s "
+		    "%s this batch would issue", b->file, f->cur->code, f->text,
+		    tot[k].cur->code, text);
+	}
+	return covered;
+}
+
+/*
+ * Before the first row: funds that cannot cover the rows still to issue
+ * would issue part of the batch and stop at F300, so nothing is sent.
+ */
+static int
+check_funds(struct batch *b, const struct total *tot, size_t nt)
+{
+	struct funds f;
+	size_t k;
+	int rc, todo = 0;
+
+	for (k = 0; k < nt; k++)
+		todo |= tot[k].todo > 0;
+	if (!todo || b->c->args.seen[O_NO_FUNDS_CHECK])
+		return 0;
+	if ((rc = get_funds(b, &f)) != 0) {
+		msg_err("%s: cannot check the available funds before the first "
+		    "row; nothing was sent: try again, or give "
+		    "--no-funds-check to send without checking", b->file);
+		return rc;
+	}
+	json_decref(f.json);
+	if (funds_cover(b, tot, nt, &f))
+		return 0;
+	msg_err("%s: nothing was sent: add funds and run it again, or give "
+	    "--no-funds-check to send anyway (the service then refuses the "
+	    "rows it cannot cover)", b->file);
+	return EX_NOPERM;	/* as the service's F300 would */
 }
 
 static int
@@ -851,42 +1020,17 @@ dry_run(struct batch *b)
 	struct cmd_ctx *c = b->c;
 	struct total tot[NTOTALS];
 	size_t nt = totals(b, tot), k, issued = 0, i;
-	struct buf body = BUF_INIT(1024);
-	struct api_result r;
-	struct opreq fr;
-	const struct currency *fcur = NULL;
-	struct opreq_in none;
-	struct sender *s;
-	char why[256], text[AMOUNT_TEXT_MAX], have[AMOUNT_TEXT_MAX] = "";
+	struct funds f;
+	char text[AMOUNT_TEXT_MAX];
 	json_t *out = json_object(), *jt = json_array();
-	int64_t fminor = 0;
 	int rc, covered = 1;
 
 	for (i = 0; i < b->n; i++)
 		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
-	memset(&none, 0, sizeof(none));
-	if ((rc = ctx_sender(c, &s)) != 0) {
-		json_decref(out);
-		json_decref(jt);
-		return rc;
-	}
-	if (opreq_build(&c->prof, op_find("funds"), &none, &fr, why,
-	    sizeof(why)) == -1 || api_body(&c->prof, &fr, &body) == -1) {
-		msg_err("funds: cannot build the request: %s", why);
-		json_decref(out);
-		json_decref(jt);
-		buf_free(&body);
-		return EX_SOFTWARE;
-	}
-	rc = api_call(&s->api, fr.op, body.data, body.len, &r);
-	if (rc != 0)
-		msg_err("funds: %s", r.why);
-	else if (funds_minor(r.json, &fcur, &fminor) == -1) {
-		msg_err("funds: the service's answer has no available funds");
-		rc = EX_UNAVAILABLE;
-	} else
-		fmt_minor(fcur, fminor, have, sizeof(have));
+	rc = get_funds(b, &f);
+	if (rc == 0)
+		covered = funds_cover(b, tot, nt, &f);
 
 	json_object_set_new(out, "dry_run", json_true());
 	json_object_set_new(out, "batch_id", json_string(b->id));
@@ -905,18 +1049,10 @@ dry_run(struct batch *b)
 		fmt_minor(tot[k].cur, tot[k].todo, text, sizeof(text));
 		json_object_set_new(t, "to_issue", json_string(text));
 		json_array_append_new(jt, t);
-		if (rc == 0 && tot[k].todo > 0 && (tot[k].cur != fcur ||
-		    tot[k].todo > fminor)) {
-			covered = 0;
-			msg_err("%s: the available funds (%s %s) do not cover "
-			    "the %s %s this batch would issue", b->file,
-			    fcur->code, have, tot[k].cur->code, text);
-		}
 	}
 	json_object_set_new(out, "totals", jt);
 	if (rc == 0) {
-		json_object_set(out, "available_funds", json_path(r.json,
-		    "availableFunds"));
+		json_object_set(out, "available_funds", f.json);
 		json_object_set_new(out, "covered", json_boolean(covered));
 	}
 	if (c->out == OUT_JSON) {
@@ -932,13 +1068,13 @@ dry_run(struct batch *b)
 			printf(", %s to issue\n", text);
 		}
 		if (rc == 0)
-			printf("available funds  %s %s%s\n", have, fcur->code,
-			    covered ? "" : " (not enough)");
+			printf("available funds  %s %s%s\n", f.text,
+			    f.cur->code, covered ? "" : " (not enough)");
 		printf("nothing was sent (--dry-run)\n");
 	}
 	json_decref(out);
-	api_result_free(&r);
-	buf_free(&body);
+	if (rc == 0)
+		json_decref(f.json);
 	return rc ? rc : covered ? 0 : EX_BELOW;
 }
 
@@ -979,26 +1115,15 @@ put_cell(FILE *f, const char *s, size_t w, int last)
 		fprintf(f, "%*s", (int)(w > n ? w - n : 0) + 2, "");
 }
 
-/* a CSV cell: quoted when it must be; text from the service shown */
+/* a CSV cell (rows.c's writer: a formula is defused), then , or the line end */
 static void
-put_csv(FILE *f, const char *s, int last)
+put_csv(const struct batch *b, const char *s, int last)
 {
-	const char *p;
-
-	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' ||
-	    s[strlen(s) - 1] == ' '))) {
-		putc('"', f);
-		/* runs between quotes whole, so UTF-8 stays whole */
-		while ((p = strchr(s, '"')) != NULL) {
-			msg_put_shown(f, s, (size_t)(p - s));
-			fputs("\"\"", f);
-			s = p + 1;
-		}
-		msg_put_shown(f, s, strlen(s));
-		putc('"', f);
-	} else
-		msg_put_shown(f, s, strlen(s));
-	putc(last ? '\n' : ',', f);
+	rows_csv_cell_sep(b->out, s, b->sep);
+	if (!last)
+		putc(b->sep, b->out);
+	else
+		fputs(b->csv.crlf ? "\r\n" : "\n", b->out);
 }
 
 static void
@@ -1018,13 +1143,19 @@ out_header(struct batch *b)
 		    "REQUEST ID", "STATUS", "ISSUED BEFORE", "GC ID",
 		    "CLAIM CODE / ERROR");
 	} else if (b->c->out == OUT_CSV) {
+		size_t r;
+
+		if (b->csv.bom)		/* as the input: Excel reads it UTF-8 */
+			fputs("\xef\xbb\xbf", f);
 		for (k = 0; k < b->ncols; k++)
 			if (k != b->idx[C_REQUEST_ID])
-				put_csv(f, b->name[k], 0);
+				put_csv(b, b->name[k], 0);
 		if (b->idx[C_CURRENCY] == -1)
-			put_csv(f, "currency", 0);
-		fprintf(f, "row,request_id,status,gcId,gcClaimCode,errorCode,"
-		    "errorType,issued_before\n");
+			put_csv(b, "currency", 0);
+		put_csv(b, "row", 0);
+		put_csv(b, "request_id", 0);
+		for (r = 1; r < NRESULT; r++)	/* after "row" */
+			put_csv(b, result_names[r], r == NRESULT - 1);
 	}
 }
 
@@ -1090,22 +1221,49 @@ out_row(struct batch *b, const struct row *w, size_t i,
 	} else {
 		for (k = 0; k < b->ncols; k++)
 			if (k != b->idx[C_REQUEST_ID])
-				put_csv(f, in_value(b, w, k, amt,
+				put_csv(b, in_value(b, w, k, amt,
 				    sizeof(amt)), 0);
 		if (b->idx[C_CURRENCY] == -1)
-			put_csv(f, w->req.cur->code, 0);
+			put_csv(b, w->req.cur->code, 0);
 		snprintf(num, sizeof(num), "%zu", i + 1);
-		put_csv(f, num, 0);
-		put_csv(f, w->req.request_id, 0);
-		put_csv(f, st, 0);
-		put_csv(f, gc ? gc : "", 0);
-		put_csv(f, code ? code : "", 0);
-		put_csv(f, r->error_code ? r->error_code : "", 0);
-		put_csv(f, r->error_type ? r->error_type : "", 0);
-		put_csv(f, w->since ? w->since : "", 1);
+		put_csv(b, num, 0);
+		put_csv(b, w->req.request_id, 0);
+		put_csv(b, st, 0);
+		put_csv(b, gc ? gc : "", 0);
+		put_csv(b, code ? code : "", 0);
+		put_csv(b, r->error_code ? r->error_code : "", 0);
+		put_csv(b, r->error_type ? r->error_type : "", 0);
+		put_csv(b, w->since ? w->since : "", 1);
 	}
 	/* each row's result as it completes; a lost claim code stops the run */
 	return fflush(f) != 0 || ferror(f) ? -1 : 0;
+}
+
+/*
+ * --out FILE without -o: the format its name says (cards.csv is CSV), not
+ * the terminal's; JSON lines when the name does not say.
+ */
+static void
+out_format(struct batch *b)
+{
+	static const struct {
+		const char	*ext;
+		enum output_fmt	 fmt;
+	} by_ext[] = {
+		{ ".csv", OUT_CSV }, { ".json", OUT_JSON }, { ".jsonl", OUT_JSON },
+		{ ".txt", OUT_TABLE }, { ".table", OUT_TABLE },
+	};
+	const char *path = b->c->args.val[O_OUT], *base, *ext;
+	size_t i;
+
+	if (path == NULL || b->c->args.val[O_OUTPUT])
+		return;
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	ext = strrchr(base, '.');
+	b->c->out = OUT_JSON;
+	for (i = 0; ext && i < sizeof(by_ext) / sizeof(by_ext[0]); i++)
+		if (strcasecmp(ext, by_ext[i].ext) == 0)
+			b->c->out = by_ext[i].fmt;
 }
 
 /* --out FILE: a new file, 0600, never through a symbolic link */
@@ -1179,14 +1337,70 @@ progress(size_t done, size_t total, time_t start)
 		fputc('\n', stderr);
 }
 
-/* how to run this batch again: the same file and name */
-static void
-resume_cmd(const struct batch *b, char *out, size_t n)
+/* s for a shell, in single quotes */
+static int
+put_quoted(struct buf *t, const char *s)
 {
-	if (snprintf(out, n, "agcod batch create '%s'%s%s%s", b->file,
-	    b->id_given ? " --batch-id '" : "", b->id_given ? b->id : "",
-	    b->id_given ? "'" : "") >= (int)n)
-		strlcpy(out, "agcod batch create FILE", n);
+	int bad = buf_addc(t, '\'');
+
+	for (; *s; s++)
+		bad |= *s == '\'' ? buf_adds(t, "'\\''") : buf_addc(t, *s);
+	return bad | buf_addc(t, '\'');
+}
+
+/*
+ * How to run this batch again: the same file with the options this run
+ * was given (the format it wrote included), never --new-batch (the run
+ * to resume is that new batch now); --out names a new file, as it never
+ * overwrites one.  0, or -1 when it does not fit.
+ */
+static int
+resume_cmd(const struct batch *b, struct buf *t)
+{
+	static const char *const fmt[] = {
+		[OUT_JSON] = "json", [OUT_TABLE] = "table", [OUT_CSV] = "csv",
+	};
+	const struct args *a = &b->c->args;
+	int id, i, bad;
+
+	bad = buf_adds(t, "agcod batch create ") | put_quoted(t, b->file);
+	if (a->val[O_OUTPUT] || a->val[O_OUT])
+		bad |= buf_printf(t, " -o %s", fmt[b->c->out]);
+	for (id = 1; id < O_COUNT; id++) {
+		if (id == O_OUTPUT || id == O_OUT || id == O_NEW_BATCH ||
+		    id == O_DRY_RUN || id == O_HELP || id == O_VERSION ||
+		    id == O_LIST_COMMANDS || id == O_LIST_OPTIONS ||
+		    id == O_LIST_TABLE)
+			continue;
+		if (a->val[id] && opt_has_arg(id)) {
+			bad |= buf_printf(t, " %s%s ", id == O_PROFILE ? "-" :
+			    "--", id == O_PROFILE ? "p" : opt_name(id));
+			bad |= put_quoted(t, a->val[id]);
+		} else
+			for (i = 0; i < a->seen[id]; i++)
+				bad |= buf_printf(t, " --%s", opt_name(id));
+	}
+	if (a->val[O_OUT])
+		bad |= buf_adds(t, " --out NEW_FILE");
+	return bad ? -1 : 0;
+}
+
+/* what --out's file becomes: a new file each run */
+static int
+resume_out(const struct batch *b, struct buf *t)
+{
+	const char *out = b->c->args.val[O_OUT];
+	int bad;
+
+	if (out == NULL)
+		return 0;
+	bad = buf_adds(t, "; --out never overwrites a file: NEW_FILE then "
+	    "holds every row, so to replace ");
+	bad |= put_quoted(t, out);
+	bad |= buf_adds(t, " move NEW_FILE over it; to append to it "
+	    "instead, leave out --out and add >> ");
+	bad |= put_quoted(t, out);
+	return bad ? -1 : 0;
 }
 
 static int
@@ -1197,8 +1411,9 @@ run(struct batch *b)
 	size_t nt, i, k, issued = 0, before = 0, failed = 0, unknown = 0;
 	size_t done = 0, unsent = 0;
 	int64_t got[NTOTALS], old[NTOTALS];
-	char resume[PATH_MAX + 128], text[AMOUNT_TEXT_MAX];
-	struct buf sum = BUF_INIT(4096);
+	char text[AMOUNT_TEXT_MAX];
+	struct buf sum = BUF_INIT(8192), rs = BUF_INIT(PATH_MAX + 4096);
+	const char *resume;
 	struct sender *snd;
 	int rc = 0, bar, outfail = 0, full = 0;
 	time_t start;
@@ -1211,12 +1426,18 @@ run(struct batch *b)
 	 * .all, and .todo for rows without a card yet) are known, and
 	 * nothing has been sent.
 	 */
-	if ((rc = guard_batch(b, tot, nt)) != 0 || (rc = ctx_sender(c, &snd)))
+	if ((rc = guard_limits(b, tot, nt)) != 0 ||
+	    (rc = ctx_sender(c, &snd)) != 0 ||
+	    (rc = check_funds(b, tot, nt)) != 0 ||
+	    (rc = confirm_batch(b, tot, nt)) != 0)
 		return rc;
+	/* each row's reference is held with its pending record */
+	snd->reserve_refs = !c->args.seen[O_ALLOW_REUSED_REF];
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
 		    b->n, c->prof.partner_id, c->prof.endpoint);
-	resume_cmd(b, resume, sizeof(resume));
+	resume = resume_cmd(b, &rs) == 0 ? buf_str(&rs) :
+	    "the same command again";
 	/* the bar never mixes with rows on a terminal */
 	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0 &&
 	    (b->out != stdout || !isatty(STDOUT_FILENO));
@@ -1227,6 +1448,7 @@ run(struct batch *b)
 		struct row *w = &b->rows[i];
 		struct buf body = BUF_INIT(64 * 1024);
 		struct api_result r;
+		const char *dead;
 		int e;
 
 		if (stop_signal)
@@ -1238,15 +1460,22 @@ run(struct batch *b)
 		}
 		e = op_send(snd, &w->req, &body, &r);
 		buf_free(&body);
-		if (e == 0 && outcome_cancelled(r.json)) {
-			/* a repeated id of a cancelled card: its code is dead */
-			note_cancelled(c, w->req.op, w->req.request_id);
-			json_object_del(r.json, "gcClaimCode");
+		if (e == 0)
+			issued_elsewhere(b, w, snd);
+		if (e == 0 && (dead = outcome_dead_card(r.json)) != NULL) {
+			/* a repeated id of a cancelled or expired card: its
+			 * code is dead */
+			int cancelled = outcome_cancelled(r.json);
+
+			if (cancelled)
+				note_cancelled(c, w->req.op, w->req.request_id);
 			r.exit = e = EX_DATAERR;
-			r.status = "CANCELLED";
-			api_say(&r, "the card of request id %s was cancelled "
-			    "(cardStatus RefundedToPurchaser): its claim code "
-			    "is dead and is not shown", w->req.request_id);
+			r.status = cancelled ? "CANCELLED" : "EXPIRED";
+			api_say(&r, "the card of request id %s %s (cardStatus "
+			    "%s): its claim code is dead and is not shown",
+			    w->req.request_id, cancelled ? "was cancelled" :
+			    "has expired", dead);
+			json_object_del(r.json, "gcClaimCode");
 		}
 		done++;
 		if (e == 0) {
@@ -1280,13 +1509,12 @@ run(struct batch *b)
 				fputc('\n', stderr);
 			msg_err("cannot write the result of %s line %d "
 			    "(request id %s) to %s: %s; stopped so that no "
-			    "more claim codes are lost: run %s%s to show "
+			    "more claim codes are lost: run %s to show "
 			    "this row's result again under the same id and "
 			    "go on with the rest (add --reprint if it says "
 			    "the batch was completed)",
 			    b->file, w->cr->line, w->req.request_id,
-			    b->outname, strerror(errno), resume,
-			    b->out != stdout ? " with a new --out FILE" : "");
+			    b->outname, strerror(errno), resume);
 			/* reprint and reconcile can tell it was not delivered */
 			if (snd->last_record > 0)
 				journal_undelivered(&c->journal,
@@ -1332,11 +1560,13 @@ run(struct batch *b)
 	if (stop_signal)
 		full |= buf_printf(&sum, "; interrupted by %s",
 		    stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (done < b->n || unknown || failed || unsent)
+	if (done < b->n || unknown || failed || unsent) {
 		full |= buf_printf(&sum, "; to resume, run %s (rows with "
 		    "cards show their original cards)%s", resume, unknown ?
 		    "; unknown outcomes settle there or with 'agcod "
 		    "reconcile'" : "");
+		full |= resume_out(b, &sum);
+	}
 	if (stop_signal)
 		rc = stop_signal == SIGINT ? 130 : 143;
 	else if (unknown || outfail)
@@ -1350,7 +1580,26 @@ run(struct batch *b)
 	msg_verbose("%zu of %zu rows succeeded over %ld connection(s)", issued,
 	    b->n, http_connections(c->send.api.http));
 	buf_free(&sum);
+	buf_free(&rs);
 	return rc;
+}
+
+/* --delimiter: one character that cannot be part of a value's syntax */
+static int
+batch_sep(struct batch *b)
+{
+	const char *v = b->c->args.val[O_DELIMITER];
+
+	if (v == NULL)
+		return 0;	/* from the header line */
+	if (strcasecmp(v, "tab") == 0 || strcmp(v, "\\t") == 0)
+		v = "\t";
+	if (strlen(v) != 1 || (!ispunct((unsigned char)*v) && *v != '\t') ||
+	    *v == '"')
+		return usage_error(b->c->cmd, "--delimiter must be one "
+		    "character such as , ; | or tab");
+	b->sep = *v;
+	return 0;
 }
 
 static int
@@ -1451,10 +1700,14 @@ cmd_batch(struct cmd_ctx *c)
 	b.file = c->args.pos[1];
 	if ((rc = batch_name(&b)) != 0)
 		return rc;
+	if ((rc = batch_sep(&b)) != 0)
+		return rc;
 	if ((text = buf_slurp(b.file, BATCH_FILE_MAX, &len)) == NULL)
 		return usage_error(c->cmd, "cannot read '%s': %s", b.file,
 		    strerror(errno));
-	if (csv_parse(text, len, &b.csv, err, sizeof(err)) == -1) {
+	if (b.sep == '\0')
+		b.sep = csv_sniff(text, len);
+	if (csv_parse_sep(text, len, b.sep, &b.csv, err, sizeof(err)) == -1) {
 		free(text);
 		return usage_error(c->cmd, "%s: %s", b.file, err);
 	}
@@ -1496,6 +1749,7 @@ cmd_batch(struct cmd_ctx *c)
 		rc = dry_run(&b);
 		goto done;
 	}
+	out_format(&b);
 	if ((rc = open_out(&b)) != 0)
 		goto done;
 	rc = run(&b);

@@ -275,7 +275,7 @@ config_list(struct cmd_ctx *c)
 	struct profile_opts po = {
 		a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
 		a->val[O_ENVIRONMENT], a->val[O_ENDPOINT], a->val[O_CACERT],
-		NULL, 1		/* partial: show what is set, and what is not */
+		NULL
 	};
 	struct profile *p = &c->prof;
 	struct setting s[NSETTINGS];
@@ -285,7 +285,8 @@ config_list(struct cmd_ctx *c)
 	int rc;
 
 	memset(s, 0, sizeof(s));
-	if ((rc = profile_load(p, &po)) != 0)
+	/* what is set, and what is not: a missing key is no error here */
+	if ((rc = profile_load_partial(p, &po)) != 0)
 		return rc;
 	i = add(s, i, "profile", p->name);
 	snprintf(s[0].origin, sizeof(s[0].origin), "%s", a->val[O_PROFILE] ?

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "msg.h"
 #include "rows.h"
+#include "suggest.h"
 
 static const struct rows_col object_cols[] = {
 	{ "time", "CREATED", 20 }, { "updated", "UPDATED", 20 },
@@ -28,15 +29,16 @@ static const struct rows_col object_cols[] = {
 
 /* a table for people: what fits a wide terminal */
 static const struct rows_col object_table[] = {
-	{ "time", "CREATED", 20 }, { "state", "STATE", 11 },
-	{ "kind", "KIND", 8 }, { "request_id", "REQUEST ID", 32 },
+	{ "time", "CREATED", 20 }, { "environment", "ENV", 10 },
+	{ "state", "STATE", 11 }, { "kind", "KIND", 8 }, { "request_id", "REQUEST ID", 32 },
 	{ "amount", "AMOUNT", 10 }, { "currency", "CUR", 3 },
 	{ "gc_id", "GC ID", 16 }, { "external_reference", "REFERENCE", 16 },
 	{ "error_type", "ERROR", 0 },
 };
 
 static const struct rows_col request_table[] = {
-	{ "time", "TIME", 20 }, { "state", "STATE", 9 },
+	{ "time", "TIME", 20 }, { "environment", "ENV", 10 },
+	{ "state", "STATE", 9 },
 	{ "operation", "OPERATION", 21 }, { "request_id", "REQUEST ID", 32 },
 	{ "amount", "AMOUNT", 10 }, { "currency", "CUR", 3 },
 	{ "gc_id", "GC ID", 16 }, { "error_type", "ERROR", 0 },
@@ -75,19 +77,70 @@ op_arg(const char *s)
 	return NULL;
 }
 
-static const char *const object_states[] = { "issued", "cancelled",
-    "loaded", "voided", "activated", "deactivated", "failed", "unknown",
-    "pending", "not sent", NULL };
-static const char *const request_states[] = { "succeeded", "failed",
-    "unknown", "pending", "not sent", "cancelled", NULL };
-
-static int
-state_ok(const char *s, const char *const *set)
+/* the nearest operation to a mistyped one, in the form it was typed in */
+static const char *
+op_near(const char *s)
 {
-	for (; *set; set++)
-		if (strcmp(s, *set) == 0)
+	struct suggest sg = { s, NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (ops[i].flags & OP_JOURNAL) {
+			suggest_consider(&sg, ops[i].cmd);
+			suggest_consider(&sg, ops[i].name);
+		}
+	return sg.best;
+}
+
+enum { OBJ = 1, REQ = 2 };
+static const struct {
+	const char	*name;
+	unsigned	 of;	/* OBJ: an object's, REQ: a request's */
+} states[] = {
+	{ "issued", OBJ }, { "cancelled", OBJ | REQ }, { "loaded", OBJ },
+	{ "voided", OBJ }, { "activated", OBJ }, { "deactivated", OBJ },
+	{ "succeeded", REQ }, { "failed", OBJ | REQ },
+	{ "unknown", OBJ | REQ }, { "pending", OBJ | REQ },
+	{ "not sent", OBJ | REQ },
+};
+#define NSTATES	(sizeof(states) / sizeof(states[0]))
+
+const char *
+history_state(size_t i)
+{
+	return i < NSTATES ? states[i].name : NULL;
+}
+
+/* 1: s is a state of `of`; else 0, with the nearest one of `of` in *near */
+static int
+state_ok(const char *s, unsigned of, const char **near)
+{
+	struct suggest sg = { s, NULL, 0 };
+	size_t i;
+
+	for (i = 0; i < NSTATES; i++) {
+		if (!(states[i].of & of))
+			continue;
+		if (strcmp(s, states[i].name) == 0)
 			return 1;
+		suggest_consider(&sg, states[i].name);
+	}
+	*near = sg.best;
 	return 0;
+}
+
+/* "issued, cancelled, ..." */
+static const char *
+state_list(unsigned of, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NSTATES && n < len; i++)
+		if (states[i].of & of)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n ? ", " : "", states[i].name);
+	return buf;
 }
 
 int
@@ -98,10 +151,14 @@ cmd_history(struct cmd_ctx *c)
 	char since[32], until[32];
 	struct journal *j;
 	struct rows rows;
-	const char *why = NULL;
+	const char *why = NULL, *near = NULL;
+	char list[160];
+	unsigned of;
 	int rc;
 
 	memset(&q, 0, sizeof(q));
+	/* like git log: the newest first, so --limit 1 is the latest */
+	q.newest_first = !a->seen[O_REVERSE];
 	q.view = a->seen[O_PENDING] ? VIEW_OPEN : a->seen[O_REQUESTS] ?
 	    VIEW_REQUESTS : VIEW_OBJECTS;
 	if (a->seen[O_PENDING] && a->seen[O_REQUESTS])
@@ -127,26 +184,36 @@ cmd_history(struct cmd_ctx *c)
 			return usage_error(c->cmd, "--limit '%s' is %s (1 to "
 			    "100000000)", a->val[O_LIMIT], why);
 	}
-	if ((q.state = a->val[O_STATE]) && !state_ok(q.state,
-	    q.view == VIEW_OBJECTS ? object_states : request_states))
+	of = q.view == VIEW_OBJECTS ? OBJ : REQ;
+	if ((q.state = a->val[O_STATE]) && !state_ok(q.state, of, &near)) {
+		if (near)
+			return usage_error(c->cmd, "--state '%s' is not a state "
+			    "of %s (did you mean '%s'?)", q.state, of == OBJ ?
+			    "a card, load or physical card" : "a request",
+			    near);
 		return usage_error(c->cmd, "--state '%s' is not a state of %s: "
-		    "%s", q.state, q.view == VIEW_OBJECTS ? "a card, load or "
-		    "physical card (issued, cancelled, loaded, voided, "
-		    "activated, deactivated, failed, unknown, pending, not sent)"
-		    : "a request", q.view == VIEW_OBJECTS ? "see --requests "
-		    "for request states" : "succeeded, failed, unknown, "
-		    "pending, not sent, cancelled");
+		    "%s%s", q.state, of == OBJ ? "a card, load or physical card"
+		    : "a request", state_list(of, list, sizeof(list)),
+		    of == OBJ ? "; see --requests for request states" : "");
+	}
 	if (a->val[O_OPERATION] &&
-	    (q.operation = op_arg(a->val[O_OPERATION])) == NULL)
+	    (q.operation = op_arg(a->val[O_OPERATION])) == NULL) {
+		if ((near = op_near(a->val[O_OPERATION])) != NULL)
+			return usage_error(c->cmd, "--operation '%s' is not an "
+			    "operation (did you mean '%s'?)",
+			    a->val[O_OPERATION], near);
 		return usage_error(c->cmd, "--operation '%s' is not an "
 		    "operation (create, cancel, load, void, activate, "
 		    "deactivate, or their AGCOD names)", a->val[O_OPERATION]);
+	}
 	if (q.operation && q.view == VIEW_OBJECTS &&
 	    journal_kind(q.operation) == NULL)
 		return usage_error(c->cmd, "--operation '%s' makes no money "
 		    "object: use it with --requests", a->val[O_OPERATION]);
 	q.request_id = a->val[O_REQUEST_ID];
 	q.extref = a->val[O_EXTREF];
+	if ((rc = ctx_scope(c, &q)) != 0)
+		return rc;
 	if ((j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
 #define COLS(t)	(t), sizeof(t) / sizeof((t)[0])
@@ -166,6 +233,11 @@ cmd_history(struct cmd_ctx *c)
 	}
 	/* a closed stdout ends a reader quietly; main says the rest */
 	if (rows.n == 0 && rc == 0)
-		msg_note("no matching journal entries in '%s'", c->state_dir);
+		msg_note("no matching journal entries in '%s'%s", c->state_dir,
+		    q.environment ? " for this profile's partner and "
+		    "environment" : "");
+	/* like git diff --exit-code: something to act on is 1 */
+	if (a->seen[O_EXIT_CODE] && rows.n > 0)
+		return EX_BELOW;
 	return 0;
 }

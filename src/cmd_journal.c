@@ -40,9 +40,12 @@ export(struct cmd_ctx *c, struct journal *j)
 {
 	struct journal_query q;
 	struct rows rows;
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_REQUESTS;
+	if ((rc = ctx_scope(c, &q)) != 0)
+		return rc;
 	/* everything, for a machine: JSON lines unless asked otherwise */
 	rows_begin(&rows, stdout, c->args.val[O_OUTPUT] ? c->out : OUT_JSON,
 	    export_cols, sizeof(export_cols) / sizeof(export_cols[0]));
@@ -101,7 +104,8 @@ prune(struct cmd_ctx *c, struct journal *j)
 	}
 	printf("%ld\n", n);
 	msg_note("%s %ld settled record%s older than %s; pending and unknown "
-	    "ones are kept", dry ? "would delete" : "deleted", n,
+	    "ones are kept, and each card's request id, state and time stay "
+	    "for the batch guards", dry ? "would delete" : "deleted", n,
 	    n == 1 ? "" : "s", before);
 	return 0;
 }
@@ -173,6 +177,7 @@ settle(struct cmd_ctx *c, struct journal *j)
 	    a->val[O_REASON]) == -1) {
 		msg_err("%s", j->err);
 		return strstr(j->err, "no pending or unknown") ? EX_DATAERR :
+		    strstr(j->err, "another agcod process") ? EX_TEMPFAIL :
 		    EX_IOERR;
 	}
 	msg_note("%s %s settled by hand as %s", o.op, rid, st);

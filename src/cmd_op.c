@@ -62,8 +62,9 @@ say_if_interrupted(const struct op *op, const char *rid, int on)
 
 /*
  * funds: the forecast from the journal on stderr, and the thresholds:
- * --below AMOUNT and --below-days N exit 1 when crossed.  *show is 0 when
- * nothing was crossed under -q: a cron line then prints nothing at all.
+ * --below AMOUNT and --below-days N exit 1 when crossed.  *show is 0 under
+ * -q with a threshold: a cron line then prints nothing at all, or, when a
+ * threshold is crossed, the one line that names it.
  */
 static int
 check_funds(struct cmd_ctx *c, json_t *j, const struct amount *below,
@@ -73,13 +74,14 @@ check_funds(struct cmd_ctx *c, json_t *j, const struct amount *below,
 	const char *code = json_str(json_object_get(j, "availableFunds"),
 	    "currencyCode");
 	const struct currency *cur = code ? currency_find(code) : NULL;
-	char per_day[AMOUNT_TEXT_MAX];
+	char per_day[AMOUNT_TEXT_MAX], days[160];
 	struct forecast f;
 	struct journal *jr;
 	struct amount have;
-	int rc = 0, watch = c->args.val[O_BELOW] || below_days > 0;
+	int low = 0, rc = 0, watch = c->args.val[O_BELOW] || below_days > 0;
 
 	*show = 1;
+	days[0] = '\0';
 	if (!json_is_string(v) ||
 	    amount_parse_number(json_string_value(v), &have) == -1) {
 		if (!watch)
@@ -90,10 +92,13 @@ check_funds(struct cmd_ctx *c, json_t *j, const struct amount *below,
 	if (c->args.val[O_BELOW] && amount_cmp(&have, below) < 0) {
 		msg_warn("available funds %s are below %s",
 		    json_string_value(v), c->args.val[O_BELOW]);
+		low = 1;
 		rc = EX_BELOW;
 	}
+	/* the spend of this environment only: sandbox has funds of its own */
 	if (cur && (jr = ctx_journal(c)) != NULL && forecast_funds(jr,
-	    c->prof.partner_id, cur, &have, time(NULL), &f) == 0) {
+	    c->prof.partner_id, c->prof.production ? "production" : "sandbox",
+	    cur, &have, time(NULL), &f) == 0) {
 		struct amount pd = { f.per_day, cur->exponent };
 
 		amount_format(&pd, per_day, sizeof(per_day));
@@ -111,14 +116,26 @@ check_funds(struct cmd_ctx *c, json_t *j, const struct amount *below,
 			    "last %d days, fewer than %ld", f.days_left,
 			    f.days_left == 1 ? "" : "s", FORECAST_DAYS,
 			    below_days);
+			snprintf(days, sizeof(days), "last %ld day%s at the "
+			    "spend of the last %d days, fewer than --below-days "
+			    "%ld", f.days_left, f.days_left == 1 ? "" : "s",
+			    FORECAST_DAYS, below_days);
 			rc = EX_BELOW;
 		}
 	} else if (below_days > 0) {
 		msg_err("no forecast: the journal cannot be read");
 		return EX_IOERR;
 	}
-	if (rc == 0 && watch && msg_verbosity < 0)
+	if (watch && msg_verbosity < 0) {
 		*show = 0;
+		/* cron mails this one line: which threshold, and the funds */
+		if (rc)
+			msg_err("available funds %s%s%s %s%s%s%s",
+			    json_string_value(v), code ? " " : "",
+			    code ? code : "", low ? "are below --below " : "",
+			    low ? c->args.val[O_BELOW] : "",
+			    low && days[0] ? " and " : "", days);
+	}
 	return rc;
 }
 

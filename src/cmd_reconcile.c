@@ -6,7 +6,6 @@
  * is never re-sent from this profile: it is named, with the profile to
  * use, and the exit status says it is still open.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +17,6 @@
 #include "outcome.h"
 #include "send.h"
 
-/* a pending record younger than this whose process lives is in flight */
-#define IN_FLIGHT_MAX	(24 * 3600)
 /* Amazon's activation recovery ends in a support case after a day */
 #define AMAZON_RECOVERY_WINDOW	(24 * 3600)
 
@@ -122,24 +119,6 @@ struct todo {
 };
 
 
-/* a pending record of a process that still runs is not ours to settle */
-static int
-in_flight(json_t *e)
-{
-	json_t *pid = json_object_get(e, "pid");
-	const char *t = json_string_value(json_object_get(e, "time"));
-	struct tm tm;
-
-	if (strcmp(member(e, "state"), "pending") != 0 ||
-	    !json_is_integer(pid) || t == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL ||
-	    time(NULL) - timegm(&tm) > IN_FLIGHT_MAX)
-		return 0;
-	return kill((pid_t)json_integer_value(pid), 0) == 0;
-}
-
 static int
 collect(json_t *e, void *arg)
 {
@@ -156,7 +135,8 @@ collect(json_t *e, void *arg)
 		t->elsewhere++;
 		return 0;
 	}
-	if (in_flight(e)) {
+	/* a pending record of a process that still runs is not ours */
+	if (journal_row_live(&t->c->journal, e)) {
 		msg_note("%s %s is being sent by process %lld right now",
 		    member(e, "operation"), member(e, "request_id"),
 		    (long long)json_integer_value(json_object_get(e, "pid")));

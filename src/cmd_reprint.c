@@ -38,9 +38,18 @@ cmd_reprint(struct cmd_ctx *c)
 
 	if (rid == NULL)
 		return usage_error(c->cmd, "'--request-id' is required");
-	if ((e = ctx_lookup(c, op->name, rid)) == NULL)
+	if ((e = ctx_lookup(c, op->name, rid)) == NULL) {
+		/* an error is not "no card": say it, send nothing */
+		if (!c->journal_read)
+			return EX_IOERR;
+		if (c->journal.err[0]) {
+			msg_err("cannot read the journal '%s': %s; nothing was "
+			    "sent", c->journal.path, c->journal.err);
+			return EX_IOERR;
+		}
 		return usage_error(c->cmd, "the journal in '%s' has no %s with "
 		    "request id '%s'", c->state_dir, op->name, rid);
+	}
 	/* the card's state; a refused repeat of its id does not count */
 	st = json_object_get(e, "object_state") ? member(e, "object_state") :
 	    member(e, "state");

@@ -43,8 +43,36 @@ keep_row(struct csv_row *row, const struct buf *text, const size_t *off)
 	return 0;
 }
 
+char
+csv_sniff(const char *s, size_t n)
+{
+	size_t i = n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	int quoted = 0, semi = 0, tab = 0;
+
+	for (; i < n && (quoted || s[i] != '\n'); i++) {
+		if (s[i] == '"')
+			quoted = !quoted;	/* "" inside: out and in again */
+		else if (quoted)
+			continue;
+		else if (s[i] == ',')
+			return ',';
+		else if (s[i] == ';')
+			semi = 1;
+		else if (s[i] == '\t')
+			tab = 1;
+	}
+	return semi ? ';' : tab ? '\t' : ',';
+}
+
 int
 csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
+{
+	return csv_parse_sep(s, n, ',', c, err, errlen);
+}
+
+int
+csv_parse_sep(const char *s, size_t n, char sep, struct csv *c, char *err,
+    size_t errlen)
 {
 	struct buf f = BUF_INIT(CSV_FIELD_MAX);
 	struct buf text = BUF_INIT(CSV_MAX_FIELDS * (CSV_FIELD_MAX + 1));
@@ -53,8 +81,10 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 	int line = 1, quoted;
 
 	memset(c, 0, sizeof(*c));
-	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
 		i = 3;	/* a UTF-8 byte-order mark from spreadsheets */
+		c->bom = 1;
+	}
 	if (memchr(s, '\0', n)) {
 		snprintf(err, errlen, "the file holds a NUL byte");
 		return -1;
@@ -96,7 +126,7 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 					if (buf_addc(&f, s[i]) == -1)
 						goto toolong;
 				}
-				if (i < n && s[i] != ',' && s[i] != '\n' &&
+				if (i < n && s[i] != sep && s[i] != '\n' &&
 				    !(s[i] == '\r' && i + 1 < n &&
 				    s[i + 1] == '\n') && !(s[i] == '\r' &&
 				    i + 1 == n)) {
@@ -105,7 +135,7 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 					goto fail;
 				}
 			} else {
-				while (i < n && s[i] != ',' && s[i] != '\n' &&
+				while (i < n && s[i] != sep && s[i] != '\n' &&
 				    !(s[i] == '\r' && (i + 1 == n ||
 				    s[i + 1] == '\n'))) {
 					if (s[i] == '"') {
@@ -126,12 +156,15 @@ csv_parse(const char *s, size_t n, struct csv *c, char *err, size_t errlen)
 			off[row->nfields++] = text.len;
 			if (buf_add(&text, buf_str(&f), f.len + 1) == -1)
 				goto toolong;
-			if (i < n && s[i] == ',') {
+			if (i < n && s[i] == sep) {
 				i++;
 				continue;
 			}
-			if (i < n && s[i] == '\r')
+			if (i < n && s[i] == '\r') {
 				i++;
+				if (c->nrows == 1 && i < n && s[i] == '\n')
+					c->crlf = 1;	/* the line end to write */
+			}
 			if (i < n && s[i] == '\n') {
 				i++;
 				line++;

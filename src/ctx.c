@@ -137,7 +137,8 @@ ctx_sender(struct cmd_ctx *c, struct sender **out)
 		c->rl_ready = 1;
 	}
 	s->api.prof = &c->prof;
-	s->api.rl = &c->rl;
+	s->api.pace = ratelimit_pace;
+	s->api.pace_arg = &c->rl;
 	s->api.retry_for = c->retry_for;
 	s->api.trace = trace_hook;
 	s->api.trace_arg = c;
@@ -146,18 +147,87 @@ ctx_sender(struct cmd_ctx *c, struct sender **out)
 	return 0;
 }
 
+/* the request id of the card the journal knows by in->gc_id, into rid */
+static int
+by_gc_id(struct cmd_ctx *c, const struct op *op, struct opreq_in *in,
+    char *rid, size_t len)
+{
+	const char *kind = journal_kind(op->refers_to);
+	const char *env = c->prof.production ? "production" : "sandbox";
+	struct journal *j;
+	int n;
+
+	if ((j = ctx_journal(c)) == NULL)
+		return EX_IOERR;
+	if ((n = journal_find_gc(j, kind, in->gc_id, c->prof.partner_id, env,
+	    rid, len)) < 0) {
+		msg_err("cannot read the journal '%s': %s", j->path, j->err);
+		return EX_IOERR;
+	}
+	if (n == 0)
+		return usage_error(c->cmd, "the journal has no %s with gcId "
+		    "'%.64s' of partner '%s' in %s: give '--request-id ID' "
+		    "too", kind, in->gc_id, c->prof.partner_id, env);
+	if (n > 1)
+		return usage_error(c->cmd, "the journal has more than one %s "
+		    "with gcId '%.64s': give '--request-id ID' too", kind,
+		    in->gc_id);
+	msg_verbose("gcId %s is the %s of request id %s", in->gc_id, kind,
+	    rid);
+	in->request_id = rid;
+	return 0;
+}
+
 int
 ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	struct opreq_in in;
 	struct journal *j = NULL;
-	char why[1024];
+	char why[1024], rid[128];
+	int rc;
 
 	cli_opreq_in(&c->args, &in);
-	if (op->refers_to && in.request_id)
-		j = ctx_journal(c);
-	if (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
-	    sizeof(why)) == -1)
+	/* cancel --gc-id G: a support ticket's gcId names the card */
+	if (op->refers_to && (op->fields & F_GCID) && in.request_id == NULL &&
+	    in.gc_id && (rc = by_gc_id(c, op, &in, rid, sizeof(rid))) != 0)
+		return rc;
+	if (op->refers_to && in.request_id && (j = ctx_journal(c)) == NULL)
+		return EX_IOERR;
+	switch (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
+	    sizeof(why))) {
+	case 0:
+		return 0;
+	case -2:
+		msg_err("%s", why);
+		return EX_IOERR;
+	default:
 		return usage_error(c->cmd, "%s", why);
+	}
+}
+
+int
+ctx_scope(struct cmd_ctx *c, struct journal_query *q)
+{
+	const struct args *a = &c->args;
+	int rc;
+
+	if (a->seen[O_ALL_ENVIRONMENTS])
+		return 0;
+	if (c->prof.partner_id[0] == '\0') {
+		struct profile_opts po = {
+			a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
+			a->val[O_ENVIRONMENT], a->val[O_ENDPOINT],
+			a->val[O_CACERT], NULL
+		};
+
+		if ((rc = profile_load(&c->prof, &po)) != 0) {
+			msg_note("the journal is read for the profile's partner "
+			    "and environment; '--all-environments' reads all "
+			    "of it without a profile");
+			return rc;
+		}
+	}
+	q->partner = c->prof.partner_id;
+	q->environment = c->prof.production ? "production" : "sandbox";
 	return 0;
 }

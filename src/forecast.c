@@ -26,7 +26,6 @@ forecast_minor(const struct amount *a, const struct currency *cur,
 }
 
 struct sum {
-	const char		*partner;
 	const struct currency	*cur;
 	int64_t			 spent;
 	int			 overflow;
@@ -37,7 +36,6 @@ add(json_t *row, void *arg)
 {
 	struct sum *s = arg;
 	const char *st = json_string_value(json_object_get(row, "state"));
-	const char *p = json_string_value(json_object_get(row, "partner"));
 	const char *c = json_string_value(json_object_get(row, "currency"));
 	const char *v = json_string_value(json_object_get(row, "amount"));
 	struct amount a;
@@ -45,8 +43,7 @@ add(json_t *row, void *arg)
 
 	/* money still out: an issued card, a load not voided */
 	if (!st || (strcmp(st, "issued") != 0 && strcmp(st, "loaded") != 0) ||
-	    !p || strcmp(p, s->partner) != 0 || !c ||
-	    strcmp(c, s->cur->code) != 0 || !v ||
+	    !c || strcmp(c, s->cur->code) != 0 || !v ||
 	    amount_parse_number(v, &a) == -1)
 		return 0;
 	if (forecast_minor(&a, s->cur, &m) == -1 || m < 0 ||
@@ -59,11 +56,11 @@ add(json_t *row, void *arg)
 
 int
 forecast_funds(struct journal *j, const char *partner,
-    const struct currency *cur, const struct amount *have, time_t now,
+    const char *environment, const struct currency *cur, const struct amount *have, time_t now,
     struct forecast *f)
 {
 	struct journal_query q;
-	struct sum s = { partner, cur, 0, 0 };
+	struct sum s = { cur, 0, 0 };
 	char since[32];
 	int64_t funds;
 
@@ -74,6 +71,9 @@ forecast_funds(struct journal *j, const char *partner,
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OBJECTS;
 	q.since = since;
+	/* the other environment's spend draws on other funds */
+	q.partner = partner;
+	q.environment = environment;
 	if (journal_query(j, &q, add, &s) < 0)
 		return -1;
 	if (s.overflow)

@@ -19,13 +19,14 @@ struct forecast {
 /*
  * The spend of the last FORECAST_DAYS days before now from the journal:
  * cards still issued plus balance loads still loaded (a cancelled card or
- * a voided load gave its money back), of this partner, in this currency;
+ * a voided load gave its money back), of this partner and environment
+ * (sandbox or production: each has funds of its own), in this currency;
  * and how many whole days funds `have` lasts at that rate.  0, or -1 with
  * j->err on a journal error.
  */
 int	forecast_funds(struct journal *, const char *partner,
-	    const struct currency *, const struct amount *have, time_t now,
-	    struct forecast *);
+	    const char *environment, const struct currency *,
+	    const struct amount *have, time_t now, struct forecast *);
 /* pure: minor units of cur in a, rounded down; -1 on overflow */
 int	forecast_minor(const struct amount *a, const struct currency *cur,
 	    int64_t *out);

@@ -87,9 +87,12 @@ host_why(const char *hp, char *name, size_t namelen)
 	return NULL;
 }
 
-/* 1 production host, 0 sandbox host, -1 any other host */
+/*
+ * 1 production host, 0 sandbox host, -1 any other host; *group: the
+ * region group whose host it is
+ */
 static int
-amazon_host(const char *name)
+amazon_host(const char *name, const struct region_info **group)
 {
 	static const char *const groups[] = { "na", "eu", "fe" };
 	char h[300];
@@ -104,11 +107,13 @@ amazon_host(const char *name)
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		const struct region_info *r = region_find(groups[i]);
 
+		*group = r;
 		if (r && strcasecmp(h, r->production_host) == 0)
 			return 1;
 		if (r && strcasecmp(h, r->sandbox_host) == 0)
 			return 0;
 	}
+	*group = NULL;
 	return -1;
 }
 
@@ -129,6 +134,7 @@ int
 guard_config(struct cmd_ctx *c)
 {
 	struct profile *p = &c->prof;
+	const struct region_info *group;
 	const char *why;
 	char name[300], kb[PATH_MAX + 32];
 	struct amount a;
@@ -148,7 +154,20 @@ guard_config(struct cmd_ctx *c)
 		msg_err("endpoint '%s' %s; nothing was sent", shown, why);
 		return EX_CONFIG;
 	}
-	kind = amazon_host(name);
+	kind = amazon_host(name, &group);
+	/* Amazon's host of one region, signed for another: refused there */
+	if (kind != -1 && group != p->region) {
+		msg_err("endpoint '%s' is Amazon's %s %s host, but profile "
+		    "'%s' signs for region '%s' (%s): use --region %s%s, or the "
+		    "endpoint https://%s; nothing was sent", p->endpoint,
+		    group->name, kind ? "production" : "sandbox", p->name,
+		    p->region->name, p->region->signing_region, group->name,
+		    kind == p->production ? "" : kind ? " --environment "
+		    "production" : " --environment sandbox",
+		    p->production ? p->region->production_host :
+		    p->region->sandbox_host);
+		return EX_CONFIG;
+	}
 	if (kind == 1 && !p->production) {
 		msg_err("profile '%s' is a sandbox profile but its endpoint '%s' "
 		    "is Amazon's production host; nothing was sent", p->name,

@@ -2,6 +2,10 @@
  * http.c - the only file that includes <curl/curl.h>.  TLS 1.2 at least,
  * peer and host verification always on, https only, no redirects, a time
  * limit per attempt, capped response, one connection reused for a batch.
+ * A caller's gate (the rate limit) runs once the connection is up, just
+ * before the request goes out (CURLOPT_PREREQFUNCTION, libcurl 7.80); its
+ * wait is not part of the attempt's time limit, and a failure before it
+ * ran is one that sent nothing.
  *
  * libcurl is linked like any library (the package's Depends names it).
  * Every option that carries a security or resource policy is checked: a
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -25,19 +30,27 @@
 struct http {
 	CURL	*curl;
 	long	 connections;
+	long	 timeout_ms;	/* one attempt, connect + transfer */
+	/* the transfer under way */
+	const struct http_gate *gate;
+	long	 start_ms;
+	long	 gate_ms;	/* time spent in the gate */
+	int	 passed;	/* the gate let the request go */
+	int	 held;		/* the gate kept it */
+	int	 timed_out;	/* on_progress ended it */
 };
 
 /*
  * The oldest libcurl with every option used here: CURLOPT_PROTOCOLS_STR
  * (7.85.0) when built against a libcurl that has it, else
- * CURLINFO_TOTAL_TIME_T (7.61.0).
+ * CURLOPT_PREREQFUNCTION (7.80.0; older headers do not build).
  */
 #if LIBCURL_VERSION_NUM >= 0x075500
 #define CURL_MIN_NUM	0x075500
 #define CURL_MIN_STR	"7.85.0"
 #else
-#define CURL_MIN_NUM	0x073d00
-#define CURL_MIN_STR	"7.61.0"
+#define CURL_MIN_NUM	0x075000
+#define CURL_MIN_STR	"7.80.0"
 #endif
 
 /* the system trust store: OpenSSL's hashed directory, one CA read a run */
@@ -161,6 +174,52 @@ on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* the connection is up: the gate decides whether the request goes out */
+static int
+on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+	struct http *h = ud;
+	long t0;
+	int rc;
+
+	(void)ip; (void)local_ip; (void)port; (void)local_port;
+	if (h->gate && h->gate->fn) {
+		t0 = mono_ms();
+		rc = h->gate->fn(h->gate->arg);
+		h->gate_ms += mono_ms() - t0;
+		if (rc != 0) {
+			h->held = 1;
+			return CURL_PREREQFUNC_ABORT;
+		}
+	}
+	h->passed = 1;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* the attempt's time limit, less the gate's wait */
+static int
+on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http *h = ud;
+
+	(void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+	if (h->passed && mono_ms() - h->start_ms - h->gate_ms > h->timeout_ms) {
+		h->timed_out = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static enum http_result
 classify(CURLcode e, const struct http_response *r)
 {
@@ -249,6 +308,7 @@ http_new(const struct profile *p, long timeout)
 		free(h);
 		return NULL;
 	}
+	h->timeout_ms = timeout * 1000;
 	http_trust(p, &cafile, &capath);
 	SET(CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -269,6 +329,11 @@ http_new(const struct profile *p, long timeout)
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_PREREQFUNCTION, on_prereq);
+	SET(CURLOPT_PREREQDATA, h);
+	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SET(CURLOPT_XFERINFODATA, h);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	return h;
 refused:
 	msg_err("libcurl %s refuses %s (%s); nothing was sent",
@@ -309,15 +374,17 @@ http_connections(const struct http *h)
 
 int
 http_post(struct http *h, const char *url, const struct http_header_out *hd,
-    size_t nh, const char *body, size_t len, struct http_response *r)
+    size_t nh, const char *body, size_t len, const struct http_gate *gate,
+    struct http_response *r)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
 	struct curl_slist *list = NULL, *t;
 	CURL *c = h->curl;
 	const char *name;
 	CURLcode e;
-	curl_off_t us = 0, pre = 0;
+	curl_off_t us = 0;
 	long conns = 0;
+	enum http_result hr;
 	size_t i;
 
 	for (i = 0; i < nh; i++) {
@@ -341,8 +408,16 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_ERRORBUFFER, errbuf);
+	/* libcurl's limit, past any wait in the gate; on_progress's is exact */
+	SET(CURLOPT_TIMEOUT, h->timeout_ms / 1000 + (gate ? gate->max_wait_s +
+	    1 : 0));
 
+	h->gate = gate;
+	h->passed = h->held = h->timed_out = 0;
+	h->gate_ms = 0;
+	h->start_ms = mono_ms();
 	e = curl_easy_perform(c);
+	h->gate = NULL;
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
 	curl_slist_free_all(list);	/* held the Authorization header */
@@ -354,17 +429,28 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 		us = 0;
 	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns) != CURLE_OK)
 		conns = 0;
-	if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
-		pre = 0;
-	r->pretransfer_us = (long)pre;
-	r->elapsed_ms = (long)(us / 1000);
+	/* the round trip, without the wait in the gate */
+	r->elapsed_ms = (long)(us / 1000) - h->gate_ms;
+	if (r->elapsed_ms < 0)
+		r->elapsed_ms = 0;
 	r->connects = conns;
 	h->connections += conns;
 	if (e != CURLE_OK)
 		msg_sanitize(r->error, sizeof(r->error), errbuf[0] ? errbuf :
 		    curl_easy_strerror(e), strlen(errbuf[0] ? errbuf :
 		    curl_easy_strerror(e)));
-	return classify(e, r);
+	if (h->held)
+		return HTTP_HELD;
+	if (h->timed_out) {
+		snprintf(r->error, sizeof(r->error), "timed out after %ld s",
+		    h->timeout_ms / 1000);
+		return HTTP_LOST;
+	}
+	hr = classify(e, r);
+	/* it never went out: refused, unresolved, a handshake never done */
+	if (e != CURLE_OK && !h->passed && hr != HTTP_TLS)
+		hr = HTTP_NOT_SENT;
+	return hr;
 refused:	/* before curl_easy_perform: nothing left the machine */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);

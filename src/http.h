@@ -10,12 +10,28 @@
 
 enum http_result {
 	HTTP_OK,		/* a response arrived (any status) */
-	HTTP_NOT_SENT,		/* could not connect: the request never left */
+	HTTP_NOT_SENT,		/* no connection (or none through the gate):
+				 * the request never left */
 	HTTP_LOST,		/* timeout or connection lost: outcome unknown */
 	HTTP_TLS,		/* certificate or TLS policy failure */
 	HTTP_TOO_BIG,		/* the response passed its cap */
 	HTTP_FAILED,		/* anything else */
 	HTTP_SETUP,		/* refused before sending: nothing left */
+	HTTP_HELD,		/* the gate kept the request: nothing sent */
+};
+
+/*
+ * The gate of a transfer: fn is called once the connection is up (a new
+ * connection's TLS handshake done, or a kept one reused), just before the
+ * request goes out.  0 sends it; anything else ends the transfer with
+ * HTTP_HELD and nothing sent.  The time fn takes, up to max_wait_s, is not
+ * part of the transfer's timeout.  A failure before the gate passed is
+ * HTTP_NOT_SENT (or HTTP_TLS): the request cannot have left.
+ */
+struct http_gate {
+	int	(*fn)(void *arg);
+	void	*arg;
+	long	 max_wait_s;
 };
 
 struct http_header_out {
@@ -32,7 +48,6 @@ struct http_response {
 	long		 elapsed_ms;
 	char		 error[256];
 	long		 connects;	/* new connections this transfer */
-	long		 pretransfer_us;	/* start to the request's first byte */
 };
 
 struct http;
@@ -49,9 +64,11 @@ struct http	*http_new(const struct profile *, long timeout);
 /* the trust store used: a bundle file and a hashed directory (or NULL) */
 void		 http_trust(const struct profile *, const char **file,
 		    const char **dir);
+/* gate may be NULL: the request goes out once the connection is up */
 int		 http_post(struct http *, const char *url,
 		    const struct http_header_out *, size_t nheaders,
-		    const char *body, size_t len, struct http_response *);
+		    const char *body, size_t len, const struct http_gate *gate,
+		    struct http_response *);
 void		 http_response_init(struct http_response *);
 void		 http_response_free(struct http_response *);
 void		 http_free(struct http *);

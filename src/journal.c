@@ -3,20 +3,25 @@
  *
  * Two tables.  `requests`: one row each time a request is sent, committed
  * durably (WAL, synchronous=FULL) as "pending" before it leaves the
- * machine, then given its own outcome (succeeded, failed, unknown, not
- * sent, cancelled) and nothing else's.  `objects`: one row per money
- * object - a card (create/cancel), a balance load (load/void), a physical
- * card (activate/deactivate) - with its current state, moved only by
- * journal_next_state(), so a refused request never changes the state of
- * what it referred to.  Concurrent processes wait for each other (busy
- * timeout, BEGIN IMMEDIATE).  Request ids, amounts and gc ids only: never a
- * claim code, a secret or a derived key.
+ * machine, then given the evidence its answer carries; the journal, not
+ * the caller, decides what that proves (succeeded, failed, unknown, not
+ * sent, cancelled), knowing from the `acted` column whether an earlier
+ * attempt of the id may have acted.  `objects`: one row per money object -
+ * a card (create/cancel), a balance load (load/void), a physical card
+ * (activate/deactivate) - with its current state, moved only by
+ * journal_next_state() on evidence, so a refused request never changes
+ * the state of what it referred to.  One open record per request id (a
+ * unique index); close_requests() is the one way a record stops being
+ * open.  Concurrent processes wait for each other (busy timeout, BEGIN
+ * IMMEDIATE).  Request ids, amounts and gc ids only: never a claim code, a
+ * secret or a derived key.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +138,7 @@ is(const char *a, const char *b)
 	return a && strcmp(a, b) == 0;
 }
 
-/* nothing is known of it yet: an outcome may still settle it */
+/* nothing is known of it yet: evidence may still settle it */
 static int
 unsettled(const char *st)
 {
@@ -141,38 +146,94 @@ unsettled(const char *st)
 	    is(st, "not sent");
 }
 
-const char *
-journal_next_state(const char *op, const char *cur, const char *outcome,
-    int same)
-{
-	const struct kind *k;
-	int origin;
+/*
+ * The rule, as a table: a row per kind of evidence, a column per state
+ * the object is in; "=" keeps it, "made" is the operation's own state
+ * (issued, loaded, activated), "undone" its undo's (cancelled, voided,
+ * deactivated).  agcod-journal(5) prints the same table, and a test
+ * holds the two equal.
+ */
+enum { JT_SEND, JT_NOT_SENT, JT_NO_PROOF, JT_REFUSED, JT_REFUSED_AFTER,
+	JT_F2_SAME, JT_SUCCESS, JT_REFUNDED, JT_UNDONE, JT_SETTLED_OK,
+	JT_SETTLED_FAILED };
+static const char *const jt_rows[JT_ROWS] = {
+	"send", "not-sent", "no-proof", "refused", "refused-after-acted",
+	"f2xx-same-body", "success", "refunded", "undone", "settled-succeeded",
+	"settled-failed",
+};
+static const char *const jt_cols[JT_COLS] = {
+	"none", "pending", "unknown", "not-sent", "failed", "made", "undone",
+};
+static const char *const jt[JT_ROWS][JT_COLS] = {
+	/* none	     pending	unknown	  not sent  failed    made	undone */
+	{ "pending", "unknown", "=",	  "pending", "pending", "=",	"=" },
+	{ "not sent", "not sent", "=",	  "=",	    "=",      "=",	"=" },
+	{ "unknown", "unknown", "=",	  "unknown", "unknown", "=",	"=" },
+	{ "failed", "failed",	"failed", "failed", "=",      "=",	"=" },
+	{ "unknown", "unknown", "=",	  "=",	    "=",      "=",	"=" },
+	{ "failed", "failed",	"failed", "failed", "=",      "=",	"=" },
+	{ "made",   "made",	"made",	  "made",   "made",   "=",	"=" },
+	{ "undone", "undone",	"undone", "undone", "undone", "undone",	"=" },
+	{ "undone", "undone",	"undone", "undone", "undone", "undone",	"=" },
+	{ "made",   "made",	"made",	  "made",   "made",   "=",	"=" },
+	{ "failed", "failed",	"failed", "failed", "=",      "=",	"=" },
+};
 
-	if ((k = kind_of(op, &origin)) == NULL)
+const char *
+journal_table(int row, int col)
+{
+	return row >= 0 && row < JT_ROWS && col >= 0 && col < JT_COLS ?
+	    jt[row][col] : NULL;
+}
+
+const char *
+journal_table_row(int row)
+{
+	return row >= 0 && row < JT_ROWS ? jt_rows[row] : NULL;
+}
+
+const char *
+journal_table_col(int col)
+{
+	return col >= 0 && col < JT_COLS ? jt_cols[col] : NULL;
+}
+
+const char *
+journal_next_state(const char *op, const char *cur, enum journal_evidence ev,
+    int acted)
+{
+	static const int row_of[EV_COUNT] = {
+		[EV_SEND] = JT_SEND, [EV_NOT_SENT] = JT_NOT_SENT,
+		[EV_NO_PROOF] = JT_NO_PROOF, [EV_REFUSED] = JT_REFUSED,
+		[EV_REFUSED_SAME] = JT_F2_SAME, [EV_SUCCESS] = JT_SUCCESS,
+		[EV_REFUNDED] = JT_REFUNDED, [EV_SETTLED_OK] = JT_SETTLED_OK,
+		[EV_SETTLED_FAILED] = JT_SETTLED_FAILED,
+	};
+	const struct kind *k;
+	const char *v;
+	int origin, row, col;
+
+	if ((k = kind_of(op, &origin)) == NULL || ev < 0 || ev >= EV_COUNT)
 		return cur;
-	if (!origin)	/* cancel, void, deactivate: only success moves it */
-		return is(outcome, "succeeded") ? k->refer_state : cur;
-	if (is(outcome, "pending"))
-		/* a second send while an earlier one never finished */
-		return cur == NULL ? "pending" : is(cur, "pending") ?
-		    "unknown" : cur;
-	if (is(outcome, "cancelled"))	/* RefundedToPurchaser */
-		return "cancelled";
-	if (is(outcome, "succeeded")) {
-		if (unsettled(cur) || is(cur, "failed"))
-			return k->origin_state;
-		/* a physical card may be activated again after deactivation */
-		if (k->by_card && is(cur, k->refer_state))
-			return k->origin_state;
+	if (!origin)	/* cancel, void, deactivate: only its success moves it */
+		row = ev == EV_SUCCESS || ev == EV_SETTLED_OK ? JT_UNDONE : -1;
+	else if (ev == EV_REFUSED && acted)
+		row = JT_REFUSED_AFTER;
+	else
+		row = row_of[ev];
+	if (row == -1)
 		return cur;
-	}
-	if (is(outcome, "unknown"))
-		return unsettled(cur) || is(cur, "failed") ? "unknown" : cur;
-	if (is(outcome, "failed"))
-		return cur == NULL || (same && unsettled(cur)) ? "failed" : cur;
-	if (is(outcome, "not sent"))
-		return cur == NULL || is(cur, "pending") ? "not sent" : cur;
-	return cur;
+	col = cur == NULL ? 0 : is(cur, "pending") ? 1 : is(cur, "unknown") ?
+	    2 : is(cur, "not sent") ? 3 : is(cur, "failed") ? 4 :
+	    is(cur, k->origin_state) ? 5 : is(cur, k->refer_state) ? 6 : -1;
+	if (col == -1)
+		return cur;
+	/* a physical card may be activated again after deactivation */
+	if (k->by_card && col == 6 && row == JT_SUCCESS)
+		return k->origin_state;
+	v = jt[row][col];
+	return is(v, "=") ? cur : is(v, "made") ? k->origin_state :
+	    is(v, "undone") ? k->refer_state : v;
 }
 
 /* ---- schema ---- */
@@ -217,6 +278,8 @@ static const struct column {
 	{ "settled", C_TEXT, 0, 0 },
 	{ "settle_reason", C_TEXT, 0, 0 },
 	{ "settled_time", C_TEXT, 0, 0 },
+	{ "body_sha", C_TEXT, 0, 0 },
+	{ "reserved", C_INT, 0, 1 },
 };
 #define NRCOLS	(sizeof(rcols) / sizeof(rcols[0]))
 
@@ -261,9 +324,46 @@ static const char schema_v1[] =
     " WHERE external_reference IS NOT NULL;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);";
 
+/*
+ * Version 2: the rule lives in the journal.  `acted`: an attempt of the
+ * record may have acted (durable before a retry, or when a later send
+ * finds the record left pending or unknown).  `body_sha`: the SHA-256 of
+ * the body sent, so that an F2xx refusal proves something only of the
+ * body every earlier attempt sent.  `pid_start`: with `pid`, the process
+ * that writes a pending record, so that a live one is told from one that
+ * died.  `reserved`: the object holds its external reference; one live
+ * object (pending, unknown, issued) per reference of a partner and
+ * environment.  One open record per request id.  `pruned`: what `journal
+ * prune` keeps of a card (its id, state and time) for the batch guards.
+ * `objects_gcid`: cancel --gc-id finds its card by the gcId it was given
+ * (journal_find_gc).  Journals that broke the rules before are mended first: older open
+ * records of an id are closed as retried, and reserved stays unset.
+ */
+static const char schema_v2[] =
+    "ALTER TABLE requests ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE requests ADD COLUMN body_sha TEXT;"
+    "ALTER TABLE requests ADD COLUMN pid_start INTEGER;"
+    "ALTER TABLE requests ADD COLUMN reserved INTEGER;"
+    "ALTER TABLE objects ADD COLUMN reserved INTEGER;"
+    "UPDATE requests SET acted = 1 WHERE state IN ('unknown', 'succeeded',"
+    " 'cancelled') OR (state = 'pending' AND open = 0);"
+    "UPDATE requests SET open = 0, settled = 'retried', acted = 1"
+    " WHERE open = 1 AND id NOT IN (SELECT max(id) FROM requests"
+    " WHERE open = 1 GROUP BY operation, request_id);"
+    "CREATE UNIQUE INDEX requests_one_open ON requests"
+    " (operation, request_id) WHERE open = 1;"
+    "CREATE UNIQUE INDEX objects_live_ref ON objects"
+    " (partner, environment, external_reference) WHERE reserved = 1 AND"
+    " state IN ('pending', 'unknown', 'issued');"
+    "CREATE TABLE pruned (kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " operation TEXT, state TEXT NOT NULL, time TEXT, updated TEXT,"
+    " UNIQUE (kind, key));"
+    "CREATE INDEX objects_gcid ON objects (gc_id) WHERE gc_id IS NOT NULL;";
+
 /* migrations[i] takes the schema from version i to i + 1 */
-static const char *const migrations[] = { schema_v1 };
+static const char *const migrations[] = { schema_v1, schema_v2 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(SCHEMA_VERSION == JOURNAL_SCHEMA, "journal.h says the version");
 
 /* ---- small SQLite helpers ---- */
 
@@ -486,6 +586,66 @@ lock_dir(int fd)
 	return 0;
 }
 
+/*
+ * A process is told by its pid and its start time (clock ticks after boot,
+ * /proc/PID/stat's 22nd field): a pid the system gave to another process
+ * since has another start time.  0 when it cannot be read.
+ */
+static long long
+proc_start(long long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* after the command's closing parenthesis: field 3 onwards */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (i = 3, p++; i < 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu", &start) != 1)
+		return 0;
+	return (long long)start;
+}
+
+/* the process that wrote a pending record still runs */
+static int
+proc_alive(long long pid, long long start)
+{
+	long long now;
+
+	if (pid <= 0)
+		return 0;
+	if ((now = proc_start(pid)) == 0)
+		return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	return start == 0 || now == start;
+}
+
+int
+journal_row_live(struct journal *j, json_t *row)
+{
+	json_t *pid = json_object_get(row, "pid");
+	long long p, start;
+
+	if (!is(json_string_value(json_object_get(row, "state")), "pending") ||
+	    !json_is_integer(pid))
+		return 0;
+	p = json_integer_value(pid);
+	start = json_integer_value(json_object_get(row, "pid_start"));
+	if (p == j->owner_pid && start == j->owner_start)
+		return 0;	/* this process's own: not in flight now */
+	return (j->alive ? j->alive : proc_alive)(p, start);
+}
+
 int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
@@ -494,6 +654,9 @@ journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 	int fd, dfd = -1;
 
 	memset(j, 0, sizeof(*j));
+	j->owner_pid = (long long)getpid();
+	j->owner_start = proc_start(j->owner_pid);
+	j->alive = proc_alive;
 	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB) >=
 	    (int)sizeof(j->path) || snprintf(legacy, sizeof(legacy), "%s/%s",
 	    dir, JOURNAL_LEGACY) >= (int)sizeof(legacy)) {
@@ -586,17 +749,19 @@ int64_t
 journal_begin(struct journal *j, json_t *pending)
 {
 	int64_t id;
+	int rc;
 
+	j->prior[0] = j->prior_time[0] = '\0';
 	if (j->db == NULL) {
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if (begin_locked(j, pending, &id, 1) == -1 ||
+	if ((rc = begin_locked(j, pending, &id, 1)) < 0 ||
 	    exec(j, "COMMIT") == -1) {
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+		return rc < 0 ? rc : -1;
 	}
 	return id;
 }
@@ -604,6 +769,7 @@ journal_begin(struct journal *j, json_t *pending)
 int
 journal_finish(struct journal *j, int64_t id, json_t *outcome)
 {
+	j->decided[0] = '\0';
 	if (j->db == NULL || id <= 0) {
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
@@ -612,24 +778,42 @@ journal_finish(struct journal *j, int64_t id, json_t *outcome)
 		return -1;
 	if (finish_locked(j, id, outcome) == -1 || exec(j, "COMMIT") == -1) {
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		j->decided[0] = '\0';
 		return -1;
 	}
 	return 0;
 }
 
-int
-journal_undelivered(struct journal *j, int64_t id)
+/* one statement, committed on its own (durable: synchronous=FULL) */
+static int
+update_id(struct journal *j, const char *sql, int64_t id)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (j->db == NULL || (st = prep(j, "UPDATE requests SET delivered = 0 "
-	    "WHERE id = ?")) == NULL)
+	if (j->db == NULL) {
+		snprintf(j->err, sizeof(j->err), "the journal is not open");
+		return -1;
+	}
+	if ((st = prep(j, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
 	unprep(j, st);
 	return rc;
+}
+
+int
+journal_acted(struct journal *j, int64_t id)
+{
+	return update_id(j, "UPDATE requests SET acted = 1 WHERE id = ?", id);
+}
+
+int
+journal_undelivered(struct journal *j, int64_t id)
+{
+	return update_id(j, "UPDATE requests SET delivered = 0 WHERE id = ?",
+	    id);
 }
 
 /* the money object a request row belongs to: its kind and key */
@@ -649,22 +833,115 @@ same_str(const char *a, const char *b)
 }
 
 /*
- * Move the object of request row `row` (a JSON of its columns) by the
- * outcome `state`, creating it when the request makes one.
+ * An attempt of operation op whose column col is key may have acted: one
+ * was marked so, or a pending record other than `self` was left by a
+ * process that ended.  1, 0, or -1 on an error.
  */
 static int
-apply_object(struct journal *j, json_t *row, int64_t rid, const char *state)
+acted_before(struct journal *j, const char *op, int by_card, const char *key,
+    int64_t self)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = prep(j, by_card ? "SELECT EXISTS (SELECT 1 FROM requests "
+	    "WHERE operation = ?1 AND card_number = ?2 AND (acted = 1 OR "
+	    "(state = 'pending' AND id <> ?3)))" : "SELECT EXISTS (SELECT 1 "
+	    "FROM requests WHERE operation = ?1 AND request_id = ?2 AND "
+	    "(acted = 1 OR (state = 'pending' AND id <> ?3)))")) == NULL)
+		return -1;
+	bind_text(st, 1, op);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, self);
+	r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
+	    jfail(j, "cannot read the journal");
+	unprep(j, st);
+	return r;
+}
+
+/* every attempt of the id that may have acted sent this body: 1, 0, -1 */
+static int
+same_body(struct journal *j, json_t *row, int64_t self)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = prep(j, "SELECT NOT EXISTS (SELECT 1 FROM requests WHERE "
+	    "operation = ?1 AND request_id = ?2 AND id <> ?4 AND (acted = 1 "
+	    "OR state = 'pending') AND (body_sha IS NULL OR ?3 IS NULL OR "
+	    "body_sha <> ?3))")) == NULL)
+		return -1;
+	bind_text(st, 1, member(row, "operation"));
+	bind_text(st, 2, member(row, "request_id"));
+	bind_text(st, 3, member(row, "body_sha"));
+	sqlite3_bind_int64(st, 4, self);
+	r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
+	    jfail(j, "cannot read the journal");
+	if (r == 1 && member(row, "body_sha") == NULL)
+		r = 0;
+	unprep(j, st);
+	return r;
+}
+
+/* a reserved reference is taken: say by which request */
+static int
+ref_taken(struct journal *j, json_t *row)
+{
+	sqlite3_stmt *st;
+	const char *ref = member(row, "external_reference");
+	char held[128] = "another request";
+
+	if ((st = prep(j, "SELECT request_id, state FROM objects WHERE "
+	    "reserved = 1 AND partner IS ?1 AND environment IS ?2 AND "
+	    "external_reference = ?3 AND state IN ('pending', 'unknown', "
+	    "'issued')")) != NULL) {
+		bind_text(st, 1, member(row, "partner"));
+		bind_text(st, 2, member(row, "environment"));
+		bind_text(st, 3, ref);
+		if (sqlite3_step(st) == SQLITE_ROW && col_text(st, 0))
+			snprintf(held, sizeof(held), "request id %.40s, %s",
+			    col_text(st, 0), col_text(st, 1) ?
+			    col_text(st, 1) : "?");
+		unprep(j, st);
+	}
+	snprintf(j->err, sizeof(j->err), "external reference '%.100s' already "
+	    "has a live card (%s); --allow-reused-reference issues another",
+	    ref ? ref : "", held);
+	return JOURNAL_REF_TAKEN;
+}
+
+static int
+object_step(struct journal *j, sqlite3_stmt *st, json_t *row)
+{
+	int r = sqlite3_step(st);
+
+	if (r == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(j->db) == SQLITE_CONSTRAINT_UNIQUE &&
+	    member(row, "external_reference"))
+		return ref_taken(j, row);
+	return jfail(j, "journal");
+}
+
+/*
+ * Move the object of request row `row` (a JSON of its columns) on the
+ * evidence ev, creating it when the request makes one.  The one caller of
+ * journal_next_state: nothing else moves an object.
+ */
+static int
+apply_object(struct journal *j, json_t *row, int64_t rid,
+    enum journal_evidence ev)
 {
 	const struct kind *k;
 	const char *key, *next, *cur = NULL;
 	sqlite3_stmt *st;
 	json_t *obj = NULL;
-	int origin, rc = -1, same = 0;
+	int origin, rc = -1, acted = 0;
 	size_t i;
 
 	if (object_key(row, &k, &origin, &key) == -1)
 		return 0;
-	if ((st = prep(j, "SELECT state, amount, currency FROM objects "
+	if ((st = prep(j, "SELECT state, amount, currency, time FROM objects "
 	    "WHERE kind = ? AND key = ?")) == NULL)
 		return -1;
 	bind_text(st, 1, k->name);
@@ -672,11 +949,20 @@ apply_object(struct journal *j, json_t *row, int64_t rid, const char *state)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		obj = row_json(st);
 		cur = member(obj, "state");
-		same = same_str(member(obj, "amount"), member(row, "amount")) &&
-		    same_str(member(obj, "currency"), member(row, "currency"));
 	}
 	unprep(j, st);
-	next = journal_next_state(member(row, "operation"), cur, state, same);
+	if (ev == EV_SEND) {
+		strlcpy(j->prior, cur ? cur : "", sizeof(j->prior));
+		strlcpy(j->prior_time, member(obj, "time") ? member(obj, "time") :
+		    "", sizeof(j->prior_time));
+	}
+	/* a refusal proves nothing once an attempt that made it may have acted */
+	if (origin && ev == EV_REFUSED &&
+	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1) {
+		json_decref(obj);
+		return -1;
+	}
+	next = journal_next_state(member(row, "operation"), cur, ev, acted);
 	if (next == NULL || same_str(next, cur)) {
 		json_decref(obj);
 		return 0;
@@ -716,7 +1002,7 @@ apply_object(struct journal *j, json_t *row, int64_t rid, const char *state)
 		for (i = 0; i < NRCOLS; i++)
 			if (rcols[i].object)
 				bind_member(st, ++n, row, &rcols[i]);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+		rc = object_step(j, st, row);
 		unprep(j, st);
 done_buf:
 		if (rc == -1 && j->err[0] == '\0')
@@ -751,7 +1037,7 @@ done_buf:
 	bind_text(st, 9, member(row, "currency"));
 	bind_text(st, 10, k->name);
 	bind_text(st, 11, key);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
+	rc = object_step(j, st, row);
 	unprep(j, st);
 	json_decref(obj);
 	return rc;
@@ -762,22 +1048,31 @@ row_by_id(struct journal *j, int64_t id)
 {
 	sqlite3_stmt *st;
 	json_t *r = NULL;
+	int step;
 
 	if ((st = prep(j, "SELECT * FROM requests WHERE id = ?")) == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
 		r = row_json(st);
-	else
+	else if (step == SQLITE_DONE)
 		snprintf(j->err, sizeof(j->err), "the journal has no request "
 		    "record %lld", (long long)id);
+	else
+		jfail(j, "cannot read the journal");
 	unprep(j, st);
 	return r;
 }
 
-/* the open records of an operation's request id are settled, saying how */
+/*
+ * The one way a request's record stops being open: record `id`, or every
+ * open record of an operation's request id, saying how (NULL: its own
+ * outcome did).  A record left pending or unknown may have acted, and
+ * says so from now on.  Nothing sets open again: a late outcome of a
+ * closed record is recorded, but it stays closed.
+ */
 static int
-close_open(struct journal *j, const char *op, const char *rid,
+close_requests(struct journal *j, int64_t id, const char *op, const char *rid,
     const char *how)
 {
 	sqlite3_stmt *st;
@@ -785,17 +1080,60 @@ close_open(struct journal *j, const char *op, const char *rid,
 	int rc;
 
 	journal_time(time(NULL), now);
-	if ((st = prep(j, "UPDATE requests SET open = 0, settled = ?, "
-	    "settled_time = ? WHERE operation = ? AND request_id = ? AND "
-	    "open = 1")) == NULL)
+	if ((st = prep(j, "UPDATE requests SET open = 0, acted = CASE WHEN "
+	    "state IN ('pending', 'unknown') THEN 1 ELSE acted END, "
+	    "settled = coalesce(?1, settled), settled_time = CASE WHEN ?1 IS "
+	    "NULL THEN settled_time ELSE ?2 END WHERE open = 1 AND (id = ?3 "
+	    "OR (operation = ?4 AND request_id = ?5))")) == NULL)
 		return -1;
 	bind_text(st, 1, how);
 	bind_text(st, 2, now);
-	bind_text(st, 3, op);
-	bind_text(st, 4, rid);
+	sqlite3_bind_int64(st, 3, id);
+	bind_text(st, 4, op);
+	bind_text(st, 5, rid);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
 	unprep(j, st);
 	return rc;
+}
+
+/* the open record of an operation's request id, if a live process has it */
+static int
+held(struct journal *j, const char *op, const char *rid)
+{
+	sqlite3_stmt *st;
+	json_t *row = NULL;
+	int step, rc = 0;
+
+	if ((st = prep(j, "SELECT * FROM requests WHERE operation = ? AND "
+	    "request_id = ? AND open = 1")) == NULL)
+		return -1;
+	bind_text(st, 1, op);
+	bind_text(st, 2, rid);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		row = row_json(st);
+	else if (step != SQLITE_DONE)
+		rc = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	if (row && journal_row_live(j, row)) {
+		snprintf(j->err, sizeof(j->err), "%s %.64s is being sent by "
+		    "another agcod process (pid %lld) right now: its outcome "
+		    "will be in the journal ('agcod history --request-id %.64s')",
+		    op, rid, (long long)json_integer_value(json_object_get(row,
+		    "pid")), rid);
+		rc = JOURNAL_HELD;
+	}
+	json_decref(row);
+	return rc;
+}
+
+/*
+ * A column the pending record sets: the request's own terms, and the gc_id
+ * a cancel is sent with, so that reconcile re-sends it byte for byte.
+ */
+static int
+at_begin(const struct column *c)
+{
+	return !c->outcome || strcmp(c->name, "gc_id") == 0;
 }
 
 static int
@@ -815,31 +1153,38 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		    "or request id");
 		return -1;
 	}
+	/* one open record per id: a live process's is not taken over */
+	if (live && (rc = held(j, op, rid)) != 0)
+		return rc;
+	rc = -1;
 	/* a later send of the same id takes the open question over */
 	journal_time(time(NULL), now);
-	if (close_open(j, op, rid, "retried") == -1)
+	if (close_requests(j, 0, op, rid, "retried") == -1)
 		return -1;
 
-	if (buf_adds(&sql, "INSERT INTO requests (pid, open") == -1)
+	if (buf_adds(&sql, "INSERT INTO requests (pid, pid_start, open") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (!rcols[i].outcome && (buf_adds(&sql, ", ") == -1 ||
+		if (at_begin(&rcols[i]) && (buf_adds(&sql, ", ") == -1 ||
 		    buf_adds(&sql, rcols[i].name) == -1))
 			goto done;
-	if (buf_adds(&sql, ", state) VALUES (?, 1") == -1)
+	if (buf_adds(&sql, ", state) VALUES (?, ?, 1") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (!rcols[i].outcome && buf_adds(&sql, ", ?") == -1)
+		if (at_begin(&rcols[i]) && buf_adds(&sql, ", ?") == -1)
 			goto done;
 	if (buf_adds(&sql, ", 'pending')") == -1 ||
 	    (st = prep(j, buf_str(&sql))) == NULL)
 		goto done;
-	if (live)
-		sqlite3_bind_int64(st, ++n, (sqlite3_int64)getpid());
-	else
+	if (live) {
+		sqlite3_bind_int64(st, ++n, j->owner_pid);
+		sqlite3_bind_int64(st, ++n, j->owner_start);
+	} else {
 		sqlite3_bind_null(st, ++n);
+		sqlite3_bind_null(st, ++n);
+	}
 	for (i = 0; i < NRCOLS; i++) {
-		if (rcols[i].outcome)
+		if (!at_begin(&rcols[i]))
 			continue;
 		n++;
 		if (strcmp(rcols[i].name, "time") == 0 && !member(rec, "time"))
@@ -856,7 +1201,7 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 	*id = sqlite3_last_insert_rowid(j->db);
 	if ((row = row_by_id(j, *id)) == NULL)
 		goto done;
-	rc = apply_object(j, row, *id, "pending");
+	rc = apply_object(j, row, *id, EV_SEND);
 	json_decref(row);
 done:
 	if (rc == -1 && j->err[0] == '\0')
@@ -866,10 +1211,10 @@ done:
 }
 
 /*
- * A cancel, void or deactivate that succeeded settles an open request of
- * the operation it undoes under the same id: whatever that request did,
- * it is undone now (after Amazon's activation recovery, for one, the
- * RESEND activation must never be sent again).
+ * A cancel, void or deactivate that succeeded (or was settled so) settles
+ * an open request of the operation it undoes under the same id: whatever
+ * that request did, it is undone now (after Amazon's activation recovery,
+ * for one, the RESEND activation must never be sent again).
  */
 static int
 close_undone(struct journal *j, json_t *row, int64_t id)
@@ -881,37 +1226,139 @@ close_undone(struct journal *j, json_t *row, int64_t id)
 	if ((k = kind_of(member(row, "operation"), &origin)) == NULL || origin)
 		return 0;
 	snprintf(how, sizeof(how), "undone by request %lld", (long long)id);
-	return close_open(j, k->origin, member(row, "request_id"), how);
+	return close_requests(j, 0, k->origin, member(row, "request_id"), how);
+}
+
+/* the evidence an outcome record carries (agcod 0.1's: its state) */
+static int
+evidence_of(json_t *rec, int *f2)
+{
+	static const struct { const char *name; int ev; } names[] = {
+		{ "success", EV_SUCCESS }, { "refunded", EV_REFUNDED },
+		{ "refused", EV_REFUSED }, { "refused-f2", EV_REFUSED },
+		{ "no-proof", EV_NO_PROOF }, { "not-sent", EV_NOT_SENT },
+		/* a state for evidence: how agcod 0.1 recorded outcomes */
+		{ "succeeded", EV_SUCCESS }, { "cancelled", EV_REFUNDED },
+		{ "failed", EV_REFUSED_SAME }, { "unknown", EV_NO_PROOF },
+		{ "not sent", EV_NOT_SENT }, { "pending", EV_SEND },
+	};
+	const char *e = member(rec, "evidence");
+	size_t i;
+
+	*f2 = is(e, "refused-f2");
+	if (e == NULL)
+		e = member(rec, "state");
+	for (i = 0; e && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(e, names[i].name) == 0)
+			return names[i].ev;
+	return -1;
+}
+
+/*
+ * The question a request asks is answered already: the object it makes is
+ * settled (made, undone, failed), or the object it undoes is undone.  A
+ * refused repeat of an answered id is a refusal of its own.  1, 0, -1.
+ */
+static int
+answered(struct journal *j, json_t *row)
+{
+	const struct kind *k;
+	const char *key, *st = NULL;
+	sqlite3_stmt *q;
+	int origin, r, step;
+
+	if (object_key(row, &k, &origin, &key) == -1)
+		return 0;
+	if ((q = prep(j, "SELECT state FROM objects WHERE kind = ? AND "
+	    "key = ?")) == NULL)
+		return -1;
+	bind_text(q, 1, k->name);
+	bind_text(q, 2, key);
+	if ((step = sqlite3_step(q)) == SQLITE_ROW)
+		st = col_text(q, 0);
+	r = step == SQLITE_ROW || step == SQLITE_DONE ? origin ?
+	    !unsettled(st) : is(st, k->refer_state) :
+	    jfail(j, "cannot read the journal");
+	unprep(j, q);
+	return r;
+}
+
+/* the request's own state on the evidence: open while it may have acted */
+static const char *
+request_state(enum journal_evidence ev, int acted)
+{
+	switch (ev) {
+	case EV_SEND:
+		return "pending";
+	case EV_SUCCESS:
+	case EV_SETTLED_OK:
+		return "succeeded";
+	case EV_REFUNDED:
+		return "cancelled";
+	case EV_NOT_SENT:
+		return acted ? "unknown" : "not sent";
+	case EV_REFUSED:
+		return acted ? "unknown" : "failed";
+	case EV_REFUSED_SAME:
+	case EV_SETTLED_FAILED:
+		return "failed";
+	default:
+		return "unknown";
+	}
 }
 
 static int
 finish_locked(struct journal *j, int64_t id, json_t *rec)
 {
 	struct buf sql = BUF_INIT(4096);
-	const char *state = member(rec, "state");
+	const char *decided;
 	sqlite3_stmt *st;
 	char now[32];
 	json_t *row;
 	size_t i;
-	int n = 0, rc = -1;
+	int n = 0, rc = -1, ev, f2, acted, same;
 
-	if (state == NULL) {
-		snprintf(j->err, sizeof(j->err), "an outcome without a state");
+	if ((ev = evidence_of(rec, &f2)) == -1) {
+		snprintf(j->err, sizeof(j->err), "an outcome without evidence");
 		return -1;
 	}
+	if ((row = row_by_id(j, id)) == NULL)
+		return -1;
+	/* an F2xx proves a refusal only of the body every attempt sent */
+	if (f2) {
+		if ((same = same_body(j, row, id)) == -1)
+			goto done;
+		ev = same ? EV_REFUSED_SAME : EV_REFUSED;
+	}
+	if ((acted = acted_before(j, member(row, "operation"), 0,
+	    member(row, "request_id"), id)) == -1)
+		goto done;
+	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
+	    (same = answered(j, row)) != 0) {
+		if (same == -1)
+			goto done;
+		acted = 0;
+	}
+	decided = request_state(ev, acted);
+	json_decref(row);
+	row = NULL;
 	journal_time(time(NULL), now);
-	if (buf_adds(&sql, "UPDATE requests SET open = ?") == -1)
+	if (buf_adds(&sql, "UPDATE requests SET state = ?, acted = acted OR ?")
+	    == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (rcols[i].outcome && buf_printf(&sql, ", %s = coalesce(?, "
-		    "%s)", rcols[i].name, rcols[i].name) == -1)
+		if (rcols[i].outcome && strcmp(rcols[i].name, "state") != 0 &&
+		    buf_printf(&sql, ", %s = coalesce(?, %s)", rcols[i].name,
+		    rcols[i].name) == -1)
 			goto done;
 	if (buf_adds(&sql, " WHERE id = ?") == -1 ||
 	    (st = prep(j, buf_str(&sql))) == NULL)
 		goto done;
-	sqlite3_bind_int(st, ++n, is(state, "pending") || is(state, "unknown"));
+	bind_text(st, ++n, decided);
+	sqlite3_bind_int(st, ++n, ev == EV_NO_PROOF || ev == EV_SUCCESS ||
+	    ev == EV_REFUNDED);
 	for (i = 0; i < NRCOLS; i++) {
-		if (!rcols[i].outcome)
+		if (!rcols[i].outcome || strcmp(rcols[i].name, "state") == 0)
 			continue;
 		n++;
 		if (strcmp(rcols[i].name, "updated") == 0)
@@ -927,17 +1374,22 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 		goto done;
 	}
 	unprep(j, st);
+	if (!is(decided, "pending") && !is(decided, "unknown") &&
+	    close_requests(j, id, NULL, NULL, NULL) == -1)
+		goto done;
 	if ((row = row_by_id(j, id)) == NULL)
 		goto done;
-	rc = apply_object(j, row, id, state);
-	if (rc == 0 && is(state, "succeeded"))
+	rc = apply_object(j, row, id, (enum journal_evidence)ev);
+	if (rc == 0 && ev == EV_SUCCESS)
 		rc = close_undone(j, row, id);
-	json_decref(row);
+	if (rc == 0)
+		strlcpy(j->decided, decided, sizeof(j->decided));
 done:
+	json_decref(row);
 	if (rc == -1 && j->err[0] == '\0')
 		snprintf(j->err, sizeof(j->err), "out of memory");
 	buf_free(&sql);
-	return rc;
+	return rc < 0 ? -1 : rc;
 }
 
 int
@@ -948,7 +1400,7 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 	char now[32];
 	json_t *row = NULL;
 	int64_t id = 0;
-	int rc = -1;
+	int rc = -1, step;
 
 	if (j->db == NULL) {
 		snprintf(j->err, sizeof(j->err), "the journal is empty");
@@ -956,21 +1408,28 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 	}
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
+	if ((rc = held(j, op, rid)) != 0)
+		goto done;
+	rc = -1;
 	if ((st = prep(j, "SELECT id FROM requests WHERE operation = ? AND "
 	    "request_id = ? AND open = 1 ORDER BY id DESC LIMIT 1")) == NULL)
 		goto done;
 	bind_text(st, 1, op);
 	bind_text(st, 2, rid);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
+	else if (step != SQLITE_DONE)
+		id = jfail(j, "cannot read the journal");
 	unprep(j, st);
+	if (id == -1)
+		goto done;
 	if (id == 0) {
 		snprintf(j->err, sizeof(j->err), "%s '%.200s' has no pending or "
 		    "unknown outcome to settle", op, rid);
 		goto done;
 	}
 	journal_time(time(NULL), now);
-	if ((st = prep(j, "UPDATE requests SET state = ?, open = 0, "
+	if ((st = prep(j, "UPDATE requests SET state = ?, "
 	    "settled = 'manual', settle_reason = ?, settled_time = ?, "
 	    "updated = ?, gc_id = coalesce(?, gc_id) WHERE id = ?")) == NULL)
 		goto done;
@@ -982,19 +1441,52 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 	sqlite3_bind_int64(st, 6, id);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : jfail(j, "journal");
 	unprep(j, st);
-	if (rc == 0 && ((row = row_by_id(j, id)) == NULL ||
-	    apply_object(j, row, id, state) == -1))
+	/* the same ending, and the same undo, as an outcome from the service */
+	if (rc == 0 && (close_requests(j, id, NULL, NULL, NULL) == -1 ||
+	    (row = row_by_id(j, id)) == NULL || apply_object(j, row, id,
+	    is(state, "succeeded") ? EV_SETTLED_OK : EV_SETTLED_FAILED) < 0 ||
+	    (is(state, "succeeded") && close_undone(j, row, id) == -1)))
 		rc = -1;
 	json_decref(row);
 	if (rc == 0 && exec(j, "COMMIT") == -1)
 		rc = -1;
 done:
-	if (rc == -1)
+	if (rc != 0)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return rc < 0 ? -1 : rc;
 }
 
 /* ---- reading ---- */
+
+/* what journal prune kept of a card: its id, state and time */
+static json_t *
+pruned_lookup(struct journal *j, const char *op, const char *rid)
+{
+	const struct kind *k;
+	sqlite3_stmt *st;
+	json_t *r = NULL;
+	int origin, step;
+
+	if ((k = kind_of(op, &origin)) == NULL || !origin || k->by_card)
+		return NULL;
+	if ((st = prep(j, "SELECT state, time, updated FROM pruned WHERE "
+	    "kind = ? AND key = ?")) == NULL)
+		return NULL;
+	bind_text(st, 1, k->name);
+	bind_text(st, 2, rid);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW)
+		r = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:i}",
+		    "operation", op, "request_id", rid, "state",
+		    is(col_text(st, 0), k->origin_state) ? "succeeded" :
+		    col_text(st, 0) ? col_text(st, 0) : "unknown",
+		    "object_state", col_text(st, 0) ? col_text(st, 0) : "unknown",
+		    "time", col_text(st, 1), "updated", col_text(st, 2),
+		    "pruned", 1);
+	else if (step != SQLITE_DONE)
+		jfail(j, "cannot read the journal");
+	unprep(j, st);
+	return r;
+}
 
 json_t *
 journal_lookup(struct journal *j, const char *op, const char *rid)
@@ -1003,7 +1495,7 @@ journal_lookup(struct journal *j, const char *op, const char *rid)
 	const char *key;
 	sqlite3_stmt *st;
 	json_t *r = NULL;
-	int origin;
+	int origin, step;
 
 	j->err[0] = '\0';
 	if (j->db == NULL)
@@ -1015,21 +1507,26 @@ journal_lookup(struct journal *j, const char *op, const char *rid)
 		return NULL;
 	bind_text(st, 1, op);
 	bind_text(st, 2, rid);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		r = row_json(st);
 		json_object_set(r, "time", json_object_get(r, "first"));
 		json_object_del(r, "first");
-	}
+	} else if (step != SQLITE_DONE)
+		jfail(j, "cannot read the journal");
 	unprep(j, st);
-	if (r == NULL || object_key(r, &k, &origin, &key) == -1)
+	if (r == NULL)
+		return j->err[0] ? NULL : pruned_lookup(j, op, rid);
+	if (object_key(r, &k, &origin, &key) == -1)
 		return r;
 	/* the object's state and gc id: what cancel and void need */
 	if ((st = prep(j, "SELECT state, gc_id, amount, currency FROM objects "
-	    "WHERE kind = ? AND key = ?")) == NULL)
-		return r;
+	    "WHERE kind = ? AND key = ?")) == NULL) {
+		json_decref(r);
+		return NULL;
+	}
 	bind_text(st, 1, k->name);
 	bind_text(st, 2, key);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		static const char *const from[] = { "object_state", "gc_id",
 		    "amount", "currency" };
 		int i;
@@ -1040,6 +1537,10 @@ journal_lookup(struct journal *j, const char *op, const char *rid)
 			if (col_text(st, i))
 				json_object_set_new(r, from[i],
 				    json_string(col_text(st, i)));
+	} else if (step != SQLITE_DONE) {
+		jfail(j, "cannot read the journal");
+		json_decref(r);
+		r = NULL;
 	}
 	unprep(j, st);
 	return r;
@@ -1060,7 +1561,7 @@ journal_query(struct journal *j, const struct journal_query *q,
     int (*fn)(json_t *, void *), void *arg)
 {
 	struct buf sql = BUF_INIT(4096);
-	const char *args[8];
+	const char *args[10];
 	sqlite3_stmt *st;
 	int first = 1, n = 0, rc = 0, i, step;
 	const char *opcol = "operation";
@@ -1085,6 +1586,9 @@ journal_query(struct journal *j, const struct journal_query *q,
 	if (q->problems && add_where(&sql, &first, "state IN ('failed', "
 	    "'unknown', 'pending')") == -1)
 		goto oom;
+	if (q->live && add_where(&sql, &first, "state IN ('pending', "
+	    "'unknown', 'issued')") == -1)
+		goto oom;
 	/* the operation names a kind for objects; the rest is the same */
 	if (q->operation) {
 		if (add_where(&sql, &first, opcol) == -1 ||
@@ -1100,6 +1604,8 @@ journal_query(struct journal *j, const struct journal_query *q,
 			{ "state = ?", q->state },
 			{ "request_id = ?", q->request_id },
 			{ "external_reference = ?", q->extref },
+			{ "partner = ?", q->partner },
+			{ "environment = ?", q->environment },
 			{ "time >= ?", q->since },
 			{ "time < ?", q->until },
 		};
@@ -1169,6 +1675,8 @@ count(struct journal *j, const char *sql)
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(st, 0);
+	else if (st)
+		jfail(j, "cannot read the journal");
 	unprep(j, st);
 	return n;
 }
@@ -1188,6 +1696,12 @@ static const struct {
 	  "NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request "
 	  "AND r.state IN ('succeeded', 'cancelled'))",
 	  "money objects are in a state no successful request put them in" },
+	/* nothing stays unknown without a request reconcile will ask again */
+	{ "SELECT count(*) FROM objects o WHERE o.state IN ('pending', "
+	  "'unknown') AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.open = 1 "
+	  "AND r.operation = o.operation AND (r.request_id = o.key OR "
+	  "r.card_number = o.key))",
+	  "money objects are unknown with no open request to settle them" },
 	/* nothing that could hold a claim code */
 	{ "SELECT (SELECT count(*) FROM pragma_table_info('requests') WHERE "
 	  "name LIKE '%claim%') + (SELECT count(*) FROM "
@@ -1202,12 +1716,27 @@ no_report(const char *m, void *arg)
 	(void)arg;
 }
 
+/* a step that ended in an error, not a row or the end: say so */
+static int
+step_failed(struct journal *j, int step, void (*fn)(const char *, void *),
+    void *arg)
+{
+	char m[700];
+
+	if (step == SQLITE_DONE)
+		return 0;
+	jfail(j, "cannot read the journal");
+	snprintf(m, sizeof(m), "%s", j->err);
+	fn(m, arg);
+	return -1;
+}
+
 int
 journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 {
 	sqlite3_stmt *st;
 	char m[512];
-	int problems = 0;
+	int problems = 0, step;
 	size_t i;
 	long n;
 
@@ -1218,7 +1747,7 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	/* SQLite's own check of every page, index and constraint */
 	if ((st = prep(j, "PRAGMA integrity_check")) == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *t = col_text(st, 0);
 
 		if (t && strcmp(t, "ok") != 0) {
@@ -1228,10 +1757,12 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 		}
 	}
 	unprep(j, st);
+	if (step_failed(j, step, fn, arg) == -1)
+		return -1;
 	/* every state is one agcod writes */
 	if ((st = prep(j, "SELECT id, state, open FROM requests")) == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = col_text(st, 1);
 		int open = sqlite3_column_int(st, 2);
 
@@ -1249,9 +1780,11 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 		}
 	}
 	unprep(j, st);
+	if (step_failed(j, step, fn, arg) == -1)
+		return -1;
 	if ((st = prep(j, "SELECT kind, key, state FROM objects")) == NULL)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		if (!one_of(col_text(st, 2), object_states,
 		    sizeof(object_states) / sizeof(object_states[0]))) {
 			snprintf(m, sizeof(m), "%s '%s' has state '%s'",
@@ -1261,10 +1794,18 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 			problems++;
 		}
 	unprep(j, st);
+	if (step_failed(j, step, fn, arg) == -1)
+		return -1;
 	/* agcod's invariants that a count tells */
 	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++) {
 		if ((n = count(j, counted[i].sql)) == 0)
 			continue;
+		if (n < 0) {
+			snprintf(m, sizeof(m), "cannot count %s: %.400s",
+			    counted[i].what, j->err);
+			fn(m, arg);
+			return -1;
+		}
 		snprintf(m, sizeof(m), "%ld %s", n, counted[i].what);
 		fn(m, arg);
 		problems++;
@@ -1275,6 +1816,12 @@ journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 long
 journal_prune(struct journal *j, const char *before, int dry_run)
 {
+	/* what the batch guards read of a card outlives it */
+	static const char keep[] = "INSERT OR REPLACE INTO pruned (kind, key, "
+	    "operation, state, time, updated) SELECT kind, key, operation, "
+	    "state, time, updated FROM objects WHERE updated < ?1 AND state "
+	    "NOT IN ('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM "
+	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)";
 	static const char *const del[2] = {
 	    "DELETE FROM requests WHERE time < ?1 AND open = 0 AND "
 	    "state NOT IN ('pending', 'unknown')",
@@ -1295,6 +1842,16 @@ journal_prune(struct journal *j, const char *before, int dry_run)
 		return 0;
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
+	if (!dry_run) {
+		if ((st = prep(j, keep)) == NULL)
+			goto fail;
+		bind_text(st, 1, before);
+		i = sqlite3_step(st) == SQLITE_DONE ? 0 :
+		    jfail(j, "cannot prune the journal");
+		unprep(j, st);
+		if (i == -1)
+			goto fail;
+	}
 	for (i = 0; i < 2; i++) {
 		if ((st = prep(j, dry_run ? cnt[i] : del[i])) == NULL)
 			goto fail;
@@ -1504,4 +2061,35 @@ import_legacy(struct journal *j, const char *dir)
 fail:
 	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+/* ---- lookup by gcId ---- */
+
+int
+journal_find_gc(struct journal *j, const char *kind, const char *gc_id,
+    const char *partner, const char *environment, char *rid, size_t len)
+{
+	sqlite3_stmt *st;
+	int n = 0, step;
+
+	j->err[0] = '\0';
+	rid[0] = '\0';
+	if (j->db == NULL)
+		return 0;
+	/* objects_gcid makes this one index probe at a million cards */
+	if ((st = prep(j, "SELECT request_id FROM objects WHERE gc_id = ? "
+	    "AND kind = ? AND partner = ? AND environment = ? "
+	    "ORDER BY id DESC LIMIT 2")) == NULL)
+		return -1;
+	bind_text(st, 1, gc_id);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, partner);
+	bind_text(st, 4, environment);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (n++ == 0 && col_text(st, 0))
+			strlcpy(rid, col_text(st, 0), len);
+	if (step != SQLITE_DONE)
+		n = jfail(j, "cannot read the journal");
+	unprep(j, st);
+	return n;
 }

@@ -17,7 +17,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-#define JOURNAL_STMTS	24
+#define JOURNAL_STMTS	40
 
 struct journal {
 	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
@@ -31,7 +31,25 @@ struct journal {
 	/* prepared statements, kept while it is open */
 	struct sqlite3_stmt *stmt[JOURNAL_STMTS];
 	char		*stmt_sql[JOURNAL_STMTS];
+	/*
+	 * Who writes pending records: this process (its pid and start time,
+	 * set by journal_open), and how another's liveness is judged.  A
+	 * simulation of several processes in one sets its own.
+	 */
+	long long	 owner_pid, owner_start;
+	int		(*alive)(long long pid, long long start);
+	/* journal_begin: the money object's state before it (or "") */
+	char		 prior[16], prior_time[32];
+	/* journal_finish: the state it left the request in */
+	char		 decided[16];
 };
+
+/* the schema version this agcod writes; a newer journal is refused */
+#define JOURNAL_SCHEMA	2
+
+/* journal_begin's refusals, apart from -1 (an error) */
+#define JOURNAL_HELD	(-2)	/* a live process is sending this id now */
+#define JOURNAL_REF_TAKEN (-3)	/* its external reference has a live card */
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */
@@ -49,12 +67,25 @@ void	journal_close(struct journal *);
 /*
  * A request about to be sent: the pending record (members as in
  * journal_columns) is committed durably before this returns; older open
- * records of the same operation and request id are closed by it.
- * Returns the record's id, or -1 with j->err.
+ * records of the same operation and request id, left by processes that
+ * ended, are closed by it ("retried").  Returns the record's id, or with
+ * j->err: JOURNAL_HELD when a live process has this id's pending record,
+ * JOURNAL_REF_TAKEN when the record reserves its external reference
+ * ("reserved": 1) and a live object of the partner and environment has
+ * it, -1 on an error.
  */
 int64_t	journal_begin(struct journal *, json_t *pending);
-/* its outcome: state succeeded|failed|unknown|not sent|cancelled, ... */
+/*
+ * Its outcome: "evidence" (success, refunded, refused, refused-f2,
+ * no-proof, not-sent; without it, "state" succeeded|failed|unknown|not
+ * sent|cancelled stands for one), the answer's fields.  The journal, not
+ * the caller, decides the request's state (j->decided) and its object's:
+ * a refusal after an attempt that may have acted leaves both unknown.
+ * A closed record is never opened again.
+ */
 int	journal_finish(struct journal *, int64_t id, json_t *outcome);
+/* an attempt of the record may have acted (durable before it returns) */
+int	journal_acted(struct journal *, int64_t id);
 /* the result could not be handed to the operator (stdout failed) */
 int	journal_undelivered(struct journal *, int64_t id);
 /* an unknown outcome settled by hand, after confirming with Amazon */
@@ -65,10 +96,21 @@ int	journal_settle(struct journal *, const char *op, const char *rid,
  * The latest record of an operation's request id, with the first time it
  * was sent as "time", and from its money object, if it has one, the
  * object's state as "object_state" and the gc_id, amount and currency it
- * was settled with; a new reference, or NULL (not found, or an error in
- * j->err).
+ * was settled with; a new reference, or NULL: not found with j->err
+ * empty, an error with j->err set.  A card pruned from the journal is
+ * still found, with "pruned": 1, its state and time only.
  */
 json_t	*journal_lookup(struct journal *, const char *op, const char *rid);
+
+/*
+ * The request id of the money object of `kind` (card, ...) that the
+ * service named gc_id, of this partner and environment, in rid: the newest
+ * if several.  Returns how many there are (0, 1, or 2 for more than one),
+ * or -1 with j->err.
+ */
+int	journal_find_gc(struct journal *, const char *kind, const char *gc_id,
+	    const char *partner, const char *environment, char *rid,
+	    size_t len);
 
 enum journal_view {
 	VIEW_OBJECTS,	/* one row per card, load or physical card */
@@ -82,10 +124,13 @@ struct journal_query {
 	const char	*operation;	/* CreateGiftCard, ... */
 	const char	*request_id;
 	const char	*extref;
+	const char	*partner;	/* NULL: every partner */
+	const char	*environment;	/* sandbox|production; NULL: both */
 	const char	*since;		/* journal times, inclusive */
 	const char	*until;		/* exclusive */
 	long		 limit;		/* 0: all */
 	int		 problems;	/* failed, unknown or pending only */
+	int		 live;		/* objects pending, unknown or issued */
 	int		 newest_first;
 };
 
@@ -102,14 +147,42 @@ int	journal_check(struct journal *, void (*fn)(const char *, void *),
 long	journal_prune(struct journal *, const char *before, int dry_run);
 
 /*
- * The state a money object is in after a request's outcome (pure).
- * cur: the object's state, NULL if it has none; origin: the request is
- * the one that makes the object (create, load, activate) rather than one
- * that refers to it; same: it asked what the object's request asked.
+ * Evidence about a money object: the only things that move it.
+ */
+enum journal_evidence {
+	EV_SEND,		/* an attempt is about to leave (pending) */
+	EV_NOT_SENT,		/* it provably never left */
+	EV_NO_PROOF,		/* it may have acted: timeout, 5xx, RESEND, an
+				 * unreadable answer, a process that died */
+	EV_REFUSED,		/* this attempt was refused: F1xx-F3xx, F500,
+				 * 401/403, throttling */
+	EV_REFUSED_SAME,	/* an F2xx refusal of the very body every
+				 * earlier attempt of its id sent */
+	EV_SUCCESS,		/* SUCCESS for its id, with what it must carry */
+	EV_REFUNDED,		/* a create's SUCCESS: RefundedToPurchaser */
+	EV_SETTLED_OK,		/* journal settle --state succeeded */
+	EV_SETTLED_FAILED,	/* journal settle --state failed */
+	EV_COUNT
+};
+
+/*
+ * The one rule (pure): the state a money object moves to on evidence
+ * from a request of operation op (the one that makes the object, or its
+ * undo).  cur: the object's state, NULL if none; acted: an earlier
+ * attempt that made it may have acted, so a refusal proves nothing.
  * Returns the new state, or cur (possibly NULL) for no change.
  */
 const char *journal_next_state(const char *op, const char *cur,
-	    const char *outcome, int same);
+	    enum journal_evidence, int acted);
+/* its table, as agcod-journal(5) prints it: row r (JT_ROWS evidence
+ * columns), column c (JT_COLS object states); names for both */
+#define JT_ROWS	11
+#define JT_COLS	7
+const char *journal_table(int row, int col);
+const char *journal_table_row(int row);
+const char *journal_table_col(int col);
+/* a pending record of a live process other than this one */
+int	journal_row_live(struct journal *, json_t *row);
 /* card, load or physical, by operation name; NULL if not journaled */
 const char *journal_kind(const char *op);
 

@@ -93,7 +93,7 @@ run_cmd(struct cmd_ctx *ctx)
 		struct profile_opts po = {
 			a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
 			a->val[O_ENVIRONMENT], a->val[O_ENDPOINT],
-			a->val[O_CACERT], NULL, 0
+			a->val[O_CACERT], NULL
 		};
 
 		/* sign-debug --request --region us-east-1: a signing region */

@@ -221,7 +221,9 @@ opreq_build(const struct profile *p, const struct op *op,
 			strlcpy(r->request_id, s, sizeof(r->request_id));
 		} else if (op->flags & OP_ID_REQUIRED) {
 			return fail(why, n, "'--request-id' is required for "
-			    "'%s': the id of the request it refers to", op->cmd);
+			    "'%s': the id of the request it refers to%s",
+			    op->cmd, (op->fields & F_GCID) ? " (or '--gc-id' "
+			    "of a card in the journal)" : "");
 		} else {
 			gettimeofday(&tv, NULL);
 			if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *

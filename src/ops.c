@@ -20,7 +20,8 @@ const struct op ops[] = {
 	    "issue a gift card code" },
 	{ "cancel", "CancelGiftCard", "creationRequestId", F_GCID,
 	    UNDO_CMD, RL_ANY, "card", "cancelled", "CreateGiftCard", 15 * 60,
-	    "cancel --request-id ID [--gc-id ID]",
+	    "cancel --request-id ID [--gc-id ID]\n"
+	    "       agcod cancel --gc-id ID",
 	    "cancel a code within 15 minutes" },
 	{ "funds", "GetAvailableFunds", NULL, 0, OP_BALANCE, RL_FUNDS,
 	    NULL, NULL, NULL, 0,

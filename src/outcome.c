@@ -32,10 +32,21 @@ outcome_say_id(const char *rid)
 int
 outcome_cancelled(json_t *answer)
 {
+	const char *st = outcome_dead_card(answer);
+
+	return st && strcmp(st, "RefundedToPurchaser") == 0;
+}
+
+const char *
+outcome_dead_card(json_t *answer)
+{
 	const char *st = json_str(json_object_get(answer, "cardInfo"),
 	    "cardStatus");
 
-	return st && strcmp(st, "RefundedToPurchaser") == 0;
+	if (st && (strcmp(st, "RefundedToPurchaser") == 0 ||
+	    strcmp(st, "Expired") == 0))
+		return st;
+	return NULL;
 }
 
 /*
@@ -115,18 +126,20 @@ outcome_deliver(struct cmd_ctx *c, const struct opreq *req,
 {
 	const struct op *op = req->op;
 	const char *rid = op->id_field ? req->request_id : NULL;
+	const char *dead;
 	int bad, err = 0;
 
 	if (rc == 0 && r->outcome == OUTCOME_SUCCEEDED && is_create(op) &&
-	    outcome_cancelled(r->json)) {
+	    (dead = outcome_dead_card(r->json)) != NULL) {
 		const char *gc = json_str(r->json, "gcId");
 
-		msg_err("%s %s: the service answers that this card was "
-		    "cancelled (cardStatus RefundedToPurchaser%s%s): its claim "
-		    "code is void and is not printed; do not hand it out, issue "
-		    "a new card with a new request id", op->cmd, rid,
-		    gc ? ", gcId " : "", gc ? gc : "");
-		if (op->flags & OP_JOURNAL)
+		msg_err("%s %s: the service answers that this card %s "
+		    "(cardStatus %s%s%s): its claim code is void and is not "
+		    "printed; do not hand it out, issue a new card with a new "
+		    "request id", op->cmd, rid, outcome_cancelled(r->json) ?
+		    "was cancelled" : "has expired", dead, gc ? ", gcId " : "",
+		    gc ? gc : "");
+		if ((op->flags & OP_JOURNAL) && outcome_cancelled(r->json))
 			note_cancelled(c, op, rid);
 		outcome_say_id(rid);
 		return EX_DATAERR;

@@ -25,12 +25,15 @@
  * delivered or a card that turned out cancelled.  before: the request's
  * journal entry from before it was sent, or NULL.  rc: op_send's status.
  * Returns the exit status: 75 when a success could not be delivered, 65
- * for a cancelled card (RefundedToPurchaser), else rc.
+ * for a cancelled or expired card (RefundedToPurchaser, Expired), else rc.
  */
 int	outcome_deliver(struct cmd_ctx *, const struct opreq *,
 	    struct api_result *, json_t *before, int rc);
 /* 1 when a CreateGiftCard answer is a cancelled card (RefundedToPurchaser) */
 int	outcome_cancelled(json_t *answer);
+/* the cardStatus of a CreateGiftCard answer whose claim code is void
+ * (RefundedToPurchaser, Expired), or NULL */
+const char *outcome_dead_card(json_t *answer);
 /* the stable line: "agcod: request-id: ID" */
 void	outcome_say_id(const char *request_id);
 /*

@@ -635,8 +635,22 @@ env_override(const struct profile_opts *o, const char *name, char *dst,
 	return 0;
 }
 
+static int	load(struct profile *, const struct profile_opts *, int);
+
 int
 profile_load(struct profile *p, const struct profile_opts *o)
+{
+	return load(p, o, 0);
+}
+
+int
+profile_load_partial(struct profile *p, const struct profile_opts *o)
+{
+	return load(p, o, 1);
+}
+
+static int
+load(struct profile *p, const struct profile_opts *o, int partial)
 {
 	char origin[PATH_MAX + 64];
 	const char *v, *cfg, *why;
@@ -756,7 +770,7 @@ profile_load(struct profile *p, const struct profile_opts *o)
 		return EX_CONFIG;
 	}
 	/* what every profile must have (config list shows what is set) */
-	if (o->partial)
+	if (partial)
 		return 0;
 	if (p->partner_id[0] == '\0' || p->access_key_id[0] == '\0' ||
 	    (p->secret == NULL && p->secret_command[0] == '\0')) {

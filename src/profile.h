@@ -50,12 +50,13 @@ struct profile_opts {
 	const char	*endpoint;
 	const char	*cacert;
 	const char	*(*env)(const char *);	/* getenv, or a test's */
-	int		 partial;	/* config list: keys may be missing */
 };
 
 const struct region_info *region_find(const char *);
 /* 0, or an exit code (78) after printing why */
 int	profile_load(struct profile *, const struct profile_opts *);
+/* the same, but keys every profile must have may be missing (config list) */
+int	profile_load_partial(struct profile *, const struct profile_opts *);
 /* runs secret_access_key_command when the secret is not known yet */
 int	profile_need_secret(struct profile *);
 void	profile_free(struct profile *);

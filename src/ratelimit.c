@@ -1,12 +1,12 @@
 /*
  * ratelimit.c - STATE_DIR/ratelimit-PARTNER: under flock, each process
- * reserves the next free slot and then sleeps until it, before its
- * transfer starts (so the wait is never part of libcurl's --timeout).
+ * reserves the next free slot and then sleeps until it, once its
+ * connection is up and just before its request goes out (http.c's gate;
+ * the wait is not part of --timeout), so the spacing is the spacing at the
+ * service, whatever a new connection's TLS handshake costs.
  * Slots are 1.01/max_rps seconds apart (1.01 s for GetAvailableFunds), so
  * any second holds at most max_rps requests of all agcod processes
  * together, and a batch runs at the limit without provoking throttling.
- * A request that went out well after its slot (a new connection's TLS
- * handshake) pushes the next free slot back to keep that spacing.
  *
  * The file holds two numbers, "NEXT FUNDS_NEXT\n", in nanoseconds of
  * CLOCK_MONOTONIC: system-wide, and it does not step with the wall clock.
@@ -57,17 +57,6 @@ rl_reserve_by(struct rl_state *s, int64_t now, int max_rps, int cls,
 		s->funds_next_ns = slot + RL_NS * MARGIN_PCT / 100;
 	s->next_ns = slot + gap;
 	return slot;
-}
-
-void
-rl_sent(struct rl_state *s, int64_t sent, int max_rps, int cls)
-{
-	int64_t gap = RL_NS * MARGIN_PCT / 100 / (max_rps > 0 ? max_rps : 10);
-
-	if (s->next_ns < sent + gap)
-		s->next_ns = sent + gap;
-	if (cls == RL_FUNDS && s->funds_next_ns < sent + RL_NS * MARGIN_PCT / 100)
-		s->funds_next_ns = sent + RL_NS * MARGIN_PCT / 100;
 }
 
 int64_t
@@ -222,22 +211,15 @@ ratelimit_acquire(struct ratelimit *r, int cls, int64_t latest,
 	return RL_GO;
 }
 
-void
-ratelimit_sent(struct ratelimit *r, int cls, int64_t sent)
+int
+ratelimit_pace(void *arg, int cls, long max_wait_ms, long *wait_ms,
+    char *why, size_t n)
 {
-	struct rl_state s;
-	char why[64];
-	int fd;
+	int64_t wait = 0;
+	enum rl_result rc;
 
-	if (r->path[0] == '\0') {
-		rl_sent(&r->local, sent, r->max_rps, cls);
-		return;
-	}
-	if ((fd = open_locked(r->path, why, sizeof(why))) == -1)
-		return;
-	if (load(fd, &s) == 0) {
-		rl_sent(&s, sent, r->max_rps, cls);
-		(void)store(fd, &s);
-	}
-	close(fd);
+	rc = ratelimit_acquire(arg, cls, rl_now() + (int64_t)max_wait_ms *
+	    1000000, &wait, why, n);
+	*wait_ms = (long)(wait / 1000000);
+	return rc == RL_GO ? 0 : rc == RL_LATE ? 1 : -1;
 }

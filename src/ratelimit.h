@@ -35,11 +35,6 @@ int64_t	rl_reserve(struct rl_state *, int64_t now_ns, int max_rps, int cls);
 /* the same, but -1 and the state untouched when the slot is after latest */
 int64_t	rl_reserve_by(struct rl_state *, int64_t now_ns, int max_rps, int cls,
 	    int64_t latest_ns);
-/*
- * The request of a slot went out only at sent_ns (after a TLS handshake):
- * no later slot is closer to it than the rate allows.
- */
-void	rl_sent(struct rl_state *, int64_t sent_ns, int max_rps, int cls);
 /* CLOCK_MONOTONIC in ns: one clock for every process, and it never steps */
 int64_t	rl_now(void);
 
@@ -67,7 +62,13 @@ enum rl_result {
  */
 enum rl_result	ratelimit_acquire(struct ratelimit *, int cls, int64_t latest_ns,
 		    int64_t *slot_wait_ns, char *why, size_t whylen);
-/* rl_sent on the shared state; best effort (a rate held a little long) */
-void		ratelimit_sent(struct ratelimit *, int cls, int64_t sent_ns);
+/*
+ * ratelimit_acquire as a pacer for the request path (struct api_env's
+ * pace, with a struct ratelimit as arg): a slot no more than max_wait_ms
+ * away.  0 after waiting for it; 1 when it is later (*wait_ms: how far
+ * away it is), nothing reserved; -1 with why.
+ */
+int		ratelimit_pace(void *rl, int cls, long max_wait_ms,
+		    long *wait_ms, char *why, size_t whylen);
 
 #endif

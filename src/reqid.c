@@ -55,9 +55,13 @@ reqid_check(const char *id, const char *partner, int production)
 		return "is empty";
 	if (n > REQID_MAX)
 		return "is longer than 40 characters";
+	/* Amazon's pages say alphanumeric; the live sandbox takes _ and -
+	 * (agcod-api.md §12), and agcod's own ids keep to the first */
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]))
-			return "must be letters and digits only";
+		if (!isascii((unsigned char)id[i]) ||
+		    (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
+		    id[i] != '-'))
+			return "must be letters, digits, '_' and '-' only";
 	if (reqid_is_mock(id))
 		return production ? "is a sandbox mock id, refused in production"
 		    : NULL;

@@ -8,6 +8,12 @@
 void
 rows_csv_cell(FILE *f, const char *s)
 {
+	rows_csv_cell_sep(f, s, ',');
+}
+
+void
+rows_csv_cell_sep(FILE *f, const char *s, char sep)
+{
 	const char *p;
 
 	if (*s == '=' || *s == '+' || *s == '-' || *s == '@' ||
@@ -15,7 +21,7 @@ rows_csv_cell(FILE *f, const char *s)
 		/* a formula to a spreadsheet: shown as text instead */
 		putc('"', f);
 		putc('\'', f);
-	} else if (strpbrk(s, ",\"\r\n") == NULL) {
+	} else if (strpbrk(s, "\"\r\n") == NULL && strchr(s, sep) == NULL) {
 		/* text from a server or a file: shown, never obeyed */
 		msg_show(f, s, strlen(s), 0);
 		return;

@@ -35,5 +35,7 @@ void	rows_begin(struct rows *, FILE *, enum output_fmt,
 void	rows_put(struct rows *, json_t *);
 /* one CSV cell, quoted as needed (for other writers of CSV) */
 void	rows_csv_cell(FILE *, const char *);
+/* the same in a file whose fields are separated by sep (';' ...) */
+void	rows_csv_cell_sep(FILE *, const char *, char sep);
 
 #endif

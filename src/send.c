@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <bsd/string.h>
+
 #include "msg.h"
 #include "send.h"
 
@@ -20,8 +22,14 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	json_t *e = NULL;
 	char msg[512];
 
-	if (op->refers_to && in.request_id && j)
-		e = journal_lookup(j, op->refers_to, in.request_id);
+	if (op->refers_to && in.request_id && j &&
+	    (e = journal_lookup(j, op->refers_to, in.request_id)) == NULL &&
+	    j->err[0]) {
+		/* an error is not "not found": never sent without its gcId */
+		snprintf(why, n, "cannot read the journal '%s': %s; nothing "
+		    "was sent", j->path, j->err);
+		return -2;
+	}
 	if (e)
 		opreq_fill_from(&in, e, 0);
 	if (opreq_build(p, op, &in, r, msg, sizeof(msg)) == -1) {
@@ -64,9 +72,11 @@ set_str(json_t *o, const char *k, const char *v)
 }
 
 static json_t *
-pending_record(const struct profile *p, const struct opreq *r)
+pending_record(const struct sender *s, const struct opreq *r,
+    const struct buf *body)
 {
-	char t[32], amt[AMOUNT_TEXT_MAX];
+	const struct profile *p = s->api.prof;
+	char t[32], amt[AMOUNT_TEXT_MAX], sha[SIGV4_HEX_LEN + 1];
 	json_t *o = json_object();
 
 	journal_time(time(NULL), t);
@@ -93,7 +103,29 @@ pending_record(const struct profile *p, const struct opreq *r)
 	set_str(o, "external_reference", r->extref);
 	set_str(o, "program_id", r->program_id);
 	set_str(o, "product_type", r->product_type);
+	/* an F2xx proves a refusal only of the body the earlier ones sent */
+	if (sigv4_sha256_hex(body->data, body->len, sha) == 0)
+		set_str(o, "body_sha", sha);
+	if (s->reserve_refs && r->extref && *r->extref)
+		json_object_set_new(o, "reserved", json_integer(1));
 	return o;
+}
+
+/* what the answer is evidence of; the journal decides what it proves */
+static const char *
+evidence(const struct api_result *res)
+{
+	switch (res->outcome) {
+	case OUTCOME_SUCCEEDED:
+		return "success";
+	case OUTCOME_FAILED:
+		return res->error_code && strncmp(res->error_code, "F2", 2) == 0 ?
+		    "refused-f2" : "refused";
+	case OUTCOME_NOT_SENT:
+		return "not-sent";
+	default:
+		return "no-proof";
+	}
 }
 
 static json_t *
@@ -110,6 +142,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 	journal_time(time(NULL), t);
 	set_str(o, "time", t);
 	set_str(o, "state", names[res->outcome]);
+	set_str(o, "evidence", evidence(res));
 	/* a cancel answers with the card's gcId too: keep the create's */
 	if (r->op->flags & OP_CLAIM_CODE)
 		set_str(o, "gc_id", gc);
@@ -130,6 +163,46 @@ final_record(const struct opreq *r, const struct api_result *res)
 	return o;
 }
 
+/* an attempt may have acted: the journal says so before a retry */
+static int
+mark_acted(void *arg)
+{
+	struct sender *s = arg;
+
+	if (journal_acted(s->journal, s->last_record) == -1) {
+		msg_err("cannot record in the journal '%s' that an attempt may "
+		    "have acted: %s; no more attempts", s->journal->path,
+		    s->journal->err);
+		return -1;
+	}
+	return 0;
+}
+
+/* refused before anything left: res says why */
+static int
+not_begun(struct sender *s, const struct opreq *r, int64_t id,
+    struct api_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->outcome = OUTCOME_NOT_SENT;
+	if (id == JOURNAL_HELD) {
+		/* its outcome is the other process's to record */
+		res->exit = EX_TEMPFAIL;
+		res->outcome = OUTCOME_UNKNOWN;
+		api_say(res, "%s; nothing was sent by this run",
+		    s->journal->err);
+	} else if (id == JOURNAL_REF_TAKEN) {
+		res->exit = EX_DATAERR;
+		api_say(res, "%s; nothing was sent", s->journal->err);
+	} else {
+		res->exit = EX_IOERR;
+		api_say(res, "cannot write the journal '%s': %s; nothing was "
+		    "sent", s->journal->path, s->journal->err);
+	}
+	(void)r;
+	return res->exit;
+}
+
 int
 op_send(struct sender *s, const struct opreq *r, const struct buf *body,
     struct api_result *res)
@@ -140,30 +213,53 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 	int rc;
 
 	s->last_record = 0;
+	s->prior[0] = s->prior_time[0] = '\0';
 	if (op->flags & OP_JOURNAL) {
-		rec = pending_record(s->api.prof, r);
+		rec = pending_record(s, r, body);
 		id = journal_begin(s->journal, rec);	/* durable */
 		json_decref(rec);
-		if (id == -1) {
-			memset(res, 0, sizeof(*res));
-			res->exit = EX_IOERR;
-			res->outcome = OUTCOME_NOT_SENT;
-			api_say(res, "cannot write the journal '%s': %s; "
-			    "nothing was sent", s->journal->path,
-			    s->journal->err);
-			return EX_IOERR;
-		}
+		if (id < 0)
+			return not_begun(s, r, id, res);
 		s->last_record = id;
+		strlcpy(s->prior, s->journal->prior, sizeof(s->prior));
+		strlcpy(s->prior_time, s->journal->prior_time,
+		    sizeof(s->prior_time));
+		s->api.acted = mark_acted;
+		s->api.acted_arg = s;
 	}
 	rc = api_call(&s->api, op, body->data, body->len, res);
-	if (op->flags & OP_JOURNAL) {
-		rec = final_record(r, res);
-		if (journal_finish(s->journal, id, rec) == -1)
+	s->api.acted = NULL;
+	s->api.acted_arg = NULL;
+	if (!(op->flags & OP_JOURNAL))
+		return rc;
+	rec = final_record(r, res);
+	if (journal_finish(s->journal, id, rec) == -1) {
+		if (res->outcome == OUTCOME_NOT_SENT) {
+			/* the pending record stays open: reconcile sends it */
+			res->exit = rc = EX_TEMPFAIL;
+			msg_err("%s %s was not sent, but the journal '%s' could "
+			    "not record that (%s): its pending record stays "
+			    "open and 'agcod reconcile' will send it; to drop "
+			    "it instead run 'agcod journal settle --request-id "
+			    "%s --state failed --reason \"never sent\"'",
+			    op->name, r->request_id, s->journal->path,
+			    s->journal->err, r->request_id);
+		} else
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s; 'agcod reconcile' will ask the "
 			    "service again", op->name, r->request_id,
 			    s->journal->path, s->journal->err);
-		json_decref(rec);
+	} else if (strcmp(s->journal->decided, "unknown") == 0 &&
+	    res->outcome != OUTCOME_UNKNOWN) {
+		/* the journal knows an attempt that may have acted */
+		char last[sizeof(res->why)];
+
+		strlcpy(last, res->why, sizeof(last));
+		res->outcome = OUTCOME_UNKNOWN;
+		res->exit = rc = EX_TEMPFAIL;
+		api_say(res, "%s; an earlier attempt may have been processed: "
+		    "the outcome is unknown", last);
 	}
+	json_decref(rec);
 	return rc;
 }

@@ -16,21 +16,29 @@ struct sender {
 	struct api_env	 api;
 	struct journal	*journal;
 	int64_t		 last_record;	/* the last send's journal id, or 0 */
+	int		 reserve_refs;	/* its external references are held:
+					 * one live card each (batch) */
+	/* the last send's money object before it: its state ("" for none)
+	 * and time, so a card another run issued is not called new */
+	char		 prior[16], prior_time[32];
 };
 
 /*
  * Named values, completed from the journal row of the request they refer
  * to (j may be NULL: no lookup) -> a checked request.  Warns on stderr
  * when a gcId is missing or the undo window (at `now`) has passed.  0, or
- * -1 with why: a usage error.
+ * -1 with why: a usage error, or -2 with why: the journal cannot be read.
  */
 int	op_prepare(const struct profile *, struct journal *j, const struct op *,
 	    const struct opreq_in *, time_t now, struct opreq *,
 	    char *why, size_t whylen);
 /*
  * Journal "pending" (fsync'd) -> sign, send, classify, retry -> journal the
- * outcome.  Returns the exit status; 74 and nothing sent when the journal
- * cannot be written.
+ * evidence; the journal decides the outcome (an answer that proves nothing
+ * about an earlier attempt leaves it unknown, 75).  Returns the exit
+ * status: 74 only when nothing was sent and no open record can send it
+ * later; 75 when another live process is sending the same id; 65 when a
+ * reserved external reference has a live card.
  */
 int	op_send(struct sender *, const struct opreq *, const struct buf *body,
 	    struct api_result *);

@@ -2,7 +2,9 @@
  * triage.c - on a 403 or a signature error, name the cause that fits:
  * clock skew measured from the service's Date header, a signing region that
  * does not match the host, an unknown access key (sandbox and production
- * keys differ), a secret that does not match the key.  Pure.
+ * keys differ), a secret that does not match the key; on a gateway
+ * refusal that proves the request was not understood, what changed it.
+ * Pure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,25 @@ triage_verdict(const struct triage_in *t, char *out, size_t n)
 		    "belong to access key id '%s' (or the request was changed "
 		    "on its way, by a proxy?); compare with 'agcod sign-debug'",
 		    t->access_key_id);
+		return 1;
+	}
+	/* the gateway answers that prove the request was not understood */
+	if (has(t->type, "UnknownOperation")) {
+		snprintf(out, n, "unknown operation: '%s' does not serve this "
+		    "AGCOD operation at this path (x-amz-target); check "
+		    "--endpoint, and any proxy in between", t->host);
+		return 1;
+	}
+	if (has(t->message, "is not an expected Json type")) {
+		snprintf(out, n, "the service could not read the request body "
+		    "as the operation's object: was it changed on its way (a "
+		    "proxy re-encoding JSON)? compare with 'agcod sign-debug'");
+		return 1;
+	}
+	if (t->http_status == 415) {
+		snprintf(out, n, "unsupported media type: agcod sends "
+		    "content-type application/json; something in between "
+		    "changed the content-type");
 		return 1;
 	}
 	if (t->http_status == 403) {

@@ -22,7 +22,8 @@ struct triage_in {
 
 /* parse an HTTP Date header (IMF-fixdate); -1 if it is not one */
 int	http_date_parse(const char *, time_t *);
-/* the likely cause of a 403 or signature error, or 0 when none fits */
+/* the likely cause of a 403, a signature error or a gateway refusal, or 0
+ * when none fits */
 int	triage_verdict(const struct triage_in *, char *out, size_t n);
 
 #endif

@@ -8,7 +8,9 @@ from what this script writes; tests/e2e/test_completions.py drives them.
 
 What an option's value completes to comes from its metavar in the table:
 'a|b|c' the choices, FILE files, DIR directories; --profile the profile
-names of the configuration file ('agcod config profiles').  What a command's
+names of the configuration file ('agcod config profiles'); the values the
+table lists for an option ('value --state issued'), but for one with a space
+('not sent'), which no shell completes as one word.  What a command's
 operands complete to comes from its synopsis: a lower-case word is a literal
 (batch create, config list), FILE a file, OPERATION a sending command.
 """
@@ -22,7 +24,7 @@ class Table:
         run = lambda *a: subprocess.run([agcod, *a], capture_output=True,
                                         text=True, check=True).stdout
         self.cmds, self.summary, self.ops = [], {}, []
-        self.usage, self.opt, self.cmd_help = {}, {}, {}
+        self.usage, self.opt, self.values, self.cmd_help = {}, {}, {}, {}
         for line in run("--list-table").splitlines():
             kind, *f = line.split("\t")
             if kind == "command":
@@ -32,6 +34,9 @@ class Table:
                     self.ops.append(f[0])
             elif kind == "usage":
                 self.usage.setdefault(f[0], []).append(f[1])
+            elif kind == "value":
+                if " " not in f[1]:
+                    self.values.setdefault(f[0], []).append(f[1])
             elif kind == "option":
                 self.opt[f[0]] = {"short": None if f[1] == "-" else f[1],
                                   "arg": None if f[2] == "-" else f[2],
@@ -67,6 +72,8 @@ class Table:
         arg = self.opt[o]["arg"]
         if o == "--profile":
             return ("profiles", None)
+        if o in self.values:
+            return ("words", self.values[o])
         if "|" in arg:
             return ("words", arg.split("|"))
         return {"FILE": ("files", None), "DIR": ("dirs", None)}.get(arg, ("none", None))

@@ -5,6 +5,8 @@ with the reason it is still open)."""
 
 import pytest
 
+from conftest import PARTNER
+
 HOSTILE = "\x1b]0;pwn\x07\x1b[2J\r\u009bX"
 RAW = ("\x1b", "\x07", "\r", "\u009b")
 
@@ -120,7 +122,7 @@ def test_batch_summary_counts_rows_never_sent_as_not_sent(offline, tmp_path):
     reconcile money that never moved); the exit stays 75, try again"""
     f = tmp_path / "rows.csv"
     f.write_text("amount\n5\n6\n")
-    r = offline("batch", "create", str(f), "--retry-for", "0")
+    r = offline("batch", "create", str(f), "--retry-for", "0", "--no-funds-check")
     assert r.rc == 75, r
     summary = r.err.strip().splitlines()[-1]
     assert "0 issued, 0 failed, 0 unknown, 2 not sent" in summary, r
@@ -229,3 +231,107 @@ def test_interrupted_create_says_its_request_id(agcod, emu, sig):
 def conftest_agcod():
     import conftest
     return conftest.AGCOD
+
+
+def test_same_ids_in_two_batch_runs_at_once_print_each_card_once(
+        agcod, emu, tmp_path):
+    """issue 18 defect 9: the same request ids in two runs at once (explicit
+    request_id columns, two batch names): each run printed every card as
+    newly issued and both summaries counted the money.  A row another live
+    process is sending is refused (75), and a card another run issued in the
+    meantime is shown as issued before"""
+    ids = [PARTNER + "Twice%d" % i for i in range(3)]
+    f = tmp_path / "pay.csv"
+    f.write_text("amount,request_id\n" + "".join("1,%s\n" % i for i in ids))
+    second = []
+
+    def hook(entry):
+        if not second:
+            second.append(None)
+            second[0] = agcod("batch", "create", str(f), "--batch-id", "two",
+                              "-o", "json", timeout=60)
+    emu.on_request = hook
+    try:
+        first = agcod("batch", "create", str(f), "--batch-id", "one", "-o",
+                      "json", timeout=120)
+    finally:
+        emu.on_request = None
+    s = second[0]
+    assert emu.state.creates == 3
+    new = [x["request_id"] for r in (first, s) for x in r.jsonl()
+           if x["status"] == "SUCCESS" and not x.get("issued_before")]
+    assert sorted(new) == sorted(ids), (first, s)
+    assert s.rc == 75 and "another agcod process" in s.err, s
+    assert pending_open(agcod) == []
+    assert agcod("journal", "check").rc == 0
+
+
+def pending_open(agcod):
+    return [r["request_id"] for r in agcod.journal() if r.get("open") == 1]
+
+
+def test_a_second_send_of_an_id_in_flight_is_refused(agcod, emu):
+    """issue 18 defects 5 and 9: a create of R while another process sends
+    R: it used to close the first record as retried, and the first one's late
+    finish opened it again for ever.  Now it is refused, nothing sent"""
+    rid = PARTNER + "InFlight1"
+    second = []
+
+    def hook(entry):
+        if not second:
+            second.append(agcod("create", "--amount", "3", "--request-id",
+                                rid, "-o", "json"))
+    emu.on_request = hook
+    try:
+        r = agcod("create", "--amount", "3", "--request-id", rid, "-o", "json")
+    finally:
+        emu.on_request = None
+    assert r.rc == 0, r
+    s = second[0]
+    assert s.rc == 75 and "another agcod process" in s.err and s.out == "", s
+    assert len(emu.requests("CreateGiftCard")) == 1
+    assert pending_open(agcod) == []
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    assert agcod("journal", "check").rc == 0
+
+
+def test_a_reference_whose_card_is_unknown_is_not_issued_again(agcod, emu,
+                                                               tmp_path):
+    """issue 18 defect 2: the guard counted only issued cards; a file whose
+    rows ended unknown (the service holds their cards), then a second file
+    with the same references, issued new cards"""
+    a = tmp_path / "a.csv"
+    a.write_text("amount,external_reference\n1,ref-1\n2,ref-2\n")
+    emu.fault("drop", count=1000, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "batch", "create", str(a), "-o", "json")
+    assert r.rc == 75 and emu.state.creates == 2, r
+    emu.faults.clear()
+    b = tmp_path / "b.csv"
+    b.write_text("amount,external_reference\n1,ref-1\n2,ref-2\n")
+    r = agcod("batch", "create", str(b), "-o", "json")
+    assert r.rc == 65 and "ref-1" in r.err and "--allow-reused-reference" in r.err, r
+    assert emu.state.creates == 2
+
+
+def test_two_files_with_the_same_references_at_once(agcod, emu, tmp_path):
+    """issue 18 defect 2: two files with the same references, run at the
+    same time under different batch names, gave two cards per reference"""
+    refs = ["ref-%d" % i for i in range(4)]
+    for name in ("a", "b"):
+        (tmp_path / (name + ".csv")).write_text(
+            "amount,external_reference\n" + "".join("1,%s\n" % x for x in refs))
+    second = []
+
+    def hook(entry):
+        if not second:
+            second.append(agcod("batch", "create", str(tmp_path / "b.csv"),
+                                "-o", "json", timeout=60))
+    emu.on_request = hook
+    try:
+        first = agcod("batch", "create", str(tmp_path / "a.csv"), "-o", "json",
+                      timeout=120)
+    finally:
+        emu.on_request = None
+    assert emu.state.creates == len(refs), (first, second)
+    assert second[0].rc == 65, second[0]
+    assert first.rc == 0, first

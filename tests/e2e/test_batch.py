@@ -134,7 +134,10 @@ def test_kill_9_mid_batch_then_rerun_issues_each_row_once(agcod, emu, tmp_path):
 def test_two_batches_share_one_rate_limit(agcod, emu, tmp_path):
     fa = write(tmp_path, "a.csv", "amount\n" + "1\n" * 15)
     fb = write(tmp_path, "b.csv", "amount\n" + "2\n" * 15)
-    procs = [subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json"],
+    # the creates' limit: the funds' 1/s between two processes is
+    # test_funds_from_two_processes_not_throttled's
+    procs = [subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json",
+                               "--no-funds-check"],
                               env=agcod.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for f in (fa, fb)]
     outs = [p.communicate(timeout=60) for p in procs]
@@ -149,9 +152,226 @@ def test_two_batches_share_one_rate_limit(agcod, emu, tmp_path):
 
 
 def test_funds_from_two_processes_not_throttled(agcod, emu):
+    """each process takes its GetAvailableFunds slot once its connection is
+    up, just before the request goes out (issue 19), so on a busy machine
+    the requests still reach the service a second apart, however long each
+    TLS handshake took"""
     procs = [subprocess.Popen([AGCOD, "funds", "-o", "json"], env=agcod.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
     outs = [p.communicate(timeout=30) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     assert emu.throttled == 0 and len(emu.requests()) == 3
+
+
+# ---- funds checked before the first row (issue 19, item 2) ----
+
+def test_funds_that_cannot_cover_the_rows_send_nothing(agcod, emu, tmp_path):
+    """3 x 5.00 against 10.00 issued two cards, then stopped at F300: the
+    funds are checked once, before the first row, and nothing is sent"""
+    D = __import__("decimal").Decimal
+    emu.state.funds = D("10.00")
+    f = write(tmp_path, "team.csv", "amount,name\n5.00,Ann\n5.00,Bob\n5.00,Cy\n")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 77, r
+    assert r.out == ""
+    assert [q["op"] for q in emu.requests()] == ["GetAvailableFunds"]
+    assert emu.state.creates == 0
+    assert "USD 10.00" in r.err and "USD 15.00" in r.err and "do not cover" in r.err, r
+    assert "nothing was sent" in r.err and "--no-funds-check" in r.err, r
+    # the rows still to issue are what counts: two with cards, one new
+    f.write_text("amount,name\n5.00,Ann\n5.00,Bob\n")
+    time.sleep(1.0)                                     # the funds' 1/s
+    assert agcod("batch", "create", f, "-o", "json").rc == 0
+    f.write_text("amount,name\n5.00,Ann\n5.00,Bob\n5.00,Cy\n")
+    emu.state.funds = D("5.00")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 0, r
+    assert emu.state.creates == 3 and emu.state.funds == 0
+    # --no-funds-check sends without asking: the service refuses the row
+    f.write_text("amount,name\n5.00,Ann\n5.00,Bob\n5.00,Cy\n5.00,Di\n")
+    n = len(emu.requests("GetAvailableFunds"))
+    r = agcod("batch", "create", f, "-o", "json", "--no-funds-check")
+    assert r.rc == 77, r
+    assert len(emu.requests("GetAvailableFunds")) == n
+    assert [x["status"] for x in r.jsonl()] == ["SUCCESS"] * 3 + ["FAILURE"]
+
+
+def test_funds_view_unavailable_then_no_funds_check(agcod, emu, tmp_path):
+    f = write(tmp_path, "p.csv", "amount\n1\n")
+    emu.fault("html500", count=100, op="GetAvailableFunds")
+    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json")
+    assert r.rc != 0 and r.out == "", r
+    assert "funds" in r.err and "--no-funds-check" in r.err and "nothing was sent" in r.err
+    assert emu.requests("CreateGiftCard") == []
+    r = agcod("batch", "create", f, "-o", "json", "--no-funds-check")
+    assert r.rc == 0 and emu.state.creates == 1, r
+    assert len(emu.requests("GetAvailableFunds")) == 1
+
+
+def test_reprint_needs_no_funds(agcod, emu, tmp_path):
+    f = write(tmp_path, "r.csv", "amount\n1\n")
+    assert agcod("batch", "create", f, "-o", "json").rc == 0
+    emu.state.funds = 0
+    n = len(emu.requests("GetAvailableFunds"))
+    r = agcod("batch", "create", f, "-o", "json", "--reprint")
+    assert r.rc == 0, r
+    assert len(emu.requests("GetAvailableFunds")) == n     # nothing to issue
+
+
+# ---- exact money (issue 18, item 10) ----
+
+def test_dry_run_reads_large_funds_exactly(agcod, emu, tmp_path):
+    """1.0E17 USD read as -84467440737095516.16: "not covered" """
+    emu.state.funds = __import__("decimal").Decimal("1E17")
+    f = write(tmp_path, "d.csv", "amount\n25\n")
+    r = agcod("batch", "create", f, "--dry-run", "-o", "json")
+    assert r.rc == 0, r
+    assert r.json()["covered"] is True
+    t = agcod("batch", "create", f, "--dry-run", "-o", "table")
+    assert t.rc == 0 and "-" not in t.out.split("available funds")[1].split("\n")[0], t
+    assert "100000000000000000" in t.out, t
+
+
+def test_max_batch_total_in_yen_is_not_read_100_times_smaller(agcod, emu, tmp_path):
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, region="fe", currency="JPY",
+                       max_batch_total="1000")
+    f = write(tmp_path, "y.csv", "amount\n600\n600\n")
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 64, r
+    assert "1200" in r.err and "max_batch_total" in r.err, r
+    assert emu.requests() == []
+
+
+# ---- CSV output: one writer (issue 18, item 10) ----
+
+def test_csv_output_defuses_every_formula_cell(agcod, emu, tmp_path):
+    import csv
+    import io
+    f = write(tmp_path, "evil.csv", "amount,note,external_reference\n"
+              "1,\"=HYPERLINK(\"\"x\"\")\",a\n2,+1,@SUM(A1)\n3,-1,b\n4,@me,c\n")
+    r = agcod("batch", "create", f, "-o", "csv")
+    assert r.rc == 0, r
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    assert [x["note"] for x in rows] == ["'=HYPERLINK(\"x\")", "'+1", "'-1", "'@me"]
+    assert rows[1]["external_reference"] == "'@SUM(A1)"
+    assert all(x["gcClaimCode"] for x in rows)
+
+
+# ---- row ids carry the environment (issue 18, behaviours no test pins) ----
+
+def test_the_same_file_in_sandbox_then_production_is_a_new_batch(agcod, emu, tmp_path):
+    f = write(tmp_path, "team.csv", "amount,name\n2,Ann\n2,Bob\n")
+    sb = agcod("batch", "create", f, "-o", "json")
+    assert sb.rc == 0 and emu.state.creates == 2, sb
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                       environment="production", max_batch_total="3")
+    # the sandbox cards are not "issued before": the whole total counts
+    r = agcod("batch", "create", f, "-o", "json", "--yes")
+    assert r.rc == 64 and "4.00" in r.err and "max_batch_total" in r.err, r
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                       environment="production")
+    r = agcod("batch", "create", f, "-o", "json")     # no terminal to confirm
+    assert r.rc == 64 and "4.00 USD in 2 new cards" in r.err, r
+    assert emu.state.creates == 2
+    r = agcod("batch", "create", f, "-o", "json", "--yes")
+    assert r.rc == 0, r
+    assert emu.state.creates == 4
+    assert "earlier run" not in r.err
+    assert all(x["issued_before"] is None for x in r.jsonl())
+    assert not {x["request_id"] for x in r.jsonl()} & {x["request_id"] for x in sb.jsonl()}
+
+
+# ---- output files (issue 19, item 3) ----
+
+def test_out_takes_its_format_from_the_extension(agcod, emu, tmp_path):
+    f = write(tmp_path, "team.csv", "amount,name\n5,Ann\n")
+    r = agcod("batch", "create", f, "--out", tmp_path / "a.csv")
+    assert r.rc == 0 and r.out == "", r
+    lines = (tmp_path / "a.csv").read_text().splitlines()
+    assert lines[0].startswith("amount,name,currency,row,request_id,status,gcId"), lines
+    r = agcod("batch", "create", f, "--reprint", "--out", tmp_path / "a.jsonl")
+    assert r.rc == 0, r
+    assert json.loads((tmp_path / "a.jsonl").read_text())["name"] == "Ann"
+    r = agcod("batch", "create", f, "--reprint", "--out", tmp_path / "a.json")
+    assert r.rc == 0 and json.loads((tmp_path / "a.json").read_text())["gcClaimCode"], r
+    r = agcod("batch", "create", f, "--reprint", "--out", tmp_path / "a.txt")
+    assert r.rc == 0 and "CLAIM CODE" in (tmp_path / "a.txt").read_text(), r
+    r = agcod("batch", "create", f, "--reprint", "--out", tmp_path / "a.table")
+    assert r.rc == 0 and "CLAIM CODE" in (tmp_path / "a.table").read_text(), r
+    # -o wins over the extension
+    r = agcod("batch", "create", f, "--reprint", "-o", "json", "--out", tmp_path / "b.csv")
+    assert r.rc == 0 and json.loads((tmp_path / "b.csv").read_text())["name"] == "Ann", r
+    assert emu.state.creates == 1
+
+
+def test_csv_output_keeps_the_inputs_bom_and_line_ends(agcod, emu, tmp_path):
+    f = tmp_path / "excel.csv"
+    f.write_bytes("\ufeffname,amount\r\nGarc\u00eda,5\r\n".encode())
+    r = agcod("batch", "create", f, "--out", tmp_path / "out.csv")
+    assert r.rc == 0, r
+    out = (tmp_path / "out.csv").read_bytes()
+    assert out.startswith(b"\xef\xbb\xbfname,amount,currency,row,"), out
+    assert out.count(b"\r\n") == 2 and out.replace(b"\r\n", b"").count(b"\n") == 0, out
+    assert "Garc\u00eda,5,USD,1,".encode() in out
+    # a file without them gets neither
+    g = write(tmp_path, "plain.csv", "name,amount\nAnn,5\n")
+    r = agcod("batch", "create", g, "-o", "csv")
+    assert r.rc == 0 and not r.out.startswith("\ufeff"), r
+
+
+def test_resume_hint_repeats_the_options_used(agcod, emu, tmp_path):
+    f = write(tmp_path, "nov.csv", "amount,request_id\n1,\n2,F3003\n3,\n")
+    out = tmp_path / "cards.txt"
+    r = agcod("-p", "default", "batch", "create", f, "-o", "table", "--out", out,
+              "--batch-id", "nov-1", "--no-funds-check")
+    assert r.rc == 77, r
+    hint = r.err[r.err.index("to resume"):]
+    assert "agcod batch create '%s'" % f in hint, hint
+    for opt in ("-p 'default'", "-o table", "--batch-id 'nov-1'", "--no-funds-check"):
+        assert opt in hint, (opt, hint)
+    # --out never overwrites: the hint says how to replace or append
+    assert "'%s'" % out in hint and "replace" in hint and "append" in hint, hint
+    assert "--new-batch" not in hint
+
+
+# ---- spreadsheet exports (issue 19, item 5) ----
+
+def test_semicolon_file_lower_case_currency(agcod, emu, tmp_path):
+    f = tmp_path / "de.csv"
+    f.write_bytes("\ufeffName;amount;currency;Note\r\nGarc\u00eda;5;usd;\"a;b\"\r\n"
+                  "M\u00fcller;7.50;Usd;\r\n".encode())
+    r = agcod("batch", "create", f, "-o", "json")
+    assert r.rc == 0, r
+    rows = r.jsonl()
+    assert [x["Name"] for x in rows] == ["Garc\u00eda", "M\u00fcller"]
+    assert [x["currency"] for x in rows] == ["USD", "USD"] and rows[0]["Note"] == "a;b"
+    bodies = [json.loads(q["body"]) for q in emu.requests("CreateGiftCard")]
+    assert [b["value"]["currencyCode"] for b in bodies] == ["USD", "USD"]
+    # CSV out: the input's separator, BOM and line ends
+    r = agcod("batch", "create", f, "--reprint", "--out", tmp_path / "out.csv")
+    assert r.rc == 0, r
+    out = (tmp_path / "out.csv").read_bytes().decode()
+    assert out.startswith("\ufeffName;amount;currency;Note;row;request_id;"), out
+    assert "Garc\u00eda;5;USD;\"a;b\";1;" in out and "\r\n" in out, out
+
+
+def test_delimiter_option(agcod, emu, tmp_path):
+    f = write(tmp_path, "p.csv", "amount|name\n5|Ann, Bob\n")
+    r = agcod("batch", "create", f, "-o", "json", "--delimiter", "|")
+    assert r.rc == 0 and r.jsonl()[0]["name"] == "Ann, Bob", r
+    g = write(tmp_path, "t.csv", "amount\tname\n5\tCy\n")
+    r = agcod("batch", "create", g, "-o", "json", "--delimiter", "tab")
+    assert r.rc == 0 and r.jsonl()[0]["name"] == "Cy", r
+    for bad in ("ab", "x", '"', ""):
+        r = agcod("batch", "create", f, "--delimiter", bad)
+        assert r.rc == 64 and "--delimiter" in r.err, (bad, r)
+    assert emu.state.creates == 2
+
+
+def test_no_amount_column_names_the_headers_found(agcod, emu, tmp_path):
+    f = write(tmp_path, "hr.csv", "Name,Amount (USD),Email\nAnn,5,a@x\n")
+    r = agcod("batch", "create", f)
+    assert r.rc == 64, r
+    assert "no 'amount' column" in r.err and "'Name', 'Amount (USD)', 'Email'" in r.err, r
+    assert emu.requests() == []

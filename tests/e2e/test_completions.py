@@ -65,7 +65,7 @@ CASES = [
     (["sign-debug", "--gc"], ["--gc-id"]),
     (["batch", ""], ["create"]),
     (["batch", "create", "re"], ["req.txt", "rewards.csv"]),
-    (["batch", "create", "rewards.csv", "--d"], ["--dry-run"]),
+    (["batch", "create", "rewards.csv", "--d"], ["--delimiter", "--dry-run"]),
     (["sign-debug", "--request", "re"], ["req.txt", "rewards.csv"]),
     (["-c", "re"], ["req.txt", "rewards.csv"]),
     (["--trace", "re"], ["req.txt", "rewards.csv"]),
@@ -73,6 +73,11 @@ CASES = [
     (["help", "acti"], ["activate", "activation-status"]),
     (["config", ""], ["list", "profiles"]),
     (["--ver"], ["--verbose", "--version"]),
+    (["history", "--state", "can"], ["cancelled"]),
+    (["history", "--requests", "--state", "su"], ["succeeded"]),
+    (["history", "--operation", "ca"], ["cancel"]),
+    (["history", "--operation", "", "--rev"], ["--reverse"]),
+    (["history", "--all"], ["--all-environments"]),
 ]
 
 

@@ -189,7 +189,7 @@ def test_connection_refused_is_75(offline):
     (["create", "--amount", "10", "--currency", "XYZ"], "currency 'XYZ'"),
     (["create", "--amount", "10.5", "--currency", "JPY"], "no decimals"),
     (["create", "--amount", "1", "--request-id", "Other123"], "partner id"),
-    (["create", "--amount", "1", "--request-id", "Acme1-x"], "letters and digits"),
+    (["create", "--amount", "1", "--request-id", "Acme1.x"], "letters, digits"),
     (["create", "--amount", "1", "--request-id", "Acme1" + "x" * 36], "40"),
     (["create", "--amount", "1", "--external-reference", "x" * 101], "too long"),
     (["create", "--amount", "1", "--external-reference", "a\x01b"], "control"),
@@ -231,3 +231,31 @@ def test_stdout_full_is_an_error(agcod, emu):
                        env=agcod.env, capture_output=True, text=True, timeout=30)
     assert p.returncode == 75, p.stderr
     assert "not delivered" in p.stderr
+
+
+@pytest.mark.parametrize("args,host", [
+    # issue 19 item 18: signed for us-east-1, sent to the Far East sandbox
+    (["--region", "na"], "agcod-v2-fe-gamma.amazon.com"),
+    (["--region", "eu"], "agcod-v2-gamma.amazon.com"),
+    (["--region", "fe", "--environment", "production"], "agcod-v2-eu.amazon.com:443"),
+    (["--region", "na", "--environment", "production"], "AGCOD-V2-FE.amazon.com."),
+])
+def test_amazon_host_of_another_region_is_refused(agcod, emu, args, host):
+    region = args[1]
+    for cmd in (["funds"], ["create", "--amount", "1", "--yes"],
+                ["sign-debug", "funds", "--send"]):
+        r = agcod(*args, "--endpoint", f"https://{host}", *cmd)
+        assert r.rc == 78, (cmd, r)
+        assert r.err.startswith("agcod: ") and r.out == ""
+        assert len(r.err.splitlines()) == 1, r.err
+        assert "region" in r.err and f"'{region}'" in r.err, r.err
+        assert "nothing was sent" in r.err, r.err
+    assert agcod.journal() == []
+    assert emu.requests() == [] and emu.connections == 0
+
+
+def test_other_hosts_are_taken_as_given(agcod, emu):
+    """a proxy or the emulator: any region signs for it as asked"""
+    r = agcod("--region", "fe", "--endpoint", emu.endpoint, "funds", "-o", "json")
+    assert r.rc != 78, r
+    assert len(emu.requests()) == 1

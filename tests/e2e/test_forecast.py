@@ -1,6 +1,6 @@
 """funds: the forecast from the journal (average daily spend of the last 14
 days, days left), --below-days, and a quiet cron line that prints nothing
-unless a threshold is crossed."""
+unless a threshold is crossed, and then one line that names it."""
 from decimal import Decimal as D
 
 
@@ -46,7 +46,9 @@ def test_quiet_cron_line_prints_nothing_unless_crossed(agcod, emu):
     assert (r.rc, r.out, r.err) == (0, "", "")
     set_funds(emu, "499.99")
     r = agcod("-q", "funds", "--below", "500", "-o", "json")
-    assert r.rc == 1 and r.json()["availableFunds"]["amount"] == 499.99
+    # crossed: the one line cron mails names the threshold and the funds
+    assert r.rc == 1 and r.out == "" and r.err == (
+        "agcod: available funds 499.99 USD are below --below 500\n"), r
     # without a threshold, -q still prints the result it was asked for
     r = agcod("-q", "funds", "-o", "json")
     assert r.rc == 0 and r.json()

@@ -213,7 +213,7 @@ def test_cancel_takes_gc_id_from_the_journal_and_the_card_is_cancelled(agcod, em
     h = agcod("history", "-o", "json").jsonl()
     assert [(o["kind"], o["request_id"], o["state"], o["gc_id"], o["amount"])
             for o in h] == [("card", rid, "cancelled", c["gcId"], "8")]
-    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "-o", "json").jsonl()
     assert [(q["operation"], q["state"]) for q in reqs] == [
         ("CreateGiftCard", "succeeded"), ("CancelGiftCard", "succeeded")]
     # neither --gc-id nor the journal: sent without it, with a warning
@@ -279,7 +279,8 @@ def test_refused_repeat_leaves_the_card_issued(agcod, emu):
     h = agcod("history", "--request-id", rid, "-o", "json").json()
     assert (h["state"], h["amount"]) == ("issued", "5")
     assert "error_code" not in h
-    reqs = agcod("history", "--requests", "--request-id", rid, "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "--request-id", rid,
+                 "-o", "json").jsonl()
     assert [(q["state"], q["amount"]) for q in reqs] == [
         ("succeeded", "5"), ("failed", "50")]
     # an outcome carries only its own fields
@@ -292,7 +293,7 @@ def test_failed_then_succeeded_keeps_each_outcome_to_itself(agcod, emu):
     assert r.rc == 75
     rid = agcod.journal()[0]["request_id"]
     assert agcod("create", "--amount", "3", "--request-id", rid).rc == 0
-    reqs = agcod("history", "--requests", "-o", "json").jsonl()
+    reqs = agcod("history", "--requests", "--reverse", "-o", "json").jsonl()
     assert [q["state"] for q in reqs] == ["unknown", "succeeded"]
     assert "error" in reqs[0] and "error" not in reqs[1]
     assert agcod("history", "-o", "json").json()["state"] == "issued"
@@ -308,15 +309,15 @@ def test_history_filters(agcod, emu):
     assert b.rc == 77
     ld = agcod("load", "--amount", "3", "--account-id", "amz1.account.Z",
                "-o", "json").json()
-    h = agcod("history", "-o", "json").jsonl()
+    h = agcod("history", "--reverse", "-o", "json").jsonl()
     assert [(o["request_id"], o["state"]) for o in h] == [
         (a["creationRequestId"], "issued"), ("F3003", "failed"),
         (ld["loadBalanceRequestId"], "loaded")]
     assert h[1]["error_code"] == "F300" and h[1]["error_type"] == "InsufficientFunds"
     assert h[0]["time"] <= h[0]["updated"]
 
-    def ids(*args):
-        r = agcod("history", *args, "-o", "json")
+    def ids(*args):     # oldest first, as they were made
+        r = agcod("history", "--reverse", *args, "-o", "json")
         assert r.rc == 0, r
         return [o["request_id"] for o in r.jsonl()]
     assert ids("--request-id", "F3003") == ["F3003"]
@@ -345,7 +346,7 @@ def test_history_table_and_csv(agcod, emu):
     assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
     t = agcod("history", "-o", "table")
     assert t.rc == 0 and "REQUEST ID" in t.out and "InsufficientFunds" in t.out
-    c = agcod("history", "-o", "csv")
+    c = agcod("history", "--reverse", "-o", "csv")
     assert c.rc == 0, c
     rows = list(csv.DictReader(io.StringIO(c.out)))
     assert [(r["state"], r["amount"], r["currency"]) for r in rows] == [
@@ -492,15 +493,19 @@ def test_check_finds_broken_object_and_open_invariants(agcod, emu):
     assert agcod("create", "--amount", "2", "--request-id", "F3003").rc == 77
     emu.fault("drop", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
-    # a refused card shown as issued; the unknown one asked twice at once
+    # a refused card shown as issued
     agcod.tamper("UPDATE objects SET state = 'issued' WHERE request_id = 'F3003'")
-    agcod.tamper("INSERT INTO requests (time, state, operation, request_id, open) "
-                 "SELECT time, state, operation, request_id, 1 FROM requests "
-                 "WHERE state = 'unknown'")
+    # the schema refuses a second open record for one id (issue 18)
+    with pytest.raises(sqlite3.IntegrityError):
+        agcod.tamper("INSERT INTO requests (time, state, operation, request_id, open) "
+                     "SELECT time, state, operation, request_id, 1 FROM requests "
+                     "WHERE state = 'unknown'")
+    # an unknown card nobody will ask about again
+    agcod.tamper("UPDATE requests SET open = 0 WHERE state = 'unknown'")
     r = agcod("journal", "check")
     assert r.rc == 65, r
     assert "1 money objects are in a state no successful request put them in" in r.out
-    assert "1 request ids have more than one open record" in r.out
+    assert "1 money objects are unknown with no open request to settle them" in r.out
 
 
 def test_settle_by_hand(agcod, emu):
@@ -603,3 +608,151 @@ def test_a_long_request_id_keeps_its_reason_and_the_hint(agcod, emu):
     assert "(the journal has no CreateGiftCard with request id" in r.err, r.err
     assert "x" * 100 not in r.err    # a long value is shown by its start
     assert len(emu.requests("CancelGiftCard")) == 0
+
+
+def test_settling_an_undo_closes_what_it_undid(agcod, emu):
+    """issue 18 defect 6: a cancel settled by hand as succeeded left its
+    create open, so reconcile sent the create again (for an activation, the
+    RESEND activation that must never be sent again)"""
+    rid = PARTNER + "SettleUndo"
+    emu.fault("drop", count=2)
+    assert agcod("--retry-for", "0", "create", "--amount", "2",
+                 "--request-id", rid).rc == 75
+    assert agcod("--retry-for", "0", "cancel", "--request-id", rid).rc == 75
+    r = agcod("journal", "settle", "--request-id", rid, "--operation", "cancel",
+              "--state", "succeeded", "--reason", "Amazon case 7: refunded")
+    assert r.rc == 0, r
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
+    sent = len(emu.requests())
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert len(emu.requests()) == sent
+    assert agcod("journal", "check").rc == 0
+
+
+@pytest.mark.parametrize("broken", ["DROP TABLE objects",
+                                    "ALTER TABLE requests RENAME TO gone"])
+@pytest.mark.parametrize("cmd", ["reprint", "cancel", "batch"])
+def test_a_journal_error_is_not_not_found(agcod, emu, tmp_path, broken, cmd):
+    """issue 18 defect 7: journal_lookup answered a database error as "not
+    found": reprint said there was no card, cancel went out without its
+    gcId, a batch row was taken for never issued.  Each now exits 74 and
+    sends nothing"""
+    f = tmp_path / "b.csv"
+    f.write_text("amount\n1\n")
+    if cmd == "batch":
+        assert agcod("batch", "create", str(f), "-o", "json").rc == 0
+        rid = None
+    else:
+        rid = agcod("create", "--amount", "1", "-o", "json").json()["creationRequestId"]
+    agcod.tamper(broken)
+    sent = len(emu.requests())
+    args = {"reprint": ["reprint", "--request-id", rid],
+            "cancel": ["cancel", "--request-id", rid],
+            "batch": ["batch", "create", str(f), "-o", "json"]}[cmd]
+    r = agcod(*args)
+    assert r.rc == 74, r
+    assert "journal" in r.err and r.out == "", r
+    assert len(emu.requests()) == sent
+
+
+def test_reconcile_resends_a_cancel_with_its_gc_id(agcod, emu):
+    """issue 18 defect 8: cancel rows were journaled without their gcId, so
+    reconcile re-sent a cancel that had reached the service without it (the
+    service refuses that, F200, and the card stayed issued in the journal
+    while the service held it refunded)"""
+    rid = agcod("create", "--amount", "1", "-o", "json").json()["creationRequestId"]
+    emu.fault("drop", count=1, op="CancelGiftCard")
+    assert agcod("--retry-for", "0", "cancel", "--request-id", rid).rc == 75
+    row = [x for x in agcod.journal() if x["operation"] == "CancelGiftCard"][-1]
+    assert row.get("gc_id") == emu.state.cards[rid]["gcId"], row
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    sent = [q["body"] for q in emu.requests("CancelGiftCard")]
+    assert len(sent) == 2 and sent[0] == sent[1], sent
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["cancelled"]
+
+
+def test_prune_keeps_what_the_batch_guards_need(agcod, emu, tmp_path):
+    """issue 18 defect 4: after 'journal prune' a completed file run again
+    printed its old (likely redeemed) claim codes as newly issued, and
+    --new-batch picked a pruned generation again"""
+    f = tmp_path / "monthly.csv"
+    f.write_text("amount\n1\n2\n")
+    first = agcod("batch", "create", str(f), "-o", "json")
+    assert first.rc == 0, first
+    assert agcod("journal", "prune", "--before", "2999-01-01").rc == 0
+    assert [o for o in agcod.objects()] == []
+    again = agcod("batch", "create", str(f), "-o", "json")
+    assert again.rc == 65 and "completed" in again.err, again
+    assert emu.state.creates == 2
+    nb = agcod("batch", "create", str(f), "--new-batch", "-o", "json")
+    assert nb.rc == 0, nb
+    assert emu.state.creates == 4
+    old = {x["request_id"] for x in first.jsonl()}
+    assert not old & {x["request_id"] for x in nb.jsonl()}
+    assert all(not x.get("issued_before") for x in nb.jsonl())
+
+
+SCHEMA_V1 = """
+CREATE TABLE requests (id INTEGER PRIMARY KEY, time TEXT NOT NULL, updated TEXT,
+ state TEXT NOT NULL, operation TEXT NOT NULL, request_id TEXT NOT NULL,
+ profile TEXT, partner TEXT, environment TEXT, endpoint TEXT, amount TEXT,
+ currency TEXT, gc_id TEXT, card_number TEXT, account TEXT, account_type TEXT,
+ source_id TEXT, external_reference TEXT, program_id TEXT, product_type TEXT,
+ batch TEXT, amazon_request_id TEXT, http_status INTEGER, error_code TEXT,
+ error_type TEXT, error TEXT, diagnosis TEXT, clock_skew_s INTEGER,
+ attempts INTEGER, delivered INTEGER, settled TEXT, settle_reason TEXT,
+ settled_time TEXT, pid INTEGER, open INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX requests_id ON requests (operation, request_id);
+CREATE INDEX requests_open ON requests (open) WHERE open = 1;
+CREATE INDEX requests_time ON requests (time);
+CREATE INDEX requests_extref ON requests (external_reference)
+ WHERE external_reference IS NOT NULL;
+CREATE TABLE objects (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+ key TEXT NOT NULL, state TEXT NOT NULL, time TEXT NOT NULL,
+ updated TEXT NOT NULL, operation TEXT, request_id TEXT, profile TEXT,
+ partner TEXT, environment TEXT, endpoint TEXT, amount TEXT, currency TEXT,
+ gc_id TEXT, card_number TEXT, account TEXT, account_type TEXT,
+ source_id TEXT, external_reference TEXT, program_id TEXT,
+ product_type TEXT, batch TEXT, error_code TEXT, error_type TEXT,
+ last_request INTEGER, UNIQUE (kind, key));
+CREATE INDEX objects_rid ON objects (request_id);
+CREATE INDEX objects_time ON objects (time);
+CREATE INDEX objects_extref ON objects (external_reference)
+ WHERE external_reference IS NOT NULL;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
+    """issue 18: a journal written before one open record per id was a rule
+    may hold two (defect 5); the migration closes the older as retried, and
+    the id's unknown card is still reconciled once"""
+    rid = PARTNER + "Twice1"
+    agcod.state.mkdir(mode=0o700, exist_ok=True)
+    db = sqlite3.connect(agcod.state / "journal.db")
+    db.executescript(SCHEMA_V1)
+    for t in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"):
+        db.execute("INSERT INTO requests (time, state, operation, request_id,"
+                   " partner, environment, endpoint, amount, currency, open)"
+                   " VALUES (?, 'unknown', 'CreateGiftCard', ?, ?, 'sandbox',"
+                   " ?, '4', 'USD', 1)", (t, rid, PARTNER, emu.endpoint))
+    db.execute("INSERT INTO objects (kind, key, state, time, updated, operation,"
+               " request_id, partner, environment, endpoint, amount, currency)"
+               " VALUES ('card', ?, 'unknown', 't', 't', 'CreateGiftCard', ?,"
+               " ?, 'sandbox', ?, '4', 'USD')", (rid, rid, PARTNER, emu.endpoint))
+    db.commit()
+    db.close()
+    os.chmod(agcod.state / "journal.db", 0o600)
+    r = agcod("journal", "check")
+    assert r.rc == 0, r
+    rows = [x for x in agcod.journal() if x["request_id"] == rid]
+    assert [x["open"] for x in rows] == [0, 1]
+    assert rows[0]["settled"] == "retried" and rows[0]["acted"] == 1
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0, rec
+    assert emu.state.creates == 1 and len(emu.requests("CreateGiftCard")) == 1
+    assert agcod("history", "--pending", "-o", "json").out == ""

@@ -5,7 +5,9 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -340,3 +342,106 @@ def test_batch_first_handshake_does_not_crowd_the_window(agcod, emu, tmp_path):
     assert r.rc == 0, r
     assert emu.throttled == 0
     assert len([e for e in emu.requests("CreateGiftCard") if e["status"] == 200]) == 12
+
+
+class SlowStart:
+    """A TCP relay to the emulator that holds each new connection `delay`
+    seconds before relaying: a TLS handshake that takes that long."""
+
+    def __init__(self, port, delay):
+        self.port_to, self.delay = port, delay
+        self.accepted = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.set()
+            threading.Thread(target=self.relay, args=(c,), daemon=True).start()
+
+    def relay(self, c):
+        time.sleep(self.delay)
+        up = socket.create_connection(("127.0.0.1", self.port_to), timeout=30)
+
+        def pipe(a, b):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d:
+                        break
+                    b.sendall(d)
+            except OSError:
+                pass
+            for x in (a, b):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pipe, args=(up, c), daemon=True).start()
+        pipe(c, up)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_rate_slot_is_taken_once_the_connection_is_up(agcod, emu):
+    """issue 19: one funds call's TLS handshake takes 1.5 s; a second one
+    starts meanwhile over a fast connection.  Each takes its slot once its
+    connection is up, so they reach the service a second apart; taken
+    before the handshake, the slow one's slot would come first and its
+    request 0.5 s after the other's (throttled)."""
+    make_state(agcod)
+    relay = SlowStart(int(emu.endpoint.rsplit(":", 1)[1]), 1.5)
+    try:
+        slow = subprocess.Popen(
+            [AGCOD, "--endpoint", f"https://127.0.0.1:{relay.port}", "funds",
+             "-o", "json"], env=agcod.env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert relay.accepted.wait(30)
+        fast = subprocess.Popen([AGCOD, "funds", "-o", "json"], env=agcod.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        outs = [p.communicate(timeout=60) for p in (slow, fast)]
+    finally:
+        relay.close()
+    assert [slow.returncode, fast.returncode] == [0, 0], outs
+    assert emu.throttled == 0 and len(emu.requests("GetAvailableFunds")) == 2
+
+
+def test_refused_connection_is_said_once_and_given_up_in_seconds(offline):
+    """issue 19 item 6: nothing was sent; a few tries within about 5 s
+    (not the whole --retry-for of 60 s), one line about it, exit 75"""
+    rid = "Acme1NetRefused1"
+    r = offline("create", "--amount", "1", "--request-id", rid, timeout=30)
+    assert r.rc == 75, r
+    lines = [x for x in r.err.splitlines() if "connect" in x]
+    assert len(lines) == 1 and "nothing was sent" in lines[0], r.err
+    row = last(offline, rid)
+    assert row["state"] in NOT_SENT, row
+    assert 2 <= row["attempts"] <= 6, row
+
+
+def test_a_handshake_that_never_finishes_sent_nothing(offline):
+    """a server that takes the TCP connection and never answers the TLS
+    hello: the attempt timed out before the request could leave"""
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)                  # never accepted, never answered
+    try:
+        offline.write_config(endpoint=f"https://127.0.0.1:{mute.getsockname()[1]}")
+        rid = "Acme1NetMute1"
+        r = offline("--timeout", "1", "--retry-for", "0", "create", "--amount",
+                    "1", "--request-id", rid, timeout=30)
+    finally:
+        mute.close()
+    assert r.rc == 75, r
+    assert "nothing was sent" in r.err and "unknown" not in r.err, r
+    assert last(offline, rid)["state"] in NOT_SENT

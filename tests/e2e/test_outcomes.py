@@ -42,8 +42,8 @@ def undelivered(entry):
     return entry.get("delivered", True) in (False, 0)
 
 
-def pending_ids(agcod):
-    r = agcod("history", "--pending", "-o", "json")
+def pending_ids(agcod, *args):
+    r = agcod("history", "--pending", *args, "-o", "json")
     assert r.rc == 0, r
     return [e["request_id"] for e in r.jsonl()]
 
@@ -446,7 +446,9 @@ def test_sandbox_entry_is_never_replayed_to_production(agcod, emu, certs):
         r = agcod("--yes", "reconcile", "-o", "json")
         assert other.requests() == [] and other.state.creates == 0, r
         assert r.out == ""
-        assert rid in pending_ids(agcod)
+        # still open, though a production profile no longer lists it
+        assert pending_ids(agcod) == []
+        assert rid in pending_ids(agcod, "--all-environments")
     finally:
         other.stop()
 
@@ -594,3 +596,134 @@ def test_production_load_names_the_amount_and_account_credited(agcod, emu):
     r = agcod("--yes", "load", "--amount", "30.00", "--account-id", "amz1.account.A",
               "-o", "json")
     assert r.rc == 0 and "credited to account amz1.account.A" in r.err, r
+
+
+# ---- issue 18: the rule lives in the journal, across processes ----
+
+@pytest.fixture
+def refusing(emu, agcod):
+    """how: a later send of the id is refused for a reason that says
+    nothing about an earlier attempt (a 403 key, throttling, F100, F500)"""
+    import json
+
+    def refuse(how):
+        if how == "key403":
+            agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                               access_key_id="AKIDUNKNOWN")
+        elif how == "throttle":
+            emu.fault("throttle", count=1000, op="CreateGiftCard")
+        else:
+            agcod_emulator.ACTED_FAULTS["general"] = lambda body, f: (
+                500, json.dumps({"agcodResponse": {"status": "FAILURE"},
+                                 "errorCode": f["code"],
+                                 "errorType": "GeneralError",
+                                 "message": "General Error"}),
+                "application/json")
+            emu.fault("general", 1000, "CreateGiftCard", code=how)
+
+    def heal():
+        agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca)
+        emu.faults.clear()
+    yield refuse, heal
+    agcod_emulator.ACTED_FAULTS.pop("general", None)
+
+
+@pytest.mark.parametrize("how", ["key403", "throttle", "F100", "F500"])
+@pytest.mark.parametrize("via", ["repeat", "reconcile"])
+def test_an_unknown_card_stays_unknown_in_the_next_process(agcod, emu,
+                                                           refusing, how, via):
+    """issue 18 defect 1: create R loses its answer (R unknown, the service
+    holds the card); the next process to send R is refused for a reason that
+    says nothing about R.  R moved unknown -> failed, history --pending was
+    empty, and reprint advised 'agcod create': a second card"""
+    refuse, heal = refusing
+    rid = PARTNER + "Cross" + how + via
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "create", "--amount", "9", "--request-id", rid)
+    assert r.rc == 75 and emu.state.creates == 1, r
+    refuse(how)
+    args = (["reconcile"] if via == "reconcile" else
+            ["create", "--amount", "9", "--request-id", rid])
+    r = agcod("--retry-for", "0", *args)
+    assert r.rc == 75, r
+    assert "unknown" in r.err, r
+    assert final(agcod, rid)["state"] == "unknown"
+    assert rid in pending_ids(agcod)
+    o = [x for x in agcod.objects() if x["request_id"] == rid]
+    assert o[0]["state"] == "unknown", o
+    rp = agcod("--retry-for", "0", "reprint", "--request-id", rid)
+    assert rp.rc == 75 and "agcod create" not in rp.err, rp
+    heal()
+    rec = agcod("reconcile", "-o", "json")
+    assert rec.rc == 0, rec
+    assert rec.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert emu.state.creates == 1
+    assert pending_ids(agcod) == []
+
+
+def test_a_fresh_id_refused_is_still_failed(agcod, emu, refusing):
+    """the rule's other half: a 403 on an id nothing sent before proves the
+    service did not act (exit 77, failed, nothing left open)"""
+    refuse, _ = refusing
+    refuse("key403")
+    rid = PARTNER + "Fresh403"
+    r = agcod("create", "--amount", "1", "--request-id", rid)
+    assert r.rc == 77, r
+    assert final(agcod, rid)["state"] == "failed"
+    assert pending_ids(agcod) == []
+
+
+def test_an_f2xx_of_another_body_proves_nothing(agcod, emu):
+    """an unknown create repeated with other terms is refused (F200: the id
+    was used with another amount): that is no evidence about the first"""
+    rid = PARTNER + "OtherBody"
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "9",
+                 "--request-id", rid).rc == 75
+    r = agcod("--retry-for", "0", "create", "--amount", "10", "--request-id", rid)
+    assert r.rc == 75, r
+    assert rid in pending_ids(agcod)
+    assert [x["state"] for x in agcod.objects() if x["request_id"] == rid] == ["unknown"]
+
+
+@pytest.mark.parametrize("status", [400, 404, 413])
+def test_a_proxys_4xx_page_after_acting_stays_unknown(agcod, emu, status):
+    """issue 18 (pinned): a 4xx other than 401/403/429 with a body that is
+    not JSON (a proxy's error page) proves nothing; read as a key refusal it
+    would journal an issued card as failed"""
+    agcod_emulator.ACTED_FAULTS["proxy4xx"] = lambda body, f: (
+        f["status"], "<html><body>%d</body></html>" % f["status"], "text/html")
+    try:
+        rid = PARTNER + "Proxy%d" % status
+        emu.fault("proxy4xx", count=1, op="CreateGiftCard", status=status)
+        r = agcod("--retry-for", "0", "create", "--amount", "3", "--request-id", rid)
+        assert r.rc == 75, r
+        assert final(agcod, rid)["state"] == "unknown"
+        assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["unknown"]
+        assert agcod("reconcile", "-o", "json").rc == 0
+        assert emu.state.creates == 1
+    finally:
+        agcod_emulator.ACTED_FAULTS.pop("proxy4xx", None)
+
+
+def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, emu):
+    """issue 18 defect 3: the first attempt acted and its answer was lost;
+    the rate-limit file then failed before the retry: agcod said 74
+    'nothing sent', and an operator who issued again paid twice"""
+    rid = PARTNER + "RateAfter"
+    rl = agcod.state / ("ratelimit-" + PARTNER)
+
+    def hook(entry):
+        if rl.exists() and not rl.is_dir():
+            rl.unlink()
+            rl.mkdir()
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    emu.on_request = hook
+    try:
+        r = agcod("--retry-for", "5", "create", "--amount", "2", "--request-id", rid)
+    finally:
+        emu.on_request = None
+    assert emu.state.creates == 1
+    assert r.rc == 75, r
+    assert "nothing sent" not in r.err and "unknown" in r.err, r
+    assert rid in pending_ids(agcod)

@@ -2,6 +2,7 @@
 region, mock ids, programId/productType, cancel without a gc id."""
 import json
 import os
+import re
 from decimal import Decimal as D
 
 from conftest import ROOT
@@ -35,7 +36,7 @@ def test_funds_reads_small_exponent(agcod, emu):
 
 REGION_CURRENCIES = {
     "na": ["USD", "CAD", "MXN"],
-    "eu": ["EUR", "GBP", "TRY", "AED", "SAR", "PLN", "SEK"],
+    "eu": ["EUR", "GBP", "TRY", "AED", "SAR", "PLN", "SEK", "EGP", "ZAR"],
     "fe": ["JPY", "AUD", "SGD"],
 }
 
@@ -75,11 +76,24 @@ def test_currencies_each_region_serves_are_sent(agcod, emu):
             assert f'"currencyCode": "{cur}"' in json.loads(r.out)["body"]
 
 
-def test_egp_and_zar_are_not_offered(agcod, emu):
+def test_egp_and_zar_are_served_by_the_eu_region(agcod, emu):
+    # Egypt and South Africa are among the EU endpoint's countries; the codes
+    # are ISO 4217's (both with two decimals), inferred: the man page says so
+    r = agcod("--region", "eu", "sign-debug", "create", "--amount", "150.25",
+              "--currency", "ZAR", "-o", "json")
+    assert r.rc == 0, r
+    assert json.loads(json.loads(r.out)["body"])["value"] == {
+        "currencyCode": "ZAR", "amount": 150.25}
     for cur in ("EGP", "ZAR"):
-        r = agcod("--region", "eu", "create", "--amount", "10", "--currency", cur)
-        assert r.rc == 64 and f"currency '{cur}' is not one of" in r.err, r
+        r = agcod("--region", "eu", "sign-debug", "create", "--amount", "10.125",
+                  "--currency", cur)
+        assert r.rc == 64 and "more decimals" in r.err, r
+        r = agcod("--region", "na", "create", "--amount", "10", "--currency", cur)
+        assert r.rc == 64 and "the eu region" in r.err, r
     assert emu.requests() == []
+    man = open(os.path.join(ROOT, "man", "agcod.1")).read()
+    assert re.search(r"EGP and ZAR[^.]*inferred", " ".join(man.split())), \
+        "the man page says the EGP and ZAR codes are inferred"
 
 
 def test_sandbox_mock_ids_agree_with_the_service(agcod, emu):

@@ -12,11 +12,13 @@ It behaves as ../../../shared/agcod-api.md documents Amazon's service:
 * allows 10 requests a second per partner (1 for GetAvailableFunds) and
   answers a throttling body past that;
 * answers Amazon's sandbox mock ids (F0000, F2005, F4000 -> RESEND, ...);
-* injects faults on demand: RESEND n times, throttle n times, a delay, a
-  connection dropped after processing, a truncated body, an HTML 500; and
+* injects faults on demand: RESEND n times, throttle n times (also in the
+  errorCode "Throttled" shape), a delay, a connection dropped after
+  processing, a truncated body, an HTML 500, the gateway's refusals that
+  prove nothing was done (REFUSAL_FAULTS); and
   faults that act then answer badly, for every operation (ACTED_FAULTS: a
   broken 200 body, an HTML 500 or 502, a JSON 5xx without an AGCOD status,
-  after the request was processed);
+  a proxy's HTML 400, 404 or 413, after the request was processed);
 * logs every request it received, for tests to inspect.
 
 Used two ways: tests start it in-process (Emulator(...).start()), and
@@ -109,6 +111,35 @@ ACTED_FAULTS = {
     "acted_json5xx": lambda body, f: (
         f.get("status", 503), json.dumps({"message": "Service Unavailable"}),
         "application/json"),
+    # a proxy's 4xx page after the service acted (issue 18): proves nothing
+    "acted_html400": lambda body, f: (
+        400, "<html><head><title>400 Bad Request</title></head></html>", "text/html"),
+    "acted_html404": lambda body, f: (
+        404, "<html><head><title>404 Not Found</title></head></html>", "text/html"),
+    "acted_html413": lambda body, f: (
+        413, "<html><head><title>413 Request Entity Too Large</title></head></html>",
+        "text/html"),
+}
+
+# Answers that refuse WITHOUT acting: fault kind -> (status, body, content
+# type).  The gateway's refusals prove the request was not understood;
+# "throttled_code" is throttling in the newest error page's errorCode shape.
+REFUSAL_FAULTS = {
+    "gw_not_json_type": (400, json.dumps(
+        {"Message": "class java.lang.String is not an expected Json type"}),
+        "application/json"),
+    "gw_unknown_operation": (400, json.dumps(
+        {"__type": "com.amazon.coral.service#UnknownOperationException",
+         "message": None}), "application/json"),
+    "gw_unsupported_media": (415, json.dumps(
+        {"__type": "UnsupportedMediaTypeException",
+         "message": "content-type must be application/json"}), "application/json"),
+    "throttled_code": (400, json.dumps(
+        {"errorCode": "Throttled", "errorType": "ThrottlingException",
+         "message": "Rate exceeded"}), "application/json"),
+    # a proxy's page, nothing forwarded: agcod cannot tell, so unknown
+    "html400": (400, "<html><head><title>400 Bad Request</title></head></html>",
+                "text/html"),
 }
 
 
@@ -673,6 +704,11 @@ def make_handler(emu):
             if kind == "throttle_xml":
                 return 400, ("<ThrottlingException><Message>Rate exceeded</Message>"
                              "</ThrottlingException>"), {"ctype": "text/xml"}
+            if kind in REFUSAL_FAULTS:
+                if kind == "throttled_code":
+                    entry["throttled"] = True
+                st, text, ctype = REFUSAL_FAULTS[kind]
+                return st, text, {"ctype": ctype}
             if kind == "html500":
                 return 500, ("<html><head><title>500 Internal Server Error</title></head>"
                              "<body>upstream failed</body></html>"), {"ctype": "text/html"}

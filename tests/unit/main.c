@@ -39,6 +39,8 @@ main(int argc, char **argv)
 		{ "ratelimit", test_ratelimit },
 		{ "cli", test_cli },
 		{ "csvedge", test_csv_edges },
+		{ "csvsep", test_csv_sep },
+		{ "csvcell", test_csv_cell },
 		{ "attack", test_attack },
 		{ "send", test_send },
 		{ "pins", test_pins },

@@ -56,6 +56,11 @@ test_amount(void)
 	CHECK(currency_find("XYZ") == NULL, "unknown currency");
 	CHECK(currency_find("usd") == NULL, "currency codes are upper case");
 	CHECK(currency_find("JPY")->exponent == 0, "JPY has no decimals");
+	/* inferred from the EU endpoint's countries and ISO 4217 */
+	CHECK(currency_find("EGP") && currency_find("EGP")->exponent == 2 &&
+	    strcmp(currency_find("EGP")->region, "eu") == 0, "EGP: eu, 2");
+	CHECK(currency_find("ZAR") && currency_find("ZAR")->exponent == 2 &&
+	    strcmp(currency_find("ZAR")->region, "eu") == 0, "ZAR: eu, 2");
 	CHECK(strstr(currency_list(), "USD") != NULL, "currency list");
 
 	/* numbers from responses, compared exactly */

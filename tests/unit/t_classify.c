@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../src/api.h"
+#include "../../src/triage.h"
 #include "unit.h"
 
 #define DONE	0
@@ -64,8 +65,49 @@ static const struct {
 	{ HTTP_OK, 504, "", OUTCOME_UNKNOWN, 75, RETRY },
 	{ HTTP_OK, 500, "{\"status\":\"SUCCESS\"}", OUTCOME_UNKNOWN, 75, RETRY },
 	{ HTTP_OK, 302, "", OUTCOME_UNKNOWN, 75, RETRY },
-	{ HTTP_OK, 400, "{\"__type\":\"UnknownOperationException\"}",
+	/* a proxy's page says nothing of what reached the service (issue 18) */
+	{ HTTP_OK, 400, "<html>400 Bad Request</html>", OUTCOME_UNKNOWN, 75,
+	    RETRY },
+	{ HTTP_OK, 404, "<html>404 Not Found</html>", OUTCOME_UNKNOWN, 75,
+	    RETRY },
+	{ HTTP_OK, 413, "<html>413 Request Entity Too Large</html>",
 	    OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 415, "<html>415 Unsupported Media Type</html>",
+	    OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 400, "{\"message\":\"Bad Request\"}", OUTCOME_UNKNOWN, 75,
+	    RETRY },
+	{ HTTP_OK, 409, "{\"__type\":\"ConflictException\"}", OUTCOME_UNKNOWN,
+	    75, RETRY },
+	{ HTTP_OK, 500, "{\"Message\":\"class java.lang.String is not an "
+	    "expected Json type\"}", OUTCOME_UNKNOWN, 75, RETRY },
+	{ HTTP_OK, 200, "{\"__type\":\"UnknownOperationException\"}",
+	    OUTCOME_UNKNOWN, 75, RETRY },
+	/* gateway refusals that prove the request was not understood */
+	{ HTTP_OK, 400, "{\"__type\":\"UnknownOperationException\"}",
+	    OUTCOME_FAILED, 65, DONE },
+	{ HTTP_OK, 404, "{\"__type\":\"com.amazon.coral.service#"
+	    "UnknownOperationException\",\"message\":null}", OUTCOME_FAILED, 65,
+	    DONE },
+	{ HTTP_OK, 400, "{\"Message\":\"class java.lang.String is not an "
+	    "expected Json type\"}", OUTCOME_FAILED, 65, DONE },
+	{ HTTP_OK, 415, "{\"__type\":\"UnsupportedMediaTypeException\","
+	    "\"message\":\"content-type must be application/json\"}",
+	    OUTCOME_FAILED, 65, DONE },
+	/* throttling, whatever else the body carries (issue 19, 15) */
+	{ HTTP_OK, 400, "{\"errorCode\":\"Throttled\",\"errorType\":"
+	    "\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
+	    OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"Throttled\",\"errorType\":\"ThrottlingException\"}",
+	    OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 400, "{\"errorCode\":\"Throttled\"}", OUTCOME_FAILED, 75,
+	    RETRY },
+	{ HTTP_OK, 429, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F500\",\"errorType\":\"GeneralError\"}",
+	    OUTCOME_FAILED, 75, RETRY },
+	{ HTTP_OK, 400, "{\"agcodResponse\":{\"status\":\"FAILURE\"},"
+	    "\"errorCode\":\"F200\",\"errorType\":\"ThrottlingException\"}",
+	    OUTCOME_FAILED, 75, RETRY },
 	{ HTTP_LOST, 0, "", OUTCOME_UNKNOWN, 75, RETRY },
 	{ HTTP_TOO_BIG, 200, "", OUTCOME_UNKNOWN, 75, RETRY },
 	{ HTTP_FAILED, 0, "", OUTCOME_UNKNOWN, 75, RETRY },
@@ -103,5 +145,45 @@ test_classify(void)
 		    "case %zu: a reason", i);
 		http_response_free(&r.resp);
 		json_decref(r.json);
+	}
+	/* a gateway refusal is recorded with the service's own words */
+	{
+		struct api_result r;
+		const char *b = "{\"Message\":\"class java.lang.String is not "
+		    "an expected Json type\"}";
+
+		memset(&r, 0, sizeof(r));
+		http_response_init(&r.resp);
+		r.resp.status = 400;
+		CHECK(buf_add(&r.resp.body, b, strlen(b)) == 0, "gateway body");
+		CHECK(api_classify(&r, HTTP_OK) == DONE &&
+		    strstr(r.why, "not an expected Json type") != NULL &&
+		    strstr(r.why, "HTTP 400") != NULL, "why: %s", r.why);
+		http_response_free(&r.resp);
+		json_decref(r.json);
+	}
+	/* and the likely cause of each gateway refusal is named */
+	{
+		struct triage_in t;
+		char out[512];
+
+		memset(&t, 0, sizeof(t));
+		t.host = "agcod-v2-gamma.amazon.com";
+		t.region = "us-east-1";
+		t.access_key_id = "AKID";
+		t.http_status = 400;
+		t.type = "com.amazon.coral.service#UnknownOperationException";
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "operation") && strstr(out, "--endpoint"),
+		    "unknown operation: %s", out);
+		t.type = NULL;
+		t.message = "class java.lang.String is not an expected Json type";
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "body") && strstr(out, "sign-debug"),
+		    "body not read: %s", out);
+		t.message = NULL;
+		t.http_status = 415;
+		CHECK(triage_verdict(&t, out, sizeof(out)) &&
+		    strstr(out, "content-type"), "media type: %s", out);
 	}
 }

@@ -1,8 +1,10 @@
 /* t_csv.c - the batch CSV reader at its edges: counts, quotes, the end */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/csv.h"
+#include "../../src/rows.h"
 #include "unit.h"
 
 static int
@@ -103,5 +105,86 @@ test_csv_edges(void)
 		CHECK(parse(text, n + 2, &c, err, sizeof(err)) == -1 &&
 		    strstr(err, "too many rows"), "1,000,000 rows: %s", err);
 		free(text);
+	}
+}
+
+/* the separator: given, or taken from the header line; BOM and CRLF kept */
+void
+test_csv_sep(void)
+{
+	static const struct {
+		const char	*text;
+		char		 sep;	/* csv_sniff's answer */
+	} sniff[] = {
+		{ "amount;email\n5;a@x\n", ';' },
+		{ "amount,email\n5,a@x\n", ',' },
+		{ "amount\n5\n", ',' },
+		/* a semicolon inside quotes is text */
+		{ "\"a;b\",amount\n1,2\n", ',' },
+		{ "\"a,b\";amount\n1;2\n", ';' },
+		/* both outside quotes: the comma, as RFC 4180 says */
+		{ "a;b,amount\n1,2\n", ',' },
+		{ "\xef\xbb\xbf" "Name;Amount\r\n", ';' },
+		{ "name\tamount\n", '\t' },
+	};
+	char err[256];
+	struct csv c;
+	size_t i;
+
+	for (i = 0; i < sizeof(sniff) / sizeof(sniff[0]); i++)
+		CHECK(csv_sniff(sniff[i].text, strlen(sniff[i].text)) ==
+		    sniff[i].sep, "csv sniff %zu", i);
+
+	CHECK(csv_parse_sep("amount;note\r\n19.99;\"a;b\"\r\n", 26, ';', &c,
+	    err, sizeof(err)) == 0, "semicolons: %s", err);
+	if (c.nrows == 2) {
+		CHECK(c.rows[1].nfields == 2, "semicolons: 2 fields");
+		CHECK_STR(c.rows[1].fields[0], "19.99", "semicolons: amount");
+		CHECK_STR(c.rows[1].fields[1], "a;b", "semicolons: quoted");
+		CHECK(c.crlf == 1 && c.bom == 0, "semicolons: CRLF, no BOM");
+	}
+	csv_free(&c);
+	CHECK(csv_parse("\xef\xbb\xbf" "amount\n1\n", 12, &c, err,
+	    sizeof(err)) == 0 && c.bom == 1 && c.crlf == 0,
+	    "BOM and LF: %s", err);
+	csv_free(&c);
+	CHECK(csv_parse("amount\n1,2\n", 11, &c, err, sizeof(err)) == 0 &&
+	    c.rows[1].nfields == 2, "commas stay the default");
+	csv_free(&c);
+}
+
+/* rows.c's CSV cell, the one writer of CSV: formulas defused, quoting */
+void
+test_csv_cell(void)
+{
+	static const struct {
+		const char	*in;
+		char		 sep;
+		const char	*want;
+	} cases[] = {
+		{ "=1+2", ',', "\"'=1+2\"" },
+		{ "+1", ',', "\"'+1\"" },
+		{ "-1", ',', "\"'-1\"" },
+		{ "@SUM(A1)", ',', "\"'@SUM(A1)\"" },
+		{ "\tx", ',', "\"'\\x09x\"" },
+		{ "a,b", ',', "\"a,b\"" },
+		{ "a;b", ',', "a;b" },
+		{ "a;b", ';', "\"a;b\"" },
+		{ "a,b", ';', "a,b" },
+		{ "say \"hi\"", ';', "\"say \"\"hi\"\"\"" },
+		{ "Garc\xc3\xad" "a", ';', "Garc\xc3\xad" "a" },
+		{ "", ',', "" },
+	};
+	char out[128];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 0, sizeof(out));
+		if ((f = fmemopen(out, sizeof(out) - 1, "w")) == NULL)
+			continue;
+		rows_csv_cell_sep(f, cases[i].in, cases[i].sep);
+		fclose(f);
+		CHECK_STR(out, cases[i].want, "csv cell %zu", i);
 	}
 }

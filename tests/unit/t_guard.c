@@ -31,12 +31,13 @@ quiet(int on)
 }
 
 static int
-config(const char *host, int production, const char *ca)
+config(const char *host, int production, const char *ca, const char *region)
 {
 	static struct cmd_ctx c;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
+	c.prof.region = region_find(region ? region : "na");
 	c.prof.production = production;
 	strlcpy(c.prof.name, "t", sizeof(c.prof.name));
 	strlcpy(c.prof.host, host, sizeof(c.prof.host));
@@ -73,23 +74,36 @@ test_guard(void)
 	static const struct {
 		const char	*host;
 		int		 production, want;
+		const char	*region;	/* NULL: na */
 	} hosts[] = {
-		{ "127.0.0.1:8443", 0, 0 }, { "127.0.0.1:8443", 1, 0 },
-		{ "localhost", 0, 0 }, { "[::1]:443", 0, 0 },
-		{ "proxy_1.internal:3128", 1, 0 },
-		{ "agcod-v2-gamma.amazon.com", 0, 0 },
-		{ "agcod-v2.amazon.com", 1, 0 },
-		{ "agcod-v2-fe.amazon.com:443", 1, 0 },
-		{ "agcod-v2.amazon.com", 0, 78 },
-		{ "AGCOD-V2-EU.amazon.com.", 0, 78 },
-		{ "agcod-v2-fe-gamma.amazon.com", 1, 78 },
-		{ "agcod-v2-eu-gamma.amazon.com:443", 1, 78 },
-		{ "127.0.0.1:99999", 0, 78 }, { "127.0.0.1:0", 0, 78 },
-		{ "127.0.0.1:", 0, 78 }, { "127.0.0.1:8443x", 0, 78 },
-		{ "127.0.0.1 :8443", 0, 78 }, { "127.0.0.1:8443 ", 0, 78 },
-		{ "exa mple.com", 0, 78 }, { "host\tname", 0, 78 },
-		{ "[::1", 0, 78 }, { "[::g]:1", 0, 78 }, { "", 0, 78 },
-		{ ":443", 0, 78 },
+		{ "127.0.0.1:8443", 0, 0, NULL },
+		{ "127.0.0.1:8443", 1, 0, NULL },
+		{ "localhost", 0, 0, NULL }, { "[::1]:443", 0, 0, NULL },
+		{ "proxy_1.internal:3128", 1, 0, NULL },
+		{ "agcod-v2-gamma.amazon.com", 0, 0, NULL },
+		{ "agcod-v2.amazon.com", 1, 0, NULL },
+		{ "agcod-v2-fe.amazon.com:443", 1, 0, "fe" },
+		{ "agcod-v2-eu-gamma.amazon.com", 0, 0, "eu" },
+		{ "127.0.0.1:8443", 1, 0, "fe" }, { "localhost", 0, 0, "eu" },
+		/* one of Amazon's hosts, signed for another region */
+		{ "agcod-v2-fe-gamma.amazon.com", 0, 78, NULL },
+		{ "agcod-v2-fe.amazon.com", 1, 78, NULL },
+		{ "agcod-v2.amazon.com", 1, 78, "eu" },
+		{ "agcod-v2-eu-gamma.amazon.com", 0, 78, "fe" },
+		{ "agcod-v2.amazon.com", 0, 78, NULL },
+		{ "AGCOD-V2-EU.amazon.com.", 0, 78, NULL },
+		{ "agcod-v2-fe-gamma.amazon.com", 1, 78, NULL },
+		{ "agcod-v2-eu-gamma.amazon.com:443", 1, 78, NULL },
+		{ "127.0.0.1:99999", 0, 78, NULL },
+		{ "127.0.0.1:0", 0, 78, NULL },
+		{ "127.0.0.1:", 0, 78, NULL },
+		{ "127.0.0.1:8443x", 0, 78, NULL },
+		{ "127.0.0.1 :8443", 0, 78, NULL },
+		{ "127.0.0.1:8443 ", 0, 78, NULL },
+		{ "exa mple.com", 0, 78, NULL }, { "host\tname", 0, 78, NULL },
+		{ "[::1", 0, 78, NULL }, { "[::g]:1", 0, 78, NULL },
+		{ "", 0, 78, NULL },
+		{ ":443", 0, 78, NULL },
 	};
 	static const struct {
 		const char	*max, *amount;
@@ -105,16 +119,18 @@ test_guard(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
-		CHECK(config(hosts[i].host, hosts[i].production, NULL) ==
-		    hosts[i].want, "endpoint '%s' (%s): want %d", hosts[i].host,
+		CHECK(config(hosts[i].host, hosts[i].production, NULL,
+		    hosts[i].region) == hosts[i].want, "endpoint '%s' (%s %s): "
+		    "want %d", hosts[i].host,
+		    hosts[i].region ? hosts[i].region : "na",
 		    hosts[i].production ? "production" : "sandbox",
 		    hosts[i].want);
-	CHECK(config("127.0.0.1:1", 0, "/nonexistent/ca.pem") == 78,
+	CHECK(config("127.0.0.1:1", 0, "/nonexistent/ca.pem", NULL) == 78,
 	    "a missing CA bundle");
-	CHECK(config("127.0.0.1:1", 0, "/") == 78, "a CA bundle that is a "
-	    "directory");
-	CHECK(config("127.0.0.1:1", 0, "/dev/null") == 78, "a CA bundle that "
-	    "is not a regular file");
+	CHECK(config("127.0.0.1:1", 0, "/", NULL) == 78, "a CA bundle that is "
+	    "a directory");
+	CHECK(config("127.0.0.1:1", 0, "/dev/null", NULL) == 78, "a CA bundle "
+	    "that is not a regular file");
 	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		CHECK(limit(limits[i].max, limits[i].amount, limits[i].batch) ==
 		    limits[i].want, "%s %s under %s: want %d", limits[i].batch ?

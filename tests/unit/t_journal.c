@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../../src/csv.h"
 #include "../../src/journal.h"
 #include "../../src/ratelimit.h"
@@ -15,64 +17,198 @@ member(json_t *e, const char *k)
 	return json_string_value(json_object_get(e, k));
 }
 
-/* how requests move money objects: the one table of it */
+/* the man page's table, read from agcod-journal(5): row, column -> cell */
+static int
+man_table(char cells[JT_ROWS][JT_COLS][16], char names[JT_ROWS][32])
+{
+	char path[512], *text, *line, *save = NULL;
+	int row = -1, in = 0;
+
+	snprintf(path, sizeof(path), "%s/../../man/agcod-journal.5",
+	    unit_data_dir);
+	if ((text = unit_slurp(path, NULL)) == NULL)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *p, *cell;
+		int col = -1;
+
+		if (strstr(line, "state table:"))
+			in = 1;
+		else if (in && strcmp(line, ".El") == 0)
+			break;
+		if (!in || strncmp(line, ".It ", 4) != 0)
+			continue;
+		if (strncmp(line, ".It Em ", 7) == 0)
+			continue;	/* the header */
+		if (++row >= JT_ROWS)
+			break;
+		for (p = line + 4; p; col++) {
+			cell = p;
+			if ((p = strstr(p, " Ta ")) != NULL) {
+				*p = '\0';
+				p += 4;
+			}
+			if (strncmp(cell, "Sy ", 3) == 0)
+				cell += 3;
+			if (col == -1)
+				snprintf(names[row], 32, "%s", cell);
+			else if (col >= 0 && col < JT_COLS)
+				snprintf(cells[row][col], 16, "%s", cell);
+		}
+	}
+	free(text);
+	return row + 1;
+}
+
+/* how evidence moves money objects: the one table of it */
 static void
 test_next_state(void)
 {
+	/* the issue's reproductions, by hand, before the tables */
 	static const struct {
-		const char *op, *cur, *outcome;
-		int same;
+		const char *op, *cur;
+		enum journal_evidence ev;
+		int acted;
 		const char *want;
 	} t[] = {
-		{ "CreateGiftCard", NULL, "pending", 1, "pending" },
-		{ "CreateGiftCard", "pending", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "pending", "failed", 1, "failed" },
-		{ "CreateGiftCard", "pending", "unknown", 1, "unknown" },
-		{ "CreateGiftCard", "pending", "not sent", 1, "not sent" },
-		{ "CreateGiftCard", "pending", "pending", 1, "unknown" },
-		{ "CreateGiftCard", "unknown", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "unknown", "failed", 1, "failed" },
-		/* a refusal of other terms settles nothing */
-		{ "CreateGiftCard", "unknown", "failed", 0, "unknown" },
-		{ "CreateGiftCard", "unknown", "not sent", 1, "unknown" },
-		{ "CreateGiftCard", "failed", "succeeded", 1, "issued" },
-		{ "CreateGiftCard", "failed", "unknown", 1, "unknown" },
-		/* a refused repeat never changes an issued card */
-		{ "CreateGiftCard", "issued", "failed", 0, "issued" },
-		{ "CreateGiftCard", "issued", "failed", 1, "issued" },
-		{ "CreateGiftCard", "issued", "unknown", 1, "issued" },
-		{ "CreateGiftCard", "issued", "pending", 1, "issued" },
-		{ "CreateGiftCard", "issued", "cancelled", 1, "cancelled" },
-		{ "CreateGiftCard", "cancelled", "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", "issued", "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", "issued", "failed", 1, "issued" },
-		{ "CancelGiftCard", "issued", "unknown", 1, "issued" },
-		{ "CancelGiftCard", NULL, "succeeded", 1, "cancelled" },
-		{ "CancelGiftCard", NULL, "failed", 1, NULL },
-		{ "LoadAmazonBalance", NULL, "pending", 1, "pending" },
-		{ "LoadAmazonBalance", "pending", "succeeded", 1, "loaded" },
-		{ "VoidAmazonBalanceLoad", "loaded", "succeeded", 1, "voided" },
-		{ "VoidAmazonBalanceLoad", "loaded", "failed", 1, "loaded" },
-		{ "ActivateGiftCard", "pending", "succeeded", 1, "activated" },
-		{ "DeactivateGiftCard", "activated", "succeeded", 1,
+		{ "CreateGiftCard", NULL, EV_SEND, 0, "pending" },
+		{ "CreateGiftCard", "pending", EV_SUCCESS, 0, "issued" },
+		{ "CreateGiftCard", "pending", EV_REFUSED, 0, "failed" },
+		{ "CreateGiftCard", "pending", EV_NO_PROOF, 0, "unknown" },
+		{ "CreateGiftCard", "pending", EV_NOT_SENT, 0, "not sent" },
+		/* a send over a pending record a dead process left */
+		{ "CreateGiftCard", "pending", EV_SEND, 0, "unknown" },
+		/* issue 18 defect 1: an unknown card stays unknown through a
+		 * throttle, 403, F100 or F500 of a later send */
+		{ "CreateGiftCard", "unknown", EV_REFUSED, 1, "unknown" },
+		{ "CreateGiftCard", "pending", EV_REFUSED, 1, "unknown" },
+		{ "CreateGiftCard", "unknown", EV_NOT_SENT, 1, "unknown" },
+		/* an F2xx of the same body proves it */
+		{ "CreateGiftCard", "unknown", EV_REFUSED_SAME, 1, "failed" },
+		{ "CreateGiftCard", "unknown", EV_SUCCESS, 1, "issued" },
+		{ "CreateGiftCard", "failed", EV_SUCCESS, 0, "issued" },
+		{ "CreateGiftCard", "failed", EV_SEND, 0, "pending" },
+		{ "CreateGiftCard", "issued", EV_REFUSED, 0, "issued" },
+		{ "CreateGiftCard", "issued", EV_NO_PROOF, 1, "issued" },
+		{ "CreateGiftCard", "issued", EV_REFUNDED, 1, "cancelled" },
+		{ "CreateGiftCard", "issued", EV_SETTLED_FAILED, 0, "issued" },
+		{ "CreateGiftCard", "unknown", EV_SETTLED_OK, 1, "issued" },
+		{ "CreateGiftCard", "cancelled", EV_SUCCESS, 1, "cancelled" },
+		{ "CancelGiftCard", "issued", EV_SUCCESS, 0, "cancelled" },
+		/* issue 18 defect 6: a settled cancel undoes its card */
+		{ "CancelGiftCard", "unknown", EV_SETTLED_OK, 1, "cancelled" },
+		{ "CancelGiftCard", "issued", EV_REFUSED, 0, "issued" },
+		{ "CancelGiftCard", "issued", EV_NO_PROOF, 0, "issued" },
+		{ "CancelGiftCard", "issued", EV_SETTLED_FAILED, 0, "issued" },
+		{ "CancelGiftCard", NULL, EV_SUCCESS, 0, "cancelled" },
+		{ "CancelGiftCard", NULL, EV_REFUSED, 0, NULL },
+		{ "LoadAmazonBalance", NULL, EV_SEND, 0, "pending" },
+		{ "LoadAmazonBalance", "pending", EV_SUCCESS, 0, "loaded" },
+		{ "VoidAmazonBalanceLoad", "loaded", EV_SUCCESS, 0, "voided" },
+		{ "VoidAmazonBalanceLoad", "loaded", EV_REFUSED, 0, "loaded" },
+		{ "ActivateGiftCard", "pending", EV_SUCCESS, 0, "activated" },
+		{ "DeactivateGiftCard", "activated", EV_SUCCESS, 0,
 		    "deactivated" },
-		{ "ActivateGiftCard", "deactivated", "succeeded", 1, "activated" },
-		{ "ActivateGiftCard", "deactivated", "failed", 1, "deactivated" },
-		{ "GetAvailableFunds", NULL, "succeeded", 1, NULL },
+		{ "ActivateGiftCard", "deactivated", EV_SUCCESS, 0, "activated" },
+		{ "ActivateGiftCard", "deactivated", EV_REFUSED, 0,
+		    "deactivated" },
+		{ "GetAvailableFunds", NULL, EV_SUCCESS, 0, NULL },
 	};
-	size_t i;
+	static const char *const origins[] = { "CreateGiftCard",
+	    "LoadAmazonBalance", "ActivateGiftCard" };
+	static const char *const undos[] = { "CancelGiftCard",
+	    "VoidAmazonBalanceLoad", "DeactivateGiftCard" };
+	static const char *const made[] = { "issued", "loaded", "activated" };
+	static const char *const undone[] = { "cancelled", "voided",
+	    "deactivated" };
+	/* the table's rows, by evidence and whether an attempt acted */
+	static const struct { enum journal_evidence ev; int acted; } rows[] = {
+		{ EV_SEND, 0 }, { EV_NOT_SENT, 0 }, { EV_NO_PROOF, 0 },
+		{ EV_REFUSED, 0 }, { EV_REFUSED, 1 }, { EV_REFUSED_SAME, 1 },
+		{ EV_SUCCESS, 0 }, { EV_REFUNDED, 0 }, { EV_SUCCESS, 0 },
+		{ EV_SETTLED_OK, 0 }, { EV_SETTLED_FAILED, 0 },
+	};
+	char cells[JT_ROWS][JT_COLS][16], names[JT_ROWS][32];
+	size_t i, o;
+	int r, c, n, acted;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		const char *got = journal_next_state(t[i].op, t[i].cur,
-		    t[i].outcome, t[i].same);
+		    t[i].ev, t[i].acted);
 
 		CHECK((got == NULL && t[i].want == NULL) || (got && t[i].want &&
-		    strcmp(got, t[i].want) == 0), "%s %s + %s (same %d): %s, "
-		    "want %s", t[i].op, t[i].cur ? t[i].cur : "-", t[i].outcome,
-		    t[i].same, got ? got : "-", t[i].want ? t[i].want : "-");
+		    strcmp(got, t[i].want) == 0), "%s %s + evidence %d (acted "
+		    "%d): %s, want %s", t[i].op, t[i].cur ? t[i].cur : "-",
+		    t[i].ev, t[i].acted, got ? got : "-",
+		    t[i].want ? t[i].want : "-");
 	}
 	CHECK_STR(journal_kind("VoidAmazonBalanceLoad"), "load", "kind");
 	CHECK(journal_kind("ActivationStatusCheck") == NULL, "no kind");
+
+	/* the man page prints the code's table, cell for cell */
+	memset(cells, 0, sizeof(cells));
+	memset(names, 0, sizeof(names));
+	n = man_table(cells, names);
+	CHECK(n == JT_ROWS, "agcod-journal(5) has the state table: %d rows", n);
+	for (r = 0; r < JT_ROWS && n == JT_ROWS; r++) {
+		CHECK_STR(names[r], journal_table_row(r), "row %d's name", r);
+		for (c = 0; c < JT_COLS; c++) {
+			const char *want = journal_table(r, c);
+
+			/* the man page writes "not sent" as a state */
+			CHECK(strcmp(cells[r][c], want) == 0,
+			    "agcod-journal(5) %s x %s: '%s', the code: '%s'",
+			    journal_table_row(r), journal_table_col(c),
+			    cells[r][c], want);
+		}
+	}
+
+	/* exhaustive: every kind, state and evidence, by the table */
+	for (o = 0; o < 3; o++) {
+		const char *states[JT_COLS] = { NULL, "pending", "unknown",
+		    "not sent", "failed", made[o], undone[o] };
+
+		for (r = 0; r < JT_ROWS; r++)
+			for (c = 0; c < JT_COLS; c++) {
+				const char *cell = journal_table(r, c), *want,
+				    *got, *op = r == 8 ? undos[o] : origins[o];
+
+				want = strcmp(cell, "=") == 0 ? states[c] :
+				    strcmp(cell, "made") == 0 ? made[o] :
+				    strcmp(cell, "undone") == 0 ? undone[o] :
+				    cell;
+				if (o == 2 && c == 6 && r == 6)
+					want = made[o];	/* reactivated */
+				got = journal_next_state(op, states[c],
+				    rows[r].ev, rows[r].acted);
+				CHECK((got == NULL && want == NULL) ||
+				    (got && want && strcmp(got, want) == 0),
+				    "%s %s + %s: %s, want %s", op,
+				    states[c] ? states[c] : "-",
+				    journal_table_row(r), got ? got : "-",
+				    want ? want : "-");
+			}
+		/* an undo's other evidence never moves its object */
+		for (r = 0; r < EV_COUNT; r++)
+			for (c = 0; c < JT_COLS; c++)
+				for (acted = 0; acted < 2; acted++) {
+					const char *got = journal_next_state(
+					    undos[o], states[c],
+					    (enum journal_evidence)r, acted);
+					int moves = r == EV_SUCCESS ||
+					    r == EV_SETTLED_OK;
+
+					if (moves)
+						continue;
+					CHECK((got == NULL && states[c] == NULL)
+					    || (got && states[c] && strcmp(got,
+					    states[c]) == 0), "%s %s + ev %d "
+					    "moved it to %s", undos[o],
+					    states[c] ? states[c] : "-", r,
+					    got ? got : "-");
+				}
+	}
 }
 
 static int
@@ -81,6 +217,153 @@ count_row(json_t *row, void *arg)
 	(void)row;
 	(*(int *)arg)++;
 	return 0;
+}
+
+static int
+always_alive(long long pid, long long start)
+{
+	(void)pid; (void)start;
+	return 1;
+}
+
+static int
+never_alive(long long pid, long long start)
+{
+	(void)pid; (void)start;
+	return 0;
+}
+
+static int
+count_open(struct journal *j, const char *rid)
+{
+	struct journal_query q;
+	int n = 0;
+
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OPEN;
+	q.request_id = rid;
+	return journal_query(j, &q, count_row, &n) == 0 ? n : -1;
+}
+
+/* issue 18 defects 5 and 9: one open record per id, across processes */
+static void
+test_one_open_record(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal a, b;
+	json_t *rec, *e;
+	int64_t ia, ib;
+
+	if (mkdtemp(dir) == NULL || journal_open(&a, dir, JOURNAL_WRITE) == -1 ||
+	    journal_open(&b, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open two journals: %s", a.err);
+		return;
+	}
+	b.owner_pid = a.owner_pid + 1;	/* another process */
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "operation", "CreateGiftCard",
+	    "request_id", "R1", "amount", "5", "currency", "USD");
+	ia = journal_begin(&a, rec);
+	CHECK(ia > 0, "a begins: %s", a.err);
+	/* a is alive: b must not take R1 over */
+	a.alive = b.alive = always_alive;
+	ib = journal_begin(&b, rec);
+	CHECK(ib == JOURNAL_HELD && strstr(b.err, "another agcod process"),
+	    "b is refused while a sends R1: %lld %s", (long long)ib, b.err);
+	CHECK(count_open(&a, "R1") == 1, "one open record");
+	/* a died: b takes the question over */
+	b.alive = never_alive;
+	ib = journal_begin(&b, rec);
+	CHECK(ib > 0, "b takes over from a dead a: %s", b.err);
+	CHECK(count_open(&a, "R1") == 1, "still one open record");
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s, s:s}", "state", "succeeded", "evidence",
+	    "success", "gc_id", "G1");
+	CHECK(journal_finish(&b, ib, rec) == 0, "b succeeds: %s", b.err);
+	json_decref(rec);
+	/* a's late answer: recorded in its own record, which stays closed */
+	rec = json_pack("{s:s, s:s}", "state", "unknown", "evidence",
+	    "no-proof");
+	CHECK(journal_finish(&a, ia, rec) == 0, "a's late finish: %s", a.err);
+	json_decref(rec);
+	CHECK(count_open(&a, "R1") == 0, "a late finish reopens nothing");
+	e = journal_lookup(&a, "CreateGiftCard", "R1");
+	CHECK(e && strcmp(member(e, "object_state"), "issued") == 0,
+	    "the card stays issued");
+	json_decref(e);
+	CHECK(journal_check(&a, NULL, NULL) == 0, "consistent");
+	journal_close(&a);
+	journal_close(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* issue 18 defect 2: one live card per reserved external reference */
+static void
+test_reserved_reference(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec;
+	int64_t a, b;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "operation",
+	    "CreateGiftCard", "request_id", "X1", "partner", "Acme1",
+	    "environment", "sandbox", "external_reference", "order-1",
+	    "amount", "1", "reserved", 1);
+	a = journal_begin(&j, rec);
+	CHECK(a > 0, "X1 reserves order-1: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X2"));
+	b = journal_begin(&j, rec);
+	CHECK(b == JOURNAL_REF_TAKEN && strstr(j.err, "X1"),
+	    "X2 is refused while X1 is live: %lld %s", (long long)b, j.err);
+	json_object_set_new(rec, "environment", json_string("production"));
+	CHECK(journal_begin(&j, rec) > 0, "another environment: its own");
+	json_object_set_new(rec, "environment", json_string("sandbox"));
+	json_object_del(rec, "reserved");
+	json_object_set_new(rec, "request_id", json_string("X3"));
+	CHECK(journal_begin(&j, rec) > 0, "unreserved (--allow-reused-reference)");
+	json_decref(rec);
+	/* X1 proved refused: the reference is free again */
+	rec = json_pack("{s:s, s:s, s:s}", "state", "failed", "evidence",
+	    "refused-f2", "error_code", "F200");
+	CHECK(journal_finish(&j, a, rec) == 0, "X1 fails: %s", j.err);
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "operation",
+	    "CreateGiftCard", "request_id", "X4", "partner", "Acme1",
+	    "environment", "sandbox", "external_reference", "order-1",
+	    "amount", "1", "reserved", 1);
+	CHECK(journal_begin(&j, rec) > 0, "X4 takes the freed reference: %s",
+	    j.err);
+	json_decref(rec);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* a journal one version ahead is refused, not "migrated" */
+static void
+test_schema_ahead(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[128];
+	struct journal j;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "PRAGMA user_version = %d",
+	    JOURNAL_SCHEMA + 1);
+	CHECK(sqlite3_exec(j.db, cmd, NULL, NULL, NULL) == SQLITE_OK, "bump");
+	journal_close(&j);
+	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == -1 &&
+	    strstr(j.err, "newer than this agcod knows"),
+	    "one version ahead is refused: %s", j.err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
 }
 
 void
@@ -108,6 +391,9 @@ test_journal(void)
 	int64_t id;
 
 	test_next_state();
+	test_one_open_record();
+	test_schema_ahead();
+	test_reserved_reference();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;

@@ -45,17 +45,6 @@ test_ratelimit(void)
 	CHECK(rl_reserve(&s, t0, 10, RL_ANY) == t0 + RL_STALE_NS - NS,
 	    "a queue within the window is kept");
 
-	/* sent 40 ms after its slot (a handshake): the next slot moves back */
-	memset(&s, 0, sizeof(s));
-	CHECK(rl_reserve(&s, t0, 10, RL_ANY) == t0, "slot 0");
-	rl_sent(&s, t0 + 40000000LL, 10, RL_ANY);
-	CHECK(rl_reserve(&s, t0, 10, RL_ANY) == t0 + 141000000LL,
-	    "next slot a gap after the real send");
-	rl_sent(&s, t0, 10, RL_ANY);	/* an earlier send moves nothing */
-	CHECK(s.next_ns == t0 + 242000000LL, "no move back in time");
-	rl_sent(&s, t0 + 50000000LL, 10, RL_FUNDS);
-	CHECK(s.funds_next_ns == t0 + 1060000000LL, "funds: a second after");
-
 	/* this process alone: no file */
 	CHECK(ratelimit_init(&rl, NULL, "", 10) == 0 && rl.path[0] == '\0',
 	    "local rate");

@@ -14,6 +14,9 @@ test_reqid(void)
 	CHECK(strlen(a) <= REQID_MAX && strncmp(a, "Acme1", 5) == 0,
 	    "starts with the partner id: %s", a);
 	CHECK(reqid_check(a, "Acme1", 1) == NULL, "generated id is valid");
+	CHECK(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789") == strlen(a), "generated ids stay alphanumeric: %s",
+	    a);
 	CHECK(reqid_generate("Acme1", 1700000000000ULL, b) == 0 &&
 	    strcmp(a, b) != 0, "same millisecond, different ids");
 	CHECK(reqid_generate("Acme1", 1700000000001ULL, c) == 0 &&
@@ -28,8 +31,20 @@ test_reqid(void)
 
 	CHECK(reqid_check("Acme1abc", "Acme1", 0) == NULL, "valid");
 	CHECK(reqid_check("", "Acme1", 0) != NULL, "empty");
-	CHECK(reqid_check("Acme1-abc", "Acme1", 0) != NULL, "dash refused");
-	CHECK(reqid_check("Acme1_abc", "Acme1", 0) != NULL, "underscore");
+	/* the live sandbox accepts them (gullevek's recordings) */
+	CHECK(reqid_check("Acme1-abc", "Acme1", 0) == NULL, "dash");
+	CHECK(reqid_check("Acme1_62a309167e7a4", "Acme1", 1) == NULL,
+	    "underscore");
+	CHECK(reqid_check("Acme1-_-_", "Acme1", 0) == NULL, "only - and _");
+	CHECK(reqid_check("Acme1.abc", "Acme1", 0) != NULL, "dot refused");
+	CHECK(reqid_check("Acme1 abc", "Acme1", 0) != NULL, "space refused");
+	CHECK(reqid_check("Acme1/abc", "Acme1", 0) != NULL, "slash refused");
+	CHECK(reqid_check("Acme1\xc3\xa9", "Acme1", 0) != NULL, "non-ASCII");
+	CHECK(reqid_check("-Acme1", "Acme1", 0) != NULL, "prefix first");
+	CHECK(reqid_check("Acme1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Acme1",
+	    0) == NULL, "40 characters with a dash");
+	CHECK(reqid_check("Acme1-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Acme1",
+	    0) != NULL, "41 characters with a dash");
 	CHECK(reqid_check("Other123", "Acme1", 0) != NULL, "other partner");
 	CHECK(reqid_check("acme1xyz", "Acme1", 0) != NULL, "case matters");
 	CHECK(reqid_check("Acme1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Acme1",

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <sqlite3.h>
 
 #include "../../src/api.h"
+#include "../../src/ratelimit.h"
 #include "../../src/send.h"
 #include "unit.h"
 
@@ -205,17 +207,23 @@ static struct {
 	const char		*rid;
 	const char		*seen_state;	/* the journal, as a post sees it */
 	char			 state_buf[32];
+	size_t			 gates;		/* connections up */
 } script;
 
 static int
 fake_post(struct http *h, const char *url, const struct http_header_out *hd,
-    size_t nh, const char *body, size_t len, struct http_response *resp)
+    size_t nh, const char *body, size_t len, const struct http_gate *gate,
+    struct http_response *resp)
 {
 	const struct step *s;
 	struct journal j;
 	json_t *e;
 
 	(void)h; (void)url; (void)hd; (void)nh; (void)body; (void)len;
+	/* the connection is up: the gate decides whether the request goes */
+	script.gates++;
+	if (gate && gate->fn(gate->arg) != 0)
+		return HTTP_HELD;
 	/* what another process would read now: the pending record */
 	memset(&j, 0, sizeof(j));
 	script.seen_state = NULL;
@@ -260,7 +268,8 @@ rig_open(struct rig *g, long retry_for)
 		return -1;
 	ratelimit_init(&g->rl, NULL, "", g->prof.max_rps);
 	g->s.api.prof = &g->prof;
-	g->s.api.rl = &g->rl;
+	g->s.api.pace = ratelimit_pace;
+	g->s.api.pace_arg = &g->rl;
 	g->s.api.retry_for = retry_for;
 	g->s.api.post = fake_post;
 	g->s.journal = &g->j;
@@ -395,6 +404,83 @@ test_send_path(void)
 	rig_close(&g);
 }
 
+/* between attempts: break the rate-limit file, and the journal too */
+static struct {
+	struct rig	*g;
+	int		 journal_too;
+} breaker;
+
+static void
+break_after(void *arg, const struct op *op, const char *body, size_t len,
+    const struct api_result *r)
+{
+	(void)arg; (void)op; (void)body; (void)len; (void)r;
+	strlcpy(breaker.g->rl.path, "/nonexistent-agcod-dir/ratelimit",
+	    sizeof(breaker.g->rl.path));
+	if (breaker.journal_too)
+		sqlite3_exec(breaker.g->j.db, "PRAGMA query_only = 1", NULL,
+		    NULL, NULL);
+}
+
+/* issue 18: what earlier attempts may have done is the journal's to say */
+static void
+test_evidence_across_sends(void)
+{
+	static const struct step lost[] = { { HTTP_LOST, 0, NULL } };
+	static const struct step denied[] = {
+		{ HTTP_OK, 403, "{\"message\":\"The security token included "
+		    "in the request is invalid.\"}" },
+	};
+	static const struct step refused_conn[] = {
+		{ HTTP_NOT_SENT, 0, NULL },
+	};
+	struct rig g;
+	json_t *row = NULL;
+	int rc;
+
+	if (rig_open(&g, 0) == -1) {
+		CHECK(0, "evidence rig: %s", g.j.err);
+		return;
+	}
+	/* defect 1: one process loses the answer, the next is refused */
+	rc = send_create(&g, "Acme1E1", lost, 1, &row);
+	CHECK(rc == 75, "lost: exit %d", rc);
+	json_decref(row);
+	rc = send_create(&g, "Acme1E1", denied, 1, &row);
+	CHECK(rc == 75, "a 403 after an unknown send: exit %d (75)", rc);
+	CHECK_STR(row_str(row, "state"), "unknown",
+	    "the 403 leaves the request unknown");
+	CHECK_STR(row_str(row, "object_state"), "unknown",
+	    "and its card unknown");
+	CHECK(json_integer_value(json_object_get(row, "open")) == 1,
+	    "and open for reconcile");
+	json_decref(row);
+
+	/* defect 3: an unknown attempt, then the rate-limit file fails */
+	breaker.g = &g;
+	breaker.journal_too = 0;
+	g.s.api.trace = break_after;
+	g.s.api.retry_for = 3;
+	rc = send_create(&g, "Acme1E2", lost, 1, &row);
+	CHECK(rc == 75 && script.calls == 1, "lost, then no rate slot: exit %d "
+	    "(75), %zu sends", rc, script.calls);
+	CHECK_STR(row_str(row, "state"), "unknown", "still unknown");
+	CHECK(row_str(row, "error") && !strstr(row_str(row, "error"),
+	    "nothing sent"), "never 'nothing sent' after an unknown attempt: "
+	    "%s", row_str(row, "error") ? row_str(row, "error") : "-");
+	json_decref(row);
+
+	/* nothing sent, but the pending record cannot be closed: not 74 */
+	g.rl.path[0] = '\0';
+	breaker.journal_too = 1;
+	rc = send_create(&g, "Acme1E3", refused_conn, 1, &row);
+	CHECK(rc == 75, "never sent, record left open: exit %d (75, not 74: "
+	    "reconcile would send it)", rc);
+	json_decref(row);
+	g.s.api.trace = NULL;
+	rig_close(&g);
+}
+
 /* cancel takes what the journal knows of the card it refers to */
 static void
 test_prepare_from_journal(void)
@@ -434,6 +520,135 @@ test_prepare_from_journal(void)
 	    sizeof(why)) == -1 && strstr(why, "the journal has no "
 	    "LoadAmazonBalance with request id 'Acme1NONE'"),
 	    "void of an unknown load says the journal has none: %s", why);
+	/* issue 18 defect 7: an error is not "not found", so a cancel is
+	 * never sent without the gcId the journal could not be asked for */
+	sqlite3_exec(g.j.db, "ALTER TABLE requests RENAME TO gone", NULL, NULL,
+	    NULL);
+	memset(&in, 0, sizeof(in));
+	in.request_id = "Acme1C1";
+	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
+	    sizeof(why)) == -2 && strstr(why, "cannot read the journal"),
+	    "a journal error is -2, not a cancel without its gcId: %s", why);
+	rig_close(&g);
+}
+
+/* ---- pacing: a slot per attempt, taken once the connection is up ---- */
+
+static struct {
+	size_t	 calls;
+	size_t	 inside;	/* calls made while a transfer was under way */
+	size_t	 refuse_from;	/* the first call refused (1-based), 0: none */
+	int	 refusal;	/* what a refused call returns: 1 or -1 */
+	int	 cls;
+	long	 max_wait_ms;	/* the last call's */
+} pacer;
+
+static int
+scripted_pace(void *arg, int cls, long max_wait_ms, long *wait_ms, char *why,
+    size_t n)
+{
+	(void)arg;
+	pacer.calls++;
+	pacer.max_wait_ms = max_wait_ms;
+	pacer.cls = cls;
+	if (script.gates == pacer.calls)
+		pacer.inside++;
+	*wait_ms = 0;
+	if (pacer.refuse_from && pacer.calls >= pacer.refuse_from) {
+		*wait_ms = 61500;
+		snprintf(why, n, "the rate limit file is unusable (scripted)");
+		return pacer.refusal;
+	}
+	return 0;
+}
+
+static void
+pacer_reset(size_t refuse_from, int refusal)
+{
+	memset(&pacer, 0, sizeof(pacer));
+	pacer.refuse_from = refuse_from;
+	pacer.refusal = refusal;
+	script.gates = 0;
+}
+
+static void
+test_pacing(void)
+{
+	static const struct step lost_then_ok[] = {
+		{ HTTP_LOST, 0, NULL },
+		{ HTTP_OK, 200, "{\"creationRequestId\":\"Acme1P1\","
+		    "\"status\":\"SUCCESS\",\"gcId\":\"GC1\","
+		    "\"gcClaimCode\":\"C\"}" },
+	};
+	static const struct step lost[] = {
+		{ HTTP_LOST, 0, NULL },
+	};
+	struct rig g;
+	json_t *row = NULL;
+	int rc;
+
+	if (rig_open(&g, 3) == -1) {
+		CHECK(0, "pacing rig: %s", g.j.err);
+		return;
+	}
+	g.s.api.pace = scripted_pace;
+
+	/* a retry takes a new slot the same way: in the transfer, once up */
+	pacer_reset(0, 0);
+	rc = send_create(&g, "Acme1P1", lost_then_ok, 2, &row);
+	CHECK(rc == 0 && script.calls == 2, "lost, then SUCCESS: exit %d, "
+	    "%zu sends", rc, script.calls);
+	CHECK(pacer.calls == 2 && pacer.inside == 2, "a slot for each attempt, "
+	    "taken inside its transfer: %zu slots, %zu inside", pacer.calls,
+	    pacer.inside);
+	CHECK(pacer.cls == RL_ANY, "a create's class is the general rate");
+	CHECK(pacer.max_wait_ms > 0 && pacer.max_wait_ms <= 3000,
+	    "a slot by the --retry-for deadline: %ld ms", pacer.max_wait_ms);
+	json_decref(row);
+
+	/* signed before the wait: never more than 240 s of it */
+	pacer_reset(1, 1);
+	g.s.api.retry_for = 3600;
+	rc = send_create(&g, "Acme1P5", lost, 1, &row);
+	CHECK(rc == 75 && pacer.max_wait_ms <= 240000 &&
+	    pacer.max_wait_ms > 230000, "a long budget: %ld ms of waiting",
+	    pacer.max_wait_ms);
+	CHECK(row_str(row, "error") && strstr(row_str(row, "error"),
+	    "past the 240 s a signed request may wait for it"),
+	    "says why: %s", row_str(row, "error"));
+	g.s.api.retry_for = 3;
+	json_decref(row);
+
+	/* no slot in time: nothing sent, 75, and the journal says not sent */
+	pacer_reset(1, 1);
+	g.s.api.sent = 0;
+	rc = send_create(&g, "Acme1P2", lost, 1, &row);
+	CHECK(rc == 75 && script.calls == 0 && !g.s.api.sent,
+	    "no slot: exit %d (75), %zu sends (0)", rc, script.calls);
+	CHECK_STR(row_str(row, "state"), "not sent", "no slot: not sent");
+	CHECK(row_str(row, "error") && strstr(row_str(row, "error"),
+	    "61.5 s away, past the --retry-for budget; nothing sent"),
+	    "no slot: says how far: %s", row_str(row, "error"));
+	CHECK(json_integer_value(json_object_get(row, "attempts")) == 0,
+	    "no slot: no attempt counted");
+	json_decref(row);
+
+	/* the rate's state unusable: 74 */
+	pacer_reset(1, -1);
+	rc = send_create(&g, "Acme1P3", lost, 1, &row);
+	CHECK(rc == 74 && script.calls == 0, "rate file unusable: exit %d "
+	    "(74), %zu sends", rc, script.calls);
+	CHECK_STR(row_str(row, "state"), "not sent", "unusable: not sent");
+	json_decref(row);
+
+	/* the first attempt may have acted; the retry finds no slot: unknown */
+	pacer_reset(2, 1);
+	rc = send_create(&g, "Acme1P4", lost, 1, &row);
+	CHECK(rc == 75 && script.calls == 1 && pacer.calls == 2,
+	    "lost, then no slot: exit %d, %zu sends, %zu slots asked", rc,
+	    script.calls, pacer.calls);
+	CHECK_STR(row_str(row, "state"), "unknown", "lost, no slot: unknown");
+	json_decref(row);
 	rig_close(&g);
 }
 
@@ -444,4 +659,6 @@ test_send(void)
 	test_build();
 	test_send_path();
 	test_prepare_from_journal();
+	test_pacing();
+	test_evidence_across_sends();
 }

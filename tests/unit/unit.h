@@ -46,6 +46,8 @@ void	test_msg(void);
 void	test_ratelimit(void);
 void	test_cli(void);
 void	test_csv_edges(void);
+void	test_csv_sep(void);
+void	test_csv_cell(void);
 void	test_attack(void);
 
 char	*unit_slurp(const char *path, size_t *len);
