@@ -219,7 +219,7 @@ complete -c agcod -n '__agcod_at journal' -l operation -x -a 'create cancel load
 complete -c agcod -n '__agcod_at journal' -l before -x -d 'prune: settled records older than WHEN'
 complete -c agcod -n '__agcod_at journal' -l reason -x -d 'settle: how the outcome was confirmed'
 complete -c agcod -n '__agcod_at journal' -l dry-run -d 'prune: show what would be pruned, remove nothing'
-complete -c agcod -n '__agcod_at journal' -l all-environments -d 'every partner and environment, not only the profile'\''s'
+complete -c agcod -n '__agcod_at journal' -l all-environments -d 'export: every partner and environment, not only the profile'\''s'
 complete -c agcod -n '__agcod_at reprint' -l request-id -x -d 'the create'\''s request id: the card to fetch again'
 complete -c agcod -n '__agcod_at sign-debug 0' -a create -d 'issue a gift card code'
 complete -c agcod -n '__agcod_at sign-debug 0' -a cancel -d 'cancel a code within 15 minutes'

@@ -178,6 +178,8 @@ static const struct {
 	{ "journal", O_BEFORE, "prune: settled records older than WHEN" },
 	{ "journal", O_DRY_RUN, "prune: show what would be pruned, remove "
 	    "nothing" },
+	{ "journal", O_ALL_ENVIRONMENTS, "export: every partner and "
+	    "environment, not only the profile's" },
 };
 
 /* o's help under command c */
