@@ -80,6 +80,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 	dpkg-dev debhelper fakeroot lintian
 # the completion tests drive zsh and fish too
 DEB_PKGS += zsh fish
+# test_secret_wipe reads the process's memory with gdb
+DEB_PKGS += gdb
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -97,9 +99,18 @@ deps:
 # ---- tests ----
 
 # everything, ending with the plain build's suites and their summary line;
-# warnings are errors here (and in every make this starts)
+# warnings are errors here (and in every make this starts).  One temporary
+# directory for the whole run (TMPDIR: agcod's, the emulator's, pytest's
+# and the fuzzers' files), removed at the end; a skipped test fails
+# (AGCOD_NO_SKIP=1, tests/lib/noskip.py)
 check: export WERROR = 1
 check: deps
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-check.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' INT TERM; \
+	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 $(MAKE) --no-print-directory check-run; \
+	rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+check-run:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory check-valgrind
@@ -108,10 +119,17 @@ check: deps
 	@$(MAKE) --no-print-directory $(if $(filter 1,$(SIM_IN_CHECK)),check-sim check-sim-asan,sim-build)
 	@$(MAKE) --no-print-directory test
 
+# the end-to-end suites (E2E: files or test ids) in a temporary directory
+# of their own, removed afterwards; -rs names every skip
+E2E	?= tests/e2e
 test: $(PROG) $(BUILD)/unit-tests
 	$(BUILD)/unit-tests tests/data
 	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
-	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-test.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' INT TERM; \
+	TMPDIR="$$tmp" AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -rs \
+	  -p no:cacheprovider --basetemp="$$tmp/pytest" $(E2E); \
+	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 # a chosen subset under valgrind: the unit tests and the operations suite
 VALGRIND_TESTS = tests/e2e/test_ops.py \
@@ -128,7 +146,7 @@ check-valgrind: $(PROG) $(BUILD)/unit-tests
 	valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect $(BUILD)/unit-tests tests/data
 	AGCOD=$(CURDIR)/tests/valgrind-agcod AGCOD_BINARY=$(CURDIR)/$(PROG) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(VALGRIND_TESTS)
 
 # the same suites against an ASan+UBSan build in its own directory
 check-asan:
@@ -243,7 +261,7 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz build-deb agcod
 
-.PHONY: all deps check test check-asan demo install uninstall clean \
+.PHONY: all deps check check-run test check-asan demo install uninstall clean \
 	fuzz fuzz-build fuzz-check lint check-valgrind
 
 # ---- the deterministic simulation of the money path (tests/sim/README.md) ----
@@ -376,13 +394,14 @@ check-deb: deb
 	test -f $$root/usr/share/bash-completion/completions/agcod && \
 	test -f $$root/usr/share/zsh/vendor-completions/_agcod && \
 	test -f $$root/usr/share/fish/vendor_completions.d/agcod.fish && \
+	test -f $$root/usr/share/doc/agcod/examples/config.example.ini && \
 	$$root/usr/bin/agcod --version | grep -q '^libcurl [0-9]' && \
 	env -i PATH=/usr/bin:/bin HOME=/nonexistent TZ=UTC \
 	  AGCOD_PARTNER_ID=Acme1 \
 	  AGCOD_ACCESS_KEY_ID=AKIDEXAMPLE AGCOD_CURRENCY=USD \
 	  AGCOD_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
 	  $$root/usr/bin/agcod sign-debug create --amount 1 \
-	  --date 20260101T000000Z --request-id Acme1Deb1 | \
+	  --date 20260101T000000Z --request-id Acme1Deb1 -o json | \
 	  grep -qE '"signature":"[0-9a-f]{64}"' && \
 	echo "check-deb: installed agcod runs; Depends names libcurl"
 	lintian --fail-on error,warning $(DEB_DIR)/agcod_*.changes

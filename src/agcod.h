@@ -98,6 +98,8 @@ struct cmd_ctx {
 /* usage.c: one reason line and the command's synopsis; 64 */
 int	usage_error(const struct cmd *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* usage.c: the subcommand its synopsis names ('batch create'); 0 or 64 */
+int	usage_subcommand(const struct cmd *, const struct args *);
 /* usage.c: agcod's version and the libraries' in use */
 void	print_versions(FILE *);
 void	print_versions_line(FILE *);

@@ -64,7 +64,7 @@ static const struct optspec optspecs[] = {
 	{ "request-id", 0, 1, O_REQUEST_ID,
 	    B_HISTORY | B_RECONCILE | B_SUPPORT | B_JOURNAL |
 	    B_REPRINT, "ID",
-	    "request id (generated when optional and omitted)" },
+	    "request id (generated when omitted)" },
 	{ "external-reference", 0, 1, O_EXTREF,
 	    B_HISTORY,
 	    "TEXT", "your own reference, up to 100 characters" },
@@ -99,7 +99,7 @@ static const struct optspec optspecs[] = {
 	{ "requests", 0, 0, O_REQUESTS, B_HISTORY, NULL,
 	    "every request with its own outcome, not one row per card" },
 	{ "state", 0, 1, O_STATE, B_HISTORY | B_JOURNAL, "STATE",
-	    "only in STATE (history); the outcome (journal settle)" },
+	    "only objects in STATE: issued, cancelled, unknown, ..." },
 	{ "operation", 0, 1, O_OPERATION, B_HISTORY | B_JOURNAL, "OP",
 	    "only of operation OP: create, load, activate, ..." },
 	{ "since", 0, 1, O_SINCE, B_HISTORY, "WHEN",
@@ -145,6 +145,56 @@ static const struct optspec optspecs[] = {
 	    "FILE's field separator: , ; | or tab (from its header line)" },
 };
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
+
+/*
+ * An option whose meaning depends on the command: what it means there.
+ * --help shows these instead of the option's own help; a command of
+ * subcommands names the ones that take the option (test_cli.py checks
+ * every command's help against its synopsis).
+ */
+static const struct {
+	const char	*cmd;
+	int		 id;
+	const char	*help;
+} cmd_opt_help[] = {
+	{ "cancel", O_REQUEST_ID, "the create's request id: the card to cancel" },
+	{ "void", O_REQUEST_ID, "the load's request id: the load to void" },
+	{ "deactivate", O_REQUEST_ID,
+	    "the activation's request id: the card to deactivate" },
+	{ "reprint", O_REQUEST_ID,
+	    "the create's request id: the card to fetch again" },
+	{ "history", O_REQUEST_ID, "only the object of this request id" },
+	{ "history", O_EXTREF, "only objects with this external reference" },
+	{ "reconcile", O_REQUEST_ID, "only this request id" },
+	{ "support-draft", O_REQUEST_ID,
+	    "the request to describe (the latest failed one when not given)" },
+	{ "journal", O_REQUEST_ID, "settle: the request id to settle" },
+	{ "journal", O_STATE, "settle: the outcome, succeeded or failed" },
+	{ "journal", O_OPERATION,
+	    "settle: the request's operation, when its id has several" },
+	{ "journal", O_GC_ID, "settle: the card's gcId, when the journal has "
+	    "none" },
+	{ "journal", O_REASON, "settle: how the outcome was confirmed" },
+	{ "journal", O_BEFORE, "prune: settled records older than WHEN" },
+	{ "journal", O_DRY_RUN, "prune: show what would be pruned, remove "
+	    "nothing" },
+	{ "journal", O_ALL_ENVIRONMENTS, "export: every partner and "
+	    "environment, not only the profile's" },
+};
+
+/* o's help under command c */
+static const char *
+help_for(const struct optspec *o, const struct cmd *c)
+{
+	size_t i;
+
+	for (i = 0; c && i < sizeof(cmd_opt_help) / sizeof(cmd_opt_help[0]);
+	    i++)
+		if (cmd_opt_help[i].id == o->id &&
+		    strcmp(cmd_opt_help[i].cmd, c->name) == 0)
+			return cmd_opt_help[i].help;
+	return o->help;
+}
 
 #define NEED_ALL	(NEED_PROFILE | NEED_SECRET | NEED_NET | NEED_STATE)
 
@@ -342,7 +392,8 @@ print_options(FILE *f, const struct cmd *c, enum which w)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 			    o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-34s  %s\n", left, o->help);
+		fprintf(f, "  %-34s  %s\n", left,
+		    w == W_OWN ? help_for(o, c) : o->help);
 	}
 }
 
@@ -583,6 +634,8 @@ cli_list_options(const char *name)
  *   usage   NAME SYNOPSIS-LINE           one a synopsis line
  *   option  --NAME -X|- ARG|- HELP       one an option
  *   value   --NAME WORD                  one a value an option takes
+ *   help    CMD --NAME HELP              the option's help under CMD,
+ *                                        where it means something else
  * (--list-options CMD says which options a command takes)
  */
 int
@@ -625,5 +678,8 @@ cli_list_table(void)
 	for (i = 0; i < nops; i++)
 		if (ops[i].flags & OP_JOURNAL)
 			printf("value\t--operation\t%s\n", ops[i].cmd);
+	for (i = 0; i < sizeof(cmd_opt_help) / sizeof(cmd_opt_help[0]); i++)
+		printf("help\t%s\t--%s\t%s\n", cmd_opt_help[i].cmd,
+		    opt_name(cmd_opt_help[i].id), cmd_opt_help[i].help);
 	return 0;
 }

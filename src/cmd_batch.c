@@ -386,7 +386,8 @@ map_header(struct batch *b)
 			b->order[j - 1] = t;
 		}
 	for (i = 0; i < b->ncols; i++)
-		b->width[i] = strlen(b->name[i]);
+		b->width[i] = msg_shown_width(b->name[i], strlen(b->name[i]),
+		    SHOW_LINES);
 	return 0;
 }
 
@@ -533,8 +534,8 @@ check_rows(struct batch *b)
 		}
 		for (k = 0; k < b->ncols; k++) {
 			char amt[AMOUNT_TEXT_MAX];
-			size_t len = strlen(in_value(b, w, k, amt,
-			    sizeof(amt)));
+			const char *v = in_value(b, w, k, amt, sizeof(amt));
+			size_t len = msg_shown_width(v, strlen(v), SHOW_LINES);
 
 			if (len > b->width[k])
 				b->width[k] = len;	/* for the table */
@@ -1110,9 +1111,9 @@ in_value(const struct batch *b, const struct row *w, int k, char *amt,
 static void
 put_cell(FILE *f, const char *s, size_t w, int last)
 {
-	size_t n = strlen(s);
+	size_t n = msg_shown_width(s, strlen(s), SHOW_LINES);
 
-	msg_put_shown(f, s, n);
+	msg_put_shown(f, s, strlen(s));
 	if (!last)
 		fprintf(f, "%*s", (int)(w > n ? w - n : 0) + 2, "");
 }

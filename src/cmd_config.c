@@ -146,7 +146,11 @@ struct setting {
 	char	name[32];
 	char	value[PATH_MAX];
 	char	origin[PATH_MAX + 32];
+	int	unset;	/* shown as <not set>, null in JSON */
 };
+
+#define NOT_SET	"<not set>"
+
 
 /* where a profile key came from: option, environment, file:line, default */
 static void
@@ -165,11 +169,13 @@ origin_of(const struct profile *p, const char *opt, const char *optval,
 		snprintf(out, n, "%s", dflt);
 }
 
+/* value NULL or "": not set by anything */
 static size_t
 add(struct setting *s, size_t i, const char *name, const char *value)
 {
 	strlcpy(s[i].name, name, sizeof(s[i].name));
-	strlcpy(s[i].value, value, sizeof(s[i].value));
+	s[i].unset = value == NULL || value[0] == '\0';
+	strlcpy(s[i].value, s[i].unset ? NOT_SET : value, sizeof(s[i].value));
 	return i + 1;
 }
 
@@ -279,7 +285,8 @@ config_list(struct cmd_ctx *c)
 	int rc;
 
 	memset(s, 0, sizeof(s));
-	if ((rc = profile_load(p, &po)) != 0)
+	/* what is set, and what is not: a missing key is no error here */
+	if ((rc = profile_load_partial(p, &po)) != 0)
 		return rc;
 	i = add(s, i, "profile", p->name);
 	snprintf(s[0].origin, sizeof(s[0].origin), "%s", a->val[O_PROFILE] ?
@@ -301,6 +308,11 @@ config_list(struct cmd_ctx *c)
 		origin_of(p, NULL, NULL, "AGCOD_SECRET_ACCESS_KEY",
 		    "secret_access_key", "-", s[i - 1].origin,
 		    sizeof(s[0].origin));
+	} else if (p->secret_command[0] == '\0') {
+		i = add(s, i, "secret_access_key", NULL);
+		origin_of(p, NULL, NULL, "AGCOD_SECRET_ACCESS_KEY",
+		    "secret_access_key", "-", s[i - 1].origin,
+		    sizeof(s[0].origin));
 	} else {
 		/* not run: listing settings has no side effects */
 		i = add(s, i, "secret_access_key_command", p->secret_command);
@@ -318,7 +330,7 @@ config_list(struct cmd_ctx *c)
 	origin_of(p, "--endpoint", a->val[O_ENDPOINT], "AGCOD_ENDPOINT",
 	    "endpoint", "default (region and environment)", s[i - 1].origin,
 	    sizeof(s[0].origin));
-	i = add(s, i, "currency", p->currency[0] ? p->currency : "-");
+	i = add(s, i, "currency", p->currency);
 	origin_of(p, NULL, NULL, "AGCOD_CURRENCY", "currency", "-",
 	    s[i - 1].origin, sizeof(s[0].origin));
 	i = add(s, i, "ca_bundle", p->ca_bundle[0] ? p->ca_bundle : "system");
@@ -347,8 +359,9 @@ config_list(struct cmd_ctx *c)
 		json_t *o = json_object();
 
 		for (k = 0; k < i; k++)
-			json_object_set_new(o, s[k].name, json_pack("{s:s,s:s}",
-			    "value", s[k].value, "origin", s[k].origin));
+			json_object_set_new(o, s[k].name, json_pack("{s:s?,s:s}",
+			    "value", s[k].unset ? NULL : s[k].value, "origin",
+			    s[k].origin));
 		rc = output_json(stdout, o) == -1 ? EX_SOFTWARE : 0;
 		json_decref(o);
 		return rc;
@@ -356,14 +369,16 @@ config_list(struct cmd_ctx *c)
 	/* name, value, origin: the origin in a column of its own */
 	{
 		char *rows[NSETTINGS];
-		size_t w = 0;
+		size_t w = 0, sw[NSETTINGS];
 
+		/* padded by display width: a path may hold 'José' or CJK */
 		for (k = 0; k < i; k++)
-			if (strlen(s[k].value) > w)
-				w = strlen(s[k].value);
+			if ((sw[k] = msg_shown_width(s[k].value,
+			    strlen(s[k].value), 0)) > w)
+				w = sw[k];
 		for (k = 0; k < i; k++) {
-			if (asprintf(&rows[k], "%-*s  %s", (int)w, s[k].value,
-			    s[k].origin) == -1) {
+			if (asprintf(&rows[k], "%s%*s  %s", s[k].value,
+			    (int)(w - sw[k]), "", s[k].origin) == -1) {
 				while (k > 0)
 					free(rows[--k]);
 				return EX_OSERR;

@@ -25,10 +25,15 @@
 
 #define RAW_MAX	(1024 * 1024)
 
+/*
+ * The report is made to be attached to a support case, so 'sign-debug >
+ * case.txt' gives the readable text, as support-draft does; JSON only when
+ * -o json asks for it (issue 19).
+ */
 static void
 emit(const struct cmd_ctx *c, const struct report *r)
 {
-	if (c->out == OUT_JSON) {
+	if (c->out == OUT_JSON && c->args.val[O_OUTPUT] != NULL) {
 		json_t *j = report_json(r);
 
 		if (output_json(stdout, j) == -1)

@@ -171,6 +171,23 @@ last_response(const struct buf *pairs, struct said *s)
 	}
 }
 
+/*
+ * HTTP ends header lines with CRLF; a draft is pasted into an e-mail, where
+ * each line ends with LF alone.  In place; a CR not before LF stays (it is
+ * shown as \x0D).
+ */
+static void
+crlf_to_lf(struct buf *b)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < b->len; i++)
+		if (!(b->data[i] == '\r' && i + 1 < b->len &&
+		    b->data[i + 1] == '\n'))
+			b->data[o++] = b->data[i];
+	buf_setlen(b, o);
+}
+
 /* text from the service or the journal, one clean line per line it has */
 static void
 put_lines(const char *label, const char *text)
@@ -306,6 +323,7 @@ cmd_support_draft(struct cmd_ctx *c)
 	collect(path, rid, &pairs, &npairs);
 	if (c->args.val[O_TRACE])
 		collect(c->args.val[O_TRACE], rid, &pairs, &npairs);
+	crlf_to_lf(&pairs);
 	still_happens(c, now, sizeof(now));
 	os_name(os, sizeof(os));
 

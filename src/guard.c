@@ -117,13 +117,26 @@ amazon_host(const char *name, const struct region_info **group)
 	return -1;
 }
 
+/* where a profile key was set, as "'FILE' line N:", to name it by */
+static const char *
+setting(const struct profile *p, const char *key, char *buf, size_t n)
+{
+	int line = profile_key_line(p, key);
+
+	if (line && p->config_read)
+		snprintf(buf, n, "'%s' line %d:", p->config_path, line);
+	else
+		snprintf(buf, n, "the");
+	return buf;
+}
+
 int
 guard_config(struct cmd_ctx *c)
 {
 	struct profile *p = &c->prof;
 	const struct region_info *group;
 	const char *why;
-	char name[300];
+	char name[300], kb[PATH_MAX + 32];
 	struct amount a;
 	struct stat st;
 	int fd, kind;
@@ -167,12 +180,25 @@ guard_config(struct cmd_ctx *c)
 		    p->endpoint);
 		return EX_CONFIG;
 	}
+	/*
+	 * Non-blocking: a FIFO would wait for a writer forever.  The profile's
+	 * value is not quoted (it may be a misplaced secret): its line is.
+	 */
 	if (p->ca_bundle[0]) {
-		fd = open(p->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		fd = open(p->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK);
 		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-			msg_err("CA bundle '%s' cannot be read: %s; nothing was "
-			    "sent", p->ca_bundle, fd == -1 ? strerror(errno) :
-			    "not a regular file");
+			const char *err = fd == -1 ? strerror(errno) :
+			    "not a regular file";
+
+			if (c->args.val[O_CACERT])
+				msg_err("--cacert '%s' cannot be read: %s; "
+				    "nothing was sent", p->ca_bundle, err);
+			else
+				msg_err("%s ca_bundle of profile '%s' cannot "
+				    "be read: %s; nothing was sent",
+				    setting(p, "ca_bundle", kb, sizeof(kb)),
+				    p->name, err);
 			if (fd != -1)
 				close(fd);
 			return EX_CONFIG;
@@ -180,18 +206,20 @@ guard_config(struct cmd_ctx *c)
 		close(fd);
 	}
 	if (p->max_amount[0] && limit(p->max_amount, &a) == -1) {
-		msg_err("profile '%s': max_amount '%s' is not a positive decimal "
-		    "amount", p->name, p->max_amount);
+		msg_err("%s max_amount of profile '%s' is not a positive "
+		    "decimal amount", setting(p, "max_amount", kb, sizeof(kb)),
+		    p->name);
 		return EX_CONFIG;
 	}
 	if (p->max_batch_total[0] && limit(p->max_batch_total, &a) == -1) {
-		msg_err("profile '%s': max_batch_total '%s' is not a positive "
-		    "decimal amount", p->name, p->max_batch_total);
+		msg_err("%s max_batch_total of profile '%s' is not a positive "
+		    "decimal amount", setting(p, "max_batch_total", kb,
+		    sizeof(kb)), p->name);
 		return EX_CONFIG;
 	}
 	if (p->assume_yes[0] && yes_no(p->assume_yes) == -1) {
-		msg_err("profile '%s': assume_yes '%s' is not yes or no",
-		    p->name, p->assume_yes);
+		msg_err("%s assume_yes of profile '%s' is not yes or no",
+		    setting(p, "assume_yes", kb, sizeof(kb)), p->name);
 		return EX_CONFIG;
 	}
 	return 0;

@@ -137,9 +137,17 @@ main(int argc, char **argv)
 	char *posbuf[1];
 	int rc, next;
 
-	/* secrets live in this process: no core dumps, no ptrace by others */
-	setrlimit(RLIMIT_CORE, &nocore);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/*
+	 * Secrets live in this process: no core dumps, no ptrace by others.
+	 * Neither can fail as called (lowering a limit, clearing a flag of
+	 * our own); if one does, the secret would be exposed: stop.
+	 */
+	if (setrlimit(RLIMIT_CORE, &nocore) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		msg_err("cannot disable core dumps: %s; nothing was done",
+		    strerror(errno));
+		return EX_OSERR;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* a file size limit makes a journal write fail (EFBIG), not kill us */
 	signal(SIGXFSZ, SIG_IGN);
@@ -231,6 +239,10 @@ main(int argc, char **argv)
 	if (!(c->need & CMD_OPERANDS) && ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);
+	/* 'agcod batch': usage, before a profile is looked for */
+	if ((c->need & CMD_OPERANDS) &&
+	    (rc = usage_subcommand(c, &ctx.args)) != 0)
+		return rc;
 
 	ctx.trace_fd = -1;
 	rc = run_cmd(&ctx);

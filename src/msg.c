@@ -3,10 +3,12 @@
  * The message is formatted first and then shown through one filter, so no
  * caller has to remember to clean what it quotes.
  */
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "msg.h"
 
@@ -106,6 +108,49 @@ msg_shown_len(const char *s, size_t n, int flags)
 
 	for (i = 0; i < n; i += used)
 		w += show_unit(u, n, i, flags, out, &used);
+	return w;
+}
+
+/*
+ * The columns a code point takes on a terminal: wcwidth(3) in C.UTF-8,
+ * whatever locale agcod runs in (cron's is often C); 1 if that locale is
+ * missing or the character is not printable (it is shown as it is).
+ */
+static size_t
+cp_columns(unsigned long cp)
+{
+	static locale_t utf8;
+	static int tried;
+	locale_t old;
+	int w;
+
+	if (!tried) {
+		tried = 1;
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	if (utf8 == (locale_t)0)
+		return 1;
+	old = uselocale(utf8);
+	w = wcwidth((wchar_t)cp);
+	uselocale(old);
+	return w < 0 ? 1 : (size_t)w;
+}
+
+size_t
+msg_shown_width(const char *s, size_t n, int flags)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned long cp;
+	char out[16];
+	size_t i, used, o, w = 0;
+
+	for (i = 0; i < n; i += used) {
+		o = show_unit(u, n, i, flags, out, &used);
+		if (o == used && used > 1 && utf8_len(u + i, n - i, &cp))
+			w += cp_columns(cp);	/* a character, as it is */
+		else
+			w += o;			/* ASCII, or \xNN */
+	}
 	return w;
 }
 

@@ -29,6 +29,8 @@ void	msg_verbose(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	msg_show(FILE *, const char *, size_t, int flags);
 /* the width msg_show gives the text */
 size_t	msg_shown_len(const char *, size_t, int flags);
+/* the columns it takes on a terminal (wcwidth: 2 for CJK, 0 combining) */
+size_t	msg_shown_width(const char *, size_t, int flags);
 /* msg_show into dst, whole replacements only, always NUL-terminated */
 void	msg_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 /* fprintf, then the whole text through msg_show with SHOW_LINES */

@@ -21,7 +21,7 @@
 void
 output_cell(FILE *f, const char *s, size_t len, size_t width)
 {
-	size_t w = msg_shown_len(s, len, 0);
+	size_t w = msg_shown_width(s, len, 0);
 
 	msg_show(f, s, len, 0);
 	for (; w < width; w++)
@@ -34,7 +34,7 @@ output_rows(FILE *f, const char *const *kv, size_t n)
 	size_t i, w = 0, l;
 
 	for (i = 0; i + 1 < n; i += 2)
-		if ((l = msg_shown_len(kv[i], strlen(kv[i]), 0)) > w)
+		if ((l = msg_shown_width(kv[i], strlen(kv[i]), 0)) > w)
 			w = l;
 	for (i = 0; i + 1 < n; i += 2) {
 		output_cell(f, kv[i], strlen(kv[i]), w + 2);
@@ -108,7 +108,7 @@ row(struct table *t, const char *v, size_t vl)
 	size_t w;
 
 	if (t->f == NULL) {
-		if ((w = msg_shown_len(buf_str(&t->key), t->key.len, 0)) >
+		if ((w = msg_shown_width(buf_str(&t->key), t->key.len, 0)) >
 		    t->width)
 			t->width = w;
 		return;

@@ -19,7 +19,7 @@ int	output_body(const struct cmd_ctx *, const struct buf *raw, json_t *exact);
  * msg_show: control characters (C1 included) as \xNN, never obeyed.
  */
 void	output_rows(FILE *, const char *const *kv, size_t n);
-/* one table cell, padded with blanks to width columns */
+/* one table cell, padded with blanks to width columns (display width) */
 void	output_cell(FILE *, const char *, size_t len, size_t width);
 /*
  * One compact JSON line (members in order) with DEL and C1 controls as \u

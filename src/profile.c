@@ -46,6 +46,18 @@
 #define SECRET_MAX	1024
 #define INI_LINE_MAX	4096
 #define SECRET_CMD_TIMEOUT 10	/* seconds */
+#define ACCESS_KEY_MAX	128	/* IAM's AccessKeyId: at most 128 characters */
+/* named when there is no configuration: where debian/examples puts it */
+#define EXAMPLE_CONFIG	"/usr/share/doc/agcod/examples/config.example.ini"
+
+/* an AWS access key id: upper-case letters and digits, at most 128 */
+static int
+access_key_ok(const char *v)
+{
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
+	return n > 0 && v[n] == '\0' && n <= ACCESS_KEY_MAX;
+}
 
 static const struct region_info regions[] = {
 	{ "na", "us-east-1", "agcod-v2-gamma.amazon.com", "agcod-v2.amazon.com" },
@@ -280,8 +292,8 @@ handle_value(struct parse *ps, int k, const char *val, size_t vl)
 
 		memset(&tm, 0, sizeof(tm));
 		if ((e = strptime(val, "%Y-%m-%d", &tm)) == NULL || *e != '\0')
-			return perr(ps, "key_created '%s' is not a date "
-			    "YYYY-MM-DD", val);
+			return perr(ps, "key_created is not a date "
+			    "YYYY-MM-DD");
 		ps->p->key_created = timegm(&tm);
 		return 1;
 	}
@@ -464,6 +476,45 @@ envv(const struct profile_opts *o, const char *name)
 }
 
 /*
+ * The profiles of a file, as "a, b, c" in `list`, and the one nearest to
+ * `want` in `best` ("" when none is near): for "profile not found".
+ * Section names only: the file may hold a secret, nothing else is read.
+ */
+static void
+profile_names(const char *text, size_t len, const char *want, char *list,
+    size_t n, char *best, size_t bn)
+{
+	const char *s = text, *end = text + len, *nl, *e, *b;
+	struct suggest sg = { want, NULL, 0 };
+	char name[sizeof(((struct profile *)0)->name)];
+	size_t used = 0, l;
+
+	list[0] = best[0] = '\0';
+	for (; s < end; s = nl ? nl + 1 : end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		l = (size_t)((nl ? nl : end) - s);
+		if (l < 3 || s[0] != '[' || (e = memchr(s, ']', l)) == NULL)
+			continue;
+		for (b = s + 1; b < e && blank(*b); b++)	/* as parse_line */
+			;
+		while (e > b && blank(e[-1]))
+			e--;
+		if (e == b || (size_t)(e - b) >= sizeof(name))
+			continue;
+		memcpy(name, b, (size_t)(e - b));
+		name[e - b] = '\0';
+		if (used < n)
+			used += (size_t)snprintf(list + used, n - used, "%s%s",
+			    used ? ", " : "", name);
+		suggest_consider(&sg, name);
+		if (sg.best == name) {	/* kept: copy it before it changes */
+			strlcpy(best, name, bn);
+			sg.best = best;
+		}
+	}
+}
+
+/*
  * Read the file through one descriptor, into one buffer: fstat on that
  * descriptor first (a regular file, its size, owner and mode), then parse;
  * the buffer is wiped whatever happens.
@@ -524,8 +575,14 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 		int named = o->profile || envv(o, "AGCOD_PROFILE");
 
 		if (named || !env_complete) {
-			msg_err("profile '%s' not found in '%s'", p->name,
-			    p->config_path);
+			char list[512], best[sizeof(p->name)];
+
+			profile_names(text, got, p->name, list, sizeof(list),
+			    best, sizeof(best));
+			msg_err("profile '%s' not found in '%s'%s%s%s; profiles: "
+			    "%s", p->name, p->config_path, best[0] ?
+			    " (did you mean '" : "", best, best[0] ? "'?)" : "",
+			    list[0] ? list : "none");
 			goto done;
 		}
 	}
@@ -578,8 +635,22 @@ env_override(const struct profile_opts *o, const char *name, char *dst,
 	return 0;
 }
 
+static int	load(struct profile *, const struct profile_opts *, int);
+
 int
 profile_load(struct profile *p, const struct profile_opts *o)
+{
+	return load(p, o, 0);
+}
+
+int
+profile_load_partial(struct profile *p, const struct profile_opts *o)
+{
+	return load(p, o, 1);
+}
+
+static int
+load(struct profile *p, const struct profile_opts *o, int partial)
 {
 	char origin[PATH_MAX + 64];
 	const char *v, *cfg, *why;
@@ -589,7 +660,13 @@ profile_load(struct profile *p, const struct profile_opts *o)
 	p->region = &regions[0];
 	p->max_rps = 10;
 	v = o->profile ? o->profile : envv(o, "AGCOD_PROFILE");
-	strlcpy(p->name, v ? v : "default", sizeof(p->name));
+	/* never cut: the first 63 bytes may name another profile */
+	if (strlcpy(p->name, v ? v : "default", sizeof(p->name)) >=
+	    sizeof(p->name)) {
+		msg_err("%s: the profile name is longer than %zu bytes",
+		    o->profile ? "-p" : "AGCOD_PROFILE", sizeof(p->name) - 1);
+		return o->profile ? EX_USAGE : EX_CONFIG;
+	}
 
 	if ((cfg = o->config) != NULL || (cfg = envv(o, "AGCOD_CONFIG")) != NULL)
 		required = 1;
@@ -673,7 +750,28 @@ profile_load(struct profile *p, const struct profile_opts *o)
 		    p->host);
 	}
 
-	/* what every profile must have */
+	/*
+	 * Before it is signed, sent, printed or traced: an access key id is
+	 * upper-case letters and digits (AKIA...), so a secret pasted there
+	 * (lower case, '/', '+') is caught, and never quoted.
+	 */
+	if (p->access_key_id[0] && !access_key_ok(p->access_key_id)) {
+		int line = profile_key_line(p, "access_key_id");
+
+		if (envv(o, "AGCOD_ACCESS_KEY_ID") || !line)
+			msg_err("AGCOD_ACCESS_KEY_ID is not an access key id "
+			    "(upper-case letters and digits, such as AKIA...); "
+			    "is a secret there? nothing was sent");
+		else
+			msg_err("'%s' line %d: access_key_id is not an access "
+			    "key id (upper-case letters and digits, such as "
+			    "AKIA...); is a secret there? nothing was sent",
+			    p->config_path, line);
+		return EX_CONFIG;
+	}
+	/* what every profile must have (config list shows what is set) */
+	if (partial)
+		return 0;
 	if (p->partner_id[0] == '\0' || p->access_key_id[0] == '\0' ||
 	    (p->secret == NULL && p->secret_command[0] == '\0')) {
 		const char *miss = p->partner_id[0] == '\0' ? "partner_id" :
@@ -686,8 +784,9 @@ profile_load(struct profile *p, const struct profile_opts *o)
 		else
 			msg_err("no %s: no configuration at '%s' and no "
 			    "AGCOD_PARTNER_ID, AGCOD_ACCESS_KEY_ID and "
-			    "AGCOD_SECRET_ACCESS_KEY in the environment "
-			    "(see agcod.ini(5))", miss, p->config_path);
+			    "AGCOD_SECRET_ACCESS_KEY in the environment; "
+			    "start from %s (see agcod.ini(5))", miss,
+			    p->config_path, EXAMPLE_CONFIG);
 		return EX_CONFIG;
 	}
 	if (p->secret && p->secret_command[0]) {
@@ -699,10 +798,6 @@ profile_load(struct profile *p, const struct profile_opts *o)
 	/* values from the environment, checked as the file's are */
 	if ((v = envv(o, "AGCOD_PARTNER_ID")) && (why = partner_why(v))) {
 		msg_err("AGCOD_PARTNER_ID %s", why);
-		return EX_CONFIG;
-	}
-	if (strcspn(p->access_key_id, " \t\r\n") != strlen(p->access_key_id)) {
-		msg_err("the access key id holds white space");
 		return EX_CONFIG;
 	}
 	if ((v = envv(o, "AGCOD_CURRENCY")) && currency_find(v) == NULL) {

@@ -55,6 +55,8 @@ struct profile_opts {
 const struct region_info *region_find(const char *);
 /* 0, or an exit code (78) after printing why */
 int	profile_load(struct profile *, const struct profile_opts *);
+/* the same, but keys every profile must have may be missing (config list) */
+int	profile_load_partial(struct profile *, const struct profile_opts *);
 /* runs secret_access_key_command when the secret is not known yet */
 int	profile_need_secret(struct profile *);
 void	profile_free(struct profile *);

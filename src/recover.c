@@ -31,6 +31,19 @@ now_s(void)
 	return (long)ts.tv_sec;
 }
 
+/*
+ * The wait after the one just waited (delay), elapsed seconds into the
+ * recovery: 1 s steps for the first BACKOFF_AFTER s, then doubling, at most
+ * BACKOFF_MAX.  Pure: tests/unit/t_pins.c pins the schedule.
+ */
+long
+recover_next_delay(long elapsed, long delay)
+{
+	if (elapsed < BACKOFF_AFTER || delay >= BACKOFF_MAX)
+		return delay;
+	return delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
+}
+
 /* a RESEND answer that retrying did not settle, for a real request id */
 int
 activation_recover_applies(const struct opreq *q, const struct api_result *r)
@@ -113,8 +126,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 
 			nanosleep(&ts, NULL);
 		}
-		if (now_s() - start >= BACKOFF_AFTER && delay < BACKOFF_MAX)
-			delay = delay * 2 > BACKOFF_MAX ? BACKOFF_MAX : delay * 2;
+		delay = recover_next_delay(now_s() - start, delay);
 	}
 	gettimeofday(&tv, NULL);
 	if (reqid_generate(s->api.prof->partner_id, (uint64_t)tv.tv_sec * 1000 +

@@ -48,5 +48,7 @@ int	op_send(struct sender *, const struct opreq *, const struct buf *body,
 /* recover.c: Amazon's procedure after an ActivateGiftCard RESEND */
 int	activation_recover_applies(const struct opreq *, const struct api_result *);
 int	activation_recover(struct sender *, struct opreq *, struct api_result *);
+/* its back-off: the next wait, elapsed s into the recovery (pure) */
+long	recover_next_delay(long elapsed, long delay);
 
 #endif

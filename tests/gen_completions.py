@@ -24,7 +24,7 @@ class Table:
         run = lambda *a: subprocess.run([agcod, *a], capture_output=True,
                                         text=True, check=True).stdout
         self.cmds, self.summary, self.ops = [], {}, []
-        self.usage, self.opt, self.values = {}, {}, {}
+        self.usage, self.opt, self.values, self.cmd_help = {}, {}, {}, {}
         for line in run("--list-table").splitlines():
             kind, *f = line.split("\t")
             if kind == "command":
@@ -41,6 +41,8 @@ class Table:
                 self.opt[f[0]] = {"short": None if f[1] == "-" else f[1],
                                   "arg": None if f[2] == "-" else f[2],
                                   "help": f[3]}
+            elif kind == "help":        # what the option means under f[0]
+                self.cmd_help[(f[0], f[1])] = f[2]
         self.opts = {c: run("--list-options", c).split() for c in self.cmds}
         self.globals = [o for o in self.opts[self.cmds[0]]
                         if all(o in self.opts[c] for c in self.cmds)]
@@ -51,6 +53,14 @@ class Table:
                          if self.operands[c].get(0, ([], False, False))[2]]
         self.own = {c: [o for o in self.opts[c] if o not in self.globals]
                     for c in self.cmds}
+
+    def desc(self, o, c=None, op=None):
+        """option o's help under command c (its OPERATION op's, when o is
+        one of op's options)"""
+        for k in ((op, o) if op and o in self.own.get(op, ()) else None, (c, o)):
+            if k and k in self.cmd_help:
+                return self.cmd_help[k]
+        return self.opt[o]["help"]
 
     def with_op(self, c, op):
         """the options of command c once its OPERATION op is given"""
@@ -223,15 +233,15 @@ def zsh(t):
         value_cases += f"    ({pat}) {act} ;;\n"
     cmd_descs = " ".join(zdesc(c, t.summary[c]) for c in t.cmds)
     opt_cases = ""
-    zd = lambda os_: " ".join(zdesc(o, t.opt[o]["help"]) for o in os_)
+    zd = lambda os_, c, op=None: " ".join(zdesc(o, t.desc(o, c, op)) for o in os_)
     for c in t.cmds:
         if c in t.takes_op:
-            inner = "".join(f"          ({op}) opts=($glob {zd(t.with_op(c, op))}) ;;\n"
+            inner = "".join(f"          ({op}) opts=($glob {zd(t.with_op(c, op), c, op)}) ;;\n"
                             for op in t.ops)
             opt_cases += (f"      ({c})\n        case $operands[1] in\n{inner}"
-                          f"          (*) opts=($glob {zd(t.own[c])}) ;;\n        esac ;;\n")
+                          f"          (*) opts=($glob {zd(t.own[c], c)}) ;;\n        esac ;;\n")
         else:
-            opt_cases += f"      ({c}) opts=($glob {zd(t.own[c])}) ;;\n".replace(" )", ")")
+            opt_cases += f"      ({c}) opts=($glob {zd(t.own[c], c)}) ;;\n".replace(" )", ")")
     glob = " ".join(zdesc(o, t.opt[o]["help"]) for o in t.globals)
     operand_cases = ""
     for c in t.cmds + ["help"]:
@@ -383,7 +393,7 @@ def fish(t):
     out.append("complete -c agcod -n __agcod_no_command -a help "
                "-d 'usage of agcod or a command'")
 
-    def optline(o, cond):
+    def optline(o, cond, cmd=None, op=None):
         m = t.opt[o]
         spec = f"-l {o[2:]}" + (f" -s {m['short'][1:]}" if m["short"] else "")
         extra = ""
@@ -395,7 +405,7 @@ def fish(t):
                      "profiles": " -x -a '(__agcod_profiles)'",
                      "none": " -x"}[kind]
         c = f" -n {q(cond)}" if cond else ""
-        return f"complete -c agcod{c} {spec}{extra} -d {q(m['help'])}"
+        return f"complete -c agcod{c} {spec}{extra} -d {q(t.desc(o, cmd, op))}"
 
     for o in t.globals:
         out.append(optline(o, None))
@@ -404,17 +414,17 @@ def fish(t):
             theirs = {o for x in t.ops for o in t.own[x]}
             for o in t.own[c]:
                 if o not in theirs:
-                    out.append(optline(o, f"__agcod_at {c}"))
+                    out.append(optline(o, f"__agcod_at {c}", c))
             for o in t.own[c]:
                 if o in theirs:
-                    out.append(optline(o, f"__agcod_no_op {c}"))
+                    out.append(optline(o, f"__agcod_no_op {c}", c))
             for op in t.ops:
                 for o in t.with_op(c, op):
                     if o in theirs:
-                        out.append(optline(o, f"__agcod_with {c} {op}"))
+                        out.append(optline(o, f"__agcod_with {c} {op}", c, op))
             continue
         for o in t.own[c]:
-            out.append(optline(o, f"__agcod_at {c}"))
+            out.append(optline(o, f"__agcod_at {c}", c))
     for c in t.cmds + ["help"]:
         pos = {0: ([], False, False)} if c == "help" else t.operands[c]
         for i, (words, files, ops) in sorted(pos.items()):

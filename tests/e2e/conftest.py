@@ -18,6 +18,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import agcod_emulator  # noqa: E402
+# under make check a skip is a failure (tests/lib/noskip.py)
+from noskip import pytest_configure, pytest_runtest_makereport  # noqa: E402,F401
 
 AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
 SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"

@@ -3,6 +3,7 @@ they are, a money option given twice is refused, near misses get a hint,
 and readers stop quietly when the reader of their output goes away."""
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -167,3 +168,103 @@ def test_readers_still_fail_on_a_full_disk(agcod, emu):
         p = subprocess.run([AGCOD, "history", "-o", "json"], env=agcod.env,
                            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert p.returncode == 74 and "cannot write the result" in p.stderr, p
+
+
+# ---- per-command help (issue 19 item 11): each command describes its own
+# options, checked for every command and option from the tables themselves
+
+def synopses(offline):
+    """command -> its synopsis lines, from --list-table"""
+    out = {}
+    for line in offline("--list-table").out.splitlines():
+        f = line.split("\t")
+        if f[0] == "usage":
+            out.setdefault(f[1], []).append(f[2])
+    return out
+
+
+def own_options(help_text):
+    """the 'options:' section of a command's --help: {--name: description}"""
+    opts, inside = {}, False
+    for line in help_text.splitlines():
+        if line == "options:":
+            inside = True
+            continue
+        if inside and not line.startswith("  "):
+            break
+        if inside:
+            words = line.split()
+            name = [w for w in words if w.startswith("--")][0]
+            opts[name] = line[38:].strip()
+    return opts
+
+
+def required_in(opt, line):
+    """opt appears in the synopsis line outside [...]"""
+    depth, i = 0, 0
+    while i < len(line):
+        ch = line[i]
+        depth += ch == "["
+        depth -= ch == "]"
+        if depth == 0 and line.startswith(opt, i) and \
+                (i + len(opt) == len(line) or line[i + len(opt)] in " =|]"):
+            return True
+        i += 1
+    return False
+
+
+def test_each_command_describes_its_own_options(offline):
+    syn = synopses(offline)
+    cmds = list(syn)
+    for cmd, lines in syn.items():
+        opts = own_options(offline(cmd, "--help").out)
+        subs = [l.split()[1] for l in lines if len(l.split()) > 1 and
+                l.split()[1].islower() and l.split()[1].isalpha()]
+        for opt, text in opts.items():
+            mentioning = [l for l in lines if opt in l.split() or
+                          any(w.strip("[]|") == opt for w in l.split())]
+            # an option every synopsis line that carries it requires is
+            # not described as optional
+            if mentioning and all(required_in(opt, l) for l in mentioning):
+                assert not re.search(r"optional|omitted|generated", text), \
+                    (cmd, opt, text)
+            # it names no other command as the one it serves
+            for other in cmds:
+                if other != cmd:
+                    assert not re.search(
+                        rf"(^|\(){re.escape(other)}\b[^,]*?[:)]", text), \
+                        (cmd, opt, text, other)
+            # under a command of subcommands, it names the ones that take it
+            if len(set(subs)) > 1:
+                takers = [l.split()[1] for l in mentioning]
+                assert takers, (cmd, opt)
+                for t in takers:
+                    assert t in text, (cmd, opt, text, t)
+
+
+def test_reprint_and_journal_help(offline):
+    """the two instances the issue found"""
+    r = own_options(offline("reprint", "--help").out)
+    assert "optional" not in r["--request-id"] and \
+        "omitted" not in r["--request-id"], r
+    j = own_options(offline("journal", "--help").out)
+    assert "prune" in j["--dry-run"] and "funds" not in j["--dry-run"], j
+    b = own_options(offline("batch", "--help").out)
+    assert "funds" in b["--dry-run"], b
+
+
+def test_completions_describe_each_commands_own_meaning(offline):
+    """the completion scripts show the same per-command help as --help"""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "completions", "agcod.fish")) as f:
+        fish = f.read()
+    rows = [l.split("\t") for l in offline("--list-table").out.splitlines()
+            if l.startswith("help\t")]
+    assert rows
+    for _, cmd, opt, text in rows:
+        assert own_options(offline(cmd, "--help").out)[opt] == text, (cmd, opt)
+        quoted = "'" + text.replace("'", "'\\''") + "'"
+        assert f"'__agcod_at {cmd}' -l {opt[2:]} " in fish, (cmd, opt)
+        line = [l for l in fish.splitlines()
+                if f"'__agcod_at {cmd}' -l {opt[2:]} " in l][0]
+        assert line.endswith(f"-d {quoted}"), (line, quoted)

@@ -104,3 +104,25 @@ def test_config_usage(offline):
     assert r.rc == 64 and "did you mean 'list'?" in r.err
     r = offline("config", "list", "extra")
     assert r.rc == 64
+
+
+def test_config_list_without_a_configuration_shows_every_setting_unset(offline):
+    """as 'aws configure list' does: exit 0, nothing invented (issue 19 item 9)"""
+    offline.env.pop("AGCOD_CONFIG")
+    s, r = settings(offline)
+    assert s["config"]["origin"] == "default (not found)"
+    for k in ("partner_id", "access_key_id", "secret_access_key", "currency"):
+        assert s[k] == {"value": None, "origin": "-"}, (k, s)
+    assert "secret_access_key_command" not in s
+    assert s["region"] == {"value": "na", "origin": "default"}
+    t = offline("config", "list", "-o", "table")
+    assert t.rc == 0, t
+    rows = {l.split()[0]: l for l in t.out.splitlines()}
+    for k in ("partner_id", "access_key_id", "secret_access_key", "currency"):
+        assert rows[k].split()[1] == "<not", rows[k]
+        assert "<not set>" in rows[k]
+    # a file whose profile lacks keys shows them unset too
+    offline.write_config("[default]\npartner_id = Acme1\n")
+    s, r = settings(offline, env={"AGCOD_CONFIG": str(offline.config)})
+    assert s["partner_id"]["value"] == "Acme1"
+    assert s["access_key_id"] == {"value": None, "origin": "-"}

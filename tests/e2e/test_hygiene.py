@@ -4,10 +4,13 @@ signing keys derived from it, and for claim codes outside the stdout of the
 command that obtained them."""
 import datetime
 import os
+import re
 import stat
+import subprocess
+import sys
 
 import sigv4ref
-from conftest import SECRET
+from conftest import ROOT, SECRET
 
 
 def derived_keys():
@@ -91,3 +94,63 @@ def test_secret_command_gets_no_extra_descriptors_and_no_core(agcod, emu, tmp_pa
     assert [f for f in fds if f < 10] == [0, 1, 2], fds   # sh keeps its own at 10+
     core = [l for l in lines if "core file" in l][0].split()
     assert core[4] == "0" and core[5] == "0", core       # soft and hard limit 0
+
+
+# ---- make check itself (issue 19): a skip fails it, and it leaves no
+# temporary directory behind
+
+def run_pytest(tmp_path, env_extra):
+    lib = os.path.join(ROOT, "tests", "lib")
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {lib!r})\n"
+        "from noskip import pytest_configure, pytest_runtest_makereport\n")
+    (tmp_path / "test_probe.py").write_text(
+        "import pytest\n\n"
+        "def test_needs_a_tool():\n    pytest.skip('no such tool')\n\n"
+        "@pytest.mark.allow_skip\n"
+        "def test_needs_root():\n    pytest.skip('needs root')\n")
+    env = {k: v for k, v in os.environ.items() if k != "AGCOD_NO_SKIP"}
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         f"--basetemp={tmp_path / 'base'}", str(tmp_path / "test_probe.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_skip_fails_under_make_check(tmp_path):
+    p = run_pytest(tmp_path, {"AGCOD_NO_SKIP": "1"})
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "1 failed, 1 skipped" in p.stdout, p.stdout
+    assert "make check allows no skip" in p.stdout and "no such tool" in p.stdout
+    p = run_pytest(tmp_path, {})
+    assert p.returncode == 0 and "2 skipped" in p.stdout, p.stdout
+
+
+def read_makefile():
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        return f.read()
+
+
+def test_make_check_runs_in_one_temporary_directory_and_allows_no_skip():
+    mk = read_makefile()
+    check = re.search(r"^check: deps\n((?:\t.*\n)+)", mk, re.M).group(1)
+    assert "mktemp -d" in check and "rm -rf" in check, check
+    assert "TMPDIR=" in check and "AGCOD_NO_SKIP=1" in check, check
+    deb_pkgs = re.search(r"^DEB_PKGS = ((?:.*\\\n)*.*)", mk, re.M).group(1)
+    assert "gdb" in (deb_pkgs + " " + " ".join(re.findall(r"^DEB_PKGS \+= (.*)", mk, re.M))).split()
+    test = re.search(r"^test: .*\n((?:\t.*\n)+)", mk, re.M).group(1)
+    assert "-rs" in test, test
+
+
+def test_make_test_leaves_nothing_in_tmpdir(tmp_path):
+    """the run's own directory under TMPDIR is removed: nothing is left
+    there (the unit tests, mandoc and one e2e file, not the whole suite)"""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+    p = subprocess.run(["make", "-s", "--no-print-directory", "test",
+                        "E2E=tests/e2e/test_package.py"],
+                       cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert os.listdir(tmp) == [], os.listdir(tmp)

@@ -291,3 +291,18 @@ def test_derived_request_id_depends_on_the_operation_options_only(env_only):
     assert rid("-q", "--gc-id", "G1") == base
     assert rid("--gc-id", "G2") != base
     assert rid() != base
+
+
+def test_redirected_output_is_the_readable_report(env_only):
+    """'sign-debug > case.txt' is attached to a support case: the report, as
+    support-draft prints it, not one line of JSON; -o json still asks for it
+    (issue 19 item 4)."""
+    args = ("sign-debug", "create", "--amount", "1.00", "--currency", "USD",
+            "--request-id", "AwssbTSpecTest001", "--date", "20130910T222620Z")
+    r = env_only(*args)     # stdout is a pipe, as with '> case.txt'
+    assert r.rc == 0, r
+    assert "== canonical request\nPOST\n/CreateGiftCard\n" in r.out, r.out
+    assert not r.out.lstrip().startswith("{"), r.out
+    j = env_only(*args, "-o", "json")
+    assert j.rc == 0 and j.json()["signature"] == \
+        "3678156aeab17149396d76e8e6ce282612030585ff85e20fd95cba12c40030ca"

@@ -2,8 +2,10 @@
 gateway 403 without an AGCOD body), the service's line breaks kept and
 cleaned, and no draft claiming a failure for a request that succeeded."""
 import re
+import subprocess
 
 import agcod_emulator
+from conftest import AGCOD
 
 
 def draft_lines(text):
@@ -65,3 +67,18 @@ def test_no_failure_claimed_for_a_request_that_succeeded(agcod, emu):
     assert "Error code and type" not in d.out
     assert "Outcome:               succeeded" in d.out
     assert code not in d.out
+
+
+def test_response_headers_are_quoted_with_lf_only(agcod, emu):
+    """HTTP ends header lines with CRLF; the draft pastes into an e-mail, so
+    each header is one line ended by LF alone (issue 19 item 11)"""
+    r = agcod("create", "--amount", "7", "--request-id", "F3003", "-o", "json")
+    assert r.rc == 77
+    # bytes: text mode would turn CRLF into LF before the test could see it
+    p = subprocess.run([AGCOD, "support-draft"], env=agcod.env,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p
+    assert b"\r" not in p.stdout, [l for l in p.stdout.splitlines(True)
+                                   if b"\r" in l][:3]
+    assert b"\\x0D" not in p.stdout
+    assert re.search(rb"(?im)^x-amzn-RequestId: \S+\n", p.stdout), p.stdout

@@ -27,7 +27,9 @@ operators run it as a program to try agcod or test cron scripts offline:
     /usr/bin/python3 tests/emulator/agcod_emulator.py --dir /tmp/emu
 
 which writes /tmp/emu/config.ini (a ready agcod profile, mode 0600) and
-/tmp/emu/ca.pem, prints the endpoint, and serves until interrupted.
+/tmp/emu/ca.pem, prints the endpoint, and serves until interrupted.  With
+--port, --secret and --write-profile FILE, a restart keeps FILE working: the
+same endpoint, secret and CA (kept in --dir).
 """
 import argparse
 import datetime
@@ -767,10 +769,40 @@ def make_handler(emu):
     return Handler
 
 
+def lasting_certificates(directory):
+    """The CA and server certificate kept in directory, made once: a profile
+    written against them keeps working after a restart (a new pair only
+    when they are missing or expire within a day)."""
+    names = ("ca.pem", "server.pem", "server.key")
+    paths = [os.path.join(directory, n) for n in names]
+    if all(os.path.exists(p) for p in paths) and subprocess.run(
+            ["openssl", "x509", "-checkend", "86400", "-noout", "-in", paths[1]],
+            capture_output=True, timeout=60).returncode == 0:
+        return tuple(paths)
+    return make_certificates(directory)
+
+
+def write_private(path, text):
+    """text into path, mode 0600 even if the file was there with another"""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def main():
-    ap = argparse.ArgumentParser(description="Local AGCOD emulator over HTTPS on 127.0.0.1")
-    ap.add_argument("--dir", required=True, help="where to write ca.pem and config.ini")
-    ap.add_argument("--port", type=int, default=0)
+    ap = argparse.ArgumentParser(
+        description="Local AGCOD emulator over HTTPS on 127.0.0.1",
+        epilog="With the same --dir, --port and --secret, a restart keeps the "
+        "profile it wrote working (same endpoint, secret and CA).")
+    ap.add_argument("--dir", help="where to keep the CA (ca.pem) and write "
+                    "config.ini; default: a new temporary directory")
+    ap.add_argument("--port", type=int, default=0,
+                    help="port on 127.0.0.1 (default: any free port)")
+    ap.add_argument("--secret", help="the test secret key of AKIDEMULATOR "
+                    "(default: a new random one each start)")
+    ap.add_argument("--write-profile", metavar="FILE",
+                    help="also write a ready agcod profile to FILE (mode 0600)")
     ap.add_argument("--partner", default="Acme1")
     ap.add_argument("--currency", default="USD")
     ap.add_argument("--funds", default="10000.00")
@@ -778,23 +810,23 @@ def main():
     ap.add_argument("--clock-offset", type=int, default=0)
     ap.add_argument("--ready-file", help="write the port here once serving")
     a = ap.parse_args()
-    os.makedirs(a.dir, exist_ok=True)
-    certdir = tempfile.mkdtemp(prefix="agcod-emu-")
-    certs = make_certificates(certdir)
-    ca = os.path.join(a.dir, "ca.pem")
-    with open(certs[0], "rb") as src, open(ca, "wb") as dst:
-        dst.write(src.read())
-    secret = secrets.token_urlsafe(30)
+    directory = a.dir or tempfile.mkdtemp(prefix="agcod-emu-")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    certs = lasting_certificates(directory)
+    ca = os.path.abspath(certs[0])
+    secret = a.secret or secrets.token_urlsafe(30)
     emu = Emulator(certs, partner=a.partner, currency=a.currency, funds=a.funds,
                    secret=secret, cancel_window=a.cancel_window,
                    clock_offset=a.clock_offset).start(a.port)
-    cfg = os.path.join(a.dir, "config.ini")
-    fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"# agcod profile for the local emulator\n[default]\n"
-                f"partner_id = {a.partner}\naccess_key_id = AKIDEMULATOR\n"
-                f"secret_access_key = {secret}\nregion = na\nenvironment = sandbox\n"
-                f"currency = {a.currency}\nendpoint = {emu.endpoint}\nca_bundle = {ca}\n")
+    profile = (f"# agcod profile for the local emulator\n[default]\n"
+               f"partner_id = {a.partner}\naccess_key_id = AKIDEMULATOR\n"
+               f"secret_access_key = {secret}\nregion = na\nenvironment = sandbox\n"
+               f"currency = {a.currency}\nendpoint = {emu.endpoint}\nca_bundle = {ca}\n")
+    cfg = os.path.join(directory, "config.ini")
+    write_private(cfg, profile)
+    if a.write_profile:
+        write_private(a.write_profile, profile)
+        cfg = os.path.abspath(a.write_profile)
     if a.ready_file:
         with open(a.ready_file + ".tmp", "w") as f:
             f.write(str(emu.port))

@@ -1,5 +1,6 @@
 /* fuzz_journal.c - the import of agcod 0.1's journal.jsonl */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
@@ -17,8 +18,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int torn;
 
 	if (!ready) {
-		char dir[] = "/tmp/agcod-fuzz-XXXXXX";
+		const char *t = getenv("TMPDIR");
+		char dir[4096];
 
+		/* under make check, in its temporary directory */
+		snprintf(dir, sizeof(dir), "%s/agcod-fuzz-XXXXXX",
+		    t && *t ? t : "/tmp");
 		if (mkdtemp(dir) == NULL ||
 		    journal_open(&j, dir, JOURNAL_WRITE) == -1)
 			abort();

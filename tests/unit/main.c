@@ -43,6 +43,7 @@ main(int argc, char **argv)
 		{ "csvcell", test_csv_cell },
 		{ "attack", test_attack },
 		{ "send", test_send },
+		{ "pins", test_pins },
 	};
 	size_t i;
 

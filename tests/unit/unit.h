@@ -37,6 +37,7 @@ void	test_api(void);
 void	test_journal(void);
 void	test_csv(void);
 void	test_triage(void);
+void	test_pins(void);
 void	test_buf(void);
 void	test_send(void);
 void	test_classify(void);
