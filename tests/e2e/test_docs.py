@@ -7,7 +7,7 @@ import sys
 
 from conftest import AGCOD, ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_completions as generate  # noqa: E402
 
 
