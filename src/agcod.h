@@ -17,7 +17,7 @@
 #define AGCOD_VERSION	"0.2.1"
 
 /*
- * Exit status (CONTRACT §5): sysexits.h's names, plus one of our own.
+ * Exit status (agcod(1), EXIT STATUS): sysexits.h's names, plus one of our own.
  *   0 EX_OK, 1 EX_BELOW (funds --below), 64 EX_USAGE, 65 EX_DATAERR (refused:
  *   F2xx), 69 EX_UNAVAILABLE (service failed), 70 EX_SOFTWARE, 74 EX_IOERR
  *   (journal), 75 EX_TEMPFAIL (retry later), 77 EX_NOPERM (account, 403),

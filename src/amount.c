@@ -10,9 +10,8 @@
 #include "amount.h"
 
 /*
- * The currencies each region group serves (agcod-api.md §11: Incenteev's
- * endpoint manifest and mayflower's model agree).  EGP and ZAR are
- * inferred (agcod-api.md §12): Amazon's overview lists Egypt and South
+ * The currencies each region group serves (Incenteev's endpoint manifest
+ * and mayflower's model agree).  EGP and ZAR are inferred: Amazon's overview lists Egypt and South
  * Africa among the EU endpoint's countries, and ISO 4217 gives their codes,
  * both with two decimals; no AGCOD source names the codes.
  */

@@ -1,6 +1,6 @@
 /*
- * api.c - the only file that speaks AGCOD: the operation table, request
- * bodies, signing, and (with the network) sending and reading answers.
+ * api.c - the only file that speaks AGCOD: request bodies (from ops.c's
+ * operation table), signing, sending, classifying answers and retrying.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -238,7 +238,7 @@ api_say(struct api_result *r, const char *fmt, ...)
 }
 
 /*
- * One rule for every answer (CONTRACT §7): a request is "failed" only when
+ * One rule for every answer (agcod(1), Outcomes): a request is "failed" only when
  * the answer proves the service refused it: an AGCOD body with status
  * FAILURE and an errorCode, HTTP 401/403 (key or signature), throttling,
  * or one of the gateway's JSON refusals that prove the request was not
