@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"
+#include "timeutil.h"
 
 /* Amazon's activation recovery ends in a support case after a day */
 #define AMAZON_RECOVERY_WINDOW	(24 * 3600)
@@ -31,15 +32,14 @@ recover_window(struct cmd_ctx *c, json_t *e)
 	const char *t = json_string_value(json_object_get(e, "time"));
 	const char *why = NULL;
 	long want = 120, left;
-	struct tm tm;
+	time_t sent;
 
 	if (c->args.val[O_RECOVER_FOR])
 		want = (long)strtonum(c->args.val[O_RECOVER_FOR], 0, 86400,
 		    &why);
-	memset(&tm, 0, sizeof(tm));
-	if (why || t == NULL || strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+	if (why || time_parse_iso(t, &sent) == -1)
 		return why ? 0 : want;
-	left = AMAZON_RECOVERY_WINDOW - (long)(time(NULL) - timegm(&tm));
+	left = AMAZON_RECOVERY_WINDOW - (long)(time(NULL) - sent);
 	if (left <= 0) {
 		msg_err("%s was first sent at %s, more than 24 hours ago: no "
 		    "more recovery; send Amazon 'agcod support-draft "

@@ -22,6 +22,7 @@
 #include "msg.h"
 #include "output.h"
 #include "report.h"
+#include "timeutil.h"
 #include "trace.h"
 
 #define MAX_PAIRS	6
@@ -276,7 +277,6 @@ cmd_support_draft(struct cmd_ctx *c)
 	struct said said;
 	json_int_t status;
 	int succeeded;
-	struct tm tm;
 	json_t *e;
 	time_t when = 0;
 	int npairs = 0;
@@ -294,10 +294,7 @@ cmd_support_draft(struct cmd_ctx *c)
 	ctx_keep(c, e);
 	rid = member(e, "request_id", "-");
 	op = op_by_name(member(e, "operation", ""));
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(member(e, "updated", member(e, "time", "")),
-	    "%Y-%m-%dT%H:%M:%SZ", &tm))
-		when = timegm(&tm);
+	time_parse_iso(member(e, "updated", member(e, "time", "")), &when);
 	report_times(when, utc, sizeof(utc), local, sizeof(local));
 
 	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES ".1", c->state_dir);

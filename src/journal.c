@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "journal.h"
 #include "ops.h"
+#include "timeutil.h"
 
 #define BUSY_TIMEOUT_MS	60000
 
@@ -48,19 +49,12 @@ journal_time(time_t t, char out[32])
 int
 journal_parse_time(const char *s, time_t now, char out[32])
 {
-	struct tm tm;
-	const char *e;
+	time_t t;
 	char *end;
 	long n;
 
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%d", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
+	if (time_parse_iso(s, &t) == 0 || time_parse_day(s, &t) == 0) {
+		journal_time(t, out);
 		return 0;
 	}
 	if (*s < '0' || *s > '9')

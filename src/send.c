@@ -11,6 +11,7 @@
 
 #include "msg.h"
 #include "send.h"
+#include "timeutil.h"
 
 int
 op_prepare(const struct profile *p, struct journal *j, const struct op *op,
@@ -50,11 +51,10 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		    op->name);
 	if (e && op->undo_window > 0) {
 		const char *t = json_string_value(json_object_get(e, "time"));
-		struct tm tm;
+		time_t sent;
 
-		memset(&tm, 0, sizeof(tm));
-		if (t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
-		    now - timegm(&tm) > op->undo_window)
+		if (time_parse_iso(t, &sent) == 0 &&
+		    now - sent > op->undo_window)
 			msg_warn("the journal says %s '%s' was created at %s, more "
 			    "than %ld minutes ago: Amazon will likely refuse "
 			    "to %s it", undone->object ? undone->object :

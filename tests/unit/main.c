@@ -44,6 +44,7 @@ main(int argc, char **argv)
 		{ "csvcell", test_csv_cell },
 		{ "attack", test_attack },
 		{ "send", test_send },
+		{ "timeutil", test_timeutil },
 	};
 	size_t i;
 
