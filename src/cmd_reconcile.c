@@ -29,7 +29,7 @@
 static long
 recover_window(struct cmd_ctx *c, json_t *e)
 {
-	const char *t = json_string_value(json_object_get(e, "time"));
+	const char *t = json_str(e, "time");
 	const char *why = NULL;
 	long want = 120, left;
 	time_t sent;
@@ -43,9 +43,8 @@ recover_window(struct cmd_ctx *c, json_t *e)
 	if (left <= 0) {
 		msg_err("%s was first sent at %s, more than 24 hours ago: no "
 		    "more recovery; send Amazon 'agcod support-draft "
-		    "--request-id %s'", json_string_value(json_object_get(e,
-		    "request_id")), t, json_string_value(json_object_get(e,
-		    "request_id")));
+		    "--request-id %s'", json_str(e, "request_id"), t,
+		    json_str(e, "request_id"));
 		return 0;
 	}
 	return want < left ? want : left;
@@ -87,21 +86,13 @@ settle(struct cmd_ctx *c, const struct op *op, json_t *e)
 	return rc;
 }
 
-static const char *
-member(json_t *e, const char *k)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : "?";
-}
-
 /* settling one request may settle another (a deactivation that succeeds
  * undoes its activation): ask the journal again before sending */
 static int
 still_open(struct cmd_ctx *c, json_t *e)
 {
-	json_t *now = journal_lookup(&c->journal, member(e, "operation"),
-	    member(e, "request_id"));
+	json_t *now = journal_lookup(&c->journal, json_str_or(e, "operation",
+	    "?"), json_str_or(e, "request_id", "?"));
 	int open;
 
 	if (now == NULL)
@@ -124,21 +115,25 @@ collect(json_t *e, void *arg)
 {
 	struct todo *t = arg;
 
-	if (strcmp(member(e, "partner"), t->c->prof.partner_id) != 0 ||
-	    strcmp(member(e, "endpoint"), t->c->prof.endpoint) != 0) {
+	if (strcmp(json_str_or(e, "partner", "?"), t->c->prof.partner_id) ||
+	    strcmp(json_str_or(e, "endpoint", "?"), t->c->prof.endpoint)) {
 		/* an error, not a warning: cron mails it even with -q */
 		msg_err("not settling %s %s: it was sent for partner %s at %s "
 		    "(profile '%s'); run 'agcod -p %s reconcile'",
-		    member(e, "operation"), member(e, "request_id"),
-		    member(e, "partner"), member(e, "endpoint"),
-		    member(e, "profile"), member(e, "profile"));
+		    json_str_or(e, "operation", "?"),
+		    json_str_or(e, "request_id", "?"),
+		    json_str_or(e, "partner", "?"),
+		    json_str_or(e, "endpoint", "?"),
+		    json_str_or(e, "profile", "?"),
+		    json_str_or(e, "profile", "?"));
 		t->elsewhere++;
 		return 0;
 	}
 	/* a pending record of a process that still runs is not ours */
 	if (journal_row_live(&t->c->journal, e)) {
 		msg_note("%s %s is being sent by process %lld right now",
-		    member(e, "operation"), member(e, "request_id"),
+		    json_str_or(e, "operation", "?"),
+		    json_str_or(e, "request_id", "?"),
 		    (long long)json_integer_value(json_object_get(e, "pid")));
 		t->in_flight++;
 		return 0;
@@ -177,7 +172,8 @@ cmd_reconcile(struct cmd_ctx *c)
 		return 0;
 	}
 	json_array_foreach(t.list, i, e) {
-		const struct op *op = op_by_name(member(e, "operation"));
+		const struct op *op = op_by_name(json_str_or(e, "operation",
+		    "?"));
 
 		if (op == NULL || !still_open(c, e))
 			continue;

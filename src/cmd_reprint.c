@@ -14,14 +14,6 @@
 #include "outcome.h"
 #include "send.h"
 
-static const char *
-member(json_t *e, const char *k)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : "";
-}
-
 int
 cmd_reprint(struct cmd_ctx *c)
 {
@@ -51,8 +43,8 @@ cmd_reprint(struct cmd_ctx *c)
 		    "request id '%s'", c->state_dir, op->name, rid);
 	}
 	/* the card's state; a refused repeat of its id does not count */
-	st = json_object_get(e, "object_state") ? member(e, "object_state") :
-	    member(e, "state");
+	st = json_object_get(e, "object_state") ? json_str_or(e,
+	    "object_state", "") : json_str_or(e, "state", "");
 	if (strcmp(st, "failed") == 0 || strcmp(st, "not sent") == 0) {
 		msg_err("the journal says %s %s %s: no card was issued under "
 		    "this id, and reprinting it would issue one; use 'agcod "
@@ -61,11 +53,12 @@ cmd_reprint(struct cmd_ctx *c)
 		outcome_say_id(rid);
 		return EX_USAGE;
 	}
-	if (strcmp(member(e, "partner"), c->prof.partner_id) ||
-	    strcmp(member(e, "endpoint"), c->prof.endpoint)) {
+	if (strcmp(json_str_or(e, "partner", ""), c->prof.partner_id) ||
+	    strcmp(json_str_or(e, "endpoint", ""), c->prof.endpoint)) {
 		msg_err("%s %s was sent for partner %s at %s, not with profile "
 		    "'%s' (partner %s at %s): use the profile it was sent with",
-		    op->name, rid, member(e, "partner"), member(e, "endpoint"),
+		    op->name, rid, json_str_or(e, "partner", ""),
+		    json_str_or(e, "endpoint", ""),
 		    c->prof.name, c->prof.partner_id, c->prof.endpoint);
 		outcome_say_id(rid);
 		return EX_USAGE;

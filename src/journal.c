@@ -32,6 +32,7 @@
 
 #include "buf.h"
 #include "journal.h"
+#include "json.h"
 #include "ops.h"
 #include "timeutil.h"
 
@@ -736,7 +737,7 @@ static int finish_locked(struct journal *, int64_t, json_t *);
 static const char *
 member(json_t *o, const char *k)
 {
-	return json_string_value(json_object_get(o, k));
+	return json_str(o, k);
 }
 
 int64_t
