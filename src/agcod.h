@@ -130,6 +130,19 @@ json_t	*ctx_lookup(struct cmd_ctx *, const char *op, const char *rid);
  * --all-environments; 0, or 78 after saying why.
  */
 int	ctx_scope(struct cmd_ctx *, struct journal_query *);
+/*
+ * reconcile and reprint: the request a journal row records, sent again
+ * with its own request id, printed as the original command would and
+ * recorded; the exit status.
+ */
+struct resend {
+	const char	*verb;			/* "reconciling" */
+	void		(*say)(const char *, ...);	/* msg_note, msg_verbose */
+	/* how long Amazon's activation recovery may go on; NULL: none */
+	long		(*recover_for)(struct cmd_ctx *, json_t *row);
+};
+int	ctx_resend(struct cmd_ctx *, const struct op *, json_t *row,
+	    const struct resend *);
 
 /* the commands */
 int	cmd_op(struct cmd_ctx *);

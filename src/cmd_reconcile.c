@@ -50,42 +50,6 @@ recover_window(struct cmd_ctx *c, json_t *e)
 	return want < left ? want : left;
 }
 
-static int
-settle(struct cmd_ctx *c, const struct op *op, json_t *e)
-{
-	struct buf body = BUF_INIT(64 * 1024);
-	struct api_result r;
-	struct opreq_in in;
-	struct sender *s;
-	struct opreq req;
-	char why[512];
-	int rc;
-
-	memset(&in, 0, sizeof(in));
-	opreq_fill_from(&in, e, 1);
-	if ((rc = ctx_sender(c, &s)) != 0)
-		return rc;
-	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
-	    api_body(&c->prof, &req, &body) == -1) {
-		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
-		    in.request_id, why);
-		buf_free(&body);
-		return EX_SOFTWARE;
-	}
-	msg_note("reconciling %s %s", op->name, req.request_id);
-	rc = op_send(s, &req, &body, &r);
-	/* Amazon's activation recovery goes on, within its 24 hours */
-	if (rc != 0 && activation_recover_applies(&req, &r) &&
-	    (req.recover_for = recover_window(c, e)) > 0)
-		rc = activation_recover(s, &req, &r);
-	/* printed as the original command would; a claim code that cannot
-	 * be delivered, or a cancelled card, is said and recorded */
-	rc = outcome_deliver(c, &req, &r, e, rc);
-	api_result_free(&r);
-	buf_free(&body);
-	return rc;
-}
-
 /* settling one request may settle another (a deactivation that succeeds
  * undoes its activation): ask the journal again before sending */
 static int
@@ -145,6 +109,9 @@ collect(json_t *e, void *arg)
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
+	static const struct resend settle = {
+		"reconciling", msg_note, recover_window
+	};
 	struct journal_query q;
 	struct todo t = { c, json_array(), 0, 0 };
 	struct journal *j;
@@ -177,7 +144,7 @@ cmd_reconcile(struct cmd_ctx *c)
 
 		if (op == NULL || !still_open(c, e))
 			continue;
-		r = settle(c, op, e);
+		r = ctx_resend(c, op, e, &settle);
 		if (r == EX_TEMPFAIL)
 			unknown = 1;
 		else if (r)

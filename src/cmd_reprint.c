@@ -18,15 +18,9 @@ int
 cmd_reprint(struct cmd_ctx *c)
 {
 	const struct op *op = op_find("create");
+	static const struct resend reprint = { "reprinting", msg_verbose, NULL };
 	const char *rid = c->args.val[O_REQUEST_ID], *st;
-	struct buf body = BUF_INIT(64 * 1024);
-	struct api_result r;
-	struct opreq_in in;
-	struct sender *s;
-	struct opreq req;
-	char why[512];
 	json_t *e;
-	int rc;
 
 	if (rid == NULL)
 		return usage_error(c->cmd, "'--request-id' is required");
@@ -67,22 +61,5 @@ cmd_reprint(struct cmd_ctx *c)
 		msg_note("the journal says card %s was cancelled; asking the "
 		    "service", rid);
 
-	memset(&in, 0, sizeof(in));
-	why[0] = '\0';
-	opreq_fill_from(&in, e, 1);
-	if ((rc = ctx_sender(c, &s)) != 0)
-		return rc;
-	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
-	    api_body(&c->prof, &req, &body) == -1) {
-		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
-		    rid, why);
-		buf_free(&body);
-		return EX_SOFTWARE;
-	}
-	msg_verbose("reprinting %s %s", op->name, rid);
-	rc = op_send(s, &req, &body, &r);
-	rc = outcome_deliver(c, &req, &r, e, rc);
-	api_result_free(&r);
-	buf_free(&body);
-	return rc;
+	return ctx_resend(c, op, e, &reprint);
 }

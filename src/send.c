@@ -64,6 +64,23 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	return 0;
 }
 
+int
+op_rebuild(const struct profile *p, const struct op *op, json_t *row,
+    struct opreq *r, struct buf *body, char *why, size_t n)
+{
+	struct opreq_in in;
+
+	memset(&in, 0, sizeof(in));
+	opreq_fill_from(&in, row, 1);
+	if (opreq_build(p, op, &in, r, why, n) == -1)
+		return -1;
+	if (api_body(p, r, body) == -1) {
+		snprintf(why, n, "the request body cannot be built");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 set_str(json_t *o, const char *k, const char *v)
 {
