@@ -258,3 +258,21 @@ amount_cmp(const struct amount *x, const struct amount *y)
 	yf = (y->units % pow10i(y->scale)) * pow10i(s - y->scale);
 	return xf < yf ? -1 : xf > yf;
 }
+
+int
+amount_minor(const struct amount *a, const struct currency *cur,
+    int64_t *out)
+{
+	int64_t m = a->units;
+	int s;
+
+	for (s = a->scale; s > cur->exponent; s--)
+		m /= 10;
+	for (; s < cur->exponent; s++) {
+		if (m > INT64_MAX / 10 || m < INT64_MIN / 10)
+			return -1;
+		m *= 10;
+	}
+	*out = m;
+	return 0;
+}
