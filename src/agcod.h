@@ -17,7 +17,8 @@
 #define AGCOD_VERSION	"0.2.1"
 
 /*
- * Exit status (agcod(1), EXIT STATUS): sysexits.h's names, plus one of our own.
+ * Exit status (agcod(1), EXIT STATUS): sysexits.h's names, plus one of
+ * our own.
  *   0 EX_OK, 1 EX_BELOW (funds --below), 64 EX_USAGE, 65 EX_DATAERR (refused:
  *   F2xx), 69 EX_UNAVAILABLE (service failed), 70 EX_SOFTWARE, 74 EX_IOERR
  *   (journal), 75 EX_TEMPFAIL (retry later), 77 EX_NOPERM (account, 403),
@@ -136,8 +137,9 @@ int	ctx_scope(struct cmd_ctx *, struct journal_query *);
  * recorded; the exit status.
  */
 struct resend {
-	const char	*verb;			/* "reconciling" */
-	void		(*say)(const char *, ...);	/* msg_note, msg_verbose */
+	const char	*verb;		/* "reconciling" */
+	/* msg_note, or msg_verbose for a step only -v shows */
+	void		(*say)(const char *, ...);
 	/* how long Amazon's activation recovery may go on; NULL: none */
 	long		(*recover_for)(struct cmd_ctx *, json_t *row);
 };

@@ -72,6 +72,11 @@ op_rebuild(const struct profile *p, const struct op *op, json_t *row,
 
 	memset(&in, 0, sizeof(in));
 	opreq_fill_from(&in, row, 1);
+	/* never a new id: that would be a new request, not this one again */
+	if (in.request_id == NULL) {
+		snprintf(why, n, "the journal row has no request id");
+		return -1;
+	}
 	if (opreq_build(p, op, &in, r, why, n) == -1)
 		return -1;
 	if (api_body(p, r, body) == -1) {
