@@ -148,13 +148,11 @@ last_response(const struct buf *pairs, struct said *s)
 		s->body = NULL;
 		return;
 	}
-	s->code = json_string_value(json_object_get(s->body, "errorCode"));
-	s->type = json_string_value(json_object_get(s->body, "errorType"));
-	s->message = json_string_value(json_object_get(s->body, "message"));
-	if (s->message == NULL)
-		s->message = json_string_value(json_object_get(s->body,
-		    "Message"));
-	p = json_string_value(json_object_get(s->body, "__type"));
+	s->code = json_str(s->body, "errorCode");
+	s->type = json_str(s->body, "errorType");
+	s->message = json_str_or(s->body, "message", json_str(s->body,
+	    "Message"));
+	p = json_str(s->body, "__type");
 	if (p && s->exception[0] == '\0' && !strstr(p, "Response:")) {
 		/* "com.amazon.coral.service#InvalidSignatureException" */
 		const char *h = strrchr(p, '#');

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "forecast.h"
+#include "json.h"
 
 struct sum {
 	const struct currency	*cur;
@@ -17,9 +18,9 @@ static int
 add(json_t *row, void *arg)
 {
 	struct sum *s = arg;
-	const char *st = json_string_value(json_object_get(row, "state"));
-	const char *c = json_string_value(json_object_get(row, "currency"));
-	const char *v = json_string_value(json_object_get(row, "amount"));
+	const char *st = json_str(row, "state");
+	const char *c = json_str(row, "currency");
+	const char *v = json_str(row, "amount");
 	struct amount a;
 	int64_t m;
 

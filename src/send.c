@@ -50,7 +50,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		    "journal has it): sending %s without it", r->request_id,
 		    op->name);
 	if (e && op->undo_window > 0) {
-		const char *t = json_string_value(json_object_get(e, "time"));
+		const char *t = json_str(e, "time");
 		time_t sent;
 
 		if (time_parse_iso(t, &sent) == 0 &&
