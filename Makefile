@@ -344,7 +344,7 @@ bench-sim: $(SIM)
 
 # regenerate the completion scripts from the command table
 completions: $(PROG)
-	$(PYTHON) tests/gen_completions.py ./$(PROG) completions
+	$(PYTHON) tools/gen_completions.py ./$(PROG) completions
 .PHONY: completions
 
 # benchmarks: measurements, not tests (see README, Performance); they write

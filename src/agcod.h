@@ -17,7 +17,8 @@
 #define AGCOD_VERSION	"0.2.1"
 
 /*
- * Exit status (CONTRACT §5): sysexits.h's names, plus one of our own.
+ * Exit status (agcod(1), EXIT STATUS): sysexits.h's names, plus one of
+ * our own.
  *   0 EX_OK, 1 EX_BELOW (funds --below), 64 EX_USAGE, 65 EX_DATAERR (refused:
  *   F2xx), 69 EX_UNAVAILABLE (service failed), 70 EX_SOFTWARE, 74 EX_IOERR
  *   (journal), 75 EX_TEMPFAIL (retry later), 77 EX_NOPERM (account, 403),
@@ -132,6 +133,20 @@ json_t	*ctx_lookup(struct cmd_ctx *, const char *op, const char *rid);
  * --all-environments; 0, or 78 after saying why.
  */
 int	ctx_scope(struct cmd_ctx *, struct journal_query *);
+/*
+ * reconcile and reprint: the request a journal row records, sent again
+ * with its own request id, printed as the original command would and
+ * recorded; the exit status.
+ */
+struct resend {
+	const char	*verb;		/* "reconciling" */
+	/* msg_note, or msg_verbose for a step only -v shows */
+	void		(*say)(const char *, ...);
+	/* how long Amazon's activation recovery may go on; NULL: none */
+	long		(*recover_for)(struct cmd_ctx *, json_t *row);
+};
+int	ctx_resend(struct cmd_ctx *, const struct op *, json_t *row,
+	    const struct resend *);
 
 /* the commands */
 int	cmd_op(struct cmd_ctx *);

@@ -10,9 +10,8 @@
 #include "amount.h"
 
 /*
- * The currencies each region group serves (agcod-api.md §11: Incenteev's
- * endpoint manifest and mayflower's model agree).  EGP and ZAR are
- * inferred (agcod-api.md §12): Amazon's overview lists Egypt and South
+ * The currencies each region group serves (Incenteev's endpoint manifest
+ * and mayflower's model agree).  EGP and ZAR are inferred: Amazon's overview lists Egypt and South
  * Africa among the EU endpoint's countries, and ISO 4217 gives their codes,
  * both with two decimals; no AGCOD source names the codes.
  */
@@ -258,4 +257,22 @@ amount_cmp(const struct amount *x, const struct amount *y)
 	xf = (x->units % pow10i(x->scale)) * pow10i(s - x->scale);
 	yf = (y->units % pow10i(y->scale)) * pow10i(s - y->scale);
 	return xf < yf ? -1 : xf > yf;
+}
+
+int
+amount_minor(const struct amount *a, const struct currency *cur,
+    int64_t *out)
+{
+	int64_t m = a->units;
+	int s;
+
+	for (s = a->scale; s > cur->exponent; s--)
+		m /= 10;
+	for (; s < cur->exponent; s++) {
+		if (m > INT64_MAX / 10 || m < INT64_MIN / 10)
+			return -1;
+		m *= 10;
+	}
+	*out = m;
+	return 0;
 }

@@ -31,5 +31,8 @@ int	amount_parse(const char *, const struct currency *, struct amount *,
 int	amount_parse_number(const char *, struct amount *);
 void	amount_format(const struct amount *, char *, size_t);
 int	amount_cmp(const struct amount *, const struct amount *);
+/* pure: a in minor units of cur, truncated toward zero; -1 on overflow */
+int	amount_minor(const struct amount *, const struct currency *,
+	    int64_t *out);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * api.c - the only file that speaks AGCOD: the operation table, request
- * bodies, signing, and (with the network) sending and reading answers.
+ * api.c - the only file that speaks AGCOD: request bodies (from ops.c's
+ * operation table), signing, sending, classifying answers and retrying.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -18,6 +18,7 @@
 #include "api.h"
 #include "json.h"
 #include "msg.h"
+#include "timeutil.h"
 #include "triage.h"
 
 #define TARGET_PREFIX	"com.amazonaws.agcod.AGCODService."
@@ -158,15 +159,6 @@ api_result_free(struct api_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The pacing of one attempt (env->pace: at most max_rps sends a second,
  * and one GetAvailableFunds a second, across agcod processes), taken once
@@ -183,7 +175,7 @@ now_ms(void)
 struct pacing {
 	struct api_env		*env;
 	const struct op		*op;
-	long			 latest;	/* now_ms() time */
+	long			 latest;	/* mono_ms() time */
 	int			 capped;	/* latest: PACE_MAX_MS, not budget */
 	struct api_result	*r;
 };
@@ -193,7 +185,7 @@ pace(void *arg)
 {
 	struct pacing *p = arg;
 	struct api_result *r = p->r;
-	long wait = 0, max = p->latest - now_ms();
+	long wait = 0, max = p->latest - mono_ms();
 	char why[PATH_MAX + 128];
 
 	switch (p->env->pace(p->env->pace_arg, p->op->rate, max > 0 ? max : 0,
@@ -238,7 +230,7 @@ api_say(struct api_result *r, const char *fmt, ...)
 }
 
 /*
- * One rule for every answer (CONTRACT §7): a request is "failed" only when
+ * One rule for every answer (agcod(1), Outcomes): a request is "failed" only when
  * the answer proves the service refused it: an AGCOD body with status
  * FAILURE and an errorCode, HTTP 401/403 (key or signature), throttling,
  * or one of the gateway's JSON refusals that prove the request was not
@@ -500,7 +492,7 @@ triage(const struct profile *p, struct api_result *r)
 
 	if (!r->have_resp || r->resp.status == 0)
 		return;
-	if (http_date_parse(r->resp.date, &server) == 0) {
+	if (time_parse_http(r->resp.date, &server) == 0) {
 		r->have_skew = 1;
 		r->skew = (long)(server - time(NULL));
 		if (labs(r->skew) > CLOCK_WARN_S)
@@ -555,7 +547,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
 	struct http_header_out hd[API_NHEADERS + 1];
-	long start = now_ms(), deadline = start + env->retry_for * 1000, wait;
+	long start = mono_ms(), deadline = start + env->retry_for * 1000, wait;
 	long refused = -1, sent_at;	/* when this run of refusals began */
 	int v, hr = HTTP_OK, was_sent;
 	struct pacing pc;
@@ -585,13 +577,13 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		}
 		was_sent = env->sent;
 		env->sent = 1;
-		pc.latest = now_ms() + PACE_MIN_MS;
+		pc.latest = mono_ms() + PACE_MIN_MS;
 		if (deadline > pc.latest)
 			pc.latest = deadline;
-		if ((pc.capped = pc.latest > now_ms() + PACE_MAX_MS))
-			pc.latest = now_ms() + PACE_MAX_MS;
-		gate.max_wait_s = (pc.latest - now_ms()) / 1000 + 1;
-		sent_at = now_ms();
+		if ((pc.capped = pc.latest > mono_ms() + PACE_MAX_MS))
+			pc.latest = mono_ms() + PACE_MAX_MS;
+		gate.max_wait_s = (pc.latest - mono_ms()) / 1000 + 1;
+		sent_at = mono_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len,
 		    env->pace ? &gate : NULL, &r->resp);
@@ -610,13 +602,13 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 			break;	/* not recorded: no more attempts */
 		if (v == V_DONE)
 			break;
-		wait = backoff_ms(now_ms() - start, r->attempts);
-		if (now_ms() + wait >= deadline)
+		wait = backoff_ms(mono_ms() - start, r->attempts);
+		if (mono_ms() + wait >= deadline)
 			break;
 		if (hr == HTTP_NOT_SENT) {
 			if (refused == -1)
 				refused = sent_at;
-			if (now_ms() + wait >= refused + REFUSED_FOR_MS)
+			if (mono_ms() + wait >= refused + REFUSED_FOR_MS)
 				break;
 			/* said once, at the end */
 			msg_verbose("%s; retrying in %ld.%01ld s (attempt %d)",
@@ -640,7 +632,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 
 		strlcpy(last, r->why, sizeof(last));
 		api_say(r, "%s (%d attempts in %ld s)", last, r->attempts,
-		    (now_ms() - refused + 500) / 1000);
+		    (long)((mono_ms() - refused + 500) / 1000));
 	}
 	triage(env->prof, r);
 	return r->exit;

@@ -1,4 +1,4 @@
-/* api.h - the AGCOD operations: one table, one request path */
+/* api.h - an AGCOD request (its table is ops.h's), its body, one request path */
 #ifndef AGCOD_API_H
 #define AGCOD_API_H
 

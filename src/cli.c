@@ -629,7 +629,7 @@ cli_list_options(const char *name)
 }
 
 /*
- * --list-table: the tables, tab-separated, for tests/gen_completions.py:
+ * --list-table: the tables, tab-separated, for tools/gen_completions.py:
  *   command NAME SUMMARY operation|-     one a command
  *   usage   NAME SYNOPSIS-LINE           one a synopsis line
  *   option  --NAME -X|- ARG|- HELP       one an option

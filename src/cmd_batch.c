@@ -419,7 +419,7 @@ row_content(struct batch *b, struct row *w, struct buf *t)
 	int64_t minor;
 	int k;
 
-	if (forecast_minor(&w->req.amount, w->req.cur, &minor) == -1)
+	if (amount_minor(&w->req.amount, w->req.cur, &minor) == -1)
 		return -1;	/* cannot happen below the currency's ceiling */
 	buf_reset(t);
 	if (buf_printf(t, "amount=%lld\n%s=%s\n", (long long)minor, "currency",
@@ -802,7 +802,7 @@ minor_units(const struct opreq *q)
 {
 	int64_t m;
 
-	return forecast_minor(&q->amount, q->cur, &m) == -1 ? 0 : m;
+	return amount_minor(&q->amount, q->cur, &m) == -1 ? 0 : m;
 }
 
 static size_t
@@ -950,7 +950,7 @@ get_funds(struct batch *b, struct funds *f)
 		return EX_UNAVAILABLE;
 	}
 	/* in the currency's decimals when they fit, else exactly as read */
-	if (forecast_minor(&f->have, f->cur, &minor) == 0)
+	if (amount_minor(&f->have, f->cur, &minor) == 0)
 		fmt_minor(f->cur, minor, f->text, sizeof(f->text));
 	else
 		amount_format(&f->have, f->text, sizeof(f->text));

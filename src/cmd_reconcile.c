@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"
+#include "timeutil.h"
 
 /* Amazon's activation recovery ends in a support case after a day */
 #define AMAZON_RECOVERY_WINDOW	(24 * 3600)
@@ -28,71 +29,25 @@
 static long
 recover_window(struct cmd_ctx *c, json_t *e)
 {
-	const char *t = json_string_value(json_object_get(e, "time"));
+	const char *t = json_str(e, "time");
 	const char *why = NULL;
 	long want = 120, left;
-	struct tm tm;
+	time_t sent;
 
 	if (c->args.val[O_RECOVER_FOR])
 		want = (long)strtonum(c->args.val[O_RECOVER_FOR], 0, 86400,
 		    &why);
-	memset(&tm, 0, sizeof(tm));
-	if (why || t == NULL || strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+	if (why || time_parse_iso(t, &sent) == -1)
 		return why ? 0 : want;
-	left = AMAZON_RECOVERY_WINDOW - (long)(time(NULL) - timegm(&tm));
+	left = AMAZON_RECOVERY_WINDOW - (long)(time(NULL) - sent);
 	if (left <= 0) {
 		msg_err("%s was first sent at %s, more than 24 hours ago: no "
 		    "more recovery; send Amazon 'agcod support-draft "
-		    "--request-id %s'", json_string_value(json_object_get(e,
-		    "request_id")), t, json_string_value(json_object_get(e,
-		    "request_id")));
+		    "--request-id %s'", json_str(e, "request_id"), t,
+		    json_str(e, "request_id"));
 		return 0;
 	}
 	return want < left ? want : left;
-}
-
-static int
-settle(struct cmd_ctx *c, const struct op *op, json_t *e)
-{
-	struct buf body = BUF_INIT(64 * 1024);
-	struct api_result r;
-	struct opreq_in in;
-	struct sender *s;
-	struct opreq req;
-	char why[512];
-	int rc;
-
-	memset(&in, 0, sizeof(in));
-	opreq_fill_from(&in, e, 1);
-	if ((rc = ctx_sender(c, &s)) != 0)
-		return rc;
-	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
-	    api_body(&c->prof, &req, &body) == -1) {
-		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
-		    in.request_id, why);
-		buf_free(&body);
-		return EX_SOFTWARE;
-	}
-	msg_note("reconciling %s %s", op->name, req.request_id);
-	rc = op_send(s, &req, &body, &r);
-	/* Amazon's activation recovery goes on, within its 24 hours */
-	if (rc != 0 && activation_recover_applies(&req, &r) &&
-	    (req.recover_for = recover_window(c, e)) > 0)
-		rc = activation_recover(s, &req, &r);
-	/* printed as the original command would; a claim code that cannot
-	 * be delivered, or a cancelled card, is said and recorded */
-	rc = outcome_deliver(c, &req, &r, e, rc);
-	api_result_free(&r);
-	buf_free(&body);
-	return rc;
-}
-
-static const char *
-member(json_t *e, const char *k)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : "?";
 }
 
 /* settling one request may settle another (a deactivation that succeeds
@@ -100,8 +55,8 @@ member(json_t *e, const char *k)
 static int
 still_open(struct cmd_ctx *c, json_t *e)
 {
-	json_t *now = journal_lookup(&c->journal, member(e, "operation"),
-	    member(e, "request_id"));
+	json_t *now = journal_lookup(&c->journal, json_str_or(e, "operation",
+	    "?"), json_str_or(e, "request_id", "?"));
 	int open;
 
 	if (now == NULL)
@@ -124,21 +79,25 @@ collect(json_t *e, void *arg)
 {
 	struct todo *t = arg;
 
-	if (strcmp(member(e, "partner"), t->c->prof.partner_id) != 0 ||
-	    strcmp(member(e, "endpoint"), t->c->prof.endpoint) != 0) {
+	if (strcmp(json_str_or(e, "partner", "?"), t->c->prof.partner_id) ||
+	    strcmp(json_str_or(e, "endpoint", "?"), t->c->prof.endpoint)) {
 		/* an error, not a warning: cron mails it even with -q */
 		msg_err("not settling %s %s: it was sent for partner %s at %s "
 		    "(profile '%s'); run 'agcod -p %s reconcile'",
-		    member(e, "operation"), member(e, "request_id"),
-		    member(e, "partner"), member(e, "endpoint"),
-		    member(e, "profile"), member(e, "profile"));
+		    json_str_or(e, "operation", "?"),
+		    json_str_or(e, "request_id", "?"),
+		    json_str_or(e, "partner", "?"),
+		    json_str_or(e, "endpoint", "?"),
+		    json_str_or(e, "profile", "?"),
+		    json_str_or(e, "profile", "?"));
 		t->elsewhere++;
 		return 0;
 	}
 	/* a pending record of a process that still runs is not ours */
 	if (journal_row_live(&t->c->journal, e)) {
 		msg_note("%s %s is being sent by process %lld right now",
-		    member(e, "operation"), member(e, "request_id"),
+		    json_str_or(e, "operation", "?"),
+		    json_str_or(e, "request_id", "?"),
 		    (long long)json_integer_value(json_object_get(e, "pid")));
 		t->in_flight++;
 		return 0;
@@ -150,6 +109,9 @@ collect(json_t *e, void *arg)
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
+	static const struct resend settle = {
+		"reconciling", msg_note, recover_window
+	};
 	struct journal_query q;
 	struct todo t = { c, json_array(), 0, 0 };
 	struct journal *j;
@@ -177,11 +139,12 @@ cmd_reconcile(struct cmd_ctx *c)
 		return 0;
 	}
 	json_array_foreach(t.list, i, e) {
-		const struct op *op = op_by_name(member(e, "operation"));
+		const struct op *op = op_by_name(json_str_or(e, "operation",
+		    "?"));
 
 		if (op == NULL || !still_open(c, e))
 			continue;
-		r = settle(c, op, e);
+		r = ctx_resend(c, op, e, &settle);
 		if (r == EX_TEMPFAIL)
 			unknown = 1;
 		else if (r)

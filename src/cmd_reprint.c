@@ -14,27 +14,13 @@
 #include "outcome.h"
 #include "send.h"
 
-static const char *
-member(json_t *e, const char *k)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : "";
-}
-
 int
 cmd_reprint(struct cmd_ctx *c)
 {
 	const struct op *op = op_find("create");
+	static const struct resend reprint = { "reprinting", msg_verbose, NULL };
 	const char *rid = c->args.val[O_REQUEST_ID], *st;
-	struct buf body = BUF_INIT(64 * 1024);
-	struct api_result r;
-	struct opreq_in in;
-	struct sender *s;
-	struct opreq req;
-	char why[512];
 	json_t *e;
-	int rc;
 
 	if (rid == NULL)
 		return usage_error(c->cmd, "'--request-id' is required");
@@ -51,8 +37,8 @@ cmd_reprint(struct cmd_ctx *c)
 		    "request id '%s'", c->state_dir, op->name, rid);
 	}
 	/* the card's state; a refused repeat of its id does not count */
-	st = json_object_get(e, "object_state") ? member(e, "object_state") :
-	    member(e, "state");
+	st = json_object_get(e, "object_state") ? json_str_or(e,
+	    "object_state", "") : json_str_or(e, "state", "");
 	if (strcmp(st, "failed") == 0 || strcmp(st, "not sent") == 0) {
 		msg_err("the journal says %s %s %s: no card was issued under "
 		    "this id, and reprinting it would issue one; use 'agcod "
@@ -61,11 +47,12 @@ cmd_reprint(struct cmd_ctx *c)
 		outcome_say_id(rid);
 		return EX_USAGE;
 	}
-	if (strcmp(member(e, "partner"), c->prof.partner_id) ||
-	    strcmp(member(e, "endpoint"), c->prof.endpoint)) {
+	if (strcmp(json_str_or(e, "partner", ""), c->prof.partner_id) ||
+	    strcmp(json_str_or(e, "endpoint", ""), c->prof.endpoint)) {
 		msg_err("%s %s was sent for partner %s at %s, not with profile "
 		    "'%s' (partner %s at %s): use the profile it was sent with",
-		    op->name, rid, member(e, "partner"), member(e, "endpoint"),
+		    op->name, rid, json_str_or(e, "partner", ""),
+		    json_str_or(e, "endpoint", ""),
 		    c->prof.name, c->prof.partner_id, c->prof.endpoint);
 		outcome_say_id(rid);
 		return EX_USAGE;
@@ -74,22 +61,5 @@ cmd_reprint(struct cmd_ctx *c)
 		msg_note("the journal says card %s was cancelled; asking the "
 		    "service", rid);
 
-	memset(&in, 0, sizeof(in));
-	why[0] = '\0';
-	opreq_fill_from(&in, e, 1);
-	if ((rc = ctx_sender(c, &s)) != 0)
-		return rc;
-	if (opreq_build(&c->prof, op, &in, &req, why, sizeof(why)) == -1 ||
-	    api_body(&c->prof, &req, &body) == -1) {
-		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
-		    rid, why);
-		buf_free(&body);
-		return EX_SOFTWARE;
-	}
-	msg_verbose("reprinting %s %s", op->name, rid);
-	rc = op_send(s, &req, &body, &r);
-	rc = outcome_deliver(c, &req, &r, e, rc);
-	api_result_free(&r);
-	buf_free(&body);
-	return rc;
+	return ctx_resend(c, op, e, &reprint);
 }

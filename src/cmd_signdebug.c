@@ -67,7 +67,7 @@ signing_key_hex(const struct cmd_ctx *c, const char *date8,
 
 /*
  * With --date and no --request-id the same input must give the same output
- * (CONTRACT §6), so the request id cannot be random: derive it from the
+ * (agcod(1), sign-debug), so the request id cannot be random: derive it from the
  * partner id, the operation, the date and every option value.  The id is
  * the partner id and base-62 digits of their SHA-256: alphanumeric, at most
  * REQID_MAX characters, starting with the partner id, as reqid_check wants.

@@ -22,17 +22,10 @@
 #include "msg.h"
 #include "output.h"
 #include "report.h"
+#include "timeutil.h"
 #include "trace.h"
 
 #define MAX_PAIRS	6
-
-static const char *
-member(json_t *e, const char *k, const char *dflt)
-{
-	const char *v = json_string_value(json_object_get(e, k));
-
-	return v ? v : dflt;
-}
 
 static int
 take(json_t *row, void *arg)
@@ -155,13 +148,11 @@ last_response(const struct buf *pairs, struct said *s)
 		s->body = NULL;
 		return;
 	}
-	s->code = json_string_value(json_object_get(s->body, "errorCode"));
-	s->type = json_string_value(json_object_get(s->body, "errorType"));
-	s->message = json_string_value(json_object_get(s->body, "message"));
-	if (s->message == NULL)
-		s->message = json_string_value(json_object_get(s->body,
-		    "Message"));
-	p = json_string_value(json_object_get(s->body, "__type"));
+	s->code = json_str(s->body, "errorCode");
+	s->type = json_str(s->body, "errorType");
+	s->message = json_str_or(s->body, "message", json_str(s->body,
+	    "Message"));
+	p = json_str(s->body, "__type");
 	if (p && s->exception[0] == '\0' && !strstr(p, "Response:")) {
 		/* "com.amazon.coral.service#InvalidSignatureException" */
 		const char *h = strrchr(p, '#');
@@ -293,7 +284,6 @@ cmd_support_draft(struct cmd_ctx *c)
 	struct said said;
 	json_int_t status;
 	int succeeded;
-	struct tm tm;
 	json_t *e;
 	time_t when = 0;
 	int npairs = 0;
@@ -309,12 +299,9 @@ cmd_support_draft(struct cmd_ctx *c)
 		    "name one with --request-id", rid ? rid : "");
 	}
 	ctx_keep(c, e);
-	rid = member(e, "request_id", "-");
-	op = op_by_name(member(e, "operation", ""));
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(member(e, "updated", member(e, "time", "")),
-	    "%Y-%m-%dT%H:%M:%SZ", &tm))
-		when = timegm(&tm);
+	rid = json_str_or(e, "request_id", "-");
+	op = op_by_name(json_str_or(e, "operation", ""));
+	time_parse_iso(json_str_or(e, "updated", json_str(e, "time")), &when);
 	report_times(when, utc, sizeof(utc), local, sizeof(local));
 
 	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES ".1", c->state_dir);
@@ -328,13 +315,13 @@ cmd_support_draft(struct cmd_ctx *c)
 	os_name(os, sizeof(os));
 
 	last_response(&pairs, &said);
-	state = member(e, "state", "?");
+	state = json_str_or(e, "state", "?");
 	succeeded = strcmp(state, "succeeded") == 0;
 	status = json_integer_value(json_object_get(e, "http_status"));
 	/* the error: AGCOD's code and type, else the HTTP status and the
 	 * gateway's exception type (a 403 has no AGCOD body) */
-	code = member(e, "error_code", said.code);
-	type = member(e, "error_type", said.type);
+	code = json_str_or(e, "error_code", said.code);
+	type = json_str_or(e, "error_type", said.type);
 	if (code == NULL && status)
 		snprintf(hcode, sizeof(hcode), "HTTP %lld", (long long)status);
 	clean(ccode, sizeof(ccode), code ? code : hcode);
@@ -344,13 +331,13 @@ cmd_support_draft(struct cmd_ctx *c)
 
 	if (succeeded)
 		output_printf("Subject: [AGCOD] %s succeeded: a question about request "
-		    "%s (partner %s)\n\n", member(e, "operation", "?"), rid,
-		    member(e, "partner", c->prof.partner_id));
+		    "%s (partner %s)\n\n", json_str_or(e, "operation", "?"),
+		    rid, json_str_or(e, "partner", c->prof.partner_id));
 	else
 		output_printf("Subject: [AGCOD] %s %s: %s (partner %s)\n\n",
-		    member(e, "operation", "?"), state,
+		    json_str_or(e, "operation", "?"), state,
 		    errline[0] ? errline : "no error code received",
-		    member(e, "partner", c->prof.partner_id));
+		    json_str_or(e, "partner", c->prof.partner_id));
 	output_printf("Hello Amazon Incentives API team,\n\n");
 	if (succeeded)
 		output_printf("a request to the Amazon Incentives API succeeded; we have "
@@ -361,21 +348,22 @@ cmd_support_draft(struct cmd_ctx *c)
 	else
 		output_printf("a request to the Amazon Incentives API got no clear "
 		    "answer (outcome %s); the\ndetails follow.\n\n", state);
-	output_printf("Partner id:            %s\n", member(e, "partner",
+	output_printf("Partner id:            %s\n", json_str_or(e, "partner",
 	    c->prof.partner_id));
 	output_printf("API:                   Amazon Incentives API (AGCOD)\n");
 	output_printf("Type of problem:       %s\n", succeeded ? "question about a "
 	    "request that succeeded" : "API error");
-	output_printf("Operation:             %s\n", member(e, "operation", "?"));
+	output_printf("Operation:             %s\n", json_str_or(e,
+	    "operation", "?"));
 	output_printf("Region / marketplace:  %s (signing region %s), %s\n",
 	    c->prof.region->name, c->prof.region->signing_region,
-	    member(e, "environment", "?"));
-	output_printf("Endpoint:              %s/%s\n", member(e, "endpoint", "?"),
-	    op ? op->name : "");
+	    json_str_or(e, "environment", "?"));
+	output_printf("Endpoint:              %s/%s\n", json_str_or(e,
+	    "endpoint", "?"), op ? op->name : "");
 	output_printf("Time of the request:   %s\n", utc);
 	output_printf("  sender's local time: %s\n", local);
 	output_printf("Our request id:        %s\n", rid);
-	clean(line, sizeof(line), member(e, "amazon_request_id",
+	clean(line, sizeof(line), json_str_or(e, "amazon_request_id",
 	    "(none received)"));
 	output_printf("Amazon request id:     %s\n", line);
 	if (status)
@@ -387,12 +375,12 @@ cmd_support_draft(struct cmd_ctx *c)
 		    "(none received)");
 		/* the service's own words, its line breaks kept */
 		put_lines("Error message:", said.message ? said.message :
-		    member(e, "error", "-"));
-		if (said.message && member(e, "error", NULL))
-			put_lines("agcod said:", member(e, "error", ""));
+		    json_str_or(e, "error", "-"));
+		if (said.message && json_str(e, "error"))
+			put_lines("agcod said:", json_str_or(e, "error", ""));
 	}
 	if (json_object_get(e, "diagnosis"))
-		put_lines("Our diagnosis:", member(e, "diagnosis", ""));
+		put_lines("Our diagnosis:", json_str_or(e, "diagnosis", ""));
 	if (json_object_get(e, "clock_skew_s"))
 		output_printf("Clock offset:          %lld s (the service's Date header "
 		    "minus our clock)\n", (long long)json_integer_value(
@@ -414,7 +402,8 @@ cmd_support_draft(struct cmd_ctx *c)
 		output_printf("\n(no trace of this request was kept: run the command "
 		    "again with --trace FILE\nand 'agcod support-draft --trace "
 		    "FILE' to attach its exchanges)\n");
-	output_printf("\nRegards,\n%s\n", member(e, "partner", c->prof.partner_id));
+	output_printf("\nRegards,\n%s\n", json_str_or(e, "partner",
+	    c->prof.partner_id));
 	json_decref(said.body);
 	buf_free(&pairs);
 	return 0;

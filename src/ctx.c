@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "http.h"
 #include "msg.h"
+#include "outcome.h"
 #include "trace.h"
 
 static void
@@ -203,6 +204,40 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 	default:
 		return usage_error(c->cmd, "%s", why);
 	}
+}
+
+int
+ctx_resend(struct cmd_ctx *c, const struct op *op, json_t *e,
+    const struct resend *how)
+{
+	struct buf body = BUF_INIT(64 * 1024);
+	struct api_result r;
+	struct sender *s;
+	struct opreq req;
+	char why[512];
+	int rc;
+
+	if ((rc = ctx_sender(c, &s)) != 0)
+		return rc;
+	if (op_rebuild(&c->prof, op, e, &req, &body, why, sizeof(why)) == -1) {
+		msg_err("cannot rebuild %s %s from the journal: %s", op->name,
+		    json_str_or(e, "request_id", "?"), why);
+		buf_free(&body);
+		return EX_SOFTWARE;
+	}
+	how->say("%s %s %s", how->verb, op->name, req.request_id);
+	rc = op_send(s, &req, &body, &r);
+	/* Amazon's activation recovery goes on, within its 24 hours */
+	if (rc != 0 && how->recover_for && activation_recover_applies(&req,
+	    &r) && (req.recover_for = how->recover_for(c, e)) > 0)
+		rc = activation_recover(s, &req, &r);
+	/* printed as the original command would; a claim code that cannot
+	 * be delivered, or a cancelled card, is said and recorded */
+	rc = outcome_deliver(c, &req, &r, e, rc);
+	api_result_free(&r);
+	buf_free(&body);
+	opreq_free(&req);
+	return rc;
 }
 
 int

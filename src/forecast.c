@@ -6,24 +6,7 @@
 #include <string.h>
 
 #include "forecast.h"
-
-int
-forecast_minor(const struct amount *a, const struct currency *cur,
-    int64_t *out)
-{
-	int64_t m = a->units;
-	int s;
-
-	for (s = a->scale; s > cur->exponent; s--)
-		m /= 10;
-	for (; s < cur->exponent; s++) {
-		if (m > INT64_MAX / 10 || m < INT64_MIN / 10)
-			return -1;
-		m *= 10;
-	}
-	*out = m;
-	return 0;
-}
+#include "json.h"
 
 struct sum {
 	const struct currency	*cur;
@@ -35,9 +18,9 @@ static int
 add(json_t *row, void *arg)
 {
 	struct sum *s = arg;
-	const char *st = json_string_value(json_object_get(row, "state"));
-	const char *c = json_string_value(json_object_get(row, "currency"));
-	const char *v = json_string_value(json_object_get(row, "amount"));
+	const char *st = json_str(row, "state");
+	const char *c = json_str(row, "currency");
+	const char *v = json_str(row, "amount");
 	struct amount a;
 	int64_t m;
 
@@ -46,7 +29,7 @@ add(json_t *row, void *arg)
 	    !c || strcmp(c, s->cur->code) != 0 || !v ||
 	    amount_parse_number(v, &a) == -1)
 		return 0;
-	if (forecast_minor(&a, s->cur, &m) == -1 || m < 0 ||
+	if (amount_minor(&a, s->cur, &m) == -1 || m < 0 ||
 	    s->spent > INT64_MAX - m)
 		s->overflow = 1;
 	else
@@ -80,7 +63,7 @@ forecast_funds(struct journal *j, const char *partner,
 		return 0;	/* no forecast rather than a wrong one */
 	f->spent = s.spent;
 	f->per_day = s.spent / FORECAST_DAYS;
-	if (forecast_minor(have, cur, &funds) == -1)
+	if (amount_minor(have, cur, &funds) == -1)
 		return 0;
 	if (f->per_day > 0)
 		f->days_left = funds <= 0 ? 0 : (long)(funds / f->per_day);

@@ -27,8 +27,5 @@ struct forecast {
 int	forecast_funds(struct journal *, const char *partner,
 	    const char *environment, const struct currency *,
 	    const struct amount *have, time_t now, struct forecast *);
-/* pure: minor units of cur in a, rounded down; -1 on overflow */
-int	forecast_minor(const struct amount *a, const struct currency *cur,
-	    int64_t *out);
 
 #endif

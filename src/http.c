@@ -26,6 +26,7 @@
 #include "agcod.h"
 #include "http.h"
 #include "msg.h"
+#include "timeutil.h"
 
 struct http {
 	CURL	*curl;
@@ -173,15 +174,6 @@ on_header(char *p, size_t size, size_t n, void *ud)
 	if (buf_add(&r->headers, p, len) == -1)
 		return 0;
 	return len;
-}
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* the connection is up: the gate decides whether the request goes out */

@@ -32,7 +32,9 @@
 
 #include "buf.h"
 #include "journal.h"
+#include "json.h"
 #include "ops.h"
+#include "timeutil.h"
 
 #define BUSY_TIMEOUT_MS	60000
 
@@ -48,19 +50,12 @@ journal_time(time_t t, char out[32])
 int
 journal_parse_time(const char *s, time_t now, char out[32])
 {
-	struct tm tm;
-	const char *e;
+	time_t t;
 	char *end;
 	long n;
 
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if ((e = strptime(s, "%Y-%m-%d", &tm)) && *e == '\0') {
-		journal_time(timegm(&tm), out);
+	if (time_parse_iso(s, &t) == 0 || time_parse_day(s, &t) == 0) {
+		journal_time(t, out);
 		return 0;
 	}
 	if (*s < '0' || *s > '9')
@@ -781,7 +776,7 @@ static int finish_locked(struct journal *, int64_t, json_t *);
 static const char *
 member(json_t *o, const char *k)
 {
-	return json_string_value(json_object_get(o, k));
+	return json_str(o, k);
 }
 
 int64_t

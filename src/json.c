@@ -85,6 +85,14 @@ json_str(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+const char *
+json_str_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *v = json_str(o, key);
+
+	return v ? v : dflt;
+}
+
 json_t *
 json_path(json_t *o, const char *path)
 {

@@ -12,8 +12,9 @@
 json_t	*json_parse_exact(const char *, size_t, char *err, size_t errlen);
 /* the same text without insignificant white space (numbers untouched) */
 int	 json_minify(const char *, size_t, struct buf *);
-/* a string member's value, or NULL */
+/* a string member's value, or NULL; or dflt (the one helper for both) */
 const char *json_str(json_t *obj, const char *key);
+const char *json_str_or(json_t *obj, const char *key, const char *dflt);
 /* "a.b.c" lookup */
 json_t	*json_path(json_t *obj, const char *path);
 

@@ -167,8 +167,7 @@ opreq_fill_from(struct opreq_in *in, json_t *row, int include_id)
 		if (dst == NULL || op_options[i].member == NULL ||
 		    (dst == &in->request_id && !include_id))
 			continue;
-		s = json_string_value(json_object_get(row,
-		    op_options[i].member));
+		s = json_str(row, op_options[i].member);
 		if (*dst == NULL && s)
 			*dst = s;
 	}

@@ -41,6 +41,7 @@
 #include "profile.h"
 #include "reqid.h"
 #include "suggest.h"
+#include "timeutil.h"
 
 #define CONFIG_MAX	(64 * 1024)
 #define SECRET_MAX	1024
@@ -286,17 +287,11 @@ handle_value(struct parse *ps, int k, const char *val, size_t vl)
 	case K_ASSUME_YES:
 		return setv(ps, ps->p->assume_yes, sizeof(ps->p->assume_yes),
 		    name, val);
-	case K_KEY_CREATED: {
-		struct tm tm;
-		const char *e;
-
-		memset(&tm, 0, sizeof(tm));
-		if ((e = strptime(val, "%Y-%m-%d", &tm)) == NULL || *e != '\0')
+	case K_KEY_CREATED:
+		if (time_parse_day(val, &ps->p->key_created) == -1)
 			return perr(ps, "key_created is not a date "
 			    "YYYY-MM-DD");
-		ps->p->key_created = timegm(&tm);
 		return 1;
-	}
 	}
 	return 1;
 }
@@ -839,15 +834,6 @@ exec_helper(char *const argv[], int out)
 	_exit(127);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Read the helper's first line, and wait for the helper to exit, within
  * SECRET_CMD_TIMEOUT seconds.  Never waits for end of file: a child the
@@ -858,7 +844,7 @@ static int
 collect_secret(pid_t pid, int fd, char *out, size_t outlen, size_t *got,
     int *status)
 {
-	long long deadline = now_ms() + SECRET_CMD_TIMEOUT * 1000LL, left;
+	long long deadline = mono_ms() + SECRET_CMD_TIMEOUT * 1000LL, left;
 	char sink[512];
 	struct pollfd pfd;
 	int exited = 0, eof = 0, line = 0;
@@ -889,7 +875,7 @@ collect_secret(pid_t pid, int fd, char *out, size_t outlen, size_t *got,
 			explicit_bzero(sink, sizeof(sink));
 			return 0;
 		}
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - mono_ms()) <= 0) {
 			explicit_bzero(sink, sizeof(sink));
 			return -1;
 		}

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "msg.h"
 #include "send.h"
+#include "timeutil.h"
 
 #define BACKOFF_AFTER	10	/* s of 1-second steps before doubling */
 #define BACKOFF_MAX	60	/* s, the longest single wait */
@@ -25,10 +26,7 @@
 static long
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
+	return (long)(mono_ms() / 1000);
 }
 
 /*

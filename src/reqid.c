@@ -55,8 +55,8 @@ reqid_check(const char *id, const char *partner, int production)
 		return "is empty";
 	if (n > REQID_MAX)
 		return "is longer than 40 characters";
-	/* Amazon's pages say alphanumeric; the live sandbox takes _ and -
-	 * (agcod-api.md §12), and agcod's own ids keep to the first */
+	/* Amazon's pages say alphanumeric; the live sandbox takes _ and -,
+	 * and agcod's own ids keep to the first */
 	for (i = 0; i < n; i++)
 		if (!isascii((unsigned char)id[i]) ||
 		    (!isalnum((unsigned char)id[i]) && id[i] != '_' &&

@@ -11,6 +11,7 @@
 
 #include "msg.h"
 #include "send.h"
+#include "timeutil.h"
 
 int
 op_prepare(const struct profile *p, struct journal *j, const struct op *op,
@@ -49,17 +50,38 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		    "journal has it): sending %s without it", r->request_id,
 		    op->name);
 	if (e && op->undo_window > 0) {
-		const char *t = json_string_value(json_object_get(e, "time"));
-		struct tm tm;
+		const char *t = json_str(e, "time");
+		time_t sent;
 
-		memset(&tm, 0, sizeof(tm));
-		if (t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm) &&
-		    now - timegm(&tm) > op->undo_window)
+		if (time_parse_iso(t, &sent) == 0 &&
+		    now - sent > op->undo_window)
 			msg_warn("the journal says %s '%s' was created at %s, more "
 			    "than %ld minutes ago: Amazon will likely refuse "
 			    "to %s it", undone->object ? undone->object :
 			    "request", r->request_id, t,
 			    op->undo_window / 60, op->cmd);
+	}
+	return 0;
+}
+
+int
+op_rebuild(const struct profile *p, const struct op *op, json_t *row,
+    struct opreq *r, struct buf *body, char *why, size_t n)
+{
+	struct opreq_in in;
+
+	memset(&in, 0, sizeof(in));
+	opreq_fill_from(&in, row, 1);
+	/* never a new id: that would be a new request, not this one again */
+	if (in.request_id == NULL) {
+		snprintf(why, n, "the journal row has no request id");
+		return -1;
+	}
+	if (opreq_build(p, op, &in, r, why, n) == -1)
+		return -1;
+	if (api_body(p, r, body) == -1) {
+		snprintf(why, n, "the request body cannot be built");
+		return -1;
 	}
 	return 0;
 }

@@ -35,6 +35,13 @@ int	op_prepare(const struct profile *, struct journal *j, const struct op *,
 	    const struct opreq_in *, time_t now, struct opreq *,
 	    char *why, size_t whylen);
 /*
+ * A journal row -> the request it records, again, with its own request id
+ * (the service answers a repeated id with the original result): checked,
+ * and its body.  0, or -1 with why.  reconcile and reprint send it.
+ */
+int	op_rebuild(const struct profile *, const struct op *, json_t *row,
+	    struct opreq *, struct buf *body, char *why, size_t whylen);
+/*
  * Journal "pending" (fsync'd) -> sign, send, classify, retry -> journal the
  * evidence; the journal decides the outcome (an answer that proves nothing
  * about an earlier attempt leaves it unknown, 75).  Returns the exit

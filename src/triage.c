@@ -13,20 +13,6 @@
 #include "profile.h"
 #include "triage.h"
 
-int
-http_date_parse(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *e;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (e = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm)) ==
-	    NULL || *e != '\0')
-		return -1;
-	*out = timegm(&tm);
-	return 0;
-}
-
 static int
 has(const char *s, const char *needle)
 {

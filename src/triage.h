@@ -20,8 +20,6 @@ struct triage_in {
 #define CLOCK_WARN_S	300	/* warn: requests fail past 900 */
 #define CLOCK_FAIL_S	900
 
-/* parse an HTTP Date header (IMF-fixdate); -1 if it is not one */
-int	http_date_parse(const char *, time_t *);
 /* the likely cause of a 403, a signature error or a gateway refusal, or 0
  * when none fits */
 int	triage_verdict(const struct triage_in *, char *out, size_t n);

@@ -7,7 +7,7 @@ import sys
 
 from conftest import AGCOD, ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_completions as generate  # noqa: E402
 
 
@@ -142,3 +142,14 @@ def test_man_page_quotes_are_never_nested():
             depth += {"\u2018": 1, "\u2019": -1}.get(ch, 0)
             assert 0 <= depth <= 1, (n, line)
     assert depth == 0
+
+
+def test_readme_source_layout_names_every_source_file():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    sect = readme[readme.index("\n## Source layout\n"):]
+    sect = sect[:sect.find("\n## ", 1)] if "\n## " in sect[1:] else sect
+    table = "\n".join(l for l in sect.splitlines() if l.startswith("| `"))
+    named = set(re.findall(r"`([\w-]+\.c)`", table))
+    files = sorted(f for f in os.listdir(os.path.join(ROOT, "src")) if f.endswith(".c"))
+    assert [f for f in files if f not in named] == []
+    assert sorted(f for f in named if f not in files) == []

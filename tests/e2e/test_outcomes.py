@@ -318,6 +318,25 @@ def test_reprint_settles_an_unknown_create(agcod, emu):
     assert final(agcod, rid)["state"] == "succeeded" and emu.state.creates == 1
 
 
+def test_reconcile_and_reprint_resend_the_same_bytes(agcod, emu):
+    """one path rebuilds a journal row's request: both send the original body"""
+    rid = PARTNER + "Same0001"
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "7.50", "--request-id", rid,
+                 "--external-reference", "order 12").rc == 75
+    first = emu.requests("CreateGiftCard")[-1]["body"]
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert f"agcod: reconciling CreateGiftCard {rid}\n" in r.err
+    assert emu.requests("CreateGiftCard")[-1]["body"] == first
+    r = agcod("-v", "reprint", "--request-id", rid, "-o", "json")
+    assert r.rc == 0, r
+    assert f"agcod: reprinting CreateGiftCard {rid}\n" in r.err
+    assert emu.requests("CreateGiftCard")[-1]["body"] == first
+    assert len(emu.requests("CreateGiftCard")) == 3 and emu.state.creates == 1
+    assert "reprinting" not in agcod("reprint", "--request-id", rid).err
+
+
 @pytest.mark.parametrize("state", ["failed", "not sent", "absent"])
 def test_reprint_never_issues_a_new_card(agcod, emu, state):
     rid = PARTNER + "Never001"

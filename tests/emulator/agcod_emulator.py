@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A local AGCOD (Amazon Incentives API) emulator, over real HTTPS on 127.0.0.1.
 
-It behaves as ../../../shared/agcod-api.md documents Amazon's service:
+It behaves as Amazon's Incentives API documentation describes the service:
 
 * verifies every SigV4 signature with its own code (tests/lib/sigv4ref.py,
   not agcod's), answers 403 for an unknown key, a wrong region or service,
@@ -65,7 +65,7 @@ OPERATIONS = {
 }
 RESPONSE_TYPE = "%sResponse:http://internal.amazon.com/coral/com.amazonaws.agcod/"
 
-# agcod-api.md §5.2: mock id -> (errorCode, errorType, message, status)
+# the sandbox's mock request ids -> (errorCode, errorType, message, status)
 MOCKS = {
     "F1000": ("F100", "GeneralError", "General Error", "FAILURE"),
     "F2000": ("F200", "InvalidRequestInput", "Request body is null", "FAILURE"),

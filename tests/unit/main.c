@@ -37,13 +37,15 @@ main(int argc, char **argv)
 		{ "guard", test_guard },
 		{ "msg", test_msg },
 		{ "ratelimit", test_ratelimit },
-		{ "cli", test_cli },
+		{ "suggest", test_suggest },
+		{ "rotation", test_rotation },
 		{ "csvedge", test_csv_edges },
 		{ "csvsep", test_csv_sep },
 		{ "csvcell", test_csv_cell },
 		{ "attack", test_attack },
 		{ "send", test_send },
 		{ "pins", test_pins },
+		{ "timeutil", test_timeutil },
 	};
 	size_t i;
 

@@ -152,4 +152,36 @@ test_amount(void)
 	amount_parse_number("-0.05", &a);
 	amount_format(&a, out, sizeof(out));
 	CHECK_STR(out, "-0.05", "negative formats");
+	/* minor units of a currency: the one conversion, overflow checked */
+	{
+		static const struct {
+			int64_t units;
+			int scale;
+			const char *cur;
+			int rc;
+			int64_t want;
+		} minor[] = {
+			{ 1999, 2, "USD", 0, 1999 },
+			{ 5, 0, "USD", 0, 500 },
+			{ 19999, 3, "USD", 0, 1999 },	/* truncated */
+			{ -19999, 3, "USD", 0, -1999 },	/* toward zero */
+			{ 1500, 0, "JPY", 0, 1500 },
+			{ 15009, 1, "JPY", 0, 1500 },
+			{ 0, 18, "EUR", 0, 0 },
+			{ INT64_MAX / 10, 0, "USD", -1, 0 },
+			{ INT64_MIN / 10, 0, "USD", -1, 0 },
+			{ INT64_MAX / 100, 0, "USD", 0, INT64_MAX / 100 * 100 },
+			{ INT64_MAX, 18, "USD", 0, INT64_MAX / 10000000000000000LL },
+		};
+		int64_t m;
+
+		for (i = 0; i < sizeof(minor) / sizeof(minor[0]); i++) {
+			struct amount x = { minor[i].units, minor[i].scale };
+
+			m = 0;
+			CHECK(amount_minor(&x, currency_find(minor[i].cur), &m) ==
+			    minor[i].rc && (minor[i].rc || m == minor[i].want),
+			    "minor %zu: %lld", i, (long long)m);
+		}
+	}
 }

@@ -1,4 +1,4 @@
-/* t_csv.c - the batch CSV reader at its edges: counts, quotes, the end */
+/* t_csv.c - the batch CSV reader: records, and its edges: counts, quotes, the end */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,46 @@ parse(const char *text, size_t n, struct csv *c, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	return csv_parse(text, n, c, err, errlen);
+}
+
+void
+test_csv(void)
+{
+	static const char ok[] = "\xef\xbb\xbf" "amount,external_reference\r\n"
+	    "19.99,\"a, b\"\r\n\r\n0.15,\"say \"\"hi\"\"\"\n"
+	    "25,\"two\nlines\"\n7,";
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "a\n\"x\n", "line 2: unterminated" },
+		{ "a\n\"x\"y\n", "line 2: text after a closing quote" },
+		{ "a\nx\"y\n", "line 2: a quote inside" },
+		{ "a\0b", "NUL" },
+	};
+	struct csv c;
+	char err[256];
+	size_t i;
+
+	CHECK(csv_parse(ok, sizeof(ok) - 1, &c, err, sizeof(err)) == 0,
+	    "parses: %s", err);
+	CHECK(c.nrows == 5, "rows %zu (blank line skipped)", c.nrows);
+	if (c.nrows == 5) {
+		CHECK_STR(c.rows[0].fields[0], "amount", "BOM stripped");
+		CHECK_STR(c.rows[1].fields[1], "a, b", "quoted comma");
+		CHECK_STR(c.rows[2].fields[1], "say \"hi\"", "doubled quote");
+		CHECK(c.rows[2].line == 4, "line numbers count blank lines");
+		CHECK_STR(c.rows[3].fields[1], "two\nlines", "newline in quotes");
+		CHECK(c.rows[4].line == 7, "line after a multi-line field");
+		CHECK(c.rows[4].nfields == 2 && c.rows[4].fields[1][0] == '\0',
+		    "trailing empty field, no final newline");
+	}
+	csv_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = i == 3 ? 3 : strlen(bad[i].text);
+
+		CHECK(csv_parse(bad[i].text, n, &c, err, sizeof(err)) == -1 &&
+		    strstr(err, bad[i].want), "bad csv %zu: %s", i, err);
+	}
 }
 
 void

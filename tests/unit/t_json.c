@@ -55,6 +55,14 @@ test_json(void)
 		CHECK_STR(json_str(j, "s"), "a \" 1.5 ", "string untouched");
 		CHECK_STR(json_str(j, "status"), "SUCCESS", "status");
 		CHECK(json_path(j, "availableFunds.missing") == NULL, "missing");
+		/* one helper for a string member, one convention: NULL, or
+		 * the default the caller names */
+		CHECK(json_str(j, "missing") == NULL && json_str(j, "arr") ==
+		    NULL && json_str(NULL, "s") == NULL, "json_str: NULL");
+		CHECK_STR(json_str_or(j, "status", "?"), "SUCCESS", "present");
+		CHECK_STR(json_str_or(j, "missing", "?"), "?", "absent: default");
+		CHECK_STR(json_str_or(j, "arr", ""), "", "not a string: default");
+		CHECK(json_str_or(j, "missing", NULL) == NULL, "default NULL");
 		json_decref(j);
 	}
 	CHECK(json_minify(body, strlen(body), &b) == 0, "minify");

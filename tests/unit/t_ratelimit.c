@@ -10,6 +10,27 @@
 #include "../../src/ratelimit.h"
 #include "unit.h"
 
+/* the slot arithmetic alone: 1.01/max_rps apart, funds 1.01 s apart */
+static void
+slots(void)
+{
+	struct rl_state s = { 0, 0, 0 };
+	const long long NS = 1000000000LL;
+	long long t0 = 1000 * NS, a, b, f1, f2;
+
+	a = rl_reserve(&s, t0, 10, 0);
+	b = rl_reserve(&s, t0, 10, 0);
+	CHECK(a == t0 && b == t0 + 101000000LL, "10 rps slots");
+	f1 = rl_reserve(&s, t0, 10, 1);
+	f2 = rl_reserve(&s, t0, 10, 1);
+	CHECK(f1 == t0 + 202000000LL && f2 == f1 + 1010000000LL,
+	    "funds 1.01 s apart");
+	CHECK(rl_reserve(&s, t0 + 500 * NS, 10, 0) == t0 + 500 * NS,
+	    "idle: now");
+	s.next_ns = t0 + 10000 * NS;	/* a clock step backwards */
+	CHECK(rl_reserve(&s, t0, 10, 0) == t0, "stale state is reset");
+}
+
 void
 test_ratelimit(void)
 {
@@ -20,6 +41,7 @@ test_ratelimit(void)
 	int64_t wait;
 	int fd;
 
+	slots();
 	/* a slot after the latest allowed: -1, nothing reserved */
 	CHECK(rl_reserve_by(&s, t0, 10, RL_ANY, t0) == t0, "now is in time");
 	before = s;

@@ -652,11 +652,69 @@ test_pacing(void)
 	rig_close(&g);
 }
 
+/* a journal row -> the request again: the body the command line built */
+static void
+test_rebuild(void)
+{
+	static const struct {
+		const char *cmd, *row;
+		struct opreq_in in;
+		const char *err;	/* NULL: rebuilt */
+	} cases[] = {
+		{ "create", "{\"operation\": \"CreateGiftCard\", \"request_id\": "
+		    "\"Acme1Row1\", \"amount\": \"7.50\", \"currency\": \"USD\", "
+		    "\"external_reference\": \"order 12\", \"state\": \"unknown\"}",
+		    { .amount = "7.50", .currency = "USD", .request_id =
+		    "Acme1Row1", .extref = "order 12" }, NULL },
+		{ "cancel", "{\"operation\": \"CancelGiftCard\", \"request_id\": "
+		    "\"Acme1Row1\", \"gc_id\": \"G1\"}",
+		    { .request_id = "Acme1Row1", .gc_id = "G1" }, NULL },
+		{ "create", "{\"operation\": \"CreateGiftCard\", \"request_id\": "
+		    "\"Acme1Row2\", \"currency\": \"USD\"}", { 0 }, "amount" },
+		{ "create", "{\"operation\": \"CreateGiftCard\", \"amount\": "
+		    "\"1\", \"currency\": \"USD\"}", { 0 }, "request" },
+	};
+	struct profile p;
+	struct opreq r, want;
+	char why[512];
+	size_t i;
+
+	profile_init(&p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf got = BUF_INIT(64 * 1024), exp = BUF_INIT(64 * 1024);
+		json_t *row = json_loads(cases[i].row, 0, NULL);
+		const struct op *op = op_find(cases[i].cmd);
+		int rc;
+
+		why[0] = '\0';
+		rc = op_rebuild(&p, op, row, &r, &got, why, sizeof(why));
+		if (cases[i].err) {
+			CHECK(rc == -1 && strstr(why, cases[i].err), "rebuild %zu "
+			    "refused: %s", i, why);
+		} else {
+			CHECK(rc == 0, "rebuild %zu: %s", i, why);
+			CHECK(opreq_build(&p, op, &cases[i].in, &want, why,
+			    sizeof(why)) == 0 && api_body(&p, &want, &exp) == 0,
+			    "build %zu: %s", i, why);
+			CHECK(rc == 0 && got.len == exp.len && memcmp(got.data,
+			    exp.data, got.len) == 0, "rebuild %zu: the same body",
+			    i);
+			CHECK(rc == 0 && strcmp(r.request_id,
+			    cases[i].in.request_id) == 0, "rebuild %zu: its id", i);
+		}
+		buf_free(&got);
+		buf_free(&exp);
+		json_decref(row);
+	}
+	free(p.secret);
+}
+
 void
 test_send(void)
 {
 	test_table();
 	test_build();
+	test_rebuild();
 	test_send_path();
 	test_prepare_from_journal();
 	test_pacing();

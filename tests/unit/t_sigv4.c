@@ -159,7 +159,7 @@ done:
 	free(sreq);
 }
 
-/* agcod-api.md §2.3: the independently computed AGCOD vector */
+/* the AGCOD vector: Amazon's signing example, hashes computed apart from agcod */
 static void
 test_agcod_vector(void)
 {

@@ -44,11 +44,13 @@ void	test_classify(void);
 void	test_guard(void);
 void	test_msg(void);
 void	test_ratelimit(void);
-void	test_cli(void);
+void	test_suggest(void);
+void	test_rotation(void);
 void	test_csv_edges(void);
 void	test_csv_sep(void);
 void	test_csv_cell(void);
 void	test_attack(void);
+void	test_timeutil(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 

@@ -1,7 +1,6 @@
-/* t_cli.c - "did you mean" distances and the key rotation schedule */
+/* t_suggest.c - "did you mean": edit distances and the nearest name */
 #include <string.h>
 
-#include "../../src/rotation.h"
 #include "../../src/suggest.h"
 #include "unit.h"
 
@@ -21,7 +20,7 @@ nearest(const char *word)
 }
 
 void
-test_cli(void)
+test_suggest(void)
 {
 	static const struct {
 		const char *a, *b;
@@ -38,7 +37,6 @@ test_cli(void)
 		{ "activat", "activate" }, { "deactivat", "deactivate" },
 		{ "zzzzzz", NULL }, { "ab", NULL }, { "x", NULL }, { "hlep", "help" },
 	};
-	char by[16];
 	size_t i;
 
 	for (i = 0; i < sizeof(dist) / sizeof(dist[0]); i++)
@@ -52,15 +50,4 @@ test_cli(void)
 		    got == NULL, "nearest to %s: %s", near[i].word,
 		    got ? got : "(none)");
 	}
-
-	/* 2026-05-01T00:00:00Z */
-	CHECK(key_age_days(0, 1800000000) == -1, "not recorded");
-	CHECK(key_age_days(1777593600, 1777593600) == 0, "day 0");
-	CHECK(key_age_days(1777593600, 1777593600 + 86399) == 0, "still day 0");
-	CHECK(key_age_days(1777593600, 1777593600 + 150 * 86400) == 150,
-	    "day 150");
-	CHECK(key_age_days(1777593600, 1777593600 - 86400) == 0,
-	    "created tomorrow: 0");
-	key_rotate_by(1777593600, by);
-	CHECK_STR(by, "2026-10-28", "180 days after 2026-05-01");
 }
