@@ -15,6 +15,7 @@
  * the whole batch.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -103,6 +104,7 @@ struct batch {
 	FILE			*out;
 	const char		*outname;
 	int			 outfd;
+	int			 began;		/* rows may go out */
 	int			 lockfd;	/* held while it runs */
 };
 
@@ -1408,6 +1410,7 @@ run(struct batch *b)
 	/* the bar never mixes with rows on a terminal */
 	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0 &&
 	    (b->out != stdout || !isatty(STDOUT_FILENO));
+	b->began = 1;
 	out_header(b);
 	catch_signals();
 	start = time(NULL);
@@ -1718,7 +1721,16 @@ cmd_batch(struct cmd_ctx *c)
 	if ((rc = open_out(&b)) != 0)
 		goto done;
 	rc = run(&b);
-	if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {
+	if (b.out != stdout && !b.began) {
+		/* nothing was sent: no empty file in the rerun's way */
+		struct stat a, o;
+
+		if (fstat(fileno(b.out), &o) == 0 &&
+		    lstat(b.outname, &a) == 0 && a.st_dev == o.st_dev &&
+		    a.st_ino == o.st_ino)
+			unlink(b.outname);
+		fclose(b.out);
+	} else if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {
 		msg_err("cannot write the results to '%s': %s", b.outname,
 		    strerror(errno));
 		rc = EX_TEMPFAIL;

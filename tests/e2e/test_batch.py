@@ -193,6 +193,23 @@ def test_funds_that_cannot_cover_the_rows_send_nothing(agcod, emu, tmp_path):
     assert [x["status"] for x in r.jsonl()] == ["SUCCESS"] * 3 + ["FAILURE"]
 
 
+def test_a_batch_that_sends_nothing_leaves_no_out_file(agcod, emu, tmp_path):
+    """funds short: "add funds and run it again" must work with the same
+    --out, so the run that sent nothing leaves no empty file in its way"""
+    D = __import__("decimal").Decimal
+    emu.state.funds = D("10.00")
+    f = write(tmp_path, "team.csv", "amount\n5.00\n5.00\n5.00\n")
+    out = tmp_path / "cards.csv"
+    r = agcod("batch", "create", f, "--out", out)
+    assert r.rc == 77 and emu.state.creates == 0, r
+    assert not out.exists()
+    time.sleep(1.0)                                     # the funds' 1/s
+    emu.state.funds = D("15.00")
+    r = agcod("batch", "create", f, "--out", out)
+    assert r.rc == 0 and emu.state.creates == 3, r
+    assert out.read_text().count("SUCCESS") == 3
+
+
 def test_funds_view_unavailable_then_no_funds_check(agcod, emu, tmp_path):
     f = write(tmp_path, "p.csv", "amount\n1\n")
     emu.fault("html500", count=100, op="GetAvailableFunds")
