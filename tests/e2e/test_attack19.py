@@ -1,0 +1,31 @@
+"""Issue 19's features attacked as a stranger would: one test each.
+
+Each test failed on the code before its fix (or is marked xfail, strict,
+with the reason it is still open)."""
+
+import pytest
+
+from conftest import PARTNER
+
+
+@pytest.mark.xfail(strict=True, reason="journal_next_state() (src/journal.c) "
+                   "lets any 'failed' settle an unknown card; only the "
+                   "service's own F2xx/F3xx answer for the id may (and the "
+                   "command then exits 75, not 65)")
+@pytest.mark.parametrize("refusal", ["gw_not_json_type", "gw_unsupported_media",
+                                     "throttle", "throttled_code"])
+def test_a_later_refusal_never_fails_a_card_the_service_may_hold(agcod, emu, refusal):
+    """the first run is processed and answered by a proxy's 502 (unknown);
+    a repeat of the id that the gateway refuses, or throttles, proves
+    nothing about that first run: the card stays unknown for reconcile"""
+    rid = PARTNER + "_h19-1"
+    emu.fault("acted_html502", count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "create", "--amount", "1", "--request-id", rid)
+    assert r.rc == 75 and emu.state.creates == 1, r
+    emu.fault(refusal, count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "create", "--amount", "1", "--request-id", rid)
+    assert r.rc == 75, r
+    assert [o["state"] for o in agcod.objects()] == ["unknown"]
+    r = agcod("reconcile")
+    assert r.rc == 0 and "nothing to reconcile" not in r.err, r
+    assert [o["state"] for o in agcod.objects()] == ["issued"]
