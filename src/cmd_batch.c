@@ -1562,10 +1562,12 @@ batch_sep(struct batch *b)
 		return 0;	/* from the header line */
 	if (strcasecmp(v, "tab") == 0 || strcmp(v, "\\t") == 0)
 		v = "\t";
+	/* not the quote, nor a character of an amount or a request id */
 	if (strlen(v) != 1 || (!ispunct((unsigned char)*v) && *v != '\t') ||
-	    *v == '"')
+	    strchr("\".-_", *v) != NULL)
 		return usage_error(b->c->cmd, "--delimiter must be one "
-		    "character such as , ; | or tab");
+		    "character such as , ; | or tab (not '\"', nor '.', '-' "
+		    "or '_', which amounts and request ids hold)");
 	b->sep = *v;
 	return 0;
 }

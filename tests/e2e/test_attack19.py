@@ -29,3 +29,18 @@ def test_a_later_refusal_never_fails_a_card_the_service_may_hold(agcod, emu, ref
     r = agcod("reconcile")
     assert r.rc == 0 and "nothing to reconcile" not in r.err, r
     assert [o["state"] for o in agcod.objects()] == ["issued"]
+
+
+def test_a_delimiter_that_is_part_of_an_amount_is_refused(agcod, emu, tmp_path):
+    """--delimiter . split 5.50 into an amount of 5 and a column of 50:
+    a card of the wrong value; the decimal point cannot be a separator"""
+    f = tmp_path / "dots.csv"
+    f.write_text("amount.name\n5.50\n")
+    r = agcod("batch", "create", f, "--delimiter", ".", "-o", "json")
+    assert "nor '.'" in r.err, r
+    assert r.rc == 64 and "--delimiter" in r.err, r
+    assert emu.requests() == []
+    for sep in ("-", "_"):              # request ids hold them (issue 19, 14)
+        r = agcod("batch", "create", f, "--delimiter", sep, "-o", "json")
+        assert r.rc == 64 and "--delimiter" in r.err, r
+    assert emu.requests() == []
