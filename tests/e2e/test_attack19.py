@@ -44,3 +44,13 @@ def test_a_delimiter_that_is_part_of_an_amount_is_refused(agcod, emu, tmp_path):
         r = agcod("batch", "create", f, "--delimiter", sep, "-o", "json")
         assert r.rc == 64 and "--delimiter" in r.err, r
     assert emu.requests() == []
+
+
+def test_a_utf16_spreadsheet_export_says_to_save_it_as_utf8(agcod, emu, tmp_path):
+    """Excel's "Unicode Text" is UTF-16: "holds a NUL byte" said nothing
+    an operator could act on"""
+    f = tmp_path / "team.txt"
+    f.write_bytes("amount\tname\r\n5\tAnn\r\n".encode("utf-16"))
+    r = agcod("batch", "create", f, "--dry-run")
+    assert r.rc == 64 and "UTF-16" in r.err and "UTF-8" in r.err, r
+    assert emu.requests() == []
