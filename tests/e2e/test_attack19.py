@@ -31,6 +31,20 @@ def test_a_later_refusal_never_fails_a_card_the_service_may_hold(agcod, emu, ref
     assert [o["state"] for o in agcod.objects()] == ["issued"]
 
 
+
+@pytest.mark.xfail(strict=True, reason="reconcile (src/recover.c, "
+                   "journal_next_state) settles an unknown card as failed on "
+                   "a gateway refusal that says nothing of the first attempt")
+def test_reconcile_keeps_an_unknown_card_open_after_a_gateway_refusal(agcod, emu):
+    emu.fault("acted_html502", count=1, op="CreateGiftCard")
+    assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
+    emu.fault("gw_not_json_type", count=1, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "reconcile")
+    assert r.rc == 75, r
+    assert [o["state"] for o in agcod.objects()] == ["unknown"]
+    r = agcod("reconcile")
+    assert r.rc == 0 and [o["state"] for o in agcod.objects()] == ["issued"], r
+
 def test_a_delimiter_that_is_part_of_an_amount_is_refused(agcod, emu, tmp_path):
     """--delimiter . split 5.50 into an amount of 5 and a column of 50:
     a card of the wrong value; the decimal point cannot be a separator"""
