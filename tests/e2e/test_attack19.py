@@ -68,3 +68,12 @@ def test_a_utf16_spreadsheet_export_says_to_save_it_as_utf8(agcod, emu, tmp_path
     r = agcod("batch", "create", f, "--dry-run")
     assert r.rc == 64 and "UTF-16" in r.err and "UTF-8" in r.err, r
     assert emu.requests() == []
+
+
+def test_a_gateway_refusal_without_a_type_reads_cleanly(agcod, emu):
+    """'(HTTP 400 ): class java.lang.String ...': a space before the
+    parenthesis when the answer names no type"""
+    emu.fault("gw_not_json_type", count=1, op="CreateGiftCard")
+    r = agcod("create", "--amount", "1")
+    assert r.rc == 65, r
+    assert "(HTTP 400): class java.lang.String" in r.err, r
