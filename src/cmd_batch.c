@@ -1365,12 +1365,13 @@ resume_out(const struct batch *b, struct buf *t)
 
 	if (out == NULL)
 		return 0;
+	/* appending it would repeat the BOM, the header and the rows */
 	bad = buf_adds(t, "; --out never overwrites a file: NEW_FILE then "
-	    "holds every row, so to replace ");
+	    "holds every row of the batch, those already in ");
 	bad |= put_quoted(t, out);
-	bad |= buf_adds(t, " move NEW_FILE over it; to append to it "
-	    "instead, leave out --out and add >> ");
+	bad |= buf_adds(t, " with their original cards, so move NEW_FILE over ");
 	bad |= put_quoted(t, out);
+	bad |= buf_adds(t, " rather than append it");
 	return bad ? -1 : 0;
 }
 

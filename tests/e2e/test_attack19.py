@@ -77,3 +77,17 @@ def test_a_gateway_refusal_without_a_type_reads_cleanly(agcod, emu):
     r = agcod("create", "--amount", "1")
     assert r.rc == 65, r
     assert "(HTTP 400): class java.lang.String" in r.err, r
+
+
+def test_the_resume_hint_never_appends_a_second_header(agcod, emu, tmp_path):
+    """'leave out --out and add >> FILE' wrote the BOM and the header line
+    again in the middle of FILE, then every row FILE already had: the
+    resumed run prints the whole batch, so its file replaces the old one"""
+    f = tmp_path / "team.csv"
+    f.write_bytes("\ufeffname,amount,request_id\r\nAnn,1,\r\nBob,2,F3003\r\n".encode())
+    out = tmp_path / "cards.csv"
+    r = agcod("batch", "create", f, "--out", out, "--no-funds-check")
+    assert r.rc == 77, r
+    hint = r.err[r.err.index("to resume"):]
+    assert ">>" not in hint, hint
+    assert "--out NEW_FILE" in hint and "move NEW_FILE over '%s'" % out in hint, hint
