@@ -208,6 +208,14 @@ def test_a_batch_that_sends_nothing_leaves_no_out_file(agcod, emu, tmp_path):
     r = agcod("batch", "create", f, "--out", out)
     assert r.rc == 0 and emu.state.creates == 3, r
     assert out.read_text().count("SUCCESS") == 3
+    # a production run that cannot ask for its confirmation (cron) neither
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, environment="production")
+    g = write(tmp_path, "more.csv", "amount\n1.00\n")
+    emu.state.funds = D("15.00")
+    time.sleep(1.0)                                     # the funds' 1/s
+    r = agcod("batch", "create", g, "--out", tmp_path / "more-cards.csv")
+    assert r.rc == 64 and "nothing was sent" in r.err, r
+    assert not (tmp_path / "more-cards.csv").exists() and emu.state.creates == 3
 
 
 def test_funds_view_unavailable_then_no_funds_check(agcod, emu, tmp_path):
