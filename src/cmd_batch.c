@@ -104,7 +104,6 @@ struct batch {
 	FILE			*out;
 	const char		*outname;
 	int			 outfd;
-	int			 began;		/* rows may go out */
 	int			 lockfd;	/* held while it runs */
 };
 
@@ -1237,6 +1236,48 @@ out_format(struct batch *b)
 			b->c->out = by_ext[i].fmt;
 }
 
+static int
+out_error(struct batch *b, const char *path, int e)
+{
+	return usage_error(b->c->cmd, "--out '%s': %s%s", path, strerror(e),
+	    e == EEXIST ? " (results never overwrite a file: give a new "
+	    "name)" : "");
+}
+
+/*
+ * Before the funds are asked and the run confirmed: --out names no file
+ * yet, in a directory agcod may write.  The file itself is created only
+ * once the run goes ahead (open_out), so a run stopped before its first
+ * row (funds short, not confirmed, Ctrl-C at the prompt) leaves none.
+ */
+static int
+out_check(struct batch *b)
+{
+	const char *path = b->c->args.val[O_OUT], *slash;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	b->out = stdout;
+	b->outname = "standard output";
+	b->outfd = -1;
+	if (path == NULL)
+		return 0;
+	if (lstat(path, &st) == 0)
+		return out_error(b, path, EEXIST);
+	if (errno != ENOENT)
+		return out_error(b, path, errno);
+	if ((slash = strrchr(path, '/')) == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else if ((size_t)(slash - path) + 2 > sizeof(dir))
+		return out_error(b, path, ENAMETOOLONG);
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) == -1)
+		return out_error(b, path, errno);
+	return 0;
+}
+
 /* --out FILE: a new file, 0600, never through a symbolic link */
 static int
 open_out(struct batch *b)
@@ -1244,17 +1285,12 @@ open_out(struct batch *b)
 	const char *path = b->c->args.val[O_OUT];
 	int fd;
 
-	b->out = stdout;
-	b->outname = "standard output";
-	b->outfd = -1;
 	if (path == NULL)
 		return 0;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1)
-		return usage_error(b->c->cmd, "--out '%s': %s%s", path,
-		    strerror(errno), errno == EEXIST ? " (results never "
-		    "overwrite a file: give a new name)" : "");
+		return out_error(b, path, errno);
 	if ((b->out = fdopen(fd, "w")) == NULL) {
 		close(fd);
 		msg_err("--out '%s': %s", path, strerror(errno));
@@ -1401,7 +1437,8 @@ run(struct batch *b)
 	if ((rc = guard_limits(b, tot, nt)) != 0 ||
 	    (rc = ctx_sender(c, &snd)) != 0 ||
 	    (rc = check_funds(b, tot, nt)) != 0 ||
-	    (rc = confirm_batch(b, tot, nt)) != 0)
+	    (rc = confirm_batch(b, tot, nt)) != 0 ||
+	    (rc = open_out(b)) != 0)
 		return rc;
 	if (c->prof.production)
 		msg_note("PRODUCTION: %zu cards for partner %s at %s",
@@ -1411,7 +1448,6 @@ run(struct batch *b)
 	/* the bar never mixes with rows on a terminal */
 	bar = isatty(STDERR_FILENO) && msg_verbosity >= 0 &&
 	    (b->out != stdout || !isatty(STDOUT_FILENO));
-	b->began = 1;
 	out_header(b);
 	catch_signals();
 	start = time(NULL);
@@ -1721,19 +1757,10 @@ cmd_batch(struct cmd_ctx *c)
 		goto done;
 	}
 	out_format(&b);
-	if ((rc = open_out(&b)) != 0)
+	if ((rc = out_check(&b)) != 0)
 		goto done;
 	rc = run(&b);
-	if (b.out != stdout && !b.began) {
-		/* nothing was sent: no empty file in the rerun's way */
-		struct stat a, o;
-
-		if (fstat(fileno(b.out), &o) == 0 &&
-		    lstat(b.outname, &a) == 0 && a.st_dev == o.st_dev &&
-		    a.st_ino == o.st_ino)
-			unlink(b.outname);
-		fclose(b.out);
-	} else if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {
+	if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {
 		msg_err("cannot write the results to '%s': %s", b.outname,
 		    strerror(errno));
 		rc = EX_TEMPFAIL;

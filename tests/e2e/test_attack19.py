@@ -91,3 +91,46 @@ def test_the_resume_hint_never_appends_a_second_header(agcod, emu, tmp_path):
     hint = r.err[r.err.index("to resume"):]
     assert ">>" not in hint, hint
     assert "--out NEW_FILE" in hint and "move NEW_FILE over '%s'" % out in hint, hint
+
+
+def test_ctrl_c_at_the_production_prompt_leaves_no_out_file(agcod, emu, tmp_path):
+    """Ctrl-C at 'proceed? [y/N]' killed agcod with the --out file already
+    created, empty: the rerun with the same --out was refused ('File
+    exists').  The file is created once the run is confirmed"""
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import termios
+    import time
+    from conftest import AGCOD
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, environment="production")
+    f = tmp_path / "team.csv"
+    f.write_text("amount\n1.00\n")
+    out = tmp_path / "cards.csv"
+    m, s = pty.openpty()
+
+    def tty():
+        os.setsid()
+        fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([AGCOD, "batch", "create", str(f), "--out", str(out)],
+                         env=agcod.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, preexec_fn=tty, pass_fds=(s,))
+    os.close(s)
+    got, deadline = b"", time.monotonic() + 30
+    while b"proceed?" not in got and time.monotonic() < deadline:
+        if select.select([m], [], [], 0.5)[0]:
+            try:
+                got += os.read(m, 4096)
+            except OSError:
+                break
+    assert b"proceed?" in got, got
+    os.write(m, b"\x03")                                # Ctrl-C on the terminal
+    p.wait(timeout=30)
+    os.close(m)
+    assert p.returncode == -signal.SIGINT
+    assert emu.requests("CreateGiftCard") == []
+    assert not out.exists()
