@@ -92,6 +92,12 @@ csv_parse_sep(const char *s, size_t n, char sep, struct csv *c, char *err,
 		    "\"CSV UTF-8\"");
 		return -1;
 	}
+	if (memchr(s, '\r', n) && !memchr(s, '\n', n)) {
+		/* Excel for Mac's old "CSV (Macintosh)" */
+		snprintf(err, errlen, "its lines end in CR alone: save it as "
+		    "\"CSV UTF-8\"");
+		return -1;
+	}
 	if (memchr(s, '\0', n)) {
 		snprintf(err, errlen, "the file holds a NUL byte");
 		return -1;

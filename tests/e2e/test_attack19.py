@@ -134,3 +134,13 @@ def test_ctrl_c_at_the_production_prompt_leaves_no_out_file(agcod, emu, tmp_path
     assert p.returncode == -signal.SIGINT
     assert emu.requests("CreateGiftCard") == []
     assert not out.exists()
+
+
+def test_a_file_with_cr_line_ends_says_so(agcod, emu, tmp_path):
+    """Excel for Mac's old "CSV (Macintosh)" ends lines in CR alone: the
+    whole file was one header line, 'no rows after the header'"""
+    f = tmp_path / "mac.csv"
+    f.write_bytes(b"amount,name\r1,Ann\r2,Bob\r")
+    r = agcod("batch", "create", f, "--dry-run")
+    assert r.rc == 64 and "CR" in r.err and "UTF-8" in r.err, r
+    assert emu.requests() == []
