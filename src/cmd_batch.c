@@ -998,8 +998,9 @@ dry_run(struct batch *b)
 	for (i = 0; i < b->n; i++)
 		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
-	rc = get_funds(b, &f);
-	if (rc == 0)
+	if (c->args.seen[O_NO_FUNDS_CHECK])
+		rc = -1;	/* not asked: the funds view is unavailable */
+	else if ((rc = get_funds(b, &f)) == 0)
 		covered = funds_cover(b, tot, nt, &f);
 
 	json_object_set_new(out, "dry_run", json_true());
@@ -1045,7 +1046,7 @@ dry_run(struct batch *b)
 	json_decref(out);
 	if (rc == 0)
 		json_decref(f.json);
-	return rc ? rc : covered ? 0 : EX_BELOW;
+	return rc > 0 ? rc : covered ? 0 : EX_BELOW;
 }
 
 /* ---- output: JSON lines, a table or CSV, with every input column ---- */

@@ -144,3 +144,18 @@ def test_a_file_with_cr_line_ends_says_so(agcod, emu, tmp_path):
     r = agcod("batch", "create", f, "--dry-run")
     assert r.rc == 64 and "CR" in r.err and "UTF-8" in r.err, r
     assert emu.requests() == []
+
+
+def test_a_dry_run_with_no_funds_check_asks_no_funds(agcod, emu, tmp_path):
+    """a partner whose funds view is unavailable gives --no-funds-check:
+    its dry run still asked for the funds and failed (exit 69), so the
+    totals could never be checked with exit 0"""
+    emu.fault("html500", count=100, op="GetAvailableFunds")
+    f = tmp_path / "p.csv"
+    f.write_text("amount\n1\n2.50\n")
+    r = agcod("--retry-for", "0", "batch", "create", f, "--dry-run", "--no-funds-check",
+              "-o", "json")
+    assert r.rc == 0, r
+    d = r.json()
+    assert d["totals"][0]["amount"] == "3.50" and "available_funds" not in d, d
+    assert emu.requests() == []
