@@ -1263,6 +1263,8 @@ out_check(struct batch *b)
 	b->outfd = -1;
 	if (path == NULL)
 		return 0;
+	if (*path == '\0')
+		return out_error(b, path, ENOENT);
 	if (lstat(path, &st) == 0)
 		return out_error(b, path, EEXIST);
 	if (errno != ENOENT)

@@ -159,3 +159,11 @@ def test_a_dry_run_with_no_funds_check_asks_no_funds(agcod, emu, tmp_path):
     d = r.json()
     assert d["totals"][0]["amount"] == "3.50" and "available_funds" not in d, d
     assert emu.requests() == []
+
+
+def test_an_empty_out_name_is_refused_before_the_funds_are_asked(agcod, emu, tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("amount\n1\n")
+    r = agcod("batch", "create", f, "--out", "")
+    assert r.rc == 64 and "--out" in r.err, r
+    assert emu.requests() == []
