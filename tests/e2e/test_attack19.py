@@ -167,3 +167,18 @@ def test_an_empty_out_name_is_refused_before_the_funds_are_asked(agcod, emu, tmp
     r = agcod("batch", "create", f, "--out", "")
     assert r.rc == 64 and "--out" in r.err, r
     assert emu.requests() == []
+
+
+def test_bidi_overrides_are_shown_not_obeyed(agcod, emu, tmp_path):
+    """U+202E in a name reached the terminal raw: the rest of the row, the
+    claim code included, could be shown right to left, a code read
+    backwards.  Shown as \\xNN like C1 controls, in tables and errors"""
+    f = tmp_path / "p.csv"
+    f.write_text("amount,name\n1,\u202eevil\u2066x\u2028y\n")
+    r = agcod("batch", "create", f, "-o", "table")
+    assert r.rc == 0, r
+    assert "\\xE2\\x80\\xAEevil\\xE2\\x81\\xA6x\\xE2\\x80\\xA8y" in r.out, r
+    for ch in ("\u202e", "\u2066", "\u2028"):
+        assert ch not in r.out and ch not in r.err, r
+    r = agcod("history", "--state", "\u202eissued")
+    assert r.rc == 64 and "\u202e" not in r.err and "\\xE2\\x80\\xAE" in r.err, r
