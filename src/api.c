@@ -388,9 +388,9 @@ classify_json(struct api_result *r)
 	if (r->status == NULL && not_understood(st, type, msg)) {
 		r->outcome = OUTCOME_FAILED;
 		r->exit = EX_DATAERR;
-		api_say(r, "refused by the gateway, nothing was done (HTTP %ld "
-		    "%s): %s", st, type ? type : "", m[0] ? m : "the request "
-		    "was not understood");
+		api_say(r, "refused by the gateway, nothing was done (HTTP %ld"
+		    "%s%s): %s", st, type ? " " : "", type ? type : "", m[0] ?
+		    m : "the request was not understood");
 		return V_DONE;
 	}
 	return unproven(r, st / 100 == 2 ? "with a JSON body that is not an "

@@ -15,6 +15,7 @@
  * the whole batch.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -1031,8 +1032,9 @@ dry_run(struct batch *b)
 	for (i = 0; i < b->n; i++)
 		issued += b->rows[i].prev == PREV_ISSUED;
 	/* the one request a dry run sends: how much is there */
-	rc = get_funds(b, &f);
-	if (rc == 0)
+	if (c->args.seen[O_NO_FUNDS_CHECK])
+		rc = -1;	/* not asked: the funds view is unavailable */
+	else if ((rc = get_funds(b, &f)) == 0)
 		covered = funds_cover(b, tot, nt, &f);
 
 	json_object_set_new(out, "dry_run", json_true());
@@ -1078,7 +1080,7 @@ dry_run(struct batch *b)
 	json_decref(out);
 	if (rc == 0)
 		json_decref(f.json);
-	return rc ? rc : covered ? 0 : EX_BELOW;
+	return rc > 0 ? rc : covered ? 0 : EX_BELOW;
 }
 
 /* ---- output: JSON lines, a table or CSV, with every input column ---- */
@@ -1269,6 +1271,50 @@ out_format(struct batch *b)
 			b->c->out = by_ext[i].fmt;
 }
 
+static int
+out_error(struct batch *b, const char *path, int e)
+{
+	return usage_error(b->c->cmd, "--out '%s': %s%s", path, strerror(e),
+	    e == EEXIST ? " (results never overwrite a file: give a new "
+	    "name)" : "");
+}
+
+/*
+ * Before the funds are asked and the run confirmed: --out names no file
+ * yet, in a directory agcod may write.  The file itself is created only
+ * once the run goes ahead (open_out), so a run stopped before its first
+ * row (funds short, not confirmed, Ctrl-C at the prompt) leaves none.
+ */
+static int
+out_check(struct batch *b)
+{
+	const char *path = b->c->args.val[O_OUT], *slash;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	b->out = stdout;
+	b->outname = "standard output";
+	b->outfd = -1;
+	if (path == NULL)
+		return 0;
+	if (*path == '\0')
+		return out_error(b, path, ENOENT);
+	if (lstat(path, &st) == 0)
+		return out_error(b, path, EEXIST);
+	if (errno != ENOENT)
+		return out_error(b, path, errno);
+	if ((slash = strrchr(path, '/')) == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else if ((size_t)(slash - path) + 2 > sizeof(dir))
+		return out_error(b, path, ENAMETOOLONG);
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) == -1)
+		return out_error(b, path, errno);
+	return 0;
+}
+
 /* --out FILE: a new file, 0600, never through a symbolic link */
 static int
 open_out(struct batch *b)
@@ -1276,17 +1322,12 @@ open_out(struct batch *b)
 	const char *path = b->c->args.val[O_OUT];
 	int fd;
 
-	b->out = stdout;
-	b->outname = "standard output";
-	b->outfd = -1;
 	if (path == NULL)
 		return 0;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1)
-		return usage_error(b->c->cmd, "--out '%s': %s%s", path,
-		    strerror(errno), errno == EEXIST ? " (results never "
-		    "overwrite a file: give a new name)" : "");
+		return out_error(b, path, errno);
 	if ((b->out = fdopen(fd, "w")) == NULL) {
 		close(fd);
 		msg_err("--out '%s': %s", path, strerror(errno));
@@ -1397,12 +1438,13 @@ resume_out(const struct batch *b, struct buf *t)
 
 	if (out == NULL)
 		return 0;
+	/* appending it would repeat the BOM, the header and the rows */
 	bad = buf_adds(t, "; --out never overwrites a file: NEW_FILE then "
-	    "holds every row, so to replace ");
+	    "holds every row of the batch, those already in ");
 	bad |= put_quoted(t, out);
-	bad |= buf_adds(t, " move NEW_FILE over it; to append to it "
-	    "instead, leave out --out and add >> ");
+	bad |= buf_adds(t, " with their original cards, so move NEW_FILE over ");
 	bad |= put_quoted(t, out);
+	bad |= buf_adds(t, " rather than append it");
 	return bad ? -1 : 0;
 }
 
@@ -1432,7 +1474,8 @@ run(struct batch *b)
 	if ((rc = guard_limits(b, tot, nt)) != 0 ||
 	    (rc = ctx_sender(c, &snd)) != 0 ||
 	    (rc = check_funds(b, tot, nt)) != 0 ||
-	    (rc = confirm_batch(b, tot, nt)) != 0)
+	    (rc = confirm_batch(b, tot, nt)) != 0 ||
+	    (rc = open_out(b)) != 0)
 		return rc;
 	/* each row's reference is held with its pending record */
 	snd->reserve_refs = !c->args.seen[O_ALLOW_REUSED_REF];
@@ -1597,10 +1640,12 @@ batch_sep(struct batch *b)
 		return 0;	/* from the header line */
 	if (strcasecmp(v, "tab") == 0 || strcmp(v, "\\t") == 0)
 		v = "\t";
+	/* not the quote, nor a character of an amount or a request id */
 	if (strlen(v) != 1 || (!ispunct((unsigned char)*v) && *v != '\t') ||
-	    *v == '"')
+	    strchr("\".-_", *v) != NULL)
 		return usage_error(b->c->cmd, "--delimiter must be one "
-		    "character such as , ; | or tab");
+		    "character such as , ; | or tab (not '\"', nor '.', '-' "
+		    "or '_', which amounts and request ids hold)");
 	b->sep = *v;
 	return 0;
 }
@@ -1753,7 +1798,7 @@ cmd_batch(struct cmd_ctx *c)
 		goto done;
 	}
 	out_format(&b);
-	if ((rc = open_out(&b)) != 0)
+	if ((rc = out_check(&b)) != 0)
 		goto done;
 	rc = run(&b);
 	if (b.out != stdout && fclose(b.out) != 0 && rc == 0) {

@@ -85,6 +85,19 @@ csv_parse_sep(const char *s, size_t n, char sep, struct csv *c, char *err,
 		i = 3;	/* a UTF-8 byte-order mark from spreadsheets */
 		c->bom = 1;
 	}
+	if (n >= 2 && (memcmp(s, "\xff\xfe", 2) == 0 ||
+	    memcmp(s, "\xfe\xff", 2) == 0)) {
+		/* Excel's "Unicode Text" */
+		snprintf(err, errlen, "the file is UTF-16: save it as "
+		    "\"CSV UTF-8\"");
+		return -1;
+	}
+	if (memchr(s, '\r', n) && !memchr(s, '\n', n)) {
+		/* Excel for Mac's old "CSV (Macintosh)" */
+		snprintf(err, errlen, "its lines end in CR alone: save it as "
+		    "\"CSV UTF-8\"");
+		return -1;
+	}
 	if (memchr(s, '\0', n)) {
 		snprintf(err, errlen, "the file holds a NUL byte");
 		return -1;

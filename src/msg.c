@@ -62,7 +62,9 @@ show_unit(const unsigned char *s, size_t n, size_t i, int flags, char *out,
 		    (c == '\r' && i + 1 < n && s[i + 1] == '\n')))
 			esc = 0;
 	} else if ((len = utf8_len(s + i, n - i, &cp)) != 0)
-		esc = cp >= 0x80 && cp <= 0x9f;
+		/* C1; bidi embeddings, overrides and isolates; U+2028/9 */
+		esc = (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x2028 &&
+		    cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 	else {
 		len = 1;
 		esc = c <= 0x9f;	/* 0xa0-0xff: Latin-1 text, harmless */

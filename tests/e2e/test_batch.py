@@ -197,6 +197,31 @@ def test_funds_that_cannot_cover_the_rows_send_nothing(agcod, emu, tmp_path):
     assert [x["status"] for x in r.jsonl()] == ["SUCCESS"] * 3 + ["FAILURE"]
 
 
+def test_a_batch_that_sends_nothing_leaves_no_out_file(agcod, emu, tmp_path):
+    """funds short: "add funds and run it again" must work with the same
+    --out, so the run that sent nothing leaves no empty file in its way"""
+    D = __import__("decimal").Decimal
+    emu.state.funds = D("10.00")
+    f = write(tmp_path, "team.csv", "amount\n5.00\n5.00\n5.00\n")
+    out = tmp_path / "cards.csv"
+    r = agcod("batch", "create", f, "--out", out)
+    assert r.rc == 77 and emu.state.creates == 0, r
+    assert not out.exists()
+    time.sleep(1.0)                                     # the funds' 1/s
+    emu.state.funds = D("15.00")
+    r = agcod("batch", "create", f, "--out", out)
+    assert r.rc == 0 and emu.state.creates == 3, r
+    assert out.read_text().count("SUCCESS") == 3
+    # a production run that cannot ask for its confirmation (cron) neither
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca, environment="production")
+    g = write(tmp_path, "more.csv", "amount\n1.00\n")
+    emu.state.funds = D("15.00")
+    time.sleep(1.0)                                     # the funds' 1/s
+    r = agcod("batch", "create", g, "--out", tmp_path / "more-cards.csv")
+    assert r.rc == 64 and "nothing was sent" in r.err, r
+    assert not (tmp_path / "more-cards.csv").exists() and emu.state.creates == 3
+
+
 def test_funds_view_unavailable_then_no_funds_check(agcod, emu, tmp_path):
     f = write(tmp_path, "p.csv", "amount\n1\n")
     emu.fault("html500", count=100, op="GetAvailableFunds")
@@ -330,8 +355,9 @@ def test_resume_hint_repeats_the_options_used(agcod, emu, tmp_path):
     assert "agcod batch create '%s'" % f in hint, hint
     for opt in ("-p 'default'", "-o table", "--batch-id 'nov-1'", "--no-funds-check"):
         assert opt in hint, (opt, hint)
-    # --out never overwrites: the hint says how to replace or append
-    assert "'%s'" % out in hint and "replace" in hint and "append" in hint, hint
+    # --out never overwrites: the hint says how to replace it (appending
+    # would repeat its header and rows: test_attack19)
+    assert "move NEW_FILE over '%s'" % out in hint, hint
     assert "--new-batch" not in hint
 
 
