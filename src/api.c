@@ -175,8 +175,9 @@ api_result_free(struct api_result *r)
 struct pacing {
 	struct api_env		*env;
 	const struct op		*op;
-	long			 latest;	/* mono_ms() time */
-	int			 capped;	/* latest: PACE_MAX_MS, not budget */
+	long			 deadline;	/* --retry-for's, mono_ms() time */
+	long			 signed_at;	/* mono_ms() time */
+	int			 capped;	/* the wait: PACE_MAX_MS, not budget */
 	struct api_result	*r;
 };
 
@@ -185,8 +186,17 @@ pace(void *arg)
 {
 	struct pacing *p = arg;
 	struct api_result *r = p->r;
-	long wait = 0, max = p->latest - mono_ms();
+	long wait = 0, now = mono_ms(), latest, max;
 	char why[PATH_MAX + 128];
+
+	/* the rate's own window counts from here, once the connection is up:
+	 * a slow handshake does not eat it */
+	latest = now + PACE_MIN_MS;
+	if (p->deadline > latest)
+		latest = p->deadline;
+	if ((p->capped = latest > p->signed_at + PACE_MAX_MS))
+		latest = p->signed_at + PACE_MAX_MS;
+	max = latest - now;
 
 	switch (p->env->pace(p->env->pace_arg, p->op->rate, max > 0 ? max : 0,
 	    &wait, why, sizeof(why))) {
@@ -577,12 +587,15 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		}
 		was_sent = env->sent;
 		env->sent = 1;
-		pc.latest = mono_ms() + PACE_MIN_MS;
-		if (deadline > pc.latest)
-			pc.latest = deadline;
-		if ((pc.capped = pc.latest > mono_ms() + PACE_MAX_MS))
-			pc.latest = mono_ms() + PACE_MAX_MS;
-		gate.max_wait_s = (pc.latest - mono_ms()) / 1000 + 1;
+		pc.deadline = deadline;
+		pc.signed_at = mono_ms();
+		/* the most the gate can wait: curl's overall backstop */
+		wait = deadline - pc.signed_at;
+		if (wait < PACE_MIN_MS)
+			wait = PACE_MIN_MS;
+		if (wait > PACE_MAX_MS)
+			wait = PACE_MAX_MS;
+		gate.max_wait_s = wait / 1000 + 1;
 		sent_at = mono_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len,

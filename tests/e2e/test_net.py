@@ -416,6 +416,23 @@ def test_rate_slot_is_taken_once_the_connection_is_up(agcod, emu):
     assert emu.throttled == 0 and len(emu.requests("GetAvailableFunds")) == 2
 
 
+def test_a_slow_handshake_does_not_eat_the_rate_window(agcod, emu):
+    """a connection that takes 1.5 s to come up, with --retry-for 0: the
+    rate's own window (a second) counts from when the connection is up, so
+    the request goes out; counted from before the handshake it was 'not
+    sent' on a slow or busy machine (seen under valgrind)"""
+    make_state(agcod)
+    relay = SlowStart(int(emu.endpoint.rsplit(":", 1)[1]), 1.5)
+    try:
+        r = agcod("--endpoint", f"https://127.0.0.1:{relay.port}",
+                  "--retry-for", "0", "create", "--amount", "1", "-o", "json",
+                  timeout=60)
+    finally:
+        relay.close()
+    assert r.rc == 0, r
+    assert emu.state.creates == 1
+
+
 def test_refused_connection_is_said_once_and_given_up_in_seconds(offline):
     """issue 19 item 6: nothing was sent; a few tries within about 5 s
     (not the whole --retry-for of 60 s), one line about it, exit 75"""
