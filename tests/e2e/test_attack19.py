@@ -1,17 +1,13 @@
 """Issue 19's features attacked as a stranger would: one test each.
 
-Each test failed on the code before its fix (or is marked xfail, strict,
-with the reason it is still open)."""
+Each test failed on the code before its fix (the two that a later
+refusal must not settle failed until the evidence rule of issue 18 landed)."""
 
 import pytest
 
 from conftest import PARTNER
 
 
-@pytest.mark.xfail(strict=True, reason="journal_next_state() (src/journal.c) "
-                   "lets any 'failed' settle an unknown card; only the "
-                   "service's own F2xx/F3xx answer for the id may (and the "
-                   "command then exits 75, not 65)")
 @pytest.mark.parametrize("refusal", ["gw_not_json_type", "gw_unsupported_media",
                                      "throttle", "throttled_code"])
 def test_a_later_refusal_never_fails_a_card_the_service_may_hold(agcod, emu, refusal):
@@ -32,9 +28,6 @@ def test_a_later_refusal_never_fails_a_card_the_service_may_hold(agcod, emu, ref
 
 
 
-@pytest.mark.xfail(strict=True, reason="reconcile (src/recover.c, "
-                   "journal_next_state) settles an unknown card as failed on "
-                   "a gateway refusal that says nothing of the first attempt")
 def test_reconcile_keeps_an_unknown_card_open_after_a_gateway_refusal(agcod, emu):
     emu.fault("acted_html502", count=1, op="CreateGiftCard")
     assert agcod("--retry-for", "0", "create", "--amount", "1").rc == 75
