@@ -34,9 +34,16 @@ currency_find(const char *code)
 {
 	size_t i;
 
-	for (i = 0; i < NCURRENCIES; i++)
-		if (strcmp(currencies[i].code, code) == 0)
+	/* ASCII, whatever the locale: 'usd' is USD */
+	for (i = 0; i < NCURRENCIES; i++) {
+		const char *c = currencies[i].code, *s = code;
+
+		while (*c && (*s == *c || (*s >= 'a' && *s <= 'z' &&
+		    *s - 'a' + 'A' == *c)))
+			c++, s++;
+		if (*c == '\0' && *s == '\0')
 			return &currencies[i];
+	}
 	return NULL;
 }
 

@@ -141,3 +141,13 @@ def test_signed_headers_and_fresh_dates(agcod, emu):
     assert "SignedHeaders=accept;content-type;host;x-amz-date;x-amz-target" in h["authorization"]
     assert h["host"] == emu.endpoint[len("https://"):]
     assert h["user-agent"].startswith("agcod/")
+
+
+def test_a_lower_case_currency_is_sent_in_upper_case(agcod, emu):
+    """--currency usd, as a batch file's currency cell may be: the body
+    and the journal carry the ISO code, USD"""
+    r = agcod("create", "--amount", "1.25", "--currency", "usd", "-o", "json")
+    assert r.rc == 0, r
+    body = json.loads(emu.requests("CreateGiftCard")[0]["body"])
+    assert body["value"] == {"currencyCode": "USD", "amount": 1.25}
+    assert agcod.journal()[-1]["currency"] == "USD"

@@ -54,7 +54,11 @@ test_amount(void)
 		    cases[i].text);
 	}
 	CHECK(currency_find("XYZ") == NULL, "unknown currency");
-	CHECK(currency_find("usd") == NULL, "currency codes are upper case");
+	CHECK(currency_find("usd") == currency_find("USD") &&
+	    currency_find("USD") != NULL, "a lower-case code is the ISO code");
+	CHECK(currency_find("us") == NULL && currency_find("usdx") == NULL &&
+	    currency_find("") == NULL && currency_find("US\xc4") == NULL,
+	    "only a whole code matches");
 	CHECK(currency_find("JPY")->exponent == 0, "JPY has no decimals");
 	/* inferred from the EU endpoint's countries and ISO 4217 */
 	CHECK(currency_find("EGP") && currency_find("EGP")->exponent == 2 &&
