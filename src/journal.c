@@ -567,6 +567,13 @@ check_companions(struct journal *j)
 
 static int import_legacy(struct journal *, const char *dir);
 
+/* a command that wrote much checkpoints (and removes the WAL) as it closes */
+static void
+wrote_much(struct journal *j)
+{
+	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+}
+
 /* flock, waiting at most as long as SQLite's busy timeout */
 static int
 lock_dir(int fd)
@@ -702,6 +709,13 @@ journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 		goto fail;
 	}
 	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	/*
+	 * Both commits are durable in the WAL (synchronous=FULL): copying them
+	 * into journal.db at every exit is work the checkpoint by size (every
+	 * 1000 pages) does later.  An import or a prune, which write much,
+	 * turn it back on (wrote_much).
+	 */
+	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if (exec(j, "PRAGMA journal_mode = WAL") == -1 ||
@@ -1869,6 +1883,8 @@ journal_prune(struct journal *j, const char *before, int dry_run)
 	}
 	if (exec(j, dry_run ? "ROLLBACK" : "COMMIT") == -1)
 		goto fail;
+	if (!dry_run)
+		wrote_much(j);
 	return total;
 fail:
 	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -2043,6 +2059,7 @@ import_legacy(struct journal *j, const char *dir)
 		j->imported = records;
 		j->import_bad = bad;
 		j->import_torn = torn;
+		wrote_much(j);
 	} else {
 		close(fd);
 		j->import_before = 1;
