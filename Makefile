@@ -71,6 +71,25 @@ $(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
 $(BUILD):
 	@mkdir -p $(BUILD)
 
+# the journal's layers (README, Source layout): the rule links without
+# SQLite, and only the SQLite store's files use it
+$(BUILD)/state-alone: tests/layering/state_alone.c $(BUILD)/journal_state.o \
+	    $(BUILD)/ops.o
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) -Isrc $(CFLAGS) $(AGCOD_LDFLAGS) \
+	    $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+
+layering: $(BUILD)/state-alone $(OBJS)
+	$(BUILD)/state-alone
+	@for o in $(filter-out $(BUILD)/journal_sqlite%,$(OBJS)); do \
+	  if nm -u $$o | grep -q ' sqlite3_'; then \
+	    echo "layering: $$o calls SQLite" >&2; exit 1; fi; done
+	@if grep -l '<sqlite3.h>' $(filter-out src/journal_sqlite%, \
+	    $(wildcard src/*.c src/*.h)); then \
+	  echo "layering: only journal_sqlite*.c include sqlite3.h" >&2; \
+	  exit 1; fi
+	@echo "layering: only the SQLite store uses SQLite"
+.PHONY: layering
+
 # ---- dependencies: Debian packages, installed only when missing ----
 
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
@@ -107,7 +126,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory test
 
-test: $(PROG) $(BUILD)/unit-tests
+test: $(PROG) $(BUILD)/unit-tests layering
 	$(BUILD)/unit-tests tests/data
 	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
 	AGCOD=$(CURDIR)/$(PROG) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
