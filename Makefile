@@ -270,14 +270,19 @@ completions: $(PROG)
 .PHONY: completions
 
 # benchmarks: measurements, not tests (see README, Performance); they write
-# bench/results.md with the machine they ran on
+# $(BENCH_OUT) with the machine they ran on, a new file each run: the
+# committed bench/results.md changes only by hand
+BENCH_OUT ?= $(BUILD)/bench-results.md
 bench: deps
 	@$(MAKE) --no-print-directory $(PROG)
-	$(PYTHON) bench/run.py ./$(PROG)
-	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a bench/results.md
-	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a bench/results.md
-	$(PYTHON) bench/journal.py ./$(PROG) | tee -a bench/results.md
-	$(PYTHON) bench/ca.py ./$(PROG) | tee -a bench/results.md
+	@mkdir -p $(dir $(BENCH_OUT))
+	BENCH_OUT=$(BENCH_OUT) $(PYTHON) bench/run.py ./$(PROG)
+	$(PYTHON) bench/instructions.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/journal.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/ca.py ./$(PROG) | tee -a $(BENCH_OUT)
+	@echo "bench: results in $(BENCH_OUT)"
 .PHONY: bench
 
 # ---- Debian package ----
