@@ -49,7 +49,7 @@ struct journal_store {
 	int	(*import_text)(struct journal *, const char *text, size_t len,
 		    long *records, long *bad, int *torn);
 	/*
-	 * What a store shared by several hosts must also keep (issue 21).
+	 * What a store shared by several hosts must also keep.
 	 * NULL: the state directory keeps it, as it does for SQLite today:
 	 * the batch lock is cmd_batch.c's flock on STATE_DIR/batch-ID.lock,
 	 * the rate slots ratelimit.c's STATE_DIR/ratelimit-PARTNER.
