@@ -378,6 +378,29 @@ wrote_much(struct journal *j)
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 }
 
+/*
+ * After each commit, the WAL's size in pages.  The next process to open
+ * the journal reads the whole WAL to rebuild its index (about 5,000
+ * instructions a page), so a WAL past WAL_CLOSE_PAGES (a create writes
+ * about 15) is checkpointed as this process closes: few exits pay the
+ * checkpoint's fsyncs, and no open reads more than 256 KiB of WAL.  A long
+ * run (a batch) checkpoints as SQLite would by itself, every 1000 pages.
+ */
+#define WAL_CLOSE_PAGES	64
+#define WAL_RUN_PAGES	1000
+
+static int
+wal_size(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)arg;
+	if (pages >= WAL_RUN_PAGES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	else if (pages >= WAL_CLOSE_PAGES)
+		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+	return SQLITE_OK;
+}
+
 /* flock, waiting at most as long as SQLite's busy timeout */
 static int
 lock_dir(int fd)
@@ -451,11 +474,12 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
 	/*
 	 * Both commits are durable in the WAL (synchronous=FULL): copying them
-	 * into journal.db at every exit is work the checkpoint by size (every
-	 * 1000 pages) does later.  An import or a prune, which write much,
-	 * turn it back on (wrote_much).
+	 * into journal.db at every exit is work done by size instead (see
+	 * wal_size).  An import or a prune, which write much, turn it back on
+	 * (wrote_much).
 	 */
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(j->db, wal_size, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if (exec(j, "PRAGMA journal_mode = WAL") == -1 ||

@@ -616,6 +616,16 @@ def test_a_command_does_not_checkpoint_at_exit(agcod, emu):
     assert last(agcod, rid)["state"] == "succeeded"
 
 
+def test_the_wal_a_command_leaves_stays_small(agcod, emu):
+    """the next process reads all of the WAL it finds to rebuild its index:
+    past 64 pages, a command checkpoints as it exits"""
+    wal = agcod.state / "journal.db-wal"
+    for i in range(10):
+        assert agcod("create", "--amount", "1", "--request-id",
+                     PARTNER + "Wal%d" % i).rc == 0
+        assert not wal.exists() or wal.stat().st_size < 400 * 1024, i
+
+
 def test_an_import_or_a_prune_leaves_no_large_wal(agcod, emu):
     """the exception: a command that wrote much checkpoints as it closes"""
     assert agcod("create", "--amount", "5").rc == 0
