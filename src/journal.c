@@ -121,7 +121,7 @@ journal_row_live(struct journal *j, json_t *row)
 	return (j->alive ? j->alive : proc_alive)(p, start);
 }
 
-/* a handle never opened is SQLite's, closed: as before there were stores */
+/* a handle never opened (zeroed) is a closed SQLite journal */
 static const struct journal_store *
 store(const struct journal *j)
 {
