@@ -71,6 +71,26 @@ $(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
 $(BUILD):
 	@mkdir -p $(BUILD)
 
+# the journal's layers (README, Source layout): the rule links without
+# SQLite, and only the SQLite store's files use it
+$(BUILD)/state-alone: tests/layering/state_alone.c $(BUILD)/journal_state.o \
+	    $(BUILD)/json.o $(BUILD)/buf.o $(BUILD)/msg.o \
+	    $(BUILD)/ops.o
+	$(CC) $(CPPFLAGS) $(AGCOD_CFLAGS) -Isrc $(CFLAGS) $(AGCOD_LDFLAGS) \
+	    $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+
+layering: $(BUILD)/state-alone $(OBJS)
+	$(BUILD)/state-alone
+	@for o in $(filter-out $(BUILD)/journal_sqlite%,$(OBJS)); do \
+	  if nm -u $$o | grep -q ' sqlite3_'; then \
+	    echo "layering: $$o calls SQLite" >&2; exit 1; fi; done
+	@if grep -l '<sqlite3.h>' $(filter-out src/journal_sqlite%, \
+	    $(wildcard src/*.c src/*.h)); then \
+	  echo "layering: only journal_sqlite*.c include sqlite3.h" >&2; \
+	  exit 1; fi
+	@echo "layering: only the SQLite store uses SQLite"
+.PHONY: layering
+
 # ---- dependencies: Debian packages, installed only when missing ----
 
 DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
@@ -122,7 +142,7 @@ check-run:
 # the end-to-end suites (E2E: files or test ids) in a temporary directory
 # of their own, removed afterwards; -rs names every skip
 E2E	?= tests/e2e
-test: $(PROG) $(BUILD)/unit-tests
+test: $(PROG) $(BUILD)/unit-tests layering
 	$(BUILD)/unit-tests tests/data
 	mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-test.XXXXXX") || exit 1; \
@@ -348,14 +368,19 @@ completions: $(PROG)
 .PHONY: completions
 
 # benchmarks: measurements, not tests (see README, Performance); they write
-# bench/results.md with the machine they ran on
+# $(BENCH_OUT) with the machine they ran on, a new file each run: the
+# committed bench/results.md changes only by hand
+BENCH_OUT ?= $(BUILD)/bench-results.md
 bench: deps
 	@$(MAKE) --no-print-directory $(PROG)
-	$(PYTHON) bench/run.py ./$(PROG)
-	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a bench/results.md
-	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a bench/results.md
-	$(PYTHON) bench/journal.py ./$(PROG) | tee -a bench/results.md
-	$(PYTHON) bench/ca.py ./$(PROG) | tee -a bench/results.md
+	@mkdir -p $(dir $(BENCH_OUT))
+	BENCH_OUT=$(BENCH_OUT) $(PYTHON) bench/run.py ./$(PROG)
+	$(PYTHON) bench/instructions.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/journal.py ./$(PROG) | tee -a $(BENCH_OUT)
+	$(PYTHON) bench/ca.py ./$(PROG) | tee -a $(BENCH_OUT)
+	@echo "bench: results in $(BENCH_OUT)"
 .PHONY: bench
 
 # ---- Debian package ----

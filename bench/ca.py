@@ -11,7 +11,7 @@ the CA appended) and the same directory (--capath).  Also agcod with the
 bundle file (SSL_CERT_FILE), to show what the directory saves.
 
 Goal: agcod at most 0.8x curl's wall time and 0.6x its CPU time.  Prints a
-Markdown table (make bench appends it to bench/results.md).
+Markdown table (make bench appends it to its results file, $BENCH_OUT).
 
     /usr/bin/python3 bench/ca.py ./agcod
 """

@@ -96,9 +96,11 @@ def durable_cost():
                              "sqlite3"], capture_output=True, text=True,
                             check=True).stdout.split()
     subprocess.run(["cc", "-O2", "-D_GNU_SOURCE", "-o", exe,
-                    os.path.join(HERE, "journal_bench.c"),
-                    os.path.join(ROOT, "src", "journal.c"),
-                    os.path.join(ROOT, "src", "buf.c")] + cflags, check=True)
+                    os.path.join(HERE, "journal_bench.c")]
+                   + [os.path.join(ROOT, "src", f) for f in
+                      ("journal.c", "journal_state.c", "journal_sqlite.c",
+                       "journal_sqlite_query.c", "journal_sqlite_import.c",
+                       "ops.c", "statedir.c", "buf.c")] + cflags, check=True)
     with tempfile.TemporaryDirectory(prefix="agcod-bench-durable-", dir=ROOT) as tmp:
         os.chmod(tmp, 0o700)
         out = subprocess.run([exe, tmp, "300"], capture_output=True, text=True,

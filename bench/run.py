@@ -11,7 +11,8 @@ Per request: median wall time, CPU time and peak RSS over repeated runs, with
 the ratio to agcod.  For 300 creates at the emulator's 10 requests a second:
 total time, throttled responses and TLS handshakes.  Then the signing
 microbenchmark (src/sigv4.c against botocore's SigV4Auth) and the time of
-'agcod --version'.  Prints a table and writes bench/results.md.
+'agcod --version'.  Prints a table and writes it to $BENCH_OUT (make bench:
+build/bench-results.md), never over the committed bench/results.md.
 """
 import datetime
 import os
@@ -233,7 +234,9 @@ def main():
         say(f"| {name} | {ns:.0f} | {rate:.0f} |")
     say()
     say(f"`agcod --version`: {version_time(agcod) * 1e3:.2f} ms (median of 50).")
-    with open(os.path.join(HERE, "results.md"), "w") as f:
+    out = os.environ.get("BENCH_OUT", os.path.join(ROOT, "build", "bench-results.md"))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     return 0
 

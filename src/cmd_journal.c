@@ -79,8 +79,8 @@ check(struct journal *j)
 		    n == 1 ? "" : "s");
 		return EX_DATAERR;
 	}
-	msg_note("the journal '%s' is consistent", j->db ? j->path :
-	    "(none yet)");
+	msg_note("the journal '%s' is consistent", journal_is_open(j) ?
+	    j->path : "(none yet)");
 	return 0;
 }
 
@@ -212,7 +212,7 @@ cmd_journal(struct cmd_ctx *c)
 	case 1: return check(j);
 	case 2: return prune(c, j);
 	default:
-		if (j->db == NULL) {
+		if (!journal_is_open(j)) {
 			msg_err("the journal in '%s' is empty", c->state_dir);
 			return EX_DATAERR;
 		}

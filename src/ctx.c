@@ -57,7 +57,7 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 
 	if (ctx_state_dir(c) == -1)
 		return EX_IOERR;
-	if (journal && c->journal.db == NULL) {
+	if (journal && !journal_is_open(&c->journal)) {
 		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
 		    == -1) {
 			msg_err("cannot open the journal in '%s': %s; nothing "

@@ -16,10 +16,17 @@
 
 struct sqlite3;
 struct sqlite3_stmt;
+struct journal_store;
 
 #define JOURNAL_STMTS	40
 
+/*
+ * The handle commands use.  Its store (journal_store.h) is picked by
+ * journal_open; commands never reach past journal.h into it.
+ */
 struct journal {
+	const struct journal_store *ops;
+	/* the SQLite store's own (journal_sqlite.c) */
 	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
 	char		 path[PATH_MAX];
 	char		 err[600];	/* the last failure, for a message */
@@ -31,6 +38,7 @@ struct journal {
 	/* prepared statements, kept while it is open */
 	struct sqlite3_stmt *stmt[JOURNAL_STMTS];
 	char		*stmt_sql[JOURNAL_STMTS];
+	void		*impl;		/* another store's own state */
 	/*
 	 * Who writes pending records: this process (its pid and start time,
 	 * set by journal_open), and how another's liveness is judged.  A
@@ -64,6 +72,8 @@ enum journal_mode {
  */
 int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
 void	journal_close(struct journal *);
+/* there is a journal (JOURNAL_READ finds none before the first request) */
+int	journal_is_open(const struct journal *);
 
 /*
  * A request about to be sent: the pending record (members as in

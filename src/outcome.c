@@ -61,8 +61,8 @@ noted(struct cmd_ctx *c, const struct op *op, const char *rid, int r,
 {
 	if (r == -1)
 		msg_err("cannot record in the journal that %s %s %s: %s",
-		    op->name, rid, what, c->journal.db ? c->journal.err :
-		    "the journal is not open");
+		    op->name, rid, what, journal_is_open(&c->journal) ?
+		    c->journal.err : "the journal is not open");
 	return r;
 }
 

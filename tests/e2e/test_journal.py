@@ -131,6 +131,7 @@ def test_fifo_at_the_journal_is_refused_at_once(agcod, emu):
 
 def test_fifo_at_the_wal_is_refused(agcod, emu):
     assert agcod("create", "--amount", "1").rc == 0
+    os.unlink(agcod.state / "journal.db-wal")  # kept at exit: no checkpoint
     os.mkfifo(agcod.state / "journal.db-wal", 0o600)
     r = agcod("create", "--amount", "1", timeout=10)
     assert r.rc == 74 and "journal.db-wal" in r.err, r
@@ -597,7 +598,39 @@ def test_reading_the_journal_does_not_write_it(agcod, emu):
     assert agcod("history", "-o", "json").rc == 0
     after = os.stat(db)
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
-    assert not os.path.exists(str(db) + "-wal")
+
+
+def test_a_command_does_not_checkpoint_at_exit(agcod, emu):
+    """issue 20 item 8: both commits of a create are durable in the WAL
+    (synchronous=FULL); copying them into journal.db at every exit is work
+    SQLite's checkpoint by size does later.  history reads; it writes
+    neither file."""
+    rid = PARTNER + "NoCheckpoint"
+    assert agcod("create", "--amount", "5", "--request-id", rid).rc == 0
+    db, wal = agcod.state / "journal.db", agcod.state / "journal.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    before = [(os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in (db, wal)]
+    time.sleep(0.05)
+    assert agcod("history", "-o", "json").rc == 0
+    assert [(os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in (db, wal)] == before
+    assert last(agcod, rid)["state"] == "succeeded"
+
+
+def test_the_wal_a_command_leaves_stays_small(agcod, emu):
+    """the next process reads all of the WAL it finds to rebuild its index:
+    past 64 pages, a command checkpoints as it exits"""
+    wal = agcod.state / "journal.db-wal"
+    for i in range(10):
+        assert agcod("create", "--amount", "1", "--request-id",
+                     PARTNER + "Wal%d" % i).rc == 0
+        assert not wal.exists() or wal.stat().st_size < 400 * 1024, i
+
+
+def test_an_import_or_a_prune_leaves_no_large_wal(agcod, emu):
+    """the exception: a command that wrote much checkpoints as it closes"""
+    assert agcod("create", "--amount", "5").rc == 0
+    assert agcod("journal", "prune", "--before", "2999-01-01").rc == 0
+    assert not (agcod.state / "journal.db-wal").exists()
 
 
 def test_a_long_request_id_keeps_its_reason_and_the_hint(agcod, emu):
