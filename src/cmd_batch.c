@@ -759,7 +759,7 @@ check_journal(struct batch *b)
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct row *w = &b->rows[i];
-		const char *ref = w->req.extref, *had;
+		const char *ref = w->req.text.extref, *had;
 		struct hent *he;
 
 		if (ref == NULL)

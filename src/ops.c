@@ -133,6 +133,15 @@ op_input(struct opreq_in *in, size_t i)
 	return (const char **)(void *)((char *)in + op_options[i].in);
 }
 
+const char *
+op_text(const struct opreq_in *in, size_t i)
+{
+	if (i >= nop_options || op_options[i].in == OP_NO_INPUT)
+		return NULL;
+	return *(const char *const *)(const void *)((const char *)in +
+	    op_options[i].in);
+}
+
 static const struct op_option *
 option_find(const char *name)
 {

@@ -98,6 +98,8 @@ extern const size_t nop_options;
 
 /* the opreq_in member op_options[i] fills, or NULL if none */
 const char	**op_input(struct opreq_in *, size_t i);
+/* the text op_options[i] gave in, or NULL */
+const char	*op_text(const struct opreq_in *, size_t i);
 
 /* 1 when op takes option `name` (with name an operation option) */
 int	op_takes(const struct op *, const char *name);
