@@ -24,6 +24,7 @@ struct optspec {
 	const char	*help;
 };
 
+/* the option table, expanded from options.h */
 #define SPEC(ID, NAME, SHORT, ARG, CMDS, HELP) \
 	{ NAME, SHORT, O_##ID, CMDS, ARG, HELP },
 #define SPEC_OPER(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS) \

@@ -67,8 +67,7 @@ const size_t nops = sizeof(ops) / sizeof(ops[0]);
 #define OP_OPTION_BODY(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, \
 	    J, B) \
 	{ NAME, FIELDS, FLAGS, offsetof(struct opreq_in, M), J },
-/* in options.h's order, the old option ids': sign-debug's derived ids hash
- * them in this order */
+/* in options.h's order: sign-debug's derived ids hash them in this order */
 const struct op_option op_options[] = {
 	AGCOD_OPTIONS(OP_OPTION_NONE, OP_OPTION, OP_OPTION_BODY)
 };

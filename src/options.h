@@ -19,9 +19,12 @@
  *	journal member a later request can take it from and `batch` the
  *	batch file's column that gives it (NULL: none)
  *
- * The order is --help's.  A new body option is one BODY line here, its
- * use where the request is checked (opreq.c) and sent (api.c's body,
- * send.c's journal record), and its text in man/agcod.1.
+ * The order is --help's and the ids'.  A new body option is a BODY line
+ * here (its parsing, help, completions, request member, pending journal
+ * record and batch column follow), its check in opreq.c, its member in
+ * api.c's body, its journal column if it is new (journal_sqlite.c's rcols[]
+ * and a migration), the synopses of its operations (ops.c) and its text in
+ * man/agcod.1.
  */
 #ifndef AGCOD_OPTIONS_H
 #define AGCOD_OPTIONS_H
