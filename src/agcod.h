@@ -10,6 +10,7 @@
 
 #include "amount.h"
 #include "journal.h"
+#include "options.h"
 #include "profile.h"
 #include "ratelimit.h"
 #include "send.h"
@@ -36,23 +37,14 @@ enum need {
 	CMD_OPERANDS	= 1 << 5,	/* arguments besides options */
 };
 
+/* O_PROFILE, ...: an option's id, its index in struct args; 0 is none */
+#define OPT_ID(ID, ...)	O_##ID,
 enum opt_id {
-	O_PROFILE = 1, O_CONFIG, O_OUTPUT, O_REGION, O_ENVIRONMENT, O_ENDPOINT,
-	O_CACERT, O_TIMEOUT, O_RETRY_FOR, O_STATE_DIR, O_TRACE, O_VERBOSE,
-	O_QUIET, O_VERSION, O_HELP,
-	O_AMOUNT, O_CURRENCY, O_REQUEST_ID, O_EXTREF, O_PROGRAM_ID, O_GC_ID,
-	O_BELOW, O_ACCOUNT_ID, O_ACCOUNT_TYPE, O_SOURCE_ID, O_CARD_NUMBER,
-	O_DATE, O_SEND, O_SHOW_KEY, O_REQUEST_FILE, O_SERVICE,
-	O_PENDING, O_SINCE, O_DRY_RUN,
-	O_LIST_COMMANDS, O_LIST_OPTIONS,
-	O_REQUESTS, O_STATE, O_OPERATION, O_UNTIL, O_LIMIT, O_BEFORE, O_REASON,
-	O_PRODUCT_TYPE, O_RECOVER_FOR, O_YES, O_LIST_TABLE,
-	O_BATCH_ID, O_REPRINT, O_NEW_BATCH, O_OUT, O_ALLOW_REUSED_REF,
-	O_BELOW_DAYS,
-	O_ALL_ENVIRONMENTS, O_REVERSE, O_EXIT_CODE,
-	O_NO_FUNDS_CHECK, O_DELIMITER,
+	O_NONE,
+	AGCOD_OPTIONS(OPT_ID, OPT_ID, OPT_ID)
 	O_COUNT
 };
+#undef OPT_ID
 
 /* parsed command line */
 struct args {

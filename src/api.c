@@ -43,9 +43,9 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 		e |= jw_str(&w, op->id_field, r->request_id);
 	e |= jw_str(&w, "partnerId", p->partner_id);
 	if (op->fields & F_CARD)
-		e |= jw_str(&w, "cardNumber", r->card_number);
-	if ((op->fields & F_GCID) && r->gc_id)
-		e |= jw_str(&w, "gcId", r->gc_id);
+		e |= jw_str(&w, "cardNumber", r->text.card_number);
+	if ((op->fields & F_GCID) && r->text.gc_id)
+		e |= jw_str(&w, "gcId", r->text.gc_id);
 	if (op->fields & F_VALUE) {
 		e |= jw_open(&w, "value");
 		e |= jw_str(&w, "currencyCode", r->cur->code);
@@ -58,23 +58,23 @@ api_body(const struct profile *p, const struct opreq *r, struct buf *b)
 		e |= jw_str(&w, "value", amt);
 		e |= jw_close(&w);
 	}
-	if ((op->fields & F_SOURCE) && r->source_id) {
+	if ((op->fields & F_SOURCE) && r->text.source_id) {
 		e |= jw_open(&w, "transactionSource");
-		e |= jw_str(&w, "sourceId", r->source_id);
+		e |= jw_str(&w, "sourceId", r->text.source_id);
 		e |= jw_close(&w);
 	}
 	if (op->fields & F_ACCOUNT) {
 		e |= jw_open(&w, "account");
-		e |= jw_str(&w, "id", r->account_id);
-		e |= jw_str(&w, "type", r->account_type);
+		e |= jw_str(&w, "id", r->text.account_id);
+		e |= jw_str(&w, "type", r->text.account_type);
 		e |= jw_close(&w);
 	}
-	if ((op->fields & F_EXTREF) && r->extref)
-		e |= jw_str(&w, "externalReference", r->extref);
-	if ((op->fields & F_PROGRAM) && r->program_id)
-		e |= jw_str(&w, "programId", r->program_id);
-	if ((op->fields & F_PRODUCT) && r->product_type)
-		e |= jw_str(&w, "productType", r->product_type);
+	if ((op->fields & F_EXTREF) && r->text.extref)
+		e |= jw_str(&w, "externalReference", r->text.extref);
+	if ((op->fields & F_PROGRAM) && r->text.program_id)
+		e |= jw_str(&w, "programId", r->text.program_id);
+	if ((op->fields & F_PRODUCT) && r->text.product_type)
+		e |= jw_str(&w, "productType", r->text.product_type);
 	e |= jw_close(&w);
 	return e ? -1 : 0;
 }

@@ -19,14 +19,10 @@ struct opreq {
 	char			 request_id[REQID_MAX + 1];
 	const struct currency	*cur;
 	struct amount		 amount;
-	const char		*gc_id;
-	const char		*card_number;
-	const char		*account_id;
-	const char		*account_type;
-	const char		*source_id;
-	const char		*extref;
-	const char		*program_id;
-	const char		*product_type;
+	/* the text members the operation carries, checked (account_type
+	 * defaulted); amount, currency, request_id and recover_for are NULL
+	 * here: their checked values are the members beside */
+	struct opreq_in		 text;
 	long			 recover_for;	/* activate: seconds, 0 = off */
 	json_t			*from;		/* the journal row it took values
 						 * from, owned; opreq_free() */

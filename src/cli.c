@@ -15,135 +15,28 @@
 #include "cli.h"
 #include "suggest.h"
 
-/* the commands an option belongs to, besides the operations (ops.c) */
-enum {
-	B_SIGN = 1 << 0, B_HISTORY = 1 << 1, B_RECONCILE = 1 << 2,
-	B_BATCH = 1 << 3, B_SUPPORT = 1 << 4, B_JOURNAL = 1 << 5,
-	B_REPRINT = 1 << 6, B_CONFIG = 1 << 7, B_VERIFY = 1 << 8,
-	B_GLOBAL = 1u << 31,
-};
-
 struct optspec {
 	const char	*name;
 	int		 shortopt;
-	int		 has_arg;
 	int		 id;
 	unsigned	 cmds;	/* B_*; an operation's options: ops.c */
-	const char	*arg;
+	const char	*arg;	/* NULL: a flag */
 	const char	*help;
 };
 
+/* the option table, expanded from options.h */
+#define SPEC(ID, NAME, SHORT, ARG, CMDS, HELP) \
+	{ NAME, SHORT, O_##ID, CMDS, ARG, HELP },
+#define SPEC_OPER(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS) \
+	SPEC(ID, NAME, SHORT, ARG, CMDS, HELP)
+#define SPEC_BODY(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, J, B) \
+	SPEC(ID, NAME, SHORT, ARG, CMDS, HELP)
 static const struct optspec optspecs[] = {
-	{ "profile", 'p', 1, O_PROFILE, B_GLOBAL, "NAME",
-	    "profile (INI section) to use" },
-	{ "config", 'c', 1, O_CONFIG, B_GLOBAL, "FILE", "configuration file" },
-	{ "output", 'o', 1, O_OUTPUT, B_GLOBAL, "json|table|csv",
-	    "output format (csv: history, journal export, batch)" },
-	{ "region", 0, 1, O_REGION, B_GLOBAL, "na|eu|fe", "region group" },
-	{ "environment", 0, 1, O_ENVIRONMENT, B_GLOBAL, "sandbox|production",
-	    "Amazon environment" },
-	{ "endpoint", 0, 1, O_ENDPOINT, B_GLOBAL, "URL",
-	    "send to this base URL instead" },
-	{ "cacert", 0, 1, O_CACERT, B_GLOBAL, "FILE", "trust this CA bundle" },
-	{ "timeout", 0, 1, O_TIMEOUT, B_GLOBAL, "SECONDS",
-	    "limit for one HTTP attempt (10)" },
-	{ "retry-for", 0, 1, O_RETRY_FOR, B_GLOBAL, "SECONDS",
-	    "time budget for retries, 0 = none (60)" },
-	{ "state-dir", 0, 1, O_STATE_DIR, B_GLOBAL, "DIR",
-	    "journal and rate-limit state" },
-	{ "trace", 0, 1, O_TRACE, B_GLOBAL, "FILE",
-	    "append a redacted dump of every HTTP exchange" },
-	{ "verbose", 'v', 0, O_VERBOSE, B_GLOBAL, NULL, "more on stderr" },
-	{ "quiet", 'q', 0, O_QUIET, B_GLOBAL, NULL, "less on stderr" },
-	{ "version", 'V', 0, O_VERSION, B_GLOBAL, NULL,
-	    "versions of agcod and its libraries" },
-	{ "help", 'h', 0, O_HELP, B_GLOBAL, NULL, "this help" },
-	{ "amount", 0, 1, O_AMOUNT, 0, "A", "amount, e.g. 25 or 19.99" },
-	{ "currency", 0, 1, O_CURRENCY, 0, "C",
-	    "ISO 4217 code (profile default)" },
-	{ "request-id", 0, 1, O_REQUEST_ID,
-	    B_HISTORY | B_RECONCILE | B_SUPPORT | B_JOURNAL |
-	    B_REPRINT, "ID",
-	    "request id (generated when omitted)" },
-	{ "external-reference", 0, 1, O_EXTREF,
-	    B_HISTORY,
-	    "TEXT", "your own reference, up to 100 characters" },
-	{ "program-id", 0, 1, O_PROGRAM_ID, 0, "ID",
-	    "reseller program id" },
-	{ "gc-id", 0, 1, O_GC_ID, B_JOURNAL, "ID",
-	    "the card's gcId (from the journal when omitted)" },
-	{ "below", 0, 1, O_BELOW, 0, "AMOUNT",
-	    "exit 1 when the funds are below AMOUNT" },
-	{ "below-days", 0, 1, O_BELOW_DAYS, 0, "N",
-	    "exit 1 when the funds last fewer than N days at the recent spend" },
-	{ "account-id", 0, 1, O_ACCOUNT_ID, 0, "ID",
-	    "customer account id" },
-	{ "account-type", 0, 1, O_ACCOUNT_TYPE, 0, "T",
-	    "customer account type (2)" },
-	{ "source-id", 0, 1, O_SOURCE_ID, 0, "TEXT",
-	    "transaction source id" },
-	{ "card-number", 0, 1, O_CARD_NUMBER,
-	    0, "N", "physical card number" },
-	{ "date", 0, 1, O_DATE, B_SIGN, "YYYYMMDDTHHMMSSZ",
-	    "sign at this time instead of now" },
-	{ "send", 0, 0, O_SEND, B_SIGN, NULL,
-	    "send the request and report the response" },
-	{ "show-signing-key", 0, 0, O_SHOW_KEY, B_SIGN, NULL,
-	    "also print the derived signing key" },
-	{ "request", 0, 1, O_REQUEST_FILE, B_SIGN, "FILE",
-	    "sign (and check) a raw HTTP request; - for stdin" },
-	{ "service", 0, 1, O_SERVICE, B_SIGN, "NAME",
-	    "service in the scope, with --request (AGCODService)" },
-	{ "pending", 0, 0, O_PENDING, B_HISTORY, NULL,
-	    "only requests whose outcome is not known yet" },
-	{ "requests", 0, 0, O_REQUESTS, B_HISTORY, NULL,
-	    "every request with its own outcome, not one row per card" },
-	{ "state", 0, 1, O_STATE, B_HISTORY | B_JOURNAL, "STATE",
-	    "only objects in STATE: issued, cancelled, unknown, ..." },
-	{ "operation", 0, 1, O_OPERATION, B_HISTORY | B_JOURNAL, "OP",
-	    "only of operation OP: create, load, activate, ..." },
-	{ "since", 0, 1, O_SINCE, B_HISTORY, "WHEN",
-	    "only since WHEN: 2026-11-22, 2026-11-22T10:00:00Z, 90m, 12h, 7d" },
-	{ "until", 0, 1, O_UNTIL, B_HISTORY, "WHEN",
-	    "only before WHEN (same forms as --since)" },
-	{ "limit", 0, 1, O_LIMIT, B_HISTORY, "N", "at most N rows" },
-	{ "before", 0, 1, O_BEFORE, B_JOURNAL, "WHEN",
-	    "journal prune: settled records older than WHEN" },
-	{ "reason", 0, 1, O_REASON, B_JOURNAL, "TEXT",
-	    "journal settle: how the outcome was confirmed" },
-	{ "dry-run", 0, 0, O_DRY_RUN, B_BATCH | B_JOURNAL, NULL,
-	    "check every row, show totals and funds, send nothing else" },
-	{ "list-commands", 0, 0, O_LIST_COMMANDS, B_GLOBAL, NULL, NULL },
-	{ "list-options", 0, 1, O_LIST_OPTIONS, B_GLOBAL, "CMD", NULL },
-	{ "product-type", 0, 1, O_PRODUCT_TYPE, 0, "TYPE",
-	    "product voucher type, e.g. hwPV" },
-	{ "recover-for", 0, 1, O_RECOVER_FOR, B_RECONCILE, "SECONDS",
-	    "after RESEND: deactivate and activate anew, for at most (120)" },
-	{ "yes", 0, 0, O_YES, B_GLOBAL, NULL,
-	    "in production, move money without asking on the terminal" },
-	{ "list-table", 0, 0, O_LIST_TABLE, B_GLOBAL, NULL, NULL },
-	{ "batch-id", 0, 1, O_BATCH_ID, B_BATCH, "NAME",
-	    "the batch's name in its row ids (FILE's base name)" },
-	{ "reprint", 0, 0, O_REPRINT, B_BATCH, NULL,
-	    "a completed batch's cards again: same ids, same claim codes" },
-	{ "new-batch", 0, 0, O_NEW_BATCH, B_BATCH, NULL,
-	    "new row ids: new cards for rows issued before" },
-	{ "out", 0, 1, O_OUT, B_BATCH, "FILE",
-	    "write the results to FILE, a new file of mode 0600 (.csv: CSV, "
-	    ".txt: a table, else JSON lines, unless -o)" },
-	{ "allow-reused-reference", 0, 0, O_ALLOW_REUSED_REF, B_BATCH, NULL,
-	    "issue rows whose external_reference already has a card" },
-	{ "all-environments", 0, 0, O_ALL_ENVIRONMENTS, B_HISTORY | B_JOURNAL,
-	    NULL, "every partner and environment, not only the profile's" },
-	{ "reverse", 0, 0, O_REVERSE, B_HISTORY, NULL,
-	    "oldest first (newest first by default)" },
-	{ "exit-code", 0, 0, O_EXIT_CODE, B_HISTORY, NULL,
-	    "exit 1 when any row matches, 0 when none does" },
-	{ "no-funds-check", 0, 0, O_NO_FUNDS_CHECK, B_BATCH, NULL,
-	    "send without first checking that the funds cover the rows" },
-	{ "delimiter", 0, 1, O_DELIMITER, B_BATCH, "CHAR",
-	    "FILE's field separator: , ; | or tab (from its header line)" },
+	AGCOD_OPTIONS(SPEC, SPEC_OPER, SPEC_BODY)
 };
+#undef SPEC
+#undef SPEC_OPER
+#undef SPEC_BODY
 #define NOPTSPECS (sizeof(optspecs) / sizeof(optspecs[0]))
 
 /*
@@ -333,7 +226,7 @@ opt_has_arg(int id)
 {
 	const struct optspec *o = spec(id);
 
-	return o && o->has_arg;
+	return o && o->arg != NULL;
 }
 
 int
@@ -526,7 +419,7 @@ cli_check_repeats(const struct cmd *c, const struct args *a)
 	for (i = 0; i < NOPTSPECS; i++) {
 		int n = a->seen[optspecs[i].id];
 
-		if (optspecs[i].has_arg && n > 1)
+		if (optspecs[i].arg && n > 1)
 			return n == 2 ? usage_error(c, "'--%s' given twice: "
 			    "give it once", optspecs[i].name) :
 			    usage_error(c, "'--%s' given %d times: give it "
@@ -552,12 +445,12 @@ cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
 		if (!takes(o, c))
 			continue;
 		lo[nlo].name = o->name;
-		lo[nlo].has_arg = o->has_arg ? required_argument : no_argument;
+		lo[nlo].has_arg = o->arg ? required_argument : no_argument;
 		lo[nlo].flag = NULL;
 		lo[nlo++].val = 1000 + o->id;
 		if (o->shortopt) {
 			so[nso++] = (char)o->shortopt;
-			if (o->has_arg)
+			if (o->arg)
 				so[nso++] = ':';
 		}
 	}

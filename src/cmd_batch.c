@@ -51,16 +51,24 @@
 /* base-62 digits after the partner id and "B"; fewer for long partner ids */
 #define ID_DIGITS	22
 
-enum col { C_AMOUNT, C_CURRENCY, C_EXTREF, C_REQUEST_ID, C_COUNT };
+/* the columns a row can give, one for each of options.h's BODY lines */
+#define COL_NONE(...)
+#define COL(ID, ...)	C_##ID,
+enum col { AGCOD_OPTIONS(COL_NONE, COL_NONE, COL) C_COUNT };
+#undef COL_NONE
+#undef COL
 
+/* columns[k]: option k's column (NULL: none) and its opreq_in member */
 static const struct {
 	const char	*name;
-	size_t		 in;	/* its struct opreq_in member */
+	size_t		 in;
 } columns[C_COUNT] = {
-	{ "amount", offsetof(struct opreq_in, amount) },
-	{ "currency", offsetof(struct opreq_in, currency) },
-	{ "external_reference", offsetof(struct opreq_in, extref) },
-	{ "request_id", offsetof(struct opreq_in, request_id) },
+#define COL_NONE(...)
+#define COL(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, J, B) \
+	{ B, offsetof(struct opreq_in, M) },
+	AGCOD_OPTIONS(COL_NONE, COL_NONE, COL)
+#undef COL_NONE
+#undef COL
 };
 
 /* the names batch output adds to every row: no input column may take them */
@@ -341,7 +349,8 @@ map_header(struct batch *b)
 				bad = 1;
 			}
 		for (k = 0; k < C_COUNT; k++)
-			if (cmp_lower(f, columns[k].name) == 0) {
+			if (columns[k].name &&
+			    cmp_lower(f, columns[k].name) == 0) {
 				b->idx[k] = i;
 				b->name[i] = columns[k].name;
 			}
@@ -750,7 +759,7 @@ check_journal(struct batch *b)
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct row *w = &b->rows[i];
-		const char *ref = w->req.extref, *had;
+		const char *ref = w->req.text.extref, *had;
 		struct hent *he;
 
 		if (ref == NULL)

@@ -339,8 +339,9 @@ guard_request(struct cmd_ctx *c, const struct opreq *r)
 		amount_format(&r->amount, amt, sizeof(amt));
 		/* a load names the account that will be credited */
 		n = snprintf(what, sizeof(what), "%s of %s %s%s%s", op->name,
-		    amt, r->cur->code, r->account_id ? " credited to account " :
-		    "", r->account_id ? r->account_id : "");
+		    amt, r->cur->code, r->text.account_id ?
+		    " credited to account " : "", r->text.account_id ?
+		    r->text.account_id : "");
 	} else
 		n = snprintf(what, sizeof(what), "%s", op->name);
 	if (n < 0 || (size_t)n >= sizeof(what))

@@ -234,27 +234,28 @@ opreq_build(const struct profile *p, const struct op *op,
 	}
 	/* sources disagree on whether cancel needs gcId: optional, and the
 	 * caller warns when it goes without one */
-	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->gc_id, chk_gcid,
-	    op->cmd, why, n))
+	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->text.gc_id,
+	    chk_gcid, op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_CARD) && take(v, &v->card_number, 1, &r->card_number,
-	    chk_card, op->cmd, why, n))
+	if ((op->fields & F_CARD) && take(v, &v->card_number, 1,
+	    &r->text.card_number, chk_card, op->cmd, why, n))
 		return -1;
 	if (op->fields & F_ACCOUNT) {
-		r->account_type = "2";	/* the one value Amazon's example shows */
-		if (take(v, &v->account_id, 1, &r->account_id, chk_account,
+		/* the one value Amazon's example shows */
+		r->text.account_type = "2";
+		if (take(v, &v->account_id, 1, &r->text.account_id, chk_account,
 		    op->cmd, why, n) || take(v, &v->account_type, 0,
-		    &r->account_type, chk_type, op->cmd, why, n))
+		    &r->text.account_type, chk_type, op->cmd, why, n))
 			return -1;
 	}
-	if ((op->fields & F_SOURCE) && take(v, &v->source_id, 0, &r->source_id,
-	    chk_text100, op->cmd, why, n))
+	if ((op->fields & F_SOURCE) && take(v, &v->source_id, 0,
+	    &r->text.source_id, chk_text100, op->cmd, why, n))
 		return -1;
-	if ((op->fields & F_EXTREF) && take(v, &v->extref, 0, &r->extref,
+	if ((op->fields & F_EXTREF) && take(v, &v->extref, 0, &r->text.extref,
 	    chk_text100, op->cmd, why, n))
 		return -1;
 	if ((op->fields & F_PROGRAM) && take(v, &v->program_id, 0,
-	    &r->program_id, chk_program, op->cmd, why, n))
+	    &r->text.program_id, chk_program, op->cmd, why, n))
 		return -1;
 	if (op->flags & OP_RECOVERS) {
 		r->recover_for = 120;	/* well under cron's hour */
@@ -268,7 +269,7 @@ opreq_build(const struct profile *p, const struct op *op,
 		}
 	}
 	if ((op->fields & F_PRODUCT) && take(v, &v->product_type, 0,
-	    &r->product_type, chk_product, op->cmd, why, n))
+	    &r->text.product_type, chk_product, op->cmd, why, n))
 		return -1;
 	return 0;
 }

@@ -61,25 +61,19 @@ const struct op ops[] = {
 };
 const size_t nops = sizeof(ops) / sizeof(ops[0]);
 
-#define IN(m)	offsetof(struct opreq_in, m)
-
-/* in the order of the old option ids: sign-debug's derived ids hash them */
+#define OP_OPTION_NONE(...)
+#define OP_OPTION(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS) \
+	{ NAME, FIELDS, FLAGS, OP_NO_INPUT, NULL },
+#define OP_OPTION_BODY(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, \
+	    J, B) \
+	{ NAME, FIELDS, FLAGS, offsetof(struct opreq_in, M), J },
+/* in options.h's order: sign-debug's derived ids hash them in this order */
 const struct op_option op_options[] = {
-	{ "amount", F_VALUE | F_AMOUNT, 0, IN(amount), "amount" },
-	{ "currency", F_VALUE | F_AMOUNT, 0, IN(currency), "currency" },
-	{ "request-id", F_REQID, 0, IN(request_id), "request_id" },
-	{ "external-reference", F_EXTREF, 0, IN(extref), "external_reference" },
-	{ "program-id", F_PROGRAM, 0, IN(program_id), "program_id" },
-	{ "gc-id", F_GCID, 0, IN(gc_id), "gc_id" },
-	{ "below", 0, OP_BALANCE, OP_NO_INPUT, NULL },
-	{ "below-days", 0, OP_BALANCE, OP_NO_INPUT, NULL },
-	{ "account-id", F_ACCOUNT, 0, IN(account_id), "account" },
-	{ "account-type", F_ACCOUNT, 0, IN(account_type), "account_type" },
-	{ "source-id", F_SOURCE, 0, IN(source_id), "source_id" },
-	{ "card-number", F_CARD, 0, IN(card_number), "card_number" },
-	{ "product-type", F_PRODUCT, 0, IN(product_type), "product_type" },
-	{ "recover-for", 0, OP_RECOVERS, IN(recover_for), NULL },
+	AGCOD_OPTIONS(OP_OPTION_NONE, OP_OPTION, OP_OPTION_BODY)
 };
+#undef OP_OPTION_NONE
+#undef OP_OPTION
+#undef OP_OPTION_BODY
 const size_t nop_options = sizeof(op_options) / sizeof(op_options[0]);
 
 const struct op *
@@ -136,6 +130,15 @@ op_input(struct opreq_in *in, size_t i)
 	if (i >= nop_options || op_options[i].in == OP_NO_INPUT)
 		return NULL;
 	return (const char **)(void *)((char *)in + op_options[i].in);
+}
+
+const char *
+op_text(const struct opreq_in *in, size_t i)
+{
+	if (i >= nop_options || op_options[i].in == OP_NO_INPUT)
+		return NULL;
+	return *(const char *const *)(const void *)((const char *)in +
+	    op_options[i].in);
 }
 
 static const struct op_option *

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "options.h"
+
 /* the members an operation's body carries, in body order */
 enum op_field {
 	F_CARD		= 1 << 0,	/* cardNumber */
@@ -65,28 +67,23 @@ const struct op	*op_origin(const struct op *);
  * What a request is built from, by name: the command line, a journal row or
  * a batch row all fill these; NULL is "not given".
  */
+#define OPREQ_IN_NONE(...)
+#define OPREQ_IN(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, ...) \
+	const char	*M;
 struct opreq_in {
-	const char	*amount;
-	const char	*currency;
-	const char	*request_id;
-	const char	*gc_id;
-	const char	*card_number;
-	const char	*account_id;
-	const char	*account_type;
-	const char	*source_id;
-	const char	*extref;
-	const char	*program_id;
-	const char	*product_type;
-	const char	*recover_for;
+	AGCOD_OPTIONS(OPREQ_IN_NONE, OPREQ_IN_NONE, OPREQ_IN)
 };
+#undef OPREQ_IN_NONE
+#undef OPREQ_IN
 
 #define OP_NO_INPUT	((size_t)-1)
 
 /*
- * The options of operations, one table: which operation takes which (the
- * body carries its field, or the operation has its flag), the struct
- * opreq_in member it fills, and the journal member a later request can
- * take it from.  Names are the command line's, without "--".
+ * The options of operations, from options.h's OPER and BODY lines: which
+ * operation takes which (the body carries its field, or the operation has
+ * its flag), the struct opreq_in member it fills, the journal member a
+ * later request can take it from.  Names are the command line's, without
+ * "--".
  */
 struct op_option {
 	const char	*name;		/* amount */
@@ -101,6 +98,8 @@ extern const size_t nop_options;
 
 /* the opreq_in member op_options[i] fills, or NULL if none */
 const char	**op_input(struct opreq_in *, size_t i);
+/* the text op_options[i] gave in, or NULL */
+const char	*op_text(const struct opreq_in *, size_t i);
 
 /* 1 when op takes option `name` (with name an operation option) */
 int	op_takes(const struct op *, const char *name);

@@ -208,8 +208,8 @@ outcome_notice_sent(struct cmd_ctx *c, const struct opreq *req,
 		    "(request id %s): undo it with 'agcod %s --request-id %s%s%s'",
 		    did, op->name, amt, req->cur ? req->cur->code : "", env, rid,
 		    op_undoing(op) ? op_undoing(op)->cmd : "?", rid,
-		    req->card_number ? " --card-number " : "",
-		    req->card_number ? req->card_number : "");
+		    req->text.card_number ? " --card-number " : "",
+		    req->text.card_number ? req->text.card_number : "");
 	else
 		msg_err("sign-debug --send %sran a real %s in %s (request id %s)",
 		    did, op->name, env, rid);

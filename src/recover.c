@@ -98,7 +98,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 	msg_warn("ActivateGiftCard %s still answers RESEND: following Amazon's "
 	    "procedure, deactivating card %s with the same request id, then "
 	    "activating it under a new one (for at most %ld s)",
-	    act->request_id, act->card_number, act->recover_for);
+	    act->request_id, act->text.card_number, act->recover_for);
 	for (;;) {
 		attempt++;
 		rc = send_one(s, &d, 0, &dr);
@@ -115,7 +115,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 			    "its deactivation did not succeed within %ld s; "
 			    "repeat later, and after 24 hours ask Amazon: agcod "
 			    "support-draft --request-id %s", act->request_id,
-			    act->card_number, act->recover_for,
+			    act->text.card_number, act->recover_for,
 			    act->request_id);
 			return r->exit;
 		}
@@ -133,7 +133,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 		return r->exit;
 	}
 	msg_note("deactivated %s; activating card %s again as %s",
-	    act->request_id, act->card_number, again.request_id);
+	    act->request_id, act->text.card_number, again.request_id);
 	api_result_free(r);
 	rc = send_one(s, &again, s->api.retry_for, r);
 	strlcpy(act->request_id, again.request_id, sizeof(act->request_id));

@@ -45,7 +45,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 	}
 	r->from = e;
 	/* sources disagree on whether the service needs the gcId */
-	if ((op->fields & F_GCID) && r->gc_id == NULL)
+	if ((op->fields & F_GCID) && r->text.gc_id == NULL)
 		msg_warn("no gcId for request id '%s' (neither --gc-id nor the "
 		    "journal has it): sending %s without it", r->request_id,
 		    op->name);
@@ -100,6 +100,7 @@ pending_record(const struct sender *s, const struct opreq *r,
 	const struct profile *p = s->api.prof;
 	char t[32], amt[AMOUNT_TEXT_MAX], sha[SIGV4_HEX_LEN + 1];
 	json_t *o = json_object();
+	size_t i;
 
 	journal_time(time(NULL), t);
 	set_str(o, "time", t);
@@ -116,19 +117,14 @@ pending_record(const struct sender *s, const struct opreq *r,
 		set_str(o, "amount", amt);
 		set_str(o, "currency", r->cur->code);
 	}
-	set_str(o, "gc_id", r->gc_id);
-	set_str(o, "card_number", r->card_number);
-	set_str(o, "account", r->account_id);
-	if (r->account_id)
-		set_str(o, "account_type", r->account_type);
-	set_str(o, "source_id", r->source_id);
-	set_str(o, "external_reference", r->extref);
-	set_str(o, "program_id", r->program_id);
-	set_str(o, "product_type", r->product_type);
+	/* the body's text, each under its journal name (options.h) */
+	for (i = 0; i < nop_options; i++)
+		if (op_options[i].member)
+			set_str(o, op_options[i].member, op_text(&r->text, i));
 	/* an F2xx proves a refusal only of the body the earlier ones sent */
 	if (sigv4_sha256_hex(body->data, body->len, sha) == 0)
 		set_str(o, "body_sha", sha);
-	if (s->reserve_refs && r->extref && *r->extref)
+	if (s->reserve_refs && r->text.extref && *r->text.extref)
 		json_object_set_new(o, "reserved", json_integer(1));
 	return o;
 }

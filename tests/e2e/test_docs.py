@@ -153,3 +153,66 @@ def test_readme_source_layout_names_every_source_file():
     files = sorted(f for f in os.listdir(os.path.join(ROOT, "src")) if f.endswith(".c"))
     assert [f for f in files if f not in named] == []
     assert sorted(f for f in named if f not in files) == []
+
+
+def _opts(line):
+    """The options an mdoc line names: 'Fl -amount' is '--amount', 'Fl o'
+    '-o', and '| -requests' after a flag '--requests'."""
+    return ({"-" + o for o in re.findall(r"Fl (-[a-z][a-z-]*)", line)} |
+            {"-" + o for o in re.findall(r"Fl ([a-zA-Z])\b", line)} |
+            {"-" + o for o in re.findall(r"\| (-[a-z][a-z-]*)", line)})
+
+
+def _man_synopses(man):
+    """agcod.1's SYNOPSIS: each command's options, over all its blocks."""
+    syn = man[man.index(".Sh SYNOPSIS"):man.index(".Sh DESCRIPTION")]
+    blocks, cur = {}, None
+    for line in syn.splitlines():
+        if line == ".Nm":
+            cur = None
+            continue
+        m = re.match(r"\.Cm (\S+)", line)
+        if m and cur is None:
+            cur = m.group(1)
+            blocks.setdefault(cur, set())
+        elif cur:
+            blocks[cur] |= _opts(line)
+    return blocks
+
+
+def _usage():
+    out = subprocess.run([AGCOD, "--list-table"], capture_output=True,
+                         text=True, check=True).stdout
+    usage = {}
+    for line in out.splitlines():
+        f = line.split("\t")
+        if f[0] == "usage":
+            usage.setdefault(f[1], set()).update(
+                re.findall(r"--[a-z][a-z-]*|-[a-zA-Z]\b", f[2]))
+    return usage
+
+
+def test_synopses_name_the_options_the_command_takes():
+    """As git's t0450, both ways: each command's SYNOPSIS in agcod.1 names
+    the options of its --help synopsis, no more and no fewer; that synopsis
+    names every option of the command's own in the option table (the global
+    ones and sign-debug's borrowed operation options aside) and none the
+    command does not take."""
+    man = open(os.path.join(ROOT, "man", "agcod.1")).read()
+    blocks = _man_synopses(man)
+    usage = _usage()
+    cmds, opts = listing()
+    glob = set.intersection(*(set(o) for o in opts.values())) | {"-o"}
+    for c in cmds:
+        assert c in blocks, f"agcod.1's SYNOPSIS has no '{c}'"
+        got = blocks[c]
+        want = usage.get(c, set())
+        assert got == want, (c, "man only:", got - want, "binary only:",
+                             want - got)
+        takes = set(opts[c]) | {"-o"}
+        assert want <= takes, (c, "synopsis names what it does not take",
+                               want - takes)
+        if c == "sign-debug":
+            continue
+        own = set(opts[c]) - glob
+        assert own <= want, (c, "takes but its synopsis omits", own - want)

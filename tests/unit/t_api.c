@@ -35,12 +35,12 @@ test_api(void)
 	strlcpy(r.request_id, "Acme1X", sizeof(r.request_id));
 	r.cur = currency_find("USD");
 	amount_parse("19.99", r.cur, &r.amount, &why);
-	r.gc_id = "GC1";
-	r.card_number = "1400000005567585358";
-	r.account_id = "amz1.account.1";
-	r.account_type = "2";
-	r.source_id = "Customer Service";
-	r.extref = "order \"7\"";
+	r.text.gc_id = "GC1";
+	r.text.card_number = "1400000005567585358";
+	r.text.account_id = "amz1.account.1";
+	r.text.account_type = "2";
+	r.text.source_id = "Customer Service";
+	r.text.extref = "order \"7\"";
 	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
 	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"USD\", "
 	    "\"amount\": 19.99}, \"externalReference\": \"order \\\"7\\\"\"}");
@@ -67,17 +67,17 @@ test_api(void)
 	    "\"1400000005567585358\"}");
 	r.cur = currency_find("JPY");
 	amount_parse("1000", r.cur, &r.amount, &why);
-	r.extref = NULL;
-	r.program_id = "Prog1";
+	r.text.extref = NULL;
+	r.text.program_id = "Prog1";
 	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
 	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"JPY\", "
 	    "\"amount\": 1000}, \"programId\": \"Prog1\"}");
-	r.product_type = "hwPV";
+	r.text.product_type = "hwPV";
 	body_is("activate", &r, "{\"activationRequestId\": \"Acme1X\", "
 	    "\"partnerId\": \"Acme1\", \"cardNumber\": \"1400000005567585358\", "
 	    "\"value\": {\"currencyCode\": \"JPY\", \"amount\": 1000}, "
 	    "\"programId\": \"Prog1\", \"productType\": \"hwPV\"}");
-	r.program_id = NULL;
+	r.text.program_id = NULL;
 	body_is("create", &r, "{\"creationRequestId\": \"Acme1X\", "
 	    "\"partnerId\": \"Acme1\", \"value\": {\"currencyCode\": \"JPY\", "
 	    "\"amount\": 1000}, \"productType\": \"hwPV\"}");

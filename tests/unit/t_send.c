@@ -147,7 +147,7 @@ test_build(void)
 	    "create: %s", why);
 	amount_format(&r.amount, amt, sizeof(amt));
 	CHECK_STR(amt, "19.99", "create: the amount as typed");
-	CHECK(r.card_number == NULL && r.extref == in.extref &&
+	CHECK(r.text.card_number == NULL && r.text.extref == in.extref &&
 	    strncmp(r.request_id, "Acme1", 5) == 0,
 	    "create: its own fields, a generated id");
 	in.amount = "50000";
@@ -189,6 +189,46 @@ test_build(void)
 		}
 		CHECK(ns * sizeof(char *) == sizeof(struct opreq_in),
 		    "every member of opreq_in has its option (%zu)", ns);
+	}
+	/* a built request's text, by option: what the journal records */
+	{
+		static const struct {
+			const char	*opt;
+			const char	*want;
+		} cases[] = {
+			{ "account-id", "amz1.account.1" },
+			{ "account-type", "2" },	/* its default */
+			{ "source-id", "desk" },
+			{ "external-reference", "order 8" },
+			{ "card-number", NULL },	/* not load's */
+			{ "amount", NULL },		/* checked, beside */
+			{ "currency", NULL },
+			{ "request-id", NULL },
+		};
+		size_t k;
+		const char *got;
+
+		memset(&in, 0, sizeof(in));
+		in.amount = "5";
+		in.currency = "USD";
+		in.account_id = "amz1.account.1";
+		in.source_id = "desk";
+		in.extref = "order 8";
+		in.card_number = "1234567890";
+		CHECK(build("load", &in, &r, why, sizeof(why)) == 0,
+		    "load: %s", why);
+		for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			for (i = 0; i < nop_options; i++)
+				if (strcmp(op_options[i].name, cases[k].opt) == 0)
+					break;
+			got = op_text(&r.text, i);
+			CHECK(cases[k].want ? got && strcmp(got,
+			    cases[k].want) == 0 : got == NULL,
+			    "load's text for --%s: %s", cases[k].opt,
+			    got ? got : "(none)");
+		}
+		CHECK(op_text(&r.text, nop_options) == NULL,
+		    "no text past the options");
 	}
 }
 
@@ -505,13 +545,13 @@ test_prepare_from_journal(void)
 	memset(&in, 0, sizeof(in));
 	in.request_id = "Acme1C1";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
-	    sizeof(why)) == 0 && r.gc_id && strcmp(r.gc_id, "GCJ") == 0 &&
-	    r.from != NULL, "cancel takes the gcId from the journal");
+	    sizeof(why)) == 0 && r.text.gc_id &&
+	    strcmp(r.text.gc_id, "GCJ") == 0 && r.from != NULL, "cancel takes the gcId from the journal");
 	opreq_free(&r);
 	CHECK(r.from == NULL, "opreq_free lets the row go");
 	in.gc_id = "GCOWN";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
-	    sizeof(why)) == 0 && strcmp(r.gc_id, "GCOWN") == 0,
+	    sizeof(why)) == 0 && strcmp(r.text.gc_id, "GCOWN") == 0,
 	    "a given --gc-id wins over the journal's");
 	opreq_free(&r);
 	memset(&in, 0, sizeof(in));
