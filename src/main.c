@@ -30,19 +30,6 @@
 #include "trace.h"
 #include "rotation.h"
 
-static int
-long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
-    long *out)
-{
-	const char *why = NULL;
-
-	*out = (long)strtonum(v, lo, hi, &why);
-	if (why)
-		return usage_error(c, "--%s '%s' is %s (%ld to %ld)",
-		    opt_name(id), v, why, lo, hi);
-	return 0;
-}
-
 /* whoever read standard output has gone: a pipe or socket with no reader */
 static int
 stdout_reader_gone(int err)
@@ -209,33 +196,13 @@ main(int argc, char **argv)
 		cli_help(stdout, c);
 		return finish_stdout(&ctx, 0);
 	}
-	if ((rc = cli_check_repeats(c, &ctx.args)) != 0)
-		return rc;
 
 	/* ctx.args counts the -v given before the command too */
 	msg_verbosity = ctx.args.seen[O_QUIET] ? -1 : 0;
 	msg_verbosity += ctx.args.seen[O_VERBOSE];
-	if (ctx.args.val[O_OUTPUT] == NULL)
-		ctx.out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "json") == 0)
-		ctx.out = OUT_JSON;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
-		ctx.out = OUT_TABLE;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "csv") == 0 &&
-	    (c->need & CMD_CSV))
-		ctx.out = OUT_CSV;
-	else
-		return usage_error(c, "--output '%s' is not json or table%s",
-		    ctx.args.val[O_OUTPUT], (c->need & CMD_CSV) ? " or csv" :
-		    "");
-	ctx.timeout = 10;
-	ctx.retry_for = 60;
-	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,
-	    ctx.args.val[O_TIMEOUT], O_TIMEOUT, 1, 600, &ctx.timeout))) ||
-	    (ctx.args.val[O_RETRY_FOR] && (rc = long_arg(c,
-	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
-	    &ctx.retry_for))))
-		return rc;
+	ctx.out = ctx.args.out;
+	ctx.timeout = ctx.args.timeout;
+	ctx.retry_for = ctx.args.retry_for;
 	if (!(c->need & CMD_OPERANDS) && ctx.args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
 		    ctx.args.pos[0]);
