@@ -9,10 +9,12 @@
  */
 #include <sys/utsname.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -22,6 +24,7 @@
 #include "msg.h"
 #include "output.h"
 #include "report.h"
+#include "statedir.h"
 #include "timeutil.h"
 #include "trace.h"
 
@@ -51,17 +54,19 @@ pick_entry(struct journal *j, const char *rid)
 	return found;
 }
 
-/* the trace blocks about this request, oldest first, at most MAX_PAIRS */
+/*
+ * The trace blocks about this request in f (closed here; NULL: none),
+ * oldest first, at most MAX_PAIRS
+ */
 static void
-collect(const char *path, const char *rid, struct buf *out, int *n)
+collect(FILE *f, const char *rid, struct buf *out, int *n)
 {
 	struct buf all = BUF_INIT(16 * 1024 * 1024);
 	char chunk[65536];
 	const char *p, *next;
 	size_t got;
-	FILE *f;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if (f == NULL)
 		return;
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_add(&all, chunk, got) == -1)
@@ -398,19 +403,32 @@ put_rest(const struct draft *d, const char *now, const char *os,
 	output_printf("\nRegards,\n%s\n", d->partner);
 }
 
+/* a failure trace, opened through the held state directory, or NULL */
+static FILE *
+open_failures(int dfd, const char *name)
+{
+	FILE *f;
+	int fd;
+
+	if (dfd == -1 || (fd = state_file_openat(dfd, name, O_RDONLY)) == -1)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return f;
+}
+
 /* the exchanges of rid the failure traces and --trace kept */
 static void
 collect_all(struct cmd_ctx *c, const char *rid, struct buf *pairs,
     int *npairs)
 {
-	char path[PATH_MAX + 40];
+	char why[200];
+	int dfd = state_dir_find(c->state_dir, why, sizeof(why));
 
-	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES ".1", c->state_dir);
-	collect(path, rid, pairs, npairs);
-	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES, c->state_dir);
-	collect(path, rid, pairs, npairs);
+	collect(open_failures(dfd, TRACE_FAILURES ".1"), rid, pairs, npairs);
+	collect(open_failures(dfd, TRACE_FAILURES), rid, pairs, npairs);
 	if (c->args.val[O_TRACE])
-		collect(c->args.val[O_TRACE], rid, pairs, npairs);
+		collect(fopen(c->args.val[O_TRACE], "re"), rid, pairs, npairs);
 	crlf_to_lf(pairs);
 }
 

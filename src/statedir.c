@@ -296,6 +296,12 @@ state_dir_fd(const char *dir, char *why, size_t n)
 }
 
 int
+state_dir_find(const char *dir, char *why, size_t n)
+{
+	return hold(dir, 0, why, n);
+}
+
+int
 state_dir_make(const char *dir, char *why, size_t n)
 {
 	return state_dir_fd(dir, why, n) == -1 ? -1 : 0;

@@ -15,6 +15,8 @@ int	state_dir_resolve(const char *opt, char *out, size_t outlen);
  * dir again returns the same descriptor, without walking again.
  */
 int	state_dir_fd(const char *dir, char *why, size_t whylen);
+/* state_dir_fd for a directory that is there: never made (ENOENT) */
+int	state_dir_find(const char *dir, char *why, size_t whylen);
 /* state_dir_fd, for who needs only to know that the directory is usable */
 int	state_dir_make(const char *dir, char *why, size_t whylen);
 /*
