@@ -262,9 +262,17 @@ static int
 hold(const char *dir, int make, char *why, size_t n)
 {
 	char abs[PATH_MAX], cwd[PATH_MAX];
+	struct stat a, b;
 	int pfd, fd;
 
-	if (held_fd != -1 && strcmp(held_path, dir) == 0)
+	/*
+	 * Checked once: the same directory again is the held descriptor.  Had
+	 * the path come to name another (removed and made again, as a test
+	 * does), that one is walked and checked in its turn.
+	 */
+	if (held_fd != -1 && strcmp(held_path, dir) == 0 &&
+	    stat(dir, &a) == 0 && fstat(held_fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 		return held_fd;
 	if (strlen(dir) >= sizeof(held_path))
 		return fail_errno(why, n, ENAMETOOLONG, "the path is too long");

@@ -79,5 +79,19 @@ test_statedir(void)
 	errno = 0;
 	CHECK(state_file_openat(dfd, "g", O_RDONLY) == -1 && errno == ELOOP,
 	    "a link is not followed");
+	/* the same path made again (a test's fresh directory): walked anew */
+	snprintf(p, sizeof(p), "%s/again", base);
+	dfd = state_dir_fd(p, why, sizeof(why));
+	CHECK(dfd != -1 && state_dir_fd(p, why, sizeof(why)) == dfd,
+	    "the same directory: the held descriptor");
+	rm_rf(p);
+	CHECK(mkdir(p, 0700) == 0, "made again");
+	fd = state_file_openat(state_dir_fd(p, why, sizeof(why)), "f",
+	    O_RDWR | O_CREAT);
+	CHECK(fd != -1, "opened in the new one");
+	if (fd != -1)
+		close(fd);
+	snprintf(q, sizeof(q), "%s/again/f", base);
+	CHECK(lstat(q, &st) == 0, "the file is where the path now leads");
 	rm_rf(base);
 }
