@@ -342,8 +342,8 @@ put_request(const struct cmd_ctx *c, const struct draft *d)
 
 	output_printf("Partner id:            %s\n", d->partner);
 	output_printf("API:                   Amazon Incentives API (AGCOD)\n");
-	output_printf("Type of problem:       %s\n", d->succeeded ? "question about a "
-	    "request that succeeded" : "API error");
+	output_printf("Type of problem:       %s\n", d->succeeded ?
+	    "question about a request that succeeded" : "API error");
 	output_printf("Operation:             %s\n", json_str_or(e,
 	    "operation", "?"));
 	output_printf("Region / marketplace:  %s (signing region %s), %s\n",
@@ -358,9 +358,11 @@ put_request(const struct cmd_ctx *c, const struct draft *d)
 	    "(none received)"));
 	output_printf("Amazon request id:     %s\n", line);
 	if (d->status)
-		output_printf("HTTP status:           %lld\n", (long long)d->status);
-	output_printf("Outcome:               %s after %lld attempt(s)\n", d->state,
-	    (long long)json_integer_value(json_object_get(e, "attempts")));
+		output_printf("HTTP status:           %lld\n",
+		    (long long)d->status);
+	output_printf("Outcome:               %s after %lld attempt(s)\n",
+	    d->state, (long long)json_integer_value(json_object_get(e,
+	    "attempts")));
 	if (!d->succeeded) {
 		output_printf("Error code and type:   %s\n", d->errline[0] ?
 		    d->errline : "(none received)");

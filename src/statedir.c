@@ -191,6 +191,21 @@ shown_step(char *shown, size_t n, const char *comp)
 		*s = '\0';
 }
 
+/* where every walk starts, checked as every directory on the way is */
+static int
+open_root(char *why, size_t n)
+{
+	int fd;
+
+	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return fail_errno(why, n, errno, "/: %s", strerror(errno));
+	if (safe_parent(fd, "/", why, n) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Down from / one component at a time, as OpenSSH's safe_path() checks:
  * every directory on the way is root's or the user's and others cannot
@@ -210,10 +225,8 @@ walk(const char *abs, int make, char *why, size_t n)
 
 	if (strlcpy(rest, abs, sizeof(rest)) >= sizeof(rest))
 		return fail_errno(why, n, ENAMETOOLONG, "the path is too long");
-	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return fail_errno(why, n, errno, "/: %s", strerror(errno));
-	if (safe_parent(fd, "/", why, n) == -1)
-		goto bad;
+	if ((fd = open_root(why, n)) == -1)
+		return -1;
 	cur = rest;
 	while ((r = next_component(&cur, comp, sizeof(comp))) == 1) {
 		if (strcmp(comp, ".") == 0)
@@ -231,10 +244,8 @@ walk(const char *abs, int make, char *why, size_t n)
 				goto bad;
 			if (rest[0] == '/') {
 				close(fd);
-				fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (fd == -1)
-					return fail_errno(why, n, errno, "/: %s",
-					    strerror(errno));
+				if ((fd = open_root(why, n)) == -1)
+					return -1;
 				shown[0] = '\0';
 			}
 			cur = rest;
@@ -249,9 +260,7 @@ walk(const char *abs, int make, char *why, size_t n)
 	}
 	if (r == -1)
 		fail_errno(why, n, ENAMETOOLONG, "the path is too long");
-	else if (!any && safe_last(fd, why, n) == 0)
-		return fd;
-	else if (any)
+	else if (any || safe_last(fd, why, n) == 0)	/* "/" itself */
 		return fd;
 bad:
 	close(fd);

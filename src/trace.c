@@ -155,8 +155,8 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
 	/* failures are kept for 'agcod support-draft', in the held directory */
 	if (r->exit != 0 && c->state_dir[0] &&
 	    (dfd = state_dir_find(c->state_dir, dwhy, sizeof(dwhy))) != -1) {
-		if (fstatat(dfd, TRACE_FAILURES, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_size > FAILURES_MAX)
+		if (fstatat(dfd, TRACE_FAILURES, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && st.st_size > FAILURES_MAX)
 			renameat(dfd, TRACE_FAILURES, dfd, TRACE_FAILURES ".1");
 		if ((fd = state_file_openat(dfd, TRACE_FAILURES, O_WRONLY |
 		    O_APPEND | O_CREAT)) != -1) {

@@ -1,4 +1,4 @@
-/* t_statedir.c - the state directory: every component checked, files opened by descriptor */
+/* t_statedir.c - the state directory: checked from / down, then held */
 #include <sys/stat.h>
 
 #include <errno.h>
