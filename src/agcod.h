@@ -52,6 +52,10 @@ struct args {
 	int		 seen[O_COUNT];
 	char		**pos;		/* positional arguments */
 	int		 npos;
+	/* checked by cli_parse for a command: */
+	int		 out;		/* -o: an enum output_fmt */
+	long		 timeout;	/* --timeout */
+	long		 retry_for;	/* --retry-for */
 };
 
 struct op;

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
 
 #include "agcod.h"
 #include "api.h"
@@ -428,6 +431,55 @@ cli_check_repeats(const struct cmd *c, const struct args *a)
 	return 0;
 }
 
+static int
+long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
+    long *out)
+{
+	const char *why = NULL;
+
+	*out = (long)strtonum(v, lo, hi, &why);
+	if (why)
+		return usage_error(c, "--%s '%s' is %s (%ld to %ld)",
+		    opt_name(id), v, why, lo, hi);
+	return 0;
+}
+
+/*
+ * The command's options once all are read: each said once, and -o,
+ * --timeout and --retry-for valid, into a->out, a->timeout, a->retry_for.
+ * Nothing is checked when -V or --help will answer instead.
+ */
+static int
+check_values(const struct cmd *c, struct args *a)
+{
+	const char *o = a->val[O_OUTPUT];
+	int rc;
+
+	if (a->seen[O_VERSION] || a->seen[O_HELP])
+		return 0;
+	if ((rc = cli_check_repeats(c, a)) != 0)
+		return rc;
+	if (o == NULL)
+		a->out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
+	else if (strcmp(o, "json") == 0)
+		a->out = OUT_JSON;
+	else if (strcmp(o, "table") == 0)
+		a->out = OUT_TABLE;
+	else if (strcmp(o, "csv") == 0 && (c->need & CMD_CSV))
+		a->out = OUT_CSV;
+	else
+		return usage_error(c, "--output '%s' is not json or table%s",
+		    o, (c->need & CMD_CSV) ? " or csv" : "");
+	a->timeout = 10;
+	a->retry_for = 60;
+	if ((a->val[O_TIMEOUT] && (rc = long_arg(c, a->val[O_TIMEOUT],
+	    O_TIMEOUT, 1, 600, &a->timeout))) || (a->val[O_RETRY_FOR] &&
+	    (rc = long_arg(c, a->val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
+	    &a->retry_for))))
+		return rc;
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
     int *next)
@@ -493,7 +545,7 @@ cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
 		a->seen[id]++;
 	}
 	*next = optind;
-	return 0;
+	return c ? check_values(c, a) : 0;
 }
 
 int

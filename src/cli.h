@@ -23,7 +23,10 @@ void		 cli_opreq_in(const struct args *, struct opreq_in *);
 /*
  * Parse argv with c's options (and the global ones).  With c NULL, only
  * the global options, stopping at the first operand (the command);
- * otherwise operands are collected in a->pos.  0, or 64 after a message.
+ * otherwise operands are collected in a->pos, and unless -V or --help is
+ * given, each option with a value must be given once and -o, --timeout
+ * and --retry-for are checked into a->out, a->timeout and a->retry_for.
+ * 0, or 64 after a message.
  */
 int	cli_parse(int argc, char **argv, const struct cmd *c, struct args *a,
 	    int *next);

@@ -9,10 +9,12 @@
  */
 #include <sys/utsname.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -22,6 +24,7 @@
 #include "msg.h"
 #include "output.h"
 #include "report.h"
+#include "statedir.h"
 #include "timeutil.h"
 #include "trace.h"
 
@@ -51,17 +54,19 @@ pick_entry(struct journal *j, const char *rid)
 	return found;
 }
 
-/* the trace blocks about this request, oldest first, at most MAX_PAIRS */
+/*
+ * The trace blocks about this request in f (closed here; NULL: none),
+ * oldest first, at most MAX_PAIRS
+ */
 static void
-collect(const char *path, const char *rid, struct buf *out, int *n)
+collect(FILE *f, const char *rid, struct buf *out, int *n)
 {
 	struct buf all = BUF_INIT(16 * 1024 * 1024);
 	char chunk[65536];
 	const char *p, *next;
 	size_t got;
-	FILE *f;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if (f == NULL)
 		return;
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_add(&all, chunk, got) == -1)
@@ -271,112 +276,100 @@ still_happens(struct cmd_ctx *c, char *out, size_t n)
 	buf_free(&body);
 }
 
-int
-cmd_support_draft(struct cmd_ctx *c)
+/* what the draft says about one journaled request */
+struct draft {
+	json_t		*e;
+	const char	*rid, *state, *partner;
+	const struct op	*op;
+	int		 succeeded;
+	json_int_t	 status;
+	char		 utc[64], local[96], errline[256];
+	struct said	 said;
+};
+
+/*
+ * The error: AGCOD's code and type, else the HTTP status and the
+ * gateway's exception type (a 403 has no AGCOD body)
+ */
+static void
+draft_error(struct draft *d)
 {
-	const char *rid = c->args.val[O_REQUEST_ID];
-	char path[PATH_MAX + 40], utc[64], local[96], os[600], now[1400];
-	char hcode[32] = "", ccode[64], ctype[160], errline[256], line[256];
-	struct buf pairs = BUF_INIT(8 * 1024 * 1024);
-	const char *state, *code, *type;
-	const struct op *op;
-	struct journal *j;
-	struct said said;
-	json_int_t status;
-	int succeeded;
-	json_t *e;
-	time_t when = 0;
-	int npairs = 0;
+	char hcode[32] = "", ccode[64], ctype[160];
+	const char *code, *type;
 
-	if ((j = ctx_journal(c)) == NULL) {
-		buf_free(&pairs);
-		return EX_IOERR;
-	}
-	if ((e = pick_entry(j, rid)) == NULL) {
-		buf_free(&pairs);
-		return usage_error(c->cmd, rid ? "the journal has no request "
-		    "with id '%s'" : "the journal has no failed request%s; "
-		    "name one with --request-id", rid ? rid : "");
-	}
-	ctx_keep(c, e);
-	rid = json_str_or(e, "request_id", "-");
-	op = op_by_name(json_str_or(e, "operation", ""));
-	time_parse_iso(json_str_or(e, "updated", json_str(e, "time")), &when);
-	report_times(when, utc, sizeof(utc), local, sizeof(local));
-
-	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES ".1", c->state_dir);
-	collect(path, rid, &pairs, &npairs);
-	snprintf(path, sizeof(path), "%s/" TRACE_FAILURES, c->state_dir);
-	collect(path, rid, &pairs, &npairs);
-	if (c->args.val[O_TRACE])
-		collect(c->args.val[O_TRACE], rid, &pairs, &npairs);
-	crlf_to_lf(&pairs);
-	still_happens(c, now, sizeof(now));
-	os_name(os, sizeof(os));
-
-	last_response(&pairs, &said);
-	state = json_str_or(e, "state", "?");
-	succeeded = strcmp(state, "succeeded") == 0;
-	status = json_integer_value(json_object_get(e, "http_status"));
-	/* the error: AGCOD's code and type, else the HTTP status and the
-	 * gateway's exception type (a 403 has no AGCOD body) */
-	code = json_str_or(e, "error_code", said.code);
-	type = json_str_or(e, "error_type", said.type);
-	if (code == NULL && status)
-		snprintf(hcode, sizeof(hcode), "HTTP %lld", (long long)status);
+	code = json_str_or(d->e, "error_code", d->said.code);
+	type = json_str_or(d->e, "error_type", d->said.type);
+	if (code == NULL && d->status)
+		snprintf(hcode, sizeof(hcode), "HTTP %lld",
+		    (long long)d->status);
 	clean(ccode, sizeof(ccode), code ? code : hcode);
-	clean(ctype, sizeof(ctype), type ? type : said.exception);
-	snprintf(errline, sizeof(errline), "%s%s%s", ccode,
+	clean(ctype, sizeof(ctype), type ? type : d->said.exception);
+	snprintf(d->errline, sizeof(d->errline), "%s%s%s", ccode,
 	    ccode[0] && ctype[0] ? " " : "", ctype);
+}
 
-	if (succeeded)
+static void
+put_subject(const struct draft *d)
+{
+	const char *op = json_str_or(d->e, "operation", "?");
+
+	if (d->succeeded)
 		output_printf("Subject: [AGCOD] %s succeeded: a question about request "
-		    "%s (partner %s)\n\n", json_str_or(e, "operation", "?"),
-		    rid, json_str_or(e, "partner", c->prof.partner_id));
+		    "%s (partner %s)\n\n", op, d->rid, d->partner);
 	else
 		output_printf("Subject: [AGCOD] %s %s: %s (partner %s)\n\n",
-		    json_str_or(e, "operation", "?"), state,
-		    errline[0] ? errline : "no error code received",
-		    json_str_or(e, "partner", c->prof.partner_id));
+		    op, d->state,
+		    d->errline[0] ? d->errline : "no error code received",
+		    d->partner);
 	output_printf("Hello Amazon Incentives API team,\n\n");
-	if (succeeded)
+	if (d->succeeded)
 		output_printf("a request to the Amazon Incentives API succeeded; we have "
 		    "a question about it.\nThe details follow.\n\n");
-	else if (strcmp(state, "failed") == 0)
+	else if (strcmp(d->state, "failed") == 0)
 		output_printf("a request to the Amazon Incentives API failed; the details "
 		    "follow.\n\n");
 	else
 		output_printf("a request to the Amazon Incentives API got no clear "
-		    "answer (outcome %s); the\ndetails follow.\n\n", state);
-	output_printf("Partner id:            %s\n", json_str_or(e, "partner",
-	    c->prof.partner_id));
+		    "answer (outcome %s); the\ndetails follow.\n\n", d->state);
+}
+
+/* the request: where it went, when, and what came back */
+static void
+put_request(const struct cmd_ctx *c, const struct draft *d)
+{
+	json_t *e = d->e;
+	char line[256];
+
+	output_printf("Partner id:            %s\n", d->partner);
 	output_printf("API:                   Amazon Incentives API (AGCOD)\n");
-	output_printf("Type of problem:       %s\n", succeeded ? "question about a "
-	    "request that succeeded" : "API error");
+	output_printf("Type of problem:       %s\n", d->succeeded ?
+	    "question about a request that succeeded" : "API error");
 	output_printf("Operation:             %s\n", json_str_or(e,
 	    "operation", "?"));
 	output_printf("Region / marketplace:  %s (signing region %s), %s\n",
 	    c->prof.region->name, c->prof.region->signing_region,
 	    json_str_or(e, "environment", "?"));
 	output_printf("Endpoint:              %s/%s\n", json_str_or(e,
-	    "endpoint", "?"), op ? op->name : "");
-	output_printf("Time of the request:   %s\n", utc);
-	output_printf("  sender's local time: %s\n", local);
-	output_printf("Our request id:        %s\n", rid);
+	    "endpoint", "?"), d->op ? d->op->name : "");
+	output_printf("Time of the request:   %s\n", d->utc);
+	output_printf("  sender's local time: %s\n", d->local);
+	output_printf("Our request id:        %s\n", d->rid);
 	clean(line, sizeof(line), json_str_or(e, "amazon_request_id",
 	    "(none received)"));
 	output_printf("Amazon request id:     %s\n", line);
-	if (status)
-		output_printf("HTTP status:           %lld\n", (long long)status);
-	output_printf("Outcome:               %s after %lld attempt(s)\n", state,
-	    (long long)json_integer_value(json_object_get(e, "attempts")));
-	if (!succeeded) {
-		output_printf("Error code and type:   %s\n", errline[0] ? errline :
-		    "(none received)");
+	if (d->status)
+		output_printf("HTTP status:           %lld\n",
+		    (long long)d->status);
+	output_printf("Outcome:               %s after %lld attempt(s)\n",
+	    d->state, (long long)json_integer_value(json_object_get(e,
+	    "attempts")));
+	if (!d->succeeded) {
+		output_printf("Error code and type:   %s\n", d->errline[0] ?
+		    d->errline : "(none received)");
 		/* the service's own words, its line breaks kept */
-		put_lines("Error message:", said.message ? said.message :
+		put_lines("Error message:", d->said.message ? d->said.message :
 		    json_str_or(e, "error", "-"));
-		if (said.message && json_str(e, "error"))
+		if (d->said.message && json_str(e, "error"))
 			put_lines("agcod said:", json_str_or(e, "error", ""));
 	}
 	if (json_object_get(e, "diagnosis"))
@@ -385,6 +378,13 @@ cmd_support_draft(struct cmd_ctx *c)
 		output_printf("Clock offset:          %lld s (the service's Date header "
 		    "minus our clock)\n", (long long)json_integer_value(
 		    json_object_get(e, "clock_skew_s")));
+}
+
+/* the sender's side, the traced exchanges and the greeting */
+static void
+put_rest(const struct draft *d, const char *now, const char *os,
+    const struct buf *pairs, int npairs)
+{
 	output_printf("Does it still happen:  %s\n", now);
 	output_printf("Tool:                  ");
 	print_versions_line(stdout);
@@ -397,14 +397,87 @@ cmd_support_draft(struct cmd_ctx *c)
 	    "of each. The secret key, signing\nkeys and gift card claim codes "
 	    "are not included.\n");
 	if (npairs)
-		output_printf("%s", buf_str(&pairs));
+		output_printf("%s", buf_str(pairs));
 	else
 		output_printf("\n(no trace of this request was kept: run the command "
 		    "again with --trace FILE\nand 'agcod support-draft --trace "
 		    "FILE' to attach its exchanges)\n");
-	output_printf("\nRegards,\n%s\n", json_str_or(e, "partner",
-	    c->prof.partner_id));
-	json_decref(said.body);
+	output_printf("\nRegards,\n%s\n", d->partner);
+}
+
+/* a failure trace, opened through the held state directory, or NULL */
+static FILE *
+open_failures(int dfd, const char *name)
+{
+	FILE *f;
+	int fd;
+
+	if (dfd == -1 || (fd = state_file_openat(dfd, name, O_RDONLY)) == -1)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return f;
+}
+
+/* the exchanges of rid the failure traces and --trace kept */
+static void
+collect_all(struct cmd_ctx *c, const char *rid, struct buf *pairs,
+    int *npairs)
+{
+	char why[200];
+	int dfd = state_dir_find(c->state_dir, why, sizeof(why));
+
+	collect(open_failures(dfd, TRACE_FAILURES ".1"), rid, pairs, npairs);
+	collect(open_failures(dfd, TRACE_FAILURES), rid, pairs, npairs);
+	if (c->args.val[O_TRACE])
+		collect(fopen(c->args.val[O_TRACE], "re"), rid, pairs, npairs);
+	crlf_to_lf(pairs);
+}
+
+int
+cmd_support_draft(struct cmd_ctx *c)
+{
+	const char *rid = c->args.val[O_REQUEST_ID];
+	char os[600], now[1400];
+	struct buf pairs = BUF_INIT(8 * 1024 * 1024);
+	struct draft d;
+	struct journal *j;
+	time_t when = 0;
+	int npairs = 0;
+
+	if ((j = ctx_journal(c)) == NULL) {
+		buf_free(&pairs);
+		return EX_IOERR;
+	}
+	memset(&d, 0, sizeof(d));
+	if ((d.e = pick_entry(j, rid)) == NULL) {
+		buf_free(&pairs);
+		return usage_error(c->cmd, rid ? "the journal has no request "
+		    "with id '%s'" : "the journal has no failed request%s; "
+		    "name one with --request-id", rid ? rid : "");
+	}
+	ctx_keep(c, d.e);
+	d.rid = json_str_or(d.e, "request_id", "-");
+	d.op = op_by_name(json_str_or(d.e, "operation", ""));
+	d.partner = json_str_or(d.e, "partner", c->prof.partner_id);
+	time_parse_iso(json_str_or(d.e, "updated", json_str(d.e, "time")),
+	    &when);
+	report_times(when, d.utc, sizeof(d.utc), d.local, sizeof(d.local));
+
+	collect_all(c, d.rid, &pairs, &npairs);
+	still_happens(c, now, sizeof(now));
+	os_name(os, sizeof(os));
+
+	last_response(&pairs, &d.said);
+	d.state = json_str_or(d.e, "state", "?");
+	d.succeeded = strcmp(d.state, "succeeded") == 0;
+	d.status = json_integer_value(json_object_get(d.e, "http_status"));
+	draft_error(&d);
+
+	put_subject(&d);
+	put_request(c, &d);
+	put_rest(&d, now, os, &pairs, npairs);
+	json_decref(d.said.body);
 	buf_free(&pairs);
 	return 0;
 }

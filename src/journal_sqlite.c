@@ -39,6 +39,7 @@
 #include "journal_sqlite.h"
 #include "journal_state.h"
 #include "journal_store.h"
+#include "statedir.h"
 
 #define BUSY_TIMEOUT_MS	60000
 
@@ -343,18 +344,23 @@ fail:
 	return -1;
 }
 
-/* planted -wal or -shm files: a link, FIFO or device is refused */
+/*
+ * planted -wal or -shm files: a link, FIFO or device is refused; looked at
+ * and tightened through the held state directory, not by path
+ */
 static int
-check_companions(struct journal *j)
+check_companions(struct journal *j, int hfd)
 {
 	static const char *const sfx[] = { "-wal", "-shm", "-journal" };
-	char p[PATH_MAX + 16];
+	char p[PATH_MAX + 16], name[64];
 	struct stat st;
 	size_t i;
+	int fd;
 
 	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", j->path, sfx[i]);
-		if (lstat(p, &st) == -1)
+		snprintf(name, sizeof(name), "%s%s", JOURNAL_DB, sfx[i]);
+		if (fstatat(hfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 		    st.st_nlink != 1) {
@@ -362,11 +368,15 @@ check_companions(struct journal *j)
 			    "regular file of yours alone: remove it", p);
 			return -1;
 		}
-		if ((st.st_mode & 077) && chmod(p, 0600) == -1) {
+		/* state_file_openat tightens the mode on the descriptor */
+		if ((st.st_mode & 077) &&
+		    (fd = state_file_openat(hfd, name, O_RDONLY)) == -1) {
 			snprintf(j->err, sizeof(j->err), "cannot make '%.180s' "
 			    "private: %s", p, strerror(errno));
 			return -1;
 		}
+		if (st.st_mode & 077)
+			close(fd);
 	}
 	return 0;
 }
@@ -420,12 +430,52 @@ lock_dir(int fd)
 	return 0;
 }
 
+/*
+ * The held directory as the kernel names it now, without the links the
+ * user's path may go through (they were checked by state_dir_fd, but
+ * SQLITE_OPEN_NOFOLLOW refuses a link anywhere in the path); the path as
+ * given where /proc is not there.
+ */
+static void
+physical_path(struct journal *j, int hfd)
+{
+	char proc[64], dir[PATH_MAX];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", hfd);
+	if ((n = readlink(proc, dir, sizeof(dir) - 1)) <= 0 || dir[0] != '/')
+		return;
+	dir[n] = '\0';
+	if (strlen(dir) + sizeof(JOURNAL_DB) + 1 <= sizeof(j->path))
+		snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB);
+}
+
+/*
+ * SQLite opens journal.db by path (sqlite3_open_v2 takes no descriptor):
+ * the path must still name the file opened through the held directory,
+ * the same device and inode.  Takes fd.
+ */
+static int
+same_file(struct journal *j, int fd)
+{
+	struct stat a, b;
+	int r;
+
+	r = fstat(fd, &a) == 0 && stat(j->path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -1;
+	close(fd);
+	if (r == -1)
+		snprintf(j->err, sizeof(j->err), "'%.200s' was replaced while "
+		    "it was opened: run the command again", j->path);
+	return r;
+}
+
 static int
 sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
 	char legacy[PATH_MAX], why[200], keep[sizeof(j->err)];
 	struct stat st;
-	int fd, dfd = -1;
+	int fd, hfd, dfd = -1;
 
 	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB) >=
 	    (int)sizeof(j->path) || snprintf(legacy, sizeof(legacy), "%s/%s",
@@ -437,40 +487,46 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 	if (mode == JOURNAL_READ && lstat(j->path, &st) == -1 &&
 	    errno == ENOENT && lstat(legacy, &st) == -1 && errno == ENOENT)
 		return 0;	/* no journal yet: an empty one */
-	if (state_dir_make(dir, why, sizeof(why)) == -1) {
+	if ((hfd = state_dir_fd(dir, why, sizeof(why))) == -1) {
 		snprintf(j->err, sizeof(j->err), "the state directory '%.200s' "
 		    "cannot be used: %s", dir, why);
 		return -1;
 	}
-	if ((fd = state_file_open(j->path, O_RDWR | O_CREAT)) == -1) {
+	physical_path(j, hfd);
+	if ((fd = state_file_openat(hfd, JOURNAL_DB, O_RDWR | O_CREAT)) == -1) {
 		snprintf(j->err, sizeof(j->err), "cannot open '%.200s': %s%s",
 		    j->path, strerror(errno), errno == ELOOP || errno == EINVAL
 		    || errno == EPERM ? " (it must be a regular file of yours, "
 		    "not a link, FIFO or device)" : "");
 		return -1;
 	}
-	close(fd);
-	if (check_companions(j) == -1)
+	if (check_companions(j, hfd) == -1) {
+		close(fd);
 		return -1;
+	}
 	/*
 	 * One process at a time sets WAL mode, migrates and imports: SQLite
 	 * answers "locked" at once, without waiting, to a second connection
 	 * that would change the journal mode of a new database.  The lock is
 	 * on the directory, not the database, whose POSIX locks SQLite owns.
 	 */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    lock_dir(dfd) == -1) {
+	if ((dfd = openat(hfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || lock_dir(dfd) == -1) {
 		snprintf(j->err, sizeof(j->err), "cannot lock the state "
 		    "directory: %s", strerror(errno));
 		if (dfd != -1)
 			close(dfd);
+		close(fd);
 		return -1;
 	}
 	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		jfail(j, "cannot open the journal");
+		close(fd);
 		goto fail;
 	}
+	if (same_file(j, fd) == -1)
+		goto fail;
 	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
 	/*
 	 * Both commits are durable in the WAL (synchronous=FULL): copying them

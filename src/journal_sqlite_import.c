@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "journal_sqlite.h"
 #include "journal_state.h"
+#include "statedir.h"
 
 /* ---- agcod 0.1's journal.jsonl, imported once ---- */
 
@@ -141,12 +142,18 @@ import_legacy(struct journal *j, const char *dir)
 	sqlite3_stmt *st;
 	struct stat sb;
 	long records, bad;
-	int fd, torn, imported = 0;
+	char why[200];
+	int fd, hfd, torn, imported = 0;
 
 	snprintf(legacy, sizeof(legacy), "%s/%s", dir, JOURNAL_LEGACY);
-	if (lstat(legacy, &sb) == -1)
+	/* the directory sq_open checked and holds */
+	if ((hfd = state_dir_fd(dir, why, sizeof(why))) == -1) {
+		snprintf(j->err, sizeof(j->err), "%s", why);
+		return -1;
+	}
+	if (fstatat(hfd, JOURNAL_LEGACY, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
-	if ((fd = state_file_open(legacy, O_RDONLY)) == -1) {
+	if ((fd = state_file_openat(hfd, JOURNAL_LEGACY, O_RDONLY)) == -1) {
 		snprintf(j->err, sizeof(j->err), "cannot import '%.200s': %s "
 		    "(it must be a regular file of yours)", legacy,
 		    strerror(errno));
@@ -195,7 +202,7 @@ import_legacy(struct journal *j, const char *dir)
 		goto fail;
 	journal_time(time(NULL), t);
 	snprintf(done, sizeof(done), "%s.imported-%s", legacy, t);
-	if (rename(legacy, done) == -1) {
+	if (renameat(hfd, JOURNAL_LEGACY, hfd, strrchr(done, '/') + 1) == -1) {
 		snprintf(j->err, sizeof(j->err), "imported '%.200s' but cannot "
 		    "rename it: %s", legacy, strerror(errno));
 		return -1;

@@ -30,19 +30,6 @@
 #include "trace.h"
 #include "rotation.h"
 
-static int
-long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
-    long *out)
-{
-	const char *why = NULL;
-
-	*out = (long)strtonum(v, lo, hi, &why);
-	if (why)
-		return usage_error(c, "--%s '%s' is %s (%ld to %ld)",
-		    opt_name(id), v, why, lo, hi);
-	return 0;
-}
-
 /* whoever read standard output has gone: a pipe or socket with no reader */
 static int
 stdout_reader_gone(int err)
@@ -127,21 +114,16 @@ run_cmd(struct cmd_ctx *ctx)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Secrets live in this process: no core dumps, no ptrace by others.
+ * Neither can fail as called (lowering a limit, clearing a flag of our
+ * own); if one does, the secret would be exposed: stop.
+ */
+static int
+harden(void)
 {
 	struct rlimit nocore = { 0, 0 };
-	static struct cmd_ctx ctx;
-	const struct cmd *c;
-	struct args g;
-	char *posbuf[1];
-	int rc, next;
 
-	/*
-	 * Secrets live in this process: no core dumps, no ptrace by others.
-	 * Neither can fail as called (lowering a limit, clearing a flag of
-	 * our own); if one does, the secret would be exposed: stop.
-	 */
 	if (setrlimit(RLIMIT_CORE, &nocore) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
 		msg_err("cannot disable core dumps: %s; nothing was done",
@@ -152,96 +134,117 @@ main(int argc, char **argv)
 	/* a file size limit makes a journal write fail (EFBIG), not kill us */
 	signal(SIGXFSZ, SIG_IGN);
 	umask(077);
+	return 0;
+}
 
-	memset(&g, 0, sizeof(g));
-	g.pos = posbuf;
-	if ((rc = cli_parse(argc, argv, NULL, &g, &next)) != 0)
-		return rc;
-	msg_verbosity = g.seen[O_VERBOSE];
-	if (g.seen[O_VERSION]) {
+#define GO_ON	(-1)	/* not answered yet: go on to the command */
+
+/*
+ * What the options before the command answer by themselves (-V, the
+ * lists, help), or the command named at argv[next] into *cp (GO_ON)
+ */
+static int
+answer_global(struct cmd_ctx *ctx, const struct args *g, int argc,
+    char **argv, int next, const struct cmd **cp)
+{
+	if (g->seen[O_VERSION]) {
 		print_versions(stdout);
-		return finish_stdout(&ctx, 0);
+		return finish_stdout(ctx, 0);
 	}
-	if (g.seen[O_LIST_COMMANDS])
-		return finish_stdout(&ctx, cli_list_commands());
-	if (g.seen[O_LIST_OPTIONS])
-		return finish_stdout(&ctx,
-		    cli_list_options(g.val[O_LIST_OPTIONS]));
-	if (g.seen[O_LIST_TABLE])
-		return finish_stdout(&ctx, cli_list_table());
+	if (g->seen[O_LIST_COMMANDS])
+		return finish_stdout(ctx, cli_list_commands());
+	if (g->seen[O_LIST_OPTIONS])
+		return finish_stdout(ctx,
+		    cli_list_options(g->val[O_LIST_OPTIONS]));
+	if (g->seen[O_LIST_TABLE])
+		return finish_stdout(ctx, cli_list_table());
 	if (next >= argc) {
-		if (g.seen[O_HELP]) {
+		if (g->seen[O_HELP]) {
 			cli_help(stdout, NULL);
-			return finish_stdout(&ctx, 0);
+			return finish_stdout(ctx, 0);
 		}
 		return usage_error(NULL, "no command given");
 	}
 	if (strcmp(argv[next], "help") == 0) {
 		if (next + 1 >= argc) {
 			cli_help(stdout, NULL);
-			return finish_stdout(&ctx, 0);
+			return finish_stdout(ctx, 0);
 		}
-		if ((c = cmd_find(argv[next + 1])) == NULL)
+		if ((*cp = cmd_find(argv[next + 1])) == NULL)
 			return cli_unknown_command(argv[next + 1]);
-		cli_help(stdout, c);
-		return finish_stdout(&ctx, 0);
+		cli_help(stdout, *cp);
+		return finish_stdout(ctx, 0);
 	}
-	if ((c = cmd_find(argv[next])) == NULL)
+	if ((*cp = cmd_find(argv[next])) == NULL)
 		return cli_unknown_command(argv[next]);
+	return GO_ON;
+}
 
-	/* the command's own options, global ones again, and operands */
-	ctx.cmd = c;
-	ctx.args = g;
-	if ((ctx.args.pos = calloc((size_t)argc, sizeof(char *))) == NULL)
+/*
+ * The command's own options, global ones again, and operands into
+ * ctx->args; -V and --help answered; GO_ON when the command is to run
+ */
+static int
+parse_command(struct cmd_ctx *ctx, const struct cmd *c, int argc,
+    char **argv, int next)
+{
+	int rc;
+
+	ctx->cmd = c;
+	if ((ctx->args.pos = calloc((size_t)argc, sizeof(char *))) == NULL)
 		return EX_OSERR;
-	ctx.args.npos = 0;
+	ctx->args.npos = 0;
 	/* sign-debug's operation options are checked against it later */
-	if ((rc = cli_parse(argc - next, argv + next, c, &ctx.args,
+	if ((rc = cli_parse(argc - next, argv + next, c, &ctx->args,
 	    &next)) != 0)
 		return rc;
 	/* -V and --help win wherever they are: nothing runs, nothing is sent */
-	if (ctx.args.seen[O_VERSION]) {
-		msg_verbosity = ctx.args.seen[O_VERBOSE];
+	if (ctx->args.seen[O_VERSION]) {
+		msg_verbosity = ctx->args.seen[O_VERBOSE];
 		print_versions(stdout);
-		return finish_stdout(&ctx, 0);
+		return finish_stdout(ctx, 0);
 	}
-	if (ctx.args.seen[O_HELP]) {
+	if (ctx->args.seen[O_HELP]) {
 		cli_help(stdout, c);
-		return finish_stdout(&ctx, 0);
+		return finish_stdout(ctx, 0);
 	}
-	if ((rc = cli_check_repeats(c, &ctx.args)) != 0)
-		return rc;
 
-	/* ctx.args counts the -v given before the command too */
-	msg_verbosity = ctx.args.seen[O_QUIET] ? -1 : 0;
-	msg_verbosity += ctx.args.seen[O_VERBOSE];
-	if (ctx.args.val[O_OUTPUT] == NULL)
-		ctx.out = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "json") == 0)
-		ctx.out = OUT_JSON;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "table") == 0)
-		ctx.out = OUT_TABLE;
-	else if (strcmp(ctx.args.val[O_OUTPUT], "csv") == 0 &&
-	    (c->need & CMD_CSV))
-		ctx.out = OUT_CSV;
-	else
-		return usage_error(c, "--output '%s' is not json or table%s",
-		    ctx.args.val[O_OUTPUT], (c->need & CMD_CSV) ? " or csv" :
-		    "");
-	ctx.timeout = 10;
-	ctx.retry_for = 60;
-	if ((ctx.args.val[O_TIMEOUT] && (rc = long_arg(c,
-	    ctx.args.val[O_TIMEOUT], O_TIMEOUT, 1, 600, &ctx.timeout))) ||
-	    (ctx.args.val[O_RETRY_FOR] && (rc = long_arg(c,
-	    ctx.args.val[O_RETRY_FOR], O_RETRY_FOR, 0, 86400,
-	    &ctx.retry_for))))
-		return rc;
-	if (!(c->need & CMD_OPERANDS) && ctx.args.npos > 0)
+	/* ctx->args counts the -v given before the command too */
+	msg_verbosity = ctx->args.seen[O_QUIET] ? -1 : 0;
+	msg_verbosity += ctx->args.seen[O_VERBOSE];
+	ctx->out = ctx->args.out;
+	ctx->timeout = ctx->args.timeout;
+	ctx->retry_for = ctx->args.retry_for;
+	if (!(c->need & CMD_OPERANDS) && ctx->args.npos > 0)
 		return usage_error(c, "unexpected argument '%s'",
-		    ctx.args.pos[0]);
+		    ctx->args.pos[0]);
 	/* 'agcod batch': usage, before a profile is looked for */
 	if ((c->need & CMD_OPERANDS) &&
-	    (rc = usage_subcommand(c, &ctx.args)) != 0)
+	    (rc = usage_subcommand(c, &ctx->args)) != 0)
+		return rc;
+	return GO_ON;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cmd_ctx ctx;
+	const struct cmd *c = NULL;
+	struct args g;
+	char *posbuf[1];
+	int rc, next;
+
+	if ((rc = harden()) != 0)
+		return rc;
+	memset(&g, 0, sizeof(g));
+	g.pos = posbuf;
+	if ((rc = cli_parse(argc, argv, NULL, &g, &next)) != 0)
+		return rc;
+	msg_verbosity = g.seen[O_VERBOSE];
+	if ((rc = answer_global(&ctx, &g, argc, argv, next, &c)) != GO_ON)
+		return rc;
+	ctx.args = g;
+	if ((rc = parse_command(&ctx, c, argc, argv, next)) != GO_ON)
 		return rc;
 
 	ctx.trace_fd = -1;

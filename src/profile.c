@@ -644,12 +644,11 @@ profile_load_partial(struct profile *p, const struct profile_opts *o)
 	return load(p, o, 1);
 }
 
+/* the profile's name and the defaults */
 static int
-load(struct profile *p, const struct profile_opts *o, int partial)
+load_name(struct profile *p, const struct profile_opts *o)
 {
-	char origin[PATH_MAX + 64];
-	const char *v, *cfg, *why;
-	int r, required = 0;
+	const char *v;
 
 	memset(p, 0, sizeof(*p));
 	p->region = &regions[0];
@@ -662,9 +661,19 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 		    o->profile ? "-p" : "AGCOD_PROFILE", sizeof(p->name) - 1);
 		return o->profile ? EX_USAGE : EX_CONFIG;
 	}
+	return 0;
+}
+
+/* where the configuration is; *required: it was named, so it must be there */
+static int
+load_config_path(struct profile *p, const struct profile_opts *o,
+    int *required)
+{
+	const char *v, *cfg;
+	int r;
 
 	if ((cfg = o->config) != NULL || (cfg = envv(o, "AGCOD_CONFIG")) != NULL)
-		required = 1;
+		*required = 1;
 	if (cfg)
 		r = strlcpy(p->config_path, cfg, sizeof(p->config_path)) >=
 		    sizeof(p->config_path);
@@ -679,8 +688,14 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 		msg_err("configuration path is too long");
 		return EX_CONFIG;
 	}
-	if ((r = read_config(p, o, required)) != 0)
-		return r;
+	return 0;
+}
+
+static int
+load_env(struct profile *p, const struct profile_opts *o)
+{
+	const char *v;
+	int r;
 
 	/* the environment overrides the file */
 	if ((r = env_override(o, "AGCOD_PARTNER_ID", p->partner_id,
@@ -725,6 +740,15 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 		msg_err("--cacert path is too long");
 		return EX_CONFIG;
 	}
+	return 0;
+}
+
+static int
+load_endpoint(struct profile *p, const struct profile_opts *o)
+{
+	char origin[PATH_MAX + 64];
+	const char *v;
+	int r;
 
 	/* endpoint: --endpoint, AGCOD_ENDPOINT, the profile, else the region's */
 	if ((v = o->endpoint) != NULL)
@@ -744,7 +768,12 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 		snprintf(p->endpoint, sizeof(p->endpoint), "https://%s",
 		    p->host);
 	}
+	return 0;
+}
 
+static int
+load_key_id(struct profile *p, const struct profile_opts *o)
+{
 	/*
 	 * Before it is signed, sent, printed or traced: an access key id is
 	 * upper-case letters and digits (AKIA...), so a secret pasted there
@@ -764,9 +793,15 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 			    p->config_path, line);
 		return EX_CONFIG;
 	}
-	/* what every profile must have (config list shows what is set) */
-	if (partial)
-		return 0;
+	return 0;
+}
+
+/* what every profile must have (config list shows what is set) */
+static int
+load_complete(struct profile *p, const struct profile_opts *o)
+{
+	const char *v, *why;
+
 	if (p->partner_id[0] == '\0' || p->access_key_id[0] == '\0' ||
 	    (p->secret == NULL && p->secret_command[0] == '\0')) {
 		const char *miss = p->partner_id[0] == '\0' ? "partner_id" :
@@ -800,6 +835,20 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 		return EX_CONFIG;
 	}
 	return 0;
+}
+
+static int
+load(struct profile *p, const struct profile_opts *o, int partial)
+{
+	int r, required = 0;
+
+	if ((r = load_name(p, o)) != 0 ||
+	    (r = load_config_path(p, o, &required)) != 0 ||
+	    (r = read_config(p, o, required)) != 0 ||
+	    (r = load_env(p, o)) != 0 || (r = load_endpoint(p, o)) != 0 ||
+	    (r = load_key_id(p, o)) != 0)
+		return r;
+	return partial ? 0 : load_complete(p, o);
 }
 
 /* the child's side: stdin /dev/null, stdout the pipe, nothing above 2 */

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "msg.h"
 #include "report.h"
+#include "statedir.h"
 #include "trace.h"
 
 #define FAILURES_MAX	(4 * 1024 * 1024)
@@ -109,11 +110,11 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
     size_t len, const struct api_result *r)
 {
 	struct report rep;
-	char path[PATH_MAX + 32];
+	char dwhy[200];
 	const char *rid;
 	json_t *req;
 	struct stat st;
-	int fd;
+	int fd, dfd;
 
 	memset(&rep, 0, sizeof(rep));
 	rep.operation = op->name;
@@ -151,18 +152,14 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
 		if (c->trace_fd >= 0)
 			write_exchange(c->trace_fd, &rep, rid);
 	}
-	/* failures are kept for 'agcod support-draft' */
-	if (r->exit != 0 && c->state_dir[0] && snprintf(path, sizeof(path),
-	    "%s/" TRACE_FAILURES, c->state_dir) < (int)sizeof(path)) {
-		if (stat(path, &st) == 0 && st.st_size > FAILURES_MAX) {
-			char old[PATH_MAX + 40];
-
-			snprintf(old, sizeof(old), "%s.1", path);
-			rename(path, old);
-		}
-		const char *why;
-
-		if ((fd = trace_open(path, &why)) != -1) {
+	/* failures are kept for 'agcod support-draft', in the held directory */
+	if (r->exit != 0 && c->state_dir[0] &&
+	    (dfd = state_dir_find(c->state_dir, dwhy, sizeof(dwhy))) != -1) {
+		if (fstatat(dfd, TRACE_FAILURES, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && st.st_size > FAILURES_MAX)
+			renameat(dfd, TRACE_FAILURES, dfd, TRACE_FAILURES ".1");
+		if ((fd = state_file_openat(dfd, TRACE_FAILURES, O_WRONLY |
+		    O_APPEND | O_CREAT)) != -1) {
 			write_exchange(fd, &rep, rid);
 			close(fd);
 		}

@@ -789,3 +789,54 @@ def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
     assert rec.rc == 0, rec
     assert emu.state.creates == 1 and len(emu.requests("CreateGiftCard")) == 1
     assert agcod("history", "--pending", "-o", "json").out == ""
+
+
+def test_a_group_writable_parent_of_the_state_dir_is_refused(agcod, emu):
+    """another member of the group could rename the state directory away"""
+    shared = agcod.tmp / "shared"
+    shared.mkdir(mode=0o700)
+    os.chmod(shared, 0o770)
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_STATE_DIR": str(shared / "state")})
+    assert r.rc == 74 and "cannot be used" in r.err and str(shared) in r.err, r
+    assert emu.requests() == []
+    os.chmod(shared, 0o750)             # readable by the group is fine
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_STATE_DIR": str(shared / "state")})
+    assert r.rc == 0, r
+
+
+def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
+    """the link lives in a directory others can write: they could repoint it"""
+    real = agcod.tmp / "real"
+    real.mkdir(mode=0o700)
+    open_dir = agcod.tmp / "open"
+    open_dir.mkdir(mode=0o700)
+    os.chmod(open_dir, 0o777)
+    os.symlink(real, open_dir / "link")
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_STATE_DIR": str(open_dir / "link" / "state")})
+    assert r.rc == 74 and "cannot be used" in r.err, r
+    assert not (real / "state").exists()
+    assert emu.requests() == []
+    # the same link in a directory of the user's alone is followed
+    os.chmod(open_dir, 0o700)
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_STATE_DIR": str(open_dir / "link" / "state")})
+    assert r.rc == 0, r
+    assert (real / "state" / "journal.db").exists()
+
+
+def test_a_link_owned_by_another_user_in_a_sticky_dir_is_refused(agcod, emu):
+    """in /tmp-like directories, only links of root's or the user's count"""
+    sticky = agcod.tmp / "sticky"
+    sticky.mkdir(mode=0o700)
+    os.chmod(sticky, 0o1777)
+    real = agcod.tmp / "real"
+    real.mkdir(mode=0o700)
+    os.symlink(real, sticky / "link")
+    os.lchown(sticky / "link", 65534, 65534)
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_STATE_DIR": str(sticky / "link" / "state")})
+    assert r.rc == 74 and "cannot be used" in r.err, r
+    assert emu.requests() == []

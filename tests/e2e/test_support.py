@@ -127,3 +127,16 @@ def test_triage_wrong_secret(agcod, emu):
     r = agcod("funds", "-o", "json")
     assert r.rc == 65
     assert "likely cause: signature mismatch: the secret key does not belong" in r.err
+
+
+def test_failures_trace_with_a_second_name_is_not_written(agcod, emu, tmp_path):
+    """failures.trace is opened through the held state directory, as the
+    journal is: a hard link there would write the trace into another file"""
+    agcod.state.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    victim.chmod(0o600)
+    os.link(victim, agcod.state / "failures.trace")
+    bad = agcod("create", "--amount", "7", "--request-id", "F3003", "-o", "json")
+    assert bad.rc == 77, bad
+    assert victim.read_bytes() == b"precious"

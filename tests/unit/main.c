@@ -46,6 +46,7 @@ main(int argc, char **argv)
 		{ "send", test_send },
 		{ "pins", test_pins },
 		{ "timeutil", test_timeutil },
+		{ "statedir", test_statedir },
 	};
 	size_t i;
 

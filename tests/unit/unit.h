@@ -51,6 +51,7 @@ void	test_csv_sep(void);
 void	test_csv_cell(void);
 void	test_attack(void);
 void	test_timeutil(void);
+void	test_statedir(void);
 
 char	*unit_slurp(const char *path, size_t *len);
 
