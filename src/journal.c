@@ -1257,10 +1257,13 @@ evidence_of(json_t *rec, int *f2)
 /*
  * The question a request asks is answered already: the object it makes is
  * settled (made, undone, failed), or the object it undoes is undone.  A
- * refused repeat of an answered id is a refusal of its own.  1, 0, -1.
+ * refused repeat of an answered id is a refusal of its own.  But a made
+ * object is answered only for an F2xx (this body is refused): any other
+ * refusal of a repeat says nothing, and "refused" would send the operator
+ * to issue again.  1, 0, -1.
  */
 static int
-answered(struct journal *j, json_t *row)
+answered(struct journal *j, json_t *row, int f2)
 {
 	const struct kind *k;
 	const char *key, *st = NULL;
@@ -1277,8 +1280,8 @@ answered(struct journal *j, json_t *row)
 	if ((step = sqlite3_step(q)) == SQLITE_ROW)
 		st = col_text(q, 0);
 	r = step == SQLITE_ROW || step == SQLITE_DONE ? origin ?
-	    !unsettled(st) : is(st, k->refer_state) :
-	    jfail(j, "cannot read the journal");
+	    !unsettled(st) && (f2 || !is(st, k->origin_state)) :
+	    is(st, k->refer_state) : jfail(j, "cannot read the journal");
 	unprep(j, q);
 	return r;
 }
@@ -1334,7 +1337,7 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    member(row, "request_id"), id)) == -1)
 		goto done;
 	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (same = answered(j, row)) != 0) {
+	    (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
 			goto done;
 		acted = 0;
