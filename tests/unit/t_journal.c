@@ -344,6 +344,81 @@ test_reserved_reference(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* begin op rid (with an external reference if ref) at t0, finish at t1 */
+static int64_t
+sent(struct journal *j, const char *rid, const char *ref, const char *t0,
+    const char *t1, const char *evidence)
+{
+	json_t *rec;
+	int64_t id;
+
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
+	    "CreateGiftCard", "request_id", rid, "partner", "Acme1",
+	    "environment", "sandbox", "amount", "1", "currency", "USD",
+	    "time", t0);
+	if (ref) {
+		json_object_set_new(rec, "external_reference", json_string(ref));
+		json_object_set_new(rec, "reserved", json_integer(1));
+	}
+	id = journal_begin(j, rec);
+	json_decref(rec);
+	if (id <= 0 || t1 == NULL)
+		return id;
+	rec = json_pack("{s:s, s:s, s:s}", "evidence", evidence, "time", t1,
+	    "error_code", strcmp(evidence, "success") ? "F500" : "");
+	if (journal_finish(j, id, rec) == -1)
+		id = -1;
+	json_decref(rec);
+	return id;
+}
+
+/* what journal prune deletes must not break what it keeps (sim N3, N5, N7) */
+static void
+test_prune(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *e;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	/* N3: sent before the prune date, answered after it: the card stays,
+	 * and so does the request that made it (its row id is not reused) */
+	CHECK(sent(&j, "P1", NULL, "2020-01-01T00:00:00Z",
+	    "2030-01-01T00:00:00Z", "success") > 0, "P1: %s", j.err);
+	CHECK(journal_prune(&j, "2025-01-01T00:00:00Z", 0) >= 0, "prune: %s",
+	    j.err);
+	CHECK(sent(&j, "P2", NULL, "2031-01-01T00:00:00Z", NULL, NULL) > 0,
+	    "P2: %s", j.err);
+	CHECK(journal_check(&j, NULL, NULL) == 0, "consistent after the prune");
+	/* N5: a pruned card keeps its reference reserved */
+	CHECK(sent(&j, "P3", "order-9", "2020-01-01T00:00:00Z",
+	    "2020-01-01T00:00:01Z", "success") > 0, "P3: %s", j.err);
+	/* N7: a pruned card sent again meets F500: no evidence */
+	CHECK(sent(&j, "P4", NULL, "2020-01-01T00:00:00Z",
+	    "2020-01-01T00:00:01Z", "success") > 0, "P4: %s", j.err);
+	CHECK(journal_prune(&j, "2025-01-01T00:00:00Z", 0) >= 0, "prune: %s",
+	    j.err);
+	id = sent(&j, "P5", "order-9", "2031-01-01T00:00:00Z", NULL, NULL);
+	CHECK(id == JOURNAL_REF_TAKEN, "P5 may not take P3's reference: %lld",
+	    (long long)id);
+	CHECK(sent(&j, "P4", NULL, "2031-01-01T00:00:00Z",
+	    "2031-01-01T00:00:01Z", "refused") > 0, "P4 again: %s", j.err);
+	e = journal_lookup(&j, "CreateGiftCard", "P4");
+	CHECK(e && strcmp(member(e, "state"), "unknown") == 0 &&
+	    strcmp(member(e, "object_state"), "unknown") == 0,
+	    "an F500 after a prune is no evidence: %s %s",
+	    e ? member(e, "state") : "-", e ? member(e, "object_state") : "-");
+	json_decref(e);
+	CHECK(journal_check(&j, NULL, NULL) == 0, "consistent at the end");
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* a journal one version ahead is refused, not "migrated" */
 static void
 test_schema_ahead(void)
@@ -394,6 +469,7 @@ test_journal(void)
 	test_one_open_record();
 	test_schema_ahead();
 	test_reserved_reference();
+	test_prune();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
