@@ -951,10 +951,16 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		return -1;
 	bind_text(st, 1, k->name);
 	bind_text(st, 2, key);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	/* an error is not "no object" (SQLite may have ended the transaction) */
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		obj = row_json(st);
 		cur = member(obj, "state");
+	} else if (rc != SQLITE_DONE) {
+		jfail(j, "cannot read the journal");
+		unprep(j, st);
+		return -1;
 	}
+	rc = -1;
 	unprep(j, st);
 	if (ev == EV_SEND) {
 		strlcpy(j->prior, cur ? cur : "", sizeof(j->prior));
