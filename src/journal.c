@@ -1138,6 +1138,40 @@ held(struct journal *j, const char *op, const char *rid)
 }
 
 /*
+ * An open attempt of the id that may have acted sent another body: the
+ * service answers a repeat with the first one's result, so these terms
+ * could never settle it.  JOURNAL_OTHER_TERMS, 0, -1.
+ */
+static int
+other_terms(struct journal *j, json_t *rec)
+{
+	sqlite3_stmt *st;
+	const char *rid = member(rec, "request_id");
+	int r;
+
+	if (member(rec, "body_sha") == NULL)
+		return 0;
+	if ((st = prep(j, "SELECT EXISTS (SELECT 1 FROM requests WHERE "
+	    "operation = ?1 AND request_id = ?2 AND open = 1 AND (acted = 1 "
+	    "OR state IN ('pending', 'unknown')) AND body_sha IS NOT NULL AND "
+	    "body_sha <> ?3)")) == NULL)
+		return -1;
+	bind_text(st, 1, member(rec, "operation"));
+	bind_text(st, 2, rid);
+	bind_text(st, 3, member(rec, "body_sha"));
+	r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
+	    jfail(j, "cannot read the journal");
+	unprep(j, st);
+	if (r != 1)
+		return r;
+	snprintf(j->err, sizeof(j->err), "request id %.64s was sent with other "
+	    "terms and may have acted; its outcome is unknown: 'agcod "
+	    "reconcile' settles it ('agcod history --request-id %.64s'); "
+	    "these terms need another request id", rid, rid);
+	return JOURNAL_OTHER_TERMS;
+}
+
+/*
  * A column the pending record sets: the request's own terms, and the gc_id
  * a cancel is sent with, so that reconcile re-sends it byte for byte.
  */
@@ -1166,6 +1200,9 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 	}
 	/* one open record per id: a live process's is not taken over */
 	if (live && (rc = held(j, op, rid)) != 0)
+		return rc;
+	/* nor by other terms, which no answer could settle it with */
+	if (live && (rc = other_terms(j, rec)) != 0)
 		return rc;
 	rc = -1;
 	/* a later send of the same id takes the open question over */

@@ -50,6 +50,7 @@ struct journal {
 /* journal_begin's refusals, apart from -1 (an error) */
 #define JOURNAL_HELD	(-2)	/* a live process is sending this id now */
 #define JOURNAL_REF_TAKEN (-3)	/* its external reference has a live card */
+#define JOURNAL_OTHER_TERMS (-4) /* an attempt with other terms may have acted */
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */
@@ -72,7 +73,8 @@ void	journal_close(struct journal *);
  * j->err: JOURNAL_HELD when a live process has this id's pending record,
  * JOURNAL_REF_TAKEN when the record reserves its external reference
  * ("reserved": 1) and a live object of the partner and environment has
- * it, -1 on an error.
+ * it, JOURNAL_OTHER_TERMS when an attempt of the id with another body may
+ * have acted and its outcome is open, -1 on an error.
  */
 int64_t	journal_begin(struct journal *, json_t *pending);
 /*

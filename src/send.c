@@ -191,7 +191,7 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "%s; nothing was sent by this run",
 		    s->journal->err);
-	} else if (id == JOURNAL_REF_TAKEN) {
+	} else if (id == JOURNAL_REF_TAKEN || id == JOURNAL_OTHER_TERMS) {
 		res->exit = EX_DATAERR;
 		api_say(res, "%s; nothing was sent", s->journal->err);
 	} else {

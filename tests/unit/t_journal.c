@@ -419,6 +419,43 @@ test_prune(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* sim N4: another body for an id whose acted attempt is unknown */
+static void
+test_other_terms(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec, *out;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "operation", "CreateGiftCard",
+	    "request_id", "T1", "amount", "5", "body_sha", "aaa");
+	out = json_pack("{s:s}", "evidence", "no-proof");
+	id = journal_begin(&j, rec);
+	CHECK(id > 0 && journal_finish(&j, id, out) == 0, "T1 unknown: %s",
+	    j.err);
+	json_object_set_new(rec, "amount", json_string("6"));
+	json_object_set_new(rec, "body_sha", json_string("bbb"));
+	id = journal_begin(&j, rec);
+	CHECK(id == JOURNAL_OTHER_TERMS && strstr(j.err, "other terms"),
+	    "other terms are refused while T1 is unknown: %lld %s",
+	    (long long)id, j.err);
+	CHECK(count_open(&j, "T1") == 1, "the unknown record stays open");
+	json_object_set_new(rec, "amount", json_string("5"));
+	json_object_set_new(rec, "body_sha", json_string("aaa"));
+	CHECK(journal_begin(&j, rec) > 0, "the same terms are sent again: %s",
+	    j.err);
+	json_decref(rec);
+	json_decref(out);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* a journal one version ahead is refused, not "migrated" */
 static void
 test_schema_ahead(void)
@@ -470,6 +507,7 @@ test_journal(void)
 	test_schema_ahead();
 	test_reserved_reference();
 	test_prune();
+	test_other_terms();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
