@@ -906,12 +906,13 @@ reprint:
 		ARG(in->rid);
 		ARG("--reason");
 		ARG("asked Amazon");
-		ARG("--state");
 		if (a->b & 1) {
 			ARG("--operation");
 			ARG("cancel");
+			ARG("--state");
 			ARG(c && c->refunded ? "succeeded" : "failed");
 		} else {
+			ARG("--state");
 			ARG(c ? "succeeded" : "failed");
 			if (c) {
 				ARG("--gc-id");
