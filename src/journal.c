@@ -1031,7 +1031,10 @@ done_buf:
 	    "gc_id = coalesce(?6, gc_id), "
 	    "amount = CASE WHEN ?7 THEN coalesce(?8, amount) ELSE amount END, "
 	    "currency = CASE WHEN ?7 THEN coalesce(?9, currency) "
-	    "ELSE currency END "
+	    "ELSE currency END, "
+	    "external_reference = CASE WHEN ?7 THEN ?12 "
+	    "ELSE external_reference END, "
+	    "reserved = CASE WHEN ?7 THEN ?13 ELSE reserved END "
 	    "WHERE kind = ?10 AND key = ?11")) == NULL) {
 		json_decref(obj);
 		return -1;
@@ -1048,6 +1051,10 @@ done_buf:
 	bind_text(st, 9, member(row, "currency"));
 	bind_text(st, 10, k->name);
 	bind_text(st, 11, key);
+	/* and the reference it reserves, checked at this pending commit */
+	bind_text(st, 12, member(row, "external_reference"));
+	if (json_integer_value(json_object_get(row, "reserved")))
+		sqlite3_bind_int(st, 13, 1);
 	rc = object_step(j, st, row);
 	unprep(j, st);
 	json_decref(obj);

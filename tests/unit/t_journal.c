@@ -338,6 +338,13 @@ test_reserved_reference(void)
 	    "amount", "1", "reserved", 1);
 	CHECK(journal_begin(&j, rec) > 0, "X4 takes the freed reference: %s",
 	    j.err);
+	/* sim 710: the failed X1 sent again with another reference holds it */
+	json_object_set_new(rec, "request_id", json_string("X1"));
+	json_object_set_new(rec, "external_reference", json_string("order-2"));
+	CHECK(journal_begin(&j, rec) > 0, "X1 again, order-2: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X5"));
+	CHECK(journal_begin(&j, rec) == JOURNAL_REF_TAKEN, "X5 may not take "
+	    "order-2 from X1");
 	json_decref(rec);
 	journal_close(&j);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
