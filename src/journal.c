@@ -745,6 +745,36 @@ member(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/*
+ * After a failed pending commit: an open record of the id (left by a
+ * process that ended) may remain, which reconcile would send.  1 when one
+ * does or the journal cannot tell, 0 when none; j->err is kept.
+ */
+static int
+open_left(struct journal *j, const char *op, const char *rid)
+{
+	sqlite3_stmt *st;
+	char err[sizeof(j->err)];
+	int r = 1;
+
+	strlcpy(err, j->err, sizeof(err));
+	if (op && rid && (st = prep(j, "SELECT EXISTS (SELECT 1 FROM requests "
+	    "WHERE operation = ? AND request_id = ? AND open = 1)")) != NULL) {
+		bind_text(st, 1, op);
+		bind_text(st, 2, rid);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			r = sqlite3_column_int(st, 0);
+		unprep(j, st);
+	}
+	if (r)
+		snprintf(j->err, sizeof(j->err), "%.300s; an earlier attempt of "
+		    "%.64s is open (or the journal cannot tell): 'agcod "
+		    "reconcile' will send it", err, rid ? rid : "this id");
+	else
+		strlcpy(j->err, err, sizeof(j->err));
+	return r;
+}
+
 int64_t
 journal_begin(struct journal *j, json_t *pending)
 {
@@ -756,12 +786,15 @@ journal_begin(struct journal *j, json_t *pending)
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
-	if (exec(j, "BEGIN IMMEDIATE") == -1)
-		return -1;
-	if ((rc = begin_locked(j, pending, &id, 1)) < 0 ||
+	if ((rc = exec(j, "BEGIN IMMEDIATE")) == -1 ||
+	    (rc = begin_locked(j, pending, &id, 1)) < 0 ||
 	    exec(j, "COMMIT") == -1) {
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return rc < 0 ? rc : -1;
+		if (rc < -1)
+			return rc;
+		/* "nothing sent" only if no open record of the id remains */
+		return open_left(j, member(pending, "operation"),
+		    member(pending, "request_id")) ? JOURNAL_MAYBE_OPEN : -1;
 	}
 	return id;
 }

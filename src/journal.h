@@ -51,6 +51,7 @@ struct journal {
 #define JOURNAL_HELD	(-2)	/* a live process is sending this id now */
 #define JOURNAL_REF_TAKEN (-3)	/* its external reference has a live card */
 #define JOURNAL_OTHER_TERMS (-4) /* an attempt with other terms may have acted */
+#define JOURNAL_MAYBE_OPEN (-5) /* not recorded, but the id has an open record */
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */
@@ -74,7 +75,9 @@ void	journal_close(struct journal *);
  * JOURNAL_REF_TAKEN when the record reserves its external reference
  * ("reserved": 1) and a live object of the partner and environment has
  * it, JOURNAL_OTHER_TERMS when an attempt of the id with another body may
- * have acted and its outcome is open, -1 on an error.
+ * have acted and its outcome is open, JOURNAL_MAYBE_OPEN when it failed
+ * (j->err) and an open record of the id, which reconcile sends, remains or
+ * cannot be ruled out, -1 on an error that leaves none.
  */
 int64_t	journal_begin(struct journal *, json_t *pending);
 /*

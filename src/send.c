@@ -191,6 +191,12 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "%s; nothing was sent by this run",
 		    s->journal->err);
+	} else if (id == JOURNAL_MAYBE_OPEN) {
+		/* not 74: an open record of the id can still be sent */
+		res->exit = EX_TEMPFAIL;
+		res->outcome = OUTCOME_UNKNOWN;
+		api_say(res, "cannot write the journal '%s': %s; nothing was "
+		    "sent by this run", s->journal->path, s->journal->err);
 	} else if (id == JOURNAL_REF_TAKEN || id == JOURNAL_OTHER_TERMS) {
 		res->exit = EX_DATAERR;
 		api_say(res, "%s; nothing was sent", s->journal->err);

@@ -463,6 +463,40 @@ test_other_terms(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* sim 818: a failed pending commit says whether an open record remains */
+static void
+test_begin_fails_over_open(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal w, r;
+	json_t *rec;
+
+	if (mkdtemp(dir) == NULL || journal_open(&w, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s}", "operation", "LoadAmazonBalance",
+	    "request_id", "L1", "amount", "5");
+	CHECK(journal_begin(&w, rec) > 0, "L1 pending: %s", w.err);
+	journal_close(&w);
+	/* a journal that cannot be written: the pending commit fails */
+	if (journal_open(&r, dir, JOURNAL_READ) == -1) {
+		CHECK(0, "open read-only: %s", r.err);
+		return;
+	}
+	r.alive = never_alive;
+	sqlite3_exec(r.db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+	CHECK(journal_begin(&r, rec) == JOURNAL_MAYBE_OPEN && strstr(r.err,
+	    "reconcile"), "L1 has an open record reconcile sends: %s", r.err);
+	json_object_set_new(rec, "request_id", json_string("L2"));
+	CHECK(journal_begin(&r, rec) == -1, "L2 has none: nothing sent: %s",
+	    r.err);
+	json_decref(rec);
+	journal_close(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* a journal one version ahead is refused, not "migrated" */
 static void
 test_schema_ahead(void)
@@ -515,6 +549,7 @@ test_journal(void)
 	test_reserved_reference();
 	test_prune();
 	test_other_terms();
+	test_begin_fails_over_open();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
