@@ -867,7 +867,8 @@ same_str(const char *a, const char *b)
 
 /*
  * An attempt of operation op whose column col is key may have acted: one
- * was marked so, or a pending record other than `self` was left by a
+ * was marked so and not proved refused since (failed: an F2xx of its body,
+ * or settled), or a pending record other than `self` was left by a
  * process that ended.  1, 0, or -1 on an error.
  */
 static int
@@ -879,10 +880,11 @@ acted_before(struct journal *j, const char *op, int by_card, const char *key,
 
 	/* a pruned object that was not proved refused: its requests acted */
 	if ((st = prep(j, by_card ? "SELECT EXISTS (SELECT 1 FROM requests "
-	    "WHERE operation = ?1 AND card_number = ?2 AND (acted = 1 OR "
-	    "(state = 'pending' AND id <> ?3)))" : "SELECT EXISTS (SELECT 1 "
-	    "FROM requests WHERE operation = ?1 AND request_id = ?2 AND "
-	    "(acted = 1 OR (state = 'pending' AND id <> ?3))) OR EXISTS "
+	    "WHERE operation = ?1 AND card_number = ?2 AND ((acted = 1 AND "
+	    "state <> 'failed') OR (state = 'pending' AND id <> ?3)))" :
+	    "SELECT EXISTS (SELECT 1 FROM requests WHERE operation = ?1 AND "
+	    "request_id = ?2 AND ((acted = 1 AND state <> 'failed') OR "
+	    "(state = 'pending' AND id <> ?3))) OR EXISTS "
 	    "(SELECT 1 FROM pruned WHERE kind = ?4 AND key = ?2 AND state "
 	    "NOT IN ('failed', 'not sent'))")) == NULL)
 		return -1;
@@ -905,8 +907,9 @@ same_body(struct journal *j, json_t *row, int64_t self)
 	int r;
 
 	if ((st = prep(j, "SELECT NOT EXISTS (SELECT 1 FROM requests WHERE "
-	    "operation = ?1 AND request_id = ?2 AND id <> ?4 AND (acted = 1 "
-	    "OR state = 'pending') AND (body_sha IS NULL OR ?3 IS NULL OR "
+	    "operation = ?1 AND request_id = ?2 AND id <> ?4 AND ((acted = 1 "
+	    "AND state <> 'failed') OR state = 'pending') AND (body_sha IS "
+	    "NULL OR ?3 IS NULL OR "
 	    "body_sha <> ?3))")) == NULL)
 		return -1;
 	bind_text(st, 1, member(row, "operation"));

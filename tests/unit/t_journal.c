@@ -497,6 +497,46 @@ test_begin_fails_over_open(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* sim 407: an attempt proved refused (F2xx of its body) has not acted */
+static void
+test_refused_has_not_acted(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec, *out, *e;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s}", "operation", "CancelGiftCard",
+	    "request_id", "K1", "body_sha", "aaa");
+	out = json_pack("{s:s, s:s}", "evidence", "refused-f2", "error_code",
+	    "F200");
+	id = journal_begin(&j, rec);
+	/* a 503, then the retry of the same body is refused: F200 */
+	CHECK(id > 0 && journal_acted(&j, id) == 0 &&
+	    journal_finish(&j, id, out) == 0, "K1: %s", j.err);
+	CHECK(strcmp(j.decided, "failed") == 0, "K1 failed: %s", j.decided);
+	/* with its gcId now, too late: refused again */
+	json_object_set_new(rec, "body_sha", json_string("bbb"));
+	id = journal_begin(&j, rec);
+	CHECK(id > 0 && journal_finish(&j, id, out) == 0, "K1 again: %s",
+	    j.err);
+	CHECK(strcmp(j.decided, "failed") == 0, "K1 again failed, not %s",
+	    j.decided);
+	e = journal_lookup(&j, "CancelGiftCard", "K1");
+	CHECK(e && strcmp(member(e, "state"), "failed") == 0, "its record");
+	json_decref(e);
+	CHECK(count_open(&j, "K1") == 0, "nothing open");
+	json_decref(rec);
+	json_decref(out);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* a journal one version ahead is refused, not "migrated" */
 static void
 test_schema_ahead(void)
@@ -550,6 +590,7 @@ test_journal(void)
 	test_prune();
 	test_other_terms();
 	test_begin_fails_over_open();
+	test_refused_has_not_acted();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;
