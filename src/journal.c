@@ -1070,7 +1070,8 @@ done_buf:
 	    "ELSE currency END, "
 	    "external_reference = CASE WHEN ?7 THEN ?12 "
 	    "ELSE external_reference END, "
-	    "reserved = CASE WHEN ?7 THEN ?13 ELSE reserved END "
+	    "reserved = CASE WHEN ?7 AND ?12 IS NOT external_reference "
+	    "THEN ?13 ELSE coalesce(reserved, ?13) END "
 	    "WHERE kind = ?10 AND key = ?11")) == NULL) {
 		json_decref(obj);
 		return -1;
@@ -1087,7 +1088,8 @@ done_buf:
 	bind_text(st, 9, member(row, "currency"));
 	bind_text(st, 10, k->name);
 	bind_text(st, 11, key);
-	/* and the reference it reserves, checked at this pending commit */
+	/* and the reference it reserves, checked at this pending commit (a
+	 * re-send of the same reference, as reconcile's, keeps it reserved) */
 	bind_text(st, 12, member(row, "external_reference"));
 	if (json_integer_value(json_object_get(row, "reserved")))
 		sqlite3_bind_int(st, 13, 1);

@@ -345,6 +345,15 @@ test_reserved_reference(void)
 	json_object_set_new(rec, "request_id", json_string("X5"));
 	CHECK(journal_begin(&j, rec) == JOURNAL_REF_TAKEN, "X5 may not take "
 	    "order-2 from X1");
+	/* sim 832: X1 re-sent unreserved, as reconcile does: still reserved */
+	json_object_set_new(rec, "request_id", json_string("X1"));
+	json_object_del(rec, "reserved");
+	j.alive = never_alive;
+	CHECK(journal_begin(&j, rec) > 0, "X1 re-sent: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X5"));
+	json_object_set_new(rec, "reserved", json_integer(1));
+	CHECK(journal_begin(&j, rec) == JOURNAL_REF_TAKEN, "X5 may still not "
+	    "take order-2 from X1");
 	json_decref(rec);
 	journal_close(&j);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
