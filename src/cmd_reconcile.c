@@ -147,6 +147,24 @@ collect(json_t *e, void *arg)
 	return 0;
 }
 
+/* the open activation of rid was answered RESEND: a recovery goes on */
+static int
+in_recovery(json_t *list, const struct op *origin, const char *rid)
+{
+	const char *code;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if ((code = member(e, "error_code")) != NULL &&
+		    strncmp(code, "F4", 2) == 0 && rid &&
+		    strcmp(member(e, "operation"), origin->name) == 0 &&
+		    member(e, "request_id") &&
+		    strcmp(member(e, "request_id"), rid) == 0)
+			return 1;
+	return 0;
+}
+
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
@@ -154,7 +172,7 @@ cmd_reconcile(struct cmd_ctx *c)
 	struct todo t = { c, json_array(), 0, 0 };
 	struct journal *j;
 	json_t *e;
-	int rc = 0, r, unknown = 0;
+	int rc = 0, r, unknown = 0, pass;
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
@@ -176,17 +194,30 @@ cmd_reconcile(struct cmd_ctx *c)
 		json_decref(t.list);
 		return 0;
 	}
-	json_array_foreach(t.list, i, e) {
-		const struct op *op = op_by_name(member(e, "operation"));
+	/*
+	 * An operator's deactivation first: if it succeeded it closes its
+	 * activation, which must not be sent again (the service would activate
+	 * the card anew).  Not one of Amazon's RESEND procedure: that goes on
+	 * from its activation.  A card's create, or a load, re-sent after its
+	 * undo only repeats its answer: in the journal's order.
+	 */
+	for (pass = 0; pass < 2; pass++)
+		json_array_foreach(t.list, i, e) {
+			const struct op *op = op_by_name(member(e, "operation")),
+			    *o = op && op->refers_to ? op_by_name(op->refers_to) :
+			    NULL;
+			int first = o && (o->flags & OP_BY_CARD) &&
+			    !in_recovery(t.list, o, member(e, "request_id"));
 
-		if (op == NULL || !still_open(c, e))
-			continue;
-		r = settle(c, op, e);
-		if (r == EX_TEMPFAIL)
-			unknown = 1;
-		else if (r)
-			rc = r;
-	}
+			if (op == NULL || first != (pass == 0) ||
+			    !still_open(c, e))
+				continue;
+			r = settle(c, op, e);
+			if (r == EX_TEMPFAIL)
+				unknown = 1;
+			else if (r)
+				rc = r;
+		}
 	json_decref(t.list);
 	/* still open: another profile's, or one in flight */
 	if (t.elsewhere || t.in_flight)
