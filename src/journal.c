@@ -738,6 +738,7 @@ journal_close(struct journal *j)
 
 static int begin_locked(struct journal *, json_t *, int64_t *id, int live);
 static int finish_locked(struct journal *, int64_t, json_t *);
+static int object_key(json_t *, const struct kind **, int *, const char **);
 
 static const char *
 member(json_t *o, const char *k)
@@ -747,29 +748,41 @@ member(json_t *o, const char *k)
 
 /*
  * After a failed pending commit: an open record of the id (left by a
- * process that ended) may remain, which reconcile would send.  1 when one
- * does or the journal cannot tell, 0 when none; j->err is kept.
+ * process that ended) may remain, which reconcile would send, or the id
+ * may have made its object already.  1 when so or the journal cannot
+ * tell, 0 when neither; j->err is kept.
  */
 static int
-open_left(struct journal *j, const char *op, const char *rid)
+open_left(struct journal *j, json_t *pending)
 {
+	const char *op = member(pending, "operation"),
+	    *rid = member(pending, "request_id"), *key = NULL;
+	const struct kind *k = NULL;
 	sqlite3_stmt *st;
 	char err[sizeof(j->err)];
-	int r = 1;
+	int r = 1, origin;
 
 	strlcpy(err, j->err, sizeof(err));
+	if (object_key(pending, &k, &origin, &key) == -1)
+		k = NULL;
 	if (op && rid && (st = prep(j, "SELECT EXISTS (SELECT 1 FROM requests "
-	    "WHERE operation = ? AND request_id = ? AND open = 1)")) != NULL) {
+	    "WHERE operation = ?1 AND request_id = ?2 AND open = 1) OR EXISTS "
+	    "(SELECT 1 FROM objects WHERE kind = ?3 AND key = ?4 AND state "
+	    "NOT IN ('failed', 'not sent'))")) != NULL) {
 		bind_text(st, 1, op);
 		bind_text(st, 2, rid);
+		bind_text(st, 3, k ? k->name : NULL);
+		bind_text(st, 4, key);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			r = sqlite3_column_int(st, 0);
 		unprep(j, st);
 	}
 	if (r)
 		snprintf(j->err, sizeof(j->err), "%.300s; an earlier attempt of "
-		    "%.64s is open (or the journal cannot tell): 'agcod "
-		    "reconcile' will send it", err, rid ? rid : "this id");
+		    "%.64s may have acted (or the journal cannot tell): 'agcod "
+		    "history --request-id %.64s' says how it ended, 'agcod "
+		    "reconcile' settles it", err, rid ? rid : "this id",
+		    rid ? rid : "ID");
 	else
 		strlcpy(j->err, err, sizeof(j->err));
 	return r;
@@ -793,8 +806,7 @@ journal_begin(struct journal *j, json_t *pending)
 		if (rc < -1)
 			return rc;
 		/* "nothing sent" only if no open record of the id remains */
-		return open_left(j, member(pending, "operation"),
-		    member(pending, "request_id")) ? JOURNAL_MAYBE_OPEN : -1;
+		return open_left(j, pending) ? JOURNAL_MAYBE_OPEN : -1;
 	}
 	return id;
 }

@@ -478,7 +478,8 @@ test_begin_fails_over_open(void)
 {
 	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
 	struct journal w, r;
-	json_t *rec;
+	json_t *rec, *out;
+	int64_t id;
 
 	if (mkdtemp(dir) == NULL || journal_open(&w, dir, JOURNAL_WRITE) == -1) {
 		CHECK(0, "open");
@@ -487,6 +488,13 @@ test_begin_fails_over_open(void)
 	rec = json_pack("{s:s, s:s, s:s}", "operation", "LoadAmazonBalance",
 	    "request_id", "L1", "amount", "5");
 	CHECK(journal_begin(&w, rec) > 0, "L1 pending: %s", w.err);
+	json_object_set_new(rec, "request_id", json_string("L3"));
+	out = json_pack("{s:s}", "evidence", "success");
+	id = journal_begin(&w, rec);
+	CHECK(id > 0 && journal_finish(&w, id, out) == 0, "L3 loaded: %s",
+	    w.err);
+	json_decref(out);
+	json_object_set_new(rec, "request_id", json_string("L1"));
 	journal_close(&w);
 	/* a journal that cannot be written: the pending commit fails */
 	if (journal_open(&r, dir, JOURNAL_READ) == -1) {
@@ -499,6 +507,10 @@ test_begin_fails_over_open(void)
 	    "reconcile"), "L1 has an open record reconcile sends: %s", r.err);
 	json_object_set_new(rec, "request_id", json_string("L2"));
 	CHECK(journal_begin(&r, rec) == -1, "L2 has none: nothing sent: %s",
+	    r.err);
+	/* sim 1685: an id that made its object already is not "nothing" */
+	json_object_set_new(rec, "request_id", json_string("L3"));
+	CHECK(journal_begin(&r, rec) == JOURNAL_MAYBE_OPEN, "L3 is loaded: %s",
 	    r.err);
 	json_decref(rec);
 	journal_close(&r);
