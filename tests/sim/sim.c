@@ -135,6 +135,7 @@ struct proc {
 	int		 point;
 	int		 posts;
 	int		 learned;	/* the operator has read its result */
+	int		 overlapped;	/* another run of its intent ran meanwhile */
 	int		 disk;		/* its disk fault */
 	int		 c;		/* its action's variant */
 	int		 blocked;	/* killed: blocked outside the lockstep */
@@ -579,8 +580,17 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	close(sv[1]);
 	p->fd = sv[0];
 	nprocs++;
-	if (intent >= 0 && kind != K_BATCH)
+	if (intent >= 0 && kind != K_BATCH) {
+		int k;
+
+		/* runs of one intent at once: their answers race */
+		for (k = 0; k + 1 < nprocs; k++)
+			if (procs[k].state != S_DONE && procs[k].intent ==
+			    intent && procs[k].kind != K_BATCH &&
+			    intents(procs[k].kind) == intents(kind))
+				procs[k].overlapped = p->overlapped = 1;
 		intents(kind)[intent].busy++;
+	}
 	vlog("p%d start: agcod %s%s", nprocs - 1, p->argv_text,
 	    a ? "" : " (fault-free)");
 	next_msg(p);
@@ -993,7 +1003,8 @@ learn(struct proc *p)
 		else if (p->kind == K_REPRINT) {
 			/* "no card was issued under this id ... use create",
 			 * or the journal "has no CreateGiftCard" with it */
-			if (rc == 64 && (err_says(p, "no card was issued") ||
+			if (rc == 64 && !p->overlapped &&
+			    (err_says(p, "no card was issued") ||
 			    err_says(p, "has no CreateGiftCard")))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
