@@ -171,6 +171,11 @@ static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
 static int settle_cancel = -1;	/* an intent whose cancel to settle next */
 static int settle_deact = -1;	/* a physical card's deactivation, so */
+/* cancels settled by hand as succeeded: their creates are never re-sent */
+static struct { char rid[64]; int by, resent_by; } hand_undone[16];
+static size_t nhand_undone;
+static void hand_undone_add(const char *);
+static void hand_undone_sent(int, const char *, const char *);
 static char dir[256];		/* this history's scratch directory */
 static long total_requests;
 static char bin[PATH_MAX];
@@ -328,6 +333,7 @@ setup(uint64_t seed)
 	step = 0;
 	prune_step = -1;
 	settle_cancel = -1;
+	nhand_undone = 0;
 	settle_deact = -1;
 	sh->now_ns = 0;
 	sh->epoch_s = 1796083200;	/* 2026-12-01T00:00:00Z */
@@ -649,6 +655,7 @@ advance(struct proc *p)
 		body = p->req + strlen(p->req) + 1;
 		ledger_handle(&L, p->req, body, p->fault, sh->now_ns, step,
 		    (int)(p - procs), &p->ans);
+		hand_undone_sent((int)(p - procs), p->req, body);
 		total_requests++;
 		p->posts++;
 		if (verbose) {
@@ -921,6 +928,8 @@ reprint:
 			ARG("cancel");
 			ARG("--state");
 			ARG(c && c->refunded ? "succeeded" : "failed");
+			if (c && c->refunded)
+				hand_undone_add(in->rid);
 		} else {
 			ARG("--state");
 			ARG(c ? "succeeded" : "failed");
@@ -944,6 +953,39 @@ reprint:
 	return spawn(a, i, argv, argc, kind, intent, in ? in->rid : NULL);
 }
 
+/* the next process settles rid's cancel as succeeded by hand */
+static void
+hand_undone_add(const char *rid)
+{
+	if (nhand_undone == sizeof(hand_undone) / sizeof(hand_undone[0]))
+		return;
+	snprintf(hand_undone[nhand_undone].rid, sizeof(hand_undone[0].rid),
+	    "%s", rid);
+	hand_undone[nhand_undone].by = nprocs;
+	hand_undone[nhand_undone++].resent_by = -1;
+}
+
+/* a reconcile sends a create whose cancel was settled by hand (done) */
+static void
+hand_undone_sent(int proc, const char *url, const char *body)
+{
+	json_t *req;
+	const char *rid;
+	size_t k;
+
+	if (procs[proc].kind != K_RECONCILE || strstr(url, "/CreateGiftCard") ==
+	    NULL || (req = json_loads(body, 0, NULL)) == NULL)
+		return;
+	rid = json_string_value(json_object_get(req, "creationRequestId"));
+	for (k = 0; rid && k < nhand_undone; k++)
+		if (strcmp(hand_undone[k].rid, rid) == 0 &&
+		    procs[hand_undone[k].by].state == S_DONE &&
+		    procs[hand_undone[k].by].rc == 0 &&
+		    hand_undone[k].resent_by < 0)
+			hand_undone[k].resent_by = proc;
+	json_decref(req);
+}
+
 /* journal settle of intent i's cancel (or physical card i's
  * deactivation), as Amazon says it went */
 static void
@@ -963,6 +1005,8 @@ settle_by_hand(int i, int deact)
 		argv[6] = phys[i].rid;
 		argv[10] = done ? "succeeded" : "failed";
 	}
+	if (!deact && strcmp(argv[10], "succeeded") == 0)
+		hand_undone_add(cards[i].rid);
 	spawn(NULL, -1, argv, 11, K_SETTLE, -1, NULL);
 }
 
@@ -1225,6 +1269,13 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "is issued; the service %s", r, c ? "refunded it" :
 			    "never issued it");
 	}
+	/* nor a create whose cancel the operator settled as succeeded */
+	for (i = 0; i < nhand_undone; i++)
+		if (hand_undone[i].resent_by >= 0)
+			fail(v, "undone-request-resent", "reconcile (p%d) sent "
+			    "CreateGiftCard %s again after its cancel was settled "
+			    "by hand as succeeded", hand_undone[i].resent_by,
+			    hand_undone[i].rid);
 	/* agcod never sends again an activation whose deactivation
 	 * succeeded (the operator may, by hand) */
 	for (i = 0; i < L.nundone_resent; i++)
