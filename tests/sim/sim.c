@@ -618,6 +618,14 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	close(sv[1]);
 	p->fd = sv[0];
 	nprocs++;
+	if (rid && kind != K_RECONCILE && kind != K_SETTLE) {
+		size_t k;
+
+		/* the operator sends it again: not reconcile's doing */
+		for (k = 0; k < nhand_undone; k++)
+			if (strcmp(hand_undone[k].rid, rid) == 0)
+				hand_undone[k].by = -1;
+	}
 	if (intent >= 0 && kind != K_BATCH) {
 		int k;
 
@@ -1007,16 +1015,23 @@ hand_undone_sent(int proc, const char *url, const char *body)
 	const char *rid;
 	size_t k;
 
-	if (procs[proc].kind != K_RECONCILE || strstr(url, "/CreateGiftCard") ==
-	    NULL || (req = json_loads(body, 0, NULL)) == NULL)
+	if (strstr(url, "/CreateGiftCard") == NULL ||
+	    (req = json_loads(body, 0, NULL)) == NULL)
 		return;
 	rid = json_string_value(json_object_get(req, "creationRequestId"));
-	for (k = 0; rid && k < nhand_undone; k++)
-		if (strcmp(hand_undone[k].rid, rid) == 0 &&
-		    procs[hand_undone[k].by].state == S_DONE &&
+	for (k = 0; rid && k < nhand_undone; k++) {
+		if (strcmp(hand_undone[k].rid, rid) != 0 ||
+		    hand_undone[k].by < 0)
+			continue;
+		/* the operator sent it again (a reprint, a create): its own
+		 * record, which reconcile may send */
+		if (procs[proc].kind != K_RECONCILE)
+			hand_undone[k].by = -1;
+		else if (procs[hand_undone[k].by].state == S_DONE &&
 		    procs[hand_undone[k].by].rc == 0 &&
 		    hand_undone[k].resent_by < 0)
 			hand_undone[k].resent_by = proc;
+	}
 	json_decref(req);
 }
 
@@ -1199,11 +1214,13 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 		for (n = 0, g = 1; g <= in->gen; g++) {
 			tmp.gen = g;
 			intent_rid(&tmp, 'C', (int)i);
-			n += ledger_card(&L, tmp.rid) != NULL;
+			/* a card the operator cancelled is no money out */
+			n += ledger_card(&L, tmp.rid) != NULL &&
+			    !ledger_card(&L, tmp.rid)->refunded;
 		}
 		if (n > 1)
 			fail(v, "intent-issued-twice", "the service holds %d "
-			    "cards for one create (request ids " PARTNER
+			    "live cards for one create (request ids " PARTNER
 			    "SimC%zuG1..G%d): the operator issued again after "
 			    "agcod said it was not issued", n, i, in->gen);
 	}
