@@ -625,6 +625,9 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 		for (k = 0; k < nhand_undone; k++)
 			if (strcmp(hand_undone[k].rid, rid) == 0)
 				hand_undone[k].by = -1;
+		for (k = 0; kind == K_ACTIVATE && k < L.nundone; k++)
+			if (strcmp(L.undone[k], rid) == 0)
+				L.undone[k][0] = '\0';
 	}
 	if (intent >= 0 && kind != K_BATCH) {
 		int k;
@@ -1015,6 +1018,18 @@ hand_undone_sent(int proc, const char *url, const char *body)
 	const char *rid;
 	size_t k;
 
+	if (strstr(url, "/ActivateGiftCard") && procs[proc].kind != K_RECONCILE &&
+	    (req = json_loads(body, 0, NULL)) != NULL) {
+		/* the operator activates it again by hand: no longer undone
+		 * (reconcile may then ask about that request) */
+		rid = json_string_value(json_object_get(req,
+		    "activationRequestId"));
+		for (k = 0; rid && k < L.nundone; k++)
+			if (strcmp(L.undone[k], rid) == 0)
+				L.undone[k][0] = '\0';
+		json_decref(req);
+		return;
+	}
 	if (strstr(url, "/CreateGiftCard") == NULL ||
 	    (req = json_loads(body, 0, NULL)) == NULL)
 		return;
@@ -1087,7 +1102,9 @@ learn(struct proc *p)
 			if (rc != 0)
 				return;
 		}
-		if (p->crashed || rc == -1) {
+		/* a refusal or "nothing sent" from a run that raced another
+		 * run of the id says nothing of that one: keep the id */
+		if (p->crashed || rc == -1 || (p->overlapped && rc != 0)) {
 			in->state = I_UNKNOWN;
 			return;
 		}
@@ -1096,8 +1113,7 @@ learn(struct proc *p)
 		else if (p->kind == K_REPRINT) {
 			/* "no card was issued under this id ... use create",
 			 * or the journal "has no CreateGiftCard" with it */
-			if (rc == 64 && !p->overlapped &&
-			    (err_says(p, "no card was issued") ||
+			if (rc == 64 && (err_says(p, "no card was issued") ||
 			    err_says(p, "has no CreateGiftCard")))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
