@@ -251,11 +251,18 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 			    "%s --state failed --reason \"never sent\"'",
 			    op->name, r->request_id, s->journal->path,
 			    s->journal->err, r->request_id);
-		} else
+		} else {
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s; 'agcod reconcile' will ask the "
 			    "service again", op->name, r->request_id,
 			    s->journal->path, s->journal->err);
+			/* a refusal the journal could not weigh: its record
+			 * stays open, so not "refused" */
+			if (res->outcome == OUTCOME_FAILED) {
+				res->outcome = OUTCOME_UNKNOWN;
+				res->exit = rc = EX_TEMPFAIL;
+			}
+		}
 	} else if (strcmp(s->journal->decided, "unknown") == 0 &&
 	    res->outcome != OUTCOME_UNKNOWN) {
 		/* the journal knows an attempt that may have acted */
