@@ -1402,6 +1402,7 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "journal has no create with this id; it had one, "
 			    "and the service has the card", i, p->argv_text);
 		if (p->kind == K_REPRINT && c && !c->refunded &&
+		    c->created_step < p->start_step &&
 		    err_says(p, "no card was issued"))
 			fail(v, "exit-code", "p%zu (agcod %s) exited %d saying "
 			    "no card was issued under the id; the service "
