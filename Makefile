@@ -322,12 +322,18 @@ sim: $(SIM)
 	$(SIM) --seeds $(SEEDS) --first $(FIRST) --jobs $(SIM_JOBS)
 
 # the bounded run for make check, on both cores; make check runs it (and
-# the ASan one) with SIM_IN_CHECK=1, the default once issue 18's bugs are
-# fixed (until then it fails, as it should)
-SIM_IN_CHECK ?= 0
+# the ASan one) unless SIM_IN_CHECK=0
+SIM_IN_CHECK ?= 1
 SIM_JOBS ?= 2
-check-sim: $(SIM) sim-determinism
+check-sim: $(SIM) sim-determinism sim-regress
 	$(SIM) --seeds $(CHECK_SEEDS) --no-shrink --jobs $(SIM_JOBS)
+
+# the shrunk histories of bugs fixed since (tests/sim/regress.txt)
+sim-regress: $(SIM)
+	@sed -e 's/#.*//' -e '/^[[:space:]]*$$/d' tests/sim/regress.txt | \
+	  while read -r args; do $(SIM) --no-shrink --seed $$args >$(SIM_DIR)/regress.out 2>&1 || \
+	    { echo "sim-regress: --seed $$args fails:"; head -3 $(SIM_DIR)/regress.out; exit 1; }; done
+	@echo "sim: $$(grep -c '^[0-9]' tests/sim/regress.txt) regression histories pass"
 
 # one seed twice, every step traced: the same bytes (but the scratch path)
 sim-determinism: $(SIM)
@@ -360,7 +366,7 @@ bench-sim: $(SIM)
 	@tail -2 bench/sim.md
 
 .PHONY: sim sim-build check-sim check-sim-asan sim-plants bench-sim \
-	sim-determinism
+	sim-determinism sim-regress
 
 # regenerate the completion scripts from the command table
 completions: $(PROG)

@@ -753,9 +753,17 @@ check_journal(struct batch *b)
 		    b->file, issued, b->n, b->id, *last ? last : "earlier");
 	if (b->idx[C_EXTREF] == -1 || allow)
 		return 0;
-	if ((refs = journal_issued_refs(c)) == NULL || hset_init(&seen, b->n)) {
+	if ((refs = journal_issued_refs(c)) == NULL) {
+		msg_err("%s: cannot read the journal '%s' for the external "
+		    "references it holds: %s; nothing was sent", b->file,
+		    c->journal.path, c->journal.err[0] ? c->journal.err :
+		    "out of memory");
+		return EX_IOERR;
+	}
+	if (hset_init(&seen, b->n)) {
 		json_decref(refs);
-		return EX_OSERR;
+		msg_err("%s: out of memory; nothing was sent", b->file);
+		return EX_SOFTWARE;
 	}
 	for (i = 0; i < b->n; i++) {
 		const struct row *w = &b->rows[i];

@@ -171,6 +171,13 @@ settle(struct cmd_ctx *c, struct journal *j)
 			return usage_error(c->cmd, "request id '%s' is open for "
 			    "more than one operation: give --operation", rid);
 		o.op = o.name;
+		/* an undo settled as succeeded undoes the card: only on request */
+		if ((op = op_by_name(o.op)) != NULL && op->refers_to != NULL)
+			return usage_error(c->cmd, "the open request of '%s' is a "
+			    "%s, not the %s: give --operation %s to settle it",
+			    rid, op->cmd, op_by_name(op->refers_to) ?
+			    op_by_name(op->refers_to)->cmd : op->refers_to,
+			    op->cmd);
 	} else
 		o.op = op->name;
 	if (journal_settle(j, o.op, rid, st, a->val[O_GC_ID],

@@ -106,6 +106,23 @@ collect(json_t *e, void *arg)
 	return 0;
 }
 
+/* the open activation of rid was answered RESEND: a recovery goes on */
+static int
+in_recovery(json_t *list, const struct op *origin, const char *rid)
+{
+	const char *code;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if ((code = json_str(e, "error_code")) != NULL &&
+		    strncmp(code, "F4", 2) == 0 && rid &&
+		    strcmp(json_str_or(e, "operation", ""), origin->name) == 0 &&
+		    strcmp(json_str_or(e, "request_id", ""), rid) == 0)
+			return 1;
+	return 0;
+}
+
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
@@ -116,7 +133,7 @@ cmd_reconcile(struct cmd_ctx *c)
 	struct todo t = { c, json_array(), 0, 0 };
 	struct journal *j;
 	json_t *e;
-	int rc = 0, r, unknown = 0;
+	int rc = 0, r, unknown = 0, pass;
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
@@ -138,18 +155,31 @@ cmd_reconcile(struct cmd_ctx *c)
 		json_decref(t.list);
 		return 0;
 	}
-	json_array_foreach(t.list, i, e) {
-		const struct op *op = op_by_name(json_str_or(e, "operation",
-		    "?"));
+	/*
+	 * An operator's deactivation first: if it succeeded it closes its
+	 * activation, which must not be sent again (the service would activate
+	 * the card anew).  Not one of Amazon's RESEND procedure: that goes on
+	 * from its activation.  A card's create, or a load, re-sent after its
+	 * undo only repeats its answer: in the journal's order.
+	 */
+	for (pass = 0; pass < 2; pass++)
+		json_array_foreach(t.list, i, e) {
+			const struct op *op = op_by_name(json_str_or(e,
+			    "operation", "?")),
+			    *o = op && op->refers_to ? op_by_name(op->refers_to) :
+			    NULL;
+			int first = o && (o->flags & OP_BY_CARD) &&
+			    !in_recovery(t.list, o, json_str(e, "request_id"));
 
-		if (op == NULL || !still_open(c, e))
-			continue;
-		r = ctx_resend(c, op, e, &settle);
-		if (r == EX_TEMPFAIL)
-			unknown = 1;
-		else if (r)
-			rc = r;
-	}
+			if (op == NULL || first != (pass == 0) ||
+			    !still_open(c, e))
+				continue;
+			r = ctx_resend(c, op, e, &settle);
+			if (r == EX_TEMPFAIL)
+				unknown = 1;
+			else if (r)
+				rc = r;
+		}
 	json_decref(t.list);
 	/* still open: another profile's, or one in flight */
 	if (t.elsewhere || t.in_flight)

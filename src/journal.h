@@ -59,6 +59,8 @@ struct journal {
 #define JOURNAL_HELD	(-2)	/* a live process is sending this id now */
 #define JOURNAL_REF_TAKEN (-3)	/* its external reference has a live card */
 #define JOURNAL_ID_ELSEWHERE (-4) /* its id is another environment's */
+#define JOURNAL_OTHER_TERMS (-5) /* an attempt with other terms may have acted */
+#define JOURNAL_MAYBE_OPEN (-6) /* not recorded, but the id has an open record */
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */
@@ -84,8 +86,11 @@ int	journal_is_open(const struct journal *);
  * JOURNAL_REF_TAKEN when the record reserves its external reference
  * ("reserved": 1) and a live object of the partner and environment has
  * it, JOURNAL_ID_ELSEWHERE when the journal has the request id (or the
- * money object it refers to) for another partner or environment, -1 on an
- * error.
+ * money object it refers to) for another partner or environment,
+ * JOURNAL_OTHER_TERMS when an attempt of the id with another body may
+ * have acted and its outcome is open, JOURNAL_MAYBE_OPEN when it failed
+ * (j->err) and an open record of the id, which reconcile sends, remains or
+ * cannot be ruled out, -1 on an error that leaves none.
  */
 int64_t	journal_begin(struct journal *, json_t *pending);
 /*

@@ -570,6 +570,50 @@ sq_close(struct journal *j)
 
 /* ---- recording ---- */
 
+static int object_key(json_t *, const struct kind **, int *, const char **);
+
+/*
+ * After a failed pending commit: an open record of the id (left by a
+ * process that ended) may remain, which reconcile would send, or the id
+ * may have made its object already.  1 when so or the journal cannot
+ * tell, 0 when neither; j->err is kept.
+ */
+static int
+open_left(struct journal *j, json_t *pending)
+{
+	const char *op = member(pending, "operation"),
+	    *rid = member(pending, "request_id"), *key = NULL;
+	const struct kind *k = NULL;
+	sqlite3_stmt *st;
+	char err[sizeof(j->err)];
+	int r = 1, origin;
+
+	strlcpy(err, j->err, sizeof(err));
+	if (object_key(pending, &k, &origin, &key) == -1)
+		k = NULL;
+	if (op && rid && (st = prep(j, "SELECT EXISTS (SELECT 1 FROM requests "
+	    "WHERE operation = ?1 AND request_id = ?2 AND open = 1) OR EXISTS "
+	    "(SELECT 1 FROM objects WHERE kind = ?3 AND key = ?4 AND state "
+	    "NOT IN ('failed', 'not sent'))")) != NULL) {
+		bind_text(st, 1, op);
+		bind_text(st, 2, rid);
+		bind_text(st, 3, k ? k->name : NULL);
+		bind_text(st, 4, key);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			r = sqlite3_column_int(st, 0);
+		unprep(j, st);
+	}
+	if (r)
+		snprintf(j->err, sizeof(j->err), "%.300s; an earlier attempt of "
+		    "%.64s may have acted (or the journal cannot tell): 'agcod "
+		    "history --request-id %.64s' says how it ended, 'agcod "
+		    "reconcile' settles it", err, rid ? rid : "this id",
+		    rid ? rid : "ID");
+	else
+		strlcpy(j->err, err, sizeof(j->err));
+	return r;
+}
+
 static int64_t
 sq_begin(struct journal *j, json_t *pending)
 {
@@ -581,12 +625,14 @@ sq_begin(struct journal *j, json_t *pending)
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
-	if (exec(j, "BEGIN IMMEDIATE") == -1)
-		return -1;
-	if ((rc = begin_locked(j, pending, &id, 1)) < 0 ||
+	if ((rc = exec(j, "BEGIN IMMEDIATE")) == -1 ||
+	    (rc = begin_locked(j, pending, &id, 1)) < 0 ||
 	    exec(j, "COMMIT") == -1) {
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return rc < 0 ? rc : -1;
+		if (rc < -1)
+			return rc;
+		/* "nothing sent" only if no open record of the id remains */
+		return open_left(j, pending) ? JOURNAL_MAYBE_OPEN : -1;
 	}
 	return id;
 }
@@ -659,7 +705,8 @@ same_str(const char *a, const char *b)
 
 /*
  * An attempt of operation op whose column col is key may have acted: one
- * was marked so, or a pending record other than `self` was left by a
+ * was marked so and not proved refused since (failed: an F2xx of its body,
+ * or settled), or a pending record other than `self` was left by a
  * process that ended.  1, 0, or -1 on an error.
  */
 static int
@@ -669,15 +716,21 @@ acted_before(struct journal *j, const char *op, int by_card, const char *key,
 	sqlite3_stmt *st;
 	int r;
 
+	/* a pruned object that was not proved refused: its requests acted */
 	if ((st = prep(j, by_card ? "SELECT EXISTS (SELECT 1 FROM requests "
-	    "WHERE operation = ?1 AND card_number = ?2 AND (acted = 1 OR "
-	    "(state = 'pending' AND id <> ?3)))" : "SELECT EXISTS (SELECT 1 "
-	    "FROM requests WHERE operation = ?1 AND request_id = ?2 AND "
-	    "(acted = 1 OR (state = 'pending' AND id <> ?3)))")) == NULL)
+	    "WHERE operation = ?1 AND card_number = ?2 AND ((acted = 1 AND "
+	    "state <> 'failed') OR (state = 'pending' AND id <> ?3)))" :
+	    "SELECT EXISTS (SELECT 1 FROM requests WHERE operation = ?1 AND "
+	    "request_id = ?2 AND ((acted = 1 AND state <> 'failed') OR "
+	    "(state = 'pending' AND id <> ?3))) OR EXISTS "
+	    "(SELECT 1 FROM pruned WHERE kind = ?4 AND key = ?2 AND state "
+	    "NOT IN ('failed', 'not sent'))")) == NULL)
 		return -1;
 	bind_text(st, 1, op);
 	bind_text(st, 2, key);
 	sqlite3_bind_int64(st, 3, self);
+	if (!by_card)
+		bind_text(st, 4, journal_kind(op));
 	r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
 	    jfail(j, "cannot read the journal");
 	unprep(j, st);
@@ -692,8 +745,9 @@ same_body(struct journal *j, json_t *row, int64_t self)
 	int r;
 
 	if ((st = prep(j, "SELECT NOT EXISTS (SELECT 1 FROM requests WHERE "
-	    "operation = ?1 AND request_id = ?2 AND id <> ?4 AND (acted = 1 "
-	    "OR state = 'pending') AND (body_sha IS NULL OR ?3 IS NULL OR "
+	    "operation = ?1 AND request_id = ?2 AND id <> ?4 AND ((acted = 1 "
+	    "AND state <> 'failed') OR state = 'pending') AND (body_sha IS "
+	    "NULL OR ?3 IS NULL OR "
 	    "body_sha <> ?3))")) == NULL)
 		return -1;
 	bind_text(st, 1, member(row, "operation"));
@@ -771,10 +825,16 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		return -1;
 	bind_text(st, 1, k->name);
 	bind_text(st, 2, key);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	/* an error is not "no object" (SQLite may have ended the transaction) */
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		obj = row_json(st);
 		cur = member(obj, "state");
+	} else if (rc != SQLITE_DONE) {
+		jfail(j, "cannot read the journal");
+		unprep(j, st);
+		return -1;
 	}
+	rc = -1;
 	unprep(j, st);
 	if (ev == EV_SEND) {
 		strlcpy(j->prior, cur ? cur : "", sizeof(j->prior));
@@ -851,7 +911,11 @@ done_buf:
 	    "gc_id = coalesce(?6, gc_id), "
 	    "amount = CASE WHEN ?7 THEN coalesce(?8, amount) ELSE amount END, "
 	    "currency = CASE WHEN ?7 THEN coalesce(?9, currency) "
-	    "ELSE currency END "
+	    "ELSE currency END, "
+	    "external_reference = CASE WHEN ?7 THEN ?12 "
+	    "ELSE external_reference END, "
+	    "reserved = CASE WHEN ?7 AND ?12 IS NOT external_reference "
+	    "THEN ?13 ELSE coalesce(reserved, ?13) END "
 	    "WHERE kind = ?10 AND key = ?11")) == NULL) {
 		json_decref(obj);
 		return -1;
@@ -868,6 +932,11 @@ done_buf:
 	bind_text(st, 9, member(row, "currency"));
 	bind_text(st, 10, k->name);
 	bind_text(st, 11, key);
+	/* and the reference it reserves, checked at this pending commit (a
+	 * re-send of the same reference, as reconcile's, keeps it reserved) */
+	bind_text(st, 12, member(row, "external_reference"));
+	if (json_integer_value(json_object_get(row, "reserved")))
+		sqlite3_bind_int(st, 13, 1);
 	rc = object_step(j, st, row);
 	unprep(j, st);
 	json_decref(obj);
@@ -999,6 +1068,40 @@ id_elsewhere(struct journal *j, json_t *rec)
 }
 
 /*
+ * An open attempt of the id that may have acted sent another body: the
+ * service answers a repeat with the first one's result, so these terms
+ * could never settle it.  JOURNAL_OTHER_TERMS, 0, -1.
+ */
+static int
+other_terms(struct journal *j, json_t *rec)
+{
+	sqlite3_stmt *st;
+	const char *rid = member(rec, "request_id");
+	int r;
+
+	if (member(rec, "body_sha") == NULL)
+		return 0;
+	if ((st = prep(j, "SELECT EXISTS (SELECT 1 FROM requests WHERE "
+	    "operation = ?1 AND request_id = ?2 AND open = 1 AND (acted = 1 "
+	    "OR state IN ('pending', 'unknown')) AND body_sha IS NOT NULL AND "
+	    "body_sha <> ?3)")) == NULL)
+		return -1;
+	bind_text(st, 1, member(rec, "operation"));
+	bind_text(st, 2, rid);
+	bind_text(st, 3, member(rec, "body_sha"));
+	r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) :
+	    jfail(j, "cannot read the journal");
+	unprep(j, st);
+	if (r != 1)
+		return r;
+	snprintf(j->err, sizeof(j->err), "request id %.64s was sent with other "
+	    "terms and may have acted; its outcome is unknown: 'agcod "
+	    "reconcile' settles it ('agcod history --request-id %.64s'); "
+	    "these terms need another request id", rid, rid);
+	return JOURNAL_OTHER_TERMS;
+}
+
+/*
  * A column the pending record sets: the request's own terms, and the gc_id
  * a cancel is sent with, so that reconcile re-sends it byte for byte.
  */
@@ -1029,6 +1132,9 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		return rc;
 	/* one open record per id: a live process's is not taken over */
 	if (live && (rc = held(j, op, rid)) != 0)
+		return rc;
+	/* nor by other terms, which no answer could settle it with */
+	if (live && (rc = other_terms(j, rec)) != 0)
 		return rc;
 	rc = -1;
 	/* a later send of the same id takes the open question over */
@@ -1106,10 +1212,13 @@ close_undone(struct journal *j, json_t *row, int64_t id)
 /*
  * The question a request asks is answered already: the object it makes is
  * settled (made, undone, failed), or the object it undoes is undone.  A
- * refused repeat of an answered id is a refusal of its own.  1, 0, -1.
+ * refused repeat of an answered id is a refusal of its own.  But a made
+ * object is answered only for an F2xx (this body is refused): any other
+ * refusal of a repeat says nothing, and "refused" would send the operator
+ * to issue again.  1, 0, -1.
  */
 static int
-answered(struct journal *j, json_t *row)
+answered(struct journal *j, json_t *row, int f2)
 {
 	const struct kind *k;
 	const char *key, *st = NULL;
@@ -1132,8 +1241,8 @@ answered(struct journal *j, json_t *row)
 	    same_str(col_text(q, 1), member(row, "request_id"))))
 		st = col_text(q, 0);
 	r = step == SQLITE_ROW || step == SQLITE_DONE ? origin ?
-	    !unsettled(st) : is(st, k->refer_state) :
-	    jfail(j, "cannot read the journal");
+	    !unsettled(st) && (f2 || !is(st, k->origin_state)) :
+	    is(st, k->refer_state) : jfail(j, "cannot read the journal");
 	unprep(j, q);
 	return r;
 }
@@ -1165,7 +1274,7 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    member(row, "request_id"), id)) == -1)
 		goto done;
 	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (same = answered(j, row)) != 0) {
+	    (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
 			goto done;
 		acted = 0;

@@ -280,33 +280,29 @@ sq_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	return problems;
 }
 
-/* a card that holds its external reference stays: the guard reads it */
-#define HOLDS_REF " AND NOT (reserved IS 1 AND state = 'issued')"
-
 long
 sq_prune(struct journal *j, const char *before, int dry_run)
 {
-	/* what the batch guards read of a card outlives it */
-	static const char keep[] = "INSERT OR REPLACE INTO pruned (kind, key, "
-	    "operation, state, time, updated) SELECT kind, key, operation, "
-	    "state, time, updated FROM objects WHERE updated < ?1 AND state "
-	    "NOT IN ('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM "
-	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)"
-	    HOLDS_REF;
-	static const char *const del[2] = {
+	/*
+	 * A settled object goes, but not one with an open request, nor a live
+	 * card that holds its external reference (what reserves it); what the
+	 * batch guards read of it outlives it.  Then the settled requests no
+	 * kept object points to (a row id must not be taken again by another).
+	 * A dry run does the same and rolls it back.
+	 */
+#define PRUNABLE_OBJECT "updated < ?1 AND state NOT IN ('pending', " \
+	"'unknown') AND NOT (reserved IS 1 AND state = 'issued') AND NOT " \
+	"EXISTS (SELECT 1 FROM requests r WHERE r.open = 1 AND " \
+	"r.request_id = objects.request_id)"
+	static const char *const del[3] = {
+	    "INSERT OR REPLACE INTO pruned (kind, key, operation, state, time, "
+	    "updated) SELECT kind, key, operation, state, time, updated FROM "
+	    "objects WHERE " PRUNABLE_OBJECT,
+	    "DELETE FROM objects WHERE " PRUNABLE_OBJECT,
 	    "DELETE FROM requests WHERE time < ?1 AND open = 0 AND "
-	    "state NOT IN ('pending', 'unknown')",
-	    "DELETE FROM objects WHERE updated < ?1 AND state NOT IN "
-	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
-	    HOLDS_REF };
-	static const char *const cnt[2] = {
-	    "SELECT count(*) FROM requests WHERE time < ?1 AND open = 0 AND "
-	    "state NOT IN ('pending', 'unknown')",
-	    "SELECT count(*) FROM objects WHERE updated < ?1 AND state NOT IN "
-	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
-	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
-	    HOLDS_REF };
+	    "state NOT IN ('pending', 'unknown') AND id NOT IN (SELECT "
+	    "last_request FROM objects WHERE last_request IS NOT NULL)" };
+#undef PRUNABLE_OBJECT
 	sqlite3_stmt *st;
 	long total = 0;
 	int i;
@@ -315,29 +311,17 @@ sq_prune(struct journal *j, const char *before, int dry_run)
 		return 0;
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if (!dry_run) {
-		if ((st = prep(j, keep)) == NULL)
+	for (i = 0; i < 3; i++) {
+		if ((st = prep(j, del[i])) == NULL)
 			goto fail;
 		bind_text(st, 1, before);
-		i = sqlite3_step(st) == SQLITE_DONE ? 0 :
-		    jfail(j, "cannot prune the journal");
-		unprep(j, st);
-		if (i == -1)
-			goto fail;
-	}
-	for (i = 0; i < 2; i++) {
-		if ((st = prep(j, dry_run ? cnt[i] : del[i])) == NULL)
-			goto fail;
-		bind_text(st, 1, before);
-		if (dry_run && sqlite3_step(st) == SQLITE_ROW)
-			total += (long)sqlite3_column_int64(st, 0);
-		else if (!dry_run && sqlite3_step(st) == SQLITE_DONE)
-			total += sqlite3_changes(j->db);
-		else {
+		if (sqlite3_step(st) != SQLITE_DONE) {
 			jfail(j, "cannot prune the journal");
 			unprep(j, st);
 			goto fail;
 		}
+		if (i > 0)
+			total += sqlite3_changes(j->db);
 		unprep(j, st);
 	}
 	if (exec(j, dry_run ? "ROLLBACK" : "COMMIT") == -1)

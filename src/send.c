@@ -204,12 +204,19 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 {
 	memset(res, 0, sizeof(*res));
 	res->outcome = OUTCOME_NOT_SENT;
-	if (id == JOURNAL_HELD) {
-		/* its outcome is the other process's to record */
+	if (id == JOURNAL_HELD || id == JOURNAL_OTHER_TERMS) {
+		/* its outcome is the other process's to record, or the
+		 * first terms' (not refused: the id may have acted) */
 		res->exit = EX_TEMPFAIL;
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "%s; nothing was sent by this run",
 		    s->journal->err);
+	} else if (id == JOURNAL_MAYBE_OPEN) {
+		/* not 74: an open record of the id can still be sent */
+		res->exit = EX_TEMPFAIL;
+		res->outcome = OUTCOME_UNKNOWN;
+		api_say(res, "cannot write the journal '%s': %s; nothing was "
+		    "sent by this run", s->journal->path, s->journal->err);
 	} else if (id == JOURNAL_REF_TAKEN || id == JOURNAL_ID_ELSEWHERE) {
 		res->exit = EX_DATAERR;
 		api_say(res, "%s; nothing was sent", s->journal->err);

@@ -128,3 +128,21 @@ def test_reconcile_stops_recovering_after_24_hours(agcod, emu):
     assert f"agcod support-draft --request-id {first}" in rec.err
     # no activation under a new id: only the original id was asked again
     assert {a["activationRequestId"] for a in bodies(emu, "ActivateGiftCard")} == {first}
+
+
+def test_reconcile_sends_an_open_deactivation_before_its_activation(agcod, emu):
+    """sim 1969: an activation and its deactivation both unknown, the
+    deactivation done at the service: reconcile must ask about the
+    deactivation first, which settles the activation, and never send the
+    activation again"""
+    rid = "Acme1ActDeact"
+    emu.fault("drop", count=2)
+    assert agcod("--retry-for", "0", "activate", "--card-number", CARD,
+                 "--amount", "20", "--request-id", rid).rc == 75
+    assert agcod("--retry-for", "0", "deactivate", "--card-number", CARD,
+                 "--request-id", rid).rc == 75
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert [q["op"] for q in emu.requests()] == [
+        "ActivateGiftCard", "DeactivateGiftCard", "DeactivateGiftCard"]
+    assert agcod("history", "--pending", "-o", "json").out == ""

@@ -116,6 +116,27 @@ def test_internal_error_after_an_acted_attempt_is_not_failed(
     assert emu.state.creates == 1
 
 
+@pytest.mark.parametrize("code", ["F100", "F500"])
+def test_internal_error_on_a_repeat_of_an_issued_id_is_not_refused(
+        agcod, emu, general_error, code):
+    """the card under the id is issued; the operator repeats the create
+    (sim N6) and meets an internal error: that proves nothing, so the exit
+    must not say refused (69), or a person issues again under a new id"""
+    rid = "Acme1Again" + code
+    assert agcod("create", "--amount", "7", "--request-id", rid).rc == 0
+    emu.fault("general", 1000, "CreateGiftCard", code=code)
+    r = agcod("create", "--amount", "7", "--request-id", rid,
+              "--retry-for", "0")
+    assert r.rc == 75, r
+    assert final(agcod, rid)["state"] == "unknown"
+    h = agcod("history", "--request-id", rid, "-o", "json").json()
+    assert h["state"] == "issued"
+    emu.faults.clear()
+    assert agcod("reconcile").rc == 0
+    assert agcod("history", "--pending", "-o", "json").out == ""
+    assert emu.state.creates == 1
+
+
 def test_batch_summary_counts_rows_never_sent_as_not_sent(offline, tmp_path):
     """a connection refused for every row: nothing left the machine, so the
     summary must not call the rows unknown (and send the operator to

@@ -664,6 +664,22 @@ def test_settling_an_undo_closes_what_it_undid(agcod, emu):
     assert agcod("journal", "check").rc == 0
 
 
+def test_settle_without_operation_does_not_settle_an_undo(agcod, emu):
+    """sim N2: the card's create is issued and only its cancel is open;
+    'journal settle --state succeeded' without --operation meant the card
+    and must not settle the cancel as succeeded (the card as cancelled)"""
+    rid = PARTNER + "SettleWhich"
+    assert agcod("create", "--amount", "2", "--request-id", rid).rc == 0
+    emu.fault("drop", count=1)
+    assert agcod("--retry-for", "0", "cancel", "--request-id", rid).rc == 75
+    r = agcod("journal", "settle", "--request-id", rid, "--state",
+              "succeeded", "--reason", "Amazon holds the card")
+    assert r.rc == 64, r
+    assert "--operation cancel" in r.err, r.err
+    assert [o["state"] for o in agcod.objects() if o["request_id"] == rid] == ["issued"]
+    assert len(agcod("history", "--pending", "-o", "json").jsonl()) == 1
+
+
 @pytest.mark.parametrize("broken", ["DROP TABLE objects",
                                     "ALTER TABLE requests RENAME TO gone"])
 @pytest.mark.parametrize("cmd", ["reprint", "cancel", "batch"])

@@ -701,8 +701,14 @@ def test_an_f2xx_of_another_body_proves_nothing(agcod, emu):
                  "--request-id", rid).rc == 75
     r = agcod("--retry-for", "0", "create", "--amount", "10", "--request-id", rid)
     assert r.rc == 75, r
+    # sim N4: not sent at all, and the first terms stay the open question
+    assert "other terms" in r.err and "nothing was sent" in r.err, r.err
+    assert len(emu.requests("CreateGiftCard")) == 1
     assert rid in pending_ids(agcod)
     assert [x["state"] for x in agcod.objects() if x["request_id"] == rid] == ["unknown"]
+    assert agcod("reconcile").rc == 0
+    assert [x["amount"] for x in agcod.objects() if x["request_id"] == rid] == ["9"]
+    assert [x["state"] for x in agcod.objects() if x["request_id"] == rid] == ["issued"]
 
 
 @pytest.mark.parametrize("status", [400, 404, 413])

@@ -95,8 +95,10 @@ struct action {
 	int		 crash_at;	/* the step it dies at, -1: never */
 	int		 disk, disk_at;
 	int		 retry_for;
-	int		 fault_pct;
+	int		 fault_pct;	/* >= SCRIPTED: its first request meets
+					 * fault fault_pct - SCRIPTED, no other */
 };
+#define SCRIPTED	100
 
 /* what the operator knows of a card or load it means to issue */
 enum ist { I_NEW, I_UNKNOWN, I_ISSUED, I_GONE };
@@ -135,6 +137,7 @@ struct proc {
 	int		 point;
 	int		 posts;
 	int		 learned;	/* the operator has read its result */
+	int		 overlapped;	/* another run of its intent ran meanwhile */
 	int		 disk;		/* its disk fault */
 	int		 c;		/* its action's variant */
 	int		 blocked;	/* killed: blocked outside the lockstep */
@@ -170,6 +173,11 @@ static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
 static int settle_cancel = -1;	/* an intent whose cancel to settle next */
 static int settle_deact = -1;	/* a physical card's deactivation, so */
+/* cancels settled by hand as succeeded: their creates are never re-sent */
+static struct { char rid[64]; int by, resent_by; } hand_undone[16];
+static size_t nhand_undone;
+static void hand_undone_add(const char *);
+static void hand_undone_sent(int, const char *, const char *);
 static char dir[256];		/* this history's scratch directory */
 static long total_requests;
 static char bin[PATH_MAX];
@@ -256,6 +264,33 @@ generate(struct history *h)
 		a->fault_pct = (int[]){ 0, 10, 30, 60 }[rnd(&g, 4)];
 		h->keep[i] = 1;
 	}
+	/*
+	 * One history in 16 starts with an undo settled by hand while what
+	 * it undid is open (issue 18 defect 6), which random ones rarely
+	 * reach: an activation and a card, each answer lost after acting,
+	 * their deactivation and cancel (with the gcId) too; the operator
+	 * asks Amazon and settles each by hand; reconcile.
+	 */
+	if (h->seed % 16 == 11) {
+		static const struct { int kind, a, c; } undo[] = {
+			{ K_LOAD, 0, 7 }, { K_VOID, 0, 7 }, { K_RECONCILE, 0, 0 },
+			{ K_CREATE, 0, 0 }, { K_CANCEL, 0, 7 },
+			{ K_RECONCILE, 0, 0 },
+		};
+
+		for (i = 0; i < 6 && i < h->nacts; i++) {
+			struct action *a = &h->acts[i];
+
+			a->kind = undo[i].kind;
+			a->a = undo[i].a;
+			a->c = undo[i].c;
+			a->crash_at = -1;
+			a->disk = D_NONE;
+			a->retry_for = 0;
+			a->fault_pct = a->kind == K_RECONCILE ? 0 : SCRIPTED +
+			    F_DROP_AFTER;
+		}
+	}
 }
 
 static void
@@ -268,10 +303,13 @@ describe(const struct action *a, char *out, size_t n)
 	if (a->disk != D_NONE)
 		snprintf(disk, sizeof(disk), " disk:%s@%d",
 		    disk_fault_name[a->disk], a->disk_at);
-	snprintf(out, n, "%s a=%d b=%d c=%d faults=%d%% retry-for=%d%s%s",
+	snprintf(out, n, "%s a=%d b=%d c=%d %s%d%s retry-for=%d%s%s",
 	    kind_name[a->kind == K_LOAD && a->c == 7 ? K_ACTIVATE :
 	    a->kind == K_VOID && a->c == 7 ? K_DEACTIVATE : a->kind],
-	    a->a, a->b, a->c, a->fault_pct, a->retry_for, crash, disk);
+	    a->a, a->b, a->c, a->fault_pct >= SCRIPTED ? "first-request:" :
+	    "faults=", a->fault_pct >= SCRIPTED ? a->fault_pct - SCRIPTED :
+	    a->fault_pct, a->fault_pct >= SCRIPTED ? "" : "%", a->retry_for,
+	    crash, disk);
 }
 
 /* ---- the world of one history ---- */
@@ -327,6 +365,7 @@ setup(uint64_t seed)
 	step = 0;
 	prune_step = -1;
 	settle_cancel = -1;
+	nhand_undone = 0;
 	settle_deact = -1;
 	sh->now_ns = 0;
 	sh->epoch_s = 1796083200;	/* 2026-12-01T00:00:00Z */
@@ -579,8 +618,28 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	close(sv[1]);
 	p->fd = sv[0];
 	nprocs++;
-	if (intent >= 0 && kind != K_BATCH)
+	if (rid && kind != K_RECONCILE && kind != K_SETTLE) {
+		size_t k;
+
+		/* the operator sends it again: not reconcile's doing */
+		for (k = 0; k < nhand_undone; k++)
+			if (strcmp(hand_undone[k].rid, rid) == 0)
+				hand_undone[k].by = -1;
+		for (k = 0; kind == K_ACTIVATE && k < L.nundone; k++)
+			if (strcmp(L.undone[k], rid) == 0)
+				L.undone[k][0] = '\0';
+	}
+	if (intent >= 0 && kind != K_BATCH) {
+		int k;
+
+		/* runs of one intent at once: their answers race */
+		for (k = 0; k + 1 < nprocs; k++)
+			if (procs[k].state != S_DONE && procs[k].intent ==
+			    intent && procs[k].kind != K_BATCH &&
+			    intents(procs[k].kind) == intents(kind))
+				procs[k].overlapped = p->overlapped = 1;
 		intents(kind)[intent].busy++;
+	}
 	vlog("p%d start: agcod %s%s", nprocs - 1, p->argv_text,
 	    a ? "" : " (fault-free)");
 	next_msg(p);
@@ -590,6 +649,8 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 static int
 pick_fault(struct proc *p)
 {
+	if (p->fault_pct >= SCRIPTED)
+		return p->posts == 0 ? p->fault_pct - SCRIPTED : F_NONE;
 	if (rnd(&p->frng, 100) >= p->fault_pct)
 		return F_NONE;
 	return 1 + rnd(&p->frng, F_NFAULTS - 1);
@@ -639,6 +700,7 @@ advance(struct proc *p)
 		body = p->req + strlen(p->req) + 1;
 		ledger_handle(&L, p->req, body, p->fault, sh->now_ns, step,
 		    (int)(p - procs), &p->ans);
+		hand_undone_sent((int)(p - procs), p->req, body);
 		total_requests++;
 		p->posts++;
 		if (verbose) {
@@ -906,12 +968,15 @@ reprint:
 		ARG(in->rid);
 		ARG("--reason");
 		ARG("asked Amazon");
-		ARG("--state");
 		if (a->b & 1) {
 			ARG("--operation");
 			ARG("cancel");
+			ARG("--state");
 			ARG(c && c->refunded ? "succeeded" : "failed");
+			if (c && c->refunded)
+				hand_undone_add(in->rid);
 		} else {
+			ARG("--state");
 			ARG(c ? "succeeded" : "failed");
 			if (c) {
 				ARG("--gc-id");
@@ -933,6 +998,58 @@ reprint:
 	return spawn(a, i, argv, argc, kind, intent, in ? in->rid : NULL);
 }
 
+/* the next process settles rid's cancel as succeeded by hand */
+static void
+hand_undone_add(const char *rid)
+{
+	if (nhand_undone == sizeof(hand_undone) / sizeof(hand_undone[0]))
+		return;
+	snprintf(hand_undone[nhand_undone].rid, sizeof(hand_undone[0].rid),
+	    "%s", rid);
+	hand_undone[nhand_undone].by = nprocs;
+	hand_undone[nhand_undone++].resent_by = -1;
+}
+
+/* a reconcile sends a create whose cancel was settled by hand (done) */
+static void
+hand_undone_sent(int proc, const char *url, const char *body)
+{
+	json_t *req;
+	const char *rid;
+	size_t k;
+
+	if (strstr(url, "/ActivateGiftCard") && procs[proc].kind != K_RECONCILE &&
+	    (req = json_loads(body, 0, NULL)) != NULL) {
+		/* the operator activates it again by hand: no longer undone
+		 * (reconcile may then ask about that request) */
+		rid = json_string_value(json_object_get(req,
+		    "activationRequestId"));
+		for (k = 0; rid && k < L.nundone; k++)
+			if (strcmp(L.undone[k], rid) == 0)
+				L.undone[k][0] = '\0';
+		json_decref(req);
+		return;
+	}
+	if (strstr(url, "/CreateGiftCard") == NULL ||
+	    (req = json_loads(body, 0, NULL)) == NULL)
+		return;
+	rid = json_string_value(json_object_get(req, "creationRequestId"));
+	for (k = 0; rid && k < nhand_undone; k++) {
+		if (strcmp(hand_undone[k].rid, rid) != 0 ||
+		    hand_undone[k].by < 0)
+			continue;
+		/* the operator sent it again (a reprint, a create): its own
+		 * record, which reconcile may send */
+		if (procs[proc].kind != K_RECONCILE)
+			hand_undone[k].by = -1;
+		else if (procs[hand_undone[k].by].state == S_DONE &&
+		    procs[hand_undone[k].by].rc == 0 &&
+		    hand_undone[k].resent_by < 0)
+			hand_undone[k].resent_by = proc;
+	}
+	json_decref(req);
+}
+
 /* journal settle of intent i's cancel (or physical card i's
  * deactivation), as Amazon says it went */
 static void
@@ -952,6 +1069,8 @@ settle_by_hand(int i, int deact)
 		argv[6] = phys[i].rid;
 		argv[10] = done ? "succeeded" : "failed";
 	}
+	if (!deact && strcmp(argv[10], "succeeded") == 0)
+		hand_undone_add(cards[i].rid);
 	spawn(NULL, -1, argv, 11, K_SETTLE, -1, NULL);
 }
 
@@ -983,7 +1102,9 @@ learn(struct proc *p)
 			if (rc != 0)
 				return;
 		}
-		if (p->crashed || rc == -1) {
+		/* a refusal or "nothing sent" from a run that raced another
+		 * run of the id says nothing of that one: keep the id */
+		if (p->crashed || rc == -1 || (p->overlapped && rc != 0)) {
 			in->state = I_UNKNOWN;
 			return;
 		}
@@ -1109,11 +1230,13 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 		for (n = 0, g = 1; g <= in->gen; g++) {
 			tmp.gen = g;
 			intent_rid(&tmp, 'C', (int)i);
-			n += ledger_card(&L, tmp.rid) != NULL;
+			/* a card the operator cancelled is no money out */
+			n += ledger_card(&L, tmp.rid) != NULL &&
+			    !ledger_card(&L, tmp.rid)->refunded;
 		}
 		if (n > 1)
 			fail(v, "intent-issued-twice", "the service holds %d "
-			    "cards for one create (request ids " PARTNER
+			    "live cards for one create (request ids " PARTNER
 			    "SimC%zuG1..G%d): the operator issued again after "
 			    "agcod said it was not issued", n, i, in->gen);
 	}
@@ -1213,6 +1336,13 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "is issued; the service %s", r, c ? "refunded it" :
 			    "never issued it");
 	}
+	/* nor a create whose cancel the operator settled as succeeded */
+	for (i = 0; i < nhand_undone; i++)
+		if (hand_undone[i].resent_by >= 0)
+			fail(v, "undone-request-resent", "reconcile (p%d) sent "
+			    "CreateGiftCard %s again after its cancel was settled "
+			    "by hand as succeeded", hand_undone[i].resent_by,
+			    hand_undone[i].rid);
 	/* agcod never sends again an activation whose deactivation
 	 * succeeded (the operator may, by hand) */
 	for (i = 0; i < L.nundone_resent; i++)
@@ -1272,6 +1402,7 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			    "journal has no create with this id; it had one, "
 			    "and the service has the card", i, p->argv_text);
 		if (p->kind == K_REPRINT && c && !c->refunded &&
+		    c->created_step < p->start_step &&
 		    err_says(p, "no card was issued"))
 			fail(v, "exit-code", "p%zu (agcod %s) exited %d saying "
 			    "no card was issued under the id; the service "
@@ -1369,8 +1500,17 @@ run_history(struct history *h, struct verdict *v)
 
 		if (!h->keep[i])
 			continue;
-		/* the operator starts the next thing, or waits */
-		run_until(&sched, rnd(&sched, MAXLIVE));
+		/* the operator starts the next thing, or waits (in the
+		 * scripted start of a history, for all, and reads them) */
+		if (h->seed % 16 == 11 && i < 6) {
+			run_until(&sched, 0);
+			for (rc = 0; rc < nprocs; rc++)
+				if (!procs[rc].learned) {
+					learn(&procs[rc]);
+					procs[rc].learned = 1;
+				}
+		} else
+			run_until(&sched, rnd(&sched, MAXLIVE));
 		if (a->kind == K_ADVANCE) {
 			sh->now_ns += (int64_t)a->a * NS;
 			vlog("%d s pass", a->a);

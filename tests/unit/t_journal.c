@@ -336,7 +336,221 @@ test_reserved_reference(void)
 	    "amount", "1", "reserved", 1);
 	CHECK(journal_begin(&j, rec) > 0, "X4 takes the freed reference: %s",
 	    j.err);
+	/* sim 710: the failed X1 sent again with another reference holds it */
+	json_object_set_new(rec, "request_id", json_string("X1"));
+	json_object_set_new(rec, "external_reference", json_string("order-2"));
+	CHECK(journal_begin(&j, rec) > 0, "X1 again, order-2: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X5"));
+	CHECK(journal_begin(&j, rec) == JOURNAL_REF_TAKEN, "X5 may not take "
+	    "order-2 from X1");
+	/* sim 832: X1 re-sent unreserved, as reconcile does: still reserved */
+	json_object_set_new(rec, "request_id", json_string("X1"));
+	json_object_del(rec, "reserved");
+	j.alive = never_alive;
+	CHECK(journal_begin(&j, rec) > 0, "X1 re-sent: %s", j.err);
+	json_object_set_new(rec, "request_id", json_string("X5"));
+	json_object_set_new(rec, "reserved", json_integer(1));
+	CHECK(journal_begin(&j, rec) == JOURNAL_REF_TAKEN, "X5 may still not "
+	    "take order-2 from X1");
 	json_decref(rec);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* begin op rid (with an external reference if ref) at t0, finish at t1 */
+static int64_t
+sent(struct journal *j, const char *rid, const char *ref, const char *t0,
+    const char *t1, const char *evidence)
+{
+	json_t *rec;
+	int64_t id;
+
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "operation",
+	    "CreateGiftCard", "request_id", rid, "partner", "Acme1",
+	    "environment", "sandbox", "amount", "1", "currency", "USD",
+	    "time", t0);
+	if (ref) {
+		json_object_set_new(rec, "external_reference", json_string(ref));
+		json_object_set_new(rec, "reserved", json_integer(1));
+	}
+	id = journal_begin(j, rec);
+	json_decref(rec);
+	if (id <= 0 || t1 == NULL)
+		return id;
+	rec = json_pack("{s:s, s:s, s:s}", "evidence", evidence, "time", t1,
+	    "error_code", strcmp(evidence, "success") ? "F500" : "");
+	if (journal_finish(j, id, rec) == -1)
+		id = -1;
+	json_decref(rec);
+	return id;
+}
+
+/* what journal prune deletes must not break what it keeps (sim N3, N5, N7) */
+static void
+test_prune(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *e;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	/* N3: sent before the prune date, answered after it: the card stays,
+	 * and so does the request that made it (its row id is not reused) */
+	CHECK(sent(&j, "P1", NULL, "2020-01-01T00:00:00Z",
+	    "2030-01-01T00:00:00Z", "success") > 0, "P1: %s", j.err);
+	CHECK(journal_prune(&j, "2025-01-01T00:00:00Z", 0) >= 0, "prune: %s",
+	    j.err);
+	CHECK(sent(&j, "P2", NULL, "2031-01-01T00:00:00Z", NULL, NULL) > 0,
+	    "P2: %s", j.err);
+	CHECK(journal_check(&j, NULL, NULL) == 0, "consistent after the prune");
+	/* N5: a pruned card keeps its reference reserved */
+	CHECK(sent(&j, "P3", "order-9", "2020-01-01T00:00:00Z",
+	    "2020-01-01T00:00:01Z", "success") > 0, "P3: %s", j.err);
+	/* N7: a pruned card sent again meets F500: no evidence */
+	CHECK(sent(&j, "P4", NULL, "2020-01-01T00:00:00Z",
+	    "2020-01-01T00:00:01Z", "success") > 0, "P4: %s", j.err);
+	CHECK(journal_prune(&j, "2025-01-01T00:00:00Z", 0) >= 0, "prune: %s",
+	    j.err);
+	id = sent(&j, "P5", "order-9", "2031-01-01T00:00:00Z", NULL, NULL);
+	CHECK(id == JOURNAL_REF_TAKEN, "P5 may not take P3's reference: %lld",
+	    (long long)id);
+	CHECK(sent(&j, "P4", NULL, "2031-01-01T00:00:00Z",
+	    "2031-01-01T00:00:01Z", "refused") > 0, "P4 again: %s", j.err);
+	e = journal_lookup(&j, "CreateGiftCard", "P4");
+	CHECK(e && strcmp(member(e, "state"), "unknown") == 0 &&
+	    strcmp(member(e, "object_state"), "unknown") == 0,
+	    "an F500 after a prune is no evidence: %s %s",
+	    e ? member(e, "state") : "-", e ? member(e, "object_state") : "-");
+	json_decref(e);
+	CHECK(journal_check(&j, NULL, NULL) == 0, "consistent at the end");
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* sim N4: another body for an id whose acted attempt is unknown */
+static void
+test_other_terms(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec, *out;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s, s:s}", "operation", "CreateGiftCard",
+	    "request_id", "T1", "amount", "5", "body_sha", "aaa");
+	out = json_pack("{s:s}", "evidence", "no-proof");
+	id = journal_begin(&j, rec);
+	CHECK(id > 0 && journal_finish(&j, id, out) == 0, "T1 unknown: %s",
+	    j.err);
+	json_object_set_new(rec, "amount", json_string("6"));
+	json_object_set_new(rec, "body_sha", json_string("bbb"));
+	id = journal_begin(&j, rec);
+	CHECK(id == JOURNAL_OTHER_TERMS && strstr(j.err, "other terms"),
+	    "other terms are refused while T1 is unknown: %lld %s",
+	    (long long)id, j.err);
+	CHECK(count_open(&j, "T1") == 1, "the unknown record stays open");
+	json_object_set_new(rec, "amount", json_string("5"));
+	json_object_set_new(rec, "body_sha", json_string("aaa"));
+	CHECK(journal_begin(&j, rec) > 0, "the same terms are sent again: %s",
+	    j.err);
+	json_decref(rec);
+	json_decref(out);
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* sim 818: a failed pending commit says whether an open record remains */
+static void
+test_begin_fails_over_open(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal w, r;
+	json_t *rec, *out;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&w, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s}", "operation", "LoadAmazonBalance",
+	    "request_id", "L1", "amount", "5");
+	CHECK(journal_begin(&w, rec) > 0, "L1 pending: %s", w.err);
+	json_object_set_new(rec, "request_id", json_string("L3"));
+	out = json_pack("{s:s}", "evidence", "success");
+	id = journal_begin(&w, rec);
+	CHECK(id > 0 && journal_finish(&w, id, out) == 0, "L3 loaded: %s",
+	    w.err);
+	json_decref(out);
+	json_object_set_new(rec, "request_id", json_string("L1"));
+	journal_close(&w);
+	/* a journal that cannot be written: the pending commit fails */
+	if (journal_open(&r, dir, JOURNAL_READ) == -1) {
+		CHECK(0, "open read-only: %s", r.err);
+		return;
+	}
+	r.alive = never_alive;
+	sqlite3_exec(r.db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+	CHECK(journal_begin(&r, rec) == JOURNAL_MAYBE_OPEN && strstr(r.err,
+	    "reconcile"), "L1 has an open record reconcile sends: %s", r.err);
+	json_object_set_new(rec, "request_id", json_string("L2"));
+	CHECK(journal_begin(&r, rec) == -1, "L2 has none: nothing sent: %s",
+	    r.err);
+	/* sim 1685: an id that made its object already is not "nothing" */
+	json_object_set_new(rec, "request_id", json_string("L3"));
+	CHECK(journal_begin(&r, rec) == JOURNAL_MAYBE_OPEN, "L3 is loaded: %s",
+	    r.err);
+	json_decref(rec);
+	journal_close(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* sim 407: an attempt proved refused (F2xx of its body) has not acted */
+static void
+test_refused_has_not_acted(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *rec, *out, *e;
+	int64_t id;
+
+	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+		CHECK(0, "open");
+		return;
+	}
+	rec = json_pack("{s:s, s:s, s:s}", "operation", "CancelGiftCard",
+	    "request_id", "K1", "body_sha", "aaa");
+	out = json_pack("{s:s, s:s}", "evidence", "refused-f2", "error_code",
+	    "F200");
+	id = journal_begin(&j, rec);
+	/* a 503, then the retry of the same body is refused: F200 */
+	CHECK(id > 0 && journal_acted(&j, id) == 0 &&
+	    journal_finish(&j, id, out) == 0, "K1: %s", j.err);
+	CHECK(strcmp(j.decided, "failed") == 0, "K1 failed: %s", j.decided);
+	/* with its gcId now, too late: refused again */
+	json_object_set_new(rec, "body_sha", json_string("bbb"));
+	id = journal_begin(&j, rec);
+	CHECK(id > 0 && journal_finish(&j, id, out) == 0, "K1 again: %s",
+	    j.err);
+	CHECK(strcmp(j.decided, "failed") == 0, "K1 again failed, not %s",
+	    j.decided);
+	e = journal_lookup(&j, "CancelGiftCard", "K1");
+	CHECK(e && strcmp(member(e, "state"), "failed") == 0, "its record");
+	json_decref(e);
+	CHECK(count_open(&j, "K1") == 0, "nothing open");
+	json_decref(rec);
+	json_decref(out);
 	journal_close(&j);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0, "cleanup");
@@ -392,6 +606,10 @@ test_journal(void)
 	test_one_open_record();
 	test_schema_ahead();
 	test_reserved_reference();
+	test_prune();
+	test_other_terms();
+	test_begin_fails_over_open();
+	test_refused_has_not_acted();
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0, "mkdtemp");
 		return;

@@ -474,6 +474,11 @@ test_evidence_across_sends(void)
 	static const struct step refused_conn[] = {
 		{ HTTP_NOT_SENT, 0, NULL },
 	};
+	static const struct step general[] = {
+		{ HTTP_OK, 500, "{\"errorCode\":\"F100\",\"errorType\":"
+		    "\"GeneralError\",\"message\":\"General Error\","
+		    "\"status\":\"FAILURE\"}" },
+	};
 	struct rig g;
 	json_t *row = NULL;
 	int rc;
@@ -516,6 +521,15 @@ test_evidence_across_sends(void)
 	rc = send_create(&g, "Acme1E3", refused_conn, 1, &row);
 	CHECK(rc == 75, "never sent, record left open: exit %d (75, not 74: "
 	    "reconcile would send it)", rc);
+	json_decref(row);
+
+	/* refused, but that cannot be recorded: the record stays open and
+	 * reconcile asks again, so not "refused" (sim 811) */
+	sqlite3_exec(g.j.db, "PRAGMA query_only = 0", NULL, NULL, NULL);
+	g.rl.path[0] = '\0';
+	rc = send_create(&g, "Acme1E4", general, 1, &row);
+	CHECK(rc == 75, "a refusal the journal could not record: exit %d (75, "
+	    "not 69)", rc);
 	json_decref(row);
 	g.s.api.trace = NULL;
 	rig_close(&g);
