@@ -626,15 +626,34 @@ sq_begin(struct journal *j, json_t *pending)
 		return -1;
 	}
 	if ((rc = exec(j, "BEGIN IMMEDIATE")) == -1 ||
-	    (rc = begin_locked(j, pending, &id, 1)) < 0 ||
-	    exec(j, "COMMIT") == -1) {
+	    (rc = begin_locked(j, pending, &id, 1)) < 0)
+		goto fail;
+	if (exec(j, "COMMIT") == -1) {
+		/*
+		 * A failed COMMIT (an fsync's EIO) may still have written the
+		 * record: the next process to open the journal can find it,
+		 * and reconcile would send it.  Never "nothing sent" then.
+		 */
+		char err[sizeof(j->err)];
+
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		if (rc < -1)
-			return rc;
-		/* "nothing sent" only if no open record of the id remains */
-		return open_left(j, pending) ? JOURNAL_MAYBE_OPEN : -1;
+		strlcpy(err, j->err, sizeof(err));
+		snprintf(j->err, sizeof(j->err), "%.300s; the pending record of "
+		    "%.64s may have been written all the same: 'agcod history "
+		    "--request-id %.64s' says, 'agcod reconcile' sends it if it "
+		    "was", err, member(pending, "request_id") ?
+		    member(pending, "request_id") : "this id",
+		    member(pending, "request_id") ?
+		    member(pending, "request_id") : "ID");
+		return JOURNAL_MAYBE_OPEN;
 	}
 	return id;
+fail:
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc < -1)
+		return rc;
+	/* "nothing sent" only if no open record of the id remains */
+	return open_left(j, pending) ? JOURNAL_MAYBE_OPEN : -1;
 }
 
 static int
