@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd sqlite3
+PKGS	= libcurl jansson libbsd sqlite3 libpq
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -102,6 +102,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 DEB_PKGS += zsh fish
 # test_secret_wipe reads the process's memory with gdb
 DEB_PKGS += gdb
+# the PostgreSQL journal store: libpq, and a throwaway server for its tests
+DEB_PKGS += libpq-dev postgresql postgresql-common
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -122,12 +124,15 @@ deps:
 # warnings are errors here (and in every make this starts).  One temporary
 # directory for the whole run (TMPDIR: agcod's, the emulator's, pytest's
 # and the fuzzers' files), removed at the end; a skipped test fails
-# (AGCOD_NO_SKIP=1, tests/lib/noskip.py)
+# (AGCOD_NO_SKIP=1, tests/lib/noskip.py).  One throwaway PostgreSQL
+# cluster for the run too (tests/pg/pg-run: AGCOD_TEST_PG), for the
+# journal store in PostgreSQL
 check: export WERROR = 1
 check: deps
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-check.XXXXXX") || exit 1; \
 	trap 'rm -rf "$$tmp"' INT TERM; \
-	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 $(MAKE) --no-print-directory check-run; \
+	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 tests/pg/pg-run \
+	  $(MAKE) --no-print-directory check-run; \
 	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 check-run:
@@ -138,6 +143,18 @@ check-run:
 	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory $(if $(filter 1,$(SIM_IN_CHECK)),check-sim check-sim-asan,sim-build)
 	@$(MAKE) --no-print-directory test
+
+# the PostgreSQL store's suites alone, in a throwaway cluster of their own
+# (make check runs them with the rest, in its cluster)
+PG_TESTS = tests/e2e/test_journal_pg.py
+check-pg: $(PROG)
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-pg.XXXXXX") || exit 1; \
+	trap 'rm -rf "$$tmp"' INT TERM; \
+	TMPDIR="$$tmp" AGCOD=$(CURDIR)/$(PROG) tests/pg/pg-run \
+	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider \
+	  --basetemp="$$tmp/pytest" $(PG_TESTS); \
+	rc=$$?; rm -rf "$$tmp"; exit $$rc
+.PHONY: check-pg
 
 # the end-to-end suites (E2E: files or test ids) in a temporary directory
 # of their own, removed afterwards; -rs names every skip

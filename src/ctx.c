@@ -62,7 +62,7 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 		    == -1) {
 			msg_err("cannot open the journal in '%s': %s; nothing "
 			    "was sent", c->state_dir, c->journal.err);
-			return EX_IOERR;
+			return c->journal.config ? EX_CONFIG : EX_IOERR;
 		}
 		c->journal_read = 1;
 		say_import(&c->journal);

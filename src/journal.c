@@ -163,10 +163,17 @@ store(const struct journal *j)
 int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
+	const char *where;
+
 	memset(j, 0, sizeof(*j));
 	j->owner_pid = (long long)getpid();
 	j->owner_start = proc_start(j->owner_pid);
 	j->alive = proc_alive;
+	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
+	if ((where = getenv("AGCOD_JOURNAL")) != NULL && *where) {
+		j->ops = &journal_pg;
+		return j->ops->open(j, where, mode);
+	}
 	j->ops = &journal_sqlite;
 	return j->ops->open(j, dir, mode);
 }

@@ -30,6 +30,7 @@ struct journal {
 	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
 	char		 path[PATH_MAX];
 	char		 err[600];	/* the last failure, for a message */
+	int		 config;	/* open failed on the configuration */
 	/* what opening it imported from journal.jsonl, if anything */
 	long		 imported, import_bad;
 	int		 import_torn;

@@ -65,5 +65,7 @@ struct journal_store {
 
 /* the stores */
 extern const struct journal_store journal_sqlite;
+/* AGCOD_JOURNAL's: open's dir is its connection string (journal_pg.c) */
+extern const struct journal_store journal_pg;
 
 #endif

@@ -1,0 +1,137 @@
+"""The PostgreSQL journal store (AGCOD_JOURNAL): the connection's rules
+(a server over a network only with sslmode=verify-full, nothing sent when
+the database is unreachable, never a password printed) and the schema it
+creates (versioned, its unique partial indexes).  Against a real server:
+AGCOD_TEST_PG, a throwaway cluster that tests/pg/pg-run starts (make check
+runs every suite inside one); each test gets a database of its own."""
+import os
+import subprocess
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+PG = os.environ.get("AGCOD_TEST_PG")
+PW = os.environ.get("AGCOD_TEST_PG_PASSWORD")
+
+needs_pg = pytest.mark.skipif(
+    not PG, reason="AGCOD_TEST_PG is unset (tests/pg/pg-run sets it)")
+
+
+def psql(uri, sql):
+    env = dict(os.environ)
+    if PW:
+        env["PGPASSWORD"] = PW
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                        "-d", uri, "-c", sql], env=env, capture_output=True,
+                       text=True, timeout=60)
+    return p
+
+
+def sql(uri, text):
+    p = psql(uri, text)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture
+def pgdb():
+    """a database of its own on AGCOD_TEST_PG: its connection string"""
+    name = "agcod_t_" + uuid.uuid4().hex[:12]
+    sql(PG, f"CREATE DATABASE {name}")
+    u = urlsplit(PG)
+    uri = urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    yield uri
+    psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def on(uri):
+    """the environment that points agcod at the database"""
+    e = {"AGCOD_JOURNAL": uri}
+    if PW:
+        e["PGPASSWORD"] = PW
+    return e
+
+
+@needs_pg
+def test_schema_is_created_versioned_with_its_unique_rules(agcod, pgdb):
+    agcod("history", env=on(pgdb))
+    assert sql(pgdb, "SELECT value FROM meta WHERE key = 'schema'") == "2"
+    tables = sql(pgdb, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
+                 " FROM pg_tables WHERE schemaname = 'public'")
+    assert tables == "meta,objects,pruned,requests"
+    # one open record per (operation, request id); closed ones any number
+    row = ("INSERT INTO requests (time, state, operation, request_id, open)"
+           " VALUES ('2026-01-01T00:00:00Z', 'pending', 'CreateGiftCard',"
+           " 'Acme1abc', {})")
+    sql(pgdb, row.format(0))
+    sql(pgdb, row.format(0))
+    sql(pgdb, row.format(1))
+    p = psql(pgdb, row.format(1))
+    assert p.returncode != 0 and "requests_one_open" in p.stderr
+    # one live object per external reference of a partner and environment
+    obj = ("INSERT INTO objects (kind, key, state, time, updated, partner,"
+           " environment, external_reference, reserved) VALUES ('card',"
+           " '{}', '{}', 't', 't', 'Acme1', 'sandbox', 'ref-1', 1)")
+    sql(pgdb, obj.format("k1", "cancelled"))
+    sql(pgdb, obj.format("k2", "issued"))
+    p = psql(pgdb, obj.format("k3", "pending"))
+    assert p.returncode != 0 and "objects_live_ref" in p.stderr
+    # a second open finds the schema there and changes nothing
+    agcod("history", env=on(pgdb))
+    assert sql(pgdb, "SELECT count(*) FROM requests") == "3"
+
+
+@needs_pg
+def test_a_newer_schema_is_refused_and_nothing_is_sent(agcod, emu, pgdb):
+    agcod("history", env=on(pgdb))
+    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    r = agcod("create", "--amount", "1", env=on(pgdb))
+    assert r.rc == 74, r
+    assert "schema version 3, newer than this agcod knows (2)" in r.err
+    assert "use a newer agcod" in r.err
+    assert emu.requests() == []
+
+
+def test_an_unreachable_database_sends_nothing_and_hides_the_password(
+        agcod, emu):
+    uri = "postgresql://agcod:Pa55word-Secret@127.0.0.1:1/agcod"
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 74, r
+    assert "cannot connect to the PostgreSQL journal" in r.err
+    assert "Connection refused" in r.err       # libpq's reason
+    assert "nothing was sent" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert "Pa55word-Secret" not in r.err + r.out
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize("uri", [
+    "postgresql://agcod:Pa55word-Secret@203.0.113.7/agcod",
+    "postgresql://agcod@203.0.113.7/agcod?sslmode=require",
+    "host=db.example.com dbname=agcod sslmode=verify-ca",
+    "postgresql://agcod@localhost,203.0.113.7/agcod",
+])
+def test_a_server_over_a_network_needs_verify_full(agcod, emu, uri):
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 78, r
+    assert "is not on this machine: add sslmode=verify-full" in r.err
+    assert "Pa55word-Secret" not in r.err + r.out
+    assert emu.requests() == []
+
+
+def test_a_service_over_a_network_needs_verify_full(agcod, emu, tmp_path):
+    svc = tmp_path / "pg_service.conf"
+    svc.write_text("[shared]\nhost=203.0.113.7\ndbname=agcod\n"
+                   "connect_timeout=2\n")
+    r = agcod("create", "--amount", "1", env={
+        "AGCOD_JOURNAL": "shared", "PGSERVICEFILE": str(svc)})
+    assert r.rc == 78, r
+    assert "'203.0.113.7' is not on this machine" in r.err
+    assert emu.requests() == []
+
+
+def test_without_agcod_journal_the_state_directory_keeps_it(agcod, emu):
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": ""})
+    assert r.rc == 0, r
+    assert (agcod.state / "journal.db").exists()
