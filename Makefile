@@ -143,18 +143,23 @@ check-run:
 	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory $(if $(filter 1,$(SIM_IN_CHECK)),check-sim check-sim-asan,sim-build)
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-pg
 
-# the PostgreSQL store's suites alone, in a throwaway cluster of their own
-# (make check runs them with the rest, in its cluster)
-PG_TESTS = tests/e2e/test_journal_pg.py
+# the journal suites again with the journal in PostgreSQL: each test's on a
+# database of its own on AGCOD_TEST_PG (make check's cluster), the SQLite
+# file's own tests deselected (marked sqlite_file)
+PG_E2E	= tests/e2e/test_journal.py tests/e2e/test_outcomes.py \
+	tests/e2e/test_attack_evidence.py
+test-pg: $(PROG)
+	@test -n "$$AGCOD_TEST_PG" || { echo "test-pg: AGCOD_TEST_PG is unset:" \
+	  "run it as tests/pg/pg-run make test-pg, or make check-pg" >&2; \
+	  exit 1; }
+	@AGCOD_TEST_STORE=postgresql $(MAKE) --no-print-directory \
+	  E2E="$(PG_E2E)" test
+# the same, and the PostgreSQL store's own tests, in a throwaway cluster
 check-pg: $(PROG)
-	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-pg.XXXXXX") || exit 1; \
-	trap 'rm -rf "$$tmp"' INT TERM; \
-	TMPDIR="$$tmp" AGCOD=$(CURDIR)/$(PROG) tests/pg/pg-run \
-	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider \
-	  --basetemp="$$tmp/pytest" $(PG_TESTS); \
-	rc=$$?; rm -rf "$$tmp"; exit $$rc
-.PHONY: check-pg
+	tests/pg/pg-run $(MAKE) --no-print-directory test-pg
+.PHONY: test-pg check-pg
 
 # the end-to-end suites (E2E: files or test ids) in a temporary directory
 # of their own, removed afterwards; -rs names every skip

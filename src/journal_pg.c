@@ -1478,20 +1478,179 @@ not_yet(struct journal *j, const char *what)
 	return -1;
 }
 
+/* ---- upkeep: journal_sqlite_query.c's check and prune ---- */
+
+static const char *const request_states[] = { "pending", "succeeded",
+    "failed", "unknown", "not sent", "cancelled" };
+static const char *const object_states[] = { "pending", "unknown",
+    "failed", "not sent", "issued", "cancelled", "loaded", "voided",
+    "activated", "deactivated" };
+
+static int
+one_of(const char *s, const char *const *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct {
+	const char	*sql;
+	const char	*what;
+} counted[] = {
+	{ "SELECT count(*) FROM (SELECT 1 FROM requests WHERE open = 1 "
+	  "GROUP BY operation, request_id HAVING count(*) > 1) t",
+	  "request ids have more than one open record" },
+	{ "SELECT count(*) FROM objects o WHERE o.state IN ('issued', "
+	  "'loaded', 'activated', 'cancelled', 'voided', 'deactivated') AND "
+	  "EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request) AND "
+	  "NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request "
+	  "AND r.state IN ('succeeded', 'cancelled'))",
+	  "money objects are in a state no successful request put them in" },
+	{ "SELECT count(*) FROM objects o WHERE o.state IN ('pending', "
+	  "'unknown') AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.open = 1 "
+	  "AND r.operation = o.operation AND (r.request_id = o.key OR "
+	  "r.card_number = o.key))",
+	  "money objects are unknown with no open request to settle them" },
+	{ "SELECT count(*) FROM information_schema.columns WHERE table_name "
+	  "IN ('requests', 'objects') AND table_schema = current_schema() AND "
+	  "column_name LIKE '%claim%'",
+	  "journal columns could hold a claim code" },
+};
+
+static void
+no_report(const char *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+}
+
 static int
 pg_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 {
-	(void)fn;
-	(void)arg;
-	return not_yet(j, "journal check");
+	PGresult *r;
+	char m[700];
+	int problems = 0, i, n;
+	size_t c;
+
+	if (fn == NULL)
+		fn = no_report;
+	if ((r = pq(j, "cannot read the journal", "SELECT id, state, open "
+	    "FROM requests ORDER BY id", NULL)) == NULL)
+		goto failed;
+	for (i = 0, n = PQntuples(r); i < n; i++) {
+		const char *st = res_text(r, i, 1);
+
+		if (!one_of(st, request_states, sizeof(request_states) /
+		    sizeof(request_states[0]))) {
+			snprintf(m, sizeof(m), "request %s has state '%s'",
+			    PQgetvalue(r, i, 0), st ? st : "");
+			fn(m, arg);
+			problems++;
+		} else if (strcmp(PQgetvalue(r, i, 2), "1") == 0 &&
+		    !is(st, "pending") && !is(st, "unknown")) {
+			snprintf(m, sizeof(m), "request %s is open but %s",
+			    PQgetvalue(r, i, 0), st);
+			fn(m, arg);
+			problems++;
+		}
+	}
+	PQclear(r);
+	if ((r = pq(j, "cannot read the journal", "SELECT kind, key, state "
+	    "FROM objects ORDER BY id", NULL)) == NULL)
+		goto failed;
+	for (i = 0, n = PQntuples(r); i < n; i++)
+		if (!one_of(res_text(r, i, 2), object_states,
+		    sizeof(object_states) / sizeof(object_states[0]))) {
+			snprintf(m, sizeof(m), "%s '%s' has state '%s'",
+			    PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+			    res_text(r, i, 2) ? res_text(r, i, 2) : "");
+			fn(m, arg);
+			problems++;
+		}
+	PQclear(r);
+	for (c = 0; c < sizeof(counted) / sizeof(counted[0]); c++) {
+		long cnt;
+
+		if ((r = pq(j, "cannot read the journal", counted[c].sql, NULL))
+		    == NULL) {
+			snprintf(m, sizeof(m), "cannot count %s: %.400s",
+			    counted[c].what, j->err);
+			fn(m, arg);
+			return -1;
+		}
+		cnt = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		if (cnt == 0)
+			continue;
+		snprintf(m, sizeof(m), "%ld %s", cnt, counted[c].what);
+		fn(m, arg);
+		problems++;
+	}
+	return problems;
+failed:
+	snprintf(m, sizeof(m), "%s", j->err);
+	fn(m, arg);
+	return -1;
 }
+
+#define HOLDS_REF " AND NOT (reserved IS NOT DISTINCT FROM 1 AND " \
+	"state = 'issued')"
 
 static long
 pg_prune(struct journal *j, const char *before, int dry_run)
 {
-	(void)before;
-	(void)dry_run;
-	return not_yet(j, "journal prune");
+	static const char keep[] = "INSERT INTO pruned (kind, key, "
+	    "operation, state, time, updated) SELECT kind, key, operation, "
+	    "state, time, updated FROM objects WHERE updated < $1 AND state "
+	    "NOT IN ('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM "
+	    "requests r WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF " ON CONFLICT (kind, key) DO UPDATE SET operation = "
+	    "excluded.operation, state = excluded.state, time = excluded.time, "
+	    "updated = excluded.updated";
+	static const char *const del[2] = {
+	    "DELETE FROM requests WHERE time < $1 AND open = 0 AND "
+	    "state NOT IN ('pending', 'unknown')",
+	    "DELETE FROM objects WHERE updated < $1 AND state NOT IN "
+	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
+	static const char *const cnt[2] = {
+	    "SELECT count(*) FROM requests WHERE time < $1 AND open = 0 AND "
+	    "state NOT IN ('pending', 'unknown')",
+	    "SELECT count(*) FROM objects WHERE updated < $1 AND state NOT IN "
+	    "('pending', 'unknown') AND NOT EXISTS (SELECT 1 FROM requests r "
+	    "WHERE r.open = 1 AND r.request_id = objects.request_id)"
+	    HOLDS_REF };
+	struct params p = { .n = 0 };
+	PGresult *r;
+	long total = 0;
+	int i;
+
+	p_text(&p, before);
+	if (pg_begin_write(j) == -1)
+		return -1;
+	if (!dry_run && pq_do(j, keep, &p) == -1)
+		goto fail;
+	for (i = 0; i < 2; i++) {
+		if ((r = pq(j, "cannot prune the journal", dry_run ? cnt[i] :
+		    del[i], &p)) == NULL)
+			goto fail;
+		total += dry_run ? strtol(PQgetvalue(r, 0, 0), NULL, 10) :
+		    strtol(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	if (dry_run)
+		pg_rollback(j);
+	else if (pg_commit(j) == -1)
+		return -1;
+	return total;
+fail:
+	pg_rollback(j);
+	return -1;
 }
 
 static int

