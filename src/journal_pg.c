@@ -389,6 +389,30 @@ pg_close(struct journal *j)
 	j->impl = NULL;
 }
 
+/* the session's settings: a commit is durable before it returns */
+static int
+pg_session(struct journal *j)
+{
+	if (pg_exec(j, "SET synchronous_commit = on") == -1 ||
+	    pg_exec(j, "SET client_min_messages = warning") == -1)
+		return -1;
+	return 0;
+}
+
+/* a new session on the same server, after the last one was lost */
+static int
+pg_reconnect(struct journal *j)
+{
+	PQreset(conn_of(j));
+	if (PQstatus(conn_of(j)) != CONNECTION_OK) {
+		pg_fail(j, "cannot connect to the PostgreSQL journal again");
+		return -1;
+	}
+	if (pg_session(j) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 pg_open(struct journal *j, const char *where, enum journal_mode mode)
 {
@@ -406,9 +430,7 @@ pg_open(struct journal *j, const char *where, enum journal_mode mode)
 	}
 	j->impl = p;
 	/* a commit is durable (on the server's disk) before it returns */
-	if (pg_exec(j, "SET synchronous_commit = on") == -1 ||
-	    pg_exec(j, "SET client_min_messages = warning") == -1 ||
-	    pg_migrate(j) == -1) {
+	if (pg_session(j) == -1 || pg_migrate(j) == -1) {
 		memcpy(keep, j->err, sizeof(keep));
 		pg_close(j);
 		memcpy(j->err, keep, sizeof(keep));
@@ -1178,14 +1200,25 @@ pg_finish(struct journal *j, int64_t id, json_t *outcome)
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
-	if (pg_begin_write(j) == -1)
+	if (pg_begin_write(j) == 0 && finish_locked(j, id, outcome) == 0 &&
+	    pg_commit(j) == 0)
+		return 0;
+	pg_rollback(j);
+	j->decided[0] = '\0';
+	/*
+	 * The session was lost (a reset, the server restarted): the outcome
+	 * is held here and tried once more on a new one; the pending record
+	 * stays open if that fails too.
+	 */
+	if (PQstatus(conn_of(j)) != CONNECTION_BAD || pg_reconnect(j) == -1)
 		return -1;
-	if (finish_locked(j, id, outcome) == -1 || pg_commit(j) == -1) {
-		pg_rollback(j);
-		j->decided[0] = '\0';
-		return -1;
-	}
-	return 0;
+	j->err[0] = '\0';
+	if (pg_begin_write(j) == 0 && finish_locked(j, id, outcome) == 0 &&
+	    pg_commit(j) == 0)
+		return 0;
+	pg_rollback(j);
+	j->decided[0] = '\0';
+	return -1;
 }
 
 static int

@@ -135,3 +135,34 @@ def test_without_agcod_journal_the_state_directory_keeps_it(agcod, emu):
     r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": ""})
     assert r.rc == 0, r
     assert (agcod.state / "journal.db").exists()
+
+
+@needs_pg
+def test_the_connection_lost_after_the_pending_commit_is_retried(agcod, emu,
+                                                                 pgdb):
+    """the server drops agcod's session while the request is out (a
+    reset, a restart): the pending record was committed before it left;
+    the outcome is held and recorded on a new session"""
+    rid = "Acme1LostSession"
+    seen = []
+
+    def drop(entry):
+        seen.append(sql(pgdb, "SELECT state FROM requests WHERE request_id"
+                        f" = '{rid}'"))
+        sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = "
+            "'agcod'")
+    emu.on_request = drop
+    r = agcod("create", "--amount", "3", "--request-id", rid, "-o", "json",
+              env=on(pgdb))
+    emu.on_request = None
+    assert seen == ["pending"]
+    assert r.rc == 0, r
+    assert r.err == ""
+    assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "succeeded 0"
+    assert sql(pgdb, "SELECT state FROM objects WHERE request_id = "
+               f"'{rid}'") == "issued"
+    assert agcod("reconcile", "-o", "json", env=on(pgdb)).rc == 0
+    assert emu.state.creates == 1
