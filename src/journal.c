@@ -161,6 +161,14 @@ store(const struct journal *j)
 }
 
 int
+journal_elsewhere(void)
+{
+	const char *where = getenv("AGCOD_JOURNAL");
+
+	return where && *where;
+}
+
+int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
 	const char *where;
@@ -170,7 +178,8 @@ journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 	j->owner_start = proc_start(j->owner_pid);
 	j->alive = proc_alive;
 	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
-	if ((where = getenv("AGCOD_JOURNAL")) != NULL && *where) {
+	if (journal_elsewhere()) {
+		where = getenv("AGCOD_JOURNAL");
 		j->ops = &journal_pg;
 		return j->ops->open(j, where, mode);
 	}

@@ -72,6 +72,8 @@ enum journal_mode {
  * 0.1 is imported once, then renamed.  -1 with j->err set.
  */
 int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
+/* AGCOD_JOURNAL names a database: journal_open uses it, not state_dir */
+int	journal_elsewhere(void);
 void	journal_close(struct journal *);
 /* there is a journal (JOURNAL_READ finds none before the first request) */
 int	journal_is_open(const struct journal *);

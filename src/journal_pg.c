@@ -429,6 +429,11 @@ pg_open(struct journal *j, const char *where, enum journal_mode mode)
 		return -1;
 	}
 	j->impl = p;
+	/* where it is, for messages: no user, no password */
+	snprintf(j->path, sizeof(j->path), "postgresql://%s%s%s/%s",
+	    PQhost(p->conn) && PQhost(p->conn)[0] != '/' ? PQhost(p->conn) :
+	    "", PQport(p->conn) && *PQport(p->conn) ? ":" : "",
+	    PQport(p->conn) ? PQport(p->conn) : "", PQdb(p->conn));
 	/* a commit is durable (on the server's disk) before it returns */
 	if (pg_session(j) == -1 || pg_migrate(j) == -1) {
 		memcpy(keep, j->err, sizeof(keep));

@@ -166,3 +166,24 @@ def test_the_connection_lost_after_the_pending_commit_is_retried(agcod, emu,
                f"'{rid}'") == "issued"
     assert agcod("reconcile", "-o", "json", env=on(pgdb)).rc == 0
     assert emu.state.creates == 1
+
+
+@needs_pg
+def test_messages_name_the_database_without_the_password(agcod, emu, pgdb):
+    from urllib.parse import urlsplit, urlunsplit
+    u = urlsplit(pgdb)
+    # the password in the connection string itself, as an operator might
+    netloc = u.netloc
+    if PW and "@" in netloc:
+        user, rest = netloc.split("@", 1)
+        netloc = f"{user}:{PW}@{rest}"
+    uri = urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment))
+    agcod("history", env={"AGCOD_JOURNAL": uri})
+    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    r = agcod("journal", "check", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 74, r
+    assert "newer than this agcod knows" in r.err
+    if PW:
+        assert PW not in r.err + r.out
+    assert "cannot read the journal in AGCOD_JOURNAL's database" in r.err
+    assert "@" not in r.err
