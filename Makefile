@@ -174,7 +174,7 @@ test: $(PROG) $(BUILD)/unit-tests layering
 	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 # a chosen subset under valgrind: the unit tests and the operations suite
-VALGRIND_TESTS = tests/e2e/test_ops.py \
+VALGRIND_TESTS = tests/e2e/test_ops.py tests/e2e/test_journal_pg.py \
 	tests/e2e/test_journal.py::test_pending_is_committed_before_the_request_arrives \
 	tests/e2e/test_journal.py::test_refused_repeat_leaves_the_card_issued \
 	tests/e2e/test_journal.py::test_history_filters \

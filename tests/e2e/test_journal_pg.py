@@ -187,3 +187,40 @@ def test_messages_name_the_database_without_the_password(agcod, emu, pgdb):
         assert PW not in r.err + r.out
     assert "cannot read the journal in AGCOD_JOURNAL's database" in r.err
     assert "@" not in r.err
+
+
+@needs_pg
+def test_two_hosts_on_one_database_give_a_reference_one_card(
+        agcod, emu, certs, pgdb, tmp_path):
+    """two hosts (state directories of their own) and one database: a
+    reference reserved on one is taken on the other, and the same orders
+    file run on both at once issues one card per reference"""
+    from conftest import AGCOD, Agcod
+    other = tmp_path / "host-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    assert agcod("create", "--amount", "5", "--external-reference",
+                 "order-7", env=on(pgdb)).rc == 0
+    f = tmp_path / "o.csv"
+    f.write_text("amount,external_reference\n5,order-7\n")
+    r = b("batch", "create", str(f), "-o", "json", env=on(pgdb))
+    assert r.rc == 65 and "order-7" in r.err, r
+    assert emu.state.creates == 1
+    rows = "".join(f"{i},ref-{i}\n" for i in range(1, 9))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("amount,external_reference\n" + rows)
+    procs = [subprocess.Popen([AGCOD, "batch",
+                               "create", str(orders), "-o", "json"],
+                              env={**h.env, **on(pgdb)}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+             for h in (agcod, b)]
+    for p in procs:
+        p.communicate(timeout=120)
+    assert emu.state.creates == 1 + 8
+    assert sql(pgdb, "SELECT count(*) FROM objects WHERE state = 'issued' "
+               "AND external_reference LIKE 'ref-%'") == "8"
+    assert sql(pgdb, "SELECT count(*) FROM (SELECT external_reference FROM "
+               "objects WHERE state = 'issued' GROUP BY external_reference "
+               "HAVING count(*) > 1) t") == "0"
+    assert agcod("journal", "check", env=on(pgdb)).rc == 0
