@@ -269,3 +269,12 @@ journal_import_text(struct journal *j, const char *text, size_t len,
 {
 	return store(j)->import_text(j, text, len, records, bad, torn);
 }
+
+int
+journal_batch_lock(struct journal *j, const char *batch, char *why,
+    size_t len)
+{
+	if (store(j)->batch_lock == NULL)
+		return JOURNAL_LOCK_LOCAL;
+	return store(j)->batch_lock(j, batch, why, len);
+}

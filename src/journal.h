@@ -199,6 +199,15 @@ const char *journal_table_row(int row);
 const char *journal_table_col(int col);
 /* a pending record of a live process other than this one */
 int	journal_row_live(struct journal *, json_t *row);
+/*
+ * The lock of a batch id held by this process until the journal closes,
+ * where the store keeps it (PostgreSQL: across hosts): 0 taken, 1 held by
+ * another run, -1 with why; JOURNAL_LOCK_LOCAL: the state directory keeps
+ * it (cmd_batch.c's flock).
+ */
+#define JOURNAL_LOCK_LOCAL	2
+int	journal_batch_lock(struct journal *, const char *batch, char *why,
+	    size_t len);
 /* card, load or physical, by operation name; NULL if not journaled */
 const char *journal_kind(const char *op);
 

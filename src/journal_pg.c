@@ -33,6 +33,7 @@
 
 struct pg {
 	PGconn	*conn;
+	char	 batch[128];	/* the batch lock this session holds */
 };
 
 /* the schema, version by version: migrations[i] takes it from i to i + 1 */
@@ -399,6 +400,49 @@ pg_session(struct journal *j)
 	return 0;
 }
 
+/*
+ * The batch lock: a session-level advisory lock on the batch id, held
+ * until the connection ends (the process exits, or dies: the server then
+ * drops it).  0 taken, 1 held by another session, -1 on error.
+ */
+static int
+pg_batch_take(struct journal *j, const char *batch)
+{
+	const char *v[1] = { batch };
+	PGresult *r;
+	int rc;
+
+	r = PQexecParams(conn_of(j), "SELECT pg_try_advisory_lock("
+	    "hashtextextended('agcod batch ' || $1, 0))", 1, NULL, v, NULL,
+	    NULL, 0);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_reason(j, "the batch lock", r ? PQresultErrorMessage(r) :
+		    PQerrorMessage(conn_of(j)), PQpass(conn_of(j)));
+		PQclear(r);
+		return -1;
+	}
+	rc = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : 1;
+	PQclear(r);
+	return rc;
+}
+
+static int
+pg_batch_lock(struct journal *j, const char *batch, char *why, size_t len)
+{
+	struct pg *p = j->impl;
+	int rc;
+
+	if (p == NULL) {
+		snprintf(why, len, "the journal is not open");
+		return -1;
+	}
+	if ((rc = pg_batch_take(j, batch)) == 0)
+		strlcpy(p->batch, batch, sizeof(p->batch));
+	else if (rc == -1)
+		snprintf(why, len, "%s", j->err);
+	return rc;
+}
+
 /* a new session on the same server, after the last one was lost */
 static int
 pg_reconnect(struct journal *j)
@@ -410,6 +454,13 @@ pg_reconnect(struct journal *j)
 	}
 	if (pg_session(j) == -1)
 		return -1;
+	/* a session's advisory lock went with it: taken again, or refused */
+	if (((struct pg *)j->impl)->batch[0] && pg_batch_take(j,
+	    ((struct pg *)j->impl)->batch) != 0) {
+		snprintf(j->err, sizeof(j->err), "the batch lock was lost with "
+		    "the session");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1720,6 +1771,6 @@ const struct journal_store journal_pg = {
 	.check = pg_check,
 	.prune = pg_prune,
 	.import_text = pg_import_text,
-	.batch_lock = NULL,
+	.batch_lock = pg_batch_lock,
 	.rate_reserve = NULL,
 };

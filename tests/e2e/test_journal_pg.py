@@ -224,3 +224,61 @@ def test_two_hosts_on_one_database_give_a_reference_one_card(
                "objects WHERE state = 'issued' GROUP BY external_reference "
                "HAVING count(*) > 1) t") == "0"
     assert agcod("journal", "check", env=on(pgdb)).rc == 0
+
+
+@needs_pg
+def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
+        agcod, emu, certs, pgdb, tmp_path):
+    """a batch running on one host is refused on another (75, nothing
+    sent); the lock is the session's, so a run killed with -9 leaves none"""
+    from conftest import AGCOD, Agcod
+    import signal
+    other = tmp_path / "host-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    f = tmp_path / "o.csv"
+    f.write_text("amount\n1\n2\n")
+    # another host's run holds batch wk1: a session with its lock
+    env = dict(os.environ, PGAPPNAME="holder")
+    if PW:
+        env["PGPASSWORD"] = PW
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-At", "-d", pgdb, "-c",
+         "SELECT pg_advisory_lock(hashtextextended('agcod batch wk1', 0))",
+         "-c", "SELECT 'held'", "-c", "SELECT pg_sleep(60)"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == ""  # the lock's void
+        assert holder.stdout.readline().strip() == "held"
+        r = b("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
+        assert r.rc == 75, r
+        assert "batch 'wk1' is being run by another agcod process" in r.err
+        assert emu.requests() == []
+    finally:
+        # its session ends (a crash): the server drops the lock with it
+        sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'holder'")
+        holder.kill()
+        holder.wait()
+    r = agcod("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
+    assert r.rc == 0, r
+    assert emu.state.creates == 2
+    # a run that dies holding the lock: the server drops it with the session
+    g = tmp_path / "g.csv"
+    g.write_text("amount\n3\n")
+    held = {}
+
+    def kill(entry):
+        os.killpg(held["p"].pid, signal.SIGKILL)
+    emu.on_request = kill
+    held["p"] = subprocess.Popen([AGCOD, "batch", "create", str(g),
+                                  "--batch-id", "wk2"],
+                                 env={**agcod.env, **on(pgdb)},
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE,
+                                 start_new_session=True)
+    held["p"].communicate(timeout=60)
+    emu.on_request = None
+    r = b("batch", "create", str(g), "--batch-id", "wk2", env=on(pgdb))
+    assert "being run by another" not in r.err, r
+    assert r.rc in (0, 75), r
