@@ -3,16 +3,19 @@
  * by several hosts, chosen by AGCOD_JOURNAL (a libpq connection URI, a
  * key=value string, or a service name of ~/.pg_service.conf).
  *
- * This file, so far: the connection (a non-local server only with
- * sslmode=verify-full; libpq's reason, never a password, when it fails),
+ * The connection (a server not on this machine only with
+ * sslmode=verify-full; libpq's reason, never a password, when it fails);
  * the session (synchronous_commit on: a commit is durable before the
- * request leaves), and the schema with its versioned migrations (the
- * `meta` table; an older agcod refuses a newer schema), the same tables
- * and unique partial indexes as SQLite's: one open record per (operation,
+ * request leaves); the schema with its versioned migrations (the `meta`
+ * table; an older agcod refuses a newer schema), the same tables and
+ * unique partial indexes as SQLite's: one open record per (operation,
  * request id), one live object per external reference of a partner and
- * environment, the pruned table.  Recording requests on it is not built
- * yet: every operation that would read or write records refuses, so
- * nothing is sent with a journal that cannot keep it.
+ * environment, the pruned table.  The transactions are journal_sqlite.c's,
+ * statement for statement, and every state decision journal_state.c's;
+ * writers take one advisory lock per transaction, as SQLite's BEGIN
+ * IMMEDIATE serializes them, so no decision reads a state another is
+ * changing.  The batch lock is a session-level advisory lock.  Not here
+ * yet: agcod 0.1's import, the shared rate limit (rate_reserve).
  */
 #include <errno.h>
 #include <poll.h>
