@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd sqlite3
+PKGS	= libcurl jansson libbsd sqlite3 libpq
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -102,6 +102,8 @@ DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
 DEB_PKGS += zsh fish
 # test_secret_wipe reads the process's memory with gdb
 DEB_PKGS += gdb
+# the PostgreSQL journal store: libpq, and a throwaway server for its tests
+DEB_PKGS += libpq-dev postgresql postgresql-common
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -122,12 +124,15 @@ deps:
 # warnings are errors here (and in every make this starts).  One temporary
 # directory for the whole run (TMPDIR: agcod's, the emulator's, pytest's
 # and the fuzzers' files), removed at the end; a skipped test fails
-# (AGCOD_NO_SKIP=1, tests/lib/noskip.py)
+# (AGCOD_NO_SKIP=1, tests/lib/noskip.py).  One throwaway PostgreSQL
+# cluster for the run too (tests/pg/pg-run: AGCOD_TEST_PG), for the
+# journal store in PostgreSQL
 check: export WERROR = 1
 check: deps
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/agcod-check.XXXXXX") || exit 1; \
 	trap 'rm -rf "$$tmp"' INT TERM; \
-	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 $(MAKE) --no-print-directory check-run; \
+	TMPDIR="$$tmp" AGCOD_NO_SKIP=1 tests/pg/pg-run \
+	  $(MAKE) --no-print-directory check-run; \
 	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 check-run:
@@ -138,6 +143,24 @@ check-run:
 	@$(MAKE) --no-print-directory check-deb
 	@$(MAKE) --no-print-directory $(if $(filter 1,$(SIM_IN_CHECK)),check-sim check-sim-asan,sim-build)
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-pg
+
+# the journal suites again with the journal in PostgreSQL: each test's on a
+# database of its own on AGCOD_TEST_PG (make check's cluster), the SQLite
+# file's own tests deselected (marked sqlite_file)
+PG_E2E	= tests/e2e/test_journal.py tests/e2e/test_outcomes.py \
+	tests/e2e/test_batch.py tests/e2e/test_batch_safety.py \
+	tests/e2e/test_attack_evidence.py tests/e2e/test_history.py
+test-pg: $(PROG)
+	@test -n "$$AGCOD_TEST_PG" || { echo "test-pg: AGCOD_TEST_PG is unset:" \
+	  "run it as tests/pg/pg-run make test-pg, or make check-pg" >&2; \
+	  exit 1; }
+	@AGCOD_TEST_STORE=postgresql $(MAKE) --no-print-directory \
+	  E2E="$(PG_E2E)" test
+# the same, and the PostgreSQL store's own tests, in a throwaway cluster
+check-pg: $(PROG)
+	tests/pg/pg-run $(MAKE) --no-print-directory test-pg
+.PHONY: test-pg check-pg
 
 # the end-to-end suites (E2E: files or test ids) in a temporary directory
 # of their own, removed afterwards; -rs names every skip
@@ -152,7 +175,7 @@ test: $(PROG) $(BUILD)/unit-tests layering
 	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 # a chosen subset under valgrind: the unit tests and the operations suite
-VALGRIND_TESTS = tests/e2e/test_ops.py \
+VALGRIND_TESTS = tests/e2e/test_ops.py tests/e2e/test_journal_pg.py \
 	tests/e2e/test_journal.py::test_pending_is_committed_before_the_request_arrives \
 	tests/e2e/test_journal.py::test_refused_repeat_leaves_the_card_issued \
 	tests/e2e/test_journal.py::test_history_filters \

@@ -1712,10 +1712,27 @@ lock_batch(struct batch *b)
 {
 	struct cmd_ctx *c = b->c;
 	char path[PATH_MAX], why[200];
+	struct journal *j;
 	int n;
 
-	if (ctx_journal(c) == NULL)
+	if ((j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
+	/* a journal shared by several hosts keeps the lock for all of them */
+	switch (journal_batch_lock(j, b->id, why, sizeof(why))) {
+	case JOURNAL_LOCK_LOCAL:
+		break;
+	case 0:
+		return 0;
+	case 1:
+		msg_err("batch '%s' is being run by another agcod process "
+		    "right now; nothing was sent: run it again when that run "
+		    "has ended", b->id);
+		return EX_TEMPFAIL;
+	default:
+		msg_err("cannot lock batch '%s': %s; nothing was sent", b->id,
+		    why);
+		return EX_IOERR;
+	}
 	if (state_dir_make(c->state_dir, why, sizeof(why)) == -1) {
 		msg_err("the state directory '%s' cannot be used: %s; nothing "
 		    "was sent", c->state_dir, why);

@@ -60,9 +60,12 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 	if (journal && !journal_is_open(&c->journal)) {
 		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
 		    == -1) {
-			msg_err("cannot open the journal in '%s': %s; nothing "
-			    "was sent", c->state_dir, c->journal.err);
-			return EX_IOERR;
+			msg_err("cannot open the journal in %s%s%s: %s; "
+			    "nothing was sent", journal_elsewhere() ? "" : "'",
+			    journal_elsewhere() ? "AGCOD_JOURNAL's database" :
+			    c->state_dir, journal_elsewhere() ? "" : "'",
+			    c->journal.err);
+			return c->journal.config ? EX_CONFIG : EX_IOERR;
 		}
 		c->journal_read = 1;
 		say_import(&c->journal);
@@ -86,8 +89,10 @@ ctx_journal(struct cmd_ctx *c)
 	if (ctx_state_dir(c) == -1)
 		return NULL;
 	if (journal_open(&c->journal, c->state_dir, JOURNAL_READ) == -1) {
-		msg_err("cannot read the journal in '%s': %s", c->state_dir,
-		    c->journal.err);
+		msg_err("cannot read the journal in %s%s%s: %s",
+		    journal_elsewhere() ? "" : "'", journal_elsewhere() ?
+		    "AGCOD_JOURNAL's database" : c->state_dir,
+		    journal_elsewhere() ? "" : "'", c->journal.err);
 		return NULL;
 	}
 	c->journal_read = 1;

@@ -161,12 +161,28 @@ store(const struct journal *j)
 }
 
 int
+journal_elsewhere(void)
+{
+	const char *where = getenv("AGCOD_JOURNAL");
+
+	return where && *where;
+}
+
+int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
+	const char *where;
+
 	memset(j, 0, sizeof(*j));
 	j->owner_pid = (long long)getpid();
 	j->owner_start = proc_start(j->owner_pid);
 	j->alive = proc_alive;
+	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
+	if (journal_elsewhere()) {
+		where = getenv("AGCOD_JOURNAL");
+		j->ops = &journal_pg;
+		return j->ops->open(j, where, mode);
+	}
 	j->ops = &journal_sqlite;
 	return j->ops->open(j, dir, mode);
 }
@@ -252,4 +268,13 @@ journal_import_text(struct journal *j, const char *text, size_t len,
     long *records, long *bad, int *torn)
 {
 	return store(j)->import_text(j, text, len, records, bad, torn);
+}
+
+int
+journal_batch_lock(struct journal *j, const char *batch, char *why,
+    size_t len)
+{
+	if (store(j)->batch_lock == NULL)
+		return JOURNAL_LOCK_LOCAL;
+	return store(j)->batch_lock(j, batch, why, len);
 }

@@ -30,6 +30,7 @@ struct journal {
 	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
 	char		 path[PATH_MAX];
 	char		 err[600];	/* the last failure, for a message */
+	int		 config;	/* open failed on the configuration */
 	/* what opening it imported from journal.jsonl, if anything */
 	long		 imported, import_bad;
 	int		 import_torn;
@@ -73,6 +74,8 @@ enum journal_mode {
  * 0.1 is imported once, then renamed.  -1 with j->err set.
  */
 int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
+/* AGCOD_JOURNAL names a database: journal_open uses it, not state_dir */
+int	journal_elsewhere(void);
 void	journal_close(struct journal *);
 /* there is a journal (JOURNAL_READ finds none before the first request) */
 int	journal_is_open(const struct journal *);
@@ -201,6 +204,15 @@ const char *journal_table_row(int row);
 const char *journal_table_col(int col);
 /* a pending record of a live process other than this one */
 int	journal_row_live(struct journal *, json_t *row);
+/*
+ * The lock of a batch id held by this process until the journal closes,
+ * where the store keeps it (PostgreSQL: across hosts): 0 taken, 1 held by
+ * another run, -1 with why; JOURNAL_LOCK_LOCAL: the state directory keeps
+ * it (cmd_batch.c's flock).
+ */
+#define JOURNAL_LOCK_LOCAL	2
+int	journal_batch_lock(struct journal *, const char *batch, char *why,
+	    size_t len);
 /* card, load or physical, by operation name; NULL if not journaled */
 const char *journal_kind(const char *op);
 

@@ -19,13 +19,73 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import agcod_emulator  # noqa: E402
 # under make check a skip is a failure (tests/lib/noskip.py)
-from noskip import pytest_configure, pytest_runtest_makereport  # noqa: E402,F401
+from noskip import pytest_runtest_makereport  # noqa: E402,F401
+import noskip  # noqa: E402
 
 AGCOD = os.environ.get("AGCOD", os.path.join(ROOT, "agcod"))
 SECRET = "emuSecret/Key+Value0123456789abcdefABCDEF"
 KEY_ID = "AKIDEMULATOR"
 PARTNER = "Acme1"
 CRASH_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+# AGCOD_TEST_STORE=postgresql: the Agcod fixture's journal is a database of
+# its own on AGCOD_TEST_PG (tests/pg/pg-run), not STATE_DIR/journal.db
+STORE = os.environ.get("AGCOD_TEST_STORE", "sqlite")
+PG = os.environ.get("AGCOD_TEST_PG")
+PG_PASSWORD = os.environ.get("AGCOD_TEST_PG_PASSWORD")
+
+
+def pg_psql(uri, sql):
+    """psql -c sql on uri: the completed process"""
+    env = dict(os.environ)
+    if PG_PASSWORD:
+        env["PGPASSWORD"] = PG_PASSWORD
+    return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                           "-d", uri, "-c", sql], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def pg_sql(uri, sql):
+    p = pg_psql(uri, sql)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+def pg_database():
+    """a new database on AGCOD_TEST_PG: its connection string"""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+    name = "agcod_t_" + uuid.uuid4().hex[:12]
+    pg_sql(PG, f"CREATE DATABASE {name}")
+    u = urlsplit(PG)
+    return name, urlunsplit((u.scheme, u.netloc, "/" + name, u.query,
+                             u.fragment))
+
+
+def pytest_configure(config):
+    noskip.pytest_configure(config)
+    config.addinivalue_line(
+        "markers", "sqlite_file: about STATE_DIR/journal.db as a file (its "
+        "modes, WAL, locks, disk); not run on AGCOD_TEST_STORE=postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """on the PostgreSQL store, the SQLite file's own tests are deselected
+    (not skipped: make check allows no skip)"""
+    if STORE != "postgresql":
+        return
+    keep = [i for i in items if i.get_closest_marker("sqlite_file") is None]
+    gone = [i for i in items if i.get_closest_marker("sqlite_file")]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
+
+
+def pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +132,15 @@ class Agcod:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 self.env[k] = os.environ[k]
+        self.pg = None
+        if STORE == "postgresql":
+            if not PG:
+                pytest.skip("AGCOD_TEST_STORE=postgresql without "
+                            "AGCOD_TEST_PG (tests/pg/pg-run sets it)")
+            self.pg_name, self.pg = pg_database()
+            self.env["AGCOD_JOURNAL"] = self.pg
+            if PG_PASSWORD:
+                self.env["PGPASSWORD"] = PG_PASSWORD
         if emu is not None:
             self.write_config(endpoint=emu.endpoint, ca_bundle=certs[0])
 
@@ -118,14 +187,28 @@ class Agcod:
     def journal(self):
         """Every request in the journal, oldest first: a dict of its
         non-NULL columns (state, operation, request_id, amount, ...)."""
+        if self.pg:
+            return pg_rows(self.pg)
         return journal_rows(self.state / "journal.db")
 
     def objects(self):
         """Every money object (card, load, physical card) and its state."""
+        if self.pg:
+            return pg_rows(self.pg, "objects")
         return journal_rows(self.state / "journal.db", "objects")
 
     def tamper(self, sql, *args):
         """Change the journal behind agcod's back: one statement, committed."""
+        if self.pg:
+            parts = sql.split("?")
+            assert len(parts) == len(args) + 1, sql
+            text = parts[0] + "".join(pg_literal(a) + p
+                                      for a, p in zip(args, parts[1:]))
+            p = pg_psql(self.pg, text)
+            if "duplicate key value violates unique" in p.stderr:
+                raise sqlite3.IntegrityError(p.stderr.strip())
+            assert p.returncode == 0, p.stderr
+            return
         db = sqlite3.connect(self.state / "journal.db", timeout=30)
         try:
             db.execute(sql, args)
@@ -148,6 +231,16 @@ def journal_rows(path, table="requests"):
         db.close()
 
 
+def pg_rows(uri, table="requests"):
+    p = pg_psql(uri, f"SELECT coalesce(json_agg(t ORDER BY id), '[]') "
+                f"FROM {table} t")
+    if p.returncode != 0:
+        assert "does not exist" in p.stderr, p.stderr
+        return []
+    return [{k: v for k, v in r.items() if v is not None}
+            for r in json.loads(p.stdout)]
+
+
 @pytest.fixture
 def emu(certs):
     e = agcod_emulator.Emulator(certs, partner=PARTNER, access_key_id=KEY_ID,
@@ -158,7 +251,10 @@ def emu(certs):
 
 @pytest.fixture
 def agcod(tmp_path, emu, certs):
-    return Agcod(tmp_path, emu, certs)
+    a = Agcod(tmp_path, emu, certs)
+    yield a
+    if a.pg:
+        pg_psql(PG, f"DROP DATABASE IF EXISTS {a.pg_name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ def v1_journal(agcod, emu, rid, pid, state="pending"):
     os.chmod(agcod.state / "journal.db", 0o600)
 
 
+@pytest.mark.sqlite_file
 @pytest.mark.parametrize("via", ["reconcile", "settle"])
 def test_a_migrated_pending_record_whose_pid_was_reused_is_not_live(agcod, emu, via):
     """a version 1 record has a pid but no start time; after a reboot that
@@ -93,6 +94,7 @@ def test_a_sandbox_send_of_an_id_never_settles_the_production_card(agcod, emu, c
         sandbox.stop()
 
 
+@pytest.mark.sqlite_file
 def test_a_refusal_the_journal_could_not_record_is_not_a_promise(agcod, emu):
     """the service refused the create (F300, exit 77) but the disk filled
     before the journal recorded it: the pending record stays open and a

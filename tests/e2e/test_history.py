@@ -10,6 +10,8 @@ import os
 import sqlite3
 from decimal import Decimal
 
+import pytest
+
 from conftest import PARTNER, ROOT
 
 
@@ -196,6 +198,7 @@ def test_cancel_by_gc_id_of_another_environment_sends_nothing(agcod, emu):
     assert emu.requests("CancelGiftCard") == []
 
 
+@pytest.mark.sqlite_file
 def test_gc_id_lookup_is_an_index_probe(agcod, emu):
     """a million-card journal answers cancel --gc-id as fast as a small one:
     the lookup searches an index on gc_id, never scans the objects"""

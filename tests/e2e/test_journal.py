@@ -51,6 +51,7 @@ def test_pending_is_committed_before_the_request_arrives(agcod, emu):
     assert "error" not in row
 
 
+@pytest.mark.sqlite_file
 def test_pending_reaches_the_disk_before_the_connection(agcod, emu, tmp_path):
     """strace: the journal's fsync/fdatasync comes before connect()"""
     log = tmp_path / "strace.log"
@@ -69,6 +70,7 @@ def test_pending_reaches_the_disk_before_the_connection(agcod, emu, tmp_path):
     assert syncs[0] < conns[0], calls
 
 
+@pytest.mark.sqlite_file
 def test_modes_and_no_secrets_or_claim_codes_anywhere(agcod, emu):
     codes = [agcod("create", "--amount", a, "-o", "json").json()["gcClaimCode"]
              for a in ("1", "2.50")]
@@ -90,6 +92,7 @@ def test_modes_and_no_secrets_or_claim_codes_anywhere(agcod, emu):
     assert not any("claim" in c for c in cols)
 
 
+@pytest.mark.sqlite_file
 def test_journal_that_cannot_be_written_is_74_and_nothing_sent(agcod, emu, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
@@ -103,6 +106,7 @@ def test_journal_that_cannot_be_written_is_74_and_nothing_sent(agcod, emu, tmp_p
     assert emu.requests() == [] and emu.connections == 0
 
 
+@pytest.mark.sqlite_file
 def test_full_filesystem_sends_nothing_and_loses_nothing(agcod, emu):
     """RLIMIT_FSIZE: the journal's write fails (EFBIG), as on a full disk"""
     first = agcod("create", "--amount", "1", "-o", "json").json()
@@ -119,6 +123,7 @@ def test_full_filesystem_sends_nothing_and_loses_nothing(agcod, emu):
     assert size > 1024
 
 
+@pytest.mark.sqlite_file
 def test_fifo_at_the_journal_is_refused_at_once(agcod, emu):
     agcod.state.mkdir(mode=0o700)
     os.mkfifo(agcod.state / "journal.db", 0o600)
@@ -129,6 +134,7 @@ def test_fifo_at_the_journal_is_refused_at_once(agcod, emu):
     assert emu.requests() == []
 
 
+@pytest.mark.sqlite_file
 def test_fifo_at_the_wal_is_refused(agcod, emu):
     assert agcod("create", "--amount", "1").rc == 0
     os.unlink(agcod.state / "journal.db-wal")  # kept at exit: no checkpoint
@@ -140,6 +146,7 @@ def test_fifo_at_the_wal_is_refused(agcod, emu):
 
 @pytest.mark.parametrize("name", ["journal.db", "journal.db-wal",
                                   "ratelimit-" + PARTNER])
+@pytest.mark.sqlite_file
 def test_hard_link_in_the_state_dir_is_refused(agcod, emu, tmp_path, name):
     """a second name would let agcod write through to another file"""
     agcod.state.mkdir(mode=0o700)
@@ -153,6 +160,7 @@ def test_hard_link_in_the_state_dir_is_refused(agcod, emu, tmp_path, name):
     assert emu.requests() == []
 
 
+@pytest.mark.sqlite_file
 def test_state_dir_others_can_write_is_refused(agcod, emu):
     agcod.state.mkdir(mode=0o700)
     os.chmod(agcod.state, 0o777)
@@ -533,6 +541,7 @@ def test_settle_by_hand(agcod, emu):
 
 # ---- agcod 0.1's journal.jsonl ----
 
+@pytest.mark.sqlite_file
 def test_import_of_a_journal_written_by_agcod_0_1(agcod, emu):
     agcod.state.mkdir(mode=0o700)
     legacy = agcod.state / "journal.jsonl"
@@ -565,6 +574,7 @@ def test_import_of_a_journal_written_by_agcod_0_1(agcod, emu):
     assert agcod("journal", "check").rc == 0
 
 
+@pytest.mark.sqlite_file
 def test_import_happens_once_even_if_the_rename_was_lost(agcod, emu):
     agcod.state.mkdir(mode=0o700)
     text = open(LEGACY).read().replace(LEGACY_ENDPOINT, emu.endpoint)
@@ -579,6 +589,7 @@ def test_import_happens_once_even_if_the_rename_was_lost(agcod, emu):
     assert len(r.jsonl()) == 6
 
 
+@pytest.mark.sqlite_file
 def test_a_journal_from_a_newer_agcod_is_refused_and_nothing_is_sent(agcod, emu):
     agcod("create", "--amount", "5", "-o", "json")
     agcod.tamper("PRAGMA user_version = 99")
@@ -588,6 +599,7 @@ def test_a_journal_from_a_newer_agcod_is_refused_and_nothing_is_sent(agcod, emu)
     assert len(emu.requests("CreateGiftCard")) == sent
 
 
+@pytest.mark.sqlite_file
 def test_reading_the_journal_does_not_write_it(agcod, emu):
     """Opening a journal whose schema is current is a read: history leaves
     journal.db as it was (no migration commit, no checkpoint)."""
@@ -600,6 +612,7 @@ def test_reading_the_journal_does_not_write_it(agcod, emu):
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
 
 
+@pytest.mark.sqlite_file
 def test_a_command_does_not_checkpoint_at_exit(agcod, emu):
     """issue 20 item 8: both commits of a create are durable in the WAL
     (synchronous=FULL); copying them into journal.db at every exit is work
@@ -776,6 +789,7 @@ PRAGMA user_version = 1;
 """
 
 
+@pytest.mark.sqlite_file
 def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
     """issue 18: a journal written before one open record per id was a rule
     may hold two (defect 5); the migration closes the older as retried, and

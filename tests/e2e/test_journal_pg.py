@@ -1,0 +1,284 @@
+"""The PostgreSQL journal store (AGCOD_JOURNAL): the connection's rules
+(a server over a network only with sslmode=verify-full, nothing sent when
+the database is unreachable, never a password printed) and the schema it
+creates (versioned, its unique partial indexes).  Against a real server:
+AGCOD_TEST_PG, a throwaway cluster that tests/pg/pg-run starts (make check
+runs every suite inside one); each test gets a database of its own."""
+import os
+import subprocess
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+PG = os.environ.get("AGCOD_TEST_PG")
+PW = os.environ.get("AGCOD_TEST_PG_PASSWORD")
+
+needs_pg = pytest.mark.skipif(
+    not PG, reason="AGCOD_TEST_PG is unset (tests/pg/pg-run sets it)")
+
+
+def psql(uri, sql):
+    env = dict(os.environ)
+    if PW:
+        env["PGPASSWORD"] = PW
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                        "-d", uri, "-c", sql], env=env, capture_output=True,
+                       text=True, timeout=60)
+    return p
+
+
+def sql(uri, text):
+    p = psql(uri, text)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture
+def pgdb():
+    """a database of its own on AGCOD_TEST_PG: its connection string"""
+    name = "agcod_t_" + uuid.uuid4().hex[:12]
+    sql(PG, f"CREATE DATABASE {name}")
+    u = urlsplit(PG)
+    uri = urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    yield uri
+    psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def on(uri):
+    """the environment that points agcod at the database"""
+    e = {"AGCOD_JOURNAL": uri}
+    if PW:
+        e["PGPASSWORD"] = PW
+    return e
+
+
+@needs_pg
+def test_schema_is_created_versioned_with_its_unique_rules(agcod, pgdb):
+    agcod("history", env=on(pgdb))
+    assert sql(pgdb, "SELECT value FROM meta WHERE key = 'schema'") == "2"
+    tables = sql(pgdb, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
+                 " FROM pg_tables WHERE schemaname = 'public'")
+    assert tables == "meta,objects,pruned,requests"
+    # one open record per (operation, request id); closed ones any number
+    row = ("INSERT INTO requests (time, state, operation, request_id, open)"
+           " VALUES ('2026-01-01T00:00:00Z', 'pending', 'CreateGiftCard',"
+           " 'Acme1abc', {})")
+    sql(pgdb, row.format(0))
+    sql(pgdb, row.format(0))
+    sql(pgdb, row.format(1))
+    p = psql(pgdb, row.format(1))
+    assert p.returncode != 0 and "requests_one_open" in p.stderr
+    # one live object per external reference of a partner and environment
+    obj = ("INSERT INTO objects (kind, key, state, time, updated, partner,"
+           " environment, external_reference, reserved) VALUES ('card',"
+           " '{}', '{}', 't', 't', 'Acme1', 'sandbox', 'ref-1', 1)")
+    sql(pgdb, obj.format("k1", "cancelled"))
+    sql(pgdb, obj.format("k2", "issued"))
+    p = psql(pgdb, obj.format("k3", "pending"))
+    assert p.returncode != 0 and "objects_live_ref" in p.stderr
+    # a second open finds the schema there and changes nothing
+    agcod("history", env=on(pgdb))
+    assert sql(pgdb, "SELECT count(*) FROM requests") == "3"
+
+
+@needs_pg
+def test_a_newer_schema_is_refused_and_nothing_is_sent(agcod, emu, pgdb):
+    agcod("history", env=on(pgdb))
+    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    r = agcod("create", "--amount", "1", env=on(pgdb))
+    assert r.rc == 74, r
+    assert "schema version 3, newer than this agcod knows (2)" in r.err
+    assert "use a newer agcod" in r.err
+    assert emu.requests() == []
+
+
+def test_an_unreachable_database_sends_nothing_and_hides_the_password(
+        agcod, emu):
+    uri = "postgresql://agcod:Pa55word-Secret@127.0.0.1:1/agcod"
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 74, r
+    assert "cannot connect to the PostgreSQL journal" in r.err
+    assert "Connection refused" in r.err       # libpq's reason
+    assert "nothing was sent" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert "Pa55word-Secret" not in r.err + r.out
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize("uri", [
+    "postgresql://agcod:Pa55word-Secret@203.0.113.7/agcod",
+    "postgresql://agcod@203.0.113.7/agcod?sslmode=require",
+    "host=db.example.com dbname=agcod sslmode=verify-ca",
+    "postgresql://agcod@localhost,203.0.113.7/agcod",
+])
+def test_a_server_over_a_network_needs_verify_full(agcod, emu, uri):
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 78, r
+    assert "is not on this machine: add sslmode=verify-full" in r.err
+    assert "Pa55word-Secret" not in r.err + r.out
+    assert emu.requests() == []
+
+
+def test_a_service_over_a_network_needs_verify_full(agcod, emu, tmp_path):
+    svc = tmp_path / "pg_service.conf"
+    svc.write_text("[shared]\nhost=203.0.113.7\ndbname=agcod\n"
+                   "connect_timeout=2\n")
+    r = agcod("create", "--amount", "1", env={
+        "AGCOD_JOURNAL": "shared", "PGSERVICEFILE": str(svc)})
+    assert r.rc == 78, r
+    assert "'203.0.113.7' is not on this machine" in r.err
+    assert emu.requests() == []
+
+
+def test_without_agcod_journal_the_state_directory_keeps_it(agcod, emu):
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": ""})
+    assert r.rc == 0, r
+    assert (agcod.state / "journal.db").exists()
+
+
+@needs_pg
+def test_the_connection_lost_after_the_pending_commit_is_retried(agcod, emu,
+                                                                 pgdb):
+    """the server drops agcod's session while the request is out (a
+    reset, a restart): the pending record was committed before it left;
+    the outcome is held and recorded on a new session"""
+    rid = "Acme1LostSession"
+    seen = []
+
+    def drop(entry):
+        seen.append(sql(pgdb, "SELECT state FROM requests WHERE request_id"
+                        f" = '{rid}'"))
+        sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = "
+            "'agcod'")
+    emu.on_request = drop
+    r = agcod("create", "--amount", "3", "--request-id", rid, "-o", "json",
+              env=on(pgdb))
+    emu.on_request = None
+    assert seen == ["pending"]
+    assert r.rc == 0, r
+    assert r.err == ""
+    assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "succeeded 0"
+    assert sql(pgdb, "SELECT state FROM objects WHERE request_id = "
+               f"'{rid}'") == "issued"
+    assert agcod("reconcile", "-o", "json", env=on(pgdb)).rc == 0
+    assert emu.state.creates == 1
+
+
+@needs_pg
+def test_messages_name_the_database_without_the_password(agcod, emu, pgdb):
+    from urllib.parse import urlsplit, urlunsplit
+    u = urlsplit(pgdb)
+    # the password in the connection string itself, as an operator might
+    netloc = u.netloc
+    if PW and "@" in netloc:
+        user, rest = netloc.split("@", 1)
+        netloc = f"{user}:{PW}@{rest}"
+    uri = urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment))
+    agcod("history", env={"AGCOD_JOURNAL": uri})
+    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    r = agcod("journal", "check", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 74, r
+    assert "newer than this agcod knows" in r.err
+    if PW:
+        assert PW not in r.err + r.out
+    assert "cannot read the journal in AGCOD_JOURNAL's database" in r.err
+    assert "@" not in r.err
+
+
+@needs_pg
+def test_two_hosts_on_one_database_give_a_reference_one_card(
+        agcod, emu, certs, pgdb, tmp_path):
+    """two hosts (state directories of their own) and one database: a
+    reference reserved on one is taken on the other, and the same orders
+    file run on both at once issues one card per reference"""
+    from conftest import AGCOD, Agcod
+    other = tmp_path / "host-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    assert agcod("create", "--amount", "5", "--external-reference",
+                 "order-7", env=on(pgdb)).rc == 0
+    f = tmp_path / "o.csv"
+    f.write_text("amount,external_reference\n5,order-7\n")
+    r = b("batch", "create", str(f), "-o", "json", env=on(pgdb))
+    assert r.rc == 65 and "order-7" in r.err, r
+    assert emu.state.creates == 1
+    rows = "".join(f"{i},ref-{i}\n" for i in range(1, 9))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("amount,external_reference\n" + rows)
+    procs = [subprocess.Popen([AGCOD, "batch",
+                               "create", str(orders), "-o", "json"],
+                              env={**h.env, **on(pgdb)}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+             for h in (agcod, b)]
+    for p in procs:
+        p.communicate(timeout=120)
+    assert emu.state.creates == 1 + 8
+    assert sql(pgdb, "SELECT count(*) FROM objects WHERE state = 'issued' "
+               "AND external_reference LIKE 'ref-%'") == "8"
+    assert sql(pgdb, "SELECT count(*) FROM (SELECT external_reference FROM "
+               "objects WHERE state = 'issued' GROUP BY external_reference "
+               "HAVING count(*) > 1) t") == "0"
+    assert agcod("journal", "check", env=on(pgdb)).rc == 0
+
+
+@needs_pg
+def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
+        agcod, emu, certs, pgdb, tmp_path):
+    """a batch running on one host is refused on another (75, nothing
+    sent); the lock is the session's, so a run killed with -9 leaves none"""
+    from conftest import AGCOD, Agcod
+    import signal
+    other = tmp_path / "host-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    f = tmp_path / "o.csv"
+    f.write_text("amount\n1\n2\n")
+    # another host's run holds batch wk1: a session with its lock
+    env = dict(os.environ, PGAPPNAME="holder")
+    if PW:
+        env["PGPASSWORD"] = PW
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-At", "-d", pgdb, "-c",
+         "SELECT pg_advisory_lock(hashtextextended('agcod batch wk1', 0))",
+         "-c", "SELECT 'held'", "-c", "SELECT pg_sleep(60)"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == ""  # the lock's void
+        assert holder.stdout.readline().strip() == "held"
+        r = b("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
+        assert r.rc == 75, r
+        assert "batch 'wk1' is being run by another agcod process" in r.err
+        assert emu.requests() == []
+    finally:
+        # its session ends (a crash): the server drops the lock with it
+        sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'holder'")
+        holder.kill()
+        holder.wait()
+    r = agcod("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
+    assert r.rc == 0, r
+    assert emu.state.creates == 2
+    # a run that dies holding the lock: the server drops it with the session
+    g = tmp_path / "g.csv"
+    g.write_text("amount\n3\n")
+    held = {}
+
+    def kill(entry):
+        os.killpg(held["p"].pid, signal.SIGKILL)
+    emu.on_request = kill
+    held["p"] = subprocess.Popen([AGCOD, "batch", "create", str(g),
+                                  "--batch-id", "wk2"],
+                                 env={**agcod.env, **on(pgdb)},
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE,
+                                 start_new_session=True)
+    held["p"].communicate(timeout=60)
+    emu.on_request = None
+    r = b("batch", "create", str(g), "--batch-id", "wk2", env=on(pgdb))
+    assert "being run by another" not in r.err, r
+    assert r.rc in (0, 75), r
