@@ -506,50 +506,6 @@ pg_is_open(const struct journal *j)
 
 /* ---- statements ---- */
 
-/* the columns a request row has (journal_sqlite.c's rcols, the same) */
-enum { C_TEXT, C_INT };
-static const struct column {
-	const char	*name;
-	int		 type;
-	int		 outcome;	/* set by journal_finish */
-	int		 object;	/* carried onto the money object */
-} rcols[] = {
-	{ "time", C_TEXT, 0, 0 },
-	{ "updated", C_TEXT, 1, 0 },
-	{ "state", C_TEXT, 1, 0 },
-	{ "operation", C_TEXT, 0, 0 },
-	{ "request_id", C_TEXT, 0, 1 },
-	{ "profile", C_TEXT, 0, 1 },
-	{ "partner", C_TEXT, 0, 1 },
-	{ "environment", C_TEXT, 0, 1 },
-	{ "endpoint", C_TEXT, 0, 1 },
-	{ "amount", C_TEXT, 0, 1 },
-	{ "currency", C_TEXT, 0, 1 },
-	{ "gc_id", C_TEXT, 1, 1 },
-	{ "card_number", C_TEXT, 0, 1 },
-	{ "account", C_TEXT, 0, 1 },
-	{ "account_type", C_TEXT, 0, 1 },
-	{ "source_id", C_TEXT, 0, 1 },
-	{ "external_reference", C_TEXT, 0, 1 },
-	{ "program_id", C_TEXT, 0, 1 },
-	{ "product_type", C_TEXT, 0, 1 },
-	{ "batch", C_TEXT, 0, 1 },
-	{ "amazon_request_id", C_TEXT, 1, 0 },
-	{ "http_status", C_INT, 1, 0 },
-	{ "error_code", C_TEXT, 1, 0 },
-	{ "error_type", C_TEXT, 1, 0 },
-	{ "error", C_TEXT, 1, 0 },
-	{ "diagnosis", C_TEXT, 1, 0 },
-	{ "clock_skew_s", C_INT, 1, 0 },
-	{ "attempts", C_INT, 1, 0 },
-	{ "delivered", C_INT, 0, 0 },
-	{ "settled", C_TEXT, 0, 0 },
-	{ "settle_reason", C_TEXT, 0, 0 },
-	{ "settled_time", C_TEXT, 0, 0 },
-	{ "body_sha", C_TEXT, 0, 0 },
-	{ "reserved", C_INT, 0, 1 },
-};
-#define NRCOLS	(sizeof(rcols) / sizeof(rcols[0]))
 
 /* a statement's parameters, as text (NULL: SQL NULL) */
 #define MAXP	64
@@ -876,14 +832,14 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		    "error_type") == -1)
 			goto done_buf;
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object && (buf_adds(&sql, ", ") == -1 ||
-			    buf_adds(&sql, rcols[i].name) == -1))
+			if (journal_columns[i].object && (buf_adds(&sql, ", ") == -1 ||
+			    buf_adds(&sql, journal_columns[i].name) == -1))
 				goto done_buf;
 		if (buf_adds(&sql, ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
 		    "$9") == -1)
 			goto done_buf;
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object &&
+			if (journal_columns[i].object &&
 			    buf_printf(&sql, ", $%d", ++n) == -1)
 				goto done_buf;
 		if (buf_adds(&sql, ")") == -1)
@@ -901,8 +857,8 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		p_text(&p, is(next, "failed") ? member(row, "error_type") :
 		    NULL);
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object)
-				p_member(&p, row, &rcols[i]);
+			if (journal_columns[i].object)
+				p_member(&p, row, &journal_columns[i]);
 		rc = object_do(j, buf_str(&sql), &p, row);
 done_buf:
 		if (rc == -1 && j->err[0] == '\0')
@@ -1075,25 +1031,25 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id)
 	if (buf_adds(&sql, "INSERT INTO requests (pid, pid_start, open") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (at_begin(&rcols[i]) && (buf_adds(&sql, ", ") == -1 ||
-		    buf_adds(&sql, rcols[i].name) == -1))
+		if (at_begin(&journal_columns[i]) && (buf_adds(&sql, ", ") == -1 ||
+		    buf_adds(&sql, journal_columns[i].name) == -1))
 			goto done;
 	if (buf_adds(&sql, ", state) VALUES ($1, $2, 1") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (at_begin(&rcols[i]) && buf_printf(&sql, ", $%d", ++n) == -1)
+		if (at_begin(&journal_columns[i]) && buf_printf(&sql, ", $%d", ++n) == -1)
 			goto done;
 	if (buf_adds(&sql, ", 'pending') RETURNING id") == -1)
 		goto done;
 	p_int(&p, j->owner_pid);
 	p_int(&p, j->owner_start);
 	for (i = 0; i < NRCOLS; i++) {
-		if (!at_begin(&rcols[i]))
+		if (!at_begin(&journal_columns[i]))
 			continue;
-		if (strcmp(rcols[i].name, "time") == 0 && !member(rec, "time"))
+		if (strcmp(journal_columns[i].name, "time") == 0 && !member(rec, "time"))
 			p_text(&p, now);
 		else
-			p_member(&p, rec, &rcols[i]);
+			p_member(&p, rec, &journal_columns[i]);
 	}
 	if ((r = pq(j, "cannot record the request in the journal",
 	    buf_str(&sql), &p)) == NULL)
@@ -1188,22 +1144,22 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    "greatest(acted, $2::integer)") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (rcols[i].outcome && strcmp(rcols[i].name, "state") != 0 &&
-		    buf_printf(&sql, ", %s = coalesce($%d, %s)", rcols[i].name,
-		    ++n, rcols[i].name) == -1)
+		if (journal_columns[i].outcome && strcmp(journal_columns[i].name, "state") != 0 &&
+		    buf_printf(&sql, ", %s = coalesce($%d, %s)", journal_columns[i].name,
+		    ++n, journal_columns[i].name) == -1)
 			goto done;
 	if (buf_printf(&sql, " WHERE id = $%d::bigint", ++n) == -1)
 		goto done;
 	p_text(&p, decided);
 	p_int(&p, ev == EV_NO_PROOF || ev == EV_SUCCESS || ev == EV_REFUNDED);
 	for (i = 0; i < NRCOLS; i++) {
-		if (!rcols[i].outcome || strcmp(rcols[i].name, "state") == 0)
+		if (!journal_columns[i].outcome || strcmp(journal_columns[i].name, "state") == 0)
 			continue;
-		if (strcmp(rcols[i].name, "updated") == 0)
+		if (strcmp(journal_columns[i].name, "updated") == 0)
 			p_text(&p, member(rec, "time") ? member(rec, "time") :
 			    now);
 		else
-			p_member(&p, rec, &rcols[i]);
+			p_member(&p, rec, &journal_columns[i]);
 	}
 	p_int(&p, id);
 	{

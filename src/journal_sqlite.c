@@ -45,50 +45,6 @@
 
 /* ---- schema ---- */
 
-/* the columns a request row has; the member names of its JSON */
-enum { C_TEXT, C_INT };
-static const struct column {
-	const char	*name;
-	int		 type;
-	int		 outcome;	/* set by journal_finish */
-	int		 object;	/* carried onto the money object */
-} rcols[] = {
-	{ "time", C_TEXT, 0, 0 },
-	{ "updated", C_TEXT, 1, 0 },
-	{ "state", C_TEXT, 1, 0 },
-	{ "operation", C_TEXT, 0, 0 },
-	{ "request_id", C_TEXT, 0, 1 },
-	{ "profile", C_TEXT, 0, 1 },
-	{ "partner", C_TEXT, 0, 1 },
-	{ "environment", C_TEXT, 0, 1 },
-	{ "endpoint", C_TEXT, 0, 1 },
-	{ "amount", C_TEXT, 0, 1 },
-	{ "currency", C_TEXT, 0, 1 },
-	{ "gc_id", C_TEXT, 1, 1 },
-	{ "card_number", C_TEXT, 0, 1 },
-	{ "account", C_TEXT, 0, 1 },
-	{ "account_type", C_TEXT, 0, 1 },
-	{ "source_id", C_TEXT, 0, 1 },
-	{ "external_reference", C_TEXT, 0, 1 },
-	{ "program_id", C_TEXT, 0, 1 },
-	{ "product_type", C_TEXT, 0, 1 },
-	{ "batch", C_TEXT, 0, 1 },
-	{ "amazon_request_id", C_TEXT, 1, 0 },
-	{ "http_status", C_INT, 1, 0 },
-	{ "error_code", C_TEXT, 1, 0 },
-	{ "error_type", C_TEXT, 1, 0 },
-	{ "error", C_TEXT, 1, 0 },
-	{ "diagnosis", C_TEXT, 1, 0 },
-	{ "clock_skew_s", C_INT, 1, 0 },
-	{ "attempts", C_INT, 1, 0 },
-	{ "delivered", C_INT, 0, 0 },
-	{ "settled", C_TEXT, 0, 0 },
-	{ "settle_reason", C_TEXT, 0, 0 },
-	{ "settled_time", C_TEXT, 0, 0 },
-	{ "body_sha", C_TEXT, 0, 0 },
-	{ "reserved", C_INT, 0, 1 },
-};
-#define NRCOLS	(sizeof(rcols) / sizeof(rcols[0]))
 
 /*
  * Version 1.  `open` is 1 while a request's outcome is not known and no
@@ -886,13 +842,13 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		    "error_type") == -1)
 			goto done_buf;
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object && (buf_adds(&sql, ", ") == -1 ||
-			    buf_adds(&sql, rcols[i].name) == -1))
+			if (journal_columns[i].object && (buf_adds(&sql, ", ") == -1 ||
+			    buf_adds(&sql, journal_columns[i].name) == -1))
 				goto done_buf;
 		if (buf_adds(&sql, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?") == -1)
 			goto done_buf;
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object && buf_adds(&sql, ", ?") == -1)
+			if (journal_columns[i].object && buf_adds(&sql, ", ?") == -1)
 				goto done_buf;
 		if (buf_adds(&sql, ")") == -1 ||
 		    (st = prep(j, buf_str(&sql))) == NULL)
@@ -910,8 +866,8 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		bind_text(st, ++n, is(next, "failed") ?
 		    member(row, "error_type") : NULL);
 		for (i = 0; i < NRCOLS; i++)
-			if (rcols[i].object)
-				bind_member(st, ++n, row, &rcols[i]);
+			if (journal_columns[i].object)
+				bind_member(st, ++n, row, &journal_columns[i]);
 		rc = object_step(j, st, row);
 		unprep(j, st);
 done_buf:
@@ -1164,13 +1120,13 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 	if (buf_adds(&sql, "INSERT INTO requests (pid, pid_start, open") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (at_begin(&rcols[i]) && (buf_adds(&sql, ", ") == -1 ||
-		    buf_adds(&sql, rcols[i].name) == -1))
+		if (at_begin(&journal_columns[i]) && (buf_adds(&sql, ", ") == -1 ||
+		    buf_adds(&sql, journal_columns[i].name) == -1))
 			goto done;
 	if (buf_adds(&sql, ", state) VALUES (?, ?, 1") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (at_begin(&rcols[i]) && buf_adds(&sql, ", ?") == -1)
+		if (at_begin(&journal_columns[i]) && buf_adds(&sql, ", ?") == -1)
 			goto done;
 	if (buf_adds(&sql, ", 'pending')") == -1 ||
 	    (st = prep(j, buf_str(&sql))) == NULL)
@@ -1183,13 +1139,13 @@ begin_locked(struct journal *j, json_t *rec, int64_t *id, int live)
 		sqlite3_bind_null(st, ++n);
 	}
 	for (i = 0; i < NRCOLS; i++) {
-		if (!at_begin(&rcols[i]))
+		if (!at_begin(&journal_columns[i]))
 			continue;
 		n++;
-		if (strcmp(rcols[i].name, "time") == 0 && !member(rec, "time"))
+		if (strcmp(journal_columns[i].name, "time") == 0 && !member(rec, "time"))
 			bind_text(st, n, now);
 		else
-			bind_member(st, n, rec, &rcols[i]);
+			bind_member(st, n, rec, &journal_columns[i]);
 	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		jfail(j, "cannot record the request in the journal");
@@ -1306,9 +1262,9 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
-		if (rcols[i].outcome && strcmp(rcols[i].name, "state") != 0 &&
-		    buf_printf(&sql, ", %s = coalesce(?, %s)", rcols[i].name,
-		    rcols[i].name) == -1)
+		if (journal_columns[i].outcome && strcmp(journal_columns[i].name, "state") != 0 &&
+		    buf_printf(&sql, ", %s = coalesce(?, %s)", journal_columns[i].name,
+		    journal_columns[i].name) == -1)
 			goto done;
 	if (buf_adds(&sql, " WHERE id = ?") == -1 ||
 	    (st = prep(j, buf_str(&sql))) == NULL)
@@ -1317,14 +1273,14 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	sqlite3_bind_int(st, ++n, ev == EV_NO_PROOF || ev == EV_SUCCESS ||
 	    ev == EV_REFUNDED);
 	for (i = 0; i < NRCOLS; i++) {
-		if (!rcols[i].outcome || strcmp(rcols[i].name, "state") == 0)
+		if (!journal_columns[i].outcome || strcmp(journal_columns[i].name, "state") == 0)
 			continue;
 		n++;
-		if (strcmp(rcols[i].name, "updated") == 0)
+		if (strcmp(journal_columns[i].name, "updated") == 0)
 			bind_text(st, n, member(rec, "time") ? member(rec, "time")
 			    : now);
 		else
-			bind_member(st, n, rec, &rcols[i]);
+			bind_member(st, n, rec, &journal_columns[i]);
 	}
 	sqlite3_bind_int64(st, ++n, id);
 	if (sqlite3_step(st) != SQLITE_DONE) {

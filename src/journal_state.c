@@ -201,3 +201,42 @@ request_state(enum journal_evidence ev, int acted)
 		return "unknown";
 	}
 }
+
+/* the columns a request row has, on every store; its JSON's members */
+const struct column journal_columns[] = {
+	{ "time", C_TEXT, 0, 0 },
+	{ "updated", C_TEXT, 1, 0 },
+	{ "state", C_TEXT, 1, 0 },
+	{ "operation", C_TEXT, 0, 0 },
+	{ "request_id", C_TEXT, 0, 1 },
+	{ "profile", C_TEXT, 0, 1 },
+	{ "partner", C_TEXT, 0, 1 },
+	{ "environment", C_TEXT, 0, 1 },
+	{ "endpoint", C_TEXT, 0, 1 },
+	{ "amount", C_TEXT, 0, 1 },
+	{ "currency", C_TEXT, 0, 1 },
+	{ "gc_id", C_TEXT, 1, 1 },
+	{ "card_number", C_TEXT, 0, 1 },
+	{ "account", C_TEXT, 0, 1 },
+	{ "account_type", C_TEXT, 0, 1 },
+	{ "source_id", C_TEXT, 0, 1 },
+	{ "external_reference", C_TEXT, 0, 1 },
+	{ "program_id", C_TEXT, 0, 1 },
+	{ "product_type", C_TEXT, 0, 1 },
+	{ "batch", C_TEXT, 0, 1 },
+	{ "amazon_request_id", C_TEXT, 1, 0 },
+	{ "http_status", C_INT, 1, 0 },
+	{ "error_code", C_TEXT, 1, 0 },
+	{ "error_type", C_TEXT, 1, 0 },
+	{ "error", C_TEXT, 1, 0 },
+	{ "diagnosis", C_TEXT, 1, 0 },
+	{ "clock_skew_s", C_INT, 1, 0 },
+	{ "attempts", C_INT, 1, 0 },
+	{ "delivered", C_INT, 0, 0 },
+	{ "settled", C_TEXT, 0, 0 },
+	{ "settle_reason", C_TEXT, 0, 0 },
+	{ "settled_time", C_TEXT, 0, 0 },
+	{ "body_sha", C_TEXT, 0, 0 },
+	{ "reserved", C_INT, 0, 1 },
+};
+const size_t journal_ncolumns = sizeof(journal_columns) / sizeof(journal_columns[0]);

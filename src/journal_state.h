@@ -45,4 +45,16 @@ member(json_t *o, const char *k)
 	return json_str(o, k);
 }
 
+/* the columns a request row has, on every store; its JSON's members */
+enum { C_TEXT, C_INT };
+struct column {
+	const char	*name;
+	int		 type;
+	int		 outcome;	/* set by journal_finish */
+	int		 object;	/* carried onto the money object */
+};
+extern const struct column journal_columns[];
+extern const size_t journal_ncolumns;
+#define NRCOLS	journal_ncolumns
+
 #endif

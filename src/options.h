@@ -22,8 +22,8 @@
  * The order is --help's and the ids'.  A new body option is a BODY line
  * here (its parsing, help, completions, request member, pending journal
  * record and batch column follow), its check in opreq.c, its member in
- * api.c's body, its journal column if it is new (journal_sqlite.c's rcols[]
- * and a migration), the synopses of its operations (ops.c) and its text in
+ * api.c's body, its journal column if it is new (journal_state.c's
+ * journal_columns[] and each store's migration), the synopses of its operations (ops.c) and its text in
  * man/agcod.1.
  */
 #ifndef AGCOD_OPTIONS_H
