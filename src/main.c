@@ -190,6 +190,8 @@ parse_command(struct cmd_ctx *ctx, const struct cmd *c, int argc,
 {
 	int rc;
 
+	if (c == NULL)
+		return EX_SOFTWARE;
 	ctx->cmd = c;
 	if ((ctx->args.pos = calloc((size_t)argc, sizeof(char *))) == NULL)
 		return EX_OSERR;
