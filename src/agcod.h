@@ -15,7 +15,7 @@
 #include "ratelimit.h"
 #include "send.h"
 
-#define AGCOD_VERSION	"0.2.1"
+#define AGCOD_VERSION	"0.3.0"
 
 /*
  * Exit status (agcod(1), EXIT STATUS): sysexits.h's names, plus one of
