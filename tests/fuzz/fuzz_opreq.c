@@ -88,13 +88,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((op->fields & F_VALUE) && strstr(body.data, amt) == NULL)
 			abort();
 	}
-	same(body_str(b, NULL, "externalReference"), r.extref);
-	same(body_str(b, NULL, "programId"), r.program_id);
-	same(body_str(b, NULL, "productType"), r.product_type);
-	same(body_str(b, NULL, "gcId"), r.gc_id);
-	same(body_str(b, NULL, "cardNumber"), r.card_number);
-	same(body_str(b, "account", "id"), r.account_id);
-	same(body_str(b, "transactionSource", "sourceId"), r.source_id);
+	same(body_str(b, NULL, "externalReference"), r.text.extref);
+	same(body_str(b, NULL, "programId"), r.text.program_id);
+	same(body_str(b, NULL, "productType"), r.text.product_type);
+	same(body_str(b, NULL, "gcId"), r.text.gc_id);
+	same(body_str(b, NULL, "cardNumber"), r.text.card_number);
+	same(body_str(b, "account", "id"), r.text.account_id);
+	same(body_str(b, "transactionSource", "sourceId"), r.text.source_id);
 	json_decref(b);
 	buf_free(&body);
 	opreq_free(&r);
