@@ -121,13 +121,13 @@ pg_reason(struct journal *j, const char *what, const char *msg,
 			*p = ' ';
 	while ((n = strlen(line)) > 0 && line[n - 1] == ' ')
 		line[n - 1] = '\0';
+	/* masked in place, never growing the line: a short password, or
+	 * one of '*', cannot overrun it or loop */
 	if (password && *password)
-		while ((p = strstr(line, password)) != NULL) {
-			q = p + strlen(password);
-			memmove(p + 3, q, strlen(q) + 1);
-			memcpy(p, "***", 3);
-		}
-	snprintf(j->err, sizeof(j->err), "%s: %s", what, line);
+		for (q = line; (p = strstr(q, password)) != NULL;
+		    q = p + strlen(password))
+			memset(p, '*', strlen(password));
+	snprintf(j->err, sizeof(j->err), "%.120s: %.460s", what, line);
 }
 
 static int

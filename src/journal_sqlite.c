@@ -395,15 +395,17 @@ lock_dir(int fd)
 static void
 physical_path(struct journal *j, int hfd)
 {
-	char proc[64], dir[PATH_MAX];
+	char proc[64], dir[PATH_MAX], path[sizeof(j->path)];
 	ssize_t n;
+	int len;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", hfd);
 	if ((n = readlink(proc, dir, sizeof(dir) - 1)) <= 0 || dir[0] != '/')
 		return;
 	dir[n] = '\0';
-	if (strlen(dir) + sizeof(JOURNAL_DB) + 1 <= sizeof(j->path))
-		snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB);
+	len = snprintf(path, sizeof(path), "%s/%s", dir, JOURNAL_DB);
+	if (len > 0 && (size_t)len < sizeof(path))
+		strlcpy(j->path, path, sizeof(j->path));
 }
 
 /*
