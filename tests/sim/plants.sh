@@ -58,12 +58,15 @@ for p in "$top"/tests/sim/plants/*.patch; do
 	rc=$?
 	# the histories it fails that the unplanted tree passes (or fails
 	# otherwise): what the plant alone did
-	new=$(grep -h '^FAIL seed' "$tmp/$name.log" | cut -d' ' -f3-5 |
-	    grep -vxF -f <(grep -h '^FAIL seed' "$tmp/base.log" | cut -d' ' -f3-5) |
-	    wc -l)
+	only=$(grep -h '^FAIL seed' "$tmp/$name.log" | cut -d' ' -f3-5 |
+	    grep -vxF -f <(grep -h '^FAIL seed' "$tmp/base.log" | cut -d' ' -f3-5))
+	new=$(printf '%s' "$only" | grep -c .)
+	# how many of them each invariant caught
+	by=$(printf '%s\n' "$only" | awk 'NF { sub(/:$/, "", $3); print $3 }' |
+	    sort | uniq -c | sort -rn | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
 	hit=$(grep -m1 "^FAIL seed .*invariant ${want:-[a-z-]*}:" "$tmp/$name.log" | cut -c1-150)
 	if [ $rc -eq 1 ] && [ -n "$hit" ] && { [ $base -eq 0 ] || [ "$new" -gt 0 ]; }; then
-		echo "plant $name: caught, $new histories fail only with it ($hit)"
+		echo "plant $name: caught, $new of $SEEDS histories fail only with it (${by}): $hit"
 	else
 		echo "plant $name: NOT caught${want:+ by $want} ($new histories fail only with it): $line"
 		status=1
