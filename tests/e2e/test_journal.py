@@ -821,6 +821,7 @@ def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
     assert agcod("history", "--pending", "-o", "json").out == ""
 
 
+@pytest.mark.sqlite_file
 def test_a_group_writable_parent_of_the_state_dir_is_refused(agcod, emu):
     """another member of the group could rename the state directory away"""
     shared = agcod.tmp / "shared"
@@ -836,6 +837,7 @@ def test_a_group_writable_parent_of_the_state_dir_is_refused(agcod, emu):
     assert r.rc == 0, r
 
 
+@pytest.mark.sqlite_file
 def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
     """the link lives in a directory others can write: they could repoint it"""
     real = agcod.tmp / "real"
@@ -857,6 +859,7 @@ def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
     assert (real / "state" / "journal.db").exists()
 
 
+@pytest.mark.sqlite_file
 def test_a_link_owned_by_another_user_in_a_sticky_dir_is_refused(agcod, emu):
     """in /tmp-like directories, only links of root's or the user's count"""
     sticky = agcod.tmp / "sticky"
