@@ -278,26 +278,22 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 			    "'agcod reconcile' will ask the service again",
 			    op->name, r->request_id, s->journal->path,
 			    s->journal->err);
-		} else if (res->outcome == OUTCOME_NOT_SENT) {
-			/* the pending record stays open: reconcile sends it */
+		} else if (res->outcome == OUTCOME_NOT_SENT ||
+		    res->outcome == OUTCOME_FAILED) {
+			/* still open, so reconcile sends it: not the promise
+			 * 74 or 65/69/77 make */
+			int sent = res->outcome == OUTCOME_FAILED;
+
 			res->exit = rc = EX_TEMPFAIL;
-			msg_err("%s %s was not sent, but the journal '%s' could "
-			    "not record that (%s): its pending record stays "
-			    "open and 'agcod reconcile' will send it; to drop "
-			    "it instead run 'agcod journal settle --request-id "
-			    "%s --state failed --reason \"never sent\"'",
-			    op->name, r->request_id, s->journal->path,
-			    s->journal->err, r->request_id);
-		} else if (res->outcome == OUTCOME_FAILED) {
-			/* refused, but still open: not the promise 65/69/77 make */
-			res->exit = rc = EX_TEMPFAIL;
-			msg_err("%s %s was refused, but the journal '%s' could "
-			    "not record that (%s): its pending record stays "
-			    "open and 'agcod reconcile' will send it again; to "
-			    "drop it instead run 'agcod journal settle "
-			    "--request-id %s --state failed --reason refused'",
-			    op->name, r->request_id, s->journal->path,
-			    s->journal->err, r->request_id);
+			msg_err("%s %s was %s, but the journal '%s' could not "
+			    "record that (%s): its pending record stays open "
+			    "and 'agcod reconcile' will send it%s; to drop it "
+			    "instead run 'agcod journal settle --request-id %s "
+			    "--state failed --reason %s'", op->name,
+			    r->request_id, sent ? "refused" : "not sent",
+			    s->journal->path, s->journal->err,
+			    sent ? " again" : "", r->request_id,
+			    sent ? "refused" : "\"never sent\"");
 		} else
 			msg_err("cannot record the outcome of %s %s in the "
 			    "journal '%s': %s; 'agcod reconcile' will ask the "
