@@ -21,6 +21,9 @@ PYTHON	= /usr/bin/python3
 BUILD	?= build
 
 PKGS	= libcurl jansson libbsd sqlite3 libpq
+# libpq is loaded when a PostgreSQL journal is opened (src/pqload.c), not
+# linked: its headers only
+LINKPKGS = $(filter-out libpq,$(PKGS))
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -32,7 +35,7 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(if $(WERROR),-Werror) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
+LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKPKGS)) $(MBEDCRYPTO)
 # header dependencies, written by the compiler next to each object
 DEPFLAGS = -MMD -MP
 
@@ -441,6 +444,7 @@ check-deb: deb
 	echo "check-deb: $$deb" && \
 	dep=$$(dpkg-deb -f $$deb Depends) && echo "check-deb: Depends: $$dep" && \
 	case "$$dep" in *libcurl4*) ;; *) false ;; esac && \
+	case "$$dep" in *libpq5*) ;; *) false ;; esac && \
 	test -x $$root/usr/bin/agcod && \
 	test -f $$root/usr/share/man/man1/agcod.1.gz && \
 	test -f $$root/usr/share/man/man5/agcod.ini.5.gz && \
@@ -457,7 +461,7 @@ check-deb: deb
 	  $$root/usr/bin/agcod sign-debug create --amount 1 \
 	  --date 20260101T000000Z --request-id Acme1Deb1 -o json | \
 	  grep -qE '"signature":"[0-9a-f]{64}"' && \
-	echo "check-deb: installed agcod runs; Depends names libcurl"
+	echo "check-deb: installed agcod runs; Depends names libcurl and libpq5"
 	lintian --fail-on error,warning $(DEB_DIR)/agcod_*.changes
 	@echo "check-deb: lintian clean"
 
