@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd sqlite3 libpq
+PKGS	= libcurl libcrypto jansson libbsd sqlite3 libpq
 # libpq is loaded when a PostgreSQL journal is opened (src/pqload.c), not
 # linked: its headers only
 LINKPKGS = $(filter-out libpq,$(PKGS))
@@ -96,7 +96,7 @@ layering: $(BUILD)/state-alone $(OBJS)
 
 # ---- dependencies: Debian packages, installed only when missing ----
 
-DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
+DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libsqlite3-dev sqlite3 python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
 	libclang-rt-14-dev cppcheck clang-tidy tzdata curl strace \
