@@ -22,8 +22,11 @@ BUILD	?= build
 
 PKGS	= libcurl libcrypto jansson libbsd sqlite3 libpq
 # libpq is loaded when a PostgreSQL journal is opened (src/pqload.c), not
-# linked: its headers only
-LINKPKGS = $(filter-out libpq,$(PKGS))
+# linked: its headers only.  The loader looks each symbol up through the
+# libraries in the order they are linked (then theirs): the ones that look
+# up most of their own symbols, libcrypto, SQLite and mbedTLS, go first.
+LINKFIRST = libcrypto sqlite3
+LINKPKGS = $(filter-out $(LINKFIRST) libpq,$(PKGS))
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -35,7 +38,8 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(if $(WERROR),-Werror) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKPKGS)) $(MBEDCRYPTO)
+LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKFIRST)) $(MBEDCRYPTO) \
+	$(shell $(PKG_CONFIG) --libs $(LINKPKGS))
 # header dependencies, written by the compiler next to each object
 DEPFLAGS = -MMD -MP
 
