@@ -411,6 +411,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(PROG)
 	@mkdir -p $(dir $(BENCH_OUT))
 	BENCH_OUT=$(BENCH_OUT) $(PYTHON) bench/run.py ./$(PROG)
+	$(PYTHON) bench/goals.py ./$(PROG) | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/instructions.py ./$(PROG) | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a $(BENCH_OUT)
