@@ -53,26 +53,7 @@ def cpu_goal(tools):
 
 def wall_goal(tools, tmp, ca_file):
     """median wall and CPU seconds per create with the system trust store"""
-    certdir, bundle = ca.system_store_copy(tmp, ca_file)
-    cfg = tools.env["AGCOD_CONFIG"]
-    with open(cfg) as f:            # no ca_bundle: the system's store
-        text = "".join(l for l in f if not l.startswith("ca_bundle"))
-    with open(cfg, "w") as f:
-        f.write(text)
-    base = {k: v for k, v in tools.env.items()
-            if k not in ("SSL_CERT_DIR", "SSL_CERT_FILE", "CURL_CA_BUNDLE")}
-    agcod_env = dict(base, SSL_CERT_DIR=certdir)
-
-    def agcod():
-        return tools.agcod_argv()[0], agcod_env
-
-    def curl():
-        argv, _ = tools.curl_argv()
-        i = argv.index("--cacert")
-        argv[i + 1] = bundle
-        argv[i + 2:i + 2] = ["--capath", certdir]
-        return argv, base
-
+    agcod, curl, _ = ca.system_store_makers(tools, tmp, ca_file)
     samples = {"agcod": [], "curl": []}
     for i in range(WALL_REPEAT + 2):
         # who goes first alternates: neither always follows the other
