@@ -20,7 +20,13 @@ PKG_CONFIG ?= pkg-config
 PYTHON	= /usr/bin/python3
 BUILD	?= build
 
-PKGS	= libcurl jansson libbsd sqlite3 libpq
+PKGS	= libcurl libcrypto jansson libbsd sqlite3 libpq
+# libpq is loaded when a PostgreSQL journal is opened (src/pqload.c), not
+# linked: its headers only.  The loader looks each symbol up through the
+# libraries in the order they are linked (then theirs): the ones that look
+# up most of their own symbols, libcrypto, SQLite and mbedTLS, go first.
+LINKFIRST = libcrypto sqlite3
+LINKPKGS = $(filter-out $(LINKFIRST) libpq,$(PKGS))
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -32,7 +38,8 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(if $(WERROR),-Werror) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
+LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKFIRST)) $(MBEDCRYPTO) \
+	$(shell $(PKG_CONFIG) --libs $(LINKPKGS))
 # header dependencies, written by the compiler next to each object
 DEPFLAGS = -MMD -MP
 
@@ -93,7 +100,7 @@ layering: $(BUILD)/state-alone $(OBJS)
 
 # ---- dependencies: Debian packages, installed only when missing ----
 
-DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libmbedtls-dev \
+DEB_PKGS = gcc make pkg-config libc6-dev libcurl4-openssl-dev libssl-dev libmbedtls-dev \
 	libjansson-dev libbsd-dev libsqlite3-dev sqlite3 python3 python3-pytest \
 	python3-botocore openssl ca-certificates mandoc valgrind clang \
 	libclang-rt-14-dev cppcheck clang-tidy tzdata curl strace \
@@ -416,6 +423,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(PROG)
 	@mkdir -p $(dir $(BENCH_OUT))
 	BENCH_OUT=$(BENCH_OUT) $(PYTHON) bench/run.py ./$(PROG)
+	$(PYTHON) bench/goals.py ./$(PROG) | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/instructions.py ./$(PROG) | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/batch.py ./$(PROG) 600 | tee -a $(BENCH_OUT)
 	$(PYTHON) bench/batch_validate.py ./$(PROG) | tee -a $(BENCH_OUT)
@@ -453,6 +461,7 @@ check-deb: deb
 	echo "check-deb: $$deb" && \
 	dep=$$(dpkg-deb -f $$deb Depends) && echo "check-deb: Depends: $$dep" && \
 	case "$$dep" in *libcurl4*) ;; *) false ;; esac && \
+	case "$$dep" in *libpq5*) ;; *) false ;; esac && \
 	test -x $$root/usr/bin/agcod && \
 	test -f $$root/usr/share/man/man1/agcod.1.gz && \
 	test -f $$root/usr/share/man/man5/agcod.ini.5.gz && \
@@ -469,7 +478,7 @@ check-deb: deb
 	  $$root/usr/bin/agcod sign-debug create --amount 1 \
 	  --date 20260101T000000Z --request-id Acme1Deb1 -o json | \
 	  grep -qE '"signature":"[0-9a-f]{64}"' && \
-	echo "check-deb: installed agcod runs; Depends names libcurl"
+	echo "check-deb: installed agcod runs; Depends names libcurl and libpq5"
 	lintian --fail-on error,warning $(DEB_DIR)/agcod_*.changes
 	@echo "check-deb: lintian clean"
 

@@ -43,6 +43,38 @@ def system_store_copy(tmp, ca):
     return d, bundle
 
 
+def system_store_makers(tools, tmp, ca):
+    """argv and environment makers for one create with the system trust
+    store: agcod with the hashed directory (its default), curl with the
+    bundle file and the directory (its default), agcod with the bundle file"""
+    certdir, bundle = system_store_copy(tmp, ca)
+    # the profile without ca_bundle: the trust store is the system's
+    cfg = tools.env["AGCOD_CONFIG"]
+    with open(cfg) as f:
+        text = "".join(l for l in f if not l.startswith("ca_bundle"))
+    with open(cfg, "w") as f:
+        f.write(text)
+    base = {k: v for k, v in tools.env.items()
+            if k not in ("SSL_CERT_DIR", "SSL_CERT_FILE", "CURL_CA_BUNDLE")}
+    dir_env = dict(base, SSL_CERT_DIR=certdir)
+    file_env = dict(base, SSL_CERT_FILE=bundle, SSL_CERT_DIR=os.path.join(tmp, "none"))
+
+    def agcod_dir():
+        return tools.agcod_argv()[0], dir_env
+
+    def agcod_file():
+        return tools.agcod_argv()[0], file_env
+
+    def curl_system():
+        argv, _ = tools.curl_argv()
+        i = argv.index("--cacert")
+        argv[i + 1] = bundle
+        argv[i + 2:i + 2] = ["--capath", certdir]
+        return argv, base
+
+    return agcod_dir, curl_system, agcod_file
+
+
 def main():
     agcod = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "./agcod")
     if not os.path.isfile(SYSTEM_BUNDLE):
@@ -52,31 +84,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="agcod-bench-ca-") as tmp:
         emu, ca = run.start_emulator(tmp, max_rps=100000)
         tools = run.Tools(agcod, tmp, emu, ca)
-        certdir, bundle = system_store_copy(tmp, ca)
-        # the profile without ca_bundle: the trust store is the system's
-        cfg = tools.env["AGCOD_CONFIG"]
-        with open(cfg) as f:
-            text = "".join(l for l in f if not l.startswith("ca_bundle"))
-        with open(cfg, "w") as f:
-            f.write(text)
-        base = {k: v for k, v in tools.env.items()
-                if k not in ("SSL_CERT_DIR", "SSL_CERT_FILE", "CURL_CA_BUNDLE")}
-        dir_env = dict(base, SSL_CERT_DIR=certdir)
-        file_env = dict(base, SSL_CERT_FILE=bundle, SSL_CERT_DIR=os.path.join(tmp, "none"))
-
-        def agcod_dir():
-            return tools.agcod_argv()[0], dir_env
-
-        def agcod_file():
-            return tools.agcod_argv()[0], file_env
-
-        def curl_system():
-            argv, _ = tools.curl_argv()
-            i = argv.index("--cacert")
-            argv[i + 1] = bundle
-            argv[i + 2:i + 2] = ["--capath", certdir]
-            return argv, base
-
+        agcod_dir, curl_system, agcod_file = system_store_makers(tools, tmp, ca)
         makers = (("agcod (hashed directory, the default)", agcod_dir),
                   ("curl --aws-sigv4 (bundle file + directory, its default)", curl_system),
                   ("agcod with the bundle file (SSL_CERT_FILE)", agcod_file))
