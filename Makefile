@@ -21,12 +21,11 @@ PYTHON	= /usr/bin/python3
 BUILD	?= build
 
 PKGS	= libcurl libcrypto jansson libbsd sqlite3 libpq
-# libpq is loaded when a PostgreSQL journal is opened (src/pqload.c), not
-# linked: its headers only.  The loader looks each symbol up through the
-# libraries in the order they are linked (then theirs): the ones that look
-# up most of their own symbols, libcrypto, SQLite and mbedTLS, go first.
+# The loader looks each symbol up through the libraries in the order they
+# are linked (then theirs): the ones that look up most of their own
+# symbols, libcrypto, SQLite and mbedTLS, go first.
 LINKFIRST = libcrypto sqlite3
-LINKPKGS = $(filter-out $(LINKFIRST) libpq,$(PKGS))
+LINKPKGS = $(filter-out $(LINKFIRST),$(PKGS))
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
 
@@ -461,7 +460,6 @@ check-deb: deb
 	echo "check-deb: $$deb" && \
 	dep=$$(dpkg-deb -f $$deb Depends) && echo "check-deb: Depends: $$dep" && \
 	case "$$dep" in *libcurl4*) ;; *) false ;; esac && \
-	case "$$dep" in *libpq5*) ;; *) false ;; esac && \
 	test -x $$root/usr/bin/agcod && \
 	test -f $$root/usr/share/man/man1/agcod.1.gz && \
 	test -f $$root/usr/share/man/man5/agcod.ini.5.gz && \
@@ -478,7 +476,7 @@ check-deb: deb
 	  $$root/usr/bin/agcod sign-debug create --amount 1 \
 	  --date 20260101T000000Z --request-id Acme1Deb1 -o json | \
 	  grep -qE '"signature":"[0-9a-f]{64}"' && \
-	echo "check-deb: installed agcod runs; Depends names libcurl and libpq5"
+	echo "check-deb: installed agcod runs; Depends names libcurl"
 	lintian --fail-on error,warning $(DEB_DIR)/agcod_*.changes
 	@echo "check-deb: lintian clean"
 

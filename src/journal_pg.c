@@ -25,12 +25,12 @@
 #include <time.h>
 
 #include <bsd/string.h>
+#include <libpq-fe.h>
 
 #include "buf.h"
 #include "journal.h"
 #include "journal_state.h"
 #include "journal_store.h"
-#include "pqload.h"
 
 #define CONNECT_TIMEOUT_MS	15000
 
@@ -474,8 +474,6 @@ pg_open(struct journal *j, const char *where, enum journal_mode mode)
 	struct pg *p;
 
 	(void)mode;	/* the database is there: READ migrates it too */
-	if (pq_load(j->err, sizeof(j->err)) == -1)
-		return -1;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(j->err, sizeof(j->err), "out of memory");
 		return -1;
