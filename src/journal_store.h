@@ -62,6 +62,22 @@ struct journal_store {
 		    size_t len);
 	int	(*rate_reserve)(struct journal *, const char *partner,
 		    int cls, int max_rps, int64_t *slot_ns);
+	/*
+	 * journal copy (journal_copy.c).  rows: every row of table
+	 * ("requests", "objects", "pruned") as stored, oldest first, to fn
+	 * (borrowed); -1 with j->err.  Into another store, in one write
+	 * transaction (restore_begin; restore_end commits or rolls back):
+	 * restore one row as it was ("id" not kept; the new one in *id):
+	 * 1 copied, 0 there already (*id the copy's), JOURNAL_CONFLICT
+	 * with j->err when the store has it with other terms, -1 on an
+	 * error.  NULL: the store cannot be copied from, or into.
+	 */
+	int	(*rows)(struct journal *, const char *table,
+		    int (*fn)(json_t *, void *), void *);
+	int	(*restore_begin)(struct journal *);
+	int	(*restore)(struct journal *, const char *table, json_t *row,
+		    int64_t *id);
+	int	(*restore_end)(struct journal *, int commit);
 };
 
 /* the stores */
