@@ -558,8 +558,8 @@ read_config(struct profile *p, const struct profile_opts *o, int required,
 
 	if ((fd = open(p->config_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT && !required)
-			return 0;
+		if (errno == ENOENT && (!required || journal_only))
+			return 0;	/* none: for a journal, the state dir's */
 		msg_err("cannot open configuration '%s': %s", p->config_path,
 		    strerror(errno));
 		return EX_CONFIG;
