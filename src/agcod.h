@@ -109,6 +109,8 @@ int	ctx_open_state(struct cmd_ctx *, int journal);
  * a message when the profile cannot be read (78)
  */
 const char *ctx_journal_where(struct cmd_ctx *);
+/* what opening it imported of agcod 0.1's journal, said on stderr */
+void	ctx_say_import(const struct journal *);
 /* why ctx_journal gave NULL: 78 for the configuration, else 74 */
 int	ctx_journal_failed(const struct cmd_ctx *);
 /*

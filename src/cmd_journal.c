@@ -250,6 +250,7 @@ copy(struct cmd_ctx *c)
 		    src.err);
 		return EX_IOERR;
 	}
+	ctx_say_import(&src);	/* agcod 0.1's journal.jsonl: copied too */
 	if (!journal_is_open(&src)) {
 		msg_err("there is no journal.db in '%s' to copy (give the state "
 		    "directory with --state-dir)", c->state_dir);

@@ -16,8 +16,8 @@
 #include "outcome.h"
 #include "trace.h"
 
-static void
-say_import(const struct journal *j)
+void
+ctx_say_import(const struct journal *j)
 {
 	if (j->import_renamed[0] == '\0')
 		return;
@@ -111,7 +111,7 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 			return c->journal.config ? EX_CONFIG : EX_IOERR;
 		}
 		c->journal_read = 1;
-		say_import(&c->journal);
+		ctx_say_import(&c->journal);
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&
@@ -143,7 +143,7 @@ ctx_journal(struct cmd_ctx *c)
 		return NULL;
 	}
 	c->journal_read = 1;
-	say_import(&c->journal);
+	ctx_say_import(&c->journal);
 	return &c->journal;
 }
 

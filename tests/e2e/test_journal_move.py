@@ -277,3 +277,24 @@ def test_copy_needs_a_journal_and_a_target(local, emu, certs, pgdb):
     assert r.rc == 64 and "--to" in r.err, r
     r = a("journal", "copy", "--to", str(a.tmp / "x.db"))
     assert r.rc in (64, 74, 78) and "x.db" in r.err, r
+
+
+def test_copy_carries_agcod_0_1s_journal(local, emu, certs, pgdb):
+    """journal.jsonl is imported into journal.db as copy opens it, and
+    goes on into PostgreSQL with the rest"""
+    from test_journal import LEGACY, LEGACY_ENDPOINT
+    a = local
+    a.state.mkdir(mode=0o700)
+    legacy = a.state / "journal.jsonl"
+    legacy.write_text(open(LEGACY).read().replace(LEGACY_ENDPOINT,
+                                                  emu.endpoint))
+    legacy.chmod(0o600)
+    r = a("journal", "copy", "--to", pgdb, "-o", "json")
+    assert r.rc == 0 and "imported 12 records" in r.err, r
+    mine = a.journal()
+    assert r.json()["requests"] == {"copied": len(mine), "skipped": 0}
+    h = a("history", "-o", "json", env={"AGCOD_JOURNAL": pgdb})
+    got = {o["request_id"]: o["state"] for o in h.jsonl()}
+    assert got == {"Acme1Legacy1": "issued", "Acme1Legacy2": "cancelled",
+                   "Acme1Legacy3": "loaded", "F3003": "failed",
+                   "Acme1Legacy4": "unknown"}
