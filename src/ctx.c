@@ -85,6 +85,14 @@ ctx_journal_where(struct cmd_ctx *c)
 	return c->prof.journal;
 }
 
+/* which setting named the database, for a message (never its text) */
+static const char *
+db_named(const char *where)
+{
+	return journal_elsewhere() && strcmp(where, getenv("AGCOD_JOURNAL"))
+	    == 0 ? "AGCOD_JOURNAL's database" : "the profile's journal database";
+}
+
 int
 ctx_journal_failed(const struct cmd_ctx *c)
 {
@@ -106,8 +114,8 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 		    JOURNAL_WRITE) == -1) {
 			msg_err("cannot open the journal in %s%s%s: %s; "
 			    "nothing was sent", *where ? "" : "'", *where ?
-			    "the PostgreSQL database" : c->state_dir,
-			    *where ? "" : "'", c->journal.err);
+			    db_named(where) : c->state_dir, *where ? "" : "'",
+			    c->journal.err);
 			return c->journal.config ? EX_CONFIG : EX_IOERR;
 		}
 		c->journal_read = 1;
@@ -138,7 +146,7 @@ ctx_journal(struct cmd_ctx *c)
 	if (journal_open_at(&c->journal, c->state_dir, where, JOURNAL_READ)
 	    == -1) {
 		msg_err("cannot read the journal in %s%s%s: %s", *where ? "" :
-		    "'", *where ? "the PostgreSQL database" : c->state_dir,
+		    "'", *where ? db_named(where) : c->state_dir,
 		    *where ? "" : "'", c->journal.err);
 		return NULL;
 	}
