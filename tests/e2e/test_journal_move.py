@@ -10,34 +10,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import PG, PG_PASSWORD
+from conftest import PG, PG_PASSWORD, pg_database, pg_psql, pg_sql
 
 needs_pg = pytest.mark.skipif(
     not PG, reason="AGCOD_TEST_PG is unset (tests/pg/pg-run sets it)")
 pytestmark = [needs_pg, pytest.mark.sqlite_file]
 
 
-def psql(uri, text):
-    env = dict(os.environ)
-    if PG_PASSWORD:
-        env["PGPASSWORD"] = PG_PASSWORD
-    return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-                           "-d", uri, "-c", text], env=env,
-                          capture_output=True, text=True, timeout=60)
-
-
-def sql(uri, text):
-    p = psql(uri, text)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.strip()
+psql, sql = pg_psql, pg_sql
 
 
 def newdb():
-    name = "agcod_m_" + uuid.uuid4().hex[:12]
-    sql(PG, f"CREATE DATABASE {name}")
+    """a database of its own (the conftest's, with a host-less URI too)"""
+    name, uri = pg_database()
     u = urlsplit(PG)
-    return name, (f"{u.scheme}://{u.netloc}/{name}" +
-                  (f"?{u.query}" if u.query else ""))
+    if not u.netloc:    # postgresql:///postgres?host=...: keep its query
+        uri = f"{u.scheme}:///{name}" + (f"?{u.query}" if u.query else "")
+    return name, uri
 
 
 @pytest.fixture
