@@ -212,17 +212,37 @@ check_options(struct journal *j, PQconninfoOption *opts, int env)
 	return 0;
 }
 
+/* a URI's password as written (user:PASSWORD@), "" when it has none */
+static void
+uri_password(const char *where, char *out, size_t len)
+{
+	const char *u = strstr(where, "://"), *at, *colon;
+
+	out[0] = '\0';
+	if (u == NULL)
+		return;
+	u += 3;
+	if ((at = strchr(u, '@')) == NULL || (colon = memchr(u, ':',
+	    (size_t)(at - u))) == NULL || (size_t)(at - colon) > len)
+		return;
+	memcpy(out, colon + 1, (size_t)(at - colon - 1));
+	out[at - colon - 1] = '\0';
+}
+
 /* the connection string as given, before anything is resolved */
 static int
 check_string(struct journal *j, const char *where)
 {
 	PQconninfoOption *opts;
-	char *why = NULL;
+	char *why = NULL, pw[256];
 	int rc;
 
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
+		uri_password(where, pw, sizeof(pw));
+		/* libpq quotes the token it could not read: a password too */
 		pg_reason(j, "the journal's connection string is not one "
-		    "libpq reads", why ? why : "out of memory", NULL);
+		    "libpq reads", why ? why : "out of memory", pw);
+		explicit_bzero(pw, sizeof(pw));
 		j->config = 1;
 		PQfreemem(why);
 		return -1;

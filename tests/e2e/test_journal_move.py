@@ -121,6 +121,11 @@ def test_journal_password_is_a_secret(local, emu, certs, pgdb):
         r = a("config", "list", "-o", fmt)
         assert r.rc == 0 and "journal" in r.out, r
         assert pw not in r.out + r.err
+    # libpq quotes what it cannot read: a password never
+    bad = secret_uri.replace(pw, pw + "%zz")
+    profile(a, emu, certs, journal=bad)
+    r = a("history", "--all-environments")
+    assert r.rc == 78 and "percent" in r.err and pw not in r.err, r
     # a password on the command line is refused before anything is read
     r = a("journal", "copy", "--to", secret_uri)
     assert r.rc == 64 and pw not in r.out + r.err, r
