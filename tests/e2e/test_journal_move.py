@@ -292,3 +292,17 @@ def test_copy_carries_agcod_0_1s_journal(local, emu, certs, pgdb):
     assert got == {"Acme1Legacy1": "issued", "Acme1Legacy2": "cancelled",
                    "Acme1Legacy3": "loaded", "F3003": "failed",
                    "Acme1Legacy4": "unknown"}
+
+
+def test_copy_waits_for_a_live_sender(local, emu, certs, pgdb):
+    """a pending record whose process still runs may be sending now: the
+    copy is refused (75) rather than moving a record that is changing"""
+    a = local
+    filled(a, emu)
+    with open("/proc/self/stat") as f:
+        start = int(f.read().rsplit(")", 1)[1].split()[19])
+    a.tamper("UPDATE requests SET state = 'pending', pid = ?, pid_start = ? "
+             "WHERE open = 1", os.getpid(), start)
+    r = a("journal", "copy", "--to", pgdb)
+    assert r.rc == 75 and f"process {os.getpid()}" in r.err, r
+    assert count(pgdb) == 0
