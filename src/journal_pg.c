@@ -1,7 +1,8 @@
 /*
  * journal_pg.c - the PostgreSQL store (journal_store.h): one journal shared
- * by several hosts, chosen by AGCOD_JOURNAL (a libpq connection URI, a
- * key=value string, or a service name of ~/.pg_service.conf).
+ * by several hosts, chosen by the profile's journal = or AGCOD_JOURNAL (a
+ * libpq connection URI, a key=value string, or a service name of
+ * ~/.pg_service.conf).
  *
  * The connection (a server not on this machine only with
  * sslmode=verify-full; libpq's reason, never a password, when it fails);

@@ -1,8 +1,8 @@
 /*
  * journal_store.h - what a journal store implements: one table of
  * operations.  SQLite's (journal_sqlite.c, STATE_DIR/journal.db) by
- * default, PostgreSQL's (journal_pg.c) when AGCOD_JOURNAL names a
- * database; journal_open picks one.  A store records and reads; the rule
+ * default, PostgreSQL's (journal_pg.c) when the profile's journal = or
+ * AGCOD_JOURNAL names a database; journal_open_at picks one.  A store records and reads; the rule
  * that moves money objects is journal_state.c's, so every store applies
  * the same one.  Commands see journal.h only: a second store is a new
  * table here and a line in journal_open, and nothing else changes.
@@ -82,7 +82,7 @@ struct journal_store {
 
 /* the stores */
 extern const struct journal_store journal_sqlite;
-/* AGCOD_JOURNAL's: open's dir is its connection string (journal_pg.c) */
+/* journal =, AGCOD_JOURNAL: open's dir is its connection string */
 extern const struct journal_store journal_pg;
 
 #endif
