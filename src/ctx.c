@@ -89,8 +89,10 @@ ctx_journal_where(struct cmd_ctx *c)
 static const char *
 db_named(const char *where)
 {
-	return journal_elsewhere() && strcmp(where, getenv("AGCOD_JOURNAL"))
-	    == 0 ? "AGCOD_JOURNAL's database" : "the profile's journal database";
+	const char *env = getenv("AGCOD_JOURNAL");
+
+	return env && strcmp(where, env) == 0 ? "AGCOD_JOURNAL's database" :
+	    "the profile's journal database";
 }
 
 int
