@@ -25,7 +25,7 @@ _agcod()
         case $w in
             --config=*) cfg=${w#*=} ;;
             --*=*) ;;
-            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--product-type|--recover-for|--batch-id|--out|--delimiter) want=$w ;;
+            --profile|-p|--config|-c|--output|-o|--region|--environment|--endpoint|--cacert|--timeout|--retry-for|--state-dir|--trace|--amount|--currency|--request-id|--external-reference|--program-id|--gc-id|--below|--below-days|--account-id|--account-type|--source-id|--card-number|--date|--request|--service|--state|--operation|--since|--until|--limit|--before|--reason|--to|--product-type|--recover-for|--batch-id|--out|--delimiter) want=$w ;;
             -*) ;;
             *) if [[ -z $cmd ]]; then cmd=$w; else operands+=("$w"); fi ;;
         esac
@@ -75,7 +75,7 @@ _agcod()
             reconcile) opts="$g --request-id --recover-for" ;;
             batch) opts="$g --dry-run --batch-id --reprint --new-batch --out --allow-reused-reference --no-funds-check --delimiter" ;;
             support-draft) opts="$g --request-id" ;;
-            journal) opts="$g --request-id --gc-id --state --operation --before --reason --dry-run --all-environments" ;;
+            journal) opts="$g --request-id --gc-id --state --operation --before --reason --to --dry-run --all-environments" ;;
             reprint) opts="$g --request-id" ;;
             verify) opts=$g ;;
             config) opts=$g ;;
@@ -97,7 +97,7 @@ _agcod()
             esac ;;
         journal)
             case ${#operands[@]} in
-            0) COMPREPLY+=($(compgen -W "export check prune settle" -- "$cur")) ;;
+            0) COMPREPLY+=($(compgen -W "export check prune settle copy" -- "$cur")) ;;
             esac ;;
         config)
             case ${#operands[@]} in

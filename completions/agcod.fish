@@ -15,7 +15,7 @@ function __agcod_state
             case '--config=*'
                 set cfg (string replace -- --config= '' $w)
             case '--*=*'
-            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --product-type --recover-for --batch-id --out --delimiter
+            case --profile -p --config -c --output -o --region --environment --endpoint --cacert --timeout --retry-for --state-dir --trace --amount --currency --request-id --external-reference --program-id --gc-id --below --below-days --account-id --account-type --source-id --card-number --date --request --service --state --operation --since --until --limit --before --reason --to --product-type --recover-for --batch-id --out --delimiter
                 set want $w
             case '-*'
             case '*'
@@ -79,7 +79,7 @@ complete -c agcod -n __agcod_no_command -a history -d 'show each card, load and 
 complete -c agcod -n __agcod_no_command -a reconcile -d 'settle requests whose outcome is unknown'
 complete -c agcod -n __agcod_no_command -a batch -d 'create a card for every row of a CSV file (-o json, table or csv), safe to fix and re-run'
 complete -c agcod -n __agcod_no_command -a support-draft -d 'draft a support case about the latest failed request'
-complete -c agcod -n __agcod_no_command -a journal -d 'export, check, prune the journal; settle an unknown by hand'
+complete -c agcod -n __agcod_no_command -a journal -d 'export, check, prune the journal; settle an unknown by hand; copy journal.db into PostgreSQL'
 complete -c agcod -n __agcod_no_command -a reprint -d 'fetch a card'\''s claim code again, by its request id'
 complete -c agcod -n __agcod_no_command -a verify -d 'check the key with a harmless signed call; show what it proved'
 complete -c agcod -n __agcod_no_command -a config -d 'each setting of the profile and where it comes from; the profiles'
@@ -218,6 +218,7 @@ complete -c agcod -n '__agcod_at journal' -l state -x -a 'issued cancelled loade
 complete -c agcod -n '__agcod_at journal' -l operation -x -a 'create cancel load void activate deactivate' -d 'settle: the request'\''s operation, when its id has several'
 complete -c agcod -n '__agcod_at journal' -l before -x -d 'prune: settled records older than WHEN'
 complete -c agcod -n '__agcod_at journal' -l reason -x -d 'settle: how the outcome was confirmed'
+complete -c agcod -n '__agcod_at journal' -l to -x -d 'copy: the PostgreSQL journal to copy journal.db into (without: the profile'\''s journal =)'
 complete -c agcod -n '__agcod_at journal' -l dry-run -d 'prune: show what would be pruned, remove nothing'
 complete -c agcod -n '__agcod_at journal' -l all-environments -d 'export: every partner and environment, not only the profile'\''s'
 complete -c agcod -n '__agcod_at reprint' -l request-id -x -d 'the create'\''s request id: the card to fetch again'
@@ -235,6 +236,7 @@ complete -c agcod -n '__agcod_at journal 0' -a export
 complete -c agcod -n '__agcod_at journal 0' -a check
 complete -c agcod -n '__agcod_at journal 0' -a prune
 complete -c agcod -n '__agcod_at journal 0' -a settle
+complete -c agcod -n '__agcod_at journal 0' -a copy
 complete -c agcod -n '__agcod_at config 0' -a list
 complete -c agcod -n '__agcod_at config 0' -a profiles
 complete -c agcod -n '__agcod_at help 0' -a create -d 'issue a gift card code'
@@ -250,7 +252,7 @@ complete -c agcod -n '__agcod_at help 0' -a history -d 'show each card, load and
 complete -c agcod -n '__agcod_at help 0' -a reconcile -d 'settle requests whose outcome is unknown'
 complete -c agcod -n '__agcod_at help 0' -a batch -d 'create a card for every row of a CSV file (-o json, table or csv), safe to fix and re-run'
 complete -c agcod -n '__agcod_at help 0' -a support-draft -d 'draft a support case about the latest failed request'
-complete -c agcod -n '__agcod_at help 0' -a journal -d 'export, check, prune the journal; settle an unknown by hand'
+complete -c agcod -n '__agcod_at help 0' -a journal -d 'export, check, prune the journal; settle an unknown by hand; copy journal.db into PostgreSQL'
 complete -c agcod -n '__agcod_at help 0' -a reprint -d 'fetch a card'\''s claim code again, by its request id'
 complete -c agcod -n '__agcod_at help 0' -a verify -d 'check the key with a harmless signed call; show what it proved'
 complete -c agcod -n '__agcod_at help 0' -a config -d 'each setting of the profile and where it comes from; the profiles'

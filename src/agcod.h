@@ -87,6 +87,7 @@ struct cmd_ctx {
 	struct ratelimit	 rl;
 	int			 rl_ready;
 	int			 journal_read;	/* ctx_journal has opened it */
+	int			 journal_where;	/* prof.journal is read */
 	json_t			*kept;		/* journal rows requests point into */
 	int			 trace_fd;	/* --trace: -1 not yet open */
 	int			 out_checked;	/* a failed stdout was reported */
@@ -102,6 +103,16 @@ void	print_versions(FILE *);
 void	print_versions_line(FILE *);
 /* ctx.c: the state directory, journal and shared rate limit; 0 or 74 */
 int	ctx_open_state(struct cmd_ctx *, int journal);
+/*
+ * Where the journal is: the profile's journal = or AGCOD_JOURNAL (a
+ * PostgreSQL connection string), "" for the state directory's; NULL after
+ * a message when the profile cannot be read (78)
+ */
+const char *ctx_journal_where(struct cmd_ctx *);
+/* what opening it imported of agcod 0.1's journal, said on stderr */
+void	ctx_say_import(const struct journal *);
+/* why ctx_journal gave NULL: 78 for the configuration, else 74 */
+int	ctx_journal_failed(const struct cmd_ctx *);
 /*
  * What sends need, ready (the HTTP handle started if a command did not,
  * the rate limit, the trace callback): 0, or an exit status after a

@@ -76,6 +76,8 @@ static const struct {
 	    "nothing" },
 	{ "journal", O_ALL_ENVIRONMENTS, "export: every partner and "
 	    "environment, not only the profile's" },
+	{ "journal", O_TO, "copy: the PostgreSQL journal to copy journal.db "
+	    "into (without: the profile's journal =)" },
 };
 
 /* o's help under command c */
@@ -126,8 +128,10 @@ static const struct cmd others[] = {
 	    "       agcod journal check\n"
 	    "       agcod journal prune --before WHEN [--dry-run]\n"
 	    "       agcod journal settle --request-id ID --state STATE "
-	    "--reason TEXT [--operation OP] [--gc-id ID]",
-	    "export, check, prune the journal; settle an unknown by hand" },
+	    "--reason TEXT [--operation OP] [--gc-id ID]\n"
+	    "       agcod journal copy [--to DATABASE] [-o json]",
+	    "export, check, prune the journal; settle an unknown by hand; "
+	    "copy journal.db into PostgreSQL" },
 	{ "reprint", cmd_reprint, B_REPRINT, NEED_ALL, NULL,
 	    "reprint --request-id ID",
 	    "fetch a card's claim code again, by its request id" },

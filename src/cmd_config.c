@@ -28,7 +28,7 @@
 static const char *const shown[] = {
 	"partner_id", "access_key_id", "secret_access_key",
 	"secret_access_key_command", "region", "environment", "endpoint",
-	"currency", "ca_bundle", "max_rps",
+	"currency", "ca_bundle", "max_rps", "journal",
 };
 
 static const char *
@@ -280,7 +280,7 @@ config_list(struct cmd_ctx *c)
 	struct profile *p = &c->prof;
 	struct setting s[NSETTINGS];
 	const char *origin, *kv[2 * NSETTINGS];
-	char buf[64];
+	char buf[64], jshown[400];
 	size_t i = 0, k;
 	int rc;
 
@@ -339,6 +339,13 @@ config_list(struct cmd_ctx *c)
 	snprintf(buf, sizeof(buf), "%d", p->max_rps);
 	i = add(s, i, "max_rps", buf);
 	origin_of(p, NULL, NULL, NULL, "max_rps", "default", s[i - 1].origin,
+	    sizeof(s[0].origin));
+	/* where the journal is, never its password */
+	if (p->journal[0])
+		journal_where_shown(p->journal, jshown, sizeof(jshown));
+	i = add(s, i, "journal", p->journal[0] ? jshown : NULL);
+	origin_of(p, NULL, NULL, "AGCOD_JOURNAL", "journal",
+	    "default (journal.db in state_dir)", s[i - 1].origin,
 	    sizeof(s[0].origin));
 	/* every other key the section sets, as written */
 	if ((rc = as_written(p, s, &i, NSETTINGS - 1)) != 0)

@@ -215,7 +215,7 @@ cmd_history(struct cmd_ctx *c)
 	if ((rc = ctx_scope(c, &q)) != 0)
 		return rc;
 	if ((j = ctx_journal(c)) == NULL)
-		return EX_IOERR;
+		return ctx_journal_failed(c);
 #define COLS(t)	(t), sizeof(t) / sizeof((t)[0])
 	if (q.view == VIEW_OBJECTS && c->out == OUT_TABLE)
 		rows_begin(&rows, stdout, c->out, COLS(object_table));

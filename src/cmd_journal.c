@@ -1,6 +1,6 @@
 /*
- * cmd_journal.c - journal export | check | prune | settle: the journal's
- * upkeep, for operators and finance.
+ * cmd_journal.c - journal export | check | prune | settle | copy: the
+ * journal's upkeep, for operators and finance.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,9 @@
 #include "agcod.h"
 #include "api.h"
 #include "msg.h"
+#include "output.h"
 #include "rows.h"
+#include "statedir.h"
 
 static const struct rows_col export_cols[] = {
 	{ "time", "TIME", 20 }, { "updated", "UPDATED", 20 },
@@ -191,18 +193,125 @@ settle(struct cmd_ctx *c, struct journal *j)
 	return 0;
 }
 
+static void
+say_copied(const struct journal_copied *n)
+{
+	static const char *const what[3][2] = { { "request", "requests" },
+	    { "money object", "money objects" },
+	    { "pruned row", "pruned rows" } };
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		printf("%s", k ? "skipped (there already):" : "copied:");
+		for (i = 0; i < 3; i++) {
+			long v = k ? n->skipped[i] : n->copied[i];
+
+			printf("%s %ld %s", i ? "," : "", v, what[i][v != 1]);
+		}
+		putchar('\n');
+	}
+}
+
+/*
+ * journal copy: STATE_DIR/journal.db into the PostgreSQL journal of --to
+ * (else the profile's journal = or AGCOD_JOURNAL), in one transaction of
+ * it: all or nothing, and what it has already is skipped.
+ */
+static int
+copy(struct cmd_ctx *c)
+{
+	static const char *const tables[3] = { "requests", "objects", "pruned" };
+	const char *to = c->args.val[O_TO];
+	struct journal src, dst, *failed;
+	struct journal_copied n;
+	char shown[400];
+	json_t *o;
+	int rc, i;
+	long total = 0;
+
+	if (to && journal_where_password(to))
+		return usage_error(c->cmd, "--to holds a password, which must "
+		    "not be on the command line: put it in ~/.pgpass (or "
+		    "PGPASSFILE), or in the profile's journal =");
+	if (to == NULL && (to = ctx_journal_where(c)) == NULL)
+		return EX_CONFIG;
+	if (*to == '\0')
+		return usage_error(c->cmd, "'journal copy' needs --to DATABASE "
+		    "(or journal = in the profile): the PostgreSQL journal to "
+		    "copy journal.db into");
+	if (state_dir_resolve(c->args.val[O_STATE_DIR], c->state_dir,
+	    sizeof(c->state_dir)) == -1) {
+		msg_err("the state directory path is too long");
+		return EX_IOERR;
+	}
+	journal_where_shown(to, shown, sizeof(shown));
+	if (journal_open_at(&src, c->state_dir, NULL, JOURNAL_READ) == -1) {
+		msg_err("cannot read the journal in '%s': %s", c->state_dir,
+		    src.err);
+		return EX_IOERR;
+	}
+	ctx_say_import(&src);	/* agcod 0.1's journal.jsonl: copied too */
+	if (!journal_is_open(&src)) {
+		msg_err("there is no journal.db in '%s' to copy (give the state "
+		    "directory with --state-dir)", c->state_dir);
+		journal_close(&src);
+		return EX_DATAERR;
+	}
+	if (journal_open_at(&dst, c->state_dir, to, JOURNAL_WRITE) == -1) {
+		msg_err("cannot open the journal '%s': %s", shown, dst.err);
+		journal_close(&src);
+		return dst.config ? EX_CONFIG : EX_IOERR;
+	}
+	rc = journal_copy(&dst, &src, &n, &failed);
+	if (rc != 0)
+		msg_err("cannot copy '%s' into '%s': %s%s", src.path, dst.path,
+		    failed->err, rc == JOURNAL_CONFLICT || rc == JOURNAL_HELD ?
+		    "" : "; nothing was copied");
+	journal_close(&dst);
+	journal_close(&src);
+	if (rc == JOURNAL_CONFLICT)
+		return EX_DATAERR;
+	if (rc == JOURNAL_HELD)
+		return EX_TEMPFAIL;
+	if (rc != 0)
+		return EX_IOERR;
+	for (i = 0; i < 3; i++)
+		total += n.copied[i];
+	if (c->out == OUT_JSON) {
+		if ((o = json_object()) == NULL)
+			return EX_SOFTWARE;
+		for (i = 0; i < 3; i++)
+			json_object_set_new(o, tables[i], json_pack("{s:I, s:I}",
+			    "copied", (json_int_t)n.copied[i], "skipped",
+			    (json_int_t)n.skipped[i]));
+		rc = output_json(stdout, o);
+		json_decref(o);
+		if (rc == -1)
+			return EX_SOFTWARE;
+	} else
+		say_copied(&n);
+	if (total == 0)
+		msg_note("nothing to copy: every record of '%s' is in '%s' "
+		    "already", src.path, shown);
+	else
+		msg_note("copied '%s' into '%s'; set journal = %s in the "
+		    "profile (agcod.ini(5)) to use it; journal.db is kept, "
+		    "unchanged", src.path, shown, shown);
+	return 0;
+}
+
 int
 cmd_journal(struct cmd_ctx *c)
 {
 	static const char *const subs[] = { "export", "check", "prune",
-	    "settle" };
+	    "settle", "copy" };
 	const char *sub = c->args.npos > 0 ? c->args.pos[0] : NULL;
 	struct journal *j;
 	size_t i;
 
 	if (sub == NULL)
 		return usage_error(c->cmd, "give a subcommand: export, check, "
-		    "prune or settle");
+		    "prune, settle or copy");
 	if (c->args.npos > 1)
 		return usage_error(c->cmd, "unexpected argument '%s'",
 		    c->args.pos[1]);
@@ -211,9 +320,11 @@ cmd_journal(struct cmd_ctx *c)
 			break;
 	if (i == sizeof(subs) / sizeof(subs[0]))
 		return usage_error(c->cmd, "unknown subcommand '%s' (export, "
-		    "check, prune, settle)", sub);
+		    "check, prune, settle, copy)", sub);
+	if (i == 4)
+		return copy(c);
 	if ((j = ctx_journal(c)) == NULL)
-		return EX_IOERR;
+		return ctx_journal_failed(c);
 	switch (i) {
 	case 0: return export(c, j);
 	case 1: return check(j);

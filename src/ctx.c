@@ -16,8 +16,8 @@
 #include "outcome.h"
 #include "trace.h"
 
-static void
-say_import(const struct journal *j)
+void
+ctx_say_import(const struct journal *j)
 {
 	if (j->import_renamed[0] == '\0')
 		return;
@@ -50,25 +50,78 @@ ctx_state_dir(struct cmd_ctx *c)
 	return 0;
 }
 
+/*
+ * Where the journal is, for journal_open_at: the profile's journal =, with
+ * AGCOD_JOURNAL over it ("": the state directory's).  A command that loads
+ * no profile before it reads the journal (journal, history
+ * --all-environments) reads that key alone: of the -p profile, or of the
+ * default one if the file has it.  NULL after a message: the profile
+ * cannot be read (78).
+ */
+const char *
+ctx_journal_where(struct cmd_ctx *c)
+{
+	const struct args *a = &c->args;
+	struct profile_opts po = {
+		a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
+		a->val[O_ENVIRONMENT], a->val[O_ENDPOINT], a->val[O_CACERT],
+		NULL
+	};
+	struct profile p;
+	int rc;
+
+	if (c->prof.name[0] || c->journal_where)
+		return c->prof.journal;
+	memset(&p, 0, sizeof(p));
+	rc = profile_load_journal(&p, &po);
+	if (rc == 0)
+		memcpy(c->prof.journal, p.journal, sizeof(p.journal));
+	profile_free(&p);
+	if (rc != 0) {
+		c->journal.config = 1;
+		return NULL;
+	}
+	c->journal_where = 1;
+	return c->prof.journal;
+}
+
+/* which setting named the database, for a message (never its text) */
+static const char *
+db_named(const char *where)
+{
+	const char *env = getenv("AGCOD_JOURNAL");
+
+	return env && strcmp(where, env) == 0 ? "AGCOD_JOURNAL's database" :
+	    "the profile's journal database";
+}
+
+int
+ctx_journal_failed(const struct cmd_ctx *c)
+{
+	return c->journal.config ? EX_CONFIG : EX_IOERR;
+}
+
 int
 ctx_open_state(struct cmd_ctx *c, int journal)
 {
+	const char *where;
 	char why[200];
 
 	if (ctx_state_dir(c) == -1)
 		return EX_IOERR;
 	if (journal && !journal_is_open(&c->journal)) {
-		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
-		    == -1) {
+		if ((where = ctx_journal_where(c)) == NULL)
+			return EX_CONFIG;
+		if (journal_open_at(&c->journal, c->state_dir, where,
+		    JOURNAL_WRITE) == -1) {
 			msg_err("cannot open the journal in %s%s%s: %s; "
-			    "nothing was sent", journal_elsewhere() ? "" : "'",
-			    journal_elsewhere() ? "AGCOD_JOURNAL's database" :
-			    c->state_dir, journal_elsewhere() ? "" : "'",
+			    "nothing was sent", *where ? "" : "'", *where ?
+			    db_named(where) : c->state_dir, *where ? "" : "'",
 			    c->journal.err);
 			return c->journal.config ? EX_CONFIG : EX_IOERR;
 		}
 		c->journal_read = 1;
-		say_import(&c->journal);
+		ctx_say_import(&c->journal);
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&
@@ -84,19 +137,23 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 struct journal *
 ctx_journal(struct cmd_ctx *c)
 {
+	const char *where;
+
 	if (c->journal_read)
 		return &c->journal;
 	if (ctx_state_dir(c) == -1)
 		return NULL;
-	if (journal_open(&c->journal, c->state_dir, JOURNAL_READ) == -1) {
-		msg_err("cannot read the journal in %s%s%s: %s",
-		    journal_elsewhere() ? "" : "'", journal_elsewhere() ?
-		    "AGCOD_JOURNAL's database" : c->state_dir,
-		    journal_elsewhere() ? "" : "'", c->journal.err);
+	if ((where = ctx_journal_where(c)) == NULL)
+		return NULL;
+	if (journal_open_at(&c->journal, c->state_dir, where, JOURNAL_READ)
+	    == -1) {
+		msg_err("cannot read the journal in %s%s%s: %s", *where ? "" :
+		    "'", *where ? db_named(where) : c->state_dir,
+		    *where ? "" : "'", c->journal.err);
 		return NULL;
 	}
 	c->journal_read = 1;
-	say_import(&c->journal);
+	ctx_say_import(&c->journal);
 	return &c->journal;
 }
 

@@ -171,15 +171,20 @@ journal_elsewhere(void)
 int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
-	const char *where;
+	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
+	return journal_open_at(j, dir, journal_elsewhere() ?
+	    getenv("AGCOD_JOURNAL") : NULL, mode);
+}
 
+int
+journal_open_at(struct journal *j, const char *dir, const char *where,
+    enum journal_mode mode)
+{
 	memset(j, 0, sizeof(*j));
 	j->owner_pid = (long long)getpid();
 	j->owner_start = proc_start(j->owner_pid);
 	j->alive = proc_alive;
-	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
-	if (journal_elsewhere()) {
-		where = getenv("AGCOD_JOURNAL");
+	if (where && *where) {
 		j->ops = &journal_pg;
 		return j->ops->open(j, where, mode);
 	}

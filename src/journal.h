@@ -62,6 +62,7 @@ struct journal {
 #define JOURNAL_ID_ELSEWHERE (-4) /* its id is another environment's */
 #define JOURNAL_OTHER_TERMS (-5) /* an attempt with other terms may have acted */
 #define JOURNAL_MAYBE_OPEN (-6) /* not recorded, but the id has an open record */
+#define JOURNAL_CONFLICT (-7)	/* journal copy: the target has it otherwise */
 
 enum journal_mode {
 	JOURNAL_READ,	/* no journal yet is an empty one */
@@ -76,6 +77,17 @@ enum journal_mode {
 int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
 /* AGCOD_JOURNAL names a database: journal_open uses it, not state_dir */
 int	journal_elsewhere(void);
+/*
+ * journal_open, with where the journal is: a PostgreSQL connection string
+ * (a libpq URI, key=value string or service name: the profile's journal =
+ * or AGCOD_JOURNAL), or NULL or "" for state_dir's journal.db.
+ */
+int	journal_open_at(struct journal *, const char *state_dir,
+	    const char *where, enum journal_mode);
+/* a connection string that holds a password (a secret) */
+int	journal_where_password(const char *where);
+/* it, for a message or a listing: never its password */
+void	journal_where_shown(const char *where, char *out, size_t len);
 void	journal_close(struct journal *);
 /* there is a journal (JOURNAL_READ finds none before the first request) */
 int	journal_is_open(const struct journal *);
@@ -213,6 +225,21 @@ int	journal_row_live(struct journal *, json_t *row);
 #define JOURNAL_LOCK_LOCAL	2
 int	journal_batch_lock(struct journal *, const char *batch, char *why,
 	    size_t len);
+/*
+ * Copy every record of src (its requests, money objects and pruned rows)
+ * into dst, in one transaction of dst's: a record dst has already is
+ * skipped, so a second copy copies nothing and an interrupted one is
+ * done again whole.  Counts in n (copied, skipped: [0] requests, [1]
+ * objects, [2] pruned).  0; JOURNAL_HELD when a live process is sending
+ * from src; JOURNAL_CONFLICT when dst has a record of the same id with
+ * other terms (nothing copied); -1 on an error; j->err of the one that
+ * failed in *failed.
+ */
+struct journal_copied {
+	long	copied[3], skipped[3];
+};
+int	journal_copy(struct journal *dst, struct journal *src,
+	    struct journal_copied *n, struct journal **failed);
 /* card, load or physical, by operation name; NULL if not journaled */
 const char *journal_kind(const char *op);
 

@@ -1,7 +1,8 @@
 /*
  * journal_pg.c - the PostgreSQL store (journal_store.h): one journal shared
- * by several hosts, chosen by AGCOD_JOURNAL (a libpq connection URI, a
- * key=value string, or a service name of ~/.pg_service.conf).
+ * by several hosts, chosen by the profile's journal = or AGCOD_JOURNAL (a
+ * libpq connection URI, a key=value string, or a service name of
+ * ~/.pg_service.conf).
  *
  * The connection (a server not on this machine only with
  * sslmode=verify-full; libpq's reason, never a password, when it fails);
@@ -212,17 +213,37 @@ check_options(struct journal *j, PQconninfoOption *opts, int env)
 	return 0;
 }
 
+/* a URI's password as written (user:PASSWORD@), "" when it has none */
+static void
+uri_password(const char *where, char *out, size_t len)
+{
+	const char *u = strstr(where, "://"), *at, *colon;
+
+	out[0] = '\0';
+	if (u == NULL)
+		return;
+	u += 3;
+	if ((at = strchr(u, '@')) == NULL || (colon = memchr(u, ':',
+	    (size_t)(at - u))) == NULL || (size_t)(at - colon) > len)
+		return;
+	memcpy(out, colon + 1, (size_t)(at - colon - 1));
+	out[at - colon - 1] = '\0';
+}
+
 /* the connection string as given, before anything is resolved */
 static int
 check_string(struct journal *j, const char *where)
 {
 	PQconninfoOption *opts;
-	char *why = NULL;
+	char *why = NULL, pw[256];
 	int rc;
 
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
+		uri_password(where, pw, sizeof(pw));
+		/* libpq quotes the token it could not read: a password too */
 		pg_reason(j, "the journal's connection string is not one "
-		    "libpq reads", why ? why : "out of memory", NULL);
+		    "libpq reads", why ? why : "out of memory", pw);
+		explicit_bzero(pw, sizeof(pw));
 		j->config = 1;
 		PQfreemem(why);
 		return -1;
@@ -1701,6 +1722,10 @@ fail:
 	return -1;
 }
 
+static int	pg_restore_begin(struct journal *);
+static int	pg_restore(struct journal *, const char *, json_t *, int64_t *);
+static int	pg_restore_end(struct journal *, int);
+
 static int
 pg_import_text(struct journal *j, const char *text, size_t len,
     long *records, long *bad, int *torn)
@@ -1732,4 +1757,309 @@ const struct journal_store journal_pg = {
 	.import_text = pg_import_text,
 	.batch_lock = pg_batch_lock,
 	.rate_reserve = NULL,
+	.restore_begin = pg_restore_begin,
+	.restore = pg_restore,
+	.restore_end = pg_restore_end,
 };
+
+/* ---- the connection string, as the profile and messages see it ---- */
+
+/* a bare name is a service of the service file (as pg_connect reads it) */
+static PQconninfoOption *
+where_options(const char *where)
+{
+	char service[300];
+
+	if (strchr(where, '=') == NULL && strstr(where, "://") == NULL) {
+		if (snprintf(service, sizeof(service), "service=%s", where) >=
+		    (int)sizeof(service))
+			return NULL;
+		where = service;
+	}
+	return PQconninfoParse(where, NULL);
+}
+
+static const char *
+option(PQconninfoOption *opts, const char *key)
+{
+	PQconninfoOption *o;
+
+	for (o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0)
+			return o->val && *o->val ? o->val : NULL;
+	return NULL;
+}
+
+int
+journal_where_password(const char *where)
+{
+	PQconninfoOption *opts = where_options(where);
+	int rc = option(opts, "password") != NULL;
+
+	if (opts)
+		PQconninfoFree(opts);	/* libpq wipes the password it held */
+	return rc;
+}
+
+void
+journal_where_shown(const char *where, char *out, size_t len)
+{
+	PQconninfoOption *opts = where_options(where);
+	const char *host, *port, *db, *svc;
+
+	if (opts == NULL) {
+		snprintf(out, len, "(not a connection string libpq reads)");
+		return;
+	}
+	host = option(opts, "host");
+	port = option(opts, "port");
+	db = option(opts, "dbname");
+	if ((svc = option(opts, "service")) != NULL)
+		snprintf(out, len, "service=%s", svc);
+	else
+		snprintf(out, len, "postgresql://%s%s%s/%s", host && *host !=
+		    '/' ? host : "", port ? ":" : "", port ? port : "",
+		    db ? db : "");
+	if (host && *host == '/' && svc == NULL)
+		snprintf(out + strlen(out), len - strlen(out), "?host=%s", host);
+	if (option(opts, "password"))
+		snprintf(out + strlen(out), len - strlen(out), " (password "
+		    "hidden)");
+	PQconninfoFree(opts);
+}
+
+/* ---- journal copy: rows restored as they were (journal_copy.c) ---- */
+
+/* what makes a record the same request, or the same money object */
+static const char *const request_terms[] = { "partner", "environment",
+    "amount", "currency", "external_reference", "card_number", "source_id",
+    "account", "body_sha" };
+static const char *const object_terms[] = { "operation", "request_id",
+    "partner", "environment", "amount", "currency", "external_reference" };
+
+/* a value as stored: a number, a text, or NULL */
+static void
+p_json(struct params *p, json_t *v)
+{
+	if (json_is_integer(v))
+		p_int(p, json_integer_value(v));
+	else
+		p_text(p, json_string_value(v));
+}
+
+static int
+pg_restore_begin(struct journal *j)
+{
+	return pg_begin_write(j);
+}
+
+static int
+pg_restore_end(struct journal *j, int commit)
+{
+	if (commit)
+		return pg_commit(j);
+	pg_rollback(j);
+	return 0;
+}
+
+/* the first of terms a and b differ in, or NULL: the same */
+static const char *
+differs(json_t *a, json_t *b, const char *const *terms, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *x = json_object_get(a, terms[i]);
+		json_t *y = json_object_get(b, terms[i]);
+
+		/* a body hash agcod 0.1 did not keep proves nothing */
+		if (strcmp(terms[i], "body_sha") == 0 && (!x || !y))
+			continue;
+		if ((x || y) && !json_equal(x, y))
+			return terms[i];
+	}
+	return NULL;
+}
+
+/* INSERT the row's columns (not its id) into table; *id the new one's */
+static int
+insert_row(struct journal *j, const char *table, json_t *row, int64_t *id)
+{
+	struct params p = { .n = 0 };
+	struct buf sql, vals;
+	const char *k, *c;
+	json_t *v;
+	PGresult *r;
+	int rc = -1;
+
+	buf_init(&sql, 8192);
+	buf_init(&vals, 4096);
+	if (buf_printf(&sql, "INSERT INTO %s (", table) == -1)
+		goto oom;
+	json_object_foreach(row, k, v) {
+		if (strcmp(k, "id") == 0)
+			continue;
+		/* names are the source's columns: never quoted SQL */
+		for (c = k; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || *c == '_' ||
+			    (*c >= '0' && *c <= '9')))
+				break;
+		if (*c || c == k || p.n >= MAXP) {
+			snprintf(j->err, sizeof(j->err), "the journal has a "
+			    "column this agcod does not know");
+			goto done;
+		}
+		p_json(&p, v);
+		if (buf_printf(&sql, "%s%s", p.n > 1 ? ", " : "", k) == -1 ||
+		    buf_printf(&vals, "%s$%d", p.n > 1 ? ", " : "", p.n) == -1)
+			goto oom;
+	}
+	if (buf_printf(&sql, ") VALUES (%s)%s", vals.data ? vals.data : "",
+	    strcmp(table, "pruned") ? " RETURNING id" : "") == -1)
+		goto oom;
+	r = PQexecParams(conn_of(j), sql.data, p.n, NULL, p.v, NULL, NULL, 0);
+	if (r && (PQresultStatus(r) == PGRES_TUPLES_OK ||
+	    PQresultStatus(r) == PGRES_COMMAND_OK)) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		rc = 1;
+	} else if (r && unique_violation(r)) {
+		rc = JOURNAL_CONFLICT;
+	} else
+		pg_reason(j, "cannot copy into the journal", r &&
+		    PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) :
+		    PQerrorMessage(conn_of(j)), PQpass(conn_of(j)));
+	PQclear(r);
+	goto done;
+oom:
+	snprintf(j->err, sizeof(j->err), "out of memory");
+done:
+	buf_free(&sql);
+	buf_free(&vals);
+	return rc;
+}
+
+/* the row of sql (parameters p) as JSON, NULL when none; -1 in *rc */
+static json_t *
+one_row(struct journal *j, const char *sql, const struct params *p, int *rc)
+{
+	PGresult *r = pq(j, "cannot read the journal", sql, p);
+	json_t *o = NULL;
+
+	*rc = r ? 0 : -1;
+	if (r && PQntuples(r) > 0)
+		o = res_json(r, 0);
+	PQclear(r);
+	return o;
+}
+
+static int
+restore_request(struct journal *j, json_t *row, int64_t *id)
+{
+	const char *op = member(row, "operation"), *rid = member(row,
+	    "request_id"), *d;
+	struct params p = { .n = 0 };
+	json_t *have;
+	int rc;
+
+	p_text(&p, op);
+	p_text(&p, rid);
+	p_text(&p, member(row, "time"));
+	p_json(&p, json_object_get(row, "pid"));
+	p_json(&p, json_object_get(row, "pid_start"));
+	/* the same attempt, copied before */
+	have = one_row(j, "SELECT * FROM requests WHERE operation = $1 AND "
+	    "request_id = $2 AND time = $3 AND pid IS NOT DISTINCT FROM "
+	    "$4::bigint AND pid_start IS NOT DISTINCT FROM $5::bigint ORDER BY "
+	    "id LIMIT 1", &p, &rc);
+	if (rc == -1)
+		return -1;
+	if (have) {
+		d = differs(row, have, request_terms, sizeof(request_terms) /
+		    sizeof(request_terms[0]));
+		if (d == NULL && json_integer_value(json_object_get(have,
+		    "open")) == 1 && json_integer_value(json_object_get(row,
+		    "open")) == 0)
+			d = "state";
+		if (d) {
+			snprintf(j->err, sizeof(j->err), "%s %s of %s is in the "
+			    "PostgreSQL journal already, with another %s "
+			    "(settled in journal.db after it was copied?)", op,
+			    rid, member(row, "time"), d);
+			json_decref(have);
+			return JOURNAL_CONFLICT;
+		}
+		*id = json_integer_value(json_object_get(have, "id"));
+		json_decref(have);
+		return 0;
+	}
+	/* another attempt of the id: the same terms, or a conflict */
+	p.n = 2;
+	have = one_row(j, "SELECT * FROM requests WHERE operation = $1 AND "
+	    "request_id = $2 ORDER BY id", &p, &rc);
+	if (rc == -1)
+		return -1;
+	if (have && (d = differs(row, have, request_terms,
+	    sizeof(request_terms) / sizeof(request_terms[0]))) != NULL) {
+		snprintf(j->err, sizeof(j->err), "%s %s is in the PostgreSQL "
+		    "journal already, with other terms (its %s differs): "
+		    "nothing was copied; is it another journal's request id?",
+		    op, rid, d);
+		json_decref(have);
+		return JOURNAL_CONFLICT;
+	}
+	json_decref(have);
+	if ((rc = insert_row(j, "requests", row, id)) == JOURNAL_CONFLICT)
+		snprintf(j->err, sizeof(j->err), "%s %s has an open record in "
+		    "the PostgreSQL journal already: settle or reconcile it "
+		    "there, then copy again", op, rid);
+	return rc;
+}
+
+static int
+restore_object(struct journal *j, const char *table, json_t *row)
+{
+	struct params p = { .n = 0 };
+	const char *d = NULL;
+	json_t *have;
+	int64_t id;
+	int rc;
+
+	p_text(&p, member(row, "kind"));
+	p_text(&p, member(row, "key"));
+	have = one_row(j, strcmp(table, "objects") == 0 ? "SELECT * FROM "
+	    "objects WHERE kind = $1 AND key = $2" : "SELECT * FROM pruned "
+	    "WHERE kind = $1 AND key = $2", &p, &rc);
+	if (rc == -1)
+		return -1;
+	if (have) {
+		d = strcmp(table, "objects") == 0 ? differs(row, have,
+		    object_terms, sizeof(object_terms) /
+		    sizeof(object_terms[0])) : differs(row, have,
+		    object_terms, 1);
+		json_decref(have);
+		if (d == NULL)
+			return 0;
+		snprintf(j->err, sizeof(j->err), "%s %s is in the PostgreSQL "
+		    "journal already, with other terms (its %s differs): "
+		    "nothing was copied", member(row, "kind"), member(row,
+		    "key"), d);
+		return JOURNAL_CONFLICT;
+	}
+	if ((rc = insert_row(j, table, row, &id)) == JOURNAL_CONFLICT)
+		snprintf(j->err, sizeof(j->err), "%s %s: its external "
+		    "reference '%s' has a live %s in the PostgreSQL journal "
+		    "already: nothing was copied", member(row, "kind"),
+		    member(row, "key"), member(row, "external_reference") ?
+		    member(row, "external_reference") : "", member(row, "kind"));
+	return rc;
+}
+
+static int
+pg_restore(struct journal *j, const char *table, json_t *row, int64_t *id)
+{
+	*id = 0;
+	if (strcmp(table, "requests") == 0)
+		return restore_request(j, row, id);
+	return restore_object(j, table, row);
+}

@@ -1520,4 +1520,5 @@ const struct journal_store journal_sqlite = {
 	/* STATE_DIR's files keep these: cmd_batch.c's and ratelimit.c's */
 	.batch_lock = NULL,
 	.rate_reserve = NULL,
+	.rows = sq_rows,
 };

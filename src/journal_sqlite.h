@@ -44,5 +44,7 @@ int	sq_check(struct journal *, void (*fn)(const char *, void *), void *);
 long	sq_prune(struct journal *, const char *before, int dry_run);
 int	sq_import_text(struct journal *, const char *text, size_t len,
 	    long *records, long *bad, int *torn);
+int	sq_rows(struct journal *, const char *table,
+	    int (*fn)(json_t *, void *), void *);
 
 #endif

@@ -334,3 +334,35 @@ fail:
 	return -1;
 }
 
+
+/* ---- journal copy: every row, as stored ---- */
+
+int
+sq_rows(struct journal *j, const char *table, int (*fn)(json_t *, void *),
+    void *arg)
+{
+	static const char *const sql[] = {
+		"SELECT * FROM requests ORDER BY id",
+		"SELECT * FROM objects ORDER BY id",
+		"SELECT * FROM pruned ORDER BY rowid",
+	};
+	sqlite3_stmt *st;
+	json_t *row;
+	int i, rc = 0, step = SQLITE_DONE;
+
+	i = strcmp(table, "requests") == 0 ? 0 : strcmp(table, "objects") ==
+	    0 ? 1 : 2;
+	if (j->db == NULL)
+		return 0;	/* none yet: no rows */
+	if (sqlite3_prepare_v2(j->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+		return jfail(j, "cannot read the journal");
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		row = row_json(st);
+		rc = fn(row, arg);
+		json_decref(row);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = jfail(j, "cannot read the journal");
+	sqlite3_finalize(st);
+	return rc;
+}

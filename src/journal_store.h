@@ -1,8 +1,8 @@
 /*
  * journal_store.h - what a journal store implements: one table of
  * operations.  SQLite's (journal_sqlite.c, STATE_DIR/journal.db) by
- * default, PostgreSQL's (journal_pg.c) when AGCOD_JOURNAL names a
- * database; journal_open picks one.  A store records and reads; the rule
+ * default, PostgreSQL's (journal_pg.c) when the profile's journal = or
+ * AGCOD_JOURNAL names a database; journal_open_at picks one.  A store records and reads; the rule
  * that moves money objects is journal_state.c's, so every store applies
  * the same one.  Commands see journal.h only: a second store is a new
  * table here and a line in journal_open, and nothing else changes.
@@ -62,11 +62,27 @@ struct journal_store {
 		    size_t len);
 	int	(*rate_reserve)(struct journal *, const char *partner,
 		    int cls, int max_rps, int64_t *slot_ns);
+	/*
+	 * journal copy (journal_copy.c).  rows: every row of table
+	 * ("requests", "objects", "pruned") as stored, oldest first, to fn
+	 * (borrowed); -1 with j->err.  Into another store, in one write
+	 * transaction (restore_begin; restore_end commits or rolls back):
+	 * restore one row as it was ("id" not kept; the new one in *id):
+	 * 1 copied, 0 there already (*id the copy's), JOURNAL_CONFLICT
+	 * with j->err when the store has it with other terms, -1 on an
+	 * error.  NULL: the store cannot be copied from, or into.
+	 */
+	int	(*rows)(struct journal *, const char *table,
+		    int (*fn)(json_t *, void *), void *);
+	int	(*restore_begin)(struct journal *);
+	int	(*restore)(struct journal *, const char *table, json_t *row,
+		    int64_t *id);
+	int	(*restore_end)(struct journal *, int commit);
 };
 
 /* the stores */
 extern const struct journal_store journal_sqlite;
-/* AGCOD_JOURNAL's: open's dir is its connection string (journal_pg.c) */
+/* journal =, AGCOD_JOURNAL: open's dir is its connection string */
 extern const struct journal_store journal_pg;
 
 #endif

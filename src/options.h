@@ -133,6 +133,8 @@ enum {
 	    "journal prune: settled records older than WHEN") \
 	OPT(REASON, "reason", 0, "TEXT", B_JOURNAL, \
 	    "journal settle: how the outcome was confirmed") \
+	OPT(TO, "to", 0, "DATABASE", B_JOURNAL, \
+	    "journal copy: the PostgreSQL journal to copy journal.db into") \
 	OPT(DRY_RUN, "dry-run", 0, NULL, B_BATCH | B_JOURNAL, \
 	    "check every row, show totals and funds, send nothing else") \
 	OPT(LIST_COMMANDS, "list-commands", 0, NULL, B_GLOBAL, \

@@ -37,6 +37,7 @@
 
 #include "agcod.h"
 #include "amount.h"
+#include "journal.h"
 #include "msg.h"
 #include "profile.h"
 #include "reqid.h"
@@ -71,7 +72,8 @@ static const struct region_info regions[] = {
 enum key {
 	K_PARTNER, K_ACCESS_KEY, K_SECRET, K_SECRET_CMD, K_REGION,
 	K_ENVIRONMENT, K_CURRENCY, K_ENDPOINT, K_CA_BUNDLE, K_MAX_RPS,
-	K_MAX_AMOUNT, K_MAX_BATCH_TOTAL, K_ASSUME_YES, K_KEY_CREATED, K_COUNT
+	K_MAX_AMOUNT, K_MAX_BATCH_TOTAL, K_ASSUME_YES, K_KEY_CREATED, K_JOURNAL,
+	K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
@@ -79,6 +81,7 @@ static const char *const keys[K_COUNT] = {
 	"secret_access_key_command", "region", "environment", "currency",
 	"endpoint", "ca_bundle", "max_rps",
 	"max_amount", "max_batch_total", "assume_yes", "key_created",
+	"journal",
 };
 
 /* NULL when the partner id can prefix request ids, else why not */
@@ -193,7 +196,7 @@ setv(struct parse *ps, char *dst, size_t n, const char *key, const char *v)
  * before it is copied anywhere, and the refusal replaces any other error.
  */
 static int
-untrusted(struct parse *ps)
+untrusted(struct parse *ps, const char *what)
 {
 	const struct stat *st = ps->st;
 
@@ -202,14 +205,14 @@ untrusted(struct parse *ps)
 	ps->failed++;
 	ps->stop = 1;
 	if (st->st_uid != geteuid())
-		snprintf(ps->err, ps->errlen, "'%s' holds secret_access_key "
-		    "but belongs to uid %u, not to you (uid %u); use a file of "
-		    "your own with mode 600", ps->fname, (unsigned)st->st_uid,
+		snprintf(ps->err, ps->errlen, "'%s' holds %s but belongs to "
+		    "uid %u, not to you (uid %u); use a file of your own with "
+		    "mode 600", ps->fname, what, (unsigned)st->st_uid,
 		    (unsigned)geteuid());
 	else
-		snprintf(ps->err, ps->errlen, "'%s' holds secret_access_key "
-		    "but others can access it (mode %03o); run: chmod 600 '%s'",
-		    ps->fname, (unsigned)(st->st_mode & 0777), ps->fname);
+		snprintf(ps->err, ps->errlen, "'%s' holds %s but others can "
+		    "access it (mode %03o); run: chmod 600 '%s'", ps->fname,
+		    what, (unsigned)(st->st_mode & 0777), ps->fname);
 	return 1;
 }
 
@@ -292,6 +295,10 @@ handle_value(struct parse *ps, int k, const char *val, size_t vl)
 			return perr(ps, "key_created is not a date "
 			    "YYYY-MM-DD");
 		return 1;
+	case K_JOURNAL:
+		/* never quoted back: it may hold a password */
+		return setv(ps, ps->p->journal, sizeof(ps->p->journal), name,
+		    val);
 	}
 	return 1;
 }
@@ -300,6 +307,26 @@ static int
 blank(int c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/* journal = VALUE names a password (copied to wipe: it may be one) */
+static int
+value_has_password(const char *v, size_t vl)
+{
+	char val[INI_LINE_MAX + 1];
+	int rc;
+
+	while (vl && blank(*v))
+		v++, vl--;
+	while (vl && blank(v[vl - 1]))
+		vl--;
+	if (vl > INI_LINE_MAX)
+		return 1;
+	memcpy(val, v, vl);
+	val[vl] = '\0';
+	rc = journal_where_password(val);
+	explicit_bzero(val, vl);
+	return rc;
 }
 
 /* one line without its end of line, at most INI_LINE_MAX bytes */
@@ -372,9 +399,13 @@ parse_line(struct parse *ps, const char *s, size_t n)
 	}
 	if (k == K_SECRET) {
 		ps->holds_secret = 1;
-		if (untrusted(ps))
+		if (untrusted(ps, "secret_access_key"))
 			return;
 	}
+	/* a journal connection string with a password in it is a secret */
+	if (k == K_JOURNAL && value_has_password(sep + 1, (size_t)(s + n -
+	    sep - 1)) && untrusted(ps, "a journal password"))
+		return;
 	if (!ps->in_section)
 		return;
 	if (ps->line[k]) {
@@ -515,7 +546,8 @@ profile_names(const char *text, size_t len, const char *want, char *list,
  * the buffer is wiped whatever happens.
  */
 static int
-read_config(struct profile *p, const struct profile_opts *o, int required)
+read_config(struct profile *p, const struct profile_opts *o, int required,
+    int journal_only)
 {
 	struct stat st;
 	char err[700], *text = NULL;
@@ -526,8 +558,8 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 
 	if ((fd = open(p->config_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT && !required)
-			return 0;
+		if (errno == ENOENT && (!required || journal_only))
+			return 0;	/* none: for a journal, the state dir's */
 		msg_err("cannot open configuration '%s': %s", p->config_path,
 		    strerror(errno));
 		return EX_CONFIG;
@@ -569,7 +601,7 @@ read_config(struct profile *p, const struct profile_opts *o, int required)
 		    envv(o, "AGCOD_SECRET_ACCESS_KEY");
 		int named = o->profile || envv(o, "AGCOD_PROFILE");
 
-		if (named || !env_complete) {
+		if (named || (!env_complete && !journal_only)) {
 			char list[512], best[sizeof(p->name)];
 
 			profile_names(text, got, p->name, list, sizeof(list),
@@ -644,6 +676,12 @@ profile_load_partial(struct profile *p, const struct profile_opts *o)
 	return load(p, o, 1);
 }
 
+int
+profile_load_journal(struct profile *p, const struct profile_opts *o)
+{
+	return load(p, o, 2);
+}
+
 /* the profile's name and the defaults */
 static int
 load_name(struct profile *p, const struct profile_opts *o)
@@ -702,7 +740,9 @@ load_env(struct profile *p, const struct profile_opts *o)
 	    sizeof(p->partner_id))) || (r = env_override(o,
 	    "AGCOD_ACCESS_KEY_ID", p->access_key_id,
 	    sizeof(p->access_key_id))) || (r = env_override(o,
-	    "AGCOD_CURRENCY", p->currency, sizeof(p->currency))))
+	    "AGCOD_CURRENCY", p->currency, sizeof(p->currency))) ||
+	    (r = env_override(o, "AGCOD_JOURNAL", p->journal,
+	    sizeof(p->journal))))
 		return r;
 	if ((v = envv(o, "AGCOD_SECRET_ACCESS_KEY")) != NULL) {
 		if (strlen(v) > SECRET_MAX) {
@@ -844,7 +884,7 @@ load(struct profile *p, const struct profile_opts *o, int partial)
 
 	if ((r = load_name(p, o)) != 0 ||
 	    (r = load_config_path(p, o, &required)) != 0 ||
-	    (r = read_config(p, o, required)) != 0 ||
+	    (r = read_config(p, o, required, partial == 2)) != 0 ||
 	    (r = load_env(p, o)) != 0 || (r = load_endpoint(p, o)) != 0 ||
 	    (r = load_key_id(p, o)) != 0)
 		return r;
@@ -1012,6 +1052,7 @@ syserr:
 void
 profile_free(struct profile *p)
 {
+	explicit_bzero(p->journal, sizeof(p->journal));
 	if (p->secret) {
 		explicit_bzero(p->secret, p->secret_len);
 		free(p->secret);

@@ -39,6 +39,9 @@ struct profile {
 	char			 assume_yes[8];
 	struct sigv4_cache	 keycache;	/* the day's signing key */
 	time_t			 key_created;	/* 0: not recorded */
+	/* journal = (a libpq connection string), or AGCOD_JOURNAL; may
+	 * hold a password: wiped by profile_free, never printed */
+	char			 journal[1024];
 	int			 key_line[PROFILE_NKEYS];	/* line, or 0 */
 };
 
@@ -57,6 +60,8 @@ const struct region_info *region_find(const char *);
 int	profile_load(struct profile *, const struct profile_opts *);
 /* the same, but keys every profile must have may be missing (config list) */
 int	profile_load_partial(struct profile *, const struct profile_opts *);
+/* for its journal key alone: a default profile the file lacks is none */
+int	profile_load_journal(struct profile *, const struct profile_opts *);
 /* runs secret_access_key_command when the secret is not known yet */
 int	profile_need_secret(struct profile *);
 void	profile_free(struct profile *);

@@ -45,7 +45,7 @@ def test_config_example_documents_every_key():
     text = open(os.path.join(ROOT, "config.example.ini")).read()
     man5 = open(os.path.join(ROOT, "man", "agcod.ini.5")).read()
     keys = re.findall(r"^\.It Cm ([a-z_]+)$", man5, re.M)
-    assert len(keys) == 14
+    assert len(keys) == 15
     for k in keys:
         assert re.search(rf"^[#;]? *{k}\s*=", text, re.M), k
 
