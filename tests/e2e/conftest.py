@@ -53,12 +53,19 @@ def pg_sql(uri, sql):
 def pg_database():
     """a new database on AGCOD_TEST_PG: its connection string"""
     import uuid
-    from urllib.parse import urlsplit, urlunsplit
     name = "agcod_t_" + uuid.uuid4().hex[:12]
     pg_sql(PG, f"CREATE DATABASE {name}")
-    u = urlsplit(PG)
-    return name, urlunsplit((u.scheme, u.netloc, "/" + name, u.query,
-                             u.fragment))
+    return name, pg_uri(PG, path="/" + name)
+
+
+def pg_uri(uri, netloc=None, path=None):
+    """uri with its netloc or path replaced; '//' kept when the host is
+    in the query (postgresql:///db?host=/run/x), which urlunsplit drops"""
+    from urllib.parse import urlsplit
+    u = urlsplit(uri)
+    q = "?" + u.query if u.query else ""
+    return (f"{u.scheme}://{u.netloc if netloc is None else netloc}"
+            f"{u.path if path is None else path}{q}")
 
 
 def pytest_configure(config):

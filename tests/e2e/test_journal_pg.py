@@ -7,9 +7,10 @@ runs every suite inside one); each test gets a database of its own."""
 import os
 import subprocess
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from conftest import pg_uri
 
 PG = os.environ.get("AGCOD_TEST_PG")
 PW = os.environ.get("AGCOD_TEST_PG_PASSWORD")
@@ -39,8 +40,7 @@ def pgdb():
     """a database of its own on AGCOD_TEST_PG: its connection string"""
     name = "agcod_t_" + uuid.uuid4().hex[:12]
     sql(PG, f"CREATE DATABASE {name}")
-    u = urlsplit(PG)
-    uri = urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+    uri = pg_uri(PG, path="/" + name)
     yield uri
     psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -170,14 +170,14 @@ def test_the_connection_lost_after_the_pending_commit_is_retried(agcod, emu,
 
 @needs_pg
 def test_messages_name_the_database_without_the_password(agcod, emu, pgdb):
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import urlsplit
     u = urlsplit(pgdb)
     # the password in the connection string itself, as an operator might
     netloc = u.netloc
     if PW and "@" in netloc:
         user, rest = netloc.split("@", 1)
         netloc = f"{user}:{PW}@{rest}"
-    uri = urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment))
+    uri = pg_uri(pgdb, netloc=netloc)
     agcod("history", env={"AGCOD_JOURNAL": uri})
     sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
     r = agcod("journal", "check", env={"AGCOD_JOURNAL": uri})
