@@ -229,6 +229,20 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 	return res->exit;
 }
 
+/* an earlier attempt may have acted: this one's answer is not the outcome */
+static int
+now_unknown(struct api_result *res)
+{
+	char last[sizeof(res->why)];
+
+	strlcpy(last, res->why, sizeof(last));
+	res->outcome = OUTCOME_UNKNOWN;
+	res->exit = EX_TEMPFAIL;
+	api_say(res, "%s; an earlier attempt may have been processed: "
+	    "the outcome is unknown", last);
+	return EX_TEMPFAIL;
+}
+
 /*
  * The outcome (rc) could not be journalled: the record stays open, and
  * what that means for this request is said; the exit status
@@ -242,13 +256,7 @@ not_recorded(struct sender *s, const struct opreq *r, struct api_result *res,
 	if (s->acted && (res->outcome == OUTCOME_NOT_SENT ||
 	    res->outcome == OUTCOME_FAILED)) {
 		/* this says nothing of an attempt that may have acted */
-		char last[sizeof(res->why)];
-
-		strlcpy(last, res->why, sizeof(last));
-		res->outcome = OUTCOME_UNKNOWN;
-		res->exit = rc = EX_TEMPFAIL;
-		api_say(res, "%s; an earlier attempt may have been "
-		    "processed: the outcome is unknown", last);
+		rc = now_unknown(res);
 		msg_err("cannot record the outcome of %s %s in the "
 		    "journal '%s': %s; its record stays open and "
 		    "'agcod reconcile' will ask the service again",
@@ -316,13 +324,7 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 	} else if (strcmp(s->journal->decided, "unknown") == 0 &&
 	    res->outcome != OUTCOME_UNKNOWN) {
 		/* the journal knows an attempt that may have acted */
-		char last[sizeof(res->why)];
-
-		strlcpy(last, res->why, sizeof(last));
-		res->outcome = OUTCOME_UNKNOWN;
-		res->exit = rc = EX_TEMPFAIL;
-		api_say(res, "%s; an earlier attempt may have been processed: "
-		    "the outcome is unknown", last);
+		rc = now_unknown(res);
 	}
 	json_decref(rec);
 	return rc;
