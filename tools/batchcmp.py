@@ -242,8 +242,8 @@ SCENARIOS = {
     "funds": [B("create", "c.csv", "-o", "json", funds="10",
                 files={"c.csv": CSV3}),
               B("create", "c.csv", "-o", "json", "--no-funds-check"),
-              B("create", "c.csv", "-o", "json", funds="1000",
-                faults=[("html500", dict(count=100,
+              B("create", "c.csv", "-o", "json", "--retry-for", "0",
+                funds="1000", faults=[("html500", dict(count=1,
                                          op="GetAvailableFunds"))]),
               B("create", "c.csv", "-o", "json")],
     "given-ids": [
