@@ -13,6 +13,9 @@
  * not replayed (exit 65) unless --reprint (the same cards) or --new-batch
  * (the next generation: new ids, new cards).  One HTTPS connection serves
  * the whole batch.
+ *
+ * This file runs the steps in order, sends the rows and sums the run up;
+ * the steps are in the files cmd_batch.h lists.
  */
 #include <errno.h>
 #include <limits.h>
