@@ -249,6 +249,8 @@ lint:
 	  { grep -E 'warning:|error:' && exit 1 || exit 0; }
 	@echo "lint: mandoc"
 	@mandoc -Tlint -Wwarning man/agcod.1 man/agcod.ini.5 man/agcod-journal.5
+	@echo "lint: function length (tools/funclen.py)"
+	@$(PYTHON) tools/funclen.py
 	@echo "lint: clean"
 
 # ---- fuzzing: libFuzzer harnesses for every parser of untrusted input ----

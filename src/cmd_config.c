@@ -268,26 +268,17 @@ as_written(const struct profile *p, struct setting *s, size_t *i, size_t max)
 	return 0;
 }
 
+/* the settings every profile has, and where each comes from; 0 or exit */
 static int
-config_list(struct cmd_ctx *c)
+known_settings(struct cmd_ctx *c, struct setting *s, size_t *ip)
 {
 	const struct args *a = &c->args;
-	struct profile_opts po = {
-		a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
-		a->val[O_ENVIRONMENT], a->val[O_ENDPOINT], a->val[O_CACERT],
-		NULL
-	};
 	struct profile *p = &c->prof;
-	struct setting s[NSETTINGS];
-	const char *origin, *kv[2 * NSETTINGS];
+	const char *origin;
 	char buf[64], jshown[400];
-	size_t i = 0, k;
+	size_t i = 0;
 	int rc;
 
-	memset(s, 0, sizeof(s));
-	/* what is set, and what is not: a missing key is no error here */
-	if ((rc = profile_load_partial(p, &po)) != 0)
-		return rc;
 	i = add(s, i, "profile", p->name);
 	snprintf(s[0].origin, sizeof(s[0].origin), "%s", a->val[O_PROFILE] ?
 	    "--profile" : envv("AGCOD_PROFILE") ? "AGCOD_PROFILE" : "default");
@@ -347,9 +338,17 @@ config_list(struct cmd_ctx *c)
 	origin_of(p, NULL, NULL, "AGCOD_JOURNAL", "journal",
 	    "default (journal.db in state_dir)", s[i - 1].origin,
 	    sizeof(s[0].origin));
-	/* every other key the section sets, as written */
-	if ((rc = as_written(p, s, &i, NSETTINGS - 1)) != 0)
-		return rc;
+	*ip = i;
+	return 0;
+}
+
+/* state_dir, as resolved, and where it comes from */
+static int
+state_dir_setting(struct cmd_ctx *c, struct setting *s, size_t *ip)
+{
+	const struct args *a = &c->args;
+	size_t i = *ip;
+
 	if (state_dir_resolve(a->val[O_STATE_DIR], s[i].value,
 	    sizeof(s[i].value)) == -1) {
 		msg_err("the state directory path is too long");
@@ -361,6 +360,17 @@ config_list(struct cmd_ctx *c)
 	    "AGCOD_STATE_DIR" : envv("XDG_STATE_HOME") ? "XDG_STATE_HOME" :
 	    "default");
 	i++;
+	*ip = i;
+	return 0;
+}
+
+/* the settings as JSON, or name, value and origin in columns */
+static int
+print_settings(struct cmd_ctx *c, const struct setting *s, size_t i)
+{
+	const char *kv[2 * NSETTINGS];
+	size_t k;
+	int rc;
 
 	if (c->out == OUT_JSON) {
 		json_t *o = json_object();
@@ -398,6 +408,31 @@ config_list(struct cmd_ctx *c)
 			free(rows[k]);
 	}
 	return 0;
+}
+
+static int
+config_list(struct cmd_ctx *c)
+{
+	const struct args *a = &c->args;
+	struct profile_opts po = {
+		a->val[O_PROFILE], a->val[O_CONFIG], a->val[O_REGION],
+		a->val[O_ENVIRONMENT], a->val[O_ENDPOINT], a->val[O_CACERT],
+		NULL
+	};
+	struct setting s[NSETTINGS];
+	size_t i = 0;
+	int rc;
+
+	memset(s, 0, sizeof(s));
+	/* what is set, and what is not: a missing key is no error here */
+	if ((rc = profile_load_partial(&c->prof, &po)) != 0 ||
+	    (rc = known_settings(c, s, &i)) != 0)
+		return rc;
+	/* every other key the section sets, as written */
+	if ((rc = as_written(&c->prof, s, &i, NSETTINGS - 1)) != 0 ||
+	    (rc = state_dir_setting(c, s, &i)) != 0)
+		return rc;
+	return print_settings(c, s, i);
 }
 
 int

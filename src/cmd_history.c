@@ -143,6 +143,76 @@ state_list(unsigned of, char *buf, size_t len)
 	return buf;
 }
 
+/* --since, --until and --limit into q (since and until hold the times) */
+static int
+history_range(struct cmd_ctx *c, struct journal_query *q, char *since,
+    char *until)
+{
+	const struct args *a = &c->args;
+	const char *why = NULL;
+
+	if (a->val[O_SINCE]) {
+		if (journal_parse_time(a->val[O_SINCE], time(NULL), since))
+			return usage_error(c->cmd, "--since '%s' is not a date "
+			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
+			    "(90m, 12h, 7d)", a->val[O_SINCE]);
+		q->since = since;
+	}
+	if (a->val[O_UNTIL]) {
+		if (journal_parse_time(a->val[O_UNTIL], time(NULL), until))
+			return usage_error(c->cmd, "--until '%s' is not a date "
+			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
+			    "(90m, 12h, 7d)", a->val[O_UNTIL]);
+		q->until = until;
+	}
+	if (a->val[O_LIMIT]) {
+		q->limit = (long)strtonum(a->val[O_LIMIT], 1, 100000000, &why);
+		if (why)
+			return usage_error(c->cmd, "--limit '%s' is %s (1 to "
+			    "100000000)", a->val[O_LIMIT], why);
+	}
+	return 0;
+}
+
+/* --state and --operation into q, each checked against the view */
+static int
+history_filters(struct cmd_ctx *c, struct journal_query *q)
+{
+	const struct args *a = &c->args;
+	const char *near = NULL;
+	char list[160];
+	unsigned of;
+
+	of = q->view == VIEW_OBJECTS ? OBJ : REQ;
+	if ((q->state = a->val[O_STATE]) && !state_ok(q->state, of, &near)) {
+		if (near)
+			return usage_error(c->cmd, "--state '%s' is not a state "
+			    "of %s (did you mean '%s'?)", q->state, of == OBJ ?
+			    "a card, load or physical card" : "a request",
+			    near);
+		return usage_error(c->cmd, "--state '%s' is not a state of %s: "
+		    "%s%s", q->state, of == OBJ ?
+		    "a card, load or physical card" : "a request",
+		    state_list(of, list, sizeof(list)),
+		    of == OBJ ? "; see --requests for request states" : "");
+	}
+	if (a->val[O_OPERATION] &&
+	    (q->operation = op_arg(a->val[O_OPERATION])) == NULL) {
+		if ((near = op_near(a->val[O_OPERATION])) != NULL)
+			return usage_error(c->cmd, "--operation '%s' is not an "
+			    "operation (did you mean '%s'?)",
+			    a->val[O_OPERATION], near);
+		return usage_error(c->cmd, "--operation '%s' is not an "
+		    "operation (create, cancel, load, void, activate, "
+		    "deactivate, or their AGCOD names)", a->val[O_OPERATION]);
+	}
+	if (q->operation && q->view == VIEW_OBJECTS &&
+	    journal_kind(q->operation) == NULL)
+		return usage_error(c->cmd, "--operation '%s' makes no money "
+		    "object: use it with --requests", a->val[O_OPERATION]);
+	return 0;
+}
+
 int
 cmd_history(struct cmd_ctx *c)
 {
@@ -151,9 +221,6 @@ cmd_history(struct cmd_ctx *c)
 	char since[32], until[32];
 	struct journal *j;
 	struct rows rows;
-	const char *why = NULL, *near = NULL;
-	char list[160];
-	unsigned of;
 	int rc;
 
 	memset(&q, 0, sizeof(q));
@@ -164,52 +231,9 @@ cmd_history(struct cmd_ctx *c)
 	if (a->seen[O_PENDING] && a->seen[O_REQUESTS])
 		return usage_error(c->cmd, "--pending lists requests already; "
 		    "give one of --pending and --requests");
-	if (a->val[O_SINCE]) {
-		if (journal_parse_time(a->val[O_SINCE], time(NULL), since))
-			return usage_error(c->cmd, "--since '%s' is not a date "
-			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
-			    "(90m, 12h, 7d)", a->val[O_SINCE]);
-		q.since = since;
-	}
-	if (a->val[O_UNTIL]) {
-		if (journal_parse_time(a->val[O_UNTIL], time(NULL), until))
-			return usage_error(c->cmd, "--until '%s' is not a date "
-			    "(2026-11-22, 2026-11-22T10:00:00Z) or an age "
-			    "(90m, 12h, 7d)", a->val[O_UNTIL]);
-		q.until = until;
-	}
-	if (a->val[O_LIMIT]) {
-		q.limit = (long)strtonum(a->val[O_LIMIT], 1, 100000000, &why);
-		if (why)
-			return usage_error(c->cmd, "--limit '%s' is %s (1 to "
-			    "100000000)", a->val[O_LIMIT], why);
-	}
-	of = q.view == VIEW_OBJECTS ? OBJ : REQ;
-	if ((q.state = a->val[O_STATE]) && !state_ok(q.state, of, &near)) {
-		if (near)
-			return usage_error(c->cmd, "--state '%s' is not a state "
-			    "of %s (did you mean '%s'?)", q.state, of == OBJ ?
-			    "a card, load or physical card" : "a request",
-			    near);
-		return usage_error(c->cmd, "--state '%s' is not a state of %s: "
-		    "%s%s", q.state, of == OBJ ? "a card, load or physical card"
-		    : "a request", state_list(of, list, sizeof(list)),
-		    of == OBJ ? "; see --requests for request states" : "");
-	}
-	if (a->val[O_OPERATION] &&
-	    (q.operation = op_arg(a->val[O_OPERATION])) == NULL) {
-		if ((near = op_near(a->val[O_OPERATION])) != NULL)
-			return usage_error(c->cmd, "--operation '%s' is not an "
-			    "operation (did you mean '%s'?)",
-			    a->val[O_OPERATION], near);
-		return usage_error(c->cmd, "--operation '%s' is not an "
-		    "operation (create, cancel, load, void, activate, "
-		    "deactivate, or their AGCOD names)", a->val[O_OPERATION]);
-	}
-	if (q.operation && q.view == VIEW_OBJECTS &&
-	    journal_kind(q.operation) == NULL)
-		return usage_error(c->cmd, "--operation '%s' makes no money "
-		    "object: use it with --requests", a->val[O_OPERATION]);
+	if ((rc = history_range(c, &q, since, until)) != 0 ||
+	    (rc = history_filters(c, &q)) != 0)
+		return rc;
 	q.request_id = a->val[O_REQUEST_ID];
 	q.extref = a->val[O_EXTREF];
 	if ((rc = ctx_scope(c, &q)) != 0)

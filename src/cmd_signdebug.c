@@ -534,111 +534,134 @@ diagnose(const struct rawsign *rs, const struct sigv4_authz *z,
 		    z->access_key_id);
 }
 
+/* FILE as a raw request, and its Authorization header; 0, or an exit */
 static int
-raw_mode(struct cmd_ctx *c, int have_date, time_t when)
+raw_read(struct cmd_ctx *c, const char *file, struct rawreq *rq,
+    struct sigv4_authz *z)
 {
-	const char *file = c->args.val[O_REQUEST_FILE], *d, *region;
-	char *text, err[256], url[600], diag[512];
-	struct sigv4_authz z;
-	struct sigv4_output o;
-	struct rawsign rs;
-	struct rawreq rq;
-	struct report rep;
-	size_t len, i;
-	int rc = 0;
+	char *text, err[256];
+	size_t len;
 
 	if ((text = buf_slurp(strcmp(file, "-") ? file : NULL,
 	    RAW_MAX, &len)) == NULL) {
 		return usage_error(c->cmd, "cannot read '%s': %s", file,
 		    strerror(errno));
 	}
-	if (rawreq_parse(text, len, &rq, err, sizeof(err)) == -1) {
+	if (rawreq_parse(text, len, rq, err, sizeof(err)) == -1) {
 		free(text);
 		return usage_error(c->cmd, "'%s' is not a raw HTTP request: %s",
 		    file, err);
 	}
 	free(text);
-	if (rq.authorization && sigv4_parse_authz(rq.authorization, &z) == -1) {
-		rawreq_free(&rq);
+	if (rq->authorization && sigv4_parse_authz(rq->authorization,
+	    z) == -1) {
+		rawreq_free(rq);
 		return usage_error(c->cmd, "'%s': the Authorization header is "
 		    "not an AWS4-HMAC-SHA256 header", file);
 	}
-	if (rq.authorization && strcmp(z.access_key_id,
+	if (rq->authorization && strcmp(z->access_key_id,
 	    c->prof.access_key_id) != 0)
 		msg_warn("the request's Authorization names access key id "
 		    "'%s', but profile '%s' uses '%s': it is checked with that "
 		    "profile's secret key, not the one for '%s'",
-		    z.access_key_id, c->prof.name, c->prof.access_key_id,
-		    z.access_key_id);
-	if (!have_date) {
-		if ((d = rawreq_header(&rq, "x-amz-date")) == NULL) {
-			rawreq_free(&rq);
-			return usage_error(c->cmd, "'%s' has no X-Amz-Date "
-			    "header; give --date", file);
-		}
-		while (*d == ' ' || *d == '\t')
-			d++;
-		if (sigv4_parse_date(d, &when) == -1) {
-			rc = usage_error(c->cmd, "'%s': X-Amz-Date '%s' is not "
-			    "YYYYMMDDTHHMMSSZ", file, d);
-			rawreq_free(&rq);
-			return rc;
-		}
+		    z->access_key_id, c->prof.name, c->prof.access_key_id,
+		    z->access_key_id);
+	return 0;
+}
+
+/* the request's X-Amz-Date, when --date is not given; 0, or an exit */
+static int
+raw_date(struct cmd_ctx *c, const char *file, struct rawreq *rq,
+    time_t *when)
+{
+	const char *d;
+	int rc;
+
+	if ((d = rawreq_header(rq, "x-amz-date")) == NULL) {
+		rawreq_free(rq);
+		return usage_error(c->cmd, "'%s' has no X-Amz-Date "
+		    "header; give --date", file);
 	}
-	region = c->args.val[O_REGION];
+	while (*d == ' ' || *d == '\t')
+		d++;
+	if (sigv4_parse_date(d, when) == -1) {
+		rc = usage_error(c->cmd, "'%s': X-Amz-Date '%s' is not "
+		    "YYYYMMDDTHHMMSSZ", file, d);
+		rawreq_free(rq);
+		return rc;
+	}
+	return 0;
+}
+
+/* what a verifier signs: the headers Authorization lists, the profile */
+static void
+raw_sign_input(struct cmd_ctx *c, struct rawreq *rq,
+    const struct sigv4_authz *z, struct rawsign *rs, time_t when)
+{
+	const char *region = c->args.val[O_REGION];
+	size_t i;
+
 	if (region == NULL)
 		region = c->prof.region->signing_region;
 	else if (region_find(region))
 		region = region_find(region)->signing_region;
 
-	memset(&rs, 0, sizeof(rs));
-	rs.rq = &rq;
+	memset(rs, 0, sizeof(*rs));
+	rs->rq = rq;
 	/* a verifier signs the headers the Authorization header lists */
-	for (i = 0; i < rq.nheaders; i++)
-		if (!rq.authorization ||
-		    sigv4_header_listed(z.signed_headers, rq.headers[i].name))
-			rs.h[rs.nh++] = rq.headers[i];
-	rawreq_sigv4_input(&rq, &rs.in);
-	rs.in.headers = rs.h;
-	rs.in.nheaders = rs.nh;
-	rs.in.access_key_id = c->prof.access_key_id;
-	rs.in.secret = c->prof.secret;
-	rs.in.secret_len = c->prof.secret_len;
-	rs.in.region = region;
-	rs.in.service = c->args.val[O_SERVICE] ? c->args.val[O_SERVICE] :
+	for (i = 0; i < rq->nheaders; i++)
+		if (!rq->authorization ||
+		    sigv4_header_listed(z->signed_headers, rq->headers[i].name))
+			rs->h[rs->nh++] = rq->headers[i];
+	rawreq_sigv4_input(rq, &rs->in);
+	rs->in.headers = rs->h;
+	rs->in.nheaders = rs->nh;
+	rs->in.access_key_id = c->prof.access_key_id;
+	rs->in.secret = c->prof.secret;
+	rs->in.secret_len = c->prof.secret_len;
+	rs->in.region = region;
+	rs->in.service = c->args.val[O_SERVICE] ? c->args.val[O_SERVICE] :
 	    "AGCODService";
-	rs.in.when = when;
-	if (sigv4_sign(&rs.in, &o) == -1) {
-		rawreq_free(&rq);
-		return EX_SOFTWARE;
-	}
-	d = rawreq_header(&rq, "host");
+	rs->in.when = when;
+}
+
+/* the report of a raw request signed as o; 0, or EX_DATAERR on a mismatch */
+static int
+raw_report(struct cmd_ctx *c, struct rawreq *rq, struct rawsign *rs,
+    const struct sigv4_authz *z, const struct sigv4_output *o)
+{
+	char url[600], diag[512];
+	struct report rep;
+	const char *d;
+	int rc = 0;
+
+	d = rawreq_header(rq, "host");
 	while (d && (*d == ' ' || *d == '\t'))
 		d++;
-	snprintf(url, sizeof(url), "https://%s%s%s%s", d ? d : "?", rq.path,
-	    rq.query ? "?" : "", rq.query ? rq.query : "");
+	snprintf(url, sizeof(url), "https://%s%s%s%s", d ? d : "?", rq->path,
+	    rq->query ? "?" : "", rq->query ? rq->query : "");
 
 	memset(&rep, 0, sizeof(rep));
 	rep.operation = "raw request";
 	rep.endpoint = url;
-	rep.method = rq.method;
-	rep.path = rq.path;
-	rep.query = rq.query;
-	rep.headers = rs.h;
-	rep.nheaders = rs.nh;
-	rep.body = rq.body;
-	rep.body_len = rq.body_len;
-	rep.sig = &o;
-	rep.when = when;
+	rep.method = rq->method;
+	rep.path = rq->path;
+	rep.query = rq->query;
+	rep.headers = rs->h;
+	rep.nheaders = rs->nh;
+	rep.body = rq->body;
+	rep.body_len = rq->body_len;
+	rep.sig = o;
+	rep.when = rs->in.when;
 	rep.access_key_id = c->prof.access_key_id;
-	rep.region = rs.in.region;
-	rep.service = rs.in.service;
-	if (rq.authorization) {
+	rep.region = rs->in.region;
+	rep.service = rs->in.service;
+	if (rq->authorization) {
 		rep.verified = 1;
-		rep.provided = z.signature;
-		rep.match = strcmp(z.signature, o.signature) == 0;
+		rep.provided = z->signature;
+		rep.match = strcmp(z->signature, o->signature) == 0;
 		if (!rep.match) {
-			diagnose(&rs, &z, diag, sizeof(diag));
+			diagnose(rs, z, diag, sizeof(diag));
 			rep.diagnosis = diag;
 			rc = EX_DATAERR;
 		}
@@ -646,6 +669,29 @@ raw_mode(struct cmd_ctx *c, int have_date, time_t when)
 	emit(c, &rep);
 	if (rc)
 		msg_err("signature mismatch: %s", diag);
+	return rc;
+}
+
+static int
+raw_mode(struct cmd_ctx *c, int have_date, time_t when)
+{
+	const char *file = c->args.val[O_REQUEST_FILE];
+	struct sigv4_authz z;
+	struct sigv4_output o;
+	struct rawsign rs;
+	struct rawreq rq;
+	int rc;
+
+	if ((rc = raw_read(c, file, &rq, &z)) != 0)
+		return rc;
+	if (!have_date && (rc = raw_date(c, file, &rq, &when)) != 0)
+		return rc;
+	raw_sign_input(c, &rq, &z, &rs, when);
+	if (sigv4_sign(&rs.in, &o) == -1) {
+		rawreq_free(&rq);
+		return EX_SOFTWARE;
+	}
+	rc = raw_report(c, &rq, &rs, &z, &o);
 	sigv4_output_free(&o);
 	rawreq_free(&rq);
 	return rc;

@@ -180,58 +180,73 @@ opreq_free(struct opreq *r)
 	r->from = NULL;
 }
 
-int
-opreq_build(const struct profile *p, const struct op *op,
+/* the currency and amount (F_VALUE, F_AMOUNT): 0, or -1 with why */
+static int
+build_value(const struct profile *p, const struct op *op,
+    const struct opreq_in *v, struct opreq *r, char *why, size_t n)
+{
+	const char *s, *msg;
+
+	s = v->currency ? v->currency : p->currency[0] ?
+	    p->currency : NULL;
+	if (s == NULL)
+		return fail(why, n, "no currency: give '--currency' or "
+		    "set currency in the profile");
+	if ((r->cur = currency_find(s)) == NULL)
+		return fail(why, n, "currency '%.*s%s' is not one of %s",
+		    SHOWN(s),
+		    currency_list());
+	if ((s = v->amount) == NULL)
+		return fail(why, n, "'--amount' is required for '%s'",
+		    op->cmd);
+	if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
+		return fail(why, n, "amount '%.*s%s' %s", SHOWN(s), msg);
+	if (p->region && strcmp(r->cur->region, p->region->name) != 0)
+		return fail(why, n, "currency '%s' is served by the %s "
+		    "region, not by this profile's region '%s' (which "
+		    "serves %s)", r->cur->code, r->cur->region,
+		    p->region->name,
+		    currency_region_list(p->region->name));
+	return 0;
+}
+
+/* the request id: given and checked, or generated; 0, or -1 with why */
+static int
+build_request_id(const struct profile *p, const struct op *op,
     const struct opreq_in *v, struct opreq *r, char *why, size_t n)
 {
 	const char *s, *msg;
 	struct timeval tv;
 
-	memset(r, 0, sizeof(*r));
-	r->op = op;
-	if (op->fields & (F_VALUE | F_AMOUNT)) {
-		s = v->currency ? v->currency : p->currency[0] ?
-		    p->currency : NULL;
-		if (s == NULL)
-			return fail(why, n, "no currency: give '--currency' or "
-			    "set currency in the profile");
-		if ((r->cur = currency_find(s)) == NULL)
-			return fail(why, n, "currency '%.*s%s' is not one of %s",
-			    SHOWN(s),
-			    currency_list());
-		if ((s = v->amount) == NULL)
-			return fail(why, n, "'--amount' is required for '%s'",
-			    op->cmd);
-		if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
-			return fail(why, n, "amount '%.*s%s' %s", SHOWN(s), msg);
-		if (p->region && strcmp(r->cur->region, p->region->name) != 0)
-			return fail(why, n, "currency '%s' is served by the %s "
-			    "region, not by this profile's region '%s' (which "
-			    "serves %s)", r->cur->code, r->cur->region,
-			    p->region->name,
-			    currency_region_list(p->region->name));
+	if ((s = v->request_id) != NULL) {
+		if ((msg = reqid_check(s, p->partner_id,
+		    p->production)) != NULL)
+			return fail(why, n, "request id '%.*s%s' %s",
+			    SHOWN(s), msg);
+		strlcpy(r->request_id, s, sizeof(r->request_id));
+	} else if (op->flags & OP_ID_REQUIRED) {
+		return fail(why, n, "'--request-id' is required for "
+		    "'%s': the id of the request it refers to%s",
+		    op->cmd, (op->fields & F_GCID) ? " (or '--gc-id' "
+		    "of a card in the journal)" : "");
+	} else {
+		gettimeofday(&tv, NULL);
+		if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
+		    1000 + (uint64_t)tv.tv_usec / 1000,
+		    r->request_id) == -1)
+			return fail(why, n, "partner id too long to "
+			    "generate a request id");
 	}
-	if (op->id_field) {
-		if ((s = v->request_id) != NULL) {
-			if ((msg = reqid_check(s, p->partner_id,
-			    p->production)) != NULL)
-				return fail(why, n, "request id '%.*s%s' %s",
-				    SHOWN(s), msg);
-			strlcpy(r->request_id, s, sizeof(r->request_id));
-		} else if (op->flags & OP_ID_REQUIRED) {
-			return fail(why, n, "'--request-id' is required for "
-			    "'%s': the id of the request it refers to%s",
-			    op->cmd, (op->fields & F_GCID) ? " (or '--gc-id' "
-			    "of a card in the journal)" : "");
-		} else {
-			gettimeofday(&tv, NULL);
-			if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
-			    1000 + (uint64_t)tv.tv_usec / 1000,
-			    r->request_id) == -1)
-				return fail(why, n, "partner id too long to "
-				    "generate a request id");
-		}
-	}
+	return 0;
+}
+
+/* the text fields the operation takes, each checked; 0, or -1 with why */
+static int
+build_text(const struct op *op, const struct opreq_in *v, struct opreq *r,
+    char *why, size_t n)
+{
+	const char *msg;
+
 	/* sources disagree on whether cancel needs gcId: optional, and the
 	 * caller warns when it goes without one */
 	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->text.gc_id,
@@ -272,4 +287,18 @@ opreq_build(const struct profile *p, const struct op *op,
 	    &r->text.product_type, chk_product, op->cmd, why, n))
 		return -1;
 	return 0;
+}
+
+int
+opreq_build(const struct profile *p, const struct op *op,
+    const struct opreq_in *v, struct opreq *r, char *why, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	if ((op->fields & (F_VALUE | F_AMOUNT)) &&
+	    build_value(p, op, v, r, why, n) == -1)
+		return -1;
+	if (op->id_field && build_request_id(p, op, v, r, why, n) == -1)
+		return -1;
+	return build_text(op, v, r, why, n);
 }

@@ -375,15 +375,56 @@ response_headers(const struct buf *b)
 	return o;
 }
 
+/* the versions of agcod and the libraries it was run with */
+static json_t *
+versions_json(void)
+{
+	char mb[32];
+	const char *curl, *tls;
+	json_t *v = json_object();
+
+	mbedtls_version_get_string(mb);
+	json_object_set_new(v, "agcod", json_string(AGCOD_VERSION));
+	http_version(&curl, &tls);
+	json_object_set_new(v, "libcurl", json_string(curl));
+	json_object_set_new(v, "tls", json_string(tls));
+	json_object_set_new(v, "mbedtls", json_string(mb));
+	json_object_set_new(v, "jansson", json_string(jansson_version_str()));
+	return v;
+}
+
+/* the answer (its body redacted), or the transport error */
+static json_t *
+response_json(const struct report *r)
+{
+	json_t *v = json_object();
+
+	if (r->transport_error) {
+		json_object_set_new(v, "error", text(r->transport_error));
+	} else {
+		struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
+
+		redacted_body(r->resp, &red);
+		json_object_set_new(v, "http_status",
+		    json_integer(r->resp->status));
+		json_object_set_new(v, "headers",
+		    response_headers(&r->resp->headers));
+		json_object_set_new(v, "body",
+		    json_text(buf_str(&red), red.len));
+		json_object_set_new(v, "elapsed_ms",
+		    json_integer(r->resp->elapsed_ms));
+		buf_free(&red);
+	}
+	return v;
+}
+
 json_t *
 report_json(const struct report *r)
 {
-	char utc[64], local[96], mb[32];
-	const char *curl, *tls;
+	char utc[64], local[96];
 	json_t *o = json_object(), *v;
 
 	report_times(r->when, utc, sizeof(utc), local, sizeof(local));
-	mbedtls_version_get_string(mb);
 	json_object_set_new(o, "operation", text(r->operation));
 	json_object_set_new(o, "endpoint", text(r->endpoint));
 	json_object_set_new(o, "method", text(r->method));
@@ -418,14 +459,7 @@ report_json(const struct report *r)
 		json_object_set_new(o, "partner_id", text(r->partner_id));
 	if (r->attempt)
 		json_object_set_new(o, "attempt", json_integer(r->attempt));
-	v = json_object();
-	json_object_set_new(v, "agcod", json_string(AGCOD_VERSION));
-	http_version(&curl, &tls);
-	json_object_set_new(v, "libcurl", json_string(curl));
-	json_object_set_new(v, "tls", json_string(tls));
-	json_object_set_new(v, "mbedtls", json_string(mb));
-	json_object_set_new(v, "jansson", json_string(jansson_version_str()));
-	json_object_set_new(o, "versions", v);
+	json_object_set_new(o, "versions", versions_json());
 	if (r->signing_key)
 		json_object_set_new(o, "signing_key",
 		    json_string(r->signing_key));
@@ -438,26 +472,7 @@ report_json(const struct report *r)
 		    text(r->diagnosis));
 		json_object_set_new(o, "verification", v);
 	}
-	if (r->resp || r->transport_error) {
-		v = json_object();
-		if (r->transport_error) {
-			json_object_set_new(v, "error",
-			    text(r->transport_error));
-		} else {
-			struct buf red = BUF_INIT(HTTP_BODY_MAX * 2);
-
-			redacted_body(r->resp, &red);
-			json_object_set_new(v, "http_status",
-			    json_integer(r->resp->status));
-			json_object_set_new(v, "headers",
-			    response_headers(&r->resp->headers));
-			json_object_set_new(v, "body",
-			    json_text(buf_str(&red), red.len));
-			json_object_set_new(v, "elapsed_ms",
-			    json_integer(r->resp->elapsed_ms));
-			buf_free(&red);
-		}
-		json_object_set_new(o, "response", v);
-	}
+	if (r->resp || r->transport_error)
+		json_object_set_new(o, "response", response_json(r));
 	return o;
 }

@@ -229,6 +229,63 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 	return res->exit;
 }
 
+/* an earlier attempt may have acted: this one's answer is not the outcome */
+static int
+now_unknown(struct api_result *res)
+{
+	char last[sizeof(res->why)];
+
+	strlcpy(last, res->why, sizeof(last));
+	res->outcome = OUTCOME_UNKNOWN;
+	res->exit = EX_TEMPFAIL;
+	api_say(res, "%s; an earlier attempt may have been processed: "
+	    "the outcome is unknown", last);
+	return EX_TEMPFAIL;
+}
+
+/*
+ * The outcome (rc) could not be journalled: the record stays open, and
+ * what that means for this request is said; the exit status
+ */
+static int
+not_recorded(struct sender *s, const struct opreq *r, struct api_result *res,
+    int rc)
+{
+	const struct op *op = r->op;
+
+	if (s->acted && (res->outcome == OUTCOME_NOT_SENT ||
+	    res->outcome == OUTCOME_FAILED)) {
+		/* this says nothing of an attempt that may have acted */
+		rc = now_unknown(res);
+		msg_err("cannot record the outcome of %s %s in the "
+		    "journal '%s': %s; its record stays open and "
+		    "'agcod reconcile' will ask the service again",
+		    op->name, r->request_id, s->journal->path,
+		    s->journal->err);
+	} else if (res->outcome == OUTCOME_NOT_SENT ||
+	    res->outcome == OUTCOME_FAILED) {
+		/* still open, so reconcile sends it: not the promise
+		 * 74 or 65/69/77 make */
+		int sent = res->outcome == OUTCOME_FAILED;
+
+		res->exit = rc = EX_TEMPFAIL;
+		msg_err("%s %s was %s, but the journal '%s' could not "
+		    "record that (%s): its pending record stays open "
+		    "and 'agcod reconcile' will send it%s; to drop it "
+		    "instead run 'agcod journal settle --request-id %s "
+		    "--state failed --reason %s'", op->name,
+		    r->request_id, sent ? "refused" : "not sent",
+		    s->journal->path, s->journal->err,
+		    sent ? " again" : "", r->request_id,
+		    sent ? "refused" : "\"never sent\"");
+	} else
+		msg_err("cannot record the outcome of %s %s in the "
+		    "journal '%s': %s; 'agcod reconcile' will ask the "
+		    "service again", op->name, r->request_id,
+		    s->journal->path, s->journal->err);
+	return rc;
+}
+
 int
 op_send(struct sender *s, const struct opreq *r, const struct buf *body,
     struct api_result *res)
@@ -263,52 +320,11 @@ op_send(struct sender *s, const struct opreq *r, const struct buf *body,
 		return rc;
 	rec = final_record(r, res);
 	if (journal_finish(s->journal, id, rec) == -1) {
-		if (s->acted && (res->outcome == OUTCOME_NOT_SENT ||
-		    res->outcome == OUTCOME_FAILED)) {
-			/* this says nothing of an attempt that may have acted */
-			char last[sizeof(res->why)];
-
-			strlcpy(last, res->why, sizeof(last));
-			res->outcome = OUTCOME_UNKNOWN;
-			res->exit = rc = EX_TEMPFAIL;
-			api_say(res, "%s; an earlier attempt may have been "
-			    "processed: the outcome is unknown", last);
-			msg_err("cannot record the outcome of %s %s in the "
-			    "journal '%s': %s; its record stays open and "
-			    "'agcod reconcile' will ask the service again",
-			    op->name, r->request_id, s->journal->path,
-			    s->journal->err);
-		} else if (res->outcome == OUTCOME_NOT_SENT ||
-		    res->outcome == OUTCOME_FAILED) {
-			/* still open, so reconcile sends it: not the promise
-			 * 74 or 65/69/77 make */
-			int sent = res->outcome == OUTCOME_FAILED;
-
-			res->exit = rc = EX_TEMPFAIL;
-			msg_err("%s %s was %s, but the journal '%s' could not "
-			    "record that (%s): its pending record stays open "
-			    "and 'agcod reconcile' will send it%s; to drop it "
-			    "instead run 'agcod journal settle --request-id %s "
-			    "--state failed --reason %s'", op->name,
-			    r->request_id, sent ? "refused" : "not sent",
-			    s->journal->path, s->journal->err,
-			    sent ? " again" : "", r->request_id,
-			    sent ? "refused" : "\"never sent\"");
-		} else
-			msg_err("cannot record the outcome of %s %s in the "
-			    "journal '%s': %s; 'agcod reconcile' will ask the "
-			    "service again", op->name, r->request_id,
-			    s->journal->path, s->journal->err);
+		rc = not_recorded(s, r, res, rc);
 	} else if (strcmp(s->journal->decided, "unknown") == 0 &&
 	    res->outcome != OUTCOME_UNKNOWN) {
 		/* the journal knows an attempt that may have acted */
-		char last[sizeof(res->why)];
-
-		strlcpy(last, res->why, sizeof(last));
-		res->outcome = OUTCOME_UNKNOWN;
-		res->exit = rc = EX_TEMPFAIL;
-		api_say(res, "%s; an earlier attempt may have been processed: "
-		    "the outcome is unknown", last);
+		rc = now_unknown(res);
 	}
 	json_decref(rec);
 	return rc;
