@@ -316,7 +316,8 @@ SIMSRCS	= $(wildcard tests/sim/*.c)
 SIMOBJS	= $(SIMSRCS:tests/sim/%.c=$(SIM_DIR)/%.o)
 SIM_AGCOD_OBJS = $(filter-out $(BUILD)/main.o,$(OBJS)) $(SIM_DIR)/agcod_main.o
 SIM_WRAP = clock_gettime time gettimeofday nanosleep arc4random_uniform \
-	journal_begin journal_finish http_post write pwrite ftruncate
+	journal_begin journal_finish http_post write pwrite ftruncate \
+	PQexec PQexecParams PQsendQueryParams
 SIM_LDFLAGS = $(foreach f,$(SIM_WRAP),-Wl,--wrap=$(f))
 SIM	= $(SIM_DIR)/agcod-sim
 SEEDS	?= 1000
