@@ -37,6 +37,7 @@
 struct pg {
 	PGconn	*conn;
 	char	 batch[128];	/* the batch lock this session holds */
+	int	 again;		/* the last failure: 40001 or 40P01 */
 };
 
 /* the schema, version by version: migrations[i] takes it from i to i + 1 */
@@ -128,6 +129,31 @@ pg_reason(struct journal *j, const char *what, const char *msg,
 		    q = p + strlen(password))
 			memset(p, '*', strlen(password));
 	snprintf(j->err, sizeof(j->err), "%.120s: %.460s", what, line);
+}
+
+/* a serialization failure or a deadlock: the transaction is to be tried
+ * again (noted for try_again) */
+static void
+note_again(struct journal *j, PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (j->impl && st && (strcmp(st, "40001") == 0 ||
+	    strcmp(st, "40P01") == 0))
+		((struct pg *)j->impl)->again = 1;
+}
+
+/* 1: a transaction that failed that way is tried again (up to 5 times) */
+static int
+try_again(struct journal *j, int *tries)
+{
+	struct pg *p = j->impl;
+
+	if (p == NULL || !p->again || ++*tries >= 5)
+		return 0;
+	p->again = 0;
+	j->err[0] = '\0';
+	return 1;
 }
 
 static int
@@ -320,6 +346,8 @@ pg_exec(struct journal *j, const char *sql)
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
 	    PQresultStatus(r) == PGRES_TUPLES_OK);
 
+	if (!ok)
+		note_again(j, r);
 	PQclear(r);
 	return ok ? 0 : pg_fail(j, "the PostgreSQL journal");
 }
@@ -350,8 +378,10 @@ static int
 pg_migrate(struct journal *j)
 {
 	char sql[96];
-	int v, i;
+	int v, i, tries = 0;
 
+again:
+	((struct pg *)j->impl)->again = 0;
 	if (pg_exec(j, "BEGIN") == -1)
 		return -1;
 	if (pg_exec(j, "SELECT pg_advisory_xact_lock(hashtext("
@@ -378,6 +408,8 @@ pg_migrate(struct journal *j)
 	return 0;
 fail:
 	PQclear(PQexec(conn_of(j), "ROLLBACK"));
+	if (try_again(j, &tries))
+		goto again;
 	return -1;
 }
 
@@ -569,6 +601,7 @@ pq(struct journal *j, const char *what, const char *sql,
 	pg_reason(j, what, r && PQresultErrorMessage(r)[0] ?
 	    PQresultErrorMessage(r) : PQerrorMessage(conn_of(j)),
 	    PQpass(conn_of(j)));
+	note_again(j, r);
 	PQclear(r);
 	return NULL;
 }
@@ -772,6 +805,7 @@ object_do(struct journal *j, const char *sql, const struct params *p,
 	uv = r && unique_violation(r);
 	pg_reason(j, "journal", r ? PQresultErrorMessage(r) :
 	    PQerrorMessage(conn_of(j)), PQpass(conn_of(j)));
+	note_again(j, r);
 	PQclear(r);
 	if (pq_do(j, "ROLLBACK TO SAVEPOINT obj", NULL) == -1)
 		return -1;
@@ -1188,19 +1222,58 @@ done:
 	return rc < 0 ? -1 : rc;
 }
 
+/*
+ * A COMMIT whose answer was lost with the session may have been done: on
+ * a new session, 1 if record id is there (committed), 0 if it is not or
+ * cannot be known.  Never "nothing was sent" for a pending record a later
+ * reconcile would send.
+ */
+static int
+pg_committed(struct journal *j, int64_t id)
+{
+	char keep[sizeof(j->err)];
+	struct params p = { .n = 0 };
+	int found;
+
+	if (conn_of(j) == NULL || PQstatus(conn_of(j)) != CONNECTION_BAD)
+		return 0;
+	memcpy(keep, j->err, sizeof(keep));
+	p_int(&p, id);
+	if (pg_reconnect(j) == -1 || (found = pq_bool(j, "SELECT EXISTS "
+	    "(SELECT 1 FROM requests WHERE id = $1::bigint)", &p)) == -1) {
+		memcpy(j->err, keep, sizeof(keep));
+		return 0;
+	}
+	if (!found)
+		memcpy(j->err, keep, sizeof(keep));
+	else
+		j->err[0] = '\0';
+	return found;
+}
+
 static int64_t
 pg_begin(struct journal *j, json_t *pending)
 {
 	int64_t id = 0;
-	int rc;
+	int rc, tries = 0;
 
+again:
 	j->prior[0] = j->prior_time[0] = '\0';
 	j->err[0] = '\0';
-	if (pg_begin_write(j) == -1)
+	if (j->impl)
+		((struct pg *)j->impl)->again = 0;
+	if (pg_begin_write(j) == -1) {
+		if (try_again(j, &tries))
+			goto again;
 		return -1;
+	}
 	/* COMMIT returns once the record is on the server's disk */
 	if ((rc = begin_locked(j, pending, &id)) < 0 || pg_commit(j) == -1) {
 		pg_rollback(j);
+		if (rc >= 0 && pg_committed(j, id))
+			return id;
+		if (try_again(j, &tries))
+			goto again;
 		return rc < 0 ? rc : -1;
 	}
 	return id;
@@ -1209,17 +1282,23 @@ pg_begin(struct journal *j, json_t *pending)
 static int
 pg_finish(struct journal *j, int64_t id, json_t *outcome)
 {
+	int tries = 0;
+
+again:
 	j->decided[0] = '\0';
 	j->err[0] = '\0';
-	if (id <= 0) {
+	if (id <= 0 || j->impl == NULL) {
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
+	((struct pg *)j->impl)->again = 0;
 	if (pg_begin_write(j) == 0 && finish_locked(j, id, outcome) == 0 &&
 	    pg_commit(j) == 0)
 		return 0;
 	pg_rollback(j);
 	j->decided[0] = '\0';
+	if (try_again(j, &tries))
+		goto again;
 	/*
 	 * The session was lost (a reset, the server restarted): the outcome
 	 * is held here and tried once more on a new one; the pending record

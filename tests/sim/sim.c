@@ -1394,6 +1394,14 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			fail(v, "exit-code", "p%zu (agcod %s) exited %d, which "
 			    "the contract does not define (70: internal error)",
 			    i, p->argv_text, p->rc);
+		/* a serialization failure or a deadlock is the server's
+		 * "try again": the store retries it, the operator never
+		 * sees one (issue 21) */
+		if (pg_mode && !p->crashed && (err_says(p, "could not "
+		    "serialize access") || err_says(p, "deadlock detected")))
+			fail(v, "store-retry", "p%zu (agcod %s) exited %d on a "
+			    "serialization failure or deadlock, not retried",
+			    i, p->argv_text, p->rc);
 	}
 	/* no intent is issued twice */
 	for (i = 0; i < NINTENTS; i++) {
