@@ -1291,8 +1291,10 @@ learn(struct proc *p)
 			    err_says(p, "has no CreateGiftCard")))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
-		    nothing_sent(p)))
+		    nothing_sent(p) && in->state != I_UNKNOWN))
 			in->state = I_GONE;	/* refused: issue it again */
+		/* "nothing was sent" by a repeat of an id left unknown says
+		 * nothing of the run that left it so: repeat it again */
 		else
 			in->state = I_UNKNOWN;	/* repeat the same id */
 	}
