@@ -361,6 +361,7 @@ pg_schema_version(struct journal *j)
 
 	r = PQexec(conn_of(j), "SELECT value FROM meta WHERE key = 'schema'");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		note_again(j, r);
 		PQclear(r);
 		return pg_fail(j, "the PostgreSQL journal");
 	}
@@ -1336,7 +1337,7 @@ pg_undelivered(struct journal *j, int64_t id)
 }
 
 static int
-pg_settle(struct journal *j, const char *op, const char *rid,
+settle_once(struct journal *j, const char *op, const char *rid,
     const char *state, const char *gc_id, const char *reason)
 {
 	struct params p = { .n = 0 };
@@ -1387,6 +1388,21 @@ done:
 	if (rc != 0)
 		pg_rollback(j);
 	return rc < 0 ? -1 : rc;
+}
+
+/* settle_once, again after a serialization failure or a deadlock */
+static int
+pg_settle(struct journal *j, const char *op, const char *rid,
+    const char *state, const char *gc_id, const char *reason)
+{
+	int rc, tries = 0;
+
+	do {
+		if (j->impl)
+			((struct pg *)j->impl)->again = 0;
+		rc = settle_once(j, op, rid, state, gc_id, reason);
+	} while (rc == -1 && try_again(j, &tries));
+	return rc;
 }
 
 /* ---- reading ---- */
@@ -1728,7 +1744,7 @@ failed:
 	"state = 'issued')"
 
 static long
-pg_prune(struct journal *j, const char *before, int dry_run)
+prune_once(struct journal *j, const char *before, int dry_run)
 {
 	static const char keep[] = "INSERT INTO pruned (kind, key, "
 	    "operation, state, time, updated) SELECT kind, key, operation, "
@@ -1778,6 +1794,21 @@ pg_prune(struct journal *j, const char *before, int dry_run)
 fail:
 	pg_rollback(j);
 	return -1;
+}
+
+/* prune_once, again after a serialization failure or a deadlock */
+static long
+pg_prune(struct journal *j, const char *before, int dry_run)
+{
+	long rc;
+	int tries = 0;
+
+	do {
+		if (j->impl)
+			((struct pg *)j->impl)->again = 0;
+		rc = prune_once(j, before, dry_run);
+	} while (rc == -1 && try_again(j, &tries));
+	return rc;
 }
 
 static int

@@ -1963,7 +1963,8 @@ report(const struct history *h, const struct verdict *v, int shrunk)
 	}
 	if (kept(h) == h->nacts && !shrunk)
 		keep[0] = '\0';
-	printf("  replay: %s --seed %llu%s%s%s%s -v\n", bin,
+	printf("  replay: %s%s --seed %llu%s%s%s%s -v\n", bin,
+	    pg_mode ? " --store postgresql" : "",
 	    (unsigned long long)h->seed, keep[0] ? " --keep " : "", keep,
 	    ignore[0] ? " --ignore " : "", ignore);
 }
