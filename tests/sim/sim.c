@@ -558,11 +558,25 @@ pg_gone(int k)
 	sh->pg_backend[k] = 0;
 }
 
-/* a failover: every session of the history's database cut */
+/* a failover: every session of the history's database cut, or (with
+ * SIM_PG_RESTART, a command) the server restarted */
 static void
 pg_failover(void)
 {
-	int n = pg_count("SELECT count(pg_terminate_backend(pid)) FROM "
+	const char *restart = getenv("SIM_PG_RESTART");
+	int n;
+
+	/* a server of one's own (tests/sim/pg-own.sh): restarted */
+	if (restart && *restart) {
+		n = system(restart);
+		PQreset(pg_hist);
+		if (pg_admin)
+			PQreset(pg_admin);
+		vlog("failover: the journal's server restarted%s", n == 0 ? "" :
+		    " (the restart FAILED)");
+		return;
+	}
+	n = pg_count("SELECT count(pg_terminate_backend(pid)) FROM "
 	    "pg_stat_activity WHERE datname = current_database() AND pid <> "
 	    "pg_backend_pid()", NULL);
 
