@@ -416,7 +416,8 @@ sim-pg-restart: $(SIM)
 sim-determinism-pg: $(SIM)
 	@for i in 1 2; do $(SIM) --store postgresql --seed 138 -v 2>&1 | \
 	  sed -e 's#agcod-sim\.[A-Za-z0-9]*#TMP#g' -e 's/ in [0-9.]* s:.*//' \
-	    -e 's/process [0-9]*/process PID/g' -e 's/agcodsim_[0-9]*_/agcodsim_PID_/g' \
+	    -e 's/process [0-9]*/process PID/g' -e 's/pid [0-9]*/pid PID/g' \
+	    -e 's/agcodsim_[0-9]*_/agcodsim_PID_/g' \
 	  >$(SIM_DIR)/determinism-pg.$$i; done
 	@cmp -s $(SIM_DIR)/determinism-pg.1 $(SIM_DIR)/determinism-pg.2 || \
 	  { echo "sim: seed 138 on PostgreSQL ran differently twice:"; \

@@ -56,7 +56,7 @@
 int	__real_clock_gettime(clockid_t, struct timespec *);
 static void rm_rf(const char *);
 static char *slurp(const char *);
-static int pg_setup(uint64_t);
+static int pg_setup(void);
 
 /* ---- seeded streams ---- */
 
@@ -401,7 +401,7 @@ setup(uint64_t seed)
 	snprintf(p, sizeof(p), "%s/home", dir);
 	setenv("HOME", p, 1);
 	setenv("TZ", "UTC", 1);
-	if (pg_mode && pg_setup(seed) == -1)
+	if (pg_mode && pg_setup() == -1)
 		return -1;
 
 	ledger_reset(&L);
@@ -620,25 +620,45 @@ pg_drop(void)
 	pg_db[0] = '\0';
 }
 
-/* a new database for the history; AGCOD_JOURNAL names it */
+/*
+ * An empty journal database for the history: the worker's own database
+ * (created at its first history, dropped at its end), its schema dropped
+ * and made again for each history (a tenth of the time of a new database;
+ * the advisory locks are a database's: one history at a time in each).
+ * AGCOD_JOURNAL names it.
+ */
 static int
-pg_setup(uint64_t seed)
+pg_setup(void)
 {
 	char sql[128], conn[700];
+	PGresult *r;
 
-	pg_drop();
-	snprintf(pg_db, sizeof(pg_db), "agcodsim_%d_%llu", (int)getpid(),
-	    (unsigned long long)seed);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
-	if (pg_admin_do(sql) == -1)
-		return -1;
-	snprintf(conn, sizeof(conn), "%s dbname=%s", pg_base, pg_db);
-	pg_hist = PQconnectdb(conn);
-	if (PQstatus(pg_hist) != CONNECTION_OK) {
+	if (pg_hist && PQstatus(pg_hist) != CONNECTION_OK)
+		PQreset(pg_hist);
+	if (pg_db[0] == '\0') {
+		snprintf(pg_db, sizeof(pg_db), "agcodsim_%d", (int)getpid());
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
+		if (pg_admin_do(sql) == -1) {
+			pg_db[0] = '\0';
+			return -1;
+		}
+		snprintf(conn, sizeof(conn), "%s dbname=%s", pg_base, pg_db);
+		pg_hist = PQconnectdb(conn);
+		if (PQstatus(pg_hist) != CONNECTION_OK) {
+			fprintf(stderr, "agcod-sim: %s", PQerrorMessage(pg_hist));
+			return -1;
+		}
+		setenv("AGCOD_JOURNAL", conn, 1);
+		return 0;
+	}
+	r = PQexec(pg_hist, "SET client_min_messages = warning; DROP SCHEMA "
+	    "public CASCADE; CREATE SCHEMA public");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "agcod-sim: %s", PQerrorMessage(pg_hist));
+		PQclear(r);
 		return -1;
 	}
-	setenv("AGCOD_JOURNAL", conn, 1);
+	PQclear(r);
 	return 0;
 }
 
@@ -1815,8 +1835,7 @@ run_history(struct history *h, struct verdict *v)
 	crc = final_run(&sched, jcheck, NULL);
 	check(v, objs ? objs : json_array(), pending ? pending : json_array(),
 	    rc, crc);
-	if (pg_mode && !getenv("SIM_KEEP"))
-		pg_drop();
+
 	json_decref(objs);
 	json_decref(pending);
 	for (i = 0; i < nprocs; i++) {
@@ -2180,6 +2199,8 @@ main(int argc, char **argv)
 		setenv("SIM_TMP", d, 1);
 		worker(first + (unsigned)i, first + seeds, (unsigned)jobs, keeps,
 		    have_one, noshrink, &wt[i]);
+		if (pg_mode && !getenv("SIM_KEEP"))
+			pg_drop();
 		if (jobs > 1)
 			_exit(0);
 	}
