@@ -914,13 +914,23 @@ done_buf:
 	p_text(&p, member(row, "currency"));
 	p_text(&p, k->name);
 	p_text(&p, key);
+	/* and the reference it reserves, checked at this pending commit (a
+	 * re-send of the same reference, as reconcile's, keeps it reserved) */
+	p_text(&p, member(row, "external_reference"));
+	p_text(&p, json_integer_value(json_object_get(row, "reserved")) ? "1" :
+	    NULL);
 	rc = object_do(j, "UPDATE objects SET state = $1, updated = $2, "
 	    "last_request = $3::bigint, error_code = $4, error_type = $5, "
 	    "gc_id = coalesce($6, gc_id), "
 	    "amount = CASE WHEN $7::boolean THEN coalesce($8, amount) "
 	    "ELSE amount END, "
 	    "currency = CASE WHEN $7::boolean THEN coalesce($9, currency) "
-	    "ELSE currency END "
+	    "ELSE currency END, "
+	    "external_reference = CASE WHEN $7::boolean THEN $12 "
+	    "ELSE external_reference END, "
+	    "reserved = CASE WHEN $7::boolean AND $12 IS DISTINCT FROM "
+	    "external_reference THEN $13::integer "
+	    "ELSE coalesce(reserved, $13::integer) END "
 	    "WHERE kind = $10 AND key = $11", &p, row);
 	json_decref(obj);
 	return rc;
