@@ -2246,9 +2246,10 @@ main(int argc, char **argv)
 					snprintf(load, sizeof(load), "?");
 				fclose(la);
 			}
-			fprintf(f, "| %s | %ld | %s | %d | %llu | %ld | %.1f | "
+			fprintf(f, "| %s | %ld | %s | %d%s | %llu | %ld | %.1f | "
 			    "%.0f | %.0f |\n", when, sysconf(_SC_NPROCESSORS_ONLN),
-			    load, jobs, seeds, t.requests, el,
+			    load, jobs, pg_mode ? " (postgresql)" : "", seeds,
+			    t.requests, el,
 			    (double)(t.passed + t.failed) / el,
 			    (double)t.requests / el);
 			fclose(f);
