@@ -1125,8 +1125,10 @@ close_undone(struct journal *j, json_t *row, int64_t id)
 	return close_requests(j, 0, k->origin, member(row, "request_id"), how);
 }
 
+/* a made object answers a refused repeat only for an F2xx (this body is
+ * refused): any other refusal says nothing of it (journal_sqlite.c's) */
 static int
-answered(struct journal *j, json_t *row)
+answered(struct journal *j, json_t *row, int f2)
 {
 	const struct kind *k;
 	const char *key, *st = NULL;
@@ -1145,7 +1147,8 @@ answered(struct journal *j, json_t *row)
 	if (PQntuples(r) > 0 && (!k->by_card ||
 	    same_str(res_text(r, 0, 1), member(row, "request_id"))))
 		st = res_text(r, 0, 0);
-	v = origin ? !unsettled(st) : is(st, k->refer_state);
+	v = origin ? !unsettled(st) && (f2 || !is(st, k->origin_state)) :
+	    is(st, k->refer_state);
 	PQclear(r);
 	return v;
 }
@@ -1176,7 +1179,7 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    member(row, "request_id"), id)) == -1)
 		goto done;
 	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (same = answered(j, row)) != 0) {
+	    (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
 			goto done;
 		acted = 0;
