@@ -2155,6 +2155,10 @@ main(int argc, char **argv)
 		usage();
 	if (pg_mode && pg_base_of(getenv("AGCOD_TEST_PG")) == -1)
 		return 64;
+	/* tests/pg/pg-run's pg_virtualenv cluster has a password: libpq's
+	 * environment gives it to every run (never an argument) */
+	if (pg_mode && getenv("AGCOD_TEST_PG_PASSWORD"))
+		setenv("PGPASSWORD", getenv("AGCOD_TEST_PG_PASSWORD"), 1);
 	/* the agcod binary name its runs show: this one */
 	if (realpath("/proc/self/exe", bin) == NULL)
 		snprintf(bin, sizeof(bin), "%s", argv[0]);
