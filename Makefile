@@ -166,6 +166,7 @@ test-pg: $(PROG)
 	  exit 1; }
 	@AGCOD_TEST_STORE=postgresql $(MAKE) --no-print-directory \
 	  E2E="$(PG_E2E)" test
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(SIM_IN_CHECK)),check-sim-pg,sim-build)
 # the same, and the PostgreSQL store's own tests, in a throwaway cluster
 check-pg: $(PROG)
 	tests/pg/pg-run $(MAKE) --no-print-directory test-pg
@@ -336,7 +337,8 @@ SIMSRCS	= $(wildcard tests/sim/*.c)
 SIMOBJS	= $(SIMSRCS:tests/sim/%.c=$(SIM_DIR)/%.o)
 SIM_AGCOD_OBJS = $(filter-out $(BUILD)/main.o,$(OBJS)) $(SIM_DIR)/agcod_main.o
 SIM_WRAP = clock_gettime time gettimeofday nanosleep arc4random_uniform \
-	journal_begin journal_finish http_post write pwrite ftruncate
+	journal_begin journal_finish http_post write pwrite ftruncate \
+	PQexec PQexecParams PQsendQueryParams
 SIM_LDFLAGS = $(foreach f,$(SIM_WRAP),-Wl,--wrap=$(f))
 SIM	= $(SIM_DIR)/agcod-sim
 SEEDS	?= 1000
@@ -408,8 +410,43 @@ bench-sim: $(SIM)
 	@$(SIM) --seeds 300 --no-shrink --jobs $(SIM_JOBS) --bench bench/sim.md | tail -1
 	@tail -2 bench/sim.md
 
+# the same histories with the journal in PostgreSQL (AGCOD_TEST_PG's
+# server, a database of its own per history) and the store's faults:
+# make sim-pg SEEDS=N, and the bounded run make test-pg runs
+CHECK_PG_SEEDS ?= 20
+sim-pg: $(SIM)
+	$(SIM) --store postgresql --seeds $(SEEDS) --first $(FIRST) --jobs $(SIM_JOBS)
+
+check-sim-pg: $(SIM) sim-regress-pg sim-determinism-pg
+	$(SIM) --store postgresql --seeds $(CHECK_PG_SEEDS) --no-shrink --jobs $(SIM_JOBS)
+
+sim-regress-pg: $(SIM)
+	@sed -e 's/#.*//' -e '/^[[:space:]]*$$/d' tests/sim/regress-pg.txt | \
+	  while read -r args; do $(SIM) --store postgresql --no-shrink --seed $$args >$(SIM_DIR)/regress-pg.out 2>&1 || \
+	    { echo "sim-regress-pg: --seed $$args fails:"; head -3 $(SIM_DIR)/regress-pg.out; exit 1; }; done
+	@echo "sim: $$(grep -c '^[0-9]' tests/sim/regress-pg.txt) PostgreSQL regression histories pass"
+
+# the failover as a restart of a server of its own (tests/sim/pg-own.sh)
+PG_RESTART_SEEDS ?= 40
+sim-pg-restart: $(SIM)
+	SIM=$(SIM) tests/sim/pg-own.sh --seeds $(PG_RESTART_SEEDS) --first $(FIRST) --jobs 1
+
+# a history with every kind of store fault, twice: the same trace (but the
+# scratch path, the database's name and process ids)
+sim-determinism-pg: $(SIM)
+	@for i in 1 2; do $(SIM) --store postgresql --seed 138 -v 2>&1 | \
+	  sed -e 's#agcod-sim\.[A-Za-z0-9]*#TMP#g' -e 's/ in [0-9.]* s:.*//' \
+	    -e 's/process [0-9]*/process PID/g' -e 's/pid [0-9]*/pid PID/g' \
+	    -e 's/agcodsim_[0-9]*/agcodsim_PID/g' \
+	  >$(SIM_DIR)/determinism-pg.$$i; done
+	@cmp -s $(SIM_DIR)/determinism-pg.1 $(SIM_DIR)/determinism-pg.2 || \
+	  { echo "sim: seed 138 on PostgreSQL ran differently twice:"; \
+	    diff $(SIM_DIR)/determinism-pg.1 $(SIM_DIR)/determinism-pg.2 | head; exit 1; }
+	@echo "sim: seed 138 on PostgreSQL replays identically ($$(wc -l <$(SIM_DIR)/determinism-pg.1) trace lines)"
+
 .PHONY: sim sim-build check-sim check-sim-asan sim-plants bench-sim \
-	sim-determinism sim-regress
+	sim-determinism sim-regress sim-pg check-sim-pg sim-regress-pg \
+	sim-determinism-pg sim-pg-restart
 
 # regenerate the completion scripts from the command table
 completions: $(PROG)

@@ -38,6 +38,7 @@
 struct pg {
 	PGconn	*conn;
 	char	 batch[128];	/* the batch lock this session holds */
+	int	 again;		/* the last failure: 40001 or 40P01 */
 };
 
 /* the schema, version by version: migrations[i] takes it from i to i + 1 */
@@ -129,6 +130,31 @@ pg_reason(struct journal *j, const char *what, const char *msg,
 		    q = p + strlen(password))
 			memset(p, '*', strlen(password));
 	snprintf(j->err, sizeof(j->err), "%.120s: %.460s", what, line);
+}
+
+/* a serialization failure or a deadlock: the transaction is to be tried
+ * again (noted for try_again) */
+static void
+note_again(struct journal *j, PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (j->impl && st && (strcmp(st, "40001") == 0 ||
+	    strcmp(st, "40P01") == 0))
+		((struct pg *)j->impl)->again = 1;
+}
+
+/* 1: a transaction that failed that way is tried again (up to 5 times) */
+static int
+try_again(struct journal *j, int *tries)
+{
+	struct pg *p = j->impl;
+
+	if (p == NULL || !p->again || ++*tries >= 5)
+		return 0;
+	p->again = 0;
+	j->err[0] = '\0';
+	return 1;
 }
 
 static int
@@ -341,6 +367,8 @@ pg_exec(struct journal *j, const char *sql)
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
 	    PQresultStatus(r) == PGRES_TUPLES_OK);
 
+	if (!ok)
+		note_again(j, r);
 	PQclear(r);
 	return ok ? 0 : pg_fail(j, "the PostgreSQL journal");
 }
@@ -354,6 +382,7 @@ pg_schema_version(struct journal *j)
 
 	r = PQexec(conn_of(j), "SELECT value FROM meta WHERE key = 'schema'");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		note_again(j, r);
 		PQclear(r);
 		return pg_fail(j, "the PostgreSQL journal");
 	}
@@ -371,8 +400,10 @@ static int
 pg_migrate(struct journal *j)
 {
 	char sql[96];
-	int v, i;
+	int v, i, tries = 0;
 
+again:
+	((struct pg *)j->impl)->again = 0;
 	if (pg_exec(j, "BEGIN") == -1)
 		return -1;
 	if (pg_exec(j, "SELECT pg_advisory_xact_lock(hashtext("
@@ -399,6 +430,8 @@ pg_migrate(struct journal *j)
 	return 0;
 fail:
 	PQclear(PQexec(conn_of(j), "ROLLBACK"));
+	if (try_again(j, &tries))
+		goto again;
 	return -1;
 }
 
@@ -590,6 +623,7 @@ pq(struct journal *j, const char *what, const char *sql,
 	pg_reason(j, what, r && PQresultErrorMessage(r)[0] ?
 	    PQresultErrorMessage(r) : PQerrorMessage(conn_of(j)),
 	    PQpass(conn_of(j)));
+	note_again(j, r);
 	PQclear(r);
 	return NULL;
 }
@@ -793,6 +827,7 @@ object_do(struct journal *j, const char *sql, const struct params *p,
 	uv = r && unique_violation(r);
 	pg_reason(j, "journal", r ? PQresultErrorMessage(r) :
 	    PQerrorMessage(conn_of(j)), PQpass(conn_of(j)));
+	note_again(j, r);
 	PQclear(r);
 	if (pq_do(j, "ROLLBACK TO SAVEPOINT obj", NULL) == -1)
 		return -1;
@@ -900,13 +935,23 @@ done_buf:
 	p_text(&p, member(row, "currency"));
 	p_text(&p, k->name);
 	p_text(&p, key);
+	/* and the reference it reserves, checked at this pending commit (a
+	 * re-send of the same reference, as reconcile's, keeps it reserved) */
+	p_text(&p, member(row, "external_reference"));
+	p_text(&p, json_integer_value(json_object_get(row, "reserved")) ? "1" :
+	    NULL);
 	rc = object_do(j, "UPDATE objects SET state = $1, updated = $2, "
 	    "last_request = $3::bigint, error_code = $4, error_type = $5, "
 	    "gc_id = coalesce($6, gc_id), "
 	    "amount = CASE WHEN $7::boolean THEN coalesce($8, amount) "
 	    "ELSE amount END, "
 	    "currency = CASE WHEN $7::boolean THEN coalesce($9, currency) "
-	    "ELSE currency END "
+	    "ELSE currency END, "
+	    "external_reference = CASE WHEN $7::boolean THEN $12 "
+	    "ELSE external_reference END, "
+	    "reserved = CASE WHEN $7::boolean AND $12 IS DISTINCT FROM "
+	    "external_reference THEN $13::integer "
+	    "ELSE coalesce(reserved, $13::integer) END "
 	    "WHERE kind = $10 AND key = $11", &p, row);
 	json_decref(obj);
 	return rc;
@@ -1101,8 +1146,10 @@ close_undone(struct journal *j, json_t *row, int64_t id)
 	return close_requests(j, 0, k->origin, member(row, "request_id"), how);
 }
 
+/* a made object answers a refused repeat only for an F2xx (this body is
+ * refused): any other refusal says nothing of it (journal_sqlite.c's) */
 static int
-answered(struct journal *j, json_t *row)
+answered(struct journal *j, json_t *row, int f2)
 {
 	const struct kind *k;
 	const char *key, *st = NULL;
@@ -1121,7 +1168,8 @@ answered(struct journal *j, json_t *row)
 	if (PQntuples(r) > 0 && (!k->by_card ||
 	    same_str(res_text(r, 0, 1), member(row, "request_id"))))
 		st = res_text(r, 0, 0);
-	v = origin ? !unsettled(st) : is(st, k->refer_state);
+	v = origin ? !unsettled(st) && (f2 || !is(st, k->origin_state)) :
+	    is(st, k->refer_state);
 	PQclear(r);
 	return v;
 }
@@ -1152,7 +1200,7 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	    member(row, "request_id"), id)) == -1)
 		goto done;
 	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (same = answered(j, row)) != 0) {
+	    (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
 			goto done;
 		acted = 0;
@@ -1209,19 +1257,58 @@ done:
 	return rc < 0 ? -1 : rc;
 }
 
+/*
+ * A COMMIT whose answer was lost with the session may have been done: on
+ * a new session, 1 if record id is there (committed), 0 if it is not or
+ * cannot be known.  Never "nothing was sent" for a pending record a later
+ * reconcile would send.
+ */
+static int
+pg_committed(struct journal *j, int64_t id)
+{
+	char keep[sizeof(j->err)];
+	struct params p = { .n = 0 };
+	int found;
+
+	if (conn_of(j) == NULL || PQstatus(conn_of(j)) != CONNECTION_BAD)
+		return 0;
+	memcpy(keep, j->err, sizeof(keep));
+	p_int(&p, id);
+	if (pg_reconnect(j) == -1 || (found = pq_bool(j, "SELECT EXISTS "
+	    "(SELECT 1 FROM requests WHERE id = $1::bigint)", &p)) == -1) {
+		memcpy(j->err, keep, sizeof(keep));
+		return 0;
+	}
+	if (!found)
+		memcpy(j->err, keep, sizeof(keep));
+	else
+		j->err[0] = '\0';
+	return found;
+}
+
 static int64_t
 pg_begin(struct journal *j, json_t *pending)
 {
 	int64_t id = 0;
-	int rc;
+	int rc, tries = 0;
 
+again:
 	j->prior[0] = j->prior_time[0] = '\0';
 	j->err[0] = '\0';
-	if (pg_begin_write(j) == -1)
+	if (j->impl)
+		((struct pg *)j->impl)->again = 0;
+	if (pg_begin_write(j) == -1) {
+		if (try_again(j, &tries))
+			goto again;
 		return -1;
+	}
 	/* COMMIT returns once the record is on the server's disk */
 	if ((rc = begin_locked(j, pending, &id)) < 0 || pg_commit(j) == -1) {
 		pg_rollback(j);
+		if (rc >= 0 && pg_committed(j, id))
+			return id;
+		if (try_again(j, &tries))
+			goto again;
 		return rc < 0 ? rc : -1;
 	}
 	return id;
@@ -1230,17 +1317,23 @@ pg_begin(struct journal *j, json_t *pending)
 static int
 pg_finish(struct journal *j, int64_t id, json_t *outcome)
 {
+	int tries = 0;
+
+again:
 	j->decided[0] = '\0';
 	j->err[0] = '\0';
-	if (id <= 0) {
+	if (id <= 0 || j->impl == NULL) {
 		snprintf(j->err, sizeof(j->err), "the journal is not open");
 		return -1;
 	}
+	((struct pg *)j->impl)->again = 0;
 	if (pg_begin_write(j) == 0 && finish_locked(j, id, outcome) == 0 &&
 	    pg_commit(j) == 0)
 		return 0;
 	pg_rollback(j);
 	j->decided[0] = '\0';
+	if (try_again(j, &tries))
+		goto again;
 	/*
 	 * The session was lost (a reset, the server restarted): the outcome
 	 * is held here and tried once more on a new one; the pending record
@@ -1278,7 +1371,7 @@ pg_undelivered(struct journal *j, int64_t id)
 }
 
 static int
-pg_settle(struct journal *j, const char *op, const char *rid,
+settle_once(struct journal *j, const char *op, const char *rid,
     const char *state, const char *gc_id, const char *reason)
 {
 	struct params p = { .n = 0 };
@@ -1329,6 +1422,21 @@ done:
 	if (rc != 0)
 		pg_rollback(j);
 	return rc < 0 ? -1 : rc;
+}
+
+/* settle_once, again after a serialization failure or a deadlock */
+static int
+pg_settle(struct journal *j, const char *op, const char *rid,
+    const char *state, const char *gc_id, const char *reason)
+{
+	int rc, tries = 0;
+
+	do {
+		if (j->impl)
+			((struct pg *)j->impl)->again = 0;
+		rc = settle_once(j, op, rid, state, gc_id, reason);
+	} while (rc == -1 && try_again(j, &tries));
+	return rc;
 }
 
 /* ---- reading ---- */
@@ -1670,7 +1778,7 @@ failed:
 	"state = 'issued')"
 
 static long
-pg_prune(struct journal *j, const char *before, int dry_run)
+prune_once(struct journal *j, const char *before, int dry_run)
 {
 	static const char keep[] = "INSERT INTO pruned (kind, key, "
 	    "operation, state, time, updated) SELECT kind, key, operation, "
@@ -1720,6 +1828,21 @@ pg_prune(struct journal *j, const char *before, int dry_run)
 fail:
 	pg_rollback(j);
 	return -1;
+}
+
+/* prune_once, again after a serialization failure or a deadlock */
+static long
+pg_prune(struct journal *j, const char *before, int dry_run)
+{
+	long rc;
+	int tries = 0;
+
+	do {
+		if (j->impl)
+			((struct pg *)j->impl)->again = 0;
+		rc = prune_once(j, before, dry_run);
+	} while (rc == -1 && try_again(j, &tries));
+	return rc;
 }
 
 static int	pg_restore_begin(struct journal *);

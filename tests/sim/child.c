@@ -5,6 +5,7 @@
  * (-Wl,--wrap=...), and SQLite's files behind a fault-injecting VFS.  No
  * line of src/ knows about it.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -14,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "../../src/http.h"
@@ -27,7 +30,8 @@ struct shared *sim_shared;
 
 const char *const disk_fault_name[D_NFAULTS] = {
 	"none", "disk-full", "eio-write", "eio-read", "eio-sync", "busy",
-	"full-after-pending",
+	"full-after-pending", "pg-reset", "pg-reset-after-commit",
+	"pg-serialization", "pg-deadlock", "pg-failover",
 };
 
 static int in_child;		/* the wrappers are live */
@@ -35,6 +39,7 @@ static int cfd = -1;		/* the socket to the parent */
 static struct child_plan plan;
 static uint64_t rng;
 static int nwrites, nreads, nsyncs, nlocks, npending, full;
+static int nstmts, ncommits, ntx, intx, pgfired;
 
 int	agcod_main(int, char **);
 
@@ -527,6 +532,190 @@ vfs_install(void)
 	simio.xFetch = s_fetch;
 	simio.xUnfetch = s_unfetch;
 	sqlite3_vfs_register(&simvfs, 1);
+}
+
+/*
+ * ---- the PostgreSQL store's faults: libpq's calls of journal_pg.c ----
+ *
+ * The server is real; what the wrappers change is what the connection
+ * does.  A reset is a real one (the socket shut down: libpq sees the
+ * server gone, the server sees the client gone and rolls back); a
+ * serialization failure or deadlock is the server's own error (a DO block
+ * raising that SQLSTATE in place of the statement, aborting the
+ * transaction as the real one does).  A wait for the journal's advisory
+ * lock becomes pg_try_advisory_xact_lock and virtual sleeps, as SQLite's
+ * busy handler: a run blocked in the server could never be interleaved.
+ */
+
+PGresult *__real_PQexec(PGconn *, const char *);
+PGresult *__real_PQexecParams(PGconn *, const char *, int, const Oid *,
+	    const char *const *, const int *, const int *, int);
+int	__real_PQsendQueryParams(PGconn *, const char *, int, const Oid *,
+	    const char *const *, const int *, const int *, int);
+PGresult *__wrap_PQexec(PGconn *, const char *);
+PGresult *__wrap_PQexecParams(PGconn *, const char *, int, const Oid *,
+	    const char *const *, const int *, const int *, int);
+int	__wrap_PQsendQueryParams(PGconn *, const char *, int, const Oid *,
+	    const char *const *, const int *, const int *, int);
+
+#define XACT_LOCK	"SELECT pg_advisory_xact_lock("
+#define SQLSTATE_DO	"DO $$BEGIN RAISE EXCEPTION '%s' USING ERRCODE = " \
+	"'%s'; END$$"
+
+static void
+pg_reset(PGconn *c)
+{
+	int fd = PQsocket(c);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+static void
+pg_note(PGconn *c)
+{
+	if (c && PQstatus(c) == CONNECTION_OK && plan.slot >= 0 &&
+	    plan.slot < SIM_MAXSLOTS)
+		sim_shared->pg_backend[plan.slot] = PQbackendPID(c);
+}
+
+static int
+word(const char *sql, const char *w)
+{
+	return strncasecmp(sql, w, strlen(w)) == 0;
+}
+
+/* the advisory lock, waited for in virtual time */
+static PGresult *
+pg_xact_lock(PGconn *c, const char *sql)
+{
+	char try[256];
+	PGresult *r;
+
+	snprintf(try, sizeof(try), "SELECT pg_try_advisory_xact_lock(%s",
+	    sql + strlen(XACT_LOCK));
+	for (;;) {
+		r = __real_PQexec(c, try);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK ||
+		    strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+			return r;
+		PQclear(r);
+		yield(M_SLEEP, 0, 1000000, NULL, 0, NULL);
+	}
+}
+
+/*
+ * Before a statement: the crash point mid-commit, a reset, or the
+ * server's serialization failure in its place (*r set: that is the
+ * statement's result).  1: the statement is a COMMIT that is to be reset
+ * once it arrived.
+ */
+static int
+pg_before(PGconn *c, const char *sql, PGresult **r)
+{
+	int commit = word(sql, "COMMIT"), end = commit ||
+	    word(sql, "ROLLBACK"), k = nstmts++, tx = intx && !end;
+	char q[160];
+
+	*r = NULL;
+	if (word(sql, "BEGIN"))
+		intx = 1;
+	else if (end)
+		intx = 0;
+	if (commit && plan.sync_points)
+		yield(M_POINT, P_SYNC, 0, NULL, 0, NULL);
+	if (pgfired)
+		return 0;
+	switch (plan.disk) {
+	case D_PG_RESET:
+		if (k == plan.disk_at) {
+			pgfired = 1;
+			pg_reset(c);
+		}
+		break;
+	case D_PG_RESET_COMMIT:
+		if (commit && ncommits++ == plan.disk_at % 4) {
+			pgfired = 1;
+			return 1;
+		}
+		break;
+	case D_PG_SERIAL:
+	case D_PG_DEADLOCK:
+		if (tx && ntx++ == plan.disk_at % 8) {
+			pgfired = 1;
+			snprintf(q, sizeof(q), SQLSTATE_DO, plan.disk ==
+			    D_PG_SERIAL ? "could not serialize access due to "
+			    "concurrent update" : "deadlock detected",
+			    plan.disk == D_PG_SERIAL ? "40001" : "40P01");
+			*r = __real_PQexec(c, q);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* after a COMMIT that arrived: the connection lost before its answer */
+static PGresult *
+pg_after(PGconn *c, const char *sql, PGresult *r, int reset)
+{
+	if (reset) {
+		PQclear(r);
+		pg_reset(c);
+		r = __real_PQexec(c, sql);	/* libpq's own error now */
+	}
+	pg_note(c);
+	return r;
+}
+
+PGresult *
+__wrap_PQexec(PGconn *c, const char *sql)
+{
+	PGresult *r;
+	int reset;
+
+	if (!in_child || !plan.pg)
+		return __real_PQexec(c, sql);
+	if ((reset = pg_before(c, sql, &r)) == 0 && r)
+		return r;
+	if (word(sql, XACT_LOCK))
+		r = pg_xact_lock(c, sql);
+	else
+		r = __real_PQexec(c, sql);
+	return pg_after(c, sql, r, reset);
+}
+
+PGresult *
+__wrap_PQexecParams(PGconn *c, const char *sql, int n, const Oid *types,
+    const char *const *v, const int *lens, const int *fmts, int rfmt)
+{
+	PGresult *r;
+	int reset;
+
+	if (!in_child || !plan.pg)
+		return __real_PQexecParams(c, sql, n, types, v, lens, fmts,
+		    rfmt);
+	if ((reset = pg_before(c, sql, &r)) == 0 && r)
+		return r;
+	if (n == 0 && word(sql, XACT_LOCK))
+		r = pg_xact_lock(c, sql);
+	else
+		r = __real_PQexecParams(c, sql, n, types, v, lens, fmts, rfmt);
+	return pg_after(c, sql, r, reset);
+}
+
+int
+__wrap_PQsendQueryParams(PGconn *c, const char *sql, int n, const Oid *types,
+    const char *const *v, const int *lens, const int *fmts, int rfmt)
+{
+	PGresult *r;
+
+	if (in_child && plan.pg && pg_before(c, sql, &r) == 0 && r) {
+		/* the failure is the query's: sent, it gets its own */
+		PQclear(r);
+	}
+	return __real_PQsendQueryParams(c, sql, n, types, v, lens, fmts, rfmt);
 }
 
 /* ---- the process ---- */

@@ -37,6 +37,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "sim.h"
@@ -55,6 +56,7 @@
 int	__real_clock_gettime(clockid_t, struct timespec *);
 static void rm_rf(const char *);
 static char *slurp(const char *);
+static int pg_setup(void);
 
 /* ---- seeded streams ---- */
 
@@ -139,8 +141,10 @@ struct proc {
 	int		 learned;	/* the operator has read its result */
 	int		 overlapped;	/* another run of its intent ran meanwhile */
 	int		 disk;		/* its disk fault */
+	int		 disk_at;
 	int		 c;		/* its action's variant */
 	int		 blocked;	/* killed: blocked outside the lockstep */
+	int		 failed_over;	/* its D_PG_FAILOVER happened */
 	uint64_t	 frng;
 	char		 rid[64];	/* the request id it was given */
 	char		 argv_text[512];
@@ -204,6 +208,17 @@ vlog(const char *fmt, ...)
 
 static const char *ignore = "";	/* --ignore: invariants not checked */
 static int force_disk = -1, force_disk_at;	/* --disk KIND@K */
+/*
+ * --store postgresql: the journal in a database of its own per history on
+ * AGCOD_TEST_PG's server (created in setup, dropped after), read by the
+ * invariants through libpq; the scheduler terminates its backends for a
+ * failover, and waits for a gone run's backend to be gone (a crashed
+ * run's locks are the server's to drop, in real time).
+ */
+static int pg_mode;
+static char pg_base[512];	/* host, port, user: key=value */
+static char pg_db[64];		/* this history's database */
+static PGconn *pg_admin, *pg_hist;
 
 static int
 fail(struct verdict *v, const char *name, const char *fmt, ...)
@@ -259,8 +274,13 @@ generate(struct history *h)
 			a->a = (int[]){ 60, 600, 1200, 7200, 90000 }[rnd(&g, 5)];
 		a->seed = rnd64(&g);
 		a->crash_at = rnd(&g, 100) < 25 ? rnd(&g, 14) : -1;
-		a->disk = rnd(&g, 100) < 15 ? 1 + rnd(&g, D_NFAULTS - 1) :
-		    D_NONE;
+		/* the store's faults: the disk's, or the server's */
+		if (pg_mode)
+			a->disk = rnd(&g, 100) < 30 ? D_PG_RESET + rnd(&g,
+			    D_NFAULTS - D_PG_RESET) : D_NONE;
+		else
+			a->disk = rnd(&g, 100) < 15 ? 1 + rnd(&g, D_NSQLITE -
+			    1) : D_NONE;
 		/* early faults hit the pending commit of a single run */
 		a->disk_at = rnd(&g, 2) ? rnd(&g, 16) : rnd(&g, 80);
 		a->retry_for = (int[]){ 0, 3, 20, 60 }[rnd(&g, 4)];
@@ -381,6 +401,8 @@ setup(uint64_t seed)
 	snprintf(p, sizeof(p), "%s/home", dir);
 	setenv("HOME", p, 1);
 	setenv("TZ", "UTC", 1);
+	if (pg_mode && pg_setup() == -1)
+		return -1;
 
 	ledger_reset(&L);
 	memset(procs, 0, sizeof(procs));
@@ -489,6 +511,157 @@ xread(int fd, void *p, size_t n)
 	return 0;
 }
 
+/* ---- the PostgreSQL mode's server side ---- */
+
+static int
+pg_count(const char *sql, const char *param)
+{
+	PGresult *r;
+	int n;
+
+	if (pg_hist == NULL)
+		return 0;
+	r = PQexecParams(pg_hist, sql, param ? 1 : 0, NULL, &param, NULL, NULL,
+	    0);
+	n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ?
+	    atoi(PQgetvalue(r, 0, 0)) : -1;
+	if (n == -1)
+		fprintf(stderr, "agcod-sim: %s: %s", sql, PQerrorMessage(pg_hist));
+	PQclear(r);
+	return n;
+}
+
+/* until no backend the query counts is left (bounded: 10 s real) */
+static void
+pg_wait(const char *sql, const char *param)
+{
+	int i;
+
+	for (i = 0; i < 5000 && pg_count(sql, param) > 0; i++)
+		poll(NULL, 0, 2);
+	if (i == 5000)
+		fprintf(stderr, "agcod-sim: a backend of %s outlived its run\n",
+		    pg_db);
+}
+
+/* run k's session is over: its backend gone, its locks released */
+static void
+pg_gone(int k)
+{
+	char pid[16];
+
+	if (sh->pg_backend[k] <= 0)
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)sh->pg_backend[k]);
+	pg_wait("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
+	    pid);
+	sh->pg_backend[k] = 0;
+}
+
+/* a failover: every session of the history's database cut, or (with
+ * SIM_PG_RESTART, a command) the server restarted */
+static void
+pg_failover(void)
+{
+	const char *restart = getenv("SIM_PG_RESTART");
+	int n;
+
+	/* a server of one's own (tests/sim/pg-own.sh): restarted */
+	if (restart && *restart) {
+		n = system(restart);
+		PQreset(pg_hist);
+		if (pg_admin)
+			PQreset(pg_admin);
+		vlog("failover: the journal's server restarted%s", n == 0 ? "" :
+		    " (the restart FAILED)");
+		return;
+	}
+	n = pg_count("SELECT count(pg_terminate_backend(pid)) FROM "
+	    "pg_stat_activity WHERE datname = current_database() AND pid <> "
+	    "pg_backend_pid()", NULL);
+
+	pg_wait("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+	    "current_database() AND pid <> pg_backend_pid()", NULL);
+	vlog("failover: %d session%s of the journal's server terminated", n,
+	    n == 1 ? "" : "s");
+}
+
+static int
+pg_admin_do(const char *sql)
+{
+	PGresult *r;
+	int ok;
+
+	if (pg_admin == NULL || PQstatus(pg_admin) != CONNECTION_OK) {
+		PQfinish(pg_admin);
+		pg_admin = PQconnectdb(getenv("AGCOD_TEST_PG"));
+	}
+	r = PQexec(pg_admin, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "agcod-sim: %s: %s", sql,
+		    PQerrorMessage(pg_admin));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static void
+pg_drop(void)
+{
+	char sql[128];
+
+	PQfinish(pg_hist);
+	pg_hist = NULL;
+	if (pg_db[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    pg_db);
+	pg_admin_do(sql);
+	pg_db[0] = '\0';
+}
+
+/*
+ * An empty journal database for the history: the worker's own database
+ * (created at its first history, dropped at its end), its schema dropped
+ * and made again for each history (a tenth of the time of a new database;
+ * the advisory locks are a database's: one history at a time in each).
+ * AGCOD_JOURNAL names it.
+ */
+static int
+pg_setup(void)
+{
+	char sql[128], conn[700];
+	PGresult *r;
+
+	if (pg_hist && PQstatus(pg_hist) != CONNECTION_OK)
+		PQreset(pg_hist);
+	if (pg_db[0] == '\0') {
+		snprintf(pg_db, sizeof(pg_db), "agcodsim_%d", (int)getpid());
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
+		if (pg_admin_do(sql) == -1) {
+			pg_db[0] = '\0';
+			return -1;
+		}
+		snprintf(conn, sizeof(conn), "%s dbname=%s", pg_base, pg_db);
+		pg_hist = PQconnectdb(conn);
+		if (PQstatus(pg_hist) != CONNECTION_OK) {
+			fprintf(stderr, "agcod-sim: %s", PQerrorMessage(pg_hist));
+			return -1;
+		}
+		setenv("AGCOD_JOURNAL", conn, 1);
+		return 0;
+	}
+	r = PQexec(pg_hist, "SET client_min_messages = warning; DROP SCHEMA "
+	    "public CASCADE; CREATE SCHEMA public");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "agcod-sim: %s", PQerrorMessage(pg_hist));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 static void
 reap(struct proc *p)
 {
@@ -499,6 +672,8 @@ reap(struct proc *p)
 	p->fd = -1;
 	while (waitpid(p->pid, &st, 0) == -1 && errno == EINTR)
 		;
+	if (pg_mode)
+		pg_gone((int)(p - procs));
 	if (!p->crashed && WIFSIGNALED(st))
 		p->died = WTERMSIG(st);
 	if (!p->crashed && WIFEXITED(st) && WEXITSTATUS(st) != 0)
@@ -624,7 +799,11 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	plan.disk_at = a ? a->disk_at : 0;
 	if (a && force_disk >= 0)
 		plan.disk_at = force_disk_at;
+	p->disk_at = plan.disk_at;
 	plan.sync_points = a ? a->crash_at >= 0 : 0;
+	plan.slot = nprocs;
+	plan.pg = pg_mode;
+	sh->pg_backend[nprocs] = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
 	fflush(NULL);
@@ -699,6 +878,11 @@ advance(struct proc *p)
 
 	step++;
 	sh->now_ns += NS / 1000;
+	if (p->disk == D_PG_FAILOVER && !p->failed_over &&
+	    p->steps >= p->disk_at % 12) {
+		p->failed_over = 1;
+		pg_failover();
+	}
 	if (p->crash_at >= 0 && p->steps >= p->crash_at) {
 		vlog("p%ld crash (%s)", (long)(p - procs), p->state ==
 		    S_POST_ACT ? "request on the wire, not arrived" : p->state ==
@@ -1141,8 +1325,10 @@ learn(struct proc *p)
 			    err_says(p, "has no CreateGiftCard")))
 				in->state = I_GONE;
 		} else if (rc == 65 || rc == 69 || rc == 77 || (rc == 74 &&
-		    nothing_sent(p)))
+		    nothing_sent(p) && in->state != I_UNKNOWN))
 			in->state = I_GONE;	/* refused: issue it again */
+		/* "nothing was sent" by a repeat of an id left unknown says
+		 * nothing of the run that left it so: repeat it again */
 		else
 			in->state = I_UNKNOWN;	/* repeat the same id */
 	}
@@ -1243,6 +1429,14 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 		else if (!p->crashed && !valid_exit(p->rc))
 			fail(v, "exit-code", "p%zu (agcod %s) exited %d, which "
 			    "the contract does not define (70: internal error)",
+			    i, p->argv_text, p->rc);
+		/* a serialization failure or a deadlock is the server's
+		 * "try again": the store retries it, the operator never
+		 * sees one (issue 21) */
+		if (pg_mode && !p->crashed && (err_says(p, "could not "
+		    "serialize access") || err_says(p, "deadlock detected")))
+			fail(v, "store-retry", "p%zu (agcod %s) exited %d on a "
+			    "serialization failure or deadlock, not retried",
 			    i, p->argv_text, p->rc);
 	}
 	/* no intent is issued twice */
@@ -1513,6 +1707,22 @@ check_open_records(struct verdict *v)
 	struct stat sb;
 	int step_rc;
 
+	if (pg_mode) {
+		PGresult *r;
+
+		if (v->name[0] || pg_hist == NULL)
+			return;
+		r = PQexec(pg_hist, "SELECT operation, request_id, count(*) "
+		    "FROM requests WHERE open = 1 GROUP BY operation, "
+		    "request_id HAVING count(*) > 1 LIMIT 1");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			fail(v, "two-open-records", "the journal holds %s "
+			    "open records of %s %s at step %lld",
+			    PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 0),
+			    PQgetvalue(r, 0, 1), (long long)step);
+		PQclear(r);	/* no table yet: nothing journaled */
+		return;
+	}
 	/* nothing committed since the last look: the same answer */
 	snprintf(p, sizeof(p), "%s/state/journal.db-wal", dir);
 	if (stat(p, &sb) == -1)
@@ -1625,6 +1835,7 @@ run_history(struct history *h, struct verdict *v)
 	crc = final_run(&sched, jcheck, NULL);
 	check(v, objs ? objs : json_array(), pending ? pending : json_array(),
 	    rc, crc);
+
 	json_decref(objs);
 	json_decref(pending);
 	for (i = 0; i < nprocs; i++) {
@@ -1714,11 +1925,38 @@ wall(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* AGCOD_TEST_PG's host, port and user, for each history's database */
+static int
+pg_base_of(const char *uri)
+{
+	PQconninfoOption *o, *opts;
+	char *err = NULL;
+	size_t n = 0;
+
+	if (uri == NULL || (opts = PQconninfoParse(uri, &err)) == NULL) {
+		fprintf(stderr, "agcod-sim: --store postgresql needs "
+		    "AGCOD_TEST_PG, a server's connection URI%s%s",
+		    err ? ": " : "\n", err ? err : "");
+		PQfreemem(err);
+		return -1;
+	}
+	for (o = opts; o->keyword; o++)
+		if (o->val && (strcmp(o->keyword, "host") == 0 ||
+		    strcmp(o->keyword, "port") == 0 ||
+		    strcmp(o->keyword, "user") == 0) && n < sizeof(pg_base))
+			n += (size_t)snprintf(pg_base + n, sizeof(pg_base) - n,
+			    "%s%s=%s", n ? " " : "", o->keyword, o->val);
+	PQconninfoFree(opts);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: agcod-sim [--seeds N] [--first S] [--jobs N] "
 	    "[--ignore INV,...] [--disk KIND@K] [--no-shrink]\n"
+	    "       [--store sqlite|postgresql]: the journal's store "
+	    "(postgresql: on AGCOD_TEST_PG)\n"
 	    "       agcod-sim --seed S [--keep I,J,...] [-v] [--ignore INV,...]\n"
 	    "       ... [--bench FILE]: append the throughput to FILE\n");
 	exit(64);
@@ -1758,7 +1996,8 @@ report(const struct history *h, const struct verdict *v, int shrunk)
 	}
 	if (kept(h) == h->nacts && !shrunk)
 		keep[0] = '\0';
-	printf("  replay: %s --seed %llu%s%s%s%s -v\n", bin,
+	printf("  replay: %s%s --seed %llu%s%s%s%s -v\n", bin,
+	    pg_mode ? " --store postgresql" : "",
 	    (unsigned long long)h->seed, keep[0] ? " --keep " : "", keep,
 	    ignore[0] ? " --ignore " : "", ignore);
 }
@@ -1902,11 +2141,24 @@ main(int argc, char **argv)
 			bench = argv[++i];
 		else if (strcmp(argv[i], "-v") == 0)
 			verbose = 1;
+		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "postgresql") == 0)
+				pg_mode = 1;
+			else if (strcmp(argv[i], "sqlite") != 0)
+				usage();
+		}
 		else
 			usage();
 	}
 	if (jobs < 1 || jobs > 64)
 		usage();
+	if (pg_mode && pg_base_of(getenv("AGCOD_TEST_PG")) == -1)
+		return 64;
+	/* tests/pg/pg-run's pg_virtualenv cluster has a password: libpq's
+	 * environment gives it to every run (never an argument) */
+	if (pg_mode && getenv("AGCOD_TEST_PG_PASSWORD"))
+		setenv("PGPASSWORD", getenv("AGCOD_TEST_PG_PASSWORD"), 1);
 	/* the agcod binary name its runs show: this one */
 	if (realpath("/proc/self/exe", bin) == NULL)
 		snprintf(bin, sizeof(bin), "%s", argv[0]);
@@ -1951,6 +2203,8 @@ main(int argc, char **argv)
 		setenv("SIM_TMP", d, 1);
 		worker(first + (unsigned)i, first + seeds, (unsigned)jobs, keeps,
 		    have_one, noshrink, &wt[i]);
+		if (pg_mode && !getenv("SIM_KEEP"))
+			pg_drop();
 		if (jobs > 1)
 			_exit(0);
 	}
@@ -1996,9 +2250,10 @@ main(int argc, char **argv)
 					snprintf(load, sizeof(load), "?");
 				fclose(la);
 			}
-			fprintf(f, "| %s | %ld | %s | %d | %llu | %ld | %.1f | "
+			fprintf(f, "| %s | %ld | %s | %d%s | %llu | %ld | %.1f | "
 			    "%.0f | %.0f |\n", when, sysconf(_SC_NPROCESSORS_ONLN),
-			    load, jobs, seeds, t.requests, el,
+			    load, jobs, pg_mode ? " (postgresql)" : "", seeds,
+			    t.requests, el,
 			    (double)(t.passed + t.failed) / el,
 			    (double)t.requests / el);
 			fclose(f);

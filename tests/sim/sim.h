@@ -52,9 +52,13 @@ struct reply {
 };
 
 /* what the parent shares with every child (MAP_SHARED) */
+#define SIM_MAXSLOTS	64
+
 struct shared {
 	int64_t		now_ns;		/* virtual time since the epoch below */
 	int64_t		epoch_s;	/* wall clock at now_ns == 0 */
+	/* each run's PostgreSQL backend (its last session's pid), by slot */
+	int32_t		pg_backend[SIM_MAXSLOTS];
 };
 
 /* the disk faults a child injects by itself (its own seeded stream) */
@@ -66,14 +70,24 @@ enum disk_fault {
 	D_EIO_SYNC,	/* one EIO on the k-th fsync */
 	D_BUSY,		/* SQLITE_BUSY on the k-th to k+9th lock */
 	D_FULL_PENDING,	/* ENOSPC from the (k mod 4)-th pending commit on */
+	/* the PostgreSQL store's faults (--store postgresql), libpq wrapped */
+	D_PG_RESET,	/* the connection reset before the k-th statement */
+	D_PG_RESET_COMMIT,	/* reset after the (k mod 4)-th COMMIT arrived */
+	D_PG_SERIAL,	/* 40001 for the (k mod 8)-th statement in a transaction */
+	D_PG_DEADLOCK,	/* 40P01 likewise */
+	D_PG_FAILOVER,	/* every backend of the database terminated at the
+			 * run's (k mod 12)-th step (the scheduler does it) */
 	D_NFAULTS
 };
+#define D_NSQLITE	D_PG_RESET	/* the SQLite store's: the ones before */
 
 struct child_plan {
 	uint64_t	seed;		/* its PRNG (request ids, jitter) */
 	int		disk;		/* enum disk_fault */
 	int		disk_at;	/* k */
-	int		sync_points;	/* yield at fsyncs */
+	int		sync_points;	/* yield at fsyncs (and COMMITs) */
+	int		slot;		/* its index in the history's runs */
+	int		pg;		/* the journal is in PostgreSQL */
 };
 
 /* child.c */
