@@ -50,6 +50,24 @@ ctx_state_dir(struct cmd_ctx *c)
 	return 0;
 }
 
+/* ratelimit.h's shared slots: the PostgreSQL journal's, for every host */
+static int
+rate_shared(void *arg, int cls, int max_rps, int64_t max_wait_ns,
+    int64_t *wait_ns, char *why, size_t n)
+{
+	struct cmd_ctx *c = arg;
+	int rc;
+
+	rc = journal_rate_reserve(&c->journal, c->prof.partner_id,
+	    c->prof.production ? "production" : "sandbox", cls, max_rps,
+	    max_wait_ns, wait_ns);
+	if (rc == 0 || rc == 1)
+		return rc;
+	snprintf(why, n, "cannot take a rate slot in the PostgreSQL journal: "
+	    "%s", rc == -1 ? c->journal.err : "it keeps none");
+	return -1;
+}
+
 int
 ctx_open_state(struct cmd_ctx *c, int journal)
 {
@@ -57,7 +75,9 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 
 	if (ctx_state_dir(c) == -1)
 		return EX_IOERR;
-	if (journal && !journal_is_open(&c->journal)) {
+	/* a PostgreSQL journal keeps the rate too: every sender opens it */
+	if ((journal || journal_elsewhere()) &&
+	    !journal_is_open(&c->journal)) {
 		if (journal_open(&c->journal, c->state_dir, JOURNAL_WRITE)
 		    == -1) {
 			msg_err("cannot open the journal in %s%s%s: %s; "
@@ -69,6 +89,14 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 		}
 		c->journal_read = 1;
 		say_import(&c->journal);
+	}
+	/* the database's slots, for every host: the state directory has no
+	 * part in sending */
+	if (!c->rl_ready && c->prof.partner_id[0] && journal_elsewhere()) {
+		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
+		c->rl.shared = rate_shared;
+		c->rl.shared_arg = c;
+		c->rl_ready = 1;
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&

@@ -257,7 +257,8 @@ def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
     finally:
         # its session ends (a crash): the server drops the lock with it
         sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'holder'")
+            "WHERE datname = current_database() AND application_name = "
+            "'holder'")
         holder.kill()
         holder.wait()
     r = agcod("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
@@ -303,7 +304,8 @@ def holding(pgdb, *statements):
 
 def release(pgdb, p):
     sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE application_name = 'holder'")
+        "WHERE datname = current_database() AND application_name = "
+        "'holder'")
     p.kill()
     p.wait()
 
@@ -401,13 +403,15 @@ def test_a_session_lost_at_the_rate_slot_is_taken_on_a_new_one(
         waiting = "0"
         for _ in range(2000):       # until agcod waits for the table
             waiting = sql(pgdb, "SELECT count(*) FROM pg_stat_activity "
-                          "WHERE application_name = 'agcod' AND "
+                          "WHERE datname = current_database() AND "
+                          "application_name = 'agcod' AND "
                           "wait_event_type = 'Lock'")
             if waiting == "1" or p.poll() is not None:
                 break
         assert waiting == "1"
         sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'agcod'")
+            "WHERE datname = current_database() AND application_name = "
+            "'agcod'")
     finally:
         release(pgdb, holder)
     out, err = p.communicate(timeout=60)
