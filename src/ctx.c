@@ -90,13 +90,20 @@ ctx_open_state(struct cmd_ctx *c, int journal)
 		c->journal_read = 1;
 		say_import(&c->journal);
 	}
-	/* the database's slots, for every host: the state directory has no
-	 * part in sending */
+	/*
+	 * The database's slots, for every host.  The state directory has no
+	 * part in sending then; it keeps the failures for support-draft if
+	 * it is safe (state_dir_make checks it as ever), and nothing if not.
+	 */
 	if (!c->rl_ready && c->prof.partner_id[0] && journal_elsewhere()) {
 		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
 		c->rl.shared = rate_shared;
 		c->rl.shared_arg = c;
 		c->rl_ready = 1;
+		if (state_dir_make(c->state_dir, why, sizeof(why)) == -1)
+			msg_verbose("the state directory '%s' cannot be used "
+			    "(%s): failures are not kept for support-draft",
+			    c->state_dir, why);
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&
