@@ -420,3 +420,16 @@ def test_a_session_lost_at_the_rate_slot_is_taken_on_a_new_one(
     assert sql(pgdb, "SELECT state FROM requests WHERE request_id = "
                f"'{rid}'") == "succeeded"
     assert sql(pgdb, "SELECT count(*) FROM rate") == "1"
+
+
+@needs_pg
+def test_funds_takes_its_slot_from_the_database(agcod, emu, pgdb):
+    """GetAvailableFunds journals nothing, but its one-a-second slot is the
+    database's too, so every host keeps to it"""
+    assert agcod("history", env=on(pgdb)).rc == 0
+    for _ in range(2):
+        r = agcod("funds", env=on(pgdb))
+        assert r.rc == 0, r
+    assert emu.throttled == 0
+    assert sql(pgdb, "SELECT count(*) FROM rate WHERE partner = 'Acme1' AND "
+               "environment = 'sandbox' AND funds_next IS NOT NULL") == "1"
