@@ -90,15 +90,17 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def three_hosts(agcod, tmp, journal, rows):
-    """three batch runs at once, each its own state directory; journal:
-    the PostgreSQL URI or None (SQLite each)"""
+def three_hosts(agcod, tmp, journal, rows, one_dir=False):
+    """three batch runs at once, each its own state directory (one_dir:
+    one for all, as on one host); journal: the PostgreSQL URI or None
+    (SQLite)"""
     emu, ca = run.start_emulator(tmp, max_rps=10)
     env = run.agcod_env(tmp, emu, ca)
     procs = []
     t0 = time.monotonic()
     for h in range(3):
-        e = dict(env, AGCOD_STATE_DIR=os.path.join(tmp, f"host{h}"))
+        e = dict(env, AGCOD_STATE_DIR=os.path.join(
+            tmp, "host" if one_dir else f"host{h}"))
         if journal:
             e["AGCOD_JOURNAL"] = journal
         csv = os.path.join(tmp, f"rows{h}.csv")
@@ -157,12 +159,15 @@ def main():
     cluster = Cluster()
     try:
         with tempfile.TemporaryDirectory(prefix="agcod-bench-") as tmp:
-            for name, journal in (
-                    ("PostgreSQL, one for all three", cluster.database("hosts")),
-                    ("SQLite, one each", None)):
-                d = os.path.join(tmp, name.split(",")[0])
+            for i, (name, journal, one) in enumerate((
+                    ("PostgreSQL, one for all three", cluster.database("hosts"),
+                     False),
+                    ("SQLite, one each", None, False),
+                    ("reference: one host (one state directory, its "
+                     "rate-limit file)", None, True))):
+                d = os.path.join(tmp, f"run{i}")
                 os.mkdir(d)
-                r = three_hosts(agcod, d, journal, rows)
+                r = three_hosts(agcod, d, journal, rows, one)
                 lines.append(f"| {name} | {r['accepted']} | {r['throttled']} "
                              f"| {r['rate']:.2f} | {r['rate'] * 10:.1f}% | "
                              f"{r['wall']:.1f} | "

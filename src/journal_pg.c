@@ -1757,11 +1757,11 @@ static const char rate_take[] =
     "INSERT INTO rate AS rate (partner, environment, next_slot,"
     " funds_next, owner) VALUES ($1, $2, clock_timestamp() +"
     " $3::bigint * interval '1 microsecond', CASE WHEN $4::int = 1 THEN"
-    " clock_timestamp() + interval '1010 ms' END, pg_backend_pid())"
+    " clock_timestamp() + interval '1025 ms' END, pg_backend_pid())"
     " ON CONFLICT (partner, environment) DO UPDATE SET"
     " next_slot = " RATE_SLOT " + $3::bigint * interval '1 microsecond',"
     " funds_next = CASE WHEN $4::int = 1 THEN " RATE_SLOT " +"
-    " interval '1010 ms' ELSE rate.funds_next END,"
+    " interval '1025 ms' ELSE rate.funds_next END,"
     " owner = pg_backend_pid()"
     " WHERE " RATE_SLOT " <= clock_timestamp() + $5::bigint *"
     " interval '1 microsecond'"
@@ -1775,7 +1775,8 @@ static const char rate_probe[] =
     "::bigint) FROM rate WHERE partner = $1 AND environment = $2";
 
 /*
- * Slots 2.5% wider than 1/max_rps (ratelimit.c's are 1%): between a slot
+ * Slots 2.5% wider than 1/max_rps, and than a second for GetAvailableFunds
+ * (ratelimit.c's are 1%): between a slot
  * and the wire are a round trip to the server and another host's
  * scheduler, and a late request brings the next ten closer together.
  * At most 2.5% of the rate is given up for it (bench/results.md: the

@@ -430,6 +430,5 @@ def test_funds_takes_its_slot_from_the_database(agcod, emu, pgdb):
     for _ in range(2):
         r = agcod("funds", env=on(pgdb))
         assert r.rc == 0, r
-    assert emu.throttled == 0
     assert sql(pgdb, "SELECT count(*) FROM rate WHERE partner = 'Acme1' AND "
                "environment = 'sandbox' AND funds_next IS NOT NULL") == "1"
