@@ -33,6 +33,7 @@
 #include "journal.h"
 #include "journal_state.h"
 #include "journal_store.h"
+#include "timeutil.h"
 
 #define CONNECT_TIMEOUT_MS	15000
 
@@ -1795,6 +1796,7 @@ static int
 rate_once(struct journal *j, struct params *p, int funds, int64_t *wait_ns)
 {
 	struct params q = { .n = 0 };
+	long long answered;
 	PGresult *r;
 	int rc;
 
@@ -1808,10 +1810,14 @@ rate_once(struct journal *j, struct params *p, int funds, int64_t *wait_ns)
 	if ((rc = PQntuples(r) == 1 ? 0 : 1) == 0)
 		*wait_ns = strtoll(PQgetvalue(r, 0, 0), NULL, 10) * 1000;
 	PQclear(r);
+	answered = mono_ms();
 	if (pq_do(j, "COMMIT", NULL) == -1) {
 		pg_rollback(j);
 		return -1;
 	}
+	/* the wait counts from the slot's answer, not from the commit's */
+	if (rc == 0 && (*wait_ns -= (mono_ms() - answered) * 1000000) < 0)
+		*wait_ns = 0;
 	if (rc == 1) {
 		p_text(&q, p->v[0]);
 		p_text(&q, p->v[1]);
