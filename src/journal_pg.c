@@ -97,9 +97,10 @@ static const char pg_schema_v2[] =
  * The rate slots of a partner in an environment, shared by every host
  * (pg_rate_reserve): when the next request may go, and the next
  * GetAvailableFunds, on the server's clock; owner is the server process
- * of the session that took the last one (for a reader).  UNLOGGED: a slot is worth less
- * than a WAL flush before each request, and after a server crash the
- * table starts empty, as the schedule does after a reboot.
+ * of the session that took the last one (for a reader).  UNLOGGED: a
+ * slot is worth less than a WAL flush before each request, and after a
+ * server crash the table starts empty, as the schedule does after a
+ * reboot.
  */
 static const char pg_schema_v3[] =
     "CREATE UNLOGGED TABLE rate (partner TEXT NOT NULL,"
@@ -1777,11 +1778,10 @@ static const char rate_probe[] =
 
 /*
  * Slots 2.5% wider than 1/max_rps, and than a second for GetAvailableFunds
- * (ratelimit.c's are 1%): between a slot
- * and the wire are a round trip to the server and another host's
- * scheduler, and a late request brings the next ten closer together.
- * At most 2.5% of the rate is given up for it (bench/results.md: the
- * three-host goal is 97%).
+ * (ratelimit.c's are 1%): between a slot and the wire are a round trip
+ * to the server and another host's scheduler, and a late request brings
+ * the next ten closer together.  At most 2.5% of the rate is given up
+ * for it (bench/results.md: the three-host goal is 97%).
  */
 #define RATE_GAP_US(rps)	(1025000 / ((rps) > 0 ? (rps) : 10))
 
@@ -1802,8 +1802,7 @@ rate_once(struct journal *j, struct params *p, int funds, int64_t *wait_ns)
 
 	if (pg_exec(j, RATE_BEGIN) == -1)
 		return -1;
-	if ((r = pq(j, "the rate table",
-	    rate_take, p)) == NULL) {
+	if ((r = pq(j, "the rate table", rate_take, p)) == NULL) {
 		pg_rollback(j);
 		return -1;
 	}
@@ -1822,8 +1821,7 @@ rate_once(struct journal *j, struct params *p, int funds, int64_t *wait_ns)
 		p_text(&q, p->v[0]);
 		p_text(&q, p->v[1]);
 		p_int(&q, funds);
-		if ((r = pq(j, "the PostgreSQL journal's rate table", rate_probe,
-		    &q)) == NULL)
+		if ((r = pq(j, "the rate table", rate_probe, &q)) == NULL)
 			return -1;
 		if (PQntuples(r) == 1)
 			*wait_ns = strtoll(PQgetvalue(r, 0, 0), NULL, 10) * 1000;
