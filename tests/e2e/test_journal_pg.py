@@ -311,6 +311,7 @@ def release(pgdb, p):
 
 
 @needs_pg
+@pytest.mark.serial
 def test_two_hosts_on_one_database_share_one_rate_limit(
         agcod, emu, certs, pgdb, tmp_path):
     """two hosts (state directories of their own) with one database: at
