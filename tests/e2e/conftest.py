@@ -70,6 +70,10 @@ def pytest_configure(config):
         "markers", "pg_gap: a rule the SQLite store has and the PostgreSQL "
         "store does not have yet (issue 21); not run on "
         "AGCOD_TEST_STORE=postgresql")
+    config.addinivalue_line(
+        "markers", "serial: asserts how the emulator saw the requests' "
+        "spacing (no throttle), which other tests running beside it would "
+        "disturb; make test runs these alone, after the parallel workers")
 
 
 def pytest_collection_modifyitems(config, items):

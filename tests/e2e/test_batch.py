@@ -6,6 +6,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from conftest import AGCOD, PARTNER
 
 
@@ -131,6 +133,7 @@ def test_kill_9_mid_batch_then_rerun_issues_each_row_once(agcod, emu, tmp_path):
     assert agcod("history", "--pending", "-o", "json").out == ""
 
 
+@pytest.mark.serial
 def test_two_batches_share_one_rate_limit(agcod, emu, certs, tmp_path):
     fa = write(tmp_path, "a.csv", "amount\n" + "1\n" * 15)
     fb = write(tmp_path, "b.csv", "amount\n" + "2\n" * 15)
@@ -160,6 +163,7 @@ def test_two_batches_share_one_rate_limit(agcod, emu, certs, tmp_path):
     assert len(rows) == 30 and all(r["state"] == "succeeded" for r in rows)
 
 
+@pytest.mark.serial
 def test_funds_from_two_processes_not_throttled(agcod, emu):
     """each process takes its GetAvailableFunds slot once its connection is
     up, just before the request goes out (issue 19), so on a busy machine

@@ -322,6 +322,7 @@ def test_a_slot_past_the_retry_budget_is_not_taken(agcod, emu):
     assert rl_path(agcod).read_text() == f"{slot} 0\n"
 
 
+@pytest.mark.serial
 def test_funds_one_a_second_across_processes(agcod, emu):
     make_state(agcod)
     t0 = time.monotonic()
@@ -332,6 +333,7 @@ def test_funds_one_a_second_across_processes(agcod, emu):
     assert emu.throttled == 0
 
 
+@pytest.mark.serial
 def test_batch_first_handshake_does_not_crowd_the_window(agcod, emu, tmp_path):
     """the first row waits for its slot, then a TLS handshake: row 11's slot
     must keep a full second after row 1 really went out"""
@@ -392,6 +394,7 @@ class SlowStart:
         self.sock.close()
 
 
+@pytest.mark.serial
 def test_rate_slot_is_taken_once_the_connection_is_up(agcod, emu):
     """issue 19: one funds call's TLS handshake takes 1.5 s; a second one
     starts meanwhile over a fast connection.  Each takes its slot once its
