@@ -470,6 +470,13 @@ bench: deps
 	@echo "bench: results in $(BENCH_OUT)"
 .PHONY: bench
 
+# the PostgreSQL journal: three hosts at one limit, and its cost per create
+# against SQLite's, on a cluster of its own (initdb/pg_ctl as postgres)
+bench-pg: $(PROG)
+	BENCH_OUT=$(BENCH_OUT) $(PYTHON) bench/pg.py ./$(PROG) $(BENCH_PG_ROWS)
+BENCH_PG_ROWS ?= 200
+.PHONY: bench-pg
+
 # ---- Debian package ----
 # make deb: dpkg-buildpackage in a copy of the source under build-deb/
 # (the tree stays clean), leaving build-deb/agcod_VERSION_ARCH.deb.

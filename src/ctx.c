@@ -101,27 +101,79 @@ ctx_journal_failed(const struct cmd_ctx *c)
 	return c->journal.config ? EX_CONFIG : EX_IOERR;
 }
 
+/* ratelimit.h's shared slots: the PostgreSQL journal's, for every host */
+static int
+rate_shared(void *arg, int cls, int max_rps, int64_t max_wait_ns,
+    int64_t *wait_ns, char *why, size_t n)
+{
+	struct cmd_ctx *c = arg;
+	int rc;
+
+	rc = journal_rate_reserve(&c->journal, c->prof.partner_id,
+	    c->prof.production ? "production" : "sandbox", cls, max_rps,
+	    max_wait_ns, wait_ns);
+	if (rc == 0 || rc == 1)
+		return rc;
+	snprintf(why, n, "cannot take a rate slot in the PostgreSQL journal: "
+	    "%s", rc == -1 ? c->journal.err : "it keeps none");
+	return -1;
+}
+
+/*
+ * The journal, where the profile puts it (a command that does not journal
+ * opens a PostgreSQL one all the same: it keeps every host's rate slots).
+ * 0, or an exit status after a message.
+ */
+static int
+open_journal(struct cmd_ctx *c, int journal)
+{
+	const char *where;
+
+	if (journal_is_open(&c->journal) ||
+	    (!journal && c->prof.partner_id[0] == '\0'))
+		return 0;
+	if ((where = ctx_journal_where(c)) == NULL)
+		return EX_CONFIG;
+	if (!journal && *where == '\0')
+		return 0;
+	if (journal_open_at(&c->journal, c->state_dir, where,
+	    JOURNAL_WRITE) == -1) {
+		msg_err("cannot open the journal in %s%s%s: %s; "
+		    "nothing was sent", *where ? "" : "'", *where ?
+		    db_named(where) : c->state_dir, *where ? "" : "'",
+		    c->journal.err);
+		return c->journal.config ? EX_CONFIG : EX_IOERR;
+	}
+	c->journal_read = 1;
+	ctx_say_import(&c->journal);
+	return 0;
+}
+
 int
 ctx_open_state(struct cmd_ctx *c, int journal)
 {
-	const char *where;
 	char why[200];
+	int rc;
 
 	if (ctx_state_dir(c) == -1)
 		return EX_IOERR;
-	if (journal && !journal_is_open(&c->journal)) {
-		if ((where = ctx_journal_where(c)) == NULL)
-			return EX_CONFIG;
-		if (journal_open_at(&c->journal, c->state_dir, where,
-		    JOURNAL_WRITE) == -1) {
-			msg_err("cannot open the journal in %s%s%s: %s; "
-			    "nothing was sent", *where ? "" : "'", *where ?
-			    db_named(where) : c->state_dir, *where ? "" : "'",
-			    c->journal.err);
-			return c->journal.config ? EX_CONFIG : EX_IOERR;
-		}
-		c->journal_read = 1;
-		ctx_say_import(&c->journal);
+	if ((rc = open_journal(c, journal)) != 0)
+		return rc;
+	/*
+	 * The database's slots, for every host.  The state directory has no
+	 * part in sending then; it keeps the failures for support-draft if
+	 * it is safe (state_dir_make checks it as ever), and nothing if not.
+	 */
+	if (!c->rl_ready && c->prof.partner_id[0] && c->prof.journal[0] &&
+	    journal_is_open(&c->journal)) {
+		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
+		c->rl.shared = rate_shared;
+		c->rl.shared_arg = c;
+		c->rl_ready = 1;
+		if (state_dir_make(c->state_dir, why, sizeof(why)) == -1)
+			msg_verbose("the state directory '%s' cannot be used "
+			    "(%s): failures are not kept for support-draft",
+			    c->state_dir, why);
 	}
 	/* without a usable state directory the rate is this process's own */
 	if (!c->rl_ready && c->prof.partner_id[0] &&

@@ -283,3 +283,15 @@ journal_batch_lock(struct journal *j, const char *batch, char *why,
 		return JOURNAL_LOCK_LOCAL;
 	return store(j)->batch_lock(j, batch, why, len);
 }
+
+int
+journal_rate_reserve(struct journal *j, const char *partner,
+    const char *environment, int cls, int max_rps, int64_t max_wait_ns,
+    int64_t *wait_ns)
+{
+	*wait_ns = 0;
+	if (store(j)->rate_reserve == NULL)
+		return JOURNAL_LOCK_LOCAL;
+	return store(j)->rate_reserve(j, partner, environment, cls, max_rps,
+	    max_wait_ns, wait_ns);
+}

@@ -240,6 +240,17 @@ struct journal_copied {
 };
 int	journal_copy(struct journal *dst, struct journal *src,
 	    struct journal_copied *n, struct journal **failed);
+/*
+ * A slot of the partner's rate in an environment (ratelimit.h's class
+ * cls, max_rps a second), where the store keeps it (PostgreSQL: one
+ * schedule for every host, on the server's clock), taken atomically: 0
+ * with *wait_ns until it; 1 when it is more than max_wait_ns away
+ * (*wait_ns: how far; nothing reserved); -1 with j->err;
+ * JOURNAL_LOCK_LOCAL: the state directory keeps it (ratelimit.c's file).
+ */
+int	journal_rate_reserve(struct journal *, const char *partner,
+	    const char *environment, int cls, int max_rps,
+	    int64_t max_wait_ns, int64_t *wait_ns);
 /* card, load or physical, by operation name; NULL if not journaled */
 const char *journal_kind(const char *op);
 

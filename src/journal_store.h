@@ -55,13 +55,13 @@ struct journal_store {
 	 * the batch lock is cmd_batch.c's flock on STATE_DIR/batch-ID.lock,
 	 * the rate slots ratelimit.c's STATE_DIR/ratelimit-PARTNER.
 	 * batch_lock: 0 held until the store closes, 1 held by another run,
-	 * -1 with why.  rate_reserve: the slot (CLOCK_REALTIME ns) this
-	 * request of rate class cls may go at, taken atomically.
+	 * -1 with why.  rate_reserve: journal_rate_reserve's.
 	 */
 	int	(*batch_lock)(struct journal *, const char *batch, char *why,
 		    size_t len);
 	int	(*rate_reserve)(struct journal *, const char *partner,
-		    int cls, int max_rps, int64_t *slot_ns);
+		    const char *environment, int cls, int max_rps,
+		    int64_t max_wait_ns, int64_t *wait_ns);
 	/*
 	 * journal copy (journal_copy.c).  rows: every row of table
 	 * ("requests", "objects", "pruned") as stored, oldest first, to fn

@@ -12,6 +12,8 @@
  * CLOCK_MONOTONIC: system-wide, and it does not step with the wall clock.
  * It restarts at boot, so a slot far ahead is a file from before a reboot
  * (or from an older agcod, which wrote wall-clock times) and is reset.
+ * With a PostgreSQL journal the slots are its rate table's, for every
+ * host (r->shared, journal_rate_reserve), and only the waiting is here.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -99,6 +101,15 @@ sleep_ns(int64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+static void
+sleep_until(int64_t slot)
+{
+	int64_t now;
+
+	while ((now = rl_now()) < slot)
+		sleep_ns(slot - now);
+}
+
 /* the open, locked state file, or -1 with why */
 static int
 open_locked(const char *path, char *why, size_t n)
@@ -171,6 +182,21 @@ ratelimit_acquire(struct ratelimit *r, int cls, int64_t latest,
 	int fd = -1;
 
 	*wait = 0;
+	if (r->shared) {
+		now = rl_now();
+		switch (r->shared(r->shared_arg, cls, r->max_rps, latest - now,
+		    wait, why, n)) {
+		case 0:
+			break;
+		case 1:
+			return RL_LATE;
+		default:
+			return RL_ERROR;
+		}
+		/* the wait counts from the store's answer */
+		sleep_until(rl_now() + *wait);
+		return RL_GO;
+	}
 	if (r->path[0] == '\0') {
 		now = rl_now();
 		slot = rl_reserve_by(&r->local, now, r->max_rps, cls, latest);
@@ -206,8 +232,7 @@ ratelimit_acquire(struct ratelimit *r, int cls, int64_t latest,
 		return RL_LATE;
 	}
 	*wait = slot - now;
-	while ((now = rl_now()) < slot)
-		sleep_ns(slot - now);
+	sleep_until(slot);
 	return RL_GO;
 }
 

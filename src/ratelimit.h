@@ -42,6 +42,16 @@ struct ratelimit {
 	char		path[PATH_MAX];	/* "" : this process's own rate */
 	int		max_rps;
 	struct rl_state	local;
+	/*
+	 * Set: the slots are a shared store's (the PostgreSQL journal's,
+	 * for every host), not path's: 0 taken with *wait_ns until it, 1
+	 * more than max_wait_ns away (nothing taken; *wait_ns how far), -1
+	 * with why.  This file still does the waiting.
+	 */
+	int		(*shared)(void *arg, int cls, int max_rps,
+			    int64_t max_wait_ns, int64_t *wait_ns, char *why,
+			    size_t whylen);
+	void		*shared_arg;
 };
 
 /* state_dir NULL: a rate of this process alone */

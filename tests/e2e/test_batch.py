@@ -134,9 +134,18 @@ def test_kill_9_mid_batch_then_rerun_issues_each_row_once(agcod, emu, tmp_path):
 
 
 @pytest.mark.serial
-def test_two_batches_share_one_rate_limit(agcod, emu, tmp_path):
+def test_two_batches_share_one_rate_limit(agcod, emu, certs, tmp_path):
     fa = write(tmp_path, "a.csv", "amount\n" + "1\n" * 15)
     fb = write(tmp_path, "b.csv", "amount\n" + "2\n" * 15)
+    allowed = 10
+    if agcod.pg:
+        # the database's slots keep 2.5% (25 ms a second) of slack at the
+        # ceiling, less than a loaded test machine's lateness: shared at 5
+        # a second against a service allowing 7 (two limits would send 10);
+        # at the ceiling it is make bench-pg's to measure
+        agcod.write_config(endpoint=emu.endpoint, ca_bundle=certs[0],
+                           max_rps=5)
+        emu.max_rps = allowed = 7
     # the creates' limit: the funds' 1/s between two processes is
     # test_funds_from_two_processes_not_throttled's
     procs = [subprocess.Popen([AGCOD, "batch", "create", str(f), "-o", "json",
@@ -148,8 +157,8 @@ def test_two_batches_share_one_rate_limit(agcod, emu, tmp_path):
     assert emu.throttled == 0
     assert emu.state.creates == 30
     times = sorted(q["time"] for q in emu.requests())
-    for i in range(len(times) - 10):
-        assert times[i + 10] - times[i] >= 1.0 - 0.005   # ≤ 10 in any second
+    for i in range(len(times) - allowed):
+        assert times[i + allowed] - times[i] >= 1.0 - 0.005   # ≤ allowed a second
     rows = agcod.journal()                              # nothing lost
     assert len(rows) == 30 and all(r["state"] == "succeeded" for r in rows)
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import AGCOD, KEY_ID, PARTNER, ROOT, SECRET
+from conftest import AGCOD, KEY_ID, PARTNER, ROOT, SECRET, STORE
 
 LEGACY = os.path.join(ROOT, "tests", "data", "journal-0.1.jsonl")
 LEGACY_ENDPOINT = "https://127.0.0.1:33005"
@@ -821,7 +821,21 @@ def test_a_version_1_journal_is_mended_on_migration(agcod, emu):
     assert agcod("history", "--pending", "-o", "json").out == ""
 
 
-@pytest.mark.sqlite_file
+# On the PostgreSQL store the state directory keeps nothing a send needs
+# (the journal, the rate slots and the batch lock are the database's): an
+# unsafe one is not refused, but nothing is written there (key reminders
+# and failure traces check it just the same and do without it).
+def unsafe_state_dir(agcod, emu, r, where):
+    if STORE == "postgresql":
+        assert r.rc == 0, r
+        assert not where.exists()
+        assert len(emu.requests()) == 1
+        return True
+    assert r.rc == 74 and "cannot be used" in r.err, r
+    assert emu.requests() == []
+    return False
+
+
 def test_a_group_writable_parent_of_the_state_dir_is_refused(agcod, emu):
     """another member of the group could rename the state directory away"""
     shared = agcod.tmp / "shared"
@@ -829,15 +843,15 @@ def test_a_group_writable_parent_of_the_state_dir_is_refused(agcod, emu):
     os.chmod(shared, 0o770)
     r = agcod("create", "--amount", "1",
               env={"AGCOD_STATE_DIR": str(shared / "state")})
-    assert r.rc == 74 and "cannot be used" in r.err and str(shared) in r.err, r
-    assert emu.requests() == []
+    if unsafe_state_dir(agcod, emu, r, shared / "state"):
+        return
+    assert str(shared) in r.err, r
     os.chmod(shared, 0o750)             # readable by the group is fine
     r = agcod("create", "--amount", "1",
               env={"AGCOD_STATE_DIR": str(shared / "state")})
     assert r.rc == 0, r
 
 
-@pytest.mark.sqlite_file
 def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
     """the link lives in a directory others can write: they could repoint it"""
     real = agcod.tmp / "real"
@@ -848,9 +862,8 @@ def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
     os.symlink(real, open_dir / "link")
     r = agcod("create", "--amount", "1",
               env={"AGCOD_STATE_DIR": str(open_dir / "link" / "state")})
-    assert r.rc == 74 and "cannot be used" in r.err, r
-    assert not (real / "state").exists()
-    assert emu.requests() == []
+    if unsafe_state_dir(agcod, emu, r, real / "state"):
+        return
     # the same link in a directory of the user's alone is followed
     os.chmod(open_dir, 0o700)
     r = agcod("create", "--amount", "1",
@@ -859,7 +872,6 @@ def test_a_symlinked_parent_others_could_swap_is_refused(agcod, emu):
     assert (real / "state" / "journal.db").exists()
 
 
-@pytest.mark.sqlite_file
 def test_a_link_owned_by_another_user_in_a_sticky_dir_is_refused(agcod, emu):
     """in /tmp-like directories, only links of root's or the user's count"""
     sticky = agcod.tmp / "sticky"
@@ -871,5 +883,4 @@ def test_a_link_owned_by_another_user_in_a_sticky_dir_is_refused(agcod, emu):
     os.lchown(sticky / "link", 65534, 65534)
     r = agcod("create", "--amount", "1",
               env={"AGCOD_STATE_DIR": str(sticky / "link" / "state")})
-    assert r.rc == 74 and "cannot be used" in r.err, r
-    assert emu.requests() == []
+    unsafe_state_dir(agcod, emu, r, real / "state")

@@ -56,10 +56,10 @@ def on(uri):
 @needs_pg
 def test_schema_is_created_versioned_with_its_unique_rules(agcod, pgdb):
     agcod("history", env=on(pgdb))
-    assert sql(pgdb, "SELECT value FROM meta WHERE key = 'schema'") == "2"
+    assert sql(pgdb, "SELECT value FROM meta WHERE key = 'schema'") == "3"
     tables = sql(pgdb, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
                  " FROM pg_tables WHERE schemaname = 'public'")
-    assert tables == "meta,objects,pruned,requests"
+    assert tables == "meta,objects,pruned,rate,requests"
     # one open record per (operation, request id); closed ones any number
     row = ("INSERT INTO requests (time, state, operation, request_id, open)"
            " VALUES ('2026-01-01T00:00:00Z', 'pending', 'CreateGiftCard',"
@@ -85,10 +85,10 @@ def test_schema_is_created_versioned_with_its_unique_rules(agcod, pgdb):
 @needs_pg
 def test_a_newer_schema_is_refused_and_nothing_is_sent(agcod, emu, pgdb):
     agcod("history", env=on(pgdb))
-    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    sql(pgdb, "UPDATE meta SET value = '4' WHERE key = 'schema'")
     r = agcod("create", "--amount", "1", env=on(pgdb))
     assert r.rc == 74, r
-    assert "schema version 3, newer than this agcod knows (2)" in r.err
+    assert "schema version 4, newer than this agcod knows (3)" in r.err
     assert "use a newer agcod" in r.err
     assert emu.requests() == []
 
@@ -179,7 +179,7 @@ def test_messages_name_the_database_without_the_password(agcod, emu, pgdb):
         netloc = f"{user}:{PW}@{rest}"
     uri = pg_uri(pgdb, netloc=netloc)
     agcod("history", env={"AGCOD_JOURNAL": uri})
-    sql(pgdb, "UPDATE meta SET value = '3' WHERE key = 'schema'")
+    sql(pgdb, "UPDATE meta SET value = '4' WHERE key = 'schema'")
     r = agcod("journal", "check", env={"AGCOD_JOURNAL": uri})
     assert r.rc == 74, r
     assert "newer than this agcod knows" in r.err
@@ -257,7 +257,8 @@ def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
     finally:
         # its session ends (a crash): the server drops the lock with it
         sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'holder'")
+            "WHERE datname = current_database() AND application_name = "
+            "'holder'")
         holder.kill()
         holder.wait()
     r = agcod("batch", "create", str(f), "--batch-id", "wk1", env=on(pgdb))
@@ -282,3 +283,153 @@ def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
     r = b("batch", "create", str(g), "--batch-id", "wk2", env=on(pgdb))
     assert "being run by another" not in r.err, r
     assert r.rc in (0, 75), r
+
+
+# ---- one rate limit across hosts (the rate table) ----
+
+def holding(pgdb, *statements):
+    """another session, its statements run (the last one sleeps): the
+    Popen, once the one before the sleep has printed 'held'"""
+    env = dict(os.environ, PGAPPNAME="holder")
+    if PW:
+        env["PGPASSWORD"] = PW
+    args = ["psql", "-X", "-q", "-At", "-d", pgdb]
+    for s in statements + ("SELECT 'held'", "SELECT pg_sleep(60)"):
+        args += ["-c", s]
+    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+    while p.stdout.readline().strip() != "held":
+        assert p.poll() is None, "the holder ended"
+    return p
+
+
+def release(pgdb, p):
+    sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = "
+        "'holder'")
+    p.kill()
+    p.wait()
+
+
+@needs_pg
+@pytest.mark.serial
+def test_two_hosts_on_one_database_share_one_rate_limit(
+        agcod, emu, certs, pgdb, tmp_path):
+    """two hosts (state directories of their own) with one database: at
+    max_rps = 2 each alone would send up to 4 a second between them, which
+    a service allowing 3 throttles; their slots come from one row of the
+    rate table, so together they send 2 a second and none is throttled.
+    No state directory keeps a rate-limit file."""
+    from conftest import AGCOD, Agcod
+    other = tmp_path / "host-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    for h in (agcod, b):
+        h.write_config(endpoint=emu.endpoint, ca_bundle=certs[0], max_rps=2)
+    emu.max_rps = 3
+    files = []
+    for name in ("a", "b"):
+        f = tmp_path / f"{name}.csv"
+        f.write_text("amount\n" + "".join(f"{i}\n" for i in range(1, 7)))
+        files.append(f)
+    procs = [subprocess.Popen([AGCOD, "batch", "create", str(f), "-o",
+                               "json"], env={**h.env, **on(pgdb)}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+             for h, f in ((agcod, files[0]), (b, files[1]))]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert emu.throttled == 0
+    assert len(emu.requests("CreateGiftCard")) == 12
+    assert sql(pgdb, "SELECT partner || ' ' || environment FROM rate") == \
+        "Acme1 sandbox"
+    for h in (agcod, b):
+        assert not any(p.name.startswith("ratelimit-")
+                       for p in h.state.iterdir()) \
+            if h.state.exists() else True
+
+
+@needs_pg
+def test_a_version_2_database_gains_the_rate_table(agcod, emu, pgdb):
+    """the migration to schema 3 adds the rate table to a journal written
+    before it, and keeps what the journal holds"""
+    assert agcod("create", "--amount", "1", env=on(pgdb)).rc == 0
+    sql(pgdb, "DROP TABLE rate; UPDATE meta SET value = '2' "
+        "WHERE key = 'schema'")
+    r = agcod("create", "--amount", "2", env=on(pgdb))
+    assert r.rc == 0, r
+    assert sql(pgdb, "SELECT value FROM meta WHERE key = 'schema'") == "3"
+    assert sql(pgdb, "SELECT count(*) FROM rate") == "1"
+    assert sql(pgdb, "SELECT count(*) FROM requests WHERE state = "
+               "'succeeded'") == "2"
+
+
+@needs_pg
+def test_no_rate_slot_from_the_database_sends_nothing(agcod, emu, pgdb):
+    """the pending record is committed, then the slot cannot be taken (the
+    rate table locked past agcod's bound): the request is not sent
+    unpaced; the record is closed as not sent, so 74 is honest"""
+    rid = "Acme1NoSlot"
+    agcod("history", env=on(pgdb))
+    holder = holding(pgdb, "BEGIN", "LOCK TABLE rate IN ACCESS EXCLUSIVE "
+                     "MODE")
+    try:
+        r = agcod("create", "--amount", "1", "--request-id", rid,
+                  env=on(pgdb))
+    finally:
+        release(pgdb, holder)
+    assert r.rc == 74, r
+    assert "cannot take a rate slot in the PostgreSQL journal" in r.err
+    assert "nothing sent" in r.err
+    assert emu.requests() == [] and emu.connections <= 1
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "not sent 0"
+
+
+@needs_pg
+def test_a_session_lost_at_the_rate_slot_is_taken_on_a_new_one(
+        agcod, emu, pgdb):
+    """the server drops agcod's session while it waits for its slot (a
+    restart): the slot is asked again on a new session and the request
+    goes out once"""
+    from conftest import AGCOD
+    rid = "Acme1SlotAgain"
+    agcod("history", env=on(pgdb))
+    holder = holding(pgdb, "BEGIN", "LOCK TABLE rate IN ACCESS EXCLUSIVE "
+                     "MODE")
+    p = subprocess.Popen([AGCOD, "create", "--amount", "1", "--request-id",
+                          rid, "-o", "json"], env={**agcod.env, **on(pgdb)},
+                         text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        waiting = "0"
+        for _ in range(2000):       # until agcod waits for the table
+            waiting = sql(pgdb, "SELECT count(*) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND "
+                          "application_name = 'agcod' AND "
+                          "wait_event_type = 'Lock'")
+            if waiting == "1" or p.poll() is not None:
+                break
+        assert waiting == "1"
+        sql(pgdb, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = "
+            "'agcod'")
+    finally:
+        release(pgdb, holder)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, (out, err)
+    assert len(emu.requests("CreateGiftCard")) == 1
+    assert sql(pgdb, "SELECT state FROM requests WHERE request_id = "
+               f"'{rid}'") == "succeeded"
+    assert sql(pgdb, "SELECT count(*) FROM rate") == "1"
+
+
+@needs_pg
+def test_funds_takes_its_slot_from_the_database(agcod, emu, pgdb):
+    """GetAvailableFunds journals nothing, but its one-a-second slot is the
+    database's too, so every host keeps to it"""
+    assert agcod("history", env=on(pgdb)).rc == 0
+    for _ in range(2):
+        r = agcod("funds", env=on(pgdb))
+        assert r.rc == 0, r
+    assert sql(pgdb, "SELECT count(*) FROM rate WHERE partner = 'Acme1' AND "
+               "environment = 'sandbox' AND funds_next IS NOT NULL") == "1"

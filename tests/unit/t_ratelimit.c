@@ -31,6 +31,77 @@ slots(void)
 	CHECK(rl_reserve(&s, t0, 10, 0) == t0, "stale state is reset");
 }
 
+/* a shared store's answer, scripted (struct ratelimit's shared) */
+struct store_say {
+	int	 rc;
+	int64_t	 wait_ns;
+	int	 calls, cls;
+	int64_t	 max_wait_ns;
+};
+
+static int
+store_answer(void *arg, int cls, int max_rps, int64_t max_wait_ns,
+    int64_t *wait_ns, char *why, size_t n)
+{
+	struct store_say *a = arg;
+
+	(void)max_rps;
+	a->calls++;
+	a->cls = cls;
+	a->max_wait_ns = max_wait_ns;
+	*wait_ns = a->wait_ns;
+	if (a->rc == -1)
+		snprintf(why, n, "the store says no");
+	return a->rc;
+}
+
+/* the store's slots: ratelimit.c waits, and only for what it was told */
+static void
+shared(void)
+{
+	static const struct {
+		int		rc;
+		int64_t		wait_ns;
+		enum rl_result	want;
+	} cases[] = {
+		{ 0, 0, RL_GO },
+		{ 0, 20000000LL, RL_GO },		/* 20 ms: waited */
+		{ 1, 5000000000LL, RL_LATE },		/* too far: not waited */
+		{ -1, 0, RL_ERROR },
+	};
+	struct ratelimit rl;
+	struct store_say a;
+	char why[64];
+	int64_t wait, t0, took;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.rc = cases[i].rc;
+		a.wait_ns = cases[i].wait_ns;
+		ratelimit_init(&rl, NULL, "", 10);
+		rl.shared = store_answer;
+		rl.shared_arg = &a;
+		why[0] = '\0';
+		t0 = rl_now();
+		CHECK(ratelimit_acquire(&rl, RL_FUNDS, t0 + RL_NS, &wait, why,
+		    sizeof(why)) == cases[i].want, "shared %zu", i);
+		took = rl_now() - t0;
+		CHECK(a.calls == 1 && a.cls == RL_FUNDS && a.max_wait_ns > 0 &&
+		    a.max_wait_ns <= RL_NS, "shared %zu: asked once", i);
+		CHECK(wait == cases[i].wait_ns, "shared %zu: the store's wait",
+		    i);
+		CHECK(cases[i].want != RL_GO || took >= cases[i].wait_ns,
+		    "shared %zu: slept until the slot", i);
+		CHECK(cases[i].want != RL_LATE || took < cases[i].wait_ns,
+		    "shared %zu: no sleep for a slot too far", i);
+		CHECK(cases[i].want != RL_ERROR ||
+		    strcmp(why, "the store says no") == 0,
+		    "shared %zu: why", i);
+		CHECK(rl.local.next_ns == 0, "shared %zu: no local slot", i);
+	}
+}
+
 void
 test_ratelimit(void)
 {
@@ -42,6 +113,7 @@ test_ratelimit(void)
 	int fd;
 
 	slots();
+	shared();
 	/* a slot after the latest allowed: -1, nothing reserved */
 	CHECK(rl_reserve_by(&s, t0, 10, RL_ANY, t0) == t0, "now is in time");
 	before = s;
