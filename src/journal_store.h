@@ -17,6 +17,8 @@
 
 #include "journal.h"
 
+struct journal_sql;
+
 struct journal_store {
 	const char	*name;
 	/*
@@ -62,6 +64,9 @@ struct journal_store {
 		    size_t len);
 	int	(*rate_reserve)(struct journal *, const char *partner,
 		    int cls, int max_rps, int64_t *slot_ns);
+	/* the store's SQL, which journal_txn.c's transactions (begin to
+	 * prune above) run through */
+	const struct journal_sql *sql;
 };
 
 /* the stores */

@@ -66,10 +66,6 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "sqlite_file: about STATE_DIR/journal.db as a file (its "
         "modes, WAL, locks, disk); not run on AGCOD_TEST_STORE=postgresql")
-    config.addinivalue_line(
-        "markers", "pg_gap: a rule the SQLite store has and the PostgreSQL "
-        "store does not have yet (issue 21); not run on "
-        "AGCOD_TEST_STORE=postgresql")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,8 +74,7 @@ def pytest_collection_modifyitems(config, items):
     if STORE != "postgresql":
         return
     def off(i):
-        return i.get_closest_marker("sqlite_file") or \
-            i.get_closest_marker("pg_gap")
+        return i.get_closest_marker("sqlite_file")
     keep = [i for i in items if not off(i)]
     gone = [i for i in items if off(i)]
     if gone:
