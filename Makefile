@@ -88,7 +88,15 @@ layering: $(BUILD)/state-alone $(OBJS)
 	    $(wildcard src/*.c src/*.h)); then \
 	  echo "layering: only journal_sqlite*.c include sqlite3.h" >&2; \
 	  exit 1; fi
-	@echo "layering: only the SQLite store uses SQLite"
+	@for o in $(filter-out $(BUILD)/journal_pg.o,$(OBJS)); do \
+	  if nm -u $$o | grep -Eq ' (PQ|lo_|pg_)[A-Za-z]'; then \
+	    echo "layering: $$o calls libpq" >&2; exit 1; fi; done
+	@if grep -l '<libpq-fe.h>' $(filter-out src/journal_pg.c, \
+	    $(wildcard src/*.c src/*.h)); then \
+	  echo "layering: only journal_pg.c includes libpq-fe.h" >&2; \
+	  exit 1; fi
+	@echo "layering: only the SQLite store uses SQLite, only the" \
+	  "PostgreSQL store libpq"
 .PHONY: layering
 
 # ---- dependencies: Debian packages, installed only when missing ----
