@@ -10,12 +10,15 @@
  * table; an older agcod refuses a newer schema), the same tables and
  * unique partial indexes as SQLite's: one open record per (operation,
  * request id), one live object per external reference of a partner and
- * environment, the pruned table.  The transactions are journal_sqlite.c's,
- * statement for statement, and every state decision journal_state.c's;
- * writers take one advisory lock per transaction, as SQLite's BEGIN
- * IMMEDIATE serializes them, so no decision reads a state another is
- * changing.  The batch lock is a session-level advisory lock.  Not here
- * yet: agcod 0.1's import, the shared rate limit (rate_reserve).
+ * environment, the pruned table.  The transactions are journal_txn.c's,
+ * the same as SQLite's, run through this store's driver (pg_sql below),
+ * and every state decision journal_state.c's; writers take one advisory
+ * lock per transaction, as SQLite's BEGIN IMMEDIATE serializes them, so
+ * no decision reads a state another is changing.  A serialization failure
+ * or deadlock is run again (three tries at most); an outcome whose session
+ * was lost is run again on a new one.  The batch lock is a session-level
+ * advisory lock.  Not here yet: agcod 0.1's import, the shared rate limit
+ * (rate_reserve).
  */
 #include <errno.h>
 #include <poll.h>
@@ -765,16 +768,6 @@ const struct journal_store journal_pg = {
 	.migrate = pg_migrate,
 	.close = pg_close,
 	.is_open = pg_is_open,
-	.begin = txn_begin,
-	.finish = txn_finish,
-	.acted = txn_acted,
-	.undelivered = txn_undelivered,
-	.settle = txn_settle,
-	.lookup = txn_lookup,
-	.find_gc = txn_find_gc,
-	.query = txn_query,
-	.check = txn_check,
-	.prune = txn_prune,
 	.import_text = pg_import_text,
 	.batch_lock = pg_batch_lock,
 	.rate_reserve = NULL,

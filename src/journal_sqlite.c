@@ -1,24 +1,15 @@
 /*
  * journal_sqlite.c - the SQLite store (journal_store.h): STATE_DIR/journal.db.
  *
- * Two tables.  `requests`: one row each time a request is sent, committed
- * durably (WAL, synchronous=FULL) as "pending" before it leaves the
- * machine, then given the evidence its answer carries; the journal, not
- * the caller, decides what that proves (succeeded, failed, unknown, not
- * sent, cancelled), knowing from the `acted` column whether an earlier
- * attempt of the id may have acted.  `objects`: one row per money object -
- * a card (create/cancel), a balance load (load/void), a physical card
- * (activate/deactivate) - with its current state, moved only by
- * journal_next_state() on evidence, so a refused request never changes
- * the state of what it referred to.  One open record per request id (a
- * unique index); close_requests() is the one way a record stops being
- * open.  Concurrent processes wait for each other (busy timeout, BEGIN
- * IMMEDIATE).  Request ids, amounts and gc ids only: never a claim code, a
- * secret or a derived key.
+ * Committed durably (WAL, synchronous=FULL): the pending record before
+ * the request leaves the machine.  Concurrent processes wait for each
+ * other (busy timeout, BEGIN IMMEDIATE).  The tables, and what the
+ * transactions do with them, are journal_txn.c's, run through this
+ * store's driver (sqlite_sql below: $N parameters bound by name, rows as
+ * JSON, a unique index's refusal told apart).
  *
  * This file: opening (pragmas, migrations, the statement cache), the
- * transactions that record, settle and look up requests.  Queries, the
- * check and prune are journal_sqlite_query.c's; agcod 0.1's import is
+ * driver, SQLite's own integrity check.  agcod 0.1's import is
  * journal_sqlite_import.c's.
  */
 #include <sys/file.h>
@@ -667,16 +658,6 @@ const struct journal_store journal_sqlite = {
 	.migrate = migrate,
 	.close = sq_close,
 	.is_open = sq_is_open,
-	.begin = txn_begin,
-	.finish = txn_finish,
-	.acted = txn_acted,
-	.undelivered = txn_undelivered,
-	.settle = txn_settle,
-	.lookup = txn_lookup,
-	.find_gc = txn_find_gc,
-	.query = txn_query,
-	.check = txn_check,
-	.prune = txn_prune,
 	.import_text = sq_import_text,
 	/* STATE_DIR's files keep these: cmd_batch.c's and ratelimit.c's */
 	.batch_lock = NULL,

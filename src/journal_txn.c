@@ -776,7 +776,7 @@ txn_begin(struct journal *j, json_t *pending)
 	int rc, tries = 0, committing;
 
 	j->prior[0] = j->prior_time[0] = '\0';
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return not_open(j);
 	for (;;) {
 		j->err[0] = '\0';
@@ -822,7 +822,7 @@ txn_finish(struct journal *j, int64_t id, json_t *outcome)
 	int tries = 0;
 
 	j->decided[0] = '\0';
-	if (!j->ops->is_open(j) || id <= 0)
+	if (!journal_is_open(j) || id <= 0)
 		return not_open(j);
 	do {
 		j->err[0] = '\0';
@@ -841,7 +841,7 @@ update_id(struct journal *j, const char *sql, int64_t id)
 {
 	struct jparams p = { .n = 0 };
 
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return not_open(j);
 	jp_int(&p, id);
 	return run(j, "journal", sql, &p, NULL) < 0 ? -1 : 0;
@@ -912,7 +912,7 @@ txn_settle(struct journal *j, const char *op, const char *rid,
 {
 	int rc, tries = 0;
 
-	if (!j->ops->is_open(j)) {
+	if (!journal_is_open(j)) {
 		snprintf(j->err, sizeof(j->err), "the journal is empty");
 		return -1;
 	}
@@ -973,7 +973,7 @@ txn_lookup(struct journal *j, const char *op, const char *rid)
 	int origin, i;
 
 	j->err[0] = '\0';
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return NULL;
 	jp_text(&p, op);
 	jp_text(&p, rid);
@@ -1016,7 +1016,7 @@ txn_find_gc(struct journal *j, const char *kind, const char *gc_id,
 
 	j->err[0] = '\0';
 	rid[0] = '\0';
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return 0;
 	jp_text(&p, gc_id);
 	jp_text(&p, kind);
@@ -1062,7 +1062,7 @@ txn_query(struct journal *j, const struct journal_query *q,
 	size_t k;
 
 	j->err[0] = '\0';
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return 0;
 	if (q->view == VIEW_OBJECTS) {
 		if (buf_adds(&sql, "SELECT kind, state, time, updated, "
@@ -1224,7 +1224,7 @@ txn_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 	size_t i;
 	int64_t n;
 
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return 0;
 	/* the store's own check of its pages and indexes */
 	if (SQL(j)->own_check &&
@@ -1286,7 +1286,7 @@ txn_prune(struct journal *j, const char *before, int dry_run)
 	long total, n;
 	int i, tries = 0;
 
-	if (!j->ops->is_open(j))
+	if (!journal_is_open(j))
 		return 0;
 	jp_text(&p, before);
 	do {
