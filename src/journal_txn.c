@@ -923,8 +923,8 @@ txn_settle(struct journal *j, const char *op, const char *rid,
 		    && (rc = SQL(j)->commit(j)) == 0)
 			return 0;
 		SQL(j)->rollback(j);
-		if (rc < -1)
-			return rc;
+		if (rc < -1)	/* held by a live process: j->err says so */
+			return -1;
 	} while (again(j, ++tries, 0));
 	return -1;
 }
