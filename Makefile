@@ -153,12 +153,16 @@ check-run:
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory test-pg
 
-# the journal suites again with the journal in PostgreSQL: each test's on a
-# database of its own on AGCOD_TEST_PG (make check's cluster), the SQLite
-# file's own tests deselected (marked sqlite_file)
+# every suite that records in the journal again with the journal in
+# PostgreSQL: each test's on a database of its own on AGCOD_TEST_PG (make
+# check's cluster), the SQLite file's own tests deselected (marked
+# sqlite_file)
 PG_E2E	= tests/e2e/test_journal.py tests/e2e/test_outcomes.py \
 	tests/e2e/test_batch.py tests/e2e/test_batch_safety.py \
-	tests/e2e/test_attack_evidence.py tests/e2e/test_history.py
+	tests/e2e/test_attack_evidence.py tests/e2e/test_history.py \
+	tests/e2e/test_activation_recovery.py tests/e2e/test_attack.py \
+	tests/e2e/test_attack19.py tests/e2e/test_service.py \
+	tests/e2e/test_hygiene.py tests/e2e/test_pins.py
 test-pg: $(PROG)
 	@test -n "$$AGCOD_TEST_PG" || { echo "test-pg: AGCOD_TEST_PG is unset:" \
 	  "run it as tests/pg/pg-run make test-pg, or make check-pg" >&2; \
