@@ -522,21 +522,12 @@ keep_state(struct journal *j, PGresult *r)
 		strlcpy(p->sqlstate, s ? s : "", sizeof(p->sqlstate));
 }
 
-/* run sql with p's parameters (integers written out, the rest text and
- * typed by the server): its result, or NULL with j->err */
-static PGresult *
-pq(struct journal *j, const char *what, const char *sql,
-    const struct jparams *p)
+/* p's values as libpq takes them: text, integers written out in num */
+static int
+values(const struct jparams *p, const char **v, char (*num)[24])
 {
-	const char *v[JMAXP];
-	char num[JMAXP][24];
-	PGresult *r;
 	int i, n = p ? p->n : 0;
 
-	if (conn_of(j) == NULL) {
-		snprintf(j->err, sizeof(j->err), "the journal is not open");
-		return NULL;
-	}
 	for (i = 0; i < n; i++) {
 		v[i] = p->v[i].s;
 		if (p->v[i].type == JP_INT) {
@@ -545,6 +536,25 @@ pq(struct journal *j, const char *what, const char *sql,
 			v[i] = num[i];
 		}
 	}
+	return n;
+}
+
+/* run sql with p's parameters (typed by the server from their use): its
+ * result, or NULL with j->err */
+static PGresult *
+pq(struct journal *j, const char *what, const char *sql,
+    const struct jparams *p)
+{
+	const char *v[JMAXP];
+	char num[JMAXP][24];
+	PGresult *r;
+	int n;
+
+	if (conn_of(j) == NULL) {
+		snprintf(j->err, sizeof(j->err), "the journal is not open");
+		return NULL;
+	}
+	n = values(p, v, num);
 	r = PQexecParams(conn_of(j), sql, n, NULL, n ? v : NULL, NULL, NULL,
 	    0);
 	if (r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
@@ -645,11 +655,11 @@ pg_run(struct journal *j, const char *what, const char *sql,
 	if ((r = pq(j, what, sql, p)) == NULL) {
 		if (!(flags & JQ_MAY_CONFLICT))
 			return -1;
-		n = strcmp(pg->sqlstate, "23505") == 0 ? JQ_UNIQUE : -1;
-		if (PQclear(PQexec(conn_of(j), "ROLLBACK TO SAVEPOINT obj")),
-		    PQtransactionStatus(conn_of(j)) != PQTRANS_INTRANS)
-			n = -1;
-		return n;
+		/* the statement undone, the transaction usable again */
+		PQclear(PQexec(conn_of(j), "ROLLBACK TO SAVEPOINT obj"));
+		if (PQtransactionStatus(conn_of(j)) != PQTRANS_INTRANS)
+			return -1;
+		return strcmp(pg->sqlstate, "23505") == 0 ? JQ_UNIQUE : -1;
 	}
 	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		n = PQntuples(r);
@@ -675,11 +685,10 @@ pg_each(struct journal *j, const char *what, const char *sql,
     const struct jparams *p, int (*fn)(json_t *, void *), void *arg)
 {
 	const char *v[JMAXP];
+	char num[JMAXP][24];
 	PGresult *r;
-	int i, n = p ? p->n : 0, rc = 0, failed = 0;
+	int n = values(p, v, num), rc = 0, failed = 0;
 
-	for (i = 0; i < n; i++)
-		v[i] = p->v[i].s;	/* the queries' parameters are text */
 	if (conn_of(j) == NULL || !PQsendQueryParams(conn_of(j), sql, n, NULL,
 	    n ? v : NULL, NULL, NULL, 0) || !PQsetSingleRowMode(conn_of(j)))
 		return pg_fail(j, what);
