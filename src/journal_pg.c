@@ -44,63 +44,6 @@ struct pg {
 	char	 sqlstate[6];	/* the last failed statement's */
 };
 
-/* the schema, version by version: migrations[i] takes it from i to i + 1 */
-static const char pg_schema_v1[] =
-    "CREATE TABLE requests ("
-    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " time TEXT NOT NULL, updated TEXT, state TEXT NOT NULL,"
-    " operation TEXT NOT NULL, request_id TEXT NOT NULL,"
-    " profile TEXT, partner TEXT, environment TEXT, endpoint TEXT,"
-    " amount TEXT, currency TEXT, gc_id TEXT, card_number TEXT,"
-    " account TEXT, account_type TEXT, source_id TEXT,"
-    " external_reference TEXT, program_id TEXT, product_type TEXT,"
-    " batch TEXT, amazon_request_id TEXT, http_status BIGINT,"
-    " error_code TEXT, error_type TEXT, error TEXT, diagnosis TEXT,"
-    " clock_skew_s BIGINT, attempts BIGINT, delivered BIGINT,"
-    " settled TEXT, settle_reason TEXT, settled_time TEXT,"
-    " pid BIGINT, open INTEGER NOT NULL DEFAULT 1);"
-    "CREATE INDEX requests_id ON requests (operation, request_id);"
-    "CREATE INDEX requests_open ON requests (open) WHERE open = 1;"
-    "CREATE INDEX requests_time ON requests (time);"
-    "CREATE INDEX requests_extref ON requests (external_reference)"
-    " WHERE external_reference IS NOT NULL;"
-    "CREATE TABLE objects ("
-    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " kind TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,"
-    " time TEXT NOT NULL, updated TEXT NOT NULL, operation TEXT,"
-    " request_id TEXT, profile TEXT, partner TEXT, environment TEXT,"
-    " endpoint TEXT, amount TEXT, currency TEXT, gc_id TEXT,"
-    " card_number TEXT, account TEXT, account_type TEXT, source_id TEXT,"
-    " external_reference TEXT, program_id TEXT, product_type TEXT,"
-    " batch TEXT, error_code TEXT, error_type TEXT,"
-    " last_request BIGINT, UNIQUE (kind, key));"
-    "CREATE INDEX objects_rid ON objects (request_id);"
-    "CREATE INDEX objects_time ON objects (time);"
-    "CREATE INDEX objects_extref ON objects (external_reference)"
-    " WHERE external_reference IS NOT NULL;";
-
-static const char pg_schema_v2[] =
-    "ALTER TABLE requests ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE requests ADD COLUMN body_sha TEXT;"
-    "ALTER TABLE requests ADD COLUMN pid_start BIGINT;"
-    "ALTER TABLE requests ADD COLUMN reserved INTEGER;"
-    "ALTER TABLE objects ADD COLUMN reserved INTEGER;"
-    "CREATE UNIQUE INDEX requests_one_open ON requests"
-    " (operation, request_id) WHERE open = 1;"
-    "CREATE UNIQUE INDEX objects_live_ref ON objects"
-    " (partner, environment, external_reference) WHERE reserved = 1 AND"
-    " state IN ('pending', 'unknown', 'issued');"
-    "CREATE TABLE pruned (kind TEXT NOT NULL, key TEXT NOT NULL,"
-    " operation TEXT, state TEXT NOT NULL, time TEXT, updated TEXT,"
-    " UNIQUE (kind, key));"
-    "CREATE INDEX objects_gcid ON objects (gc_id) WHERE gc_id IS NOT NULL;";
-
-static const char *const pg_migrations[] = { pg_schema_v1, pg_schema_v2 };
-#define PG_SCHEMA_VERSION \
-	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
-_Static_assert(PG_SCHEMA_VERSION == JOURNAL_SCHEMA,
-    "journal.h says the version");
-
 static PGconn *
 conn_of(const struct journal *j)
 {
@@ -364,20 +307,20 @@ pg_migrate(struct journal *j)
 	    pg_exec(j, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
 	    " value TEXT)") == -1 || (v = pg_schema_version(j)) == -1)
 		goto fail;
-	if (v > PG_SCHEMA_VERSION) {
+	if (v > JOURNAL_SCHEMA) {
 		PQclear(PQexec(conn_of(j), "ROLLBACK"));
 		snprintf(j->err, sizeof(j->err), "the journal has schema "
 		    "version %d, newer than this agcod knows (%d): use a newer "
-		    "agcod", v, PG_SCHEMA_VERSION);
+		    "agcod", v, JOURNAL_SCHEMA);
 		return -1;
 	}
-	for (i = v; i < PG_SCHEMA_VERSION; i++)
-		if (pg_exec(j, pg_migrations[i]) == -1)
+	for (i = v; i < JOURNAL_SCHEMA; i++)
+		if (pg_exec(j, journal_schema_pg[i]) == -1)
 			goto fail;
 	snprintf(sql, sizeof(sql), "INSERT INTO meta VALUES ('schema', '%d') "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	    PG_SCHEMA_VERSION);
-	if ((v < PG_SCHEMA_VERSION && pg_exec(j, sql) == -1) ||
+	    JOURNAL_SCHEMA);
+	if ((v < JOURNAL_SCHEMA && pg_exec(j, sql) == -1) ||
 	    pg_exec(j, "COMMIT") == -1)
 		goto fail;
 	return 0;

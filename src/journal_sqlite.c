@@ -35,91 +35,6 @@
 
 #define BUSY_TIMEOUT_MS	60000
 
-/* ---- schema ---- */
-
-
-/*
- * Version 1.  `open` is 1 while a request's outcome is not known and no
- * later request with its id has taken the question over: what reconcile
- * and `history --pending` read, through a partial index, so they cost the
- * same at a million requests as at ten.
- */
-static const char schema_v1[] =
-    "CREATE TABLE requests ("
-    " id INTEGER PRIMARY KEY,"
-    " time TEXT NOT NULL, updated TEXT, state TEXT NOT NULL,"
-    " operation TEXT NOT NULL, request_id TEXT NOT NULL,"
-    " profile TEXT, partner TEXT, environment TEXT, endpoint TEXT,"
-    " amount TEXT, currency TEXT, gc_id TEXT, card_number TEXT,"
-    " account TEXT, account_type TEXT, source_id TEXT,"
-    " external_reference TEXT, program_id TEXT, product_type TEXT,"
-    " batch TEXT, amazon_request_id TEXT, http_status INTEGER,"
-    " error_code TEXT, error_type TEXT, error TEXT, diagnosis TEXT,"
-    " clock_skew_s INTEGER, attempts INTEGER, delivered INTEGER,"
-    " settled TEXT, settle_reason TEXT, settled_time TEXT,"
-    " pid INTEGER, open INTEGER NOT NULL DEFAULT 1);"
-    "CREATE INDEX requests_id ON requests (operation, request_id);"
-    "CREATE INDEX requests_open ON requests (open) WHERE open = 1;"
-    "CREATE INDEX requests_time ON requests (time);"
-    "CREATE INDEX requests_extref ON requests (external_reference)"
-    " WHERE external_reference IS NOT NULL;"
-    "CREATE TABLE objects ("
-    " id INTEGER PRIMARY KEY,"
-    " kind TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,"
-    " time TEXT NOT NULL, updated TEXT NOT NULL, operation TEXT,"
-    " request_id TEXT, profile TEXT, partner TEXT, environment TEXT,"
-    " endpoint TEXT, amount TEXT, currency TEXT, gc_id TEXT,"
-    " card_number TEXT, account TEXT, account_type TEXT, source_id TEXT,"
-    " external_reference TEXT, program_id TEXT, product_type TEXT,"
-    " batch TEXT, error_code TEXT, error_type TEXT,"
-    " last_request INTEGER, UNIQUE (kind, key));"
-    "CREATE INDEX objects_rid ON objects (request_id);"
-    "CREATE INDEX objects_time ON objects (time);"
-    "CREATE INDEX objects_extref ON objects (external_reference)"
-    " WHERE external_reference IS NOT NULL;"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);";
-
-/*
- * Version 2: the rule lives in the journal.  `acted`: an attempt of the
- * record may have acted (durable before a retry, or when a later send
- * finds the record left pending or unknown).  `body_sha`: the SHA-256 of
- * the body sent, so that an F2xx refusal proves something only of the
- * body every earlier attempt sent.  `pid_start`: with `pid`, the process
- * that writes a pending record, so that a live one is told from one that
- * died.  `reserved`: the object holds its external reference; one live
- * object (pending, unknown, issued) per reference of a partner and
- * environment.  One open record per request id.  `pruned`: what `journal
- * prune` keeps of a card (its id, state and time) for the batch guards.
- * `objects_gcid`: cancel --gc-id finds its card by the gcId it was given
- * (journal_find_gc).  Journals that broke the rules before are mended first: older open
- * records of an id are closed as retried, and reserved stays unset.
- */
-static const char schema_v2[] =
-    "ALTER TABLE requests ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE requests ADD COLUMN body_sha TEXT;"
-    "ALTER TABLE requests ADD COLUMN pid_start INTEGER;"
-    "ALTER TABLE requests ADD COLUMN reserved INTEGER;"
-    "ALTER TABLE objects ADD COLUMN reserved INTEGER;"
-    "UPDATE requests SET acted = 1 WHERE state IN ('unknown', 'succeeded',"
-    " 'cancelled') OR (state = 'pending' AND open = 0);"
-    "UPDATE requests SET open = 0, settled = 'retried', acted = 1"
-    " WHERE open = 1 AND id NOT IN (SELECT max(id) FROM requests"
-    " WHERE open = 1 GROUP BY operation, request_id);"
-    "CREATE UNIQUE INDEX requests_one_open ON requests"
-    " (operation, request_id) WHERE open = 1;"
-    "CREATE UNIQUE INDEX objects_live_ref ON objects"
-    " (partner, environment, external_reference) WHERE reserved = 1 AND"
-    " state IN ('pending', 'unknown', 'issued');"
-    "CREATE TABLE pruned (kind TEXT NOT NULL, key TEXT NOT NULL,"
-    " operation TEXT, state TEXT NOT NULL, time TEXT, updated TEXT,"
-    " UNIQUE (kind, key));"
-    "CREATE INDEX objects_gcid ON objects (gc_id) WHERE gc_id IS NOT NULL;";
-
-/* migrations[i] takes the schema from version i to i + 1 */
-static const char *const migrations[] = { schema_v1, schema_v2 };
-#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
-_Static_assert(SCHEMA_VERSION == JOURNAL_SCHEMA, "journal.h says the version");
-
 /* ---- small SQLite helpers ---- */
 
 int
@@ -242,7 +157,7 @@ schema_version(struct journal *j)
 }
 
 /*
- * Bring the schema to SCHEMA_VERSION.  A journal already there is only
+ * Bring the schema to JOURNAL_SCHEMA.  A journal already there is only
  * read: no write transaction (and no fsync) for every process that opens it.
  */
 static int
@@ -251,23 +166,23 @@ migrate(struct journal *j)
 	int v, i;
 	char sql[64];
 
-	if (schema_version(j) == SCHEMA_VERSION)
+	if (schema_version(j) == JOURNAL_SCHEMA)
 		return 0;
 	if (exec(j, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if ((v = schema_version(j)) == -1)
 		goto fail;
-	if (v > SCHEMA_VERSION) {
+	if (v > JOURNAL_SCHEMA) {
 		exec(j, "ROLLBACK");
 		snprintf(j->err, sizeof(j->err), "the journal has schema "
 		    "version %d, newer than this agcod knows (%d): use a newer "
-		    "agcod", v, SCHEMA_VERSION);
+		    "agcod", v, JOURNAL_SCHEMA);
 		return -1;
 	}
-	for (i = v; i < SCHEMA_VERSION; i++)
-		if (exec(j, migrations[i]) == -1)
+	for (i = v; i < JOURNAL_SCHEMA; i++)
+		if (exec(j, journal_schema_sqlite[i]) == -1)
 			goto fail;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", JOURNAL_SCHEMA);
 	if (exec(j, sql) == -1 || exec(j, "COMMIT") == -1)
 		goto fail;
 	return 0;

@@ -41,6 +41,98 @@
 
 #define SQL(j)	((j)->ops->sql)
 
+/* ---- the schema ---- */
+
+/*
+ * Version 1.  `open` is 1 while a request's outcome is not known and no
+ * later request with its id has taken the question over: what reconcile
+ * and `history --pending` read, through a partial index, so they cost the
+ * same at a million requests as at ten.  ID and INT: the dialect's row id
+ * and integer (SQLite's INTEGER PRIMARY KEY is its row id).
+ */
+#define SCHEMA_V1(ID, INT) \
+    "CREATE TABLE requests (" \
+    " id " ID "," \
+    " time TEXT NOT NULL, updated TEXT, state TEXT NOT NULL," \
+    " operation TEXT NOT NULL, request_id TEXT NOT NULL," \
+    " profile TEXT, partner TEXT, environment TEXT, endpoint TEXT," \
+    " amount TEXT, currency TEXT, gc_id TEXT, card_number TEXT," \
+    " account TEXT, account_type TEXT, source_id TEXT," \
+    " external_reference TEXT, program_id TEXT, product_type TEXT," \
+    " batch TEXT, amazon_request_id TEXT, http_status " INT "," \
+    " error_code TEXT, error_type TEXT, error TEXT, diagnosis TEXT," \
+    " clock_skew_s " INT ", attempts " INT ", delivered " INT "," \
+    " settled TEXT, settle_reason TEXT, settled_time TEXT," \
+    " pid " INT ", open INTEGER NOT NULL DEFAULT 1);" \
+    "CREATE INDEX requests_id ON requests (operation, request_id);" \
+    "CREATE INDEX requests_open ON requests (open) WHERE open = 1;" \
+    "CREATE INDEX requests_time ON requests (time);" \
+    "CREATE INDEX requests_extref ON requests (external_reference)" \
+    " WHERE external_reference IS NOT NULL;" \
+    "CREATE TABLE objects (" \
+    " id " ID "," \
+    " kind TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL," \
+    " time TEXT NOT NULL, updated TEXT NOT NULL, operation TEXT," \
+    " request_id TEXT, profile TEXT, partner TEXT, environment TEXT," \
+    " endpoint TEXT, amount TEXT, currency TEXT, gc_id TEXT," \
+    " card_number TEXT, account TEXT, account_type TEXT, source_id TEXT," \
+    " external_reference TEXT, program_id TEXT, product_type TEXT," \
+    " batch TEXT, error_code TEXT, error_type TEXT," \
+    " last_request " INT ", UNIQUE (kind, key));" \
+    "CREATE INDEX objects_rid ON objects (request_id);" \
+    "CREATE INDEX objects_time ON objects (time);" \
+    "CREATE INDEX objects_extref ON objects (external_reference)" \
+    " WHERE external_reference IS NOT NULL;"
+
+/*
+ * Version 2: the rule lives in the journal.  `acted`: an attempt of the
+ * record may have acted (durable before a retry, or when a later send
+ * finds the record left pending or unknown).  `body_sha`: the SHA-256 of
+ * the body sent, so that an F2xx refusal proves something only of the
+ * body every earlier attempt sent.  `pid_start`: with `pid`, the process
+ * that writes a pending record, so that a live one is told from one that
+ * died.  `reserved`: the object holds its external reference; one live
+ * object (pending, unknown, issued) per reference of a partner and
+ * environment.  One open record per request id.  `pruned`: what `journal
+ * prune` keeps of a card (its id, state and time) for the batch guards.
+ * `objects_gcid`: cancel --gc-id finds its card by the gcId it was given
+ * (journal_find_gc).  Journals that broke the rules before are mended
+ * first: older open records of an id are closed as retried, and reserved
+ * stays unset.
+ */
+#define SCHEMA_V2(INT) \
+    "ALTER TABLE requests ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;" \
+    "ALTER TABLE requests ADD COLUMN body_sha TEXT;" \
+    "ALTER TABLE requests ADD COLUMN pid_start " INT ";" \
+    "ALTER TABLE requests ADD COLUMN reserved INTEGER;" \
+    "ALTER TABLE objects ADD COLUMN reserved INTEGER;" \
+    "UPDATE requests SET acted = 1 WHERE state IN ('unknown', 'succeeded'," \
+    " 'cancelled') OR (state = 'pending' AND open = 0);" \
+    "UPDATE requests SET open = 0, settled = 'retried', acted = 1" \
+    " WHERE open = 1 AND id NOT IN (SELECT max(id) FROM requests" \
+    " WHERE open = 1 GROUP BY operation, request_id);" \
+    "CREATE UNIQUE INDEX requests_one_open ON requests" \
+    " (operation, request_id) WHERE open = 1;" \
+    "CREATE UNIQUE INDEX objects_live_ref ON objects" \
+    " (partner, environment, external_reference) WHERE reserved = 1 AND" \
+    " state IN ('pending', 'unknown', 'issued');" \
+    "CREATE TABLE pruned (kind TEXT NOT NULL, key TEXT NOT NULL," \
+    " operation TEXT, state TEXT NOT NULL, time TEXT, updated TEXT," \
+    " UNIQUE (kind, key));" \
+    "CREATE INDEX objects_gcid ON objects (gc_id) WHERE gc_id IS NOT NULL;"
+
+/* SQLite keeps its version in user_version, and `meta` in the schema;
+ * PostgreSQL creates `meta` first, to read its version there */
+const char *const journal_schema_sqlite[JOURNAL_SCHEMA] = {
+	SCHEMA_V1("INTEGER PRIMARY KEY", "INTEGER")
+	    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);",
+	SCHEMA_V2("INTEGER"),
+};
+const char *const journal_schema_pg[JOURNAL_SCHEMA] = {
+	SCHEMA_V1("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BIGINT"),
+	SCHEMA_V2("BIGINT"),
+};
+
 /* ---- parameters ---- */
 
 void

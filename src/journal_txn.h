@@ -78,7 +78,11 @@ struct journal_sql {
 	void	(*wrote_much)(struct journal *);
 };
 
-/* the transactions, for a store's table of operations */
+/* the schema, version by version: [i] takes it from i to i + 1 */
+extern const char *const journal_schema_sqlite[JOURNAL_SCHEMA];
+extern const char *const journal_schema_pg[JOURNAL_SCHEMA];
+
+/* the transactions (journal.c calls them) */
 int64_t	txn_begin(struct journal *, json_t *pending);
 int	txn_finish(struct journal *, int64_t id, json_t *outcome);
 int	txn_acted(struct journal *, int64_t id);
