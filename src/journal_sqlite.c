@@ -443,14 +443,16 @@ static sqlite3_stmt *
 bound(struct journal *j, const char *sql, const struct jparams *p)
 {
 	sqlite3_stmt *st;
-	char name[16];
-	int i, at;
+	const char *name;
+	int at, n, i;
 
 	if ((st = prep(j, sql)) == NULL)
 		return NULL;
-	for (i = 0; p && i < p->n; i++) {
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		if ((at = sqlite3_bind_parameter_index(st, name)) == 0)
+	/* each of the statement's parameters, by the number in its name */
+	for (at = 1, n = sqlite3_bind_parameter_count(st); at <= n; at++) {
+		if ((name = sqlite3_bind_parameter_name(st, at)) == NULL ||
+		    name[0] != '$' || (i = atoi(name + 1) - 1) < 0 || p == NULL ||
+		    i >= p->n)
 			continue;
 		if (p->v[i].type == JP_INT)
 			sqlite3_bind_int64(st, at, p->v[i].i);
