@@ -859,12 +859,31 @@ open_left(struct journal *j, json_t *pending)
 	return (int)r;
 }
 
+/* record id is in the journal: 1, 0, -1 (j->err kept) */
+static int64_t
+written(struct journal *j, int64_t id)
+{
+	struct jparams p = { .n = 0 };
+	char keep[sizeof(j->err)];
+	int64_t r;
+
+	strlcpy(keep, j->err, sizeof(keep));
+	jp_int(&p, id);
+	r = run_int(j, "SELECT EXISTS (SELECT 1 FROM requests WHERE id = $1)",
+	    &p);
+	if (r != 1)
+		strlcpy(j->err, keep, sizeof(j->err));
+	else
+		j->err[0] = '\0';
+	return r;
+}
+
 int64_t
 txn_begin(struct journal *j, json_t *pending)
 {
 	const char *rid = member(pending, "request_id");
 	char err[sizeof(j->err)];
-	int64_t id = 0;
+	int64_t id = 0, found;
 	int rc, tries = 0, committing;
 
 	j->prior[0] = j->prior_time[0] = '\0';
@@ -882,7 +901,18 @@ txn_begin(struct journal *j, json_t *pending)
 		SQL(j)->rollback(j);
 		if (rc < -1)
 			return rc;
-		if (!again(j, ++tries, 0))
+		if (again(j, ++tries, 0))
+			continue;
+		/*
+		 * A COMMIT whose answer was lost with the session: on a new
+		 * one, the record is there (committed: sent as such) or not
+		 * (nothing done: tried again).
+		 */
+		if (!committing || !again(j, tries, 1))
+			break;
+		if ((found = written(j, id)) == 1)
+			return id;
+		if (found == -1)
 			break;
 	}
 	if (committing) {
