@@ -94,7 +94,15 @@ layering: $(BUILD)/state-alone $(OBJS)
 	    $(wildcard src/*.c src/*.h)); then \
 	  echo "layering: only journal_sqlite*.c include sqlite3.h" >&2; \
 	  exit 1; fi
-	@echo "layering: only the SQLite store uses SQLite"
+	@for o in $(filter-out $(BUILD)/journal_pg.o,$(OBJS)); do \
+	  if nm -u $$o | grep -Eq ' (PQ|lo_|pg_)[A-Za-z]'; then \
+	    echo "layering: $$o calls libpq" >&2; exit 1; fi; done
+	@if grep -l '<libpq-fe.h>' $(filter-out src/journal_pg.c, \
+	    $(wildcard src/*.c src/*.h)); then \
+	  echo "layering: only journal_pg.c includes libpq-fe.h" >&2; \
+	  exit 1; fi
+	@echo "layering: only the SQLite store uses SQLite, only the" \
+	  "PostgreSQL store libpq"
 .PHONY: layering
 
 # ---- dependencies: Debian packages, installed only when missing ----
@@ -154,12 +162,16 @@ check-run:
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory test-pg
 
-# the journal suites again with the journal in PostgreSQL: each test's on a
-# database of its own on AGCOD_TEST_PG (make check's cluster), the SQLite
-# file's own tests deselected (marked sqlite_file)
+# every suite that records in the journal again with the journal in
+# PostgreSQL: each test's on a database of its own on AGCOD_TEST_PG (make
+# check's cluster), the SQLite file's own tests deselected (marked
+# sqlite_file)
 PG_E2E	= tests/e2e/test_journal.py tests/e2e/test_outcomes.py \
 	tests/e2e/test_batch.py tests/e2e/test_batch_safety.py \
-	tests/e2e/test_attack_evidence.py tests/e2e/test_history.py
+	tests/e2e/test_attack_evidence.py tests/e2e/test_history.py \
+	tests/e2e/test_activation_recovery.py tests/e2e/test_attack.py \
+	tests/e2e/test_attack19.py tests/e2e/test_service.py \
+	tests/e2e/test_hygiene.py tests/e2e/test_pins.py
 test-pg: $(PROG)
 	@test -n "$$AGCOD_TEST_PG" || { echo "test-pg: AGCOD_TEST_PG is unset:" \
 	  "run it as tests/pg/pg-run make test-pg, or make check-pg" >&2; \

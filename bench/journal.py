@@ -93,13 +93,14 @@ def one_size(agcod, n):
 def durable_cost():
     exe = os.path.join(tempfile.gettempdir(), "agcod-bench-journal")
     cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson", "libbsd",
-                             "sqlite3"], capture_output=True, text=True,
+                             "sqlite3", "libpq"], capture_output=True, text=True,
                             check=True).stdout.split()
     subprocess.run(["cc", "-O2", "-D_GNU_SOURCE", "-o", exe,
                     os.path.join(HERE, "journal_bench.c")]
                    + [os.path.join(ROOT, "src", f) for f in
                       ("journal.c", "journal_state.c", "journal_sqlite.c",
-                       "journal_sqlite_query.c", "journal_sqlite_import.c",
+                       "journal_txn.c", "journal_sqlite_import.c",
+                       "journal_pg.c", "json.c", "timeutil.c",
                        "ops.c", "statedir.c", "buf.c")] + cflags, check=True)
     with tempfile.TemporaryDirectory(prefix="agcod-bench-durable-", dir=ROOT) as tmp:
         os.chmod(tmp, 0o700)

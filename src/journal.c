@@ -18,6 +18,7 @@
 #include "json.h"
 #include "journal_state.h"
 #include "journal_store.h"
+#include "journal_txn.h"
 #include "timeutil.h"
 
 void
@@ -207,45 +208,45 @@ journal_is_open(const struct journal *j)
 int64_t
 journal_begin(struct journal *j, json_t *pending)
 {
-	return store(j)->begin(j, pending);
+	return txn_begin(j, pending);
 }
 
 int
 journal_finish(struct journal *j, int64_t id, json_t *outcome)
 {
-	return store(j)->finish(j, id, outcome);
+	return txn_finish(j, id, outcome);
 }
 
 int
 journal_acted(struct journal *j, int64_t id)
 {
-	return store(j)->acted(j, id);
+	return txn_acted(j, id);
 }
 
 int
 journal_undelivered(struct journal *j, int64_t id)
 {
-	return store(j)->undelivered(j, id);
+	return txn_undelivered(j, id);
 }
 
 int
 journal_settle(struct journal *j, const char *op, const char *rid,
     const char *state, const char *gc_id, const char *reason)
 {
-	return store(j)->settle(j, op, rid, state, gc_id, reason);
+	return txn_settle(j, op, rid, state, gc_id, reason);
 }
 
 json_t *
 journal_lookup(struct journal *j, const char *op, const char *rid)
 {
-	return store(j)->lookup(j, op, rid);
+	return txn_lookup(j, op, rid);
 }
 
 int
 journal_find_gc(struct journal *j, const char *kind, const char *gc_id,
     const char *partner, const char *environment, char *rid, size_t len)
 {
-	return store(j)->find_gc(j, kind, gc_id, partner, environment, rid,
+	return txn_find_gc(j, kind, gc_id, partner, environment, rid,
 	    len);
 }
 
@@ -253,19 +254,19 @@ int
 journal_query(struct journal *j, const struct journal_query *q,
     int (*fn)(json_t *, void *), void *arg)
 {
-	return store(j)->query(j, q, fn, arg);
+	return txn_query(j, q, fn, arg);
 }
 
 int
 journal_check(struct journal *j, void (*fn)(const char *, void *), void *arg)
 {
-	return store(j)->check(j, fn, arg);
+	return txn_check(j, fn, arg);
 }
 
 long
 journal_prune(struct journal *j, const char *before, int dry_run)
 {
-	return store(j)->prune(j, before, dry_run);
+	return txn_prune(j, before, dry_run);
 }
 
 int

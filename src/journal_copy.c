@@ -1,9 +1,11 @@
 /*
  * journal_copy.c - journal copy: every record of one store into another
- * (journal.db into PostgreSQL), through the stores' rows and restore
- * operations (journal_store.h): what no one store owns.  One transaction
- * of the target's: a copy stopped half way leaves nothing, and a record
- * the target has already is skipped, so a copy can be run again.
+ * (journal.db into PostgreSQL), through journal_txn.c's rows and restore,
+ * which every store runs: what no one store owns.  One transaction of the
+ * target's: a copy stopped half way leaves nothing, and a record the
+ * target has already is skipped, so a copy can be run again.  The source
+ * is read in one write transaction of its own, rolled back at the end: one
+ * snapshot of its three tables, and no writer beside it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "journal.h"
 #include "journal_state.h"
 #include "journal_store.h"
+#include "journal_txn.h"
 
 static const char *const tables[3] = { "requests", "objects", "pruned" };
 
@@ -22,7 +25,15 @@ struct copy {
 	int			 table;
 	int			 rc;
 	int			 live;
+	int			 src_open;
 };
+
+static void
+end_src(struct copy *c)
+{
+	if (c->src_open)
+		txn_restore_end(c->src, 0);
+}
 
 /* an open record of a process that still runs: it may be sending now */
 static int
@@ -64,7 +75,7 @@ one(json_t *row, void *arg)
 		else
 			json_object_del(r, "last_request");
 	}
-	rc = c->dst->ops->restore(c->dst, tables[c->table], r, &id);
+	rc = txn_restore(c->dst, tables[c->table], r, &id);
 	if (rc >= 0 && c->table == 0) {
 		snprintf(key, sizeof(key), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(json_object_get(row, "id")));
@@ -94,38 +105,40 @@ journal_copy(struct journal *dst, struct journal *src,
 	c.src = src;
 	c.n = n;
 	*failed = src;
-	if (src->ops->rows == NULL || dst->ops->restore == NULL) {
-		snprintf(src->err, sizeof(src->err), "a %s journal cannot be "
-		    "copied into a %s one", src->ops->name, dst->ops->name);
+	/* one snapshot of the source, and no writer beside the copy (none
+	 * yet: nothing to copy) */
+	if ((c.src_open = journal_is_open(src)) && txn_restore_begin(src) == -1)
 		return -1;
-	}
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OPEN;
-	if (journal_query(src, &q, live_open, &c) < 0)
-		return -1;
-	if (c.live)
-		return JOURNAL_HELD;
+	if (journal_query(src, &q, live_open, &c) < 0 || c.live) {
+		end_src(&c);
+		return c.live ? JOURNAL_HELD : -1;
+	}
 	*failed = dst;
 	if ((c.ids = json_object()) == NULL) {
 		snprintf(dst->err, sizeof(dst->err), "out of memory");
+		end_src(&c);
 		return -1;
 	}
-	if (dst->ops->restore_begin(dst) == -1) {
+	if (txn_restore_begin(dst) == -1) {
 		json_decref(c.ids);
+		end_src(&c);
 		return -1;
 	}
 	for (c.table = 0; c.table < 3 && c.rc == 0; c.table++) {
-		rc = src->ops->rows(src, tables[c.table], one, &c);
+		rc = txn_rows(src, tables[c.table], one, &c);
 		if (rc < 0 && c.rc == 0) {	/* the source failed */
 			*failed = src;
 			c.rc = -1;
 		}
 	}
 	json_decref(c.ids);
-	if (dst->ops->restore_end(dst, c.rc == 0) == -1 && c.rc == 0) {
+	if (txn_restore_end(dst, c.rc == 0) == -1 && c.rc == 0) {
 		*failed = dst;
 		c.rc = -1;
 	}
+	end_src(&c);	/* read only: rolled back */
 	if (c.rc != 0)
 		memset(n, 0, sizeof(*n));	/* rolled back: none copied */
 	return c.rc;

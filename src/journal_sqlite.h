@@ -1,6 +1,6 @@
 /*
  * journal_sqlite.h - shared by the SQLite store's files (journal_sqlite.c,
- * journal_sqlite_query.c, journal_sqlite_import.c) and nothing else.
+ * journal_sqlite_import.c) and nothing else.
  */
 #ifndef AGCOD_JOURNAL_SQLITE_H
 #define AGCOD_JOURNAL_SQLITE_H
@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "journal.h"
+#include "journal_txn.h"
 
 /* small SQLite helpers: errors go to j->err */
 int	jfail(struct journal *, const char *what);
@@ -23,25 +24,13 @@ void	bind_text(sqlite3_stmt *, int i, const char *v);
 json_t	*row_json(sqlite3_stmt *);
 const char *col_text(sqlite3_stmt *, int i);
 
-/* inside a write transaction: record a pending request, or an outcome */
-int	begin_locked(struct journal *, json_t *, int64_t *id, int live);
-int	finish_locked(struct journal *, int64_t, json_t *);
 /* a command that wrote much checkpoints (and removes the WAL) as it closes */
 void	wrote_much(struct journal *);
-
-/* the states a request row may have */
-#define REQUEST_STATES	6
-extern const char *const request_states[REQUEST_STATES];
-int	one_of(const char *s, const char *const *set, size_t n);
 
 /* journal_sqlite_import.c: agcod 0.1's journal.jsonl in dir, once */
 int	import_legacy(struct journal *, const char *dir);
 
 /* the store's operations in the other files */
-int	sq_query(struct journal *, const struct journal_query *,
-	    int (*fn)(json_t *, void *), void *);
-int	sq_check(struct journal *, void (*fn)(const char *, void *), void *);
-long	sq_prune(struct journal *, const char *before, int dry_run);
 int	sq_import_text(struct journal *, const char *text, size_t len,
 	    long *records, long *bad, int *torn);
 int	sq_rows(struct journal *, const char *table,

@@ -1,11 +1,14 @@
 /*
  * journal_store.h - what a journal store implements: one table of
- * operations.  SQLite's (journal_sqlite.c, STATE_DIR/journal.db) by
- * default, PostgreSQL's (journal_pg.c) when the profile's journal = or
- * AGCOD_JOURNAL names a database; journal_open_at picks one.  A store records and reads; the rule
- * that moves money objects is journal_state.c's, so every store applies
- * the same one.  Commands see journal.h only: a second store is a new
- * table here and a line in journal_open, and nothing else changes.
+ * operations (opening, migrating, what a host does not keep) and its SQL
+ * driver.  SQLite's (journal_sqlite.c, STATE_DIR/journal.db) by default,
+ * PostgreSQL's (journal_pg.c) when the profile's journal = or
+ * AGCOD_JOURNAL names a database; journal_open_at picks one.  The
+ * transactions that record and read are
+ * journal_txn.c's, run through the driver, and the rule that moves money
+ * objects journal_state.c's, so every store makes the same decisions.
+ * Commands see journal.h only: a second store is a new table and driver
+ * here and a line in journal_open, and nothing else changes.
  */
 #ifndef AGCOD_JOURNAL_STORE_H
 #define AGCOD_JOURNAL_STORE_H
@@ -16,6 +19,8 @@
 #include <jansson.h>
 
 #include "journal.h"
+
+struct journal_sql;
 
 struct journal_store {
 	const char	*name;
@@ -31,22 +36,6 @@ struct journal_store {
 	int	(*migrate)(struct journal *);
 	void	(*close)(struct journal *);
 	int	(*is_open)(const struct journal *);
-	/* journal.h's journal_* of the same names, one transaction each */
-	int64_t	(*begin)(struct journal *, json_t *pending);
-	int	(*finish)(struct journal *, int64_t id, json_t *outcome);
-	int	(*acted)(struct journal *, int64_t id);
-	int	(*undelivered)(struct journal *, int64_t id);
-	int	(*settle)(struct journal *, const char *op, const char *rid,
-		    const char *state, const char *gc_id, const char *reason);
-	json_t	*(*lookup)(struct journal *, const char *op, const char *rid);
-	int	(*find_gc)(struct journal *, const char *kind,
-		    const char *gc_id, const char *partner,
-		    const char *environment, char *rid, size_t len);
-	int	(*query)(struct journal *, const struct journal_query *,
-		    int (*fn)(json_t *, void *), void *);
-	int	(*check)(struct journal *, void (*fn)(const char *, void *),
-		    void *);
-	long	(*prune)(struct journal *, const char *before, int dry_run);
 	int	(*import_text)(struct journal *, const char *text, size_t len,
 		    long *records, long *bad, int *torn);
 	/*
@@ -63,21 +52,11 @@ struct journal_store {
 		    const char *environment, int cls, int max_rps,
 		    int64_t max_wait_ns, int64_t *wait_ns);
 	/*
-	 * journal copy (journal_copy.c).  rows: every row of table
-	 * ("requests", "objects", "pruned") as stored, oldest first, to fn
-	 * (borrowed); -1 with j->err.  Into another store, in one write
-	 * transaction (restore_begin; restore_end commits or rolls back):
-	 * restore one row as it was ("id" not kept; the new one in *id):
-	 * 1 copied, 0 there already (*id the copy's), JOURNAL_CONFLICT
-	 * with j->err when the store has it with other terms, -1 on an
-	 * error.  NULL: the store cannot be copied from, or into.
+	 * The store's SQL.  journal.h's journal_begin, finish, acted,
+	 * undelivered, settle, lookup, find_gc, query, check and prune are
+	 * journal_txn.c's, once for every store, run through it.
 	 */
-	int	(*rows)(struct journal *, const char *table,
-		    int (*fn)(json_t *, void *), void *);
-	int	(*restore_begin)(struct journal *);
-	int	(*restore)(struct journal *, const char *table, json_t *row,
-		    int64_t *id);
-	int	(*restore_end)(struct journal *, int commit);
+	const struct journal_sql *sql;
 };
 
 /* the stores */

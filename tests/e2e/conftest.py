@@ -74,10 +74,6 @@ def pytest_configure(config):
         "markers", "sqlite_file: about STATE_DIR/journal.db as a file (its "
         "modes, WAL, locks, disk); not run on AGCOD_TEST_STORE=postgresql")
     config.addinivalue_line(
-        "markers", "pg_gap: a rule the SQLite store has and the PostgreSQL "
-        "store does not have yet (issue 21); not run on "
-        "AGCOD_TEST_STORE=postgresql")
-    config.addinivalue_line(
         "markers", "serial: asserts how the emulator saw the requests' "
         "spacing (no throttle), which other tests running beside it would "
         "disturb; make test runs these alone, after the parallel workers")
@@ -89,8 +85,7 @@ def pytest_collection_modifyitems(config, items):
     if STORE != "postgresql":
         return
     def off(i):
-        return i.get_closest_marker("sqlite_file") or \
-            i.get_closest_marker("pg_gap")
+        return i.get_closest_marker("sqlite_file")
     keep = [i for i in items if not off(i)]
     gone = [i for i in items if off(i)]
     if gone:

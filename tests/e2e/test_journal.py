@@ -884,3 +884,25 @@ def test_a_link_owned_by_another_user_in_a_sticky_dir_is_refused(agcod, emu):
     r = agcod("create", "--amount", "1",
               env={"AGCOD_STATE_DIR": str(sticky / "link" / "state")})
     unsafe_state_dir(agcod, emu, r, real / "state")
+
+
+def test_settle_refuses_a_request_another_process_is_sending(agcod, emu):
+    """a record a live agcod is sending is not settled by hand (75, the
+    journal unchanged): its outcome is on its way"""
+    rid = "Acme1SettleLive"
+    seen = []
+
+    def settle(entry):
+        seen.append(agcod("journal", "settle", "--request-id", rid,
+                          "--state", "failed", "--reason", "by hand"))
+    emu.on_request = settle
+    try:
+        r = agcod("create", "--amount", "2", "--request-id", rid)
+    finally:
+        emu.on_request = None
+    assert r.rc == 0, r
+    assert len(seen) == 1
+    assert seen[0].rc == 75, seen[0]
+    assert "another agcod process" in seen[0].err, seen[0].err
+    assert [o["state"] for o in agcod.objects()
+            if o["request_id"] == rid] == ["issued"]

@@ -433,3 +433,109 @@ def test_funds_takes_its_slot_from_the_database(agcod, emu, pgdb):
         assert r.rc == 0, r
     assert sql(pgdb, "SELECT count(*) FROM rate WHERE partner = 'Acme1' AND "
                "environment = 'sandbox' AND funds_next IS NOT NULL") == "1"
+
+
+def flaky(uri, table, when, sqlstate, times):
+    """a trigger on table that fails the statement `when` (INSERT, UPDATE)
+    with sqlstate the first `times` times (a sequence counts them: a
+    rolled-back transaction does not give its number back)"""
+    sql(uri, f"""
+        CREATE SEQUENCE flaky_{table};
+        CREATE FUNCTION flaky_{table}() RETURNS trigger AS $$
+        BEGIN
+          IF nextval('flaky_{table}') <= {times} THEN
+            RAISE EXCEPTION 'flaky' USING ERRCODE = '{sqlstate}';
+          END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER flaky_{table} AFTER {when} ON {table}
+          FOR EACH ROW EXECUTE FUNCTION flaky_{table}();""")
+
+
+def tries(uri, table):
+    return int(sql(uri, f"SELECT last_value FROM flaky_{table}"))
+
+
+@needs_pg
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
+def test_a_serialization_failure_or_deadlock_is_run_again(agcod, emu, pgdb,
+                                                         sqlstate):
+    """the server refused a transaction it did nothing of (a serialization
+    failure, a deadlock): the pending record and the outcome are each
+    written on another try"""
+    assert agcod("history", env=on(pgdb)).rc == 0
+    flaky(pgdb, "requests", "INSERT", sqlstate, 2)
+    flaky(pgdb, "objects", "UPDATE", sqlstate, 2)
+    rid = "Acme1Flaky" + sqlstate
+    r = agcod("create", "--amount", "4", "--request-id", rid, "-o", "json",
+              env=on(pgdb))
+    assert r.rc == 0, r
+    assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert emu.state.creates == 1
+    assert tries(pgdb, "requests") == 3 and tries(pgdb, "objects") == 3
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "succeeded 0"
+    assert sql(pgdb, "SELECT state FROM objects WHERE request_id = "
+               f"'{rid}'") == "issued"
+
+
+@needs_pg
+def test_serialization_failures_are_tried_three_times_then_nothing_is_sent(
+        agcod, emu, pgdb):
+    """bounded: a pending record the server keeps refusing is tried three
+    times, then nothing is sent (74), and nothing is left open"""
+    assert agcod("history", env=on(pgdb)).rc == 0
+    flaky(pgdb, "requests", "INSERT", "40001", 1000)
+    rid = "Acme1AlwaysFlaky"
+    r = agcod("create", "--amount", "4", "--request-id", rid, env=on(pgdb))
+    assert r.rc == 74, r
+    assert "nothing was sent" in r.err, r.err
+    assert tries(pgdb, "requests") == 3
+    assert emu.requests() == []
+    assert sql(pgdb, "SELECT count(*) FROM requests") == "0"
+
+
+@needs_pg
+@pytest.mark.parametrize("answer", ["issued", "refused"])
+def test_an_outcome_whose_session_cannot_be_made_again_stays_open(
+        agcod, emu, pgdb, answer):
+    """the session is lost after the pending commit and the database then
+    takes no connection: the outcome is tried on a new session and cannot
+    be recorded, so the record stays open for reconcile, as a lost SQLite
+    commit leaves it.  A card issued is still printed (its code is the
+    result); a refusal is not the promise 77 makes (reconcile would send
+    it again): 75.  reconcile settles it once the database is back,
+    without a second card"""
+    rid = "Acme1NoSession" + answer
+    db = urlsplit(pgdb).path.lstrip("/")
+
+    def drop(entry):
+        sql(PG, f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
+        sql(PG, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{db}' AND application_name = 'agcod'")
+    if answer == "refused":
+        agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca,
+                           access_key_id="AKIDUNKNOWN")
+    emu.on_request = drop
+    try:
+        r = agcod("create", "--amount", "3", "--request-id", rid, "-o",
+                  "json", env=on(pgdb))
+    finally:
+        emu.on_request = None
+        sql(PG, f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
+    assert "not currently accepting connections" in r.err, r.err
+    assert "reconcile" in r.err and "nothing was sent" not in r.err, r.err
+    if answer == "issued":
+        assert r.rc == 0, r
+        assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    else:
+        assert r.rc == 75, r
+        assert "could not record" in r.err, r.err
+        assert emu.state.creates == 0
+        agcod.write_config(endpoint=emu.endpoint, ca_bundle=emu.ca)
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "pending 1"
+    assert agcod("reconcile", env=on(pgdb)).rc == 0
+    assert emu.state.creates == 1
+    assert sql(pgdb, "SELECT state FROM objects WHERE request_id = "
+               f"'{rid}'") == "issued"

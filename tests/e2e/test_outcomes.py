@@ -692,7 +692,6 @@ def test_a_fresh_id_refused_is_still_failed(agcod, emu, refusing):
     assert pending_ids(agcod) == []
 
 
-@pytest.mark.pg_gap
 def test_an_f2xx_of_another_body_proves_nothing(agcod, emu):
     """an unknown create repeated with other terms is refused (F200: the id
     was used with another amount): that is no evidence about the first"""
