@@ -7,6 +7,7 @@ runs every suite inside one); each test gets a database of its own."""
 import os
 import subprocess
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
