@@ -335,6 +335,100 @@ object_do(struct journal *j, const char *sql, const struct jparams *p,
  * evidence ev, creating it when the request makes one.  The one caller of
  * journal_next_state: nothing else moves an object.
  */
+/* a new object of kind k and key, in state next, made by request rid */
+static int
+object_insert(struct journal *j, json_t *row, int64_t rid,
+    const struct kind *k, const char *key, const char *next)
+{
+	struct jparams p = { .n = 0 };
+	struct buf sql = BUF_INIT(4096);
+	int n = 9, rc = -1;
+	size_t i;
+
+	if (buf_adds(&sql, "INSERT INTO objects (kind, key, state, "
+	    "time, updated, operation, last_request, error_code, "
+	    "error_type") == -1)
+		goto done;
+	for (i = 0; i < NRCOLS; i++)
+		if (journal_columns[i].object && (buf_adds(&sql, ", ") == -1 ||
+		    buf_adds(&sql, journal_columns[i].name) == -1))
+			goto done;
+	if (buf_adds(&sql, ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	    "$9") == -1)
+		goto done;
+	for (i = 0; i < NRCOLS; i++)
+		if (journal_columns[i].object &&
+		    buf_printf(&sql, ", $%d", ++n) == -1)
+			goto done;
+	if (buf_adds(&sql, ")") == -1)
+		goto done;
+	jp_text(&p, k->name);
+	jp_text(&p, key);
+	jp_text(&p, next);
+	jp_text(&p, member(row, "time"));
+	jp_text(&p, member(row, "updated") ? member(row, "updated") :
+	    member(row, "time"));
+	jp_text(&p, k->origin);
+	jp_int(&p, rid);
+	jp_text(&p, is(next, "failed") ? member(row, "error_code") : NULL);
+	jp_text(&p, is(next, "failed") ? member(row, "error_type") : NULL);
+	for (i = 0; i < NRCOLS; i++)
+		if (journal_columns[i].object)
+			jp_member(&p, row, &journal_columns[i]);
+	rc = object_do(j, buf_str(&sql), &p, row);
+done:
+	if (rc == -1 && j->err[0] == '\0')
+		snprintf(j->err, sizeof(j->err), "out of memory");
+	buf_free(&sql);
+	return rc;
+}
+
+/*
+ * The object moved from cur to next by request rid.  An object whose
+ * outcome was open takes the fields of the request that settles it; a
+ * settled one keeps what it was made with.  And the reference it
+ * reserves, checked at this pending commit (a re-send of the same
+ * reference, as reconcile's, keeps it reserved).
+ */
+static int
+object_update(struct journal *j, json_t *row, int64_t rid,
+    const struct kind *k, const char *key, int origin, const char *cur,
+    const char *next)
+{
+	struct jparams p = { .n = 0 };
+
+	jp_text(&p, next);
+	jp_text(&p, member(row, "updated") ? member(row, "updated") :
+	    member(row, "time"));
+	jp_int(&p, rid);
+	jp_text(&p, is(next, "failed") ? member(row, "error_code") : NULL);
+	jp_text(&p, is(next, "failed") ? member(row, "error_type") : NULL);
+	jp_text(&p, origin ? member(row, "gc_id") : NULL);
+	jp_int(&p, origin && (unsettled(cur) || is(cur, "failed")));
+	jp_text(&p, member(row, "amount"));
+	jp_text(&p, member(row, "currency"));
+	jp_text(&p, k->name);
+	jp_text(&p, key);
+	jp_text(&p, member(row, "external_reference"));
+	if (json_integer_value(json_object_get(row, "reserved")))
+		jp_int(&p, 1);
+	else
+		jp_text(&p, NULL);
+	return object_do(j, "UPDATE objects SET state = $1, updated = $2, "
+	    "last_request = $3, error_code = $4, error_type = $5, "
+	    "gc_id = coalesce($6, gc_id), "
+	    "amount = CASE WHEN $7 = 1 THEN coalesce($8, amount) "
+	    "ELSE amount END, "
+	    "currency = CASE WHEN $7 = 1 THEN coalesce($9, currency) "
+	    "ELSE currency END, "
+	    "external_reference = CASE WHEN $7 = 1 THEN $12 "
+	    "ELSE external_reference END, "
+	    "reserved = CASE WHEN $7 = 1 AND $12 IS DISTINCT FROM "
+	    "external_reference THEN CAST($13 AS INTEGER) "
+	    "ELSE coalesce(reserved, CAST($13 AS INTEGER)) END "
+	    "WHERE kind = $10 AND key = $11", &p, row);
+}
+
 static int
 apply_object(struct journal *j, json_t *row, int64_t rid,
     enum journal_evidence ev)
@@ -343,8 +437,7 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	const char *key, *next, *cur = NULL;
 	struct jparams p = { .n = 0 };
 	json_t *obj = NULL;
-	int origin, rc = -1, acted = 0;
-	size_t i;
+	int origin, rc = 0, acted = 0;
 
 	if (object_key(row, &k, &origin, &key) == -1)
 		return 0;
@@ -370,96 +463,12 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 		ev = EV_REFUSED;
 	/* a refusal proves nothing once an attempt that made it may have acted */
 	if (origin && ev == EV_REFUSED &&
-	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1) {
-		json_decref(obj);
-		return -1;
-	}
-	next = journal_next_state(member(row, "operation"), cur, ev, acted);
-	if (next == NULL || same_str(next, cur)) {
-		json_decref(obj);
-		return 0;
-	}
-	p.n = 0;
-	if (obj == NULL) {
-		struct buf sql = BUF_INIT(4096);
-		int n = 9;
-
-		if (buf_adds(&sql, "INSERT INTO objects (kind, key, state, "
-		    "time, updated, operation, last_request, error_code, "
-		    "error_type") == -1)
-			goto done_buf;
-		for (i = 0; i < NRCOLS; i++)
-			if (journal_columns[i].object && (buf_adds(&sql, ", ") == -1 ||
-			    buf_adds(&sql, journal_columns[i].name) == -1))
-				goto done_buf;
-		if (buf_adds(&sql, ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-		    "$9") == -1)
-			goto done_buf;
-		for (i = 0; i < NRCOLS; i++)
-			if (journal_columns[i].object &&
-			    buf_printf(&sql, ", $%d", ++n) == -1)
-				goto done_buf;
-		if (buf_adds(&sql, ")") == -1)
-			goto done_buf;
-		jp_text(&p, k->name);
-		jp_text(&p, key);
-		jp_text(&p, next);
-		jp_text(&p, member(row, "time"));
-		jp_text(&p, member(row, "updated") ? member(row, "updated") :
-		    member(row, "time"));
-		jp_text(&p, k->origin);
-		jp_int(&p, rid);
-		jp_text(&p, is(next, "failed") ? member(row, "error_code") :
-		    NULL);
-		jp_text(&p, is(next, "failed") ? member(row, "error_type") :
-		    NULL);
-		for (i = 0; i < NRCOLS; i++)
-			if (journal_columns[i].object)
-				jp_member(&p, row, &journal_columns[i]);
-		rc = object_do(j, buf_str(&sql), &p, row);
-done_buf:
-		if (rc == -1 && j->err[0] == '\0')
-			snprintf(j->err, sizeof(j->err), "out of memory");
-		buf_free(&sql);
-		json_decref(obj);
-		return rc;
-	}
-	/*
-	 * An object whose outcome was open takes the fields of the request
-	 * that settles it; a settled one keeps what it was made with.  And
-	 * the reference it reserves, checked at this pending commit (a
-	 * re-send of the same reference, as reconcile's, keeps it reserved).
-	 */
-	jp_text(&p, next);
-	jp_text(&p, member(row, "updated") ? member(row, "updated") :
-	    member(row, "time"));
-	jp_int(&p, rid);
-	jp_text(&p, is(next, "failed") ? member(row, "error_code") : NULL);
-	jp_text(&p, is(next, "failed") ? member(row, "error_type") : NULL);
-	jp_text(&p, origin ? member(row, "gc_id") : NULL);
-	jp_int(&p, origin && (unsettled(cur) || is(cur, "failed")));
-	jp_text(&p, member(row, "amount"));
-	jp_text(&p, member(row, "currency"));
-	jp_text(&p, k->name);
-	jp_text(&p, key);
-	jp_text(&p, member(row, "external_reference"));
-	if (json_integer_value(json_object_get(row, "reserved")))
-		jp_int(&p, 1);
-	else
-		jp_text(&p, NULL);
-	rc = object_do(j, "UPDATE objects SET state = $1, updated = $2, "
-	    "last_request = $3, error_code = $4, error_type = $5, "
-	    "gc_id = coalesce($6, gc_id), "
-	    "amount = CASE WHEN $7 = 1 THEN coalesce($8, amount) "
-	    "ELSE amount END, "
-	    "currency = CASE WHEN $7 = 1 THEN coalesce($9, currency) "
-	    "ELSE currency END, "
-	    "external_reference = CASE WHEN $7 = 1 THEN $12 "
-	    "ELSE external_reference END, "
-	    "reserved = CASE WHEN $7 = 1 AND $12 IS DISTINCT FROM "
-	    "external_reference THEN CAST($13 AS INTEGER) "
-	    "ELSE coalesce(reserved, CAST($13 AS INTEGER)) END "
-	    "WHERE kind = $10 AND key = $11", &p, row);
+	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1)
+		rc = -1;
+	else if ((next = journal_next_state(member(row, "operation"), cur, ev,
+	    acted)) != NULL && !same_str(next, cur))
+		rc = obj == NULL ? object_insert(j, row, rid, k, key, next) :
+		    object_update(j, row, rid, k, key, origin, cur, next);
 	json_decref(obj);
 	return rc;
 }
