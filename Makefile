@@ -37,7 +37,14 @@ LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MBEDCRYPTO)
 DEPFLAGS = -MMD -MP
 
 SRCS	= $(sort $(wildcard src/*.c))
-LIBSRCS	= $(filter-out src/main.c src/cli.c src/cmd_%.c src/ctx.c src/usage.c,$(SRCS))
+# the tool: the command line, the commands, what the user sees (exit
+# status); everything else is the library, which returns enum agcod_result
+# (result.h) and never includes a tool header (make layering)
+TOOLSRCS = src/main.c src/cli.c $(wildcard src/cmd_*.c) src/ctx.c \
+	src/usage.c src/trace.c src/exitcode.c
+TOOLHDRS = src/agcod.h src/cli.h src/ctx.h src/trace.h
+LIBSRCS	= $(filter-out $(TOOLSRCS),$(SRCS))
+LIBHDRS	= $(filter-out $(TOOLHDRS),$(sort $(wildcard src/*.h)))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)
@@ -65,7 +72,7 @@ $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)
 
 -include $(OBJS:.o=.d) $(UNITOBJS:.o=.d)
 
-$(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
+$(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS) $(BUILD)/exitcode.o
 	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD):
@@ -89,6 +96,17 @@ layering: $(BUILD)/state-alone $(OBJS)
 	  echo "layering: only journal_sqlite*.c include sqlite3.h" >&2; \
 	  exit 1; fi
 	@echo "layering: only the SQLite store uses SQLite"
+	@bad=0; for f in $(LIBSRCS) $(LIBHDRS); do \
+	  for h in $(notdir $(TOOLHDRS)); do \
+	    if grep -q "^#include \"$$h\"" $$f; then \
+	      echo "layering: library file $$f includes the tool's $$h" >&2; \
+	      bad=1; fi; done; \
+	  if grep -Eq '<sysexits\.h>|\<EX_[A-Z]+\>|struct cmd_ctx' $$f; then \
+	    echo "layering: library file $$f uses exit codes or struct" \
+	      "cmd_ctx (return an enum agcod_result)" >&2; bad=1; fi; \
+	done; exit $$bad
+	@echo "layering: the library returns results; only the tool sets" \
+	  "exit codes"
 .PHONY: layering
 
 # ---- dependencies: Debian packages, installed only when missing ----

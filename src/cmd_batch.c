@@ -36,6 +36,7 @@
 #include "agcod.h"
 #include "cli.h"
 #include "csv.h"
+#include "ctx.h"
 #include "forecast.h"
 #include "guard.h"
 #include "msg.h"
@@ -870,8 +871,9 @@ guard_limits(struct batch *b, const struct total *tot, size_t nt)
 	int rc;
 
 	for (i = 0; i < b->n; i++)
-		if (b->rows[i].prev != PREV_ISSUED && (rc = guard_amount(c,
-		    &b->rows[i].req.amount, b->rows[i].req.cur->code)) != 0) {
+		if (b->rows[i].prev != PREV_ISSUED && (rc = exit_code(guard_amount(
+		    &c->prof, &b->rows[i].req.amount,
+		    b->rows[i].req.cur->code))) != 0) {
 			msg_err("%s line %d: over the profile's max_amount; "
 			    "nothing was sent", b->file, b->rows[i].cr->line);
 			return rc;
@@ -879,7 +881,8 @@ guard_limits(struct batch *b, const struct total *tot, size_t nt)
 	for (k = 0; k < nt; k++) {
 		struct amount a = { tot[k].todo, tot[k].cur->exponent };
 
-		if ((rc = guard_batch_total(c, &a, tot[k].cur->code)) != 0)
+		if ((rc = exit_code(guard_batch_total(&c->prof, &a,
+		    tot[k].cur->code))) != 0)
 			return rc;
 	}
 	return 0;
@@ -904,7 +907,8 @@ confirm_batch(struct batch *b, const struct total *tot, size_t nt)
 	if (len > 0 && (size_t)len < sizeof(summary))
 		snprintf(summary + len, sizeof(summary) - (size_t)len,
 		    " in %zu new card%s", rows, rows == 1 ? "" : "s");
-	return guard_confirm(b->c, summary);
+	return exit_code(guard_confirm(&b->c->prof,
+	    b->c->args.seen[O_YES], summary));
 }
 
 /* what GetAvailableFunds said, exactly */
@@ -949,7 +953,7 @@ get_funds(struct batch *b, struct funds *f)
 		opreq_free(&fr);
 		return EX_SOFTWARE;
 	}
-	rc = op_send(s, &fr, &body, &r);
+	rc = exit_code(op_send(s, &fr, &body, &r));
 	buf_free(&body);
 	opreq_free(&fr);
 	if (rc != 0) {
@@ -1105,7 +1109,7 @@ dry_run(struct batch *b)
 static const char *
 row_status(const struct api_result *r)
 {
-	if (r->exit == 0)
+	if (r->result == AGCOD_OK)
 		return "SUCCESS";
 	if (r->outcome == OUTCOME_UNKNOWN)
 		return "UNKNOWN";
@@ -1521,7 +1525,7 @@ run(struct batch *b)
 			rc = EX_SOFTWARE;
 			break;
 		}
-		e = op_send(snd, &w->req, &body, &r);
+		e = exit_code(op_send(snd, &w->req, &body, &r));
 		buf_free(&body);
 		if (e == 0)
 			issued_elsewhere(b, w, snd);
@@ -1531,8 +1535,9 @@ run(struct batch *b)
 			int cancelled = outcome_cancelled(r.json);
 
 			if (cancelled)
-				note_cancelled(c, w->req.op, w->req.request_id);
-			r.exit = e = EX_DATAERR;
+				note_cancelled(snd, w->req.op, w->req.request_id);
+			r.result = AGCOD_E_REFUSED;
+			e = exit_code(r.result);
 			r.status = cancelled ? "CANCELLED" : "EXPIRED";
 			api_say(&r, "the card of request id %s %s (cardStatus "
 			    "%s): its claim code is dead and is not shown",

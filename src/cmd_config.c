@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "agcod.h"
+#include "ctx.h"
 #include "msg.h"
 #include "output.h"
 #include "suggest.h"
@@ -286,7 +287,7 @@ config_list(struct cmd_ctx *c)
 
 	memset(s, 0, sizeof(s));
 	/* what is set, and what is not: a missing key is no error here */
-	if ((rc = profile_load_partial(p, &po)) != 0)
+	if ((rc = exit_code(profile_load_partial(p, &po))) != 0)
 		return rc;
 	i = add(s, i, "profile", p->name);
 	snprintf(s[0].origin, sizeof(s[0].origin), "%s", a->val[O_PROFILE] ?
