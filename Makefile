@@ -49,6 +49,7 @@ UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)
 LIBOBJS	= $(LIBSRCS:src/%.c=$(BUILD)/%.o)
+TOOLOBJS = $(TOOLSRCS:src/%.c=$(BUILD)/%.o)
 UNITOBJS = $(UNITSRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 
 # the one program, plus a library of the pure parts for the unit tests
@@ -105,8 +106,13 @@ layering: $(BUILD)/state-alone $(OBJS)
 	    echo "layering: library file $$f uses exit codes or struct" \
 	      "cmd_ctx (return an enum agcod_result)" >&2; bad=1; fi; \
 	done; exit $$bad
-	@echo "layering: the library returns results; only the tool sets" \
-	  "exit codes"
+	@nm -g --defined-only $(TOOLOBJS) | awk 'NF == 3 { print $$3 }' | \
+	  sort -u > $(BUILD)/tool.syms; bad=0; for o in $(LIBOBJS); do \
+	  if nm -u $$o | awk '{ print $$2 }' | sort -u | \
+	    comm -12 - $(BUILD)/tool.syms | sed "s|^|layering: $$o calls the tool's |" | \
+	    grep . >&2; then bad=1; fi; done; exit $$bad
+	@echo "layering: the library returns results and calls nothing of" \
+	  "the tool's; only the tool sets exit codes"
 .PHONY: layering
 
 # ---- dependencies: Debian packages, installed only when missing ----
