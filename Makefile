@@ -43,11 +43,19 @@ LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKFIRST)) $(MBEDCRYPTO) \
 DEPFLAGS = -MMD -MP
 
 SRCS	= $(sort $(wildcard src/*.c))
-LIBSRCS	= $(filter-out src/main.c src/cli.c src/cmd_%.c src/ctx.c src/usage.c,$(SRCS))
+# the tool: the command line, the commands, what the user sees (exit
+# status); everything else is the library, which returns enum agcod_result
+# (result.h) and never includes a tool header (make layering)
+TOOLSRCS = src/main.c src/cli.c $(wildcard src/cmd_*.c) src/ctx.c \
+	src/usage.c src/trace.c src/exitcode.c
+TOOLHDRS = src/agcod.h src/cli.h src/ctx.h src/trace.h $(wildcard src/cmd_*.h)
+LIBSRCS	= $(filter-out $(TOOLSRCS),$(SRCS))
+LIBHDRS	= $(filter-out $(TOOLHDRS),$(sort $(wildcard src/*.h)))
 UNITSRCS = $(wildcard tests/unit/*.c)
 
 OBJS	= $(SRCS:src/%.c=$(BUILD)/%.o)
 LIBOBJS	= $(LIBSRCS:src/%.c=$(BUILD)/%.o)
+TOOLOBJS = $(TOOLSRCS:src/%.c=$(BUILD)/%.o)
 UNITOBJS = $(UNITSRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
 
 # the one program, plus a library of the pure parts for the unit tests
@@ -71,7 +79,7 @@ $(BUILD)/unit/%.o: tests/unit/%.c | $(BUILD)
 
 -include $(OBJS:.o=.d) $(UNITOBJS:.o=.d)
 
-$(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS)
+$(BUILD)/unit-tests: $(UNITOBJS) $(LIBOBJS) $(BUILD)/exitcode.o
 	$(CC) $(AGCOD_CFLAGS) $(CFLAGS) $(AGCOD_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD):
@@ -103,6 +111,22 @@ layering: $(BUILD)/state-alone $(OBJS)
 	  exit 1; fi
 	@echo "layering: only the SQLite store uses SQLite, only the" \
 	  "PostgreSQL store libpq"
+	@bad=0; for f in $(LIBSRCS) $(LIBHDRS); do \
+	  for h in $(notdir $(TOOLHDRS)); do \
+	    if grep -q "^#include \"$$h\"" $$f; then \
+	      echo "layering: library file $$f includes the tool's $$h" >&2; \
+	      bad=1; fi; done; \
+	  if grep -Eq '<sysexits\.h>|\<EX_[A-Z]+\>|struct cmd_ctx' $$f; then \
+	    echo "layering: library file $$f uses exit codes or struct" \
+	      "cmd_ctx (return an enum agcod_result)" >&2; bad=1; fi; \
+	done; exit $$bad
+	@nm -g --defined-only $(TOOLOBJS) | awk 'NF == 3 { print $$3 }' | \
+	  sort -u > $(BUILD)/tool.syms; bad=0; for o in $(LIBOBJS); do \
+	  if nm -u $$o | awk '{ print $$2 }' | sort -u | \
+	    comm -12 - $(BUILD)/tool.syms | sed "s|^|layering: $$o calls the tool's |" | \
+	    grep . >&2; then bad=1; fi; done; exit $$bad
+	@echo "layering: the library returns results and calls nothing of" \
+	  "the tool's; only the tool sets exit codes"
 .PHONY: layering
 
 # ---- dependencies: Debian packages, installed only when missing ----

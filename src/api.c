@@ -203,7 +203,7 @@ pace(void *arg)
 	case 0:
 		return 0;
 	case 1:
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		api_say(r, "the rate limit's next free slot is %ld.%01ld s "
 		    "away, past %s; %s", wait / 1000, wait % 1000 / 100,
 		    p->capped ? "the 240 s a signed request may wait for it" :
@@ -211,7 +211,7 @@ pace(void *arg)
 		    "this attempt was not sent" : "nothing sent");
 		break;
 	default:
-		r->exit = EX_IOERR;
+		r->result = AGCOD_E_JOURNAL_IO;
 		api_say(r, "%s; %s", why, r->attempts ? "this attempt was not "
 		    "sent" : "nothing sent");
 		break;
@@ -251,11 +251,11 @@ api_say(struct api_result *r, const char *fmt, ...)
  * is only for a request that provably never left.
  */
 
-/* the request was refused before it could act: retried, then 75 */
+/* the request was refused before it could act: retried, then AGCOD_E_AGAIN */
 static enum verdict
 throttled(struct api_result *r)
 {
-	r->exit = EX_TEMPFAIL;
+	r->result = AGCOD_E_AGAIN;
 	r->outcome = OUTCOME_FAILED;
 	api_say(r, "throttled by the service (HTTP %ld); nothing was done",
 	    r->resp.status);
@@ -270,12 +270,12 @@ denied(struct api_result *r, int signature, const char *m)
 
 	r->outcome = OUTCOME_FAILED;
 	if (signature) {
-		r->exit = EX_DATAERR;
+		r->result = AGCOD_E_REFUSED;
 		api_say(r, "the service rejected the signature (HTTP %ld)%s%s; "
 		    "run 'agcod sign-debug' and check the secret key and clock",
 		    st, m[0] ? ": " : "", m);
 	} else {
-		r->exit = EX_NOPERM;
+		r->result = AGCOD_E_ACCOUNT;
 		api_say(r, "access denied (HTTP %ld): %s", st,
 		    m[0] ? m : "check the access key id and secret");
 	}
@@ -286,7 +286,7 @@ denied(struct api_result *r, int signature, const char *m)
 static enum verdict
 unproven(struct api_result *r, const char *what)
 {
-	r->exit = EX_TEMPFAIL;
+	r->result = AGCOD_E_AGAIN;
 	r->outcome = OUTCOME_UNKNOWN;
 	api_say(r, "HTTP %ld %s; the service may have processed the request: "
 	    "the outcome is unknown", r->resp.status, what);
@@ -367,7 +367,7 @@ classify_json(struct api_result *r)
 	success = r->status && strcmp(r->status, "SUCCESS") == 0;
 
 	if (success && st / 100 == 2 && code == NULL) {
-		r->exit = 0;
+		r->result = AGCOD_OK;
 		r->outcome = OUTCOME_SUCCEEDED;
 		return V_DONE;
 	}
@@ -375,7 +375,7 @@ classify_json(struct api_result *r)
 		return throttled(r);
 	if ((r->status && strcmp(r->status, "RESEND") == 0) ||
 	    (code && strncmp(code, "F4", 2) == 0)) {
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		r->outcome = OUTCOME_UNKNOWN;
 		api_say(r, "the service asks to resend (%s %s)", code ? code : "",
 		    r->error_type ? r->error_type : "RESEND");
@@ -383,8 +383,8 @@ classify_json(struct api_result *r)
 	}
 	if (code && !success) {
 		r->outcome = OUTCOME_FAILED;
-		r->exit = strncmp(code, "F2", 2) == 0 ? EX_DATAERR :
-		    strncmp(code, "F3", 2) == 0 ? EX_NOPERM : EX_UNAVAILABLE;
+		r->result = strncmp(code, "F2", 2) == 0 ? AGCOD_E_REFUSED :
+		    strncmp(code, "F3", 2) == 0 ? AGCOD_E_ACCOUNT : AGCOD_E_SERVICE;
 		api_say(r, "refused: %s %s: %s", code,
 		    r->error_type ? r->error_type : "", m);
 		return V_DONE;
@@ -397,7 +397,7 @@ classify_json(struct api_result *r)
 		    (type && strstr(type, "Signature") != NULL), m);
 	if (r->status == NULL && not_understood(st, type, msg)) {
 		r->outcome = OUTCOME_FAILED;
-		r->exit = EX_DATAERR;
+		r->result = AGCOD_E_REFUSED;
 		api_say(r, "refused by the gateway, nothing was done (HTTP %ld"
 		    "%s%s): %s", st, type ? " " : "", type ? type : "", m[0] ?
 		    m : "the request was not understood");
@@ -437,7 +437,7 @@ answers_ours(const struct op *op, const char *body, size_t len,
 	return v;
 }
 
-/* pure: the response (or transport result) in r -> exit, outcome, verdict */
+/* pure: the response (or transport result) in r -> result, outcome, verdict */
 int
 api_classify(struct api_result *r, int hr)
 {
@@ -447,35 +447,35 @@ api_classify(struct api_result *r, int hr)
 	case HTTP_OK:
 		break;
 	case HTTP_NOT_SENT:
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		r->outcome = OUTCOME_NOT_SENT;
 		api_say(r, "cannot connect, nothing was sent: %s",
 		    r->resp.error);
 		return V_RETRY;
 	case HTTP_TLS:
-		r->exit = EX_UNAVAILABLE;
+		r->result = AGCOD_E_SERVICE;
 		r->outcome = OUTCOME_NOT_SENT;
 		api_say(r, "TLS failure, nothing sent: %s", r->resp.error);
 		return V_DONE;
 	case HTTP_LOST:
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		r->outcome = OUTCOME_UNKNOWN;
 		api_say(r, "no complete answer (%s); the outcome is unknown",
 		    r->resp.error);
 		return V_RETRY;
 	case HTTP_SETUP:
-		r->exit = EX_SOFTWARE;
+		r->result = AGCOD_E_INTERNAL;
 		r->outcome = OUTCOME_NOT_SENT;
 		api_say(r, "nothing sent: %s", r->resp.error);
 		return V_DONE;
 	case HTTP_TOO_BIG:
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		r->outcome = OUTCOME_UNKNOWN;
 		api_say(r, "the response is larger than %d bytes; the outcome "
 		    "is unknown", HTTP_BODY_MAX);
 		return V_RETRY;
 	default:
-		r->exit = EX_TEMPFAIL;
+		r->result = AGCOD_E_AGAIN;
 		r->outcome = OUTCOME_UNKNOWN;
 		api_say(r, "transfer failed (%s); the outcome is unknown",
 		    r->resp.error);
@@ -510,7 +510,7 @@ triage(const struct profile *p, struct api_result *r)
 			    "requests fail past 15 minutes: synchronise it (NTP)",
 			    labs(r->skew), r->skew > 0 ? "behind" : "ahead of");
 	}
-	if (r->exit != EX_DATAERR && r->exit != EX_NOPERM)
+	if (r->result != AGCOD_E_REFUSED && r->result != AGCOD_E_ACCOUNT)
 		return;
 	if (r->error_code)	/* an AGCOD F2xx/F3xx: the message says it */
 		return;
@@ -552,7 +552,7 @@ backoff_ms(long elapsed, int attempt)
  */
 #define REFUSED_FOR_MS	5000
 
-int
+enum agcod_result
 api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
@@ -581,9 +581,9 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(env->prof, op, body, len, r->when, &r->sreq) == -1) {
-			r->exit = EX_SOFTWARE;
+			r->result = AGCOD_E_INTERNAL;
 			api_say(r, "cannot sign the request");
-			return r->exit;
+			return r->result;
 		}
 		was_sent = env->sent;
 		env->sent = 1;
@@ -648,5 +648,5 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		    (long)((mono_ms() - refused + 500) / 1000));
 	}
 	triage(env->prof, r);
-	return r->exit;
+	return r->result;
 }

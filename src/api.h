@@ -2,7 +2,6 @@
 #ifndef AGCOD_API_H
 #define AGCOD_API_H
 
-#include <sysexits.h>
 #include <time.h>
 
 #include "amount.h"
@@ -12,6 +11,7 @@
 #include "http.h"
 #include "json.h"
 #include "reqid.h"
+#include "result.h"
 #include "sigv4.h"
 
 struct opreq {
@@ -51,7 +51,7 @@ enum outcome {
 
 /* what a call came to */
 struct api_result {
-	int			 exit;		/* the exit status it maps to */
+	enum agcod_result	 result;	/* what it came to */
 	enum outcome		 outcome;
 	struct http_response	 resp;		/* the last attempt's */
 	int			 have_resp;
@@ -118,8 +118,9 @@ void	api_signed_free(struct signed_req *);
 /* set r->why, cut to fit if it must be */
 void	api_say(struct api_result *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* sign, send, classify, retry within env->retry_for; fills r */
-int	api_call(struct api_env *, const struct op *, const char *body,
+/* sign, send, classify, retry within env->retry_for; fills r, returns
+ * r->result */
+enum agcod_result api_call(struct api_env *, const struct op *, const char *body,
 	    size_t len, struct api_result *r);
 void	api_result_free(struct api_result *);
 /* classify r->resp after a transfer that ended as http_result; pure;

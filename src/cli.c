@@ -16,6 +16,7 @@
 #include "agcod.h"
 #include "api.h"
 #include "cli.h"
+#include "output.h"
 #include "suggest.h"
 
 struct optspec {

@@ -127,7 +127,7 @@ send_row(struct batch *b, struct sender *snd, struct row *w,
 		buf_free(&body);
 		return -1;
 	}
-	e = op_send(snd, &w->req, &body, r);
+	e = exit_code(op_send(snd, &w->req, &body, r));
 	buf_free(&body);
 	if (e == 0)
 		batch_issued_elsewhere(b, w, snd);
@@ -137,8 +137,9 @@ send_row(struct batch *b, struct sender *snd, struct row *w,
 		int cancelled = outcome_cancelled(r->json);
 
 		if (cancelled)
-			note_cancelled(c, w->req.op, w->req.request_id);
-		r->exit = e = EX_DATAERR;
+			note_cancelled(snd, w->req.op, w->req.request_id);
+		r->result = AGCOD_E_REFUSED;
+		e = exit_code(r->result);
 		r->status = cancelled ? "CANCELLED" : "EXPIRED";
 		api_say(r, "the card of request id %s %s (cardStatus "
 		    "%s): its claim code is dead and is not shown",

@@ -24,6 +24,7 @@
 #include "agcod.h"
 #include "api.h"
 #include "csv.h"
+#include "ctx.h"
 #include "sigv4.h"
 
 #define BATCH_ID_MAX	64

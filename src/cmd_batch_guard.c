@@ -74,8 +74,9 @@ batch_guard_limits(struct batch *b, const struct total *tot, size_t nt)
 	int rc;
 
 	for (i = 0; i < b->n; i++)
-		if (b->rows[i].prev != PREV_ISSUED && (rc = guard_amount(c,
-		    &b->rows[i].req.amount, b->rows[i].req.cur->code)) != 0) {
+		if (b->rows[i].prev != PREV_ISSUED && (rc = exit_code(
+		    guard_amount(&c->prof, &b->rows[i].req.amount,
+		    b->rows[i].req.cur->code))) != 0) {
 			msg_err("%s line %d: over the profile's max_amount; "
 			    "nothing was sent", b->file, b->rows[i].cr->line);
 			return rc;
@@ -83,7 +84,8 @@ batch_guard_limits(struct batch *b, const struct total *tot, size_t nt)
 	for (k = 0; k < nt; k++) {
 		struct amount a = { tot[k].todo, tot[k].cur->exponent };
 
-		if ((rc = guard_batch_total(c, &a, tot[k].cur->code)) != 0)
+		if ((rc = exit_code(guard_batch_total(&c->prof, &a,
+		    tot[k].cur->code))) != 0)
 			return rc;
 	}
 	return 0;
@@ -108,7 +110,8 @@ batch_confirm(struct batch *b, const struct total *tot, size_t nt)
 	if (len > 0 && (size_t)len < sizeof(summary))
 		snprintf(summary + len, sizeof(summary) - (size_t)len,
 		    " in %zu new card%s", rows, rows == 1 ? "" : "s");
-	return guard_confirm(b->c, summary);
+	return exit_code(guard_confirm(&b->c->prof,
+	    b->c->args.seen[O_YES], summary));
 }
 
 /* what GetAvailableFunds said, exactly */
@@ -153,7 +156,7 @@ get_funds(struct batch *b, struct funds *f)
 		opreq_free(&fr);
 		return EX_SOFTWARE;
 	}
-	rc = op_send(s, &fr, &body, &r);
+	rc = exit_code(op_send(s, &fr, &body, &r));
 	buf_free(&body);
 	opreq_free(&fr);
 	if (rc != 0) {

@@ -34,7 +34,7 @@ _Static_assert(sizeof(batch_result_names) / sizeof(batch_result_names[0]) ==
 static const char *
 row_status(const struct api_result *r)
 {
-	if (r->exit == 0)
+	if (r->result == AGCOD_OK)
 		return "SUCCESS";
 	if (r->outcome == OUTCOME_UNKNOWN)
 		return "UNKNOWN";

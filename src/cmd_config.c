@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "agcod.h"
+#include "ctx.h"
 #include "msg.h"
 #include "output.h"
 #include "suggest.h"
@@ -425,7 +426,7 @@ config_list(struct cmd_ctx *c)
 
 	memset(s, 0, sizeof(s));
 	/* what is set, and what is not: a missing key is no error here */
-	if ((rc = profile_load_partial(&c->prof, &po)) != 0 ||
+	if ((rc = exit_code(profile_load_partial(&c->prof, &po))) != 0 ||
 	    (rc = known_settings(c, s, &i)) != 0)
 		return rc;
 	/* every other key the section sets, as written */

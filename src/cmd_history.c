@@ -12,6 +12,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "msg.h"
 #include "rows.h"
 #include "suggest.h"

@@ -8,6 +8,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "msg.h"
 #include "output.h"
 #include "rows.h"

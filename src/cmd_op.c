@@ -12,6 +12,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "forecast.h"
 #include "guard.h"
 #include "msg.h"
@@ -151,6 +152,7 @@ cmd_op(struct cmd_ctx *c)
 	json_t *before = NULL;
 	long below_days = 0;
 	const char *why = NULL;
+	enum agcod_result res;
 	int rc, verdict = 0, show = 1;
 
 	if (c->args.val[O_BELOW] &&
@@ -170,7 +172,8 @@ cmd_op(struct cmd_ctx *c)
 		msg_err("cannot build the request body");
 		return EX_SOFTWARE;
 	}
-	if ((rc = guard_request(c, &req)) != 0) {
+	if ((rc = exit_code(guard_request(&c->prof, c->args.seen[O_YES],
+	    &req))) != 0) {
 		buf_free(&body);
 		opreq_free(&req);
 		return rc;
@@ -182,16 +185,15 @@ cmd_op(struct cmd_ctx *c)
 
 	if ((op->flags & OP_JOURNAL) && op->id_field)
 		say_if_interrupted(op, req.request_id, 1);
-	rc = op_send(s, &req, &body, &r);
-	if (rc != 0 && activation_recover_applies(&req, &r))
-		rc = activation_recover(s, &req, &r);
+	res = op_send(s, &req, &body, &r);
+	if (res != AGCOD_OK && activation_recover_applies(&req, &r))
+		res = activation_recover(s, &req, &r);
 	if ((op->flags & OP_JOURNAL) && op->id_field)
 		say_if_interrupted(op, req.request_id, 0);
 	/* the funds' verdict first: under -q, nothing to say is silence */
-	if (rc == 0 && op->rate == RL_FUNDS)
+	if (res == AGCOD_OK && op->rate == RL_FUNDS)
 		verdict = check_funds(c, r.json, &below, below_days, &show);
-	if (show)
-		rc = outcome_deliver(c, &req, &r, before, rc);
+	rc = show ? ctx_deliver(c, &req, &r, before, res) : exit_code(res);
 	if (rc == 0)
 		rc = verdict;
 	api_result_free(&r);

@@ -13,6 +13,7 @@
 #include <bsd/stdlib.h>
 
 #include "agcod.h"
+#include "ctx.h"
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"

@@ -10,6 +10,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "msg.h"
 #include "outcome.h"
 #include "send.h"

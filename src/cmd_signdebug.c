@@ -13,6 +13,7 @@
 #include "agcod.h"
 #include "api.h"
 #include "cli.h"
+#include "ctx.h"
 #include "guard.h"
 #include "json.h"
 #include "msg.h"
@@ -140,13 +141,14 @@ sign_or_send(struct cmd_ctx *c, const struct op *op, struct opreq *req,
 	}
 	memset(&rep, 0, sizeof(rep));
 	memset(&res, 0, sizeof(res));
-	if (c->args.seen[O_SEND] && ((rc = guard_request(c, req)) != 0 ||
+	if (c->args.seen[O_SEND] && ((rc = exit_code(guard_request(&c->prof,
+	    c->args.seen[O_YES], req))) != 0 ||
 	    (rc = ctx_sender(c, &s)) != 0)) {
 		buf_free(&body);
 		return rc;
 	}
 	if (c->args.seen[O_SEND]) {
-		rc = op_send(s, req, &body, &res);
+		rc = exit_code(op_send(s, req, &body, &res));
 		sreq = res.sreq;
 		when = res.when;
 		rep.attempt = res.attempts;
@@ -187,7 +189,7 @@ sign_or_send(struct cmd_ctx *c, const struct op *op, struct opreq *req,
 	if (c->args.seen[O_SEND]) {
 		if (rc)
 			msg_err("%s: %s", op->cmd, res.why);
-		outcome_notice_sent(c, req, &res);
+		outcome_notice_sent(c->prof.production, req, &res);
 		api_result_free(&res);
 	} else
 		api_signed_free(&sreq);

@@ -20,6 +20,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "json.h"
 #include "msg.h"
 #include "output.h"
@@ -264,7 +265,7 @@ still_happens(struct cmd_ctx *c, char *out, size_t n)
 	}
 	api_call(&s->api, q.op, body.data, body.len, &r);
 	report_times(time(NULL), utc, sizeof(utc), local, sizeof(local));
-	if (r.exit == 0)
+	if (r.result == AGCOD_OK)
 		snprintf(out, n, "a GetAvailableFunds at %s succeeded (Amazon "
 		    "request id %s): the endpoint answers and the keys work",
 		    utc, r.resp.request_id[0] ? r.resp.request_id : "-");

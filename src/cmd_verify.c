@@ -14,6 +14,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "msg.h"
 #include "output.h"
 #include "rotation.h"
@@ -165,7 +166,7 @@ cmd_verify(struct cmd_ctx *c)
 		msg_err("cannot build the request body");
 		return EX_SOFTWARE;
 	}
-	rc = op_send(s, &req, &body, &res);
+	rc = exit_code(op_send(s, &req, &body, &res));
 	if (rc == 0)
 		rc = c->out == OUT_JSON ? print_json(c, &res, age) :
 		    (print_table(c, &res, age), 0);

@@ -11,6 +11,7 @@
 
 #include "agcod.h"
 #include "cli.h"
+#include "ctx.h"
 #include "http.h"
 #include "msg.h"
 #include "outcome.h"
@@ -244,8 +245,8 @@ ctx_sender(struct cmd_ctx *c, struct sender **out)
 	int rc;
 
 	/* a sending command started it before (main.c); sign-debug --send not */
-	if (s->api.http == NULL &&
-	    (rc = http_start(&s->api.http, &c->prof, c->timeout)) != 0)
+	if (s->api.http == NULL && (rc = exit_code(http_start(&s->api.http,
+	    &c->prof, c->timeout))) != 0)
 		return rc;
 	if (!c->rl_ready) {	/* no state directory: this process's own */
 		ratelimit_init(&c->rl, NULL, "", c->prof.max_rps);
@@ -328,6 +329,7 @@ ctx_resend(struct cmd_ctx *c, const struct op *op, json_t *e,
 	struct api_result r;
 	struct sender *s;
 	struct opreq req;
+	enum agcod_result res;
 	char why[512];
 	int rc;
 
@@ -340,18 +342,31 @@ ctx_resend(struct cmd_ctx *c, const struct op *op, json_t *e,
 		return EX_SOFTWARE;
 	}
 	how->say("%s %s %s", how->verb, op->name, req.request_id);
-	rc = op_send(s, &req, &body, &r);
+	res = op_send(s, &req, &body, &r);
 	/* Amazon's activation recovery goes on, within its 24 hours */
-	if (rc != 0 && how->recover_for && activation_recover_applies(&req,
-	    &r) && (req.recover_for = how->recover_for(c, e)) > 0)
-		rc = activation_recover(s, &req, &r);
+	if (res != AGCOD_OK && how->recover_for &&
+	    activation_recover_applies(&req, &r) &&
+	    (req.recover_for = how->recover_for(c, e)) > 0)
+		res = activation_recover(s, &req, &r);
 	/* printed as the original command would; a claim code that cannot
 	 * be delivered, or a cancelled card, is said and recorded */
-	rc = outcome_deliver(c, &req, &r, e, rc);
+	rc = ctx_deliver(c, &req, &r, e, res);
 	api_result_free(&r);
 	buf_free(&body);
 	opreq_free(&req);
 	return rc;
+}
+
+int
+ctx_deliver(struct cmd_ctx *c, const struct opreq *req, struct api_result *r,
+    json_t *before, enum agcod_result rc)
+{
+	struct outcome_env e = { &c->send, c->out, c->prof.production, 0 };
+
+	rc = outcome_deliver(&e, req, r, before, rc);
+	if (e.out_said)
+		c->out_checked = 1;
+	return exit_code(rc);
 }
 
 int
@@ -369,7 +384,7 @@ ctx_scope(struct cmd_ctx *c, struct journal_query *q)
 			a->val[O_CACERT], NULL
 		};
 
-		if ((rc = profile_load(&c->prof, &po)) != 0) {
+		if ((rc = exit_code(profile_load(&c->prof, &po))) != 0) {
 			msg_note("the journal is read for the profile's partner "
 			    "and environment; '--all-environments' reads all "
 			    "of it without a profile");

@@ -1,6 +1,6 @@
 /*
  * guard.c - before anything is sent or journaled: a configuration that
- * cannot work is refused (78) instead of being "sent" and journaled, and in
+ * cannot work is refused (AGCOD_E_CONFIG) instead of being "sent" and journaled, and in
  * production nothing moves money without a confirmation on a terminal or an
  * explicit opt-in (--yes, assume_yes = yes), within the profile's limits.
  */
@@ -130,10 +130,9 @@ setting(const struct profile *p, const char *key, char *buf, size_t n)
 	return buf;
 }
 
-int
-guard_config(struct cmd_ctx *c)
+enum agcod_result
+guard_config(const struct profile *p, int cacert_option)
 {
-	struct profile *p = &c->prof;
 	const struct region_info *group;
 	const char *why;
 	char name[300], kb[PATH_MAX + 32];
@@ -144,7 +143,7 @@ guard_config(struct cmd_ctx *c)
 	if (strncmp(p->endpoint, "https://", 8) != 0) {
 		msg_err("endpoint '%s' must start with https://; nothing was "
 		    "sent", p->endpoint);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if ((why = host_why(p->host, name, sizeof(name))) != NULL) {
 		char shown[600];
@@ -152,7 +151,7 @@ guard_config(struct cmd_ctx *c)
 		msg_sanitize(shown, sizeof(shown), p->endpoint,
 		    strlen(p->endpoint));
 		msg_err("endpoint '%s' %s; nothing was sent", shown, why);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	kind = amazon_host(name, &group);
 	/* Amazon's host of one region, signed for another: refused there */
@@ -166,19 +165,19 @@ guard_config(struct cmd_ctx *c)
 		    "production" : " --environment sandbox",
 		    p->production ? p->region->production_host :
 		    p->region->sandbox_host);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (kind == 1 && !p->production) {
 		msg_err("profile '%s' is a sandbox profile but its endpoint '%s' "
 		    "is Amazon's production host; nothing was sent", p->name,
 		    p->endpoint);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (kind == 0 && p->production) {
 		msg_err("profile '%s' is a production profile but its endpoint "
 		    "'%s' is Amazon's sandbox host; nothing was sent", p->name,
 		    p->endpoint);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	/*
 	 * Non-blocking: a FIFO would wait for a writer forever.  The profile's
@@ -191,7 +190,7 @@ guard_config(struct cmd_ctx *c)
 			const char *err = fd == -1 ? strerror(errno) :
 			    "not a regular file";
 
-			if (c->args.val[O_CACERT])
+			if (cacert_option)
 				msg_err("--cacert '%s' cannot be read: %s; "
 				    "nothing was sent", p->ca_bundle, err);
 			else
@@ -201,7 +200,7 @@ guard_config(struct cmd_ctx *c)
 				    p->name, err);
 			if (fd != -1)
 				close(fd);
-			return EX_CONFIG;
+			return AGCOD_E_CONFIG;
 		}
 		close(fd);
 	}
@@ -209,24 +208,24 @@ guard_config(struct cmd_ctx *c)
 		msg_err("%s max_amount of profile '%s' is not a positive "
 		    "decimal amount", setting(p, "max_amount", kb, sizeof(kb)),
 		    p->name);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (p->max_batch_total[0] && limit(p->max_batch_total, &a) == -1) {
 		msg_err("%s max_batch_total of profile '%s' is not a positive "
 		    "decimal amount", setting(p, "max_batch_total", kb,
 		    sizeof(kb)), p->name);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (p->assume_yes[0] && yes_no(p->assume_yes) == -1) {
 		msg_err("%s assume_yes of profile '%s' is not yes or no",
 		    setting(p, "assume_yes", kb, sizeof(kb)), p->name);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
-	return 0;
+	return AGCOD_OK;
 }
 
-static int
-over(struct cmd_ctx *c, const char *key, const char *text,
+static enum agcod_result
+over(const char *key, const char *text,
     const struct amount *a, const char *cur, const char *what)
 {
 	struct amount max;
@@ -234,25 +233,25 @@ over(struct cmd_ctx *c, const char *key, const char *text,
 
 	if (text[0] == '\0' || limit(text, &max) == -1 ||
 	    amount_cmp(a, &max) <= 0)
-		return 0;
+		return AGCOD_OK;
 	amount_format(a, amt, sizeof(amt));
 	msg_err("%s %s %s is over the profile's %s of %s; nothing was sent",
 	    what, amt, cur ? cur : "", key, text);
-	(void)c;
-	return EX_USAGE;
+	return AGCOD_E_BAD_INPUT;
 }
 
-int
-guard_amount(struct cmd_ctx *c, const struct amount *a, const char *cur)
-{
-	return over(c, "max_amount", c->prof.max_amount, a, cur, "amount");
-}
-
-int
-guard_batch_total(struct cmd_ctx *c, const struct amount *total,
+enum agcod_result
+guard_amount(const struct profile *p, const struct amount *a,
     const char *cur)
 {
-	return over(c, "max_batch_total", c->prof.max_batch_total, total, cur,
+	return over("max_amount", p->max_amount, a, cur, "amount");
+}
+
+enum agcod_result
+guard_batch_total(const struct profile *p, const struct amount *total,
+    const char *cur)
+{
+	return over("max_batch_total", p->max_batch_total, total, cur,
 	    "the batch total");
 }
 
@@ -276,27 +275,26 @@ ask(int fd, const char *question, char *answer, size_t n)
 
 /* --yes or assume_yes = yes */
 static int
-opted_in(const struct cmd_ctx *c)
+opted_in(const struct profile *p, int yes)
 {
-	return c->args.seen[O_YES] || yes_no(c->prof.assume_yes) == 1;
+	return yes || yes_no(p->assume_yes) == 1;
 }
 
-int
-guard_confirm(struct cmd_ctx *c, const char *summary)
+enum agcod_result
+guard_confirm(const struct profile *p, int yes, const char *summary)
 {
-	const struct profile *p = &c->prof;
 	char q[1024], answer[ANSWER_MAX], *a;
 	int fd, n;
 
 	if (!p->production)
-		return 0;
-	if (opted_in(c))
-		return 0;
+		return AGCOD_OK;
+	if (opted_in(p, yes))
+		return AGCOD_OK;
 	n = snprintf(q, sizeof(q), "agcod: PRODUCTION: %s for partner %s at "
 	    "%s\nagcod: proceed? [y/N] ", summary, p->partner_id, p->endpoint);
 	if (n < 0 || (size_t)n >= sizeof(q)) {
 		msg_err("the confirmation question is too long");
-		return EX_SOFTWARE;
+		return AGCOD_E_INTERNAL;
 	}
 	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
 		msg_err("PRODUCTION: %s for partner %s at %s needs a "
@@ -304,37 +302,39 @@ guard_confirm(struct cmd_ctx *c, const char *summary)
 		    "was sent: give --yes, or set assume_yes = yes in profile "
 		    "'%s', to confirm from a script", summary, p->partner_id,
 		    p->endpoint, p->name);
-		return EX_USAGE;
+		return AGCOD_E_BAD_INPUT;
 	}
 	answer[0] = '\0';
 	if (ask(fd, q, answer, sizeof(answer)) == -1) {
 		close(fd);
 		msg_err("cannot ask on the terminal: %s; nothing was sent",
 		    strerror(errno));
-		return EX_USAGE;
+		return AGCOD_E_BAD_INPUT;
 	}
 	close(fd);
 	for (a = answer; *a == ' ' || *a == '\t'; a++)
 		;
 	if (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0)
-		return 0;
+		return AGCOD_OK;
 	msg_err("not confirmed; nothing was sent");
-	return EX_USAGE;
+	return AGCOD_E_BAD_INPUT;
 }
 
-int
-guard_request(struct cmd_ctx *c, const struct opreq *r)
+enum agcod_result
+guard_request(const struct profile *p, int yes, const struct opreq *r)
 {
 	const struct op *op = r->op;
 	char amt[AMOUNT_TEXT_MAX], what[256];
-	int rc, n;
+	enum agcod_result rc;
+	int n;
 
 	if (!(op->flags & OP_MOVES_MONEY))
-		return 0;
-	if (r->cur && (rc = guard_amount(c, &r->amount, r->cur->code)) != 0)
+		return AGCOD_OK;
+	if (r->cur && (rc = guard_amount(p, &r->amount, r->cur->code)) !=
+	    AGCOD_OK)
 		return rc;
-	if (!c->prof.production)
-		return 0;
+	if (!p->production)
+		return AGCOD_OK;
 	if (r->cur) {
 		amount_format(&r->amount, amt, sizeof(amt));
 		/* a load names the account that will be credited */
@@ -345,10 +345,10 @@ guard_request(struct cmd_ctx *c, const struct opreq *r)
 	} else
 		n = snprintf(what, sizeof(what), "%s", op->name);
 	if (n < 0 || (size_t)n >= sizeof(what))
-		return EX_SOFTWARE;
-	if (!opted_in(c))	/* the question or the refusal names it all */
-		return guard_confirm(c, what);
-	msg_note("PRODUCTION: %s for partner %s at %s", what,
-	    c->prof.partner_id, c->prof.endpoint);
-	return 0;
+		return AGCOD_E_INTERNAL;
+	if (!opted_in(p, yes))	/* the question or the refusal names it all */
+		return guard_confirm(p, yes, what);
+	msg_note("PRODUCTION: %s for partner %s at %s", what, p->partner_id,
+	    p->endpoint);
+	return AGCOD_OK;
 }

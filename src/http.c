@@ -24,10 +24,10 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#include "agcod.h"
 #include "http.h"
 #include "msg.h"
 #include "timeutil.h"
+#include "version.h"
 
 struct http {
 	CURL	*curl;
@@ -355,18 +355,18 @@ refused:
 	return NULL;
 }
 
-int
+enum agcod_result
 http_start(struct http **hp, const struct profile *p, long timeout)
 {
 	char why[256];
 
 	if (http_runtime_check(why, sizeof(why)) == -1) {
 		msg_err("%s; nothing was sent", why);
-		return EX_UNAVAILABLE;
+		return AGCOD_E_SERVICE;
 	}
 	if (*hp == NULL && (*hp = http_new(p, timeout)) == NULL)
-		return EX_SOFTWARE;
-	return 0;
+		return AGCOD_E_INTERNAL;
+	return AGCOD_OK;
 }
 
 void

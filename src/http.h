@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "profile.h"
+#include "result.h"
 
 #define HTTP_BODY_MAX		(1024 * 1024)
 #define HTTP_HEADERS_MAX	(64 * 1024)
@@ -59,8 +60,8 @@ struct http;
  * https and every option used (0), or why not (-1).
  */
 int		 http_runtime_check(char *why, size_t);
-/* the check, then *hp = http_new(): 0, or an exit status after a message */
-int		 http_start(struct http **hp, const struct profile *, long timeout);
+/* the check, then *hp = http_new(): AGCOD_OK, or why after a message */
+enum agcod_result http_start(struct http **hp, const struct profile *, long timeout);
 /* NULL after a message when libcurl refuses a policy option */
 struct http	*http_new(const struct profile *, long timeout);
 /* the trust store used: a bundle file and a hashed directory (or NULL) */

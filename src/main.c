@@ -24,6 +24,7 @@
 #include "agcod.h"
 #include "api.h"
 #include "cli.h"
+#include "ctx.h"
 #include "guard.h"
 #include "http.h"
 #include "msg.h"
@@ -87,20 +88,21 @@ run_cmd(struct cmd_ctx *ctx)
 		if (po.region && region_find(po.region) == NULL &&
 		    a->val[O_REQUEST_FILE])
 			po.region = NULL;
-		if ((rc = profile_load(&ctx->prof, &po)) != 0)
+		if ((rc = exit_code(profile_load(&ctx->prof, &po))) != 0)
 			return rc;
 		if (state_dir_resolve(a->val[O_STATE_DIR], sd, sizeof(sd)) == 0)
 			rotation_remind(&ctx->prof, sd, time(NULL));
 	}
 	/* before anything is journaled or sent: 78 for what cannot work */
 	if (((c->need & NEED_NET) || a->seen[O_SEND]) &&
-	    (rc = guard_config(ctx)) != 0)
+	    (rc = exit_code(guard_config(&ctx->prof,
+	    a->val[O_CACERT] != NULL))) != 0)
 		return rc;
 	if ((c->need & NEED_SECRET) &&
-	    (rc = profile_need_secret(&ctx->prof)) != 0)
+	    (rc = exit_code(profile_need_secret(&ctx->prof))) != 0)
 		return rc;
-	if ((c->need & NEED_NET) && (rc = http_start(&ctx->send.api.http,
-	    &ctx->prof, ctx->timeout)) != 0)
+	if ((c->need & NEED_NET) && (rc = exit_code(http_start(
+	    &ctx->send.api.http, &ctx->prof, ctx->timeout))) != 0)
 		return rc;
 	if ((c->need & NEED_STATE) && (rc = ctx_open_state(ctx,
 	    c->op == NULL || (c->op->flags & OP_JOURNAL))) != 0)

@@ -15,6 +15,7 @@
 #include "msg.h"
 #include "outcome.h"
 #include "output.h"
+#include "send.h"
 
 static int
 is_create(const struct op *op)
@@ -50,60 +51,62 @@ outcome_dead_card(json_t *answer)
 }
 
 /*
- * Notes on the journal record of the request just sent (c->send.last_record):
+ * Notes on the journal record of the request just sent (s->last_record):
  * its result was not handed over, or the service called its card
  * cancelled.  A delivered result needs no note: a reprint is a request of
  * its own.
  */
 static int
-noted(struct cmd_ctx *c, const struct op *op, const char *rid, int r,
+noted(struct sender *s, const struct op *op, const char *rid, int r,
     const char *what)
 {
 	if (r == -1)
 		msg_err("cannot record in the journal that %s %s %s: %s",
-		    op->name, rid, what, journal_is_open(&c->journal) ?
-		    c->journal.err : "the journal is not open");
+		    op->name, rid, what, s->journal &&
+		    journal_is_open(s->journal) ? s->journal->err :
+		    "the journal is not open");
 	return r;
 }
 
 int
-note_delivery(struct cmd_ctx *c, const struct op *op, const char *rid,
+note_delivery(struct sender *s, const struct op *op, const char *rid,
     int delivered)
 {
 	if (delivered)
 		return 0;
-	return noted(c, op, rid, c->send.last_record > 0 ?
-	    journal_undelivered(&c->journal, c->send.last_record) : -1,
+	return noted(s, op, rid, s->last_record > 0 ?
+	    journal_undelivered(s->journal, s->last_record) : -1,
 	    "was not delivered");
 }
 
 int
-note_cancelled(struct cmd_ctx *c, const struct op *op, const char *rid)
+note_cancelled(struct sender *s, const struct op *op, const char *rid)
 {
 	json_t *o = json_pack("{s:s}", "state", "cancelled");
 	int r = -1;
 
-	if (o && c->send.last_record > 0)
-		r = journal_finish(&c->journal, c->send.last_record, o);
+	if (o && s->last_record > 0)
+		r = journal_finish(s->journal, s->last_record, o);
 	json_decref(o);
-	return noted(c, op, rid, r, "is a cancelled card");
+	return noted(s, op, rid, r, "is a cancelled card");
 }
 
 /* the answer could not be written: say what it held and how to get it */
-static int
-undelivered(struct cmd_ctx *c, const struct opreq *req, int rc, int err)
+static enum agcod_result
+undelivered(struct outcome_env *e, const struct opreq *req,
+    enum agcod_result rc, int err)
 {
 	const struct op *op = req->op;
 	const char *rid = op->id_field ? req->request_id : NULL;
 
-	c->out_checked = 1;
-	if (rc != 0) {
+	e->out_said = 1;
+	if (rc != AGCOD_OK) {
 		msg_err("cannot write the service's answer to standard output: "
 		    "%s", strerror(err));
 		return rc;
 	}
 	if (rid && (op->flags & OP_JOURNAL))
-		note_delivery(c, op, rid, 0);
+		note_delivery(e->send, op, rid, 0);
 	if (rid && is_create(op))
 		msg_err("cannot write the result to standard output: %s; card "
 		    "%s was issued but its claim code was not delivered: get it "
@@ -117,19 +120,19 @@ undelivered(struct cmd_ctx *c, const struct opreq *req, int rc, int err)
 	else
 		msg_err("cannot write the result to standard output: %s; it "
 		    "was not delivered", strerror(err));
-	return EX_TEMPFAIL;
+	return AGCOD_E_AGAIN;
 }
 
-int
-outcome_deliver(struct cmd_ctx *c, const struct opreq *req,
-    struct api_result *r, json_t *before, int rc)
+enum agcod_result
+outcome_deliver(struct outcome_env *e, const struct opreq *req,
+    struct api_result *r, json_t *before, enum agcod_result rc)
 {
 	const struct op *op = req->op;
 	const char *rid = op->id_field ? req->request_id : NULL;
 	const char *dead;
 	int bad, err = 0;
 
-	if (rc == 0 && r->outcome == OUTCOME_SUCCEEDED && is_create(op) &&
+	if (rc == AGCOD_OK && r->outcome == OUTCOME_SUCCEEDED && is_create(op) &&
 	    (dead = outcome_dead_card(r->json)) != NULL) {
 		const char *gc = json_str(r->json, "gcId");
 
@@ -140,29 +143,30 @@ outcome_deliver(struct cmd_ctx *c, const struct opreq *req,
 		    "was cancelled" : "has expired", dead, gc ? ", gcId " : "",
 		    gc ? gc : "");
 		if ((op->flags & OP_JOURNAL) && outcome_cancelled(r->json))
-			note_cancelled(c, op, rid);
+			note_cancelled(e->send, op, rid);
 		outcome_say_id(rid);
-		return EX_DATAERR;
+		return AGCOD_E_REFUSED;
 	}
 	/* an answer that proves nothing is not a result to print */
 	if (r->json && r->outcome != OUTCOME_UNKNOWN) {
 		errno = 0;
-		bad = output_body(c, &r->resp.body, r->json) == -1;
+		bad = output_body(e->fmt, e->production, &r->resp.body,
+		    r->json) == -1;
 		if (fflush(stdout) != 0 || ferror(stdout))
 			bad = 1;
 		err = errno ? errno : EIO;
 		if (bad) {
-			rc = undelivered(c, req, rc, err);
-			if (rc == EX_TEMPFAIL && r->outcome == OUTCOME_SUCCEEDED) {
+			rc = undelivered(e, req, rc, err);
+			if (rc == AGCOD_E_AGAIN && r->outcome == OUTCOME_SUCCEEDED) {
 				outcome_say_id(rid);
 				return rc;
 			}
-		} else if (rc == 0 && rid && before &&
+		} else if (rc == AGCOD_OK && rid && before &&
 		    json_is_false(json_object_get(before, "delivered")))
-			note_delivery(c, op, rid, 1);
+			note_delivery(e->send, op, rid, 1);
 	}
-	if (rc == 0)
-		return 0;
+	if (rc == AGCOD_OK)
+		return AGCOD_OK;
 	msg_err("%s%s%s: %s", op->cmd, rid ? " " : "", rid ? rid : "", r->why);
 	if (r->outcome == OUTCOME_UNKNOWN && (op->flags & OP_JOURNAL))
 		msg_err("the outcome is unknown: 'agcod history --pending' lists "
@@ -177,13 +181,13 @@ outcome_deliver(struct cmd_ctx *c, const struct opreq *req,
 }
 
 void
-outcome_notice_sent(struct cmd_ctx *c, const struct opreq *req,
+outcome_notice_sent(int production, const struct opreq *req,
     const struct api_result *r)
 {
 	const struct op *op = req->op;
 	const char *rid = req->request_id, *gc = json_str(r->json, "gcId");
 	const char *did = r->outcome == OUTCOME_SUCCEEDED ? "" : "may have ";
-	const char *env = c->prof.production ? "PRODUCTION" : "the sandbox";
+	const char *env = production ? "PRODUCTION" : "the sandbox";
 	char amt[AMOUNT_TEXT_MAX] = "";
 
 	if (op->id_field == NULL)

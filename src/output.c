@@ -157,13 +157,14 @@ walk(struct table *t, json_t *v)
 }
 
 int
-output_body(const struct cmd_ctx *c, const struct buf *raw, json_t *exact)
+output_body(enum output_fmt fmt, int production, const struct buf *raw,
+    json_t *exact)
 {
 	static const char env[] = "environment";
 	struct table t;
-	const char *where = c->prof.production ? "PRODUCTION" : "SANDBOX";
+	const char *where = production ? "PRODUCTION" : "SANDBOX";
 
-	if (c->out == OUT_JSON) {
+	if (fmt == OUT_JSON) {
 		struct buf m = BUF_INIT(raw->len + 1);
 
 		if (json_minify(buf_str(raw), raw->len, &m) == -1) {

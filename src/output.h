@@ -6,14 +6,17 @@
 
 #include <jansson.h>
 
-#include "agcod.h"
 #include "buf.h"
 
+enum output_fmt { OUT_JSON, OUT_TABLE, OUT_CSV };
+
 /*
- * The service's body as it came, minified; or its members as rows.  -1
+ * The service's body as it came, minified (OUT_JSON); or its members as
+ * rows under the environment (production: PRODUCTION, else SANDBOX).  -1
  * after a message when it cannot be shown (nothing is printed then).
  */
-int	output_body(const struct cmd_ctx *, const struct buf *raw, json_t *exact);
+int	output_body(enum output_fmt, int production, const struct buf *raw,
+	    json_t *exact);
 /*
  * Rows of (key, value) pairs for people, aligned; every cell shown through
  * msg_show: control characters (C1 included) as \xNN, never obeyed.

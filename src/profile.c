@@ -35,7 +35,6 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
-#include "agcod.h"
 #include "amount.h"
 #include "journal.h"
 #include "msg.h"
@@ -545,7 +544,7 @@ profile_names(const char *text, size_t len, const char *want, char *list,
  * descriptor first (a regular file, its size, owner and mode), then parse;
  * the buffer is wiped whatever happens.
  */
-static int
+static enum agcod_result
 read_config(struct profile *p, const struct profile_opts *o, int required,
     int journal_only)
 {
@@ -553,7 +552,7 @@ read_config(struct profile *p, const struct profile_opts *o, int required,
 	char err[700], *text = NULL;
 	ssize_t n;
 	size_t got = 0;
-	int fd, found = 0, holds = 0, r = EX_CONFIG;
+	int fd, found = 0, holds = 0, r = AGCOD_E_CONFIG;
 	const char *section = p->name;
 
 	if ((fd = open(p->config_path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
@@ -562,7 +561,7 @@ read_config(struct profile *p, const struct profile_opts *o, int required,
 			return 0;	/* none: for a journal, the state dir's */
 		msg_err("cannot open configuration '%s': %s", p->config_path,
 		    strerror(errno));
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		msg_err("configuration '%s' is not a regular file",
@@ -623,7 +622,7 @@ done:
 	return r;
 }
 
-static int
+static enum agcod_result
 set_endpoint(struct profile *p, const char *url, const char *origin)
 {
 	const char *h;
@@ -631,7 +630,7 @@ set_endpoint(struct profile *p, const char *url, const char *origin)
 
 	if (strncmp(url, "https://", 8) != 0) {
 		msg_err("%s: endpoint must start with https://", origin);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	h = url + 8;
 	n = strcspn(h, "/?#");
@@ -639,7 +638,7 @@ set_endpoint(struct profile *p, const char *url, const char *origin)
 	    n >= sizeof(p->host)) {
 		msg_err("%s: endpoint must be https://HOST[:PORT] with no "
 		    "path", origin);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	memcpy(p->host, h, n);
 	p->host[n] = '\0';
@@ -647,7 +646,7 @@ set_endpoint(struct profile *p, const char *url, const char *origin)
 	return 0;
 }
 
-static int
+static enum agcod_result
 env_override(const struct profile_opts *o, const char *name, char *dst,
     size_t n)
 {
@@ -657,33 +656,34 @@ env_override(const struct profile_opts *o, const char *name, char *dst,
 		return 0;
 	if (strlcpy(dst, v, n) >= n) {
 		msg_err("%s is longer than %zu characters", name, n - 1);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
-static int	load(struct profile *, const struct profile_opts *, int);
+static enum agcod_result load(struct profile *, const struct profile_opts *,
+	    int);
 
-int
+enum agcod_result
 profile_load(struct profile *p, const struct profile_opts *o)
 {
 	return load(p, o, 0);
 }
 
-int
+enum agcod_result
 profile_load_partial(struct profile *p, const struct profile_opts *o)
 {
 	return load(p, o, 1);
 }
 
-int
+enum agcod_result
 profile_load_journal(struct profile *p, const struct profile_opts *o)
 {
 	return load(p, o, 2);
 }
 
 /* the profile's name and the defaults */
-static int
+static enum agcod_result
 load_name(struct profile *p, const struct profile_opts *o)
 {
 	const char *v;
@@ -697,13 +697,13 @@ load_name(struct profile *p, const struct profile_opts *o)
 	    sizeof(p->name)) {
 		msg_err("%s: the profile name is longer than %zu bytes",
 		    o->profile ? "-p" : "AGCOD_PROFILE", sizeof(p->name) - 1);
-		return o->profile ? EX_USAGE : EX_CONFIG;
+		return o->profile ? AGCOD_E_BAD_INPUT : AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
 /* where the configuration is; *required: it was named, so it must be there */
-static int
+static enum agcod_result
 load_config_path(struct profile *p, const struct profile_opts *o,
     int *required)
 {
@@ -724,12 +724,12 @@ load_config_path(struct profile *p, const struct profile_opts *o,
 		    (int)sizeof(p->config_path);
 	if (r) {
 		msg_err("configuration path is too long");
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
-static int
+static enum agcod_result
 load_env(struct profile *p, const struct profile_opts *o)
 {
 	const char *v;
@@ -747,7 +747,7 @@ load_env(struct profile *p, const struct profile_opts *o)
 	if ((v = envv(o, "AGCOD_SECRET_ACCESS_KEY")) != NULL) {
 		if (strlen(v) > SECRET_MAX) {
 			msg_err("AGCOD_SECRET_ACCESS_KEY is too long");
-			return EX_CONFIG;
+			return AGCOD_E_CONFIG;
 		}
 		if (p->secret) {
 			explicit_bzero(p->secret, p->secret_len);
@@ -763,7 +763,7 @@ load_env(struct profile *p, const struct profile_opts *o)
 	if (v && (p->region = region_find(v)) == NULL) {
 		msg_err("%s: region is not one of na, eu, fe",
 		    o->region ? "--region" : "AGCOD_REGION");
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	v = o->environment ? o->environment : envv(o, "AGCOD_ENVIRONMENT");
 	if (v) {
@@ -771,19 +771,19 @@ load_env(struct profile *p, const struct profile_opts *o)
 			msg_err("%s: environment is not sandbox or "
 			    "production", o->environment ? "--environment" :
 			    "AGCOD_ENVIRONMENT");
-			return EX_CONFIG;
+			return AGCOD_E_CONFIG;
 		}
 		p->production = strcmp(v, "production") == 0;
 	}
 	if (o->cacert && strlcpy(p->ca_bundle, o->cacert,
 	    sizeof(p->ca_bundle)) >= sizeof(p->ca_bundle)) {
 		msg_err("--cacert path is too long");
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
-static int
+static enum agcod_result
 load_endpoint(struct profile *p, const struct profile_opts *o)
 {
 	char origin[PATH_MAX + 64];
@@ -811,7 +811,7 @@ load_endpoint(struct profile *p, const struct profile_opts *o)
 	return 0;
 }
 
-static int
+static enum agcod_result
 load_key_id(struct profile *p, const struct profile_opts *o)
 {
 	/*
@@ -831,13 +831,13 @@ load_key_id(struct profile *p, const struct profile_opts *o)
 			    "key id (upper-case letters and digits, such as "
 			    "AKIA...); is a secret there? nothing was sent",
 			    p->config_path, line);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
 /* what every profile must have (config list shows what is set) */
-static int
+static enum agcod_result
 load_complete(struct profile *p, const struct profile_opts *o)
 {
 	const char *v, *why;
@@ -857,27 +857,27 @@ load_complete(struct profile *p, const struct profile_opts *o)
 			    "AGCOD_SECRET_ACCESS_KEY in the environment; "
 			    "start from %s (see agcod.ini(5))", miss,
 			    p->config_path, EXAMPLE_CONFIG);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (p->secret && p->secret_command[0]) {
 		msg_err("profile '%s' in '%s' sets both secret_access_key and "
 		    "secret_access_key_command; keep one", p->name,
 		    p->config_path);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	/* values from the environment, checked as the file's are */
 	if ((v = envv(o, "AGCOD_PARTNER_ID")) && (why = partner_why(v))) {
 		msg_err("AGCOD_PARTNER_ID %s", why);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if ((v = envv(o, "AGCOD_CURRENCY")) && currency_find(v) == NULL) {
 		msg_err("AGCOD_CURRENCY is not one of %s", currency_list());
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	return 0;
 }
 
-static int
+static enum agcod_result
 load(struct profile *p, const struct profile_opts *o, int partial)
 {
 	int r, required = 0;
@@ -981,7 +981,7 @@ collect_secret(pid_t pid, int fd, char *out, size_t outlen, size_t *got,
  * and the first line of standard output is the secret.  The command has
  * SECRET_CMD_TIMEOUT seconds to print it and exit.
  */
-int
+enum agcod_result
 profile_need_secret(struct profile *p)
 {
 	char *argv[64], cmd[sizeof(p->secret_command)], out[SECRET_MAX + 2];
@@ -999,7 +999,7 @@ profile_need_secret(struct profile *p)
 	argv[argc] = NULL;
 	if (argc == 0) {
 		msg_err("secret_access_key_command is empty");
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (pipe2(fds, O_CLOEXEC) == -1)
 		goto syserr;
@@ -1021,7 +1021,7 @@ profile_need_secret(struct profile *p)
 		msg_err("secret_access_key_command '%s' did not print the "
 		    "secret and exit within %d seconds", argv[0],
 		    SECRET_CMD_TIMEOUT);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	close(fds[0]);
 	out[got] = '\0';
@@ -1030,23 +1030,23 @@ profile_need_secret(struct profile *p)
 		explicit_bzero(out, sizeof(out));
 		msg_err("secret_access_key_command '%s' failed (exit status "
 		    "%d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	if (out[0] == '\0' || strlen(out) > SECRET_MAX) {
 		explicit_bzero(out, sizeof(out));
 		msg_err("secret_access_key_command '%s' printed no usable "
 		    "secret on its first line", argv[0]);
-		return EX_CONFIG;
+		return AGCOD_E_CONFIG;
 	}
 	p->secret = strdup(out);
 	p->secret_len = strlen(out);
 	explicit_bzero(out, sizeof(out));
 	snprintf(p->secret_origin, sizeof(p->secret_origin),
 	    "secret_access_key_command");
-	return p->secret ? 0 : EX_SOFTWARE;
+	return p->secret ? 0 : AGCOD_E_INTERNAL;
 syserr:
 	msg_err("cannot run secret_access_key_command: %s", strerror(errno));
-	return EX_CONFIG;
+	return AGCOD_E_CONFIG;
 }
 
 void

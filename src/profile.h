@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "sigv4.h"
+#include "result.h"
 
 struct region_info {
 	const char	*name;		/* na, eu, fe */
@@ -56,14 +57,17 @@ struct profile_opts {
 };
 
 const struct region_info *region_find(const char *);
-/* 0, or an exit code (78) after printing why */
-int	profile_load(struct profile *, const struct profile_opts *);
+/* AGCOD_OK, or why (AGCOD_E_CONFIG; AGCOD_E_BAD_INPUT for a -p profile
+ * that is not there) after printing why */
+enum agcod_result profile_load(struct profile *, const struct profile_opts *);
 /* the same, but keys every profile must have may be missing (config list) */
-int	profile_load_partial(struct profile *, const struct profile_opts *);
+enum agcod_result profile_load_partial(struct profile *,
+	    const struct profile_opts *);
 /* for its journal key alone: a default profile the file lacks is none */
-int	profile_load_journal(struct profile *, const struct profile_opts *);
+enum agcod_result profile_load_journal(struct profile *,
+	    const struct profile_opts *);
 /* runs secret_access_key_command when the secret is not known yet */
-int	profile_need_secret(struct profile *);
+enum agcod_result profile_need_secret(struct profile *);
 void	profile_free(struct profile *);
 /* pure INI reading of one section; 0 or -1 with err set */
 int	profile_parse(struct profile *, const char *text, size_t len,

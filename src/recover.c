@@ -48,7 +48,7 @@ activation_recover_applies(const struct opreq *q, const struct api_result *r)
 {
 	if (!(q->op->flags & OP_RECOVERS) || q->recover_for <= 0)
 		return 0;
-	if (r->exit != EX_TEMPFAIL || !r->have_resp)
+	if (r->result != AGCOD_E_AGAIN || !r->have_resp)
 		return 0;
 	if (reqid_is_mock(q->request_id))
 		return 0;	/* F4000 is there to test RESEND handling */
@@ -56,21 +56,21 @@ activation_recover_applies(const struct opreq *q, const struct api_result *r)
 	    (r->error_code && strcmp(r->error_code, "F400") == 0);
 }
 
-static int
+static enum agcod_result
 send_one(struct sender *s, const struct opreq *q, long retry_for,
     struct api_result *r)
 {
 	struct buf body = BUF_INIT(64 * 1024);
 	long saved = s->api.retry_for;
-	int rc;
+	enum agcod_result rc;
 
 	if (api_body(s->api.prof, q, &body) == -1) {
 		buf_free(&body);
 		memset(r, 0, sizeof(*r));
-		r->exit = EX_SOFTWARE;
+		r->result = AGCOD_E_INTERNAL;
 		r->outcome = OUTCOME_NOT_SENT;
 		api_say(r, "cannot build the request body");
-		return EX_SOFTWARE;
+		return AGCOD_E_INTERNAL;
 	}
 	s->api.retry_for = retry_for;
 	rc = op_send(s, q, &body, r);
@@ -83,7 +83,7 @@ send_one(struct sender *s, const struct opreq *q, long retry_for,
  * On success r holds the new activation's result and act its new request
  * id; on giving up r still holds the original RESEND answer.
  */
-int
+enum agcod_result
 activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 {
 	const struct op *deact = op_undoing(act->op);
@@ -91,7 +91,8 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 	struct api_result dr;
 	long start = now_s(), delay = 1, left;
 	struct timeval tv;
-	int attempt = 0, rc;
+	enum agcod_result rc;
+	int attempt = 0;
 
 	d.op = deact;
 	d.cur = NULL;
@@ -102,7 +103,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 	for (;;) {
 		attempt++;
 		rc = send_one(s, &d, 0, &dr);
-		if (rc == 0) {
+		if (rc == AGCOD_OK) {
 			api_result_free(&dr);
 			break;
 		}
@@ -110,14 +111,14 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 		msg_note("DeactivateGiftCard %s (attempt %d): %s", d.request_id,
 		    attempt, dr.why);
 		api_result_free(&dr);
-		if (rc == EX_IOERR || left <= delay) {
+		if (rc == AGCOD_E_JOURNAL_IO || left <= delay) {
 			msg_err("the activation %s of card %s is not settled: "
 			    "its deactivation did not succeed within %ld s; "
 			    "repeat later, and after 24 hours ask Amazon: agcod "
 			    "support-draft --request-id %s", act->request_id,
 			    act->text.card_number, act->recover_for,
 			    act->request_id);
-			return r->exit;
+			return r->result;
 		}
 		{
 			struct timespec ts = { delay, 0 };
@@ -130,7 +131,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 	if (reqid_generate(s->api.prof->partner_id, (uint64_t)tv.tv_sec * 1000 +
 	    (uint64_t)tv.tv_usec / 1000, again.request_id) == -1) {
 		msg_err("cannot generate a new request id");
-		return r->exit;
+		return r->result;
 	}
 	msg_note("deactivated %s; activating card %s again as %s",
 	    act->request_id, act->text.card_number, again.request_id);

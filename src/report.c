@@ -10,11 +10,11 @@
 
 #include <mbedtls/version.h>
 
-#include "agcod.h"
 #include "buf.h"
 #include "json.h"
 #include "msg.h"
 #include "report.h"
+#include "version.h"
 
 #define REDACTED	"[REDACTED]"
 

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "agcod.h"
+#include "output.h"
 
 struct rows_col {
 	const char	*member;	/* the record's member */

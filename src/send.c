@@ -172,7 +172,7 @@ final_record(const struct opreq *r, const struct api_result *res)
 	}
 	set_str(o, "error_code", res->error_code);
 	set_str(o, "error_type", res->error_type);
-	if (res->exit)
+	if (res->result != AGCOD_OK)
 		set_str(o, "error", res->why);
 	set_str(o, "diagnosis", res->diagnosis);
 	if (res->have_skew)
@@ -198,7 +198,7 @@ mark_acted(void *arg)
 }
 
 /* refused before anything left: res says why */
-static int
+static enum agcod_result
 not_begun(struct sender *s, const struct opreq *r, int64_t id,
     struct api_result *res)
 {
@@ -207,49 +207,49 @@ not_begun(struct sender *s, const struct opreq *r, int64_t id,
 	if (id == JOURNAL_HELD || id == JOURNAL_OTHER_TERMS) {
 		/* its outcome is the other process's to record, or the
 		 * first terms' (not refused: the id may have acted) */
-		res->exit = EX_TEMPFAIL;
+		res->result = AGCOD_E_AGAIN;
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "%s; nothing was sent by this run",
 		    s->journal->err);
 	} else if (id == JOURNAL_MAYBE_OPEN) {
-		/* not 74: an open record of the id can still be sent */
-		res->exit = EX_TEMPFAIL;
+		/* not AGCOD_E_JOURNAL_IO: an open record of the id can still be sent */
+		res->result = AGCOD_E_AGAIN;
 		res->outcome = OUTCOME_UNKNOWN;
 		api_say(res, "cannot write the journal '%s': %s; nothing was "
 		    "sent by this run", s->journal->path, s->journal->err);
 	} else if (id == JOURNAL_REF_TAKEN || id == JOURNAL_ID_ELSEWHERE) {
-		res->exit = EX_DATAERR;
+		res->result = AGCOD_E_REFUSED;
 		api_say(res, "%s; nothing was sent", s->journal->err);
 	} else {
-		res->exit = EX_IOERR;
+		res->result = AGCOD_E_JOURNAL_IO;
 		api_say(res, "cannot write the journal '%s': %s; nothing was "
 		    "sent", s->journal->path, s->journal->err);
 	}
 	(void)r;
-	return res->exit;
+	return res->result;
 }
 
 /* an earlier attempt may have acted: this one's answer is not the outcome */
-static int
+static enum agcod_result
 now_unknown(struct api_result *res)
 {
 	char last[sizeof(res->why)];
 
 	strlcpy(last, res->why, sizeof(last));
 	res->outcome = OUTCOME_UNKNOWN;
-	res->exit = EX_TEMPFAIL;
+	res->result = AGCOD_E_AGAIN;
 	api_say(res, "%s; an earlier attempt may have been processed: "
 	    "the outcome is unknown", last);
-	return EX_TEMPFAIL;
+	return AGCOD_E_AGAIN;
 }
 
 /*
  * The outcome (rc) could not be journalled: the record stays open, and
- * what that means for this request is said; the exit status
+ * what that means for this request is said; the result
  */
-static int
+static enum agcod_result
 not_recorded(struct sender *s, const struct opreq *r, struct api_result *res,
-    int rc)
+    enum agcod_result rc)
 {
 	const struct op *op = r->op;
 
@@ -265,10 +265,10 @@ not_recorded(struct sender *s, const struct opreq *r, struct api_result *res,
 	} else if (res->outcome == OUTCOME_NOT_SENT ||
 	    res->outcome == OUTCOME_FAILED) {
 		/* still open, so reconcile sends it: not the promise
-		 * 74 or 65/69/77 make */
+		 * AGCOD_E_JOURNAL_IO or a refusal makes */
 		int sent = res->outcome == OUTCOME_FAILED;
 
-		res->exit = rc = EX_TEMPFAIL;
+		res->result = rc = AGCOD_E_AGAIN;
 		msg_err("%s %s was %s, but the journal '%s' could not "
 		    "record that (%s): its pending record stays open "
 		    "and 'agcod reconcile' will send it%s; to drop it "
@@ -286,14 +286,14 @@ not_recorded(struct sender *s, const struct opreq *r, struct api_result *res,
 	return rc;
 }
 
-int
+enum agcod_result
 op_send(struct sender *s, const struct opreq *r, const struct buf *body,
     struct api_result *res)
 {
 	const struct op *op = r->op;
 	int64_t id = 0;
 	json_t *rec;
-	int rc;
+	enum agcod_result rc;
 
 	s->last_record = 0;
 	s->acted = 0;

@@ -44,17 +44,19 @@ int	op_rebuild(const struct profile *, const struct op *, json_t *row,
 /*
  * Journal "pending" (fsync'd) -> sign, send, classify, retry -> journal the
  * evidence; the journal decides the outcome (an answer that proves nothing
- * about an earlier attempt leaves it unknown, 75).  Returns the exit
- * status: 74 only when nothing was sent and no open record can send it
- * later; 75 when another live process is sending the same id; 65 when a
- * reserved external reference has a live card.
+ * about an earlier attempt leaves it unknown, AGCOD_E_AGAIN).  Returns
+ * res->result: AGCOD_E_JOURNAL_IO only when nothing was sent and no open
+ * record can send it later; AGCOD_E_AGAIN when another live process is
+ * sending the same id; AGCOD_E_REFUSED when a reserved external reference
+ * has a live card.
  */
-int	op_send(struct sender *, const struct opreq *, const struct buf *body,
+enum agcod_result op_send(struct sender *, const struct opreq *, const struct buf *body,
 	    struct api_result *);
 
 /* recover.c: Amazon's procedure after an ActivateGiftCard RESEND */
 int	activation_recover_applies(const struct opreq *, const struct api_result *);
-int	activation_recover(struct sender *, struct opreq *, struct api_result *);
+enum agcod_result activation_recover(struct sender *, struct opreq *,
+	    struct api_result *);
 /* its back-off: the next wait, elapsed s into the recovery (pure) */
 long	recover_next_delay(long elapsed, long delay);
 

@@ -15,6 +15,7 @@
 
 #include "agcod.h"
 #include "api.h"
+#include "ctx.h"
 #include "msg.h"
 #include "report.h"
 #include "statedir.h"
@@ -153,7 +154,7 @@ trace_attempt(struct cmd_ctx *c, const struct op *op, const char *body,
 			write_exchange(c->trace_fd, &rep, rid);
 	}
 	/* failures are kept for 'agcod support-draft', in the held directory */
-	if (r->exit != 0 && c->state_dir[0] &&
+	if (r->result != AGCOD_OK && c->state_dir[0] &&
 	    (dfd = state_dir_find(c->state_dir, dwhy, sizeof(dwhy))) != -1) {
 		if (fstatat(dfd, TRACE_FAILURES, &st, AT_SYMLINK_NOFOLLOW) ==
 		    0 && st.st_size > FAILURES_MAX)

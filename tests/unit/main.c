@@ -47,6 +47,7 @@ main(int argc, char **argv)
 		{ "pins", test_pins },
 		{ "timeutil", test_timeutil },
 		{ "statedir", test_statedir },
+		{ "exitcode", test_exitcode },
 	};
 	size_t i;
 

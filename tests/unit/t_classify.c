@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "../../src/agcod.h"
 #include "../../src/api.h"
 #include "../../src/triage.h"
 #include "unit.h"
@@ -136,9 +137,9 @@ test_classify(void)
 		CHECK(r.outcome == cases[i].outcome, "case %zu (HTTP %ld %.30s): "
 		    "outcome %d, want %d", i, cases[i].status, cases[i].body,
 		    r.outcome, cases[i].outcome);
-		CHECK(r.exit == cases[i].exit, "case %zu (HTTP %ld %.30s): exit "
-		    "%d, want %d", i, cases[i].status, cases[i].body, r.exit,
-		    cases[i].exit);
+		CHECK(exit_code(r.result) == cases[i].exit, "case %zu (HTTP %ld "
+		    "%.30s): exit %d, want %d", i, cases[i].status,
+		    cases[i].body, exit_code(r.result), cases[i].exit);
 		CHECK(v == cases[i].verdict, "case %zu: verdict %d, want %d", i,
 		    v, cases[i].verdict);
 		CHECK(r.why[0] != '\0' || r.outcome == OUTCOME_SUCCEEDED,

@@ -5,6 +5,7 @@
 
 #include <bsd/string.h>
 
+#include "../../src/agcod.h"
 #include "../../src/guard.h"
 #include "unit.h"
 
@@ -33,18 +34,18 @@ quiet(int on)
 static int
 config(const char *host, int production, const char *ca, const char *region)
 {
-	static struct cmd_ctx c;
+	static struct profile p;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	c.prof.region = region_find(region ? region : "na");
-	c.prof.production = production;
-	strlcpy(c.prof.name, "t", sizeof(c.prof.name));
-	strlcpy(c.prof.host, host, sizeof(c.prof.host));
-	snprintf(c.prof.endpoint, sizeof(c.prof.endpoint), "https://%s", host);
-	strlcpy(c.prof.ca_bundle, ca ? ca : "", sizeof(c.prof.ca_bundle));
+	memset(&p, 0, sizeof(p));
+	p.region = region_find(region ? region : "na");
+	p.production = production;
+	strlcpy(p.name, "t", sizeof(p.name));
+	strlcpy(p.host, host, sizeof(p.host));
+	snprintf(p.endpoint, sizeof(p.endpoint), "https://%s", host);
+	strlcpy(p.ca_bundle, ca ? ca : "", sizeof(p.ca_bundle));
 	quiet(1);
-	rc = guard_config(&c);
+	rc = exit_code(guard_config(&p, 0));
 	quiet(0);
 	return rc;
 }
@@ -52,18 +53,18 @@ config(const char *host, int production, const char *ca, const char *region)
 static int
 limit(const char *max, const char *amount, int batch)
 {
-	static struct cmd_ctx c;
+	static struct profile p;
 	struct amount a;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	strlcpy(batch ? c.prof.max_batch_total : c.prof.max_amount, max,
-	    sizeof(c.prof.max_amount));
+	memset(&p, 0, sizeof(p));
+	strlcpy(batch ? p.max_batch_total : p.max_amount, max,
+	    sizeof(p.max_amount));
 	if (amount_parse_number(amount, &a) == -1)
 		return -1;
 	quiet(1);
-	rc = batch ? guard_batch_total(&c, &a, "USD") : guard_amount(&c, &a,
-	    "USD");
+	rc = exit_code(batch ? guard_batch_total(&p, &a, "USD") :
+	    guard_amount(&p, &a, "USD"));
 	quiet(0);
 	return rc;
 }

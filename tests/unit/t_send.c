@@ -11,6 +11,7 @@
 #include <bsd/string.h>
 #include <sqlite3.h>
 
+#include "../../src/agcod.h"
 #include "../../src/api.h"
 #include "../../src/ratelimit.h"
 #include "../../src/send.h"
@@ -353,7 +354,7 @@ send_create(struct rig *g, const char *rid, const struct step *steps,
 		buf_free(&body);
 		return -1;
 	}
-	rc = op_send(&g->s, &r, &body, &res);
+	rc = exit_code(op_send(&g->s, &r, &body, &res));
 	api_result_free(&res);
 	buf_free(&body);
 	opreq_free(&r);

@@ -38,6 +38,7 @@ void	test_journal(void);
 void	test_csv(void);
 void	test_triage(void);
 void	test_pins(void);
+void	test_exitcode(void);
 void	test_buf(void);
 void	test_send(void);
 void	test_classify(void);
