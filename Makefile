@@ -467,13 +467,17 @@ PG_RESTART_SEEDS ?= 40
 sim-pg-restart: $(SIM)
 	SIM=$(SIM) tests/sim/pg-own.sh --seeds $(PG_RESTART_SEEDS) --first $(FIRST) --jobs 1
 
-# a history with every kind of store fault, twice: the same trace (but the
-# scratch path, the database's name and process ids)
+# a history with every kind of store fault, twice: the same steps in the same
+# order (but the scratch path, the database's name, process ids, and the
+# virtual times, which the rate slots' waits on the server's clock move by
+# microseconds)
 sim-determinism-pg: $(SIM)
 	@for i in 1 2; do $(SIM) --store postgresql --seed 138 -v 2>&1 | \
 	  sed -e 's#agcod-sim\.[A-Za-z0-9]*#TMP#g' -e 's/ in [0-9.]* s:.*//' \
 	    -e 's/process [0-9]*/process PID/g' -e 's/pid [0-9]*/pid PID/g' \
 	    -e 's/agcodsim_[0-9]*/agcodsim_PID/g' \
+	    -e 's/^\(  \[ *[0-9]*\) *[0-9.]*s\]/\1]/' \
+	    -e 's/is [0-9.]* s away/is N s away/g' \
 	  >$(SIM_DIR)/determinism-pg.$$i; done
 	@cmp -s $(SIM_DIR)/determinism-pg.1 $(SIM_DIR)/determinism-pg.2 || \
 	  { echo "sim: seed 138 on PostgreSQL ran differently twice:"; \

@@ -866,7 +866,7 @@ pg_rate_reserve(struct journal *j, const char *partner,
     int64_t *wait_ns)
 {
 	struct jparams p = { .n = 0 };
-	int rc;
+	int rc, tries = 0, lost = 0;
 
 	*wait_ns = 0;
 	jp_text(&p, partner);
@@ -874,14 +874,21 @@ pg_rate_reserve(struct journal *j, const char *partner,
 	jp_int(&p, RATE_GAP_US(max_rps));
 	jp_int(&p, cls == 1);
 	jp_int(&p, max_wait_ns / 1000);
-	j->err[0] = '\0';
-	if ((rc = rate_once(j, &p, cls == 1, wait_ns)) != -1)
-		return rc;
-	/* the session was lost (a reset, a restart): asked once more on a
-	 * new one; nothing has been sent */
-	if (PQstatus(conn_of(j)) != CONNECTION_BAD || pg_reconnect(j) == -1)
-		return -1;
-	return rate_once(j, &p, cls == 1, wait_ns);
+	for (;;) {
+		j->err[0] = '\0';
+		keep_state(j, NULL);
+		if ((rc = rate_once(j, &p, cls == 1, wait_ns)) != -1)
+			return rc;
+		/* a serialization failure or a deadlock: asked again */
+		if (retryable(j) && ++tries < 3)
+			continue;
+		/* the session was lost (a reset, a restart): asked once more
+		 * on a new one; nothing has been sent */
+		if (lost || PQstatus(conn_of(j)) != CONNECTION_BAD ||
+		    pg_reconnect(j) == -1)
+			return -1;
+		lost = 1;
+	}
 }
 
 /* ---- not built yet on PostgreSQL: refused ---- */
