@@ -306,3 +306,31 @@ def test_copy_waits_for_a_live_sender(local, emu, certs, pgdb):
     r = a("journal", "copy", "--to", pgdb)
     assert r.rc == 75 and f"process {os.getpid()}" in r.err, r
     assert count(pgdb) == 0
+
+
+def test_copy_reads_journal_db_under_its_write_lock(local, emu, certs, pgdb):
+    """the copy reads journal.db's three tables as one snapshot, holding its
+    write lock: while another writer holds that lock the copy waits (and
+    copies nothing), and goes on once it is released"""
+    import sqlite3
+    import time
+    from conftest import AGCOD
+    a = local
+    filled(a, emu)
+    db = sqlite3.connect(str(a.state / "journal.db"), isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    p = subprocess.Popen([AGCOD, "journal", "copy", "--to", pgdb],
+                         env=a.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(30):         # 3 s: the copy waits for the lock
+            assert p.poll() is None, p.communicate()
+            if sql(pgdb, "SELECT to_regclass('requests') IS NOT NULL") == "t":
+                assert count(pgdb) == 0
+            time.sleep(0.1)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert count(pgdb) > 0
