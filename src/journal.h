@@ -202,7 +202,8 @@ enum journal_evidence {
  * The one rule (pure): the state a money object moves to on evidence
  * from a request of operation op (the one that makes the object, or its
  * undo).  cur: the object's state, NULL if none; acted: an earlier
- * attempt that made it may have acted, so a refusal proves nothing.
+ * attempt that made it may have acted, so a refusal, or a retry not sent,
+ * proves nothing.
  * Returns the new state, or cur (possibly NULL) for no change.
  */
 const char *journal_next_state(const char *op, const char *cur,

@@ -134,8 +134,9 @@ journal_next_state(const char *op, const char *cur, enum journal_evidence ev,
 		return cur;
 	if (!origin)	/* cancel, void, deactivate: only its success moves it */
 		row = ev == EV_SUCCESS || ev == EV_SETTLED_OK ? JT_UNDONE : -1;
-	else if (ev == EV_REFUSED && acted)
-		row = JT_REFUSED_AFTER;
+	else if ((ev == EV_REFUSED || ev == EV_NOT_SENT) && acted)
+		row = JT_REFUSED_AFTER;	/* says nothing of the attempt that
+					 * may have acted */
 	else
 		row = row_of[ev];
 	if (row == -1)

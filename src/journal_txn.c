@@ -461,8 +461,9 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	 */
 	if (k->by_card && ev == EV_REFUSED_SAME)
 		ev = EV_REFUSED;
-	/* a refusal proves nothing once an attempt that made it may have acted */
-	if (origin && ev == EV_REFUSED &&
+	/* a refusal, or a retry not sent, proves nothing once an attempt that
+	 * made it may have acted */
+	if (origin && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
 	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1)
 		rc = -1;
 	else if ((next = journal_next_state(member(row, "operation"), cur, ev,

@@ -757,3 +757,33 @@ def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, 
     assert r.rc == 75, r
     assert "nothing sent" not in r.err and "unknown" in r.err, r
     assert rid in pending_ids(agcod)
+
+
+def test_a_card_whose_retry_got_no_rate_slot_stays_unknown(agcod, emu):
+    """the simulation on PostgreSQL (seed 618): the first attempt may have
+    acted (its answer lost), the retry got no rate slot and was not sent.
+    The record said 'unknown', but its card said 'not sent': its external
+    reference was free again, and another run issued a second card for it"""
+    rid = PARTNER + "RateAfterRef"
+    rl = agcod.state / ("ratelimit-" + PARTNER)
+    gone = []
+
+    def hook(entry):
+        if agcod.pg:
+            if not gone:
+                gone.append(pg_sql(agcod.pg, "ALTER TABLE rate RENAME TO "
+                                   "rate_gone"))
+        elif rl.exists() and not rl.is_dir():
+            rl.unlink()
+            rl.mkdir()
+    emu.fault("drop", count=1, op="CreateGiftCard")
+    emu.on_request = hook
+    try:
+        r = agcod("--retry-for", "5", "create", "--amount", "2",
+                  "--request-id", rid, "--external-reference", "ORDER-618")
+    finally:
+        emu.on_request = None
+    assert r.rc == 75, r
+    assert [o["state"] for o in agcod.objects()
+            if o["request_id"] == rid] == ["unknown"]
+

@@ -82,6 +82,10 @@ test_next_state(void)
 		{ "CreateGiftCard", "unknown", EV_REFUSED, 1, "unknown" },
 		{ "CreateGiftCard", "pending", EV_REFUSED, 1, "unknown" },
 		{ "CreateGiftCard", "unknown", EV_NOT_SENT, 1, "unknown" },
+		/* a retry not sent (no rate slot) after an attempt that may
+		 * have acted: the card is not 'not sent' (sim seed 618) */
+		{ "CreateGiftCard", "pending", EV_NOT_SENT, 1, "unknown" },
+		{ "LoadAmazonBalance", "pending", EV_NOT_SENT, 1, "unknown" },
 		/* an F2xx of the same body proves it */
 		{ "CreateGiftCard", "unknown", EV_REFUSED_SAME, 1, "failed" },
 		{ "CreateGiftCard", "unknown", EV_SUCCESS, 1, "issued" },
