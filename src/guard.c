@@ -130,15 +130,15 @@ setting(const struct profile *p, const char *key, char *buf, size_t n)
 	return buf;
 }
 
-enum agcod_result
-guard_config(const struct profile *p, int cacert_option)
+/* the endpoint: https, a host that can be one, Amazon's of this region
+ * and environment if it is Amazon's */
+static enum agcod_result
+guard_endpoint(const struct profile *p)
 {
 	const struct region_info *group;
 	const char *why;
-	char name[300], kb[PATH_MAX + 32];
-	struct amount a;
-	struct stat st;
-	int fd, kind;
+	char name[300];
+	int kind;
 
 	if (strncmp(p->endpoint, "https://", 8) != 0) {
 		msg_err("endpoint '%s' must start with https://; nothing was "
@@ -179,31 +179,54 @@ guard_config(const struct profile *p, int cacert_option)
 		    p->endpoint);
 		return AGCOD_E_CONFIG;
 	}
-	/*
-	 * Non-blocking: a FIFO would wait for a writer forever.  The profile's
-	 * value is not quoted (it may be a misplaced secret): its line is.
-	 */
-	if (p->ca_bundle[0]) {
-		fd = open(p->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-		    O_NONBLOCK);
-		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-			const char *err = fd == -1 ? strerror(errno) :
-			    "not a regular file";
+	return AGCOD_OK;
+}
 
-			if (cacert_option)
-				msg_err("--cacert '%s' cannot be read: %s; "
-				    "nothing was sent", p->ca_bundle, err);
-			else
-				msg_err("%s ca_bundle of profile '%s' cannot "
-				    "be read: %s; nothing was sent",
-				    setting(p, "ca_bundle", kb, sizeof(kb)),
-				    p->name, err);
-			if (fd != -1)
-				close(fd);
-			return AGCOD_E_CONFIG;
-		}
-		close(fd);
+/*
+ * The CA bundle, a regular file that can be read.  Non-blocking: a FIFO
+ * would wait for a writer forever.  The profile's value is not quoted (it
+ * may be a misplaced secret): its line is.
+ */
+static enum agcod_result
+guard_ca_bundle(const struct profile *p, int cacert_option)
+{
+	char kb[PATH_MAX + 32];
+	struct stat st;
+	int fd;
+
+	if (p->ca_bundle[0] == '\0')
+		return AGCOD_OK;
+	fd = open(p->ca_bundle, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		const char *err = fd == -1 ? strerror(errno) :
+		    "not a regular file";
+
+		if (cacert_option)
+			msg_err("--cacert '%s' cannot be read: %s; "
+			    "nothing was sent", p->ca_bundle, err);
+		else
+			msg_err("%s ca_bundle of profile '%s' cannot "
+			    "be read: %s; nothing was sent",
+			    setting(p, "ca_bundle", kb, sizeof(kb)),
+			    p->name, err);
+		if (fd != -1)
+			close(fd);
+		return AGCOD_E_CONFIG;
 	}
+	close(fd);
+	return AGCOD_OK;
+}
+
+enum agcod_result
+guard_config(const struct profile *p, int cacert_option)
+{
+	char kb[PATH_MAX + 32];
+	struct amount a;
+	enum agcod_result rc;
+
+	if ((rc = guard_endpoint(p)) != AGCOD_OK ||
+	    (rc = guard_ca_bundle(p, cacert_option)) != AGCOD_OK)
+		return rc;
 	if (p->max_amount[0] && limit(p->max_amount, &a) == -1) {
 		msg_err("%s max_amount of profile '%s' is not a positive "
 		    "decimal amount", setting(p, "max_amount", kb, sizeof(kb)),
