@@ -328,12 +328,87 @@ value_has_password(const char *v, size_t vl)
 	return rc;
 }
 
+/* a '[profile]' line of n bytes: whether it opens the profile read */
+static void
+parse_section(struct parse *ps, const char *s, size_t n)
+{
+	const char *e, *v;
+
+	if ((e = memchr(s, ']', n)) == NULL) {
+		perr(ps, "expected '[profile]', 'key = value' or a comment");
+		return;
+	}
+	for (v = e + 1; v < s + n && blank(*v); v++)
+		;
+	if (v != s + n) {
+		perr(ps, "text after '[profile]'");
+		return;
+	}
+	for (s++; s < e && blank(*s); s++)
+		;
+	while (e > s && blank(e[-1]))
+		e--;
+	ps->in_section = strlen(ps->section) == (size_t)(e - s) &&
+	    memcmp(s, ps->section, (size_t)(e - s)) == 0;
+	if (ps->in_section)
+		ps->found = 1;
+}
+
+/* the key of kl bytes at s: its index, or K_COUNT after saying why */
+static int
+parse_key(struct parse *ps, const char *s, size_t kl)
+{
+	char name[64];
+	const char *hint;
+	int k;
+
+	for (k = 0; k < K_COUNT; k++)
+		if (strlen(keys[k]) == kl && memcmp(s, keys[k], kl) == 0)
+			return k;
+	if (kl >= sizeof(name)) {
+		perr(ps, "unknown key");
+		return K_COUNT;
+	}
+	memcpy(name, s, kl);
+	name[kl] = '\0';
+	if ((hint = profile_suggest(name)) != NULL)
+		perr(ps, "unknown key '%s' (did you mean '%s'?)", name, hint);
+	else
+		perr(ps, "unknown key '%s'", name);
+	return K_COUNT;
+}
+
+/* key k's value as written, v of vl bytes (blanks around it trimmed) */
+static void
+parse_value(struct parse *ps, int k, const char *v, size_t vl)
+{
+	char val[INI_LINE_MAX + 1];
+
+	if (ps->line[k]) {
+		perr(ps, "'%s' is already set on line %d", keys[k],
+		    ps->line[k]);
+		return;
+	}
+	ps->line[k] = ps->lineno;
+	if (vl == 0) {
+		perr(ps, "'%s' has no value", keys[k]);
+		return;
+	}
+	if (memchr(v, '\r', vl) != NULL) {
+		perr(ps, "'%s' holds a carriage return", keys[k]);
+		return;
+	}
+	memcpy(val, v, vl);
+	val[vl] = '\0';
+	handle_value(ps, k, val, vl);
+	explicit_bzero(val, vl);
+}
+
 /* one line without its end of line, at most INI_LINE_MAX bytes */
 static void
 parse_line(struct parse *ps, const char *s, size_t n)
 {
-	char name[64], val[INI_LINE_MAX + 1];
-	const char *e, *sep, *v;
+	const char *sep, *v;
 	size_t i, kl, vl;
 	int k;
 
@@ -347,25 +422,7 @@ parse_line(struct parse *ps, const char *s, size_t n)
 		return;
 	}
 	if (s[0] == '[') {
-		if ((e = memchr(s, ']', n)) == NULL) {
-			perr(ps, "expected '[profile]', 'key = value' or a "
-			    "comment");
-			return;
-		}
-		for (v = e + 1; v < s + n && blank(*v); v++)
-			;
-		if (v != s + n) {
-			perr(ps, "text after '[profile]'");
-			return;
-		}
-		for (s++; s < e && blank(*s); s++)
-			;
-		while (e > s && blank(e[-1]))
-			e--;
-		ps->in_section = strlen(ps->section) == (size_t)(e - s) &&
-		    memcmp(s, ps->section, (size_t)(e - s)) == 0;
-		if (ps->in_section)
-			ps->found = 1;
+		parse_section(ps, s, n);
 		return;
 	}
 	/* key, then the value as written: after the first '=' or ':' */
@@ -377,25 +434,8 @@ parse_line(struct parse *ps, const char *s, size_t n)
 		perr(ps, "expected '[profile]', 'key = value' or a comment");
 		return;
 	}
-	for (k = 0; k < K_COUNT; k++)
-		if (strlen(keys[k]) == kl && memcmp(s, keys[k], kl) == 0)
-			break;
-	if (k == K_COUNT) {
-		const char *hint;
-
-		if (kl >= sizeof(name)) {
-			perr(ps, "unknown key");
-			return;
-		}
-		memcpy(name, s, kl);
-		name[kl] = '\0';
-		if ((hint = profile_suggest(name)) != NULL)
-			perr(ps, "unknown key '%s' (did you mean '%s'?)", name,
-			    hint);
-		else
-			perr(ps, "unknown key '%s'", name);
+	if ((k = parse_key(ps, s, kl)) == K_COUNT)
 		return;
-	}
 	if (k == K_SECRET) {
 		ps->holds_secret = 1;
 		if (untrusted(ps, "secret_access_key"))
@@ -407,28 +447,11 @@ parse_line(struct parse *ps, const char *s, size_t n)
 		return;
 	if (!ps->in_section)
 		return;
-	if (ps->line[k]) {
-		perr(ps, "'%s' is already set on line %d", keys[k],
-		    ps->line[k]);
-		return;
-	}
-	ps->line[k] = ps->lineno;
 	for (v = sep + 1; v < s + n && blank(*v); v++)
 		;
 	for (vl = (size_t)(s + n - v); vl && blank(v[vl - 1]); vl--)
 		;
-	if (vl == 0) {
-		perr(ps, "'%s' has no value", keys[k]);
-		return;
-	}
-	if (memchr(v, '\r', vl) != NULL) {
-		perr(ps, "'%s' holds a carriage return", keys[k]);
-		return;
-	}
-	memcpy(val, v, vl);
-	val[vl] = '\0';
-	handle_value(ps, k, val, vl);
-	explicit_bzero(val, vl);
+	parse_value(ps, k, v, vl);
 }
 
 static int
