@@ -384,19 +384,13 @@ http_connections(const struct http *h)
 	return h ? h->connections : 0;
 }
 
-int
-http_post(struct http *h, const char *url, const struct http_header_out *hd,
-    size_t nh, const char *body, size_t len, const struct http_gate *gate,
-    struct http_response *r)
+/* the request's headers as libcurl takes them, NULL if out of memory
+ * (the Authorization header among them: freed by the caller) */
+static struct curl_slist *
+header_list(const struct http_header_out *hd, size_t nh)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
 	struct curl_slist *list = NULL, *t;
-	CURL *c = h->curl;
-	const char *name;
-	CURLcode e;
-	curl_off_t us = 0;
-	long conns = 0;
-	enum http_result hr;
+	char line[4096];
 	size_t i;
 
 	for (i = 0; i < nh; i++) {
@@ -409,30 +403,23 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	/* no "Expect: 100-continue" round trip, no default Accept */
 	if ((t = curl_slist_append(list, "Expect:")) == NULL)
 		goto oom;
-	list = t;
 	explicit_bzero(line, sizeof(line));
+	return t;
+oom:
+	curl_slist_free_all(list);
+	explicit_bzero(line, sizeof(line));
+	return NULL;
+}
 
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_HTTPHEADER, list);
-	SET(CURLOPT_POST, 1L);
-	SET(CURLOPT_POSTFIELDS, body);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	SET(CURLOPT_WRITEDATA, r);
-	SET(CURLOPT_HEADERDATA, r);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	/* libcurl's limit, past any wait in the gate; on_progress's is exact */
-	SET(CURLOPT_TIMEOUT, h->timeout_ms / 1000 + (gate ? gate->max_wait_s +
-	    1 : 0));
-
-	h->gate = gate;
-	h->passed = h->held = h->timed_out = h->resent = 0;
-	h->gate_ms = 0;
-	h->start_ms = mono_ms();
-	e = curl_easy_perform(c);
-	h->gate = NULL;
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
-	curl_slist_free_all(list);	/* held the Authorization header */
+/* after curl_easy_perform returned e: what r learns, and the result */
+static enum http_result
+performed(struct http *h, CURLcode e, const char *errbuf,
+    struct http_response *r)
+{
+	CURL *c = h->curl;
+	curl_off_t us = 0;
+	long conns = 0;
+	enum http_result hr;
 
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status) !=
 	    CURLE_OK)
@@ -467,16 +454,50 @@ http_post(struct http *h, const char *url, const struct http_header_out *hd,
 	if (h->resent && (hr == HTTP_NOT_SENT || hr == HTTP_TLS))
 		hr = HTTP_LOST;
 	return hr;
+}
+
+int
+http_post(struct http *h, const char *url, const struct http_header_out *hd,
+    size_t nh, const char *body, size_t len, const struct http_gate *gate,
+    struct http_response *r)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *list;
+	CURL *c = h->curl;
+	const char *name;
+	CURLcode e;
+
+	if ((list = header_list(hd, nh)) == NULL) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		return HTTP_SETUP;
+	}
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_HTTPHEADER, list);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_POSTFIELDS, body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_HEADERDATA, r);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	/* libcurl's limit, past any wait in the gate; on_progress's is exact */
+	SET(CURLOPT_TIMEOUT, h->timeout_ms / 1000 + (gate ? gate->max_wait_s +
+	    1 : 0));
+
+	h->gate = gate;
+	h->passed = h->held = h->timed_out = h->resent = 0;
+	h->gate_ms = 0;
+	h->start_ms = mono_ms();
+	e = curl_easy_perform(c);
+	h->gate = NULL;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
+	curl_slist_free_all(list);	/* held the Authorization header */
+	return performed(h, e, errbuf, r);
 refused:	/* before curl_easy_perform: nothing left the machine */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, (char *)NULL);
 	curl_slist_free_all(list);
 	snprintf(r->error, sizeof(r->error), "libcurl refuses %s (%s)", name,
 	    curl_easy_strerror(e));
-	return HTTP_SETUP;
-oom:
-	curl_slist_free_all(list);
-	explicit_bzero(line, sizeof(line));
-	snprintf(r->error, sizeof(r->error), "out of memory");
 	return HTTP_SETUP;
 }
