@@ -552,12 +552,77 @@ backoff_ms(long elapsed, int attempt)
  */
 #define REFUSED_FOR_MS	5000
 
+/* a new attempt's result: nothing known of it yet */
+static void
+attempt_begin(struct api_result *r)
+{
+	if (r->have_resp)
+		http_response_free(&r->resp);
+	json_decref(r->json);
+	r->json = NULL;
+	api_signed_free(&r->sreq);
+	http_response_init(&r->resp);
+	r->have_resp = 1;
+	r->status = r->error_code = r->error_type = r->message = NULL;
+	r->outcome = OUTCOME_NOT_SENT;
+}
+
+/* the pacing of an attempt signed now, and the most its gate may wait
+ * (curl's overall backstop) */
+static void
+gate_for(struct pacing *pc, struct http_gate *gate, long deadline)
+{
+	long wait;
+
+	pc->deadline = deadline;
+	pc->signed_at = mono_ms();
+	wait = deadline - pc->signed_at;
+	if (wait < PACE_MIN_MS)
+		wait = PACE_MIN_MS;
+	if (wait > PACE_MAX_MS)
+		wait = PACE_MAX_MS;
+	gate->max_wait_s = wait / 1000 + 1;
+}
+
+/*
+ * Whether another attempt fits the budget (since start, up to deadline;
+ * refusals to connect since *refused, for at most REFUSED_FOR_MS): 1
+ * after saying so and sleeping the back-off, 0 to stop.
+ */
+static int
+wait_to_retry(const struct api_result *r, int hr, long start, long deadline,
+    long sent_at, long *refused)
+{
+	long wait = backoff_ms(mono_ms() - start, r->attempts);
+	struct timespec ts;
+
+	if (mono_ms() + wait >= deadline)
+		return 0;
+	if (hr == HTTP_NOT_SENT) {
+		if (*refused == -1)
+			*refused = sent_at;
+		if (mono_ms() + wait >= *refused + REFUSED_FOR_MS)
+			return 0;
+		/* said once, at the end */
+		msg_verbose("%s; retrying in %ld.%01ld s (attempt %d)",
+		    r->why, wait / 1000, wait % 1000 / 100, r->attempts + 1);
+	} else {
+		*refused = -1;
+		msg_note("%s; retrying in %ld.%01ld s (attempt %d)",
+		    r->why, wait / 1000, wait % 1000 / 100, r->attempts + 1);
+	}
+	ts.tv_sec = wait / 1000;
+	ts.tv_nsec = (wait % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 enum agcod_result
 api_call(struct api_env *env, const struct op *op, const char *body,
     size_t len, struct api_result *r)
 {
 	struct http_header_out hd[API_NHEADERS + 1];
-	long start = mono_ms(), deadline = start + env->retry_for * 1000, wait;
+	long start = mono_ms(), deadline = start + env->retry_for * 1000;
 	long refused = -1, sent_at;	/* when this run of refusals began */
 	int v, hr = HTTP_OK, was_sent;
 	struct pacing pc;
@@ -569,15 +634,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 	pc.op = op;
 	pc.r = r;
 	for (;;) {
-		if (r->have_resp)
-			http_response_free(&r->resp);
-		json_decref(r->json);
-		r->json = NULL;
-		api_signed_free(&r->sreq);
-		http_response_init(&r->resp);
-		r->have_resp = 1;
-		r->status = r->error_code = r->error_type = r->message = NULL;
-		r->outcome = OUTCOME_NOT_SENT;
+		attempt_begin(r);
 		/* a fresh x-amz-date, and so a fresh signature, every attempt */
 		r->when = time(NULL);
 		if (api_sign(env->prof, op, body, len, r->when, &r->sreq) == -1) {
@@ -587,15 +644,7 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		}
 		was_sent = env->sent;
 		env->sent = 1;
-		pc.deadline = deadline;
-		pc.signed_at = mono_ms();
-		/* the most the gate can wait: curl's overall backstop */
-		wait = deadline - pc.signed_at;
-		if (wait < PACE_MIN_MS)
-			wait = PACE_MIN_MS;
-		if (wait > PACE_MAX_MS)
-			wait = PACE_MAX_MS;
-		gate.max_wait_s = wait / 1000 + 1;
+		gate_for(&pc, &gate, deadline);
 		sent_at = mono_ms();
 		hr = (env->post ? env->post : http_post)(env->http, r->sreq.url, hd,
 		    api_wire_headers(&r->sreq, hd), body, len,
@@ -613,32 +662,9 @@ api_call(struct api_env *env, const struct op *op, const char *body,
 		if ((r->outcome == OUTCOME_UNKNOWN || r->resp.resent) &&
 		    env->acted && env->acted(env->acted_arg) == -1)
 			break;	/* not recorded: no more attempts */
-		if (v == V_DONE)
+		if (v == V_DONE ||
+		    !wait_to_retry(r, hr, start, deadline, sent_at, &refused))
 			break;
-		wait = backoff_ms(mono_ms() - start, r->attempts);
-		if (mono_ms() + wait >= deadline)
-			break;
-		if (hr == HTTP_NOT_SENT) {
-			if (refused == -1)
-				refused = sent_at;
-			if (mono_ms() + wait >= refused + REFUSED_FOR_MS)
-				break;
-			/* said once, at the end */
-			msg_verbose("%s; retrying in %ld.%01ld s (attempt %d)",
-			    r->why, wait / 1000, wait % 1000 / 100,
-			    r->attempts + 1);
-		} else {
-			refused = -1;
-			msg_note("%s; retrying in %ld.%01ld s (attempt %d)",
-			    r->why, wait / 1000, wait % 1000 / 100,
-			    r->attempts + 1);
-		}
-		{
-			struct timespec ts = { wait / 1000,
-			    (wait % 1000) * 1000000 };
-
-			nanosleep(&ts, NULL);
-		}
 	}
 	if (hr == HTTP_NOT_SENT && refused != -1 && r->attempts > 1) {
 		char last[sizeof(r->why)];
