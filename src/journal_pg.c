@@ -23,6 +23,7 @@
  * statement on the server's clock.  Not here yet: agcod 0.1's import
  * (journal copy carries an imported journal.db over).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -111,14 +112,18 @@ pg_fail(struct journal *j, const char *what)
 	return -1;
 }
 
-/* a host libpq reaches without a network: a socket, or loopback */
+/* a host libpq reaches without a network: a socket, or loopback (an
+ * address in 127.0.0.0/8, not a name such as 127.example.com) */
 static int
 host_local(const char *h)
 {
+	struct in_addr a;
+
 	if (h == NULL || *h == '\0' || *h == '/' || *h == '@')
 		return 1;
 	return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 ||
-	    strncmp(h, "127.", 4) == 0;
+	    (inet_pton(AF_INET, h, &a) == 1 &&
+	    (ntohl(a.s_addr) >> 24) == 127);
 }
 
 /* every host of a comma-separated list is local */
