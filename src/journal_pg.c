@@ -205,6 +205,26 @@ uri_password(const char *where, char *out, size_t len)
 	out[at - colon - 1] = '\0';
 }
 
+/* every "token" libpq quotes in msg as "***" (msg never grows) */
+static void
+hide_quoted(char *msg)
+{
+	char *p = msg, *o = msg;
+	int in = 0, shown = 0;
+
+	for (; *p; p++) {
+		if (*p == '"') {
+			in = !in;
+			shown = 0;
+			*o++ = '"';
+		} else if (!in)
+			*o++ = *p;
+		else if (shown < 3 && ++shown)
+			*o++ = '*';
+	}
+	*o = '\0';
+}
+
 /* the connection string as given, before anything is resolved */
 static int
 check_string(struct journal *j, const char *where)
@@ -215,6 +235,10 @@ check_string(struct journal *j, const char *where)
 
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
 		uri_password(where, pw, sizeof(pw));
+		/* a password libpq did not read as one (key=value, a query
+		 * parameter): none of what it quotes is shown */
+		if (why && strcasestr(where, "password"))
+			hide_quoted(why);
 		/* libpq quotes the token it could not read: a password too */
 		pg_reason(j, "the journal's connection string is not one "
 		    "libpq reads", why ? why : "out of memory", pw);

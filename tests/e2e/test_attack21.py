@@ -15,3 +15,18 @@ def test_a_host_name_that_begins_like_loopback_needs_verify_full(
     assert r.rc == 78, r
     assert "is not on this machine: add sslmode=verify-full" in r.err
     assert emu.requests() == []
+
+
+@pytest.mark.parametrize("uri,secret", [
+    ("postgresql:///agcod?host=/tmp/none&password=Pa55w%zzSecret",
+     "Pa55w"),
+    ("host=/tmp/none dbname=agcod password=Pa55w Secret-Tail",
+     "Secret-Tail"),
+])
+def test_a_password_in_a_string_libpq_cannot_read_is_not_printed(
+        agcod, emu, uri, secret):
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 78, r
+    assert "not one libpq reads" in r.err
+    assert secret not in r.err + r.out
+    assert emu.requests() == []
