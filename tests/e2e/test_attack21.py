@@ -3,6 +3,11 @@ host name that only looks like loopback, and a password inside a
 connection string libpq cannot read."""
 import pytest
 
+from conftest import PG
+
+needs_pg = pytest.mark.skipif(
+    not PG, reason="AGCOD_TEST_PG is unset (tests/pg/pg-run sets it)")
+
 
 @pytest.mark.parametrize("uri", [
     "host=127.attacker.example dbname=agcod",
@@ -30,3 +35,38 @@ def test_a_password_in_a_string_libpq_cannot_read_is_not_printed(
     assert "not one libpq reads" in r.err
     assert secret not in r.err + r.out
     assert emu.requests() == []
+
+
+# ---- journal copy: a record the target has, changed since ----
+
+@pytest.fixture
+def pgdb():
+    from test_journal_move import newdb, psql, PG
+    name, uri = newdb()
+    yield uri
+    psql(PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@needs_pg
+def test_a_card_cancelled_after_its_copy_is_not_left_issued(agcod, emu,
+                                                            certs, pgdb):
+    """copied while issued, cancelled in journal.db after: a second copy
+    must not leave the shared journal saying the card is issued"""
+    from test_journal_move import sql
+    a = agcod
+    a.env.pop("AGCOD_JOURNAL", None)
+    a.pg = None
+    card = a("create", "--amount", "2", "-o", "json")
+    assert card.rc == 0, card
+    rid = card.json()["creationRequestId"]
+    assert a("journal", "copy", "--to", pgdb).rc == 0
+    c = a("cancel", "--request-id", rid)
+    assert c.rc == 0, c
+    assert [o["state"] for o in a.objects()] == ["cancelled"]
+    r = a("journal", "copy", "--to", pgdb)
+    state = sql(pgdb, f"SELECT state FROM objects WHERE request_id = "
+                f"'{rid}'")
+    # either the copy brings the cancel over, or it refuses to say all is
+    # copied; never a success that leaves the card issued there
+    assert r.rc != 0 or state == "cancelled", (r, state)
+    assert r.rc == 0 or (r.rc == 65 and "state" in r.err), r
