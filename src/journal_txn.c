@@ -910,7 +910,9 @@ txn_begin(struct journal *j, json_t *pending)
 		SQL(j)->rollback(j);
 		if (rc < -1)
 			return rc;
-		if (again(j, ++tries, 0))
+		/* before its COMMIT, a session lost took the transaction with
+		 * it: nothing was written, so it is tried on a new one too */
+		if (again(j, ++tries, !committing))
 			continue;
 		/*
 		 * A COMMIT whose answer was lost with the session: on a new

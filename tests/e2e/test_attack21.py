@@ -70,3 +70,35 @@ def test_a_card_cancelled_after_its_copy_is_not_left_issued(agcod, emu,
     # copied; never a success that leaves the card issued there
     assert r.rc != 0 or state == "cancelled", (r, state)
     assert r.rc == 0 or (r.rc == 65 and "state" in r.err), r
+
+
+def killed_once(uri, table):
+    """the first INSERT into table ends its own session (a reset, a
+    failover), before anything is committed; the next ones go through"""
+    from test_journal_pg import sql
+    sql(uri, "CREATE SEQUENCE killed; CREATE FUNCTION die() RETURNS "
+        "trigger AS $$ BEGIN IF nextval('killed') = 1 THEN PERFORM "
+        "pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END "
+        f"$$ LANGUAGE plpgsql; CREATE TRIGGER die BEFORE INSERT ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION die()")
+
+
+@needs_pg
+def test_a_session_lost_before_the_pending_commit_is_tried_on_a_new_one(
+        agcod, emu, pgdb):
+    """nothing was committed (the server rolled the transaction back with
+    the session) and nothing sent: the record is written on a new
+    session and the request goes, rather than a 75 for a request that
+    never left"""
+    from test_journal_pg import on, sql
+    assert agcod("create", "--amount", "1", env=on(pgdb)).rc == 0
+    killed_once(pgdb, "requests")
+    rid = "Acme1KilledBefore"
+    r = agcod("create", "--amount", "2", "--request-id", rid, "-o", "json",
+              env=on(pgdb))
+    assert r.rc == 0, r
+    assert r.json()["gcClaimCode"] == emu.state.cards[rid]["claim"]
+    assert sql(pgdb, "SELECT nextval('killed')") == "3"
+    assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
+               f"request_id = '{rid}'") == "succeeded 0"
+    assert emu.state.creates == 2
