@@ -1677,11 +1677,12 @@ restore_object(struct journal *j, const char *table, json_t *row)
 		d = differs(row, have, object_terms, objects ?
 		    NTERMS(object_terms) : 1);
 		/* changed in journal.db after it was copied (a cancel, a
-		 * void): the target's state would be an older one */
+		 * void): the target's state would be an older one; in the
+		 * same second (updated's unit), that cannot be told apart */
 		if (d == NULL && objects && !same_str(member(row, "state"),
 		    member(have, "state")) && member(row, "updated") &&
 		    member(have, "updated") && strcmp(member(row, "updated"),
-		    member(have, "updated")) > 0)
+		    member(have, "updated")) >= 0)
 			d = "state (changed in journal.db after it was copied?)";
 		json_decref(have);
 		if (d == NULL)
