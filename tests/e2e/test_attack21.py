@@ -102,3 +102,16 @@ def test_a_session_lost_before_the_pending_commit_is_tried_on_a_new_one(
     assert sql(pgdb, "SELECT state || ' ' || open FROM requests WHERE "
                f"request_id = '{rid}'") == "succeeded 0"
     assert emu.state.creates == 2
+
+
+@needs_pg
+def test_history_with_nothing_to_show_names_the_database_it_read(
+        agcod, emu, pgdb):
+    """with the journal in PostgreSQL, not the state directory's"""
+    from test_journal_pg import on
+    assert agcod("create", "--amount", "1", env=on(pgdb)).rc == 0
+    r = agcod("history", "--request-id", "Acme1NoSuch", env=on(pgdb))
+    assert r.rc == 0, r
+    assert "no matching journal entries" in r.err, r
+    assert str(agcod.state) not in r.err, r
+    assert "postgresql://" in r.err, r
