@@ -115,3 +115,34 @@ def test_history_with_nothing_to_show_names_the_database_it_read(
     assert "no matching journal entries" in r.err, r
     assert str(agcod.state) not in r.err, r
     assert "postgresql://" in r.err, r
+
+
+@needs_pg
+def test_two_partners_batches_of_one_name_do_not_lock_each_other(
+        agcod, emu, certs, pgdb, tmp_path):
+    """several partners share one database: the batch lock is one
+    partner's and environment's, as the batch's request ids are"""
+    from conftest import Agcod
+    from test_journal_pg import on
+    other = tmp_path / "partner-b"
+    other.mkdir()
+    b = Agcod(other, emu, certs)
+    b.write_config(endpoint=emu.endpoint, ca_bundle=certs[0],
+                   partner_id="Zeta9")
+    mine = tmp_path / "a"
+    mine.mkdir()
+    f = mine / "orders.csv"
+    f.write_text("amount\n1\n")
+    theirs = other / "orders.csv"
+    theirs.write_text("amount\n2\n")
+    seen = []
+
+    def hook(entry):
+        emu.on_request = None
+        seen.append(b("batch", "create", str(theirs), env=on(pgdb)))
+    emu.on_request = hook
+    r = agcod("batch", "create", str(f), env=on(pgdb))
+    emu.on_request = None
+    assert r.rc == 0, r
+    assert seen and "being run by another agcod process" not in seen[0].err, \
+        seen
