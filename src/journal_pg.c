@@ -236,8 +236,10 @@ check_string(struct journal *j, const char *where)
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
 		uri_password(where, pw, sizeof(pw));
 		/* a password libpq did not read as one (key=value, a query
-		 * parameter): none of what it quotes is shown */
-		if (why && strcasestr(where, "password"))
+		 * parameter), or one too long to mask (user:TOKEN@): none of
+		 * what it quotes is shown */
+		if (why && (strcasestr(where, "password") ||
+		    strchr(where, '@')))
 			hide_quoted(why);
 		/* libpq quotes the token it could not read: a password too */
 		pg_reason(j, "the journal's connection string is not one "

@@ -146,3 +146,15 @@ def test_two_partners_batches_of_one_name_do_not_lock_each_other(
     assert r.rc == 0, r
     assert seen and "being run by another agcod process" not in seen[0].err, \
         seen
+
+
+def test_a_long_uri_password_in_a_string_libpq_cannot_read_is_not_printed(
+        agcod, emu):
+    """a token as long as a cloud's IAM one (hundreds of characters)"""
+    secret = "Tok" + "x9" * 400
+    uri = f"postgresql://agcod:{secret}@[::1/agcod"
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 78, r
+    assert "not one libpq reads" in r.err
+    assert "x9x9x9" not in r.err + r.out
+    assert emu.requests() == []
