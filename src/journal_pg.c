@@ -160,7 +160,7 @@ static int
 check_options(struct journal *j, PQconninfoOption *opts, int env)
 {
 	PQconninfoOption *o;
-	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL;
+	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL, *shown;
 
 	for (o = opts; o->keyword; o++) {
 		if (strcmp(o->keyword, "host") == 0)
@@ -178,10 +178,15 @@ check_options(struct journal *j, PQconninfoOption *opts, int env)
 		sslmode = getenv("PGSSLMODE");
 	if ((!hosts_local(host) || !hosts_local(hostaddr)) &&
 	    (sslmode == NULL || strcmp(sslmode, "verify-full") != 0)) {
+		shown = host && *host ? host : hostaddr;
+		/* user:pa@ss@host: what libpq read as a host before its last
+		 * '@' is the password's rest */
+		if (shown && strrchr(shown, '@') && *shown != '@')
+			shown = strrchr(shown, '@') + 1;
 		snprintf(j->err, sizeof(j->err), "the PostgreSQL journal's "
 		    "server '%.200s' is not on this machine: add "
 		    "sslmode=verify-full to the journal's connection string",
-		    host && *host ? host : hostaddr);
+		    shown);
 		j->config = 1;
 		return -1;
 	}

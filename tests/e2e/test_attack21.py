@@ -158,3 +158,14 @@ def test_a_long_uri_password_in_a_string_libpq_cannot_read_is_not_printed(
     assert "not one libpq reads" in r.err
     assert "x9x9x9" not in r.err + r.out
     assert emu.requests() == []
+
+
+def test_a_password_with_an_unencoded_at_sign_is_not_printed_as_host(
+        agcod, emu):
+    """user:Pa55@Secret-Tail@host: libpq ends the password at the first
+    '@', so the rest of it reads as the host, which a message names"""
+    uri = "postgresql://agcod:Pa55@Secret-Tail@localhost/agcod"
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc in (74, 78), r
+    assert "Secret-Tail" not in r.err + r.out
+    assert emu.requests() == []
