@@ -76,6 +76,18 @@ conn_of(const struct journal *j)
 	return p ? p->conn : NULL;
 }
 
+/* every pw in line as '*'s, in place: never growing the line, so a short
+ * password, or one of '*', cannot overrun it or loop */
+static void
+mask(char *line, const char *pw)
+{
+	char *p, *q;
+
+	if (pw && *pw)
+		for (q = line; (p = strstr(q, pw)) != NULL; q = p + strlen(pw))
+			memset(p, '*', strlen(pw));
+}
+
 /*
  * libpq's message as one line, with the password (if the connection
  * string or PGPASSWORD gave one) masked wherever it appears.
@@ -84,7 +96,7 @@ static void
 pg_reason(struct journal *j, const char *what, const char *msg,
     const char *password)
 {
-	char line[sizeof(j->err)], *p, *q;
+	char line[sizeof(j->err)], *p;
 	size_t n;
 
 	strlcpy(line, msg && *msg ? msg : "no reason given", sizeof(line));
@@ -93,13 +105,30 @@ pg_reason(struct journal *j, const char *what, const char *msg,
 			*p = ' ';
 	while ((n = strlen(line)) > 0 && line[n - 1] == ' ')
 		line[n - 1] = '\0';
-	/* masked in place, never growing the line: a short password, or
-	 * one of '*', cannot overrun it or loop */
-	if (password && *password)
-		for (q = line; (p = strstr(q, password)) != NULL;
-		    q = p + strlen(password))
-			memset(p, '*', strlen(password));
+	mask(line, password);
 	snprintf(j->err, sizeof(j->err), "%.120s: %.460s", what, line);
+}
+
+/*
+ * pg_reason for a connection: user:pa@ss@host is read by libpq as the
+ * password "pa" and the host "ss@host", which its reasons quote; what is
+ * before the host's last '@' is masked too.
+ */
+static void
+pg_conn_reason(struct journal *j, PGconn *c)
+{
+	const char *h = PQhost(c), *at;
+	char rest[256];
+
+	pg_reason(j, "cannot connect to the PostgreSQL journal",
+	    PQerrorMessage(c), PQpass(c));
+	if (h && *h != '@' && (at = strrchr(h, '@')) != NULL &&
+	    (size_t)(at - h) < sizeof(rest)) {
+		memcpy(rest, h, (size_t)(at - h));
+		rest[at - h] = '\0';
+		mask(j->err, rest);
+		explicit_bzero(rest, sizeof(rest));
+	}
 }
 
 static int
@@ -304,8 +333,7 @@ pg_connect(struct journal *j, const char *where)
 		return NULL;
 	}
 	if (PQstatus(c) == CONNECTION_BAD) {
-		pg_reason(j, "cannot connect to the PostgreSQL journal",
-		    PQerrorMessage(c), PQpass(c));
+		pg_conn_reason(j, c);
 		PQfinish(c);
 		return NULL;
 	}
@@ -331,8 +359,7 @@ pg_connect(struct journal *j, const char *where)
 		st = PQconnectPoll(c);
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		pg_reason(j, "cannot connect to the PostgreSQL journal",
-		    PQerrorMessage(c), PQpass(c));
+		pg_conn_reason(j, c);
 		PQfinish(c);
 		return NULL;
 	}

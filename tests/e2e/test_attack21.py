@@ -169,3 +169,16 @@ def test_a_password_with_an_unencoded_at_sign_is_not_printed_as_host(
     assert r.rc in (74, 78), r
     assert "Secret-Tail" not in r.err + r.out
     assert emu.requests() == []
+
+
+def test_a_password_with_an_unencoded_at_sign_is_not_in_libpqs_reason(
+        agcod, emu):
+    """with sslmode=verify-full the host is tried, and libpq's reason
+    quotes it: the password's rest before the host's last '@'"""
+    uri = ("postgresql://agcod:Pa55@Secret-Tail@db.invalid/agcod"
+           "?sslmode=verify-full")
+    r = agcod("create", "--amount", "1", env={"AGCOD_JOURNAL": uri})
+    assert r.rc == 74, r
+    assert "db.invalid" in r.err
+    assert "Secret-Tail" not in r.err + r.out
+    assert emu.requests() == []
