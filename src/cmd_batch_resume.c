@@ -294,14 +294,18 @@ int
 batch_lock(struct batch *b)
 {
 	struct cmd_ctx *c = b->c;
-	char path[PATH_MAX], why[200];
+	char path[PATH_MAX], why[200], key[sizeof(c->prof.partner_id) +
+	    sizeof(b->id) + 16];
 	struct journal *j;
 	int n;
 
 	if ((j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
-	/* a journal shared by several hosts keeps the lock for all of them */
-	switch (journal_batch_lock(j, b->id, why, sizeof(why))) {
+	/* a journal shared by several hosts keeps the lock for all of them;
+	 * by several partners and environments too: one lock is theirs */
+	snprintf(key, sizeof(key), "%s %s %s", c->prof.partner_id,
+	    c->prof.production ? "production" : "sandbox", b->id);
+	switch (journal_batch_lock(j, key, why, sizeof(why))) {
 	case JOURNAL_LOCK_LOCAL:
 		break;
 	case 0:

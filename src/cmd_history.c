@@ -258,7 +258,8 @@ cmd_history(struct cmd_ctx *c)
 	}
 	/* a closed stdout ends a reader quietly; main says the rest */
 	if (rows.n == 0 && rc == 0)
-		msg_note("no matching journal entries in '%s'%s", c->state_dir,
+		msg_note("no matching journal entries in '%s'%s",
+		    c->prof.journal[0] ? j->path : c->state_dir,
 		    q.environment ? " for this profile's partner and "
 		    "environment" : "");
 	/* like git diff --exit-code: something to act on is 1 */

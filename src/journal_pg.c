@@ -23,6 +23,7 @@
  * statement on the server's clock.  Not here yet: agcod 0.1's import
  * (journal copy carries an imported journal.db over).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -75,6 +76,18 @@ conn_of(const struct journal *j)
 	return p ? p->conn : NULL;
 }
 
+/* every pw in line as '*'s, in place: never growing the line, so a short
+ * password, or one of '*', cannot overrun it or loop */
+static void
+mask(char *line, const char *pw)
+{
+	char *p, *q;
+
+	if (pw && *pw)
+		for (q = line; (p = strstr(q, pw)) != NULL; q = p + strlen(pw))
+			memset(p, '*', strlen(pw));
+}
+
 /*
  * libpq's message as one line, with the password (if the connection
  * string or PGPASSWORD gave one) masked wherever it appears.
@@ -83,7 +96,7 @@ static void
 pg_reason(struct journal *j, const char *what, const char *msg,
     const char *password)
 {
-	char line[sizeof(j->err)], *p, *q;
+	char line[sizeof(j->err)], *p;
 	size_t n;
 
 	strlcpy(line, msg && *msg ? msg : "no reason given", sizeof(line));
@@ -92,13 +105,30 @@ pg_reason(struct journal *j, const char *what, const char *msg,
 			*p = ' ';
 	while ((n = strlen(line)) > 0 && line[n - 1] == ' ')
 		line[n - 1] = '\0';
-	/* masked in place, never growing the line: a short password, or
-	 * one of '*', cannot overrun it or loop */
-	if (password && *password)
-		for (q = line; (p = strstr(q, password)) != NULL;
-		    q = p + strlen(password))
-			memset(p, '*', strlen(password));
+	mask(line, password);
 	snprintf(j->err, sizeof(j->err), "%.120s: %.460s", what, line);
+}
+
+/*
+ * pg_reason for a connection: user:pa@ss@host is read by libpq as the
+ * password "pa" and the host "ss@host", which its reasons quote; what is
+ * before the host's last '@' is masked too.
+ */
+static void
+pg_conn_reason(struct journal *j, PGconn *c)
+{
+	const char *h = PQhost(c), *at;
+	char rest[256];
+
+	pg_reason(j, "cannot connect to the PostgreSQL journal",
+	    PQerrorMessage(c), PQpass(c));
+	if (h && *h != '@' && (at = strrchr(h, '@')) != NULL &&
+	    (size_t)(at - h) < sizeof(rest)) {
+		memcpy(rest, h, (size_t)(at - h));
+		rest[at - h] = '\0';
+		mask(j->err, rest);
+		explicit_bzero(rest, sizeof(rest));
+	}
 }
 
 static int
@@ -111,14 +141,18 @@ pg_fail(struct journal *j, const char *what)
 	return -1;
 }
 
-/* a host libpq reaches without a network: a socket, or loopback */
+/* a host libpq reaches without a network: a socket, or loopback (an
+ * address in 127.0.0.0/8, not a name such as 127.example.com) */
 static int
 host_local(const char *h)
 {
+	struct in_addr a;
+
 	if (h == NULL || *h == '\0' || *h == '/' || *h == '@')
 		return 1;
 	return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 ||
-	    strncmp(h, "127.", 4) == 0;
+	    (inet_pton(AF_INET, h, &a) == 1 &&
+	    (ntohl(a.s_addr) >> 24) == 127);
 }
 
 /* every host of a comma-separated list is local */
@@ -155,7 +189,7 @@ static int
 check_options(struct journal *j, PQconninfoOption *opts, int env)
 {
 	PQconninfoOption *o;
-	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL;
+	const char *host = NULL, *hostaddr = NULL, *sslmode = NULL, *shown;
 
 	for (o = opts; o->keyword; o++) {
 		if (strcmp(o->keyword, "host") == 0)
@@ -173,10 +207,15 @@ check_options(struct journal *j, PQconninfoOption *opts, int env)
 		sslmode = getenv("PGSSLMODE");
 	if ((!hosts_local(host) || !hosts_local(hostaddr)) &&
 	    (sslmode == NULL || strcmp(sslmode, "verify-full") != 0)) {
+		shown = host && *host ? host : hostaddr;
+		/* user:pa@ss@host: what libpq read as a host before its last
+		 * '@' is the password's rest */
+		if (shown && strrchr(shown, '@') && *shown != '@')
+			shown = strrchr(shown, '@') + 1;
 		snprintf(j->err, sizeof(j->err), "the PostgreSQL journal's "
 		    "server '%.200s' is not on this machine: add "
 		    "sslmode=verify-full to the journal's connection string",
-		    host && *host ? host : hostaddr);
+		    shown);
 		j->config = 1;
 		return -1;
 	}
@@ -200,6 +239,26 @@ uri_password(const char *where, char *out, size_t len)
 	out[at - colon - 1] = '\0';
 }
 
+/* every "token" libpq quotes in msg as "***" (msg never grows) */
+static void
+hide_quoted(char *msg)
+{
+	char *p = msg, *o = msg;
+	int in = 0, shown = 0;
+
+	for (; *p; p++) {
+		if (*p == '"') {
+			in = !in;
+			shown = 0;
+			*o++ = '"';
+		} else if (!in)
+			*o++ = *p;
+		else if (shown < 3 && ++shown)
+			*o++ = '*';
+	}
+	*o = '\0';
+}
+
 /* the connection string as given, before anything is resolved */
 static int
 check_string(struct journal *j, const char *where)
@@ -210,6 +269,12 @@ check_string(struct journal *j, const char *where)
 
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
 		uri_password(where, pw, sizeof(pw));
+		/* a password libpq did not read as one (key=value, a query
+		 * parameter), or one too long to mask (user:TOKEN@): none of
+		 * what it quotes is shown */
+		if (why && (strcasestr(where, "password") ||
+		    strchr(where, '@')))
+			hide_quoted(why);
 		/* libpq quotes the token it could not read: a password too */
 		pg_reason(j, "the journal's connection string is not one "
 		    "libpq reads", why ? why : "out of memory", pw);
@@ -268,8 +333,7 @@ pg_connect(struct journal *j, const char *where)
 		return NULL;
 	}
 	if (PQstatus(c) == CONNECTION_BAD) {
-		pg_reason(j, "cannot connect to the PostgreSQL journal",
-		    PQerrorMessage(c), PQpass(c));
+		pg_conn_reason(j, c);
 		PQfinish(c);
 		return NULL;
 	}
@@ -295,8 +359,7 @@ pg_connect(struct journal *j, const char *where)
 		st = PQconnectPoll(c);
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		pg_reason(j, "cannot connect to the PostgreSQL journal",
-		    PQerrorMessage(c), PQpass(c));
+		pg_conn_reason(j, c);
 		PQfinish(c);
 		return NULL;
 	}

@@ -911,7 +911,9 @@ txn_begin(struct journal *j, json_t *pending)
 		SQL(j)->rollback(j);
 		if (rc < -1)
 			return rc;
-		if (again(j, ++tries, 0))
+		/* before its COMMIT, a session lost took the transaction with
+		 * it: nothing was written, so it is tried on a new one too */
+		if (again(j, ++tries, !committing))
 			continue;
 		/*
 		 * A COMMIT whose answer was lost with the session: on a new
@@ -1675,6 +1677,14 @@ restore_object(struct journal *j, const char *table, json_t *row)
 	if (have) {
 		d = differs(row, have, object_terms, objects ?
 		    NTERMS(object_terms) : 1);
+		/* changed in journal.db after it was copied (a cancel, a
+		 * void): the target's state would be an older one; in the
+		 * same second (updated's unit), that cannot be told apart */
+		if (d == NULL && objects && !same_str(member(row, "state"),
+		    member(have, "state")) && member(row, "updated") &&
+		    member(have, "updated") && strcmp(member(row, "updated"),
+		    member(have, "updated")) >= 0)
+			d = "state (changed in journal.db after it was copied?)";
 		json_decref(have);
 		if (d == NULL)
 			return 0;

@@ -245,7 +245,7 @@ def test_the_batch_lock_is_the_databases_and_goes_with_a_dead_run(
         env["PGPASSWORD"] = PW
     holder = subprocess.Popen(
         ["psql", "-X", "-q", "-At", "-d", pgdb, "-c",
-         "SELECT pg_advisory_lock(hashtextextended('agcod batch wk1', 0))",
+         "SELECT pg_advisory_lock(hashtextextended('agcod batch Acme1 sandbox wk1', 0))",
          "-c", "SELECT 'held'", "-c", "SELECT pg_sleep(60)"],
         env=env, stdout=subprocess.PIPE, text=True)
     try:
