@@ -731,11 +731,10 @@ def test_a_proxys_4xx_page_after_acting_stays_unknown(agcod, emu, status):
         agcod_emulator.ACTED_FAULTS.pop("proxy4xx", None)
 
 
-def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, emu):
-    """issue 18 defect 3: the first attempt acted and its answer was lost;
-    the rate-limit file then failed before the retry: agcod said 74
-    'nothing sent', and an operator who issued again paid twice"""
-    rid = PARTNER + "RateAfter"
+def create_whose_retry_has_no_rate_slot(agcod, emu, *args):
+    """a create whose first attempt acted and lost its answer, and whose
+    rate limit then fails before the retry (the rate-limit file made a
+    directory; on PostgreSQL, its rate table renamed): its result"""
     rl = agcod.state / ("ratelimit-" + PARTNER)
     gone = []
 
@@ -750,9 +749,17 @@ def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, 
     emu.fault("drop", count=1, op="CreateGiftCard")
     emu.on_request = hook
     try:
-        r = agcod("--retry-for", "5", "create", "--amount", "2", "--request-id", rid)
+        return agcod("--retry-for", "5", "create", "--amount", "2", *args)
     finally:
         emu.on_request = None
+
+
+def test_a_rate_limit_error_after_an_unknown_attempt_is_not_nothing_sent(agcod, emu):
+    """issue 18 defect 3: the first attempt acted and its answer was lost;
+    the rate-limit file then failed before the retry: agcod said 74
+    'nothing sent', and an operator who issued again paid twice"""
+    rid = PARTNER + "RateAfter"
+    r = create_whose_retry_has_no_rate_slot(agcod, emu, "--request-id", rid)
     assert emu.state.creates == 1
     assert r.rc == 75, r
     assert "nothing sent" not in r.err and "unknown" in r.err, r
@@ -765,25 +772,9 @@ def test_a_card_whose_retry_got_no_rate_slot_stays_unknown(agcod, emu):
     The record said 'unknown', but its card said 'not sent': its external
     reference was free again, and another run issued a second card for it"""
     rid = PARTNER + "RateAfterRef"
-    rl = agcod.state / ("ratelimit-" + PARTNER)
-    gone = []
-
-    def hook(entry):
-        if agcod.pg:
-            if not gone:
-                gone.append(pg_sql(agcod.pg, "ALTER TABLE rate RENAME TO "
-                                   "rate_gone"))
-        elif rl.exists() and not rl.is_dir():
-            rl.unlink()
-            rl.mkdir()
-    emu.fault("drop", count=1, op="CreateGiftCard")
-    emu.on_request = hook
-    try:
-        r = agcod("--retry-for", "5", "create", "--amount", "2",
-                  "--request-id", rid, "--external-reference", "ORDER-618")
-    finally:
-        emu.on_request = None
+    r = create_whose_retry_has_no_rate_slot(agcod, emu, "--request-id", rid,
+                                            "--external-reference",
+                                            "ORDER-618")
     assert r.rc == 75, r
     assert [o["state"] for o in agcod.objects()
             if o["request_id"] == rid] == ["unknown"]
-
