@@ -444,15 +444,19 @@ bound(struct journal *j, const char *sql, const struct jparams *p)
 {
 	sqlite3_stmt *st;
 	const char *name;
-	int at, n, i;
+	char *end;
+	long i;
+	int at, n;
 
 	if ((st = prep(j, sql)) == NULL)
 		return NULL;
 	/* each of the statement's parameters, by the number in its name */
 	for (at = 1, n = sqlite3_bind_parameter_count(st); at <= n; at++) {
 		if ((name = sqlite3_bind_parameter_name(st, at)) == NULL ||
-		    name[0] != '$' || (i = atoi(name + 1) - 1) < 0 || p == NULL ||
-		    i >= p->n)
+		    name[0] != '$' || p == NULL)
+			continue;
+		i = strtol(name + 1, &end, 10) - 1;
+		if (*end != '\0' || i < 0 || i >= p->n)
 			continue;
 		if (p->v[i].type == JP_INT)
 			sqlite3_bind_int64(st, at, p->v[i].i);
