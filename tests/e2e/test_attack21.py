@@ -52,10 +52,13 @@ def test_a_card_cancelled_after_its_copy_is_not_left_issued(agcod, emu,
                                                             certs, pgdb):
     """copied while issued, cancelled in journal.db after: a second copy
     must not leave the shared journal saying the card is issued"""
+    from conftest import PG_PASSWORD
     from test_journal_move import sql
     a = agcod
     a.env.pop("AGCOD_JOURNAL", None)
     a.pg = None
+    if PG_PASSWORD:     # pg-run's cluster: the copy's target needs it
+        a.env["PGPASSWORD"] = PG_PASSWORD
     card = a("create", "--amount", "2", "-o", "json")
     assert card.rc == 0, card
     rid = card.json()["creationRequestId"]

@@ -104,7 +104,8 @@ def test_journal_password_is_a_secret(local, emu, certs, pgdb):
     pw = "Pw" + uuid.uuid4().hex[:10]
     query = "&".join(q for q in u.query.split("&")
                      if q and not q.startswith("user="))
-    secret_uri = (f"{u.scheme}://nosuchrole:{pw}@{u.netloc}{u.path}" +
+    host = u.netloc.rsplit("@", 1)[-1]     # pg-run's has a user in it
+    secret_uri = (f"{u.scheme}://nosuchrole:{pw}@{host}{u.path}" +
                   (f"?{query}" if query else ""))
     profile(a, emu, certs, journal=secret_uri)
     os.chmod(a.config, 0o644)
