@@ -161,20 +161,12 @@ store(const struct journal *j)
 	return j->ops ? j->ops : &journal_sqlite;
 }
 
-int
-journal_elsewhere(void)
-{
-	const char *where = getenv("AGCOD_JOURNAL");
-
-	return where && *where;
-}
-
+/* state_dir's journal.db (where a command's journal is, the profile's
+ * journal = or AGCOD_JOURNAL, is ctx.c's to say: journal_open_at) */
 int
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
-	/* AGCOD_JOURNAL: a PostgreSQL journal instead of the directory's */
-	return journal_open_at(j, dir, journal_elsewhere() ?
-	    getenv("AGCOD_JOURNAL") : NULL, mode);
+	return journal_open_at(j, dir, NULL, mode);
 }
 
 int

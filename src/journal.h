@@ -75,8 +75,6 @@ enum journal_mode {
  * 0.1 is imported once, then renamed.  -1 with j->err set.
  */
 int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
-/* AGCOD_JOURNAL names a database: journal_open uses it, not state_dir */
-int	journal_elsewhere(void);
 /*
  * journal_open, with where the journal is: a PostgreSQL connection string
  * (a libpq URI, key=value string or service name: the profile's journal =
