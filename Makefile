@@ -230,6 +230,8 @@ test: $(PROG) $(BUILD)/unit-tests layering
 	done; rm -rf "$$tmp"; exit $$rc
 
 # a chosen subset under valgrind: the unit tests and the operations suite
+# (not the tests marked serial: valgrind's slowness is not the spacing they
+# measure; make test runs them)
 VALGRIND_TESTS = tests/e2e/test_ops.py tests/e2e/test_journal_pg.py \
 	tests/e2e/test_journal.py::test_pending_is_committed_before_the_request_arrives \
 	tests/e2e/test_journal.py::test_refused_repeat_leaves_the_card_issued \
@@ -244,7 +246,7 @@ check-valgrind: $(PROG) $(BUILD)/unit-tests
 	valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect $(BUILD)/unit-tests tests/data
 	AGCOD=$(CURDIR)/tests/valgrind-agcod AGCOD_BINARY=$(CURDIR)/$(PROG) \
-	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(XDIST) $(VALGRIND_TESTS)
+	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(XDIST) -m "not serial" $(VALGRIND_TESTS)
 
 # the same suites against an ASan+UBSan build in its own directory
 check-asan:
