@@ -18,8 +18,9 @@
  * balance load (load/void), a physical card (activate/deactivate) - with
  * its current state, moved only by journal_next_state() on evidence, so a
  * refused request never changes the state of what it referred to.  One
- * open record per request id (a unique index); close_requests() is the one
- * way a record stops being open.  Request ids, amounts and gc ids only:
+ * open record per request id (a unique index); a record stops being open
+ * only by its own decided outcome (finish_locked) or close_requests(), and
+ * nothing opens it again.  Request ids, amounts and gc ids only:
  * never a claim code, a secret or a derived key.
  */
 #include <stdio.h>
@@ -496,11 +497,12 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 }
 
 /*
- * The one way a request's record stops being open: record `id`, or every
- * open record of an operation's request id, saying how (NULL: its own
- * outcome did).  A record left pending or unknown may have acted, and
- * says so from now on.  Nothing sets open again: a late outcome of a
- * closed record is recorded, but it stays closed.
+ * How a request's record stops being open, but for its own decided
+ * outcome (finish_locked's UPDATE): record `id`, or every open record of
+ * an operation's request id, saying how (NULL: its own outcome did).  A
+ * record left pending or unknown may have acted, and says so from now on.
+ * Nothing sets open again: a late outcome of a closed record is recorded,
+ * but it stays closed.
  */
 static int
 close_requests(struct journal *j, int64_t id, const char *op, const char *rid,
@@ -803,8 +805,11 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	json_decref(row);
 	row = NULL;
 	journal_time(time(NULL), now);
+	/* a decided outcome closes its own record here, in the statement
+	 * that records it (pending and unknown keep it open) */
 	if (buf_adds(&sql, "UPDATE requests SET state = $1, acted = CASE WHEN "
-	    "$2 = 1 THEN 1 ELSE acted END") == -1)
+	    "$2 = 1 THEN 1 ELSE acted END, open = CASE WHEN $1 IN ('pending', "
+	    "'unknown') THEN open ELSE 0 END") == -1)
 		goto done;
 	for (i = 0; i < NRCOLS; i++)
 		if (journal_columns[i].outcome &&
@@ -829,9 +834,6 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	jp_int(&p, id);
 	if (run(j, "cannot record the outcome in the journal", buf_str(&sql),
 	    &p, NULL) < 0)
-		goto done;
-	if (!is(decided, "pending") && !is(decided, "unknown") &&
-	    close_requests(j, id, NULL, NULL, NULL) == -1)
 		goto done;
 	if ((row = row_by_id(j, id)) == NULL)
 		goto done;
