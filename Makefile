@@ -21,16 +21,29 @@ PYTHON	= /usr/bin/python3
 BUILD	?= build
 
 PKGS	= libcurl libcrypto jansson libbsd sqlite3 libpq
-# The loader looks each symbol up through the libraries in the order they
-# are linked (then theirs): the ones that look up most of their own
-# symbols, libcrypto, SQLite and mbedTLS, go first.
-LINKFIRST = libcrypto sqlite3
 # libpq is loaded at run time, for a PostgreSQL journal only (src/pq.c):
 # its headers, not its link
 DLPKGS	= libpq
-LINKPKGS = $(filter-out $(LINKFIRST) $(DLPKGS),$(PKGS))
 # Debian's mbedTLS 2.28 ships no .pc file
 MBEDCRYPTO = $(shell $(PKG_CONFIG) --libs mbedcrypto 2>/dev/null || echo -lmbedcrypto)
+# SQLite, mbedTLS's crypto, Jansson and libbsd are linked from the static
+# archives their Debian -dev packages ship: the loader resolving their 2,500
+# symbols at every start cost more than a tenth of a request (README,
+# Performance).  What talks to the network (libcurl, OpenSSL; libpq is
+# loaded) stays shared, so that the system's security updates reach it.
+# STATIC= links them all shared, as the Debian package does.
+STATIC	?= 1
+BUNDLED	= $(shell $(PKG_CONFIG) --libs sqlite3) $(MBEDCRYPTO) \
+	$(shell $(PKG_CONFIG) --libs jansson libbsd)
+SHARED	= $(filter-out libcrypto sqlite3 jansson libbsd $(DLPKGS),$(PKGS))
+# The loader looks each symbol up through the libraries in the order they
+# are linked (then theirs): libc, which most symbols are in, goes first,
+# then libcrypto, which looks up most of its own.
+BSTATIC	= -Wl,-Bstatic
+BDYNAMIC = -Wl,-Bdynamic
+LIBS	= -lc $(shell $(PKG_CONFIG) --libs libcrypto) \
+	$(if $(STATIC),$(BSTATIC) $(BUNDLED) -lmd $(BDYNAMIC),$(BUNDLED)) \
+	$(shell $(PKG_CONFIG) --libs $(SHARED)) -lm
 
 # warnings are errors in CI and 'make check' (WERROR=1), not in a user's build
 WERROR	?=
@@ -40,8 +53,6 @@ AGCOD_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Wall -Wextra $(if $(WERROR),-Werror) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 AGCOD_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed
-LIBS	= $(shell $(PKG_CONFIG) --libs $(LINKFIRST)) $(MBEDCRYPTO) \
-	$(shell $(PKG_CONFIG) --libs $(LINKPKGS))
 # header dependencies, written by the compiler next to each object
 DEPFLAGS = -MMD -MP
 
@@ -524,6 +535,11 @@ bench: deps
 	@echo "bench: results in $(BENCH_OUT)"
 .PHONY: bench
 
+# the libraries linked from their static archives (tests/e2e/test_package.py)
+print-bundled:
+	@echo $(if $(STATIC),$(BUNDLED))
+.PHONY: print-bundled
+
 # the PostgreSQL journal: three hosts at one limit, and its cost per create
 # against SQLite's, on a cluster of its own (initdb/pg_ctl as postgres)
 bench-pg: $(PROG)
@@ -560,6 +576,7 @@ check-deb: deb
 	echo "check-deb: $$deb" && \
 	dep=$$(dpkg-deb -f $$deb Depends) && echo "check-deb: Depends: $$dep" && \
 	case "$$dep" in *libcurl4*) ;; *) false ;; esac && \
+	case "$$dep" in *libsqlite3-0*) ;; *) echo "check-deb: not linked shared"; false ;; esac && \
 	test -x $$root/usr/bin/agcod && \
 	test -f $$root/usr/share/man/man1/agcod.1.gz && \
 	test -f $$root/usr/share/man/man5/agcod.ini.5.gz && \

@@ -319,12 +319,26 @@ same_file(struct journal *j, int fd)
 	return r;
 }
 
+/*
+ * The file is in WAL mode already (the header's read and write versions
+ * are 2), which persists: setting it again at every open is a statement
+ * prepared and run for nothing.
+ */
+static int
+in_wal(int fd)
+{
+	unsigned char h[20];
+
+	return pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && h[18] == 2 &&
+	    h[19] == 2;
+}
+
 static int
 sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
 	char legacy[PATH_MAX], why[200], keep[sizeof(j->err)];
 	struct stat st;
-	int fd, hfd, dfd = -1;
+	int fd, hfd, dfd = -1, wal;
 
 	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_DB) >=
 	    (int)sizeof(j->path) || snprintf(legacy, sizeof(legacy), "%s/%s",
@@ -374,6 +388,7 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 		close(fd);
 		goto fail;
 	}
+	wal = in_wal(fd);
 	if (same_file(j, fd) == -1)
 		goto fail;
 	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
@@ -387,7 +402,7 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 	sqlite3_wal_hook(j->db, wal_size, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	if (exec(j, "PRAGMA journal_mode = WAL") == -1 ||
+	if ((!wal && exec(j, "PRAGMA journal_mode = WAL") == -1) ||
 	    exec(j, "PRAGMA synchronous = FULL") == -1 || migrate(j) == -1 ||
 	    import_legacy(j, dir) == -1)
 		goto fail;

@@ -1,5 +1,6 @@
 """What the README, the man pages and the Debian package say about the
 package itself agrees with what is built (issue 19 item 11)."""
+import glob
 import os
 import re
 import subprocess
@@ -12,21 +13,58 @@ def read(*path):
         return f.read()
 
 
-def needed_packages():
-    """the Debian packages of the libraries the built binary links"""
+def needed():
+    """the shared libraries the built binary links"""
     binary = os.environ.get("AGCOD_BINARY", AGCOD)
     out = subprocess.run(["objdump", "-p", binary], capture_output=True,
                          text=True, check=True).stdout
-    pkgs = set()
-    for lib in re.findall(r"NEEDED\s+(\S+)", out):
-        if lib.startswith(("libc.so", "ld-linux", "libasan", "libubsan",
-                           "libm.so", "libgcc_s", "libstdc++")):
-            continue
-        s = subprocess.run(["dpkg", "-S", f"*/{lib}"], capture_output=True,
-                           text=True)
-        if s.returncode == 0:
-            pkgs.add(s.stdout.split(":")[0])
+    return [lib for lib in re.findall(r"NEEDED\s+(\S+)", out)
+            if not lib.startswith(("libc.so", "ld-linux", "libasan",
+                                   "libubsan", "libm.so", "libgcc_s",
+                                   "libstdc++"))]
+
+
+def package_of(lib):
+    """the Debian package of a shared library (libfoo.so.N or -lfoo)"""
+    if lib.startswith("-l"):        # -lfoo's shared library, libfoo.so.N
+        found = sorted(glob.glob(f"/usr/lib/*/lib{lib[2:]}.so.[0-9]*"))
+        if not found:
+            return None
+        lib = os.path.basename(found[0])
+    s = subprocess.run(["dpkg", "-S", f"*/{lib}"], capture_output=True,
+                       text=True)
+    return s.stdout.split(":")[0] if s.returncode == 0 else None
+
+
+def bundled():
+    """the libraries make links from their static archives (-lfoo)"""
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-C", ROOT,
+                          "print-bundled"], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split()
+
+
+def needed_packages():
+    """the Debian packages of the libraries agcod links, shared or from
+    their static archives: what the package (linked all shared) Depends on"""
+    pkgs = {package_of(lib) for lib in needed() + bundled()}
+    pkgs.discard(None)
+    pkgs.discard("libmd0")          # libbsd0's own dependency
     return pkgs
+
+
+def test_only_the_network_facing_libraries_are_shared():
+    """SQLite, Jansson, libbsd and mbedTLS come from their static archives
+    (loading them cost more instructions than curl's whole request);
+    libcurl and OpenSSL stay shared, updated with the system (libpq is
+    loaded at run time, for a PostgreSQL journal only)"""
+    libs = needed()
+    for lib in ("libsqlite3", "libjansson", "libbsd", "libmd",
+                "libmbedcrypto"):
+        assert not any(n.startswith(lib + ".") for n in libs), libs
+    assert any(n.startswith("libcurl.") for n in libs), libs
+    assert set(bundled()) >= {"-lsqlite3", "-ljansson", "-lbsd",
+                              "-lmbedcrypto"}, bundled()
 
 
 def test_readme_names_the_depends_the_binary_has():
