@@ -90,3 +90,12 @@ def test_a_libpq_that_cannot_be_loaded_stops_before_sending(agcod, emu,
     assert "nothing was sent" in r.err
     assert r.out == ""
     assert emu.requests() == []
+
+
+def test_config_list_says_libpq_cannot_be_loaded(agcod, hide_libpq):
+    """where the journal is cannot be read without libpq: said so, not
+    called a string libpq does not read"""
+    env = dict(hide_libpq, AGCOD_JOURNAL="postgresql:///agcod?host=/nowhere")
+    r = agcod("config", "list", "-o", "json", env=env)
+    assert r.rc == 0, r
+    assert r.json()["journal"]["value"] == "(libpq cannot be loaded)", r
