@@ -1028,7 +1028,8 @@ const struct journal_store journal_pg = {
 
 /* ---- the connection string, as the profile and messages see it ---- */
 
-/* a bare name is a service of the service file (as pg_connect reads it) */
+/* a bare name is a service of the service file (as pg_connect reads it);
+ * NULL when libpq cannot read it, or cannot be loaded */
 static PQconninfoOption *
 where_options(const char *where)
 {
