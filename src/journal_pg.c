@@ -39,7 +39,43 @@
 #include "journal_state.h"
 #include "journal_store.h"
 #include "journal_txn.h"
+#include "pq.h"
 #include "timeutil.h"
+
+/* libpq's functions through pq.h's table, loaded for this store only: a
+ * name left out here fails the link, one not in the table the compile */
+#define PQclear			(libpq.PQclear)
+#define PQcmdTuples		(libpq.PQcmdTuples)
+#define PQconnectPoll		(libpq.PQconnectPoll)
+#define PQconnectStartParams	(libpq.PQconnectStartParams)
+#define PQconninfo		(libpq.PQconninfo)
+#define PQconninfoFree		(libpq.PQconninfoFree)
+#define PQconninfoParse		(libpq.PQconninfoParse)
+#define PQdb			(libpq.PQdb)
+#define PQerrorMessage		(libpq.PQerrorMessage)
+#define PQexec			(libpq.PQexec)
+#define PQexecParams		(libpq.PQexecParams)
+#define PQfinish		(libpq.PQfinish)
+#define PQfname			(libpq.PQfname)
+#define PQfreemem		(libpq.PQfreemem)
+#define PQftype			(libpq.PQftype)
+#define PQgetResult		(libpq.PQgetResult)
+#define PQgetisnull		(libpq.PQgetisnull)
+#define PQgetvalue		(libpq.PQgetvalue)
+#define PQhost			(libpq.PQhost)
+#define PQnfields		(libpq.PQnfields)
+#define PQntuples		(libpq.PQntuples)
+#define PQpass			(libpq.PQpass)
+#define PQport			(libpq.PQport)
+#define PQreset			(libpq.PQreset)
+#define PQresultErrorField	(libpq.PQresultErrorField)
+#define PQresultErrorMessage	(libpq.PQresultErrorMessage)
+#define PQresultStatus		(libpq.PQresultStatus)
+#define PQsendQueryParams	(libpq.PQsendQueryParams)
+#define PQsetSingleRowMode	(libpq.PQsetSingleRowMode)
+#define PQsocket		(libpq.PQsocket)
+#define PQstatus		(libpq.PQstatus)
+#define PQtransactionStatus	(libpq.PQtransactionStatus)
 
 #define CONNECT_TIMEOUT_MS	15000
 
@@ -566,6 +602,8 @@ pg_open(struct journal *j, const char *where, enum journal_mode mode)
 	struct pg *p;
 
 	(void)mode;	/* the database is there: READ migrates it too */
+	if (pq_load(j->err, sizeof(j->err)) == -1)
+		return -1;	/* nothing sent: as an unreachable server */
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(j->err, sizeof(j->err), "out of memory");
 		return -1;
@@ -990,7 +1028,8 @@ const struct journal_store journal_pg = {
 
 /* ---- the connection string, as the profile and messages see it ---- */
 
-/* a bare name is a service of the service file (as pg_connect reads it) */
+/* a bare name is a service of the service file (as pg_connect reads it);
+ * NULL when libpq cannot read it, or cannot be loaded */
 static PQconninfoOption *
 where_options(const char *where)
 {
@@ -1002,7 +1041,7 @@ where_options(const char *where)
 			return NULL;
 		where = service;
 	}
-	return PQconninfoParse(where, NULL);
+	return pq_load(NULL, 0) == 0 ? PQconninfoParse(where, NULL) : NULL;
 }
 
 static const char *
@@ -1034,7 +1073,8 @@ journal_where_shown(const char *where, char *out, size_t len)
 	const char *host, *port, *db, *svc;
 
 	if (opts == NULL) {
-		snprintf(out, len, "(not a connection string libpq reads)");
+		snprintf(out, len, "%s", pq_load(NULL, 0) == -1 ? "(libpq "
+		    "cannot be loaded)" : "(not a connection string libpq reads)");
 		return;
 	}
 	host = option(opts, "host");

@@ -56,7 +56,8 @@ def needed_packages():
 def test_only_the_network_facing_libraries_are_shared():
     """SQLite, Jansson, libbsd and mbedTLS come from their static archives
     (loading them cost more instructions than curl's whole request);
-    libcurl, OpenSSL and libpq stay shared, updated with the system"""
+    libcurl and OpenSSL stay shared, updated with the system (libpq is
+    loaded at run time, for a PostgreSQL journal only)"""
     libs = needed()
     for lib in ("libsqlite3", "libjansson", "libbsd", "libmd",
                 "libmbedcrypto"):

@@ -24,6 +24,7 @@
 
 #include "../../src/http.h"
 #include "../../src/journal.h"
+#include "../../src/pq.h"
 #include "sim.h"
 
 struct shared *sim_shared;
@@ -745,6 +746,17 @@ child_run(int fd, const struct child_plan *p, char **argv, int argc,
 	    redirect(STDERR_FILENO, err) == -1)
 		_exit(114);
 	vfs_install();
+	/* journal_pg.c calls libpq through pq.c's table: the wrappers above
+	 * see those calls only when it is filled from this link
+	 * (-DAGCOD_PQ_LINKED), not by dlopen, which --wrap cannot reach */
+	if (plan.pg && (pq_load(NULL, 0) == -1 ||
+	    libpq.PQexec != __wrap_PQexec ||
+	    libpq.PQexecParams != __wrap_PQexecParams ||
+	    libpq.PQsendQueryParams != __wrap_PQsendQueryParams)) {
+		fprintf(stderr, "agcod-sim: libpq's calls are not wrapped: "
+		    "link src/pq.c built with -DAGCOD_PQ_LINKED\n");
+		_exit(115);
+	}
 	in_child = 1;
 	yield(M_HELLO, 0, 0, NULL, 0, NULL);
 	rc = agcod_main(argc, argv);
