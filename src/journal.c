@@ -191,6 +191,12 @@ journal_close(struct journal *j)
 	store(j)->close(j);
 }
 
+void
+journal_leave(struct journal *j)
+{
+	(store(j)->leave ? store(j)->leave : store(j)->close)(j);
+}
+
 int
 journal_is_open(const struct journal *j)
 {

@@ -87,6 +87,9 @@ int	journal_where_password(const char *where);
 /* it, for a message or a listing: never its password */
 void	journal_where_shown(const char *where, char *out, size_t len);
 void	journal_close(struct journal *);
+/* journal_close at the process's end: a SQLite journal without a
+ * checkpoint due is left to the exit (its commits are durable already) */
+void	journal_leave(struct journal *);
 /* there is a journal (JOURNAL_READ finds none before the first request) */
 int	journal_is_open(const struct journal *);
 

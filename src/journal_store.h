@@ -35,6 +35,9 @@ struct journal_store {
 	 * runs it) */
 	int	(*migrate)(struct journal *);
 	void	(*close)(struct journal *);
+	/* at the process's end: close, or leave to the exit what it would
+	 * only free (NULL: close) */
+	void	(*leave)(struct journal *);
 	int	(*is_open)(const struct journal *);
 	int	(*import_text)(struct journal *, const char *text, size_t len,
 		    long *records, long *bad, int *torn);

@@ -255,7 +255,7 @@ main(int argc, char **argv)
 	rc = run_cmd(&ctx);
 	if (ctx.trace_fd >= 0)
 		close(ctx.trace_fd);
-	journal_close(&ctx.journal);
+	journal_leave(&ctx.journal);
 	json_decref(ctx.kept);
 	profile_free(&ctx.prof);
 	free(ctx.args.pos);
