@@ -778,7 +778,7 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	char now[32];
 	json_t *row;
 	size_t i;
-	int n = 2, rc = -1, ev, f2, acted, same;
+	int n = 2, rc = -1, ev, f2, acted = 0, same;
 
 	if ((ev = evidence_of(rec, &f2)) == -1) {
 		snprintf(j->err, sizeof(j->err), "an outcome without evidence");
@@ -792,11 +792,12 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 			goto done;
 		ev = same ? EV_REFUSED_SAME : EV_REFUSED;
 	}
-	if ((acted = acted_before(j, member(row, "operation"), 0,
-	    member(row, "request_id"), id)) == -1)
+	/* whether an attempt may have acted decides only a refusal or a
+	 * retry not sent (request_state) */
+	if ((ev == EV_REFUSED || ev == EV_NOT_SENT) && (acted = acted_before(j,
+	    member(row, "operation"), 0, member(row, "request_id"), id)) == -1)
 		goto done;
-	if (acted && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (same = answered(j, row, f2)) != 0) {
+	if (acted && (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
 			goto done;
 		acted = 0;
