@@ -39,6 +39,7 @@
 #include "journal_state.h"
 #include "journal_store.h"
 #include "journal_txn.h"
+#include "msg.h"
 #include "pq.h"
 #include "timeutil.h"
 
@@ -72,6 +73,7 @@
 #define PQresultErrorMessage	(libpq.PQresultErrorMessage)
 #define PQresultStatus		(libpq.PQresultStatus)
 #define PQsendQueryParams	(libpq.PQsendQueryParams)
+#define PQsetNoticeProcessor	(libpq.PQsetNoticeProcessor)
 #define PQsetSingleRowMode	(libpq.PQsetSingleRowMode)
 #define PQsocket		(libpq.PQsocket)
 #define PQstatus		(libpq.PQstatus)
@@ -340,6 +342,22 @@ check_started(struct journal *j, PGconn *c)
 	return rc;
 }
 
+/*
+ * What the server says besides results (a trigger's RAISE WARNING, a
+ * notice): through the one sink that escapes what it shows, not libpq's
+ * default, which writes it to stderr as it came.
+ */
+static void
+notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
+		n--;
+	msg_warn("the journal's database says: %.*s", (int)n, message);
+}
+
 /* connect, bounded: the options checked before a byte is sent */
 static PGconn *
 pg_connect(struct journal *j, const char *where)
@@ -368,6 +386,7 @@ pg_connect(struct journal *j, const char *where)
 		snprintf(j->err, sizeof(j->err), "out of memory");
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, notice, NULL);
 	if (PQstatus(c) == CONNECTION_BAD) {
 		pg_conn_reason(j, c);
 		PQfinish(c);
