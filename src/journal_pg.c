@@ -1078,7 +1078,7 @@ int
 journal_where_password(const char *where)
 {
 	PQconninfoOption *opts = where_options(where);
-	int rc = option(opts, "password") != NULL;
+	int rc = opts == NULL ? -1 : option(opts, "password") != NULL;
 
 	if (opts)
 		PQconninfoFree(opts);	/* libpq wipes the password it held */
