@@ -138,17 +138,43 @@ in_name(const struct opreq_in *in, const char *const *m)
 	return "?";
 }
 
-/* one text value, checked; required ones must be there */
+/*
+ * Each option op requires (options.h's `required`: what the synopsis shows
+ * without []) is there: first those its command line must give, then those
+ * the journal's row could have given.  0, or -1 with why.
+ */
 static int
-take(const struct opreq_in *in, const char *const *v, int required,
-    const char **dst, const char *(*check)(const char *), const char *cmd,
-    char *why, size_t n)
+check_required(const struct op *op, const struct opreq_in *v, char *why,
+    size_t n)
+{
+	size_t i;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < nop_options; i++) {
+			if (!(pass ? op_requires(op, i) : op_required(op, i)) ||
+			    op_text(v, i))
+				continue;
+			if (&v->request_id == op_input((struct opreq_in *)v, i))
+				return fail(why, n, "'--request-id' is required "
+				    "for '%s': the id of the request it refers "
+				    "to%s", op->cmd, op_by_gc_id(op) ? " (or "
+				    "'--gc-id' of a card in the journal)" : "");
+			return fail(why, n, "'--%s' is required for '%s'",
+			    op_options[i].name, op->cmd);
+		}
+	return 0;
+}
+
+/* one text value, checked when there (check_required: when it must be) */
+static int
+take(const struct opreq_in *in, const char *const *v, const char **dst,
+    const char *(*check)(const char *), char *why, size_t n)
 {
 	const char *msg;
 
 	if (*v == NULL)
-		return required ? fail(why, n, "'--%s' is required for '%s'",
-		    in_name(in, v), cmd) : 0;
+		return 0;
 	if (check && (msg = check(*v)) != NULL)
 		return fail(why, n, "--%s '%.*s%s' %s", in_name(in, v),
 		    SHOWN(*v), msg);
@@ -182,8 +208,8 @@ opreq_free(struct opreq *r)
 
 /* the currency and amount (F_VALUE, F_AMOUNT): 0, or -1 with why */
 static int
-build_value(const struct profile *p, const struct op *op,
-    const struct opreq_in *v, struct opreq *r, char *why, size_t n)
+build_value(const struct profile *p, const struct opreq_in *v, struct opreq *r,
+    char *why, size_t n)
 {
 	const char *s, *msg;
 
@@ -196,10 +222,8 @@ build_value(const struct profile *p, const struct op *op,
 		return fail(why, n, "currency '%.*s%s' is not one of %s",
 		    SHOWN(s),
 		    currency_list());
-	if ((s = v->amount) == NULL)
-		return fail(why, n, "'--amount' is required for '%s'",
-		    op->cmd);
-	if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
+	if ((s = v->amount) != NULL &&
+	    amount_parse(s, r->cur, &r->amount, &msg) == -1)
 		return fail(why, n, "amount '%.*s%s' %s", SHOWN(s), msg);
 	if (p->region && strcmp(r->cur->region, p->region->name) != 0)
 		return fail(why, n, "currency '%s' is served by the %s "
@@ -212,8 +236,8 @@ build_value(const struct profile *p, const struct op *op,
 
 /* the request id: given and checked, or generated; 0, or -1 with why */
 static int
-build_request_id(const struct profile *p, const struct op *op,
-    const struct opreq_in *v, struct opreq *r, char *why, size_t n)
+build_request_id(const struct profile *p, const struct opreq_in *v, struct opreq *r,
+    char *why, size_t n)
 {
 	const char *s, *msg;
 	struct timeval tv;
@@ -224,11 +248,6 @@ build_request_id(const struct profile *p, const struct op *op,
 			return fail(why, n, "request id '%.*s%s' %s",
 			    SHOWN(s), msg);
 		strlcpy(r->request_id, s, sizeof(r->request_id));
-	} else if (op->flags & OP_ID_REQUIRED) {
-		return fail(why, n, "'--request-id' is required for "
-		    "'%s': the id of the request it refers to%s",
-		    op->cmd, (op->fields & F_GCID) ? " (or '--gc-id' "
-		    "of a card in the journal)" : "");
 	} else {
 		gettimeofday(&tv, NULL);
 		if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
@@ -249,28 +268,28 @@ build_text(const struct op *op, const struct opreq_in *v, struct opreq *r,
 
 	/* sources disagree on whether cancel needs gcId: optional, and the
 	 * caller warns when it goes without one */
-	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->text.gc_id,
-	    chk_gcid, op->cmd, why, n))
+	if ((op->fields & F_GCID) && take(v, &v->gc_id, &r->text.gc_id,
+	    chk_gcid, why, n))
 		return -1;
-	if ((op->fields & F_CARD) && take(v, &v->card_number, 1,
-	    &r->text.card_number, chk_card, op->cmd, why, n))
+	if ((op->fields & F_CARD) && take(v, &v->card_number,
+	    &r->text.card_number, chk_card, why, n))
 		return -1;
 	if (op->fields & F_ACCOUNT) {
 		/* the one value Amazon's example shows */
 		r->text.account_type = "2";
-		if (take(v, &v->account_id, 1, &r->text.account_id, chk_account,
-		    op->cmd, why, n) || take(v, &v->account_type, 0,
-		    &r->text.account_type, chk_type, op->cmd, why, n))
+		if (take(v, &v->account_id, &r->text.account_id, chk_account,
+		    why, n) || take(v, &v->account_type,
+		    &r->text.account_type, chk_type, why, n))
 			return -1;
 	}
-	if ((op->fields & F_SOURCE) && take(v, &v->source_id, 0,
-	    &r->text.source_id, chk_text100, op->cmd, why, n))
+	if ((op->fields & F_SOURCE) && take(v, &v->source_id,
+	    &r->text.source_id, chk_text100, why, n))
 		return -1;
-	if ((op->fields & F_EXTREF) && take(v, &v->extref, 0, &r->text.extref,
-	    chk_text100, op->cmd, why, n))
+	if ((op->fields & F_EXTREF) && take(v, &v->extref, &r->text.extref,
+	    chk_text100, why, n))
 		return -1;
-	if ((op->fields & F_PROGRAM) && take(v, &v->program_id, 0,
-	    &r->text.program_id, chk_program, op->cmd, why, n))
+	if ((op->fields & F_PROGRAM) && take(v, &v->program_id,
+	    &r->text.program_id, chk_program, why, n))
 		return -1;
 	if (op->flags & OP_RECOVERS) {
 		r->recover_for = 120;	/* well under cron's hour */
@@ -283,8 +302,8 @@ build_text(const struct op *op, const struct opreq_in *v, struct opreq *r,
 				    v->recover_for, msg);
 		}
 	}
-	if ((op->fields & F_PRODUCT) && take(v, &v->product_type, 0,
-	    &r->text.product_type, chk_product, op->cmd, why, n))
+	if ((op->fields & F_PRODUCT) && take(v, &v->product_type,
+	    &r->text.product_type, chk_product, why, n))
 		return -1;
 	return 0;
 }
@@ -295,10 +314,12 @@ opreq_build(const struct profile *p, const struct op *op,
 {
 	memset(r, 0, sizeof(*r));
 	r->op = op;
-	if ((op->fields & (F_VALUE | F_AMOUNT)) &&
-	    build_value(p, op, v, r, why, n) == -1)
+	if (check_required(op, v, why, n) == -1)
 		return -1;
-	if (op->id_field && build_request_id(p, op, v, r, why, n) == -1)
+	if ((op->fields & (F_VALUE | F_AMOUNT)) &&
+	    build_value(p, v, r, why, n) == -1)
+		return -1;
+	if (op->id_field && build_request_id(p, v, r, why, n) == -1)
 		return -1;
 	return build_text(op, v, r, why, n);
 }
