@@ -158,14 +158,13 @@ test_build(void)
 	size_t i;
 
 	memset(&in, 0, sizeof(in));
-	/* what the synopsis requires first, then the rest */
+	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
+	    strstr(why, "no currency"), "create without a currency: %s", why);
+	in.currency = "USD";
 	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
 	    strstr(why, "'--amount' is required for 'create'"),
 	    "create without an amount: %s", why);
 	in.amount = "19.99";
-	CHECK(build("create", &in, &r, why, sizeof(why)) == -1 &&
-	    strstr(why, "no currency"), "create without a currency: %s", why);
-	in.currency = "USD";
 	in.extref = "order 7";
 	in.card_number = "1234567890";	/* not create's: ignored */
 	CHECK(build("create", &in, &r, why, sizeof(why)) == 0,
