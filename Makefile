@@ -518,6 +518,11 @@ completions: $(PROG)
 	$(PYTHON) tools/gen_completions.py ./$(PROG) completions
 .PHONY: completions
 
+# regenerate the operations' lines of agcod.1's SYNOPSIS from the option table
+man-synopsis: $(PROG)
+	$(PYTHON) tools/gen_man_synopsis.py ./$(PROG) man/agcod.1
+.PHONY: man-synopsis
+
 # benchmarks: measurements, not tests (see README, Performance); they write
 # $(BENCH_OUT) with the machine they ran on, a new file each run: the
 # committed bench/results.md changes only by hand

@@ -33,7 +33,7 @@ struct optspec {
 	{ NAME, SHORT, O_##ID, CMDS, ARG, HELP },
 #define SPEC_OPER(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS) \
 	SPEC(ID, NAME, SHORT, ARG, CMDS, HELP)
-#define SPEC_BODY(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, J, B) \
+#define SPEC_BODY(ID, NAME, SHORT, ARG, CMDS, HELP, ...) \
 	SPEC(ID, NAME, SHORT, ARG, CMDS, HELP)
 static const struct optspec optspecs[] = {
 	AGCOD_OPTIONS(SPEC, SPEC_OPER, SPEC_BODY)
@@ -149,6 +149,7 @@ static const struct cmd others[] = {
 /* the operations' commands, one for each of ops[], first */
 #define OPS_MAX	16
 static struct cmd opcmds[OPS_MAX];
+static char opsyn[OPS_MAX][512];	/* their synopses (op_synopsis) */
 
 static size_t
 ncmds(void)
@@ -163,7 +164,10 @@ ncmds(void)
 			opcmds[i].fn = cmd_op;
 			opcmds[i].need = NEED_ALL;
 			opcmds[i].op = &ops[i];
-			opcmds[i].synopsis = ops[i].synopsis;
+			if (op_synopsis(&ops[i], opsyn[i],
+			    sizeof(opsyn[i])) == -1)
+				abort();	/* raise opsyn's size */
+			opcmds[i].synopsis = opsyn[i];
 			opcmds[i].summary = ops[i].summary;
 		}
 	}

@@ -27,7 +27,7 @@ static const struct {
 	size_t		 in;
 } columns[C_COUNT] = {
 #define COL_NONE(...)
-#define COL(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, J, B) \
+#define COL(ID, NAME, SHORT, ARG, CMDS, HELP, FIELDS, FLAGS, M, J, B, ...) \
 	{ B, offsetof(struct opreq_in, M) },
 	AGCOD_OPTIONS(COL_NONE, COL_NONE, COL)
 #undef COL_NONE

@@ -304,7 +304,7 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 
 	cli_opreq_in(&c->args, &in);
 	/* cancel --gc-id G: a support ticket's gcId names the card */
-	if (op->refers_to && (op->fields & F_GCID) && in.request_id == NULL &&
+	if (op_by_gc_id(op) && in.request_id == NULL &&
 	    in.gc_id && (rc = by_gc_id(c, op, &in, rid, sizeof(rid))) != 0)
 		return rc;
 	if (op->refers_to && in.request_id && (j = ctx_journal(c)) == NULL)

@@ -125,32 +125,43 @@ fail(char *why, size_t n, const char *fmt, ...)
 #define SHOWN_MAX	64
 #define SHOWN(v)	SHOWN_MAX, (v), strlen(v) > SHOWN_MAX ? "..." : ""
 
-/* the option name of an opreq_in member, for messages */
-static const char *
-in_name(const struct opreq_in *in, const char *const *m)
+/* the op_options[] index of an opreq_in member */
+static size_t
+in_index(const struct opreq_in *in, const char *const *m)
 {
 	size_t i;
 
 	for (i = 0; i < nop_options; i++)
 		if ((size_t)((const char *)m - (const char *)in) ==
 		    op_options[i].in)
-			return op_options[i].name;
-	return "?";
+			break;
+	return i;
 }
 
-/* one text value, checked; required ones must be there */
+/*
+ * One text value: checked when there, and when absent refused if op
+ * requires it (options.h's `required`, what the synopsis shows without []).
+ */
 static int
-take(const struct opreq_in *in, const char *const *v, int required,
-    const char **dst, const char *(*check)(const char *), const char *cmd,
-    char *why, size_t n)
+take(const struct op *op, const struct opreq_in *in, const char *const *v,
+    const char **dst, const char *(*check)(const char *), char *why,
+    size_t n)
 {
+	size_t i = in_index(in, v);
 	const char *msg;
 
+	if (*v == NULL && !op_requires(op, i))
+		return 0;
+	if (*v == NULL && v == &in->request_id)
+		return fail(why, n, "'--request-id' is required for '%s': the "
+		    "id of the request it refers to%s", op->cmd,
+		    op_by_gc_id(op) ? " (or '--gc-id' of a card in the "
+		    "journal)" : "");
 	if (*v == NULL)
-		return required ? fail(why, n, "'--%s' is required for '%s'",
-		    in_name(in, v), cmd) : 0;
+		return fail(why, n, "'--%s' is required for '%s'",
+		    op_options[i].name, op->cmd);
 	if (check && (msg = check(*v)) != NULL)
-		return fail(why, n, "--%s '%.*s%s' %s", in_name(in, v),
+		return fail(why, n, "--%s '%.*s%s' %s", op_options[i].name,
 		    SHOWN(*v), msg);
 	*dst = *v;
 	return 0;
@@ -196,10 +207,10 @@ build_value(const struct profile *p, const struct op *op,
 		return fail(why, n, "currency '%.*s%s' is not one of %s",
 		    SHOWN(s),
 		    currency_list());
-	if ((s = v->amount) == NULL)
-		return fail(why, n, "'--amount' is required for '%s'",
-		    op->cmd);
-	if (amount_parse(s, r->cur, &r->amount, &msg) == -1)
+	s = NULL;
+	if (take(op, v, &v->amount, &s, NULL, why, n) == -1)
+		return -1;
+	if (s && amount_parse(s, r->cur, &r->amount, &msg) == -1)
 		return fail(why, n, "amount '%.*s%s' %s", SHOWN(s), msg);
 	if (p->region && strcmp(r->cur->region, p->region->name) != 0)
 		return fail(why, n, "currency '%s' is served by the %s "
@@ -218,17 +229,15 @@ build_request_id(const struct profile *p, const struct op *op,
 	const char *s, *msg;
 	struct timeval tv;
 
-	if ((s = v->request_id) != NULL) {
+	s = NULL;
+	if (take(op, v, &v->request_id, &s, NULL, why, n) == -1)
+		return -1;
+	if (s != NULL) {
 		if ((msg = reqid_check(s, p->partner_id,
 		    p->production)) != NULL)
 			return fail(why, n, "request id '%.*s%s' %s",
 			    SHOWN(s), msg);
 		strlcpy(r->request_id, s, sizeof(r->request_id));
-	} else if (op->flags & OP_ID_REQUIRED) {
-		return fail(why, n, "'--request-id' is required for "
-		    "'%s': the id of the request it refers to%s",
-		    op->cmd, (op->fields & F_GCID) ? " (or '--gc-id' "
-		    "of a card in the journal)" : "");
 	} else {
 		gettimeofday(&tv, NULL);
 		if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
@@ -249,28 +258,28 @@ build_text(const struct op *op, const struct opreq_in *v, struct opreq *r,
 
 	/* sources disagree on whether cancel needs gcId: optional, and the
 	 * caller warns when it goes without one */
-	if ((op->fields & F_GCID) && take(v, &v->gc_id, 0, &r->text.gc_id,
-	    chk_gcid, op->cmd, why, n))
+	if ((op->fields & F_GCID) && take(op, v, &v->gc_id, &r->text.gc_id,
+	    chk_gcid, why, n))
 		return -1;
-	if ((op->fields & F_CARD) && take(v, &v->card_number, 1,
-	    &r->text.card_number, chk_card, op->cmd, why, n))
+	if ((op->fields & F_CARD) && take(op, v, &v->card_number,
+	    &r->text.card_number, chk_card, why, n))
 		return -1;
 	if (op->fields & F_ACCOUNT) {
 		/* the one value Amazon's example shows */
 		r->text.account_type = "2";
-		if (take(v, &v->account_id, 1, &r->text.account_id, chk_account,
-		    op->cmd, why, n) || take(v, &v->account_type, 0,
-		    &r->text.account_type, chk_type, op->cmd, why, n))
+		if (take(op, v, &v->account_id, &r->text.account_id,
+		    chk_account, why, n) || take(op, v, &v->account_type,
+		    &r->text.account_type, chk_type, why, n))
 			return -1;
 	}
-	if ((op->fields & F_SOURCE) && take(v, &v->source_id, 0,
-	    &r->text.source_id, chk_text100, op->cmd, why, n))
+	if ((op->fields & F_SOURCE) && take(op, v, &v->source_id,
+	    &r->text.source_id, chk_text100, why, n))
 		return -1;
-	if ((op->fields & F_EXTREF) && take(v, &v->extref, 0, &r->text.extref,
-	    chk_text100, op->cmd, why, n))
+	if ((op->fields & F_EXTREF) && take(op, v, &v->extref, &r->text.extref,
+	    chk_text100, why, n))
 		return -1;
-	if ((op->fields & F_PROGRAM) && take(v, &v->program_id, 0,
-	    &r->text.program_id, chk_program, op->cmd, why, n))
+	if ((op->fields & F_PROGRAM) && take(op, v, &v->program_id,
+	    &r->text.program_id, chk_program, why, n))
 		return -1;
 	if (op->flags & OP_RECOVERS) {
 		r->recover_for = 120;	/* well under cron's hour */
@@ -283,8 +292,8 @@ build_text(const struct op *op, const struct opreq_in *v, struct opreq *r,
 				    v->recover_for, msg);
 		}
 	}
-	if ((op->fields & F_PRODUCT) && take(v, &v->product_type, 0,
-	    &r->text.product_type, chk_product, op->cmd, why, n))
+	if ((op->fields & F_PRODUCT) && take(op, v, &v->product_type,
+	    &r->text.product_type, chk_product, why, n))
 		return -1;
 	return 0;
 }

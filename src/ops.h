@@ -1,9 +1,10 @@
 /*
  * ops.h - the AGCOD operations: one table says everything agcod knows of
  * each (its command, body, rate class, the money object it makes or undoes,
- * how long an undo is accepted, its options and its synopsis).  The command
- * table, --help, completions, request building, the journal's objects and
- * the outcome messages are all read from it.
+ * how long an undo is accepted and its options; its synopsis is generated
+ * from them and options.h).  The command table, --help, completions, request
+ * building, the journal's objects and the outcome messages are all read
+ * from it.
  */
 #ifndef AGCOD_OPS_H
 #define AGCOD_OPS_H
@@ -48,7 +49,6 @@ struct op {
 	const char	*object_state;	/* issued, cancelled, ... */
 	const char	*refers_to;	/* the operation whose request it undoes */
 	long		 undo_window;	/* s after refers_to it can undo; 0: any */
-	const char	*synopsis;	/* after "agcod " */
 	const char	*summary;
 };
 
@@ -87,8 +87,10 @@ struct opreq_in {
  */
 struct op_option {
 	const char	*name;		/* amount */
+	const char	*arg;		/* its metavar, NULL for a flag */
 	unsigned	 fields;	/* enum op_field */
 	unsigned	 flags;		/* enum op_flag */
+	unsigned	 required;	/* R_ALWAYS, enum op_flag, or 0 */
 	size_t		 in;		/* offset in opreq_in, or OP_NO_INPUT */
 	const char	*member;	/* in the journal, or NULL */
 };
@@ -105,5 +107,15 @@ const char	*op_text(const struct opreq_in *, size_t i);
 int	op_takes(const struct op *, const char *name);
 /* 1 when `name` is an option of some operation */
 int	op_option(const char *name);
+
+/* 1 when op's request cannot be built without op_options[i] */
+int	op_requires(const struct op *, size_t i);
+/* 1 when op's command line must give op_options[i]: required, and not
+ * one taken from the journal row of the request op refers to */
+int	op_required(const struct op *, size_t i);
+/* 1 when op can name what it refers to by --gc-id instead */
+int	op_by_gc_id(const struct op *);
+/* op's synopsis, after "agcod ": 0, or -1 when n is too small */
+int	op_synopsis(const struct op *, char *buf, size_t n);
 
 #endif

@@ -14,17 +14,23 @@
  *	also an option of each operation whose body has one of `fields`
  *	(enum op_field) or which has one of `flags` (enum op_flag)
  *   BODY(ID, name, short, ARG, commands, help, fields, flags, member,
- *	journal, batch)
+ *	journal, batch, required)
  *	an OPER that fills struct opreq_in's `member`; `journal` names the
  *	journal member a later request can take it from and `batch` the
- *	batch file's column that gives it (NULL: none)
+ *	batch file's column that gives it (NULL: none); `required` says
+ *	which of its operations need it: R_ALWAYS each, else those with one
+ *	of these flags (enum op_flag), 0 none (opreq.c refuses a request
+ *	without it; the synopsis shows it without [])
  *
- * The order is --help's and the ids'.  A new body option is a BODY line
- * here (its parsing, help, completions, request member, pending journal
- * record and batch column follow), its check in opreq.c, its member in
- * api.c's body, its journal column if it is new (journal_state.c's
- * journal_columns[] and each store's migration), the synopses of its operations (ops.c) and its text in
- * man/agcod.1.
+ * The order is --help's and the ids'.  Each operation's synopsis is
+ * generated from these lines (ops.c's op_synopsis: its required options,
+ * then its optional ones in [], each group in this order).  A new body
+ * option is a BODY line here (its parsing, help, synopses, completions,
+ * request member, required-ness, pending journal record and batch column
+ * follow), its value check in opreq.c, its member in api.c's body, its
+ * journal column if it is new (journal_state.c's journal_columns[] and
+ * each store's migration) and its text in man/agcod.1 (the SYNOPSIS lines
+ * of its operations: `make man-synopsis`).
  */
 #ifndef AGCOD_OPTIONS_H
 #define AGCOD_OPTIONS_H
@@ -36,6 +42,9 @@ enum {
 	B_REPRINT = 1 << 6, B_CONFIG = 1 << 7, B_VERIFY = 1 << 8,
 	B_GLOBAL = 1u << 31,
 };
+
+/* a BODY line's `required`: by each operation that takes the option */
+#define R_ALWAYS	(1u << 31)
 
 #define AGCOD_OPTIONS(OPT, OPER, BODY) \
 	OPT(PROFILE, "profile", 'p', "NAME", B_GLOBAL, \
@@ -70,24 +79,25 @@ enum {
 	    "this help") \
 	BODY(AMOUNT, "amount", 0, "A", 0, \
 	    "amount, e.g. 25 or 19.99", \
-	    F_VALUE | F_AMOUNT, 0, amount, "amount", "amount") \
+	    F_VALUE | F_AMOUNT, 0, amount, "amount", "amount", R_ALWAYS) \
 	BODY(CURRENCY, "currency", 0, "C", 0, \
 	    "ISO 4217 code (profile default)", \
-	    F_VALUE | F_AMOUNT, 0, currency, "currency", "currency") \
+	    F_VALUE | F_AMOUNT, 0, currency, "currency", "currency", 0) \
 	BODY(REQUEST_ID, "request-id", 0, "ID", \
 	    B_HISTORY | B_RECONCILE | B_SUPPORT | B_JOURNAL | B_REPRINT, \
 	    "request id (generated when omitted)", \
-	    F_REQID, 0, request_id, "request_id", "request_id") \
+	    F_REQID, 0, request_id, "request_id", "request_id", \
+	    OP_ID_REQUIRED) \
 	BODY(EXTREF, "external-reference", 0, "TEXT", B_HISTORY, \
 	    "your own reference, up to 100 characters", \
 	    F_EXTREF, 0, extref, "external_reference", \
-	    "external_reference") \
+	    "external_reference", 0) \
 	BODY(PROGRAM_ID, "program-id", 0, "ID", 0, \
 	    "reseller program id", \
-	    F_PROGRAM, 0, program_id, "program_id", NULL) \
+	    F_PROGRAM, 0, program_id, "program_id", NULL, 0) \
 	BODY(GC_ID, "gc-id", 0, "ID", B_JOURNAL, \
 	    "the card's gcId (from the journal when omitted)", \
-	    F_GCID, 0, gc_id, "gc_id", NULL) \
+	    F_GCID, 0, gc_id, "gc_id", NULL, 0) \
 	OPER(BELOW, "below", 0, "AMOUNT", 0, \
 	    "exit 1 when the funds are below AMOUNT", 0, OP_BALANCE) \
 	OPER(BELOW_DAYS, "below-days", 0, "N", 0, \
@@ -95,16 +105,17 @@ enum {
 	    "spend", \
 	    0, OP_BALANCE) \
 	BODY(ACCOUNT_ID, "account-id", 0, "ID", 0, \
-	    "customer account id", F_ACCOUNT, 0, account_id, "account", NULL) \
+	    "customer account id", F_ACCOUNT, 0, account_id, "account", NULL, \
+	    R_ALWAYS) \
 	BODY(ACCOUNT_TYPE, "account-type", 0, "T", 0, \
 	    "customer account type (2)", \
-	    F_ACCOUNT, 0, account_type, "account_type", NULL) \
+	    F_ACCOUNT, 0, account_type, "account_type", NULL, 0) \
 	BODY(SOURCE_ID, "source-id", 0, "TEXT", 0, \
 	    "transaction source id", \
-	    F_SOURCE, 0, source_id, "source_id", NULL) \
+	    F_SOURCE, 0, source_id, "source_id", NULL, 0) \
 	BODY(CARD_NUMBER, "card-number", 0, "N", 0, \
 	    "physical card number", \
-	    F_CARD, 0, card_number, "card_number", NULL) \
+	    F_CARD, 0, card_number, "card_number", NULL, R_ALWAYS) \
 	OPT(DATE, "date", 0, "YYYYMMDDTHHMMSSZ", B_SIGN, \
 	    "sign at this time instead of now") \
 	OPT(SEND, "send", 0, NULL, B_SIGN, \
@@ -143,10 +154,10 @@ enum {
 	    NULL) \
 	BODY(PRODUCT_TYPE, "product-type", 0, "TYPE", 0, \
 	    "product voucher type, e.g. hwPV", \
-	    F_PRODUCT, 0, product_type, "product_type", NULL) \
+	    F_PRODUCT, 0, product_type, "product_type", NULL, 0) \
 	BODY(RECOVER_FOR, "recover-for", 0, "SECONDS", B_RECONCILE, \
 	    "after RESEND: deactivate and activate anew, for at most (120)", \
-	    0, OP_RECOVERS, recover_for, NULL, NULL) \
+	    0, OP_RECOVERS, recover_for, NULL, NULL, 0) \
 	OPT(YES, "yes", 0, NULL, B_GLOBAL, \
 	    "in production, move money without asking on the terminal") \
 	OPT(LIST_TABLE, "list-table", 0, NULL, B_GLOBAL, \

@@ -268,3 +268,115 @@ def test_completions_describe_each_commands_own_meaning(offline):
         line = [l for l in fish.splitlines()
                 if f"'__agcod_at {cmd}' -l {opt[2:]} " in l][0]
         assert line.endswith(f"-d {quoted}"), (line, quoted)
+
+
+# ---- each operation's synopsis (generated from options.h) is what the
+# operation takes, with [] exactly around what it does not insist on
+
+def operations(offline):
+    return [f[1] for f in (l.split("\t") for l in
+                           offline("--list-table").out.splitlines())
+            if f[0] == "command" and f[3] == "operation"]
+
+
+def synopsis_options(line):
+    """'create --amount A [--currency C]' -> {'--amount': True (required),
+    '--currency': False}; anything else in the line fails the test"""
+    words = line.split()[1:]
+    out, i = {}, 0
+    while i < len(words):
+        w = words[i]
+        opt = w.lstrip("[")
+        assert opt.startswith("--") and opt.rstrip("]") not in out, (line, w)
+        optional = w.startswith("[")
+        if optional and not w.endswith("]"):
+            i += 1
+            assert words[i].endswith("]") and "[" not in words[i], (line, w)
+            assert words[i][:-1].isupper(), (line, words[i])
+        elif not optional and i + 1 < len(words) and \
+                not words[i + 1].startswith(("-", "[")):
+            i += 1
+            assert words[i].isupper(), (line, words[i])
+        out[opt.rstrip("]")] = not optional
+        i += 1
+    return out
+
+
+def test_each_operation_synopsis_lists_exactly_what_it_takes(offline):
+    syn = synopses(offline)
+    glob = set(help_opts(offline, "--help"))
+    for op in operations(offline):
+        takes = {o for o in offline("--list-options", op).out.split()
+                 if o not in glob}
+        named = set()
+        for line in syn[op]:
+            assert line.split()[0] == op, line
+            named |= set(synopsis_options(line))
+        assert named == takes, (op, "synopsis only:", named - takes,
+                                "takes, not named:", takes - named)
+
+
+def help_opts(offline, *args):
+    return [w for l in offline(*args).out.splitlines()
+            if re.match(r"^  (-\w, |    )--", l)
+            for w in l.split() if w.startswith("--")]
+
+
+CARDS = iter(range(1400000005567585358, 1400000005567586358))
+OPTION_VALUES = {
+    "--amount": "5", "--currency": "USD", "--external-reference": "ref 1",
+    "--program-id": "P1", "--product-type": "hwPV", "--below": "1",
+    "--below-days": "1", "--account-id": "A1", "--account-type": "2",
+    "--source-id": "S1", "--recover-for": "5",
+}
+
+
+def referred(agcod, op):
+    """what an operation that undoes an earlier request refers to: a fresh
+    earlier request of its own, so that every run has one to undo"""
+    if op == "cancel":
+        r = agcod("create", "--amount", "3", "-o", "json").json()
+        return {"--request-id": r["creationRequestId"], "--gc-id": r["gcId"]}
+    if op == "void":
+        r = agcod("load", "--amount", "4", "--account-id", "A1", "-o",
+                  "json").json()
+        return {"--request-id": r["loadBalanceRequestId"]}
+    if op == "deactivate":
+        r = agcod("activate", "--card-number", next(CARDS), "--amount",
+                  "10", "-o", "json").json()
+        return {"--request-id": r["activationRequestId"]}
+    return {}
+
+
+def test_each_operation_enforces_what_its_synopsis_requires(agcod, emu):
+    """Each synopsis line with its required options alone runs; without
+    any one of them it is a usage error; each optional one added is no
+    usage error."""
+    ids = iter(range(1, 1000))
+    syn = synopses(agcod)
+
+    def run(op, opts):
+        ref = referred(agcod, op)
+        args = [op]
+        for o in opts:
+            v = ref.get(o) or OPTION_VALUES.get(o) or (
+                next(CARDS) if o == "--card-number" else f"Acme1Syn{next(ids)}")
+            args += [o, v]
+        return agcod(*args, "-o", "json")
+
+    for op in operations(agcod):
+        for line in syn[op]:
+            opts = synopsis_options(line)
+            req = [o for o, r in opts.items() if r]
+            r = run(op, req)
+            assert r.rc in (0, 1), (line, r)
+            for o in req:
+                r = run(op, [x for x in req if x != o])
+                # (void without --request-id names --amount, which the
+                # journal's row of that request would have given)
+                first = r.err.splitlines()[0]
+                assert r.rc == 64 and "is required for" in first, \
+                    (line, o, r)
+            for o in (o for o, r in opts.items() if not r):
+                r = run(op, req + [o])
+                assert r.rc != 64, (line, o, r)

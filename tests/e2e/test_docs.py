@@ -9,6 +9,7 @@ from conftest import AGCOD, ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_completions as generate  # noqa: E402
+import gen_man_synopsis  # noqa: E402
 
 
 def listing():
@@ -22,6 +23,15 @@ def test_completions_match_the_command_table():
     for name, text in generate.generate(AGCOD).items():
         with open(os.path.join(ROOT, "completions", name)) as f:
             assert f.read() == text, f"completions/{name} is stale: run 'make completions'"
+
+
+def test_man_synopsis_of_the_operations_is_the_generated_one():
+    """as curl's docs: the operations' SYNOPSIS lines of agcod.1 are what
+    the binary generates from its option table, byte for byte"""
+    with open(MAN) as f:
+        page = f.read()
+    assert gen_man_synopsis.generate(AGCOD, page) == page, \
+        "man/agcod.1's SYNOPSIS is stale: run 'make man-synopsis'"
 
 
 def test_man_page_covers_commands_and_options():

@@ -19,21 +19,27 @@
 
 /* ---- the operation table ---- */
 
-/* the --options a synopsis names, each once, space-separated */
-static void
-synopsis_options(const char *syn, char *out, size_t n)
+/*
+ * How a synopsis line names option `name`: 2 required (--name), 1 optional
+ * ([--name ...]), 0 not at all; -1 twice
+ */
+static int
+synopsis_names(const char *line, const char *name)
 {
 	const char *p;
+	size_t len = strlen(name);
+	int found = 0;
 
-	out[0] = '\0';
-	for (p = strstr(syn, "--"); p; p = strstr(p + 2, "--")) {
-		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
-
-		strlcat(out, " ", n);
-		if (strlen(out) + len + 1 < n)
-			strncat(out, p + 2, len);
+	for (p = strstr(line, "--"); p; p = strstr(p + 2, "--")) {
+		if (strncmp(p + 2, name, len) != 0 ||
+		    (p[2 + len] != ' ' && p[2 + len] != ']' &&
+		    p[2 + len] != '\0' && p[2 + len] != '\n'))
+			continue;
+		if (found)
+			return -1;
+		found = p > line && p[-1] == '[' ? 1 : 2;
 	}
-	strlcat(out, " ", n);
+	return found;
 }
 
 static void
@@ -43,21 +49,38 @@ test_table(void)
 
 	for (i = 0; i < nops; i++) {
 		const struct op *op = &ops[i], *u, *o;
-		char named[512], want[64];
+		char syn[512], *second;
+		int want;
 
 		CHECK(op_find(op->cmd) == op && op_by_name(op->name) == op,
 		    "%s: found by command and by name", op->cmd);
-		CHECK(strncmp(op->synopsis, op->cmd, strlen(op->cmd)) == 0 &&
-		    op->synopsis[strlen(op->cmd)] <= ' ',
+		CHECK(op_synopsis(op, syn, sizeof(syn)) == 0 &&
+		    strncmp(syn, op->cmd, strlen(op->cmd)) == 0 &&
+		    syn[strlen(op->cmd)] <= ' ',
 		    "%s: the synopsis starts with the command", op->cmd);
-		/* the synopsis names exactly the options the operation takes */
-		synopsis_options(op->synopsis, named, sizeof(named));
+		CHECK(op_synopsis(op, syn, strlen(syn)) == -1,
+		    "%s: a synopsis cut short is an error", op->cmd);
+		op_synopsis(op, syn, sizeof(syn));
+		if ((second = strchr(syn, '\n')) != NULL)
+			*second++ = '\0';
+		CHECK(!second == !op_by_gc_id(op), "%s: a second form "
+		    "exactly when it takes --gc-id for --request-id", op->cmd);
+		/* it names exactly the options the operation takes, with []
+		 * exactly around those the command line may omit */
 		for (k = 0; k < nop_options; k++) {
-			snprintf(want, sizeof(want), " %s ", op_options[k].name);
-			CHECK((strstr(named, want) != NULL) ==
-			    op_takes(op, op_options[k].name),
-			    "%s: synopsis and table agree on --%s", op->cmd,
-			    op_options[k].name);
+			want = !op_takes(op, op_options[k].name) ? 0 :
+			    op_required(op, k) ? 2 : 1;
+			CHECK(synopsis_names(syn, op_options[k].name) == want,
+			    "%s: synopsis and table agree on --%s (%d)",
+			    op->cmd, op_options[k].name, want);
+			if (second == NULL)
+				continue;
+			want = strcmp(op_options[k].name, "request-id") == 0 ?
+			    0 : strcmp(op_options[k].name, "gc-id") == 0 ? 2 :
+			    want;
+			CHECK(synopsis_names(second, op_options[k].name) == want,
+			    "%s: its --gc-id form and the table agree on --%s",
+			    op->cmd, op_options[k].name);
 		}
 		CHECK(!(op->flags & OP_ID_REQUIRED) == !op->refers_to,
 		    "%s: refers to a request exactly when it needs its id",
