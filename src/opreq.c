@@ -302,8 +302,14 @@ int
 opreq_build(const struct profile *p, const struct op *op,
     const struct opreq_in *v, struct opreq *r, char *why, size_t n)
 {
+	const char *id = NULL;
+
 	memset(r, 0, sizeof(*r));
 	r->op = op;
+	/* an undo's other values come from the record of the request it
+	 * undoes: without its id, that is what to ask for */
+	if ((op->flags & OP_ID_REQUIRED) && v->request_id == NULL)
+		return take(op, v, &v->request_id, &id, NULL, why, n);
 	if ((op->fields & (F_VALUE | F_AMOUNT)) &&
 	    build_value(p, op, v, r, why, n) == -1)
 		return -1;

@@ -380,3 +380,16 @@ def test_each_operation_enforces_what_its_synopsis_requires(agcod, emu):
             for o in (o for o, r in opts.items() if not r):
                 r = run(op, req + [o])
                 assert r.rc != 64, (line, o, r)
+
+
+@pytest.mark.parametrize("op", ["void", "deactivate", "cancel"])
+def test_an_undo_without_its_request_id_asks_for_it(agcod, op):
+    """void's amount and currency come from the record of the load it
+    undoes: without --request-id it asked for '--amount' (or a currency),
+    which it does not need"""
+    env = {"AGCOD_CURRENCY": None}
+    agcod.write_config(currency=None)
+    r = agcod(op, env=env)
+    assert r.rc == 64, r
+    assert f"'--request-id' is required for '{op}'" in r.err, r.err
+    assert "--amount" not in r.err.splitlines()[0], r.err
