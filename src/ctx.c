@@ -299,6 +299,7 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	struct opreq_in in;
 	struct journal *j = NULL;
+	enum agcod_result res;
 	char why[1024], rid[128];
 	int rc;
 
@@ -309,16 +310,14 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 		return rc;
 	if (op->refers_to && in.request_id && (j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
-	switch (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
-	    sizeof(why))) {
-	case 0:
+	res = op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
+	    sizeof(why));
+	if (res == AGCOD_OK)
 		return 0;
-	case -2:
-		msg_err("%s", why);
-		return EX_IOERR;
-	default:
+	if (res == AGCOD_E_BAD_INPUT)	/* with the usage line */
 		return usage_error(c->cmd, "%s", why);
-	}
+	msg_err("%s", why);
+	return exit_code(res);
 }
 
 int
