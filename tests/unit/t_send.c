@@ -268,7 +268,8 @@ fake_post(struct http *h, const char *url, const struct http_header_out *hd,
 	/* what another process would read now: the pending record */
 	memset(&j, 0, sizeof(j));
 	script.seen_state = NULL;
-	if (script.calls == 0 && journal_open(&j, script.dir, JOURNAL_READ) == 0) {
+	if (script.calls == 0 &&
+	    journal_open(&j, script.dir, JOURNAL_READ) == AGCOD_OK) {
 		e = journal_lookup(&j, "CreateGiftCard", script.rid);
 		if (e && json_string_value(json_object_get(e, "state"))) {
 			strlcpy(script.state_buf, json_string_value(
@@ -305,7 +306,7 @@ rig_open(struct rig *g, long retry_for)
 	profile_init(&g->prof);
 	strlcpy(script.dir, "/tmp/agcod-unit-send.XXXXXX", sizeof(script.dir));
 	if (mkdtemp(script.dir) == NULL ||
-	    journal_open(&g->j, script.dir, JOURNAL_WRITE) == -1)
+	    journal_open(&g->j, script.dir, JOURNAL_WRITE) != AGCOD_OK)
 		return -1;
 	ratelimit_init(&g->rl, NULL, "", g->prof.max_rps);
 	g->s.api.prof = &g->prof;
