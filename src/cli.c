@@ -451,7 +451,8 @@ long_arg(const struct cmd *c, const char *v, int id, long lo, long hi,
 
 /*
  * The command's options once all are read: each said once, and -o,
- * --timeout and --retry-for valid, into a->out, a->timeout, a->retry_for.
+ * --timeout and --retry-for valid, into a->out, a->timeout, a->retry_for;
+ * --trace a file's name.
  * Nothing is checked when -V or --help will answer instead.
  */
 static int
@@ -475,6 +476,11 @@ check_values(const struct cmd *c, struct args *a)
 	else
 		return usage_error(c, "--output '%s' is not json or table%s",
 		    o, (c->need & CMD_CSV) ? " or csv" : "");
+	/* curl's '-' is standard output, where the results (claim codes)
+	 * go: not a file named '-' either */
+	if (a->val[O_TRACE] && strcmp(a->val[O_TRACE], "-") == 0)
+		return usage_error(c, "--trace takes a file name: '-' would be "
+		    "standard output, which carries the results");
 	a->timeout = 10;
 	a->retry_for = 60;
 	if ((a->val[O_TIMEOUT] && (rc = long_arg(c, a->val[O_TIMEOUT],

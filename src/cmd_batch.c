@@ -172,9 +172,9 @@ tally_row(struct tally *t, const struct total *tot, size_t nt,
 		t->unsent++;
 		if (*rc == 0)
 			*rc = e;
-	} else if (e == EX_TEMPFAIL)
+	} else if (r->outcome == OUTCOME_UNKNOWN)
 		t->unknown++;
-	else {
+	else {		/* refused, throttled included: nothing was issued */
 		t->failed++;
 		if (*rc == 0)
 			*rc = e;

@@ -262,7 +262,7 @@ copy(struct cmd_ctx *c)
 	int rc, i;
 	long total = 0;
 
-	if (to && journal_where_password(to))
+	if (to && journal_where_password(to) == 1)
 		return usage_error(c->cmd, "--to holds a password, which must "
 		    "not be on the command line: put it in ~/.pgpass (or "
 		    "PGPASSFILE), or in the profile's journal =");

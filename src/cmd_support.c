@@ -38,9 +38,13 @@ take(json_t *row, void *arg)
 	return 1;
 }
 
-/* the request named, or the latest that failed or may not have happened */
+/*
+ * The request named, or the latest of the profile's partner and
+ * environment that failed or may not have happened (as history reads the
+ * journal: a production profile's draft is not about a sandbox failure).
+ */
 static json_t *
-pick_entry(struct journal *j, const char *rid)
+pick_entry(struct cmd_ctx *c, struct journal *j, const char *rid)
 {
 	struct journal_query q;
 	json_t *found = NULL;
@@ -51,6 +55,8 @@ pick_entry(struct journal *j, const char *rid)
 	q.problems = rid == NULL;
 	q.newest_first = 1;
 	q.limit = 1;
+	if (rid == NULL && ctx_scope(c, &q) != 0)
+		return NULL;
 	journal_query(j, &q, take, &found);
 	return found;
 }
@@ -451,11 +457,12 @@ cmd_support_draft(struct cmd_ctx *c)
 		return EX_IOERR;
 	}
 	memset(&d, 0, sizeof(d));
-	if ((d.e = pick_entry(j, rid)) == NULL) {
+	if ((d.e = pick_entry(c, j, rid)) == NULL) {
 		buf_free(&pairs);
 		return usage_error(c->cmd, rid ? "the journal has no request "
-		    "with id '%s'" : "the journal has no failed request%s; "
-		    "name one with --request-id", rid ? rid : "");
+		    "with id '%s'" : "the journal has no failed request%s of "
+		    "this profile's partner and environment; name one with "
+		    "--request-id", rid ? rid : "");
 	}
 	ctx_keep(c, d.e);
 	d.rid = json_str_or(d.e, "request_id", "-");

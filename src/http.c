@@ -12,6 +12,7 @@
  * libcurl that refuses one is not used, and nothing is sent.  The runtime
  * libcurl is checked before a sending command does anything else.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,17 @@ on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 		return 1;
 	}
 	return 0;
+}
+
+/* the connection was cut (reset, aborted, a broken pipe), not refused */
+static int
+cut(CURL *c)
+{
+	long err = 0;
+
+	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &err) != CURLE_OK)
+		return 0;
+	return err == ECONNRESET || err == ECONNABORTED || err == EPIPE;
 }
 
 static enum http_result
@@ -447,8 +459,9 @@ performed(struct http *h, CURLcode e, const char *errbuf,
 		return HTTP_LOST;
 	}
 	hr = classify(e, r);
-	/* it never went out: refused, unresolved, a handshake never done */
-	if (e != CURLE_OK && !h->passed && hr != HTTP_TLS)
+	/* it never went out: refused, unresolved, a handshake never done
+	 * (and one the network cut is no TLS verdict of the service's) */
+	if (e != CURLE_OK && !h->passed && (hr != HTTP_TLS || cut(c)))
 		hr = HTTP_NOT_SENT;
 	/* the fresh connection failed, but the first send may have acted */
 	if (h->resent && (hr == HTTP_NOT_SENT || hr == HTTP_TLS))

@@ -89,7 +89,7 @@ enum agcod_result journal_open(struct journal *, const char *state_dir,
 enum agcod_result journal_open_at(struct journal *, const char *state_dir,
 	    const char *where, enum journal_mode);
 /* a connection string that holds a password (a secret) */
-int	journal_where_password(const char *where);
+int	journal_where_password(const char *where);	/* 1, 0, -1: cannot tell */
 /* it, for a message or a listing: never its password */
 void	journal_where_shown(const char *where, char *out, size_t len);
 void	journal_close(struct journal *);

@@ -39,6 +39,7 @@
 #include "journal_state.h"
 #include "journal_store.h"
 #include "journal_txn.h"
+#include "msg.h"
 #include "pq.h"
 #include "timeutil.h"
 
@@ -72,6 +73,7 @@
 #define PQresultErrorMessage	(libpq.PQresultErrorMessage)
 #define PQresultStatus		(libpq.PQresultStatus)
 #define PQsendQueryParams	(libpq.PQsendQueryParams)
+#define PQsetNoticeProcessor	(libpq.PQsetNoticeProcessor)
 #define PQsetSingleRowMode	(libpq.PQsetSingleRowMode)
 #define PQsocket		(libpq.PQsocket)
 #define PQstatus		(libpq.PQstatus)
@@ -339,6 +341,22 @@ check_started(struct journal *j, PGconn *c)
 	return rc;
 }
 
+/*
+ * What the server says besides results (a trigger's RAISE WARNING, a
+ * notice): through the one sink that escapes what it shows, not libpq's
+ * default, which writes it to stderr as it came.
+ */
+static void
+notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == '\r'))
+		n--;
+	msg_warn("the journal's database says: %.*s", (int)n, message);
+}
+
 /* connect, bounded: the options checked before a byte is sent; into *out,
  * or AGCOD_E_CONFIG (the options) or AGCOD_E_JOURNAL_IO with j->err */
 static enum agcod_result
@@ -369,6 +387,7 @@ pg_connect(struct journal *j, const char *where, PGconn **out)
 		snprintf(j->err, sizeof(j->err), "out of memory");
 		return AGCOD_E_JOURNAL_IO;
 	}
+	PQsetNoticeProcessor(c, notice, NULL);
 	if (PQstatus(c) == CONNECTION_BAD) {
 		pg_conn_reason(j, c);
 		PQfinish(c);
@@ -1062,7 +1081,7 @@ int
 journal_where_password(const char *where)
 {
 	PQconninfoOption *opts = where_options(where);
-	int rc = option(opts, "password") != NULL;
+	int rc = opts == NULL ? -1 : option(opts, "password") != NULL;
 
 	if (opts)
 		PQconninfoFree(opts);	/* libpq wipes the password it held */

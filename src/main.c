@@ -64,7 +64,10 @@ finish_stdout(struct cmd_ctx *ctx, int rc)
 			    ctx->send.api.sent ? "; it was not delivered: 'agcod history' "
 			    "has the request ids; 'agcod reprint --request-id ID' "
 			    "fetches a card's claim code again" : "");
-		return rc ? rc : ctx->send.api.sent ? EX_TEMPFAIL : EX_IOERR;
+		/* a status that says more wins, but not 1 ("below", "a row
+		 * matched"): a reader must not take a lost result for an answer */
+		return rc > EX_BELOW ? rc : ctx->send.api.sent ? EX_TEMPFAIL :
+		    EX_IOERR;
 	}
 	return rc;
 }

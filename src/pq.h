@@ -18,8 +18,8 @@
 	X(PQfreemem) X(PQftype) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) \
 	X(PQhost) X(PQnfields) X(PQntuples) X(PQpass) X(PQport) X(PQreset) \
 	X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus) \
-	X(PQsendQueryParams) X(PQsetSingleRowMode) X(PQsocket) X(PQstatus) \
-	X(PQtransactionStatus)
+	X(PQsendQueryParams) X(PQsetNoticeProcessor) X(PQsetSingleRowMode) \
+	X(PQsocket) X(PQstatus) X(PQtransactionStatus)
 
 /* the table: each member libpq-fe.h's function of its name */
 struct libpq {

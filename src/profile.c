@@ -308,7 +308,8 @@ blank(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* journal = VALUE names a password (copied to wipe: it may be one) */
+/* journal = VALUE names a password, or may (libpq cannot read it): copied
+ * to wipe, it may be one */
 static int
 value_has_password(const char *v, size_t vl)
 {
@@ -323,7 +324,7 @@ value_has_password(const char *v, size_t vl)
 		return 1;
 	memcpy(val, v, vl);
 	val[vl] = '\0';
-	rc = journal_where_password(val);
+	rc = journal_where_password(val) != 0;
 	explicit_bzero(val, vl);
 	return rc;
 }

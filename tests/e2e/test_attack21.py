@@ -37,6 +37,28 @@ def test_a_password_in_a_string_libpq_cannot_read_is_not_printed(
     assert emu.requests() == []
 
 
+@pytest.mark.parametrize("uri,secret", [
+    ("postgresql://agcod:Pa55wSecret@db.example/agcod?nosuchkey=1",
+     "Pa55wSecret"),
+    ("host=/tmp/none dbname=agcod password=Pa55w Secret-Tail",
+     "Secret-Tail"),
+])
+def test_a_profile_whose_journal_libpq_cannot_read_is_held_private(
+        agcod, emu, certs, uri, secret):
+    """a journal string libpq cannot read may still hold a password: the
+    profile file is held to mode 600 as if it did (it was let through,
+    readable by all, with only the parse error said)"""
+    agcod.env.pop("AGCOD_JOURNAL", None)
+    from conftest import SECRET
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=certs[0],
+                       journal=uri, secret_access_key=None, mode=0o644)
+    r = agcod("create", "--amount", "1",
+              env={"AGCOD_SECRET_ACCESS_KEY": SECRET})
+    assert r.rc == 78 and "chmod 600" in r.err, r
+    assert secret not in r.err + r.out
+    assert emu.requests() == []
+
+
 # ---- journal copy: a record the target has, changed since ----
 
 @pytest.fixture

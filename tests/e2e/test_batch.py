@@ -414,3 +414,19 @@ def test_no_amount_column_names_the_headers_found(agcod, emu, tmp_path):
     assert r.rc == 64, r
     assert "no 'amount' column" in r.err and "'Name', 'Amount (USD)', 'Email'" in r.err, r
     assert emu.requests() == []
+
+
+def test_a_throttled_row_is_counted_as_it_is_shown(agcod, emu, tmp_path):
+    """A row the service throttled to the end was refused before it could
+    act: its line says FAILURE and the journal 'failed'; the summary
+    counted it 'unknown' (by its exit status, 75), which sends the operator
+    to reconcile a card that cannot exist.  It is a failure to re-run."""
+    f = write(tmp_path, "cards.csv", "amount\n1\n2\n")
+    emu.fault("throttle", count=1000, op="CreateGiftCard")
+    r = agcod("--retry-for", "0", "batch", "create", f, "-o", "json")
+    assert r.rc == 75, r
+    rows = r.jsonl()
+    assert rows and all(x["status"] == "FAILURE" for x in rows), rows
+    assert emu.state.creates == 0
+    n = len(rows)
+    assert f"{n} failed, 0 unknown" in r.err, r.err

@@ -8,11 +8,12 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 from decimal import Decimal
 
 import pytest
 
-from conftest import PARTNER, ROOT
+from conftest import AGCOD, PARTNER, ROOT
 
 
 def production(agcod, emu):
@@ -233,3 +234,15 @@ def test_man_page_example_tests_something():
         man = f.read()
     assert "history --pending && agcod reconcile" not in man
     assert "history --pending --exit-code" in man
+
+
+def test_exit_code_on_a_full_disk_is_the_write_error(agcod, emu):
+    """history --pending --exit-code in cron: 1 means "something to act on".
+    A result that could not be written said 1 too, so a full disk read as a
+    match; it is the write error, 74, as without --exit-code."""
+    assert agcod("create", "--amount", "1", "-o", "json").rc == 0
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([AGCOD, "history", "--exit-code", "-o", "json"],
+                           env=agcod.env, stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=60)
+    assert p.returncode == 74 and "cannot write the result" in p.stderr, p

@@ -540,3 +540,27 @@ def test_an_outcome_whose_session_cannot_be_made_again_stays_open(
     assert emu.state.creates == 1
     assert sql(pgdb, "SELECT state FROM objects WHERE request_id = "
                f"'{rid}'") == "issued"
+
+
+@needs_pg
+def test_a_server_warning_reaches_the_terminal_only_shown(agcod, emu, pgdb):
+    """A notice or warning the server sends (a trigger's RAISE WARNING, an
+    extension's) went to stderr through libpq's default processor, raw: a
+    hostile or compromised database could drive the operator's terminal
+    (OSC 52 writes the clipboard).  It goes through agcod's sink, escaped,
+    as a warning that says where it came from."""
+    assert agcod("history", env=on(pgdb)).rc == 0
+    sql(pgdb, r"""
+        CREATE FUNCTION loud() RETURNS trigger AS $$
+        BEGIN
+          RAISE WARNING E'disk \x1b]52;c;ZXZpbA==\x07 almost full';
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER loud AFTER INSERT ON requests
+          FOR EACH ROW EXECUTE FUNCTION loud();""")
+    r = agcod("create", "--amount", "2", "--request-id", "Acme1Loud1",
+              env=on(pgdb))
+    assert r.rc == 0, r
+    assert "\x1b" not in r.err and "\x07" not in r.err, r.err
+    assert "warning: the journal's database says: WARNING:  disk" in r.err, r.err
+    assert "almost full" in r.err, r.err

@@ -465,3 +465,99 @@ def test_a_handshake_that_never_finishes_sent_nothing(offline):
     assert r.rc == 75, r
     assert "nothing was sent" in r.err and "unknown" not in r.err, r
     assert last(offline, rid)["state"] in NOT_SENT
+
+
+class HandshakeResetProxy:
+    """a TCP proxy to the emulator on 127.0.0.1 that resets the first
+    `resets` connections once the ClientHello arrives (a middlebox or a
+    load balancer dropping the handshake); later ones pass through"""
+
+    def __init__(self, emu, resets):
+        self.target = ("127.0.0.1", int(emu.endpoint.rsplit(":", 1)[1]))
+        self.resets, self.seen = resets, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.seen += 1
+            if self.seen <= self.resets:
+                c.settimeout(5)
+                try:
+                    c.recv(4096)            # the ClientHello
+                except OSError:
+                    pass
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.close()                   # RST
+                continue
+            u = socket.create_connection(self.target, timeout=5)
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self.pipe, args=(a, b),
+                                 daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b):
+        a.settimeout(10)
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_a_handshake_reset_is_retried_not_a_tls_failure(agcod, emu, certs):
+    """a connection reset during the TLS handshake sent nothing (the request
+    goes after it): it is retried like a refused connection, not reported
+    as the service's TLS failure (69) on the first attempt"""
+    proxy = HandshakeResetProxy(emu, resets=1)
+    try:
+        agcod.write_config(endpoint=f"https://127.0.0.1:{proxy.port}",
+                           ca_bundle=certs[0])
+        rid = PARTNER + "NetReset1"
+        r = agcod("--retry-for", "10", "create", "--amount", "1",
+                  "--request-id", rid, "-o", "json")
+        assert r.rc == 0 and r.json()["status"] == "SUCCESS", r
+        assert proxy.seen >= 2 and emu.state.creates == 1
+    finally:
+        proxy.close()
+
+
+def test_a_handshake_reset_to_the_end_is_not_sent_75(agcod, emu, certs):
+    proxy = HandshakeResetProxy(emu, resets=1000)
+    try:
+        agcod.write_config(endpoint=f"https://127.0.0.1:{proxy.port}",
+                           ca_bundle=certs[0])
+        rid = PARTNER + "NetReset2"
+        r = agcod("--retry-for", "0", "create", "--amount", "1",
+                  "--request-id", rid)
+        assert r.rc == 75 and "nothing was sent" in r.err, r
+        assert emu.requests() == []
+        rows = [x for x in agcod.journal() if x["request_id"] == rid]
+        assert rows and rows[-1]["state"] == "not sent", rows
+    finally:
+        proxy.close()

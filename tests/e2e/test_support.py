@@ -4,9 +4,10 @@ import datetime
 import os
 import re
 import stat
+import subprocess
 
 import sigv4ref
-from conftest import KEY_ID, PARTNER, SECRET
+from conftest import AGCOD, KEY_ID, PARTNER, SECRET
 
 
 def signing_keys():
@@ -49,6 +50,18 @@ def test_trace_refuses_a_symlink(agcod, emu, tmp_path):
     r = agcod("--trace", link, "funds", "-o", "json")
     assert r.rc == 74 and "cannot write the trace" in r.err   # refused before sending
     assert not (tmp_path / "target").exists() and emu.requests() == []
+
+
+def test_trace_dash_is_not_a_file_named_dash(agcod, emu, tmp_path):
+    """curl's --trace - is standard output; agcod's results (claim codes)
+    are there, so '-' is refused, not taken for a file named '-' in the
+    current directory"""
+    r = subprocess.run([AGCOD, "--trace", "-", "funds", "-o", "json"],
+                       env=agcod.env, cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 64 and "--trace" in r.stderr, r
+    assert "standard output" in r.stderr, r
+    assert not (tmp_path / "-").exists() and emu.requests() == []
 
 
 def test_support_draft_covers_the_checklist(agcod, emu):

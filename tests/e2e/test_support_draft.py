@@ -82,3 +82,20 @@ def test_response_headers_are_quoted_with_lf_only(agcod, emu):
                                    if b"\r" in l][:3]
     assert b"\\x0D" not in p.stdout
     assert re.search(rb"(?im)^x-amzn-RequestId: \S+\n", p.stdout), p.stdout
+
+
+def test_without_an_id_the_draft_is_about_this_profiles_environment(agcod, emu,
+                                                                  certs):
+    """support-draft without --request-id picks the latest failure of the
+    profile's partner and environment, as history does: a production
+    profile's draft was about a sandbox failure, under the production
+    profile's region line, to be sent to Amazon as production's problem"""
+    bad = agcod("create", "--amount", "7", "--request-id", "F2017")
+    assert bad.rc == 65, bad
+    agcod.write_config(endpoint=emu.endpoint, ca_bundle=certs[0],
+                       environment="production")
+    d = agcod("support-draft")
+    assert d.rc == 64 and "F2017" not in d.out + d.err, d
+    assert "no failed request" in d.err, d
+    named = agcod("support-draft", "--request-id", "F2017")
+    assert named.rc == 0 and "F2017" in named.out, named
