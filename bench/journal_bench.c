@@ -35,7 +35,7 @@ main(int argc, char **argv)
 
 	if (argc != 3 || (n = atoi(argv[2])) <= 0)
 		return 2;
-	if (journal_open(&j, argv[1], JOURNAL_WRITE) == -1) {
+	if (journal_open(&j, argv[1], JOURNAL_WRITE) != AGCOD_OK) {
 		fprintf(stderr, "%s\n", j.err);
 		return 1;
 	}

@@ -214,6 +214,38 @@ say_copied(const struct journal_copied *n)
 }
 
 /*
+ * journal copy's journals: STATE_DIR's, to read, and the one of to (shown
+ * so in messages); 0 with both open, or an exit status after a message
+ */
+static int
+copy_open(struct cmd_ctx *c, const char *to, const char *shown,
+    struct journal *src, struct journal *dst)
+{
+	enum agcod_result res;
+
+	if ((res = journal_open_at(src, c->state_dir, NULL, JOURNAL_READ)) !=
+	    AGCOD_OK) {
+		msg_err("cannot read the journal in '%s': %s", c->state_dir,
+		    src->err);
+		return exit_code(res);
+	}
+	ctx_say_import(src);	/* agcod 0.1's journal.jsonl: copied too */
+	if (!journal_is_open(src)) {
+		msg_err("there is no journal.db in '%s' to copy (give the state "
+		    "directory with --state-dir)", c->state_dir);
+		journal_close(src);
+		return EX_DATAERR;
+	}
+	if ((res = journal_open_at(dst, c->state_dir, to, JOURNAL_WRITE)) !=
+	    AGCOD_OK) {
+		msg_err("cannot open the journal '%s': %s", shown, dst->err);
+		journal_close(src);
+		return exit_code(res);
+	}
+	return 0;
+}
+
+/*
  * journal copy: STATE_DIR/journal.db into the PostgreSQL journal of --to
  * (else the profile's journal = or AGCOD_JOURNAL), in one transaction of
  * it: all or nothing, and what it has already is skipped.
@@ -246,23 +278,8 @@ copy(struct cmd_ctx *c)
 		return EX_IOERR;
 	}
 	journal_where_shown(to, shown, sizeof(shown));
-	if (journal_open_at(&src, c->state_dir, NULL, JOURNAL_READ) == -1) {
-		msg_err("cannot read the journal in '%s': %s", c->state_dir,
-		    src.err);
-		return EX_IOERR;
-	}
-	ctx_say_import(&src);	/* agcod 0.1's journal.jsonl: copied too */
-	if (!journal_is_open(&src)) {
-		msg_err("there is no journal.db in '%s' to copy (give the state "
-		    "directory with --state-dir)", c->state_dir);
-		journal_close(&src);
-		return EX_DATAERR;
-	}
-	if (journal_open_at(&dst, c->state_dir, to, JOURNAL_WRITE) == -1) {
-		msg_err("cannot open the journal '%s': %s", shown, dst.err);
-		journal_close(&src);
-		return dst.config ? EX_CONFIG : EX_IOERR;
-	}
+	if ((rc = copy_open(c, to, shown, &src, &dst)) != 0)
+		return rc;
 	rc = journal_copy(&dst, &src, &n, &failed);
 	if (rc != 0)
 		msg_err("cannot copy '%s' into '%s': %s%s", src.path, dst.path,

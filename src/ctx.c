@@ -79,7 +79,7 @@ ctx_journal_where(struct cmd_ctx *c)
 		memcpy(c->prof.journal, p.journal, sizeof(p.journal));
 	profile_free(&p);
 	if (rc != 0) {
-		c->journal.config = 1;
+		c->journal_res = AGCOD_E_CONFIG;
 		return NULL;
 	}
 	c->journal_where = 1;
@@ -99,7 +99,7 @@ db_named(const char *where)
 int
 ctx_journal_failed(const struct cmd_ctx *c)
 {
-	return c->journal.config ? EX_CONFIG : EX_IOERR;
+	return exit_code(c->journal_res);
 }
 
 /* ratelimit.h's shared slots: the PostgreSQL journal's, for every host */
@@ -137,13 +137,13 @@ open_journal(struct cmd_ctx *c, int journal)
 		return EX_CONFIG;
 	if (!journal && *where == '\0')
 		return 0;
-	if (journal_open_at(&c->journal, c->state_dir, where,
-	    JOURNAL_WRITE) == -1) {
+	if ((c->journal_res = journal_open_at(&c->journal, c->state_dir,
+	    where, JOURNAL_WRITE)) != AGCOD_OK) {
 		msg_err("cannot open the journal in %s%s%s: %s; "
 		    "nothing was sent", *where ? "" : "'", *where ?
 		    db_named(where) : c->state_dir, *where ? "" : "'",
 		    c->journal.err);
-		return c->journal.config ? EX_CONFIG : EX_IOERR;
+		return exit_code(c->journal_res);
 	}
 	c->journal_read = 1;
 	ctx_say_import(&c->journal);
@@ -194,12 +194,14 @@ ctx_journal(struct cmd_ctx *c)
 
 	if (c->journal_read)
 		return &c->journal;
-	if (ctx_state_dir(c) == -1)
+	if (ctx_state_dir(c) == -1) {
+		c->journal_res = AGCOD_E_JOURNAL_IO;
 		return NULL;
+	}
 	if ((where = ctx_journal_where(c)) == NULL)
 		return NULL;
-	if (journal_open_at(&c->journal, c->state_dir, where, JOURNAL_READ)
-	    == -1) {
+	if ((c->journal_res = journal_open_at(&c->journal, c->state_dir,
+	    where, JOURNAL_READ)) != AGCOD_OK) {
 		msg_err("cannot read the journal in %s%s%s: %s", *where ? "" :
 		    "'", *where ? db_named(where) : c->state_dir,
 		    *where ? "" : "'", c->journal.err);
@@ -299,6 +301,7 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 {
 	struct opreq_in in;
 	struct journal *j = NULL;
+	enum agcod_result res;
 	char why[1024], rid[128];
 	int rc;
 
@@ -309,16 +312,14 @@ ctx_prepare(struct cmd_ctx *c, const struct op *op, struct opreq *r)
 		return rc;
 	if (op->refers_to && in.request_id && (j = ctx_journal(c)) == NULL)
 		return EX_IOERR;
-	switch (op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
-	    sizeof(why))) {
-	case 0:
+	res = op_prepare(&c->prof, j, op, &in, time(NULL), r, why,
+	    sizeof(why));
+	if (res == AGCOD_OK)
 		return 0;
-	case -2:
-		msg_err("%s", why);
-		return EX_IOERR;
-	default:
+	if (res == AGCOD_E_BAD_INPUT)	/* with the usage line */
 		return usage_error(c->cmd, "%s", why);
-	}
+	msg_err("%s", why);
+	return exit_code(res);
 }
 
 int

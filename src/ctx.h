@@ -32,6 +32,7 @@ struct cmd_ctx {
 	struct ratelimit	 rl;
 	int			 rl_ready;
 	int			 journal_read;	/* ctx_journal has opened it */
+	enum agcod_result	 journal_res;	/* why it could not be opened */
 	int			 journal_where;	/* prof.journal is read */
 	json_t			*kept;		/* journal rows requests point into */
 	int			 trace_fd;	/* --trace: -1 not yet open */

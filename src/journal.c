@@ -163,13 +163,13 @@ store(const struct journal *j)
 
 /* state_dir's journal.db (where a command's journal is, the profile's
  * journal = or AGCOD_JOURNAL, is ctx.c's to say: journal_open_at) */
-int
+enum agcod_result
 journal_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
 	return journal_open_at(j, dir, NULL, mode);
 }
 
-int
+enum agcod_result
 journal_open_at(struct journal *j, const char *dir, const char *where,
     enum journal_mode mode)
 {

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "result.h"
 #include "statedir.h"
 
 #define JOURNAL_DB	"journal.db"
@@ -30,7 +31,6 @@ struct journal {
 	struct sqlite3	*db;		/* NULL: closed, or no journal yet */
 	char		 path[PATH_MAX];
 	char		 err[600];	/* the last failure, for a message */
-	int		 config;	/* open failed on the configuration */
 	/* what opening it imported from journal.jsonl, if anything */
 	long		 imported, import_bad;
 	int		 import_torn;
@@ -72,15 +72,21 @@ enum journal_mode {
 /*
  * Open STATE_DIR/journal.db (WAL, synchronous=FULL, a busy timeout, the
  * schema migrated to the current version).  A journal.jsonl left by agcod
- * 0.1 is imported once, then renamed.  -1 with j->err set.
+ * 0.1 is imported once, then renamed.  AGCOD_OK, or with j->err set:
+ * AGCOD_E_JOURNAL_IO, the journal cannot be used (nothing was sent).
  */
-int	journal_open(struct journal *, const char *state_dir, enum journal_mode);
+enum agcod_result journal_open(struct journal *, const char *state_dir,
+	    enum journal_mode);
 /*
  * journal_open, with where the journal is: a PostgreSQL connection string
  * (a libpq URI, key=value string or service name: the profile's journal =
- * or AGCOD_JOURNAL), or NULL or "" for state_dir's journal.db.
+ * or AGCOD_JOURNAL), or NULL or "" for state_dir's journal.db.  Also
+ * AGCOD_E_CONFIG: the connection string cannot name a journal agcod may
+ * use (libpq cannot read it, a server over a network without
+ * sslmode=verify-full); a server that cannot be reached is
+ * AGCOD_E_JOURNAL_IO.
  */
-int	journal_open_at(struct journal *, const char *state_dir,
+enum agcod_result journal_open_at(struct journal *, const char *state_dir,
 	    const char *where, enum journal_mode);
 /* a connection string that holds a password (a secret) */
 int	journal_where_password(const char *where);	/* 1, 0, -1: cannot tell */

@@ -222,8 +222,9 @@ hosts_local(const char *list)
  * A server over a network only with sslmode=verify-full, its certificate
  * and its name checked.  opts: the connection string's options; a value
  * it does not set is libpq's from the environment (PGHOST, PGSSLMODE).
+ * AGCOD_OK, or AGCOD_E_CONFIG with j->err.
  */
-static int
+static enum agcod_result
 check_options(struct journal *j, PQconninfoOption *opts, int env)
 {
 	PQconninfoOption *o;
@@ -254,10 +255,9 @@ check_options(struct journal *j, PQconninfoOption *opts, int env)
 		    "server '%.200s' is not on this machine: add "
 		    "sslmode=verify-full to the journal's connection string",
 		    shown);
-		j->config = 1;
-		return -1;
+		return AGCOD_E_CONFIG;
 	}
-	return 0;
+	return AGCOD_OK;
 }
 
 /* a URI's password as written (user:PASSWORD@), "" when it has none */
@@ -298,12 +298,12 @@ hide_quoted(char *msg)
 }
 
 /* the connection string as given, before anything is resolved */
-static int
+static enum agcod_result
 check_string(struct journal *j, const char *where)
 {
 	PQconninfoOption *opts;
 	char *why = NULL, pw[256];
-	int rc;
+	enum agcod_result rc;
 
 	if ((opts = PQconninfoParse(where, &why)) == NULL) {
 		uri_password(where, pw, sizeof(pw));
@@ -317,9 +317,8 @@ check_string(struct journal *j, const char *where)
 		pg_reason(j, "the journal's connection string is not one "
 		    "libpq reads", why ? why : "out of memory", pw);
 		explicit_bzero(pw, sizeof(pw));
-		j->config = 1;
 		PQfreemem(why);
-		return -1;
+		return AGCOD_E_CONFIG;
 	}
 	rc = check_options(j, opts, 1);
 	PQconninfoFree(opts);
@@ -327,15 +326,15 @@ check_string(struct journal *j, const char *where)
 }
 
 /* a connection started, not yet spoken on: with the service file's too */
-static int
+static enum agcod_result
 check_started(struct journal *j, PGconn *c)
 {
 	PQconninfoOption *opts = PQconninfo(c);
-	int rc;
+	enum agcod_result rc;
 
 	if (opts == NULL) {
 		snprintf(j->err, sizeof(j->err), "out of memory");
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	rc = check_options(j, opts, 0);
 	PQconninfoFree(opts);
@@ -358,9 +357,10 @@ notice(void *arg, const char *message)
 	msg_warn("the journal's database says: %.*s", (int)n, message);
 }
 
-/* connect, bounded: the options checked before a byte is sent */
-static PGconn *
-pg_connect(struct journal *j, const char *where)
+/* connect, bounded: the options checked before a byte is sent; into *out,
+ * or AGCOD_E_CONFIG (the options) or AGCOD_E_JOURNAL_IO with j->err */
+static enum agcod_result
+pg_connect(struct journal *j, const char *where, PGconn **out)
 {
 	static const char *const keys[] = {
 		"application_name", "dbname", NULL
@@ -369,6 +369,7 @@ pg_connect(struct journal *j, const char *where)
 	const char *vals[3];
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct pollfd pfd;
+	enum agcod_result rc;
 	PGconn *c;
 	int waited = 0;
 
@@ -377,24 +378,24 @@ pg_connect(struct journal *j, const char *where)
 		snprintf(service, sizeof(service), "service=%s", where);
 		where = service;
 	}
-	if (check_string(j, where) == -1)
-		return NULL;
+	if ((rc = check_string(j, where)) != AGCOD_OK)
+		return rc;
 	vals[0] = "agcod";
 	vals[1] = where;
 	vals[2] = NULL;
 	if ((c = PQconnectStartParams(keys, vals, 1)) == NULL) {
 		snprintf(j->err, sizeof(j->err), "out of memory");
-		return NULL;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	PQsetNoticeProcessor(c, notice, NULL);
 	if (PQstatus(c) == CONNECTION_BAD) {
 		pg_conn_reason(j, c);
 		PQfinish(c);
-		return NULL;
+		return AGCOD_E_JOURNAL_IO;
 	}
-	if (check_started(j, c) == -1) {
+	if ((rc = check_started(j, c)) != AGCOD_OK) {
 		PQfinish(c);
-		return NULL;
+		return rc;
 	}
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		pfd.fd = PQsocket(c);
@@ -407,7 +408,7 @@ pg_connect(struct journal *j, const char *where)
 				    "connect to the PostgreSQL journal: no "
 				    "answer in %d s", CONNECT_TIMEOUT_MS / 1000);
 				PQfinish(c);
-				return NULL;
+				return AGCOD_E_JOURNAL_IO;
 			}
 			continue;
 		}
@@ -416,9 +417,10 @@ pg_connect(struct journal *j, const char *where)
 	if (PQstatus(c) != CONNECTION_OK) {
 		pg_conn_reason(j, c);
 		PQfinish(c);
-		return NULL;
+		return AGCOD_E_JOURNAL_IO;
 	}
-	return c;
+	*out = c;
+	return AGCOD_OK;
 }
 
 /* a failed statement's SQLSTATE, for pg_again and the migration */
@@ -614,22 +616,23 @@ pg_reconnect(struct journal *j)
 	return 0;
 }
 
-static int
+static enum agcod_result
 pg_open(struct journal *j, const char *where, enum journal_mode mode)
 {
 	char keep[sizeof(j->err)];
+	enum agcod_result rc;
 	struct pg *p;
 
 	(void)mode;	/* the database is there: READ migrates it too */
 	if (pq_load(j->err, sizeof(j->err)) == -1)
-		return -1;	/* nothing sent: as an unreachable server */
+		return AGCOD_E_JOURNAL_IO;	/* as an unreachable server */
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(j->err, sizeof(j->err), "out of memory");
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
-	if ((p->conn = pg_connect(j, where)) == NULL) {
+	if ((rc = pg_connect(j, where, &p->conn)) != AGCOD_OK) {
 		free(p);
-		return -1;
+		return rc;
 	}
 	j->impl = p;
 	/* where it is, for messages: no user, no password */
@@ -642,9 +645,9 @@ pg_open(struct journal *j, const char *where, enum journal_mode mode)
 		memcpy(keep, j->err, sizeof(keep));
 		pg_close(j);
 		memcpy(j->err, keep, sizeof(keep));
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
-	return 0;
+	return AGCOD_OK;
 }
 
 static int

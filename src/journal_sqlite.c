@@ -333,7 +333,7 @@ in_wal(int fd)
 	    h[19] == 2;
 }
 
-static int
+static enum agcod_result
 sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 {
 	char legacy[PATH_MAX], why[200], keep[sizeof(j->err)];
@@ -345,15 +345,15 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 	    dir, JOURNAL_LEGACY) >= (int)sizeof(legacy)) {
 		snprintf(j->err, sizeof(j->err), "the state directory path is "
 		    "too long");
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	if (mode == JOURNAL_READ && lstat(j->path, &st) == -1 &&
 	    errno == ENOENT && lstat(legacy, &st) == -1 && errno == ENOENT)
-		return 0;	/* no journal yet: an empty one */
+		return AGCOD_OK;	/* no journal yet: an empty one */
 	if ((hfd = state_dir_fd(dir, why, sizeof(why))) == -1) {
 		snprintf(j->err, sizeof(j->err), "the state directory '%.200s' "
 		    "cannot be used: %s", dir, why);
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	physical_path(j, hfd);
 	if ((fd = state_file_openat(hfd, JOURNAL_DB, O_RDWR | O_CREAT)) == -1) {
@@ -361,11 +361,11 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 		    j->path, strerror(errno), errno == ELOOP || errno == EINVAL
 		    || errno == EPERM ? " (it must be a regular file of yours, "
 		    "not a link, FIFO or device)" : "");
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	if (check_companions(j, hfd) == -1) {
 		close(fd);
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	/*
 	 * One process at a time sets WAL mode, migrates and imports: SQLite
@@ -380,7 +380,7 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 		if (dfd != -1)
 			close(dfd);
 		close(fd);
-		return -1;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	if (sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -407,13 +407,13 @@ sq_open(struct journal *j, const char *dir, enum journal_mode mode)
 	    import_legacy(j, dir) == -1)
 		goto fail;
 	close(dfd);	/* releases the flock */
-	return 0;
+	return AGCOD_OK;
 fail:
 	memcpy(keep, j->err, sizeof(keep));
 	journal_close(j);
 	memcpy(j->err, keep, sizeof(keep));
 	close(dfd);
-	return -1;
+	return AGCOD_E_JOURNAL_IO;
 }
 
 static void

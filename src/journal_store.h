@@ -28,9 +28,10 @@ struct journal_store {
 	 * Open (JOURNAL_WRITE: create) the journal of the state directory,
 	 * migrated to JOURNAL_SCHEMA and with agcod 0.1's journal imported;
 	 * JOURNAL_READ with no journal yet leaves it closed (is_open 0), an
-	 * empty one.  -1 with j->err.
+	 * empty one.  journal_open_at's result, with j->err.
 	 */
-	int	(*open)(struct journal *, const char *dir, enum journal_mode);
+	enum agcod_result (*open)(struct journal *, const char *dir,
+		    enum journal_mode);
 	/* bring the schema to JOURNAL_SCHEMA; a newer one is refused (open
 	 * runs it) */
 	int	(*migrate)(struct journal *);

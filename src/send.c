@@ -13,7 +13,7 @@
 #include "send.h"
 #include "timeutil.h"
 
-int
+enum agcod_result
 op_prepare(const struct profile *p, struct journal *j, const struct op *op,
     const struct opreq_in *given, time_t now, struct opreq *r, char *why,
     size_t n)
@@ -29,7 +29,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		/* an error is not "not found": never sent without its gcId */
 		snprintf(why, n, "cannot read the journal '%s': %s; nothing "
 		    "was sent", j->path, j->err);
-		return -2;
+		return AGCOD_E_JOURNAL_IO;
 	}
 	if (e)
 		opreq_fill_from(&in, e, 0);
@@ -41,7 +41,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 		else
 			snprintf(why, n, "%s", msg);
 		json_decref(e);
-		return -1;
+		return AGCOD_E_BAD_INPUT;
 	}
 	r->from = e;
 	/* sources disagree on whether the service needs the gcId */
@@ -61,7 +61,7 @@ op_prepare(const struct profile *p, struct journal *j, const struct op *op,
 			    "request", r->request_id, t,
 			    op->undo_window / 60, op->cmd);
 	}
-	return 0;
+	return AGCOD_OK;
 }
 
 int

@@ -28,12 +28,13 @@ struct sender {
 /*
  * Named values, completed from the journal row of the request they refer
  * to (j may be NULL: no lookup) -> a checked request.  Warns on stderr
- * when a gcId is missing or the undo window (at `now`) has passed.  0, or
- * -1 with why: a usage error, or -2 with why: the journal cannot be read.
+ * when a gcId is missing or the undo window (at `now`) has passed.
+ * AGCOD_OK, or with why: AGCOD_E_BAD_INPUT (the values: a usage error) or
+ * AGCOD_E_JOURNAL_IO (the journal cannot be read; nothing was sent).
  */
-int	op_prepare(const struct profile *, struct journal *j, const struct op *,
-	    const struct opreq_in *, time_t now, struct opreq *,
-	    char *why, size_t whylen);
+enum agcod_result op_prepare(const struct profile *, struct journal *j,
+	    const struct op *, const struct opreq_in *, time_t now,
+	    struct opreq *, char *why, size_t whylen);
 /*
  * A journal row -> the request it records, again, with its own request id
  * (the service answers a repeated id with the original result): checked,

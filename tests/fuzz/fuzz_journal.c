@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "%s/agcod-fuzz-XXXXXX",
 		    t && *t ? t : "/tmp");
 		if (mkdtemp(dir) == NULL ||
-		    journal_open(&j, dir, JOURNAL_WRITE) == -1)
+		    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK)
 			abort();
 		ready = 1;
 	}

@@ -67,7 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (*line)
 			*dst = line;
 	}
-	if (op_prepare(&p, NULL, op, &in, 0, &r, why, sizeof(why)) == -1)
+	if (op_prepare(&p, NULL, op, &in, 0, &r, why, sizeof(why)) !=
+	    AGCOD_OK)
 		return 0;
 	if (api_body(&p, &r, &body) == -1)
 		abort();	/* a checked request always has a body */

@@ -38,7 +38,7 @@ test_statement_cache_full(void)
 		CHECK(0, "mkdtemp");
 		return;
 	}
-	if (journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open: %s", j.err);
 		return;
 	}

@@ -1,4 +1,6 @@
 /* t_journal.c - journal folding, records, the state table */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "../../src/journal.h"
+#include "../../src/result.h"
 #include "unit.h"
 
 static const char *
@@ -256,8 +259,9 @@ test_one_open_record(void)
 	json_t *rec, *e;
 	int64_t ia, ib;
 
-	if (mkdtemp(dir) == NULL || journal_open(&a, dir, JOURNAL_WRITE) == -1 ||
-	    journal_open(&b, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&a, dir, JOURNAL_WRITE) != AGCOD_OK ||
+	    journal_open(&b, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open two journals: %s", a.err);
 		return;
 	}
@@ -308,7 +312,8 @@ test_reserved_reference(void)
 	json_t *rec;
 	int64_t a, b;
 
-	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -399,7 +404,8 @@ test_prune(void)
 	json_t *e;
 	int64_t id;
 
-	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -446,7 +452,8 @@ test_other_terms(void)
 	json_t *rec, *out;
 	int64_t id;
 
-	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -483,7 +490,8 @@ test_begin_fails_over_open(void)
 	json_t *rec, *out;
 	int64_t id;
 
-	if (mkdtemp(dir) == NULL || journal_open(&w, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&w, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -499,7 +507,7 @@ test_begin_fails_over_open(void)
 	json_object_set_new(rec, "request_id", json_string("L1"));
 	journal_close(&w);
 	/* a journal that cannot be written: the pending commit fails */
-	if (journal_open(&r, dir, JOURNAL_READ) == -1) {
+	if (journal_open(&r, dir, JOURNAL_READ) != AGCOD_OK) {
 		CHECK(0, "open read-only: %s", r.err);
 		return;
 	}
@@ -529,7 +537,8 @@ test_refused_has_not_acted(void)
 	json_t *rec, *out, *e;
 	int64_t id;
 
-	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -567,7 +576,8 @@ test_schema_ahead(void)
 	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[128];
 	struct journal j;
 
-	if (mkdtemp(dir) == NULL || journal_open(&j, dir, JOURNAL_WRITE) == -1) {
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
 		CHECK(0, "open");
 		return;
 	}
@@ -575,11 +585,106 @@ test_schema_ahead(void)
 	    JOURNAL_SCHEMA + 1);
 	CHECK(sqlite3_exec(j.db, cmd, NULL, NULL, NULL) == SQLITE_OK, "bump");
 	journal_close(&j);
-	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == -1 &&
+	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == AGCOD_E_JOURNAL_IO &&
 	    strstr(j.err, "newer than this agcod knows"),
 	    "one version ahead is refused: %s", j.err);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* what put at STATE_DIR/journal.db before it is opened */
+enum open_setup { AS_NONE, AS_DIR, AS_FIFO, AS_CORRUPT, AS_STATE_FILE,
+    AS_SERVICE };
+
+/*
+ * What opening a journal comes to: a journal that cannot be used, or a
+ * PostgreSQL one that cannot be reached, is the journal's (exit_code: 74);
+ * a connection string that cannot be one is the configuration's (78).
+ */
+static void
+test_open_results(void)
+{
+	static const struct {
+		const char		*name;
+		enum open_setup		 setup;
+		const char		*where;
+		enum journal_mode	 mode;
+		enum agcod_result	 want;
+		const char		*err;	/* in j.err, or NULL */
+	} t[] = {
+		/* AS_STATE_FILE: the state directory is journal.db, a file */
+		{ "a new journal", AS_NONE, NULL, JOURNAL_WRITE, AGCOD_OK,
+		    NULL },
+		{ "none yet, read", AS_NONE, "", JOURNAL_READ, AGCOD_OK, NULL },
+		{ "journal.db a directory", AS_DIR, NULL, JOURNAL_WRITE,
+		    AGCOD_E_JOURNAL_IO, "Is a directory" },
+		{ "journal.db a directory, read", AS_DIR, NULL, JOURNAL_READ,
+		    AGCOD_E_JOURNAL_IO, "Is a directory" },
+		{ "journal.db a FIFO", AS_FIFO, NULL, JOURNAL_WRITE,
+		    AGCOD_E_JOURNAL_IO, "FIFO" },
+		{ "journal.db not a database", AS_CORRUPT, NULL, JOURNAL_READ,
+		    AGCOD_E_JOURNAL_IO, "not a database" },
+		{ "the state directory a file", AS_STATE_FILE, NULL,
+		    JOURNAL_WRITE, AGCOD_E_JOURNAL_IO, "not a directory" },
+		{ "a string libpq cannot read", AS_NONE, "postgresql://[bad",
+		    JOURNAL_WRITE, AGCOD_E_CONFIG, "not one libpq reads" },
+		{ "unterminated quote", AS_NONE, "host='x", JOURNAL_READ,
+		    AGCOD_E_CONFIG, "not one libpq reads" },
+		{ "a remote server without verify-full", AS_NONE,
+		    "host=db.example.com dbname=x", JOURNAL_WRITE,
+		    AGCOD_E_CONFIG, "not on this machine" },
+		{ "the service file's remote server", AS_SERVICE, "agcodsvc",
+		    JOURNAL_WRITE, AGCOD_E_CONFIG, "not on this machine" },
+		{ "no server on the socket", AS_NONE,
+		    "host=/nonexistent dbname=x", JOURNAL_WRITE,
+		    AGCOD_E_JOURNAL_IO, "cannot connect" },
+		{ "no such service", AS_NONE, "agcod-no-such-service",
+		    JOURNAL_READ, AGCOD_E_JOURNAL_IO, "cannot connect" },
+	};
+	char dir[] = "/tmp/agcod-unit-XXXXXX", path[128], cmd[128];
+	struct journal j;
+	enum agcod_result got;
+	FILE *f;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(dir, sizeof(dir), "/tmp/agcod-unit-XXXXXX");
+		if (mkdtemp(dir) == NULL) {
+			CHECK(0, "mkdtemp");
+			return;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, JOURNAL_DB);
+		if (t[i].setup == AS_DIR)
+			CHECK(mkdir(path, 0700) == 0, "mkdir %s", path);
+		else if (t[i].setup == AS_FIFO)
+			CHECK(mkfifo(path, 0600) == 0, "mkfifo %s", path);
+		else if (t[i].setup == AS_CORRUPT &&
+		    (f = fopen(path, "w")) != NULL) {
+			fputs("not a database at all\n", f);
+			CHECK(fclose(f) == 0, "write %s", path);
+		} else if (t[i].setup == AS_STATE_FILE &&
+		    (f = fopen(path, "w")) != NULL) {
+			CHECK(fclose(f) == 0, "write %s", path);
+		} else if (t[i].setup == AS_SERVICE) {
+			snprintf(path, sizeof(path), "%s/pg_service.conf", dir);
+			if ((f = fopen(path, "w")) != NULL) {
+				fputs("[agcodsvc]\nhost=192.0.2.1\n"
+				    "dbname=x\n", f);
+				CHECK(fclose(f) == 0, "write %s", path);
+			}
+			setenv("PGSERVICEFILE", path, 1);
+		}
+		got = journal_open_at(&j, t[i].setup == AS_STATE_FILE ? path :
+		    dir, t[i].where, t[i].mode);
+		CHECK(got == t[i].want && (t[i].err == NULL ||
+		    strstr(j.err, t[i].err)), "%s: result %d, want %d: %s",
+		    t[i].name, (int)got, (int)t[i].want, j.err);
+		if (got == AGCOD_OK)
+			journal_close(&j);
+		unsetenv("PGSERVICEFILE");
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0, "cleanup");
+	}
 }
 
 void
@@ -609,6 +714,7 @@ test_journal(void)
 	test_next_state();
 	test_one_open_record();
 	test_schema_ahead();
+	test_open_results();
 	test_reserved_reference();
 	test_prune();
 	test_other_terms();
@@ -618,9 +724,9 @@ test_journal(void)
 		CHECK(0, "mkdtemp");
 		return;
 	}
-	CHECK(journal_open(&j, dir, JOURNAL_READ) == 0 && j.db == NULL,
+	CHECK(journal_open(&j, dir, JOURNAL_READ) == AGCOD_OK && j.db == NULL,
 	    "no journal yet reads as empty");
-	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == 0 && j.db != NULL,
+	CHECK(journal_open(&j, dir, JOURNAL_WRITE) == AGCOD_OK && j.db != NULL,
 	    "open: %s", j.err);
 	CHECK(journal_import_text(&j, text, strlen(text), &records, &bad,
 	    &torn) == 0, "import: %s", j.err);

@@ -291,7 +291,8 @@ fake_post(struct http *h, const char *url, const struct http_header_out *hd,
 	/* what another process would read now: the pending record */
 	memset(&j, 0, sizeof(j));
 	script.seen_state = NULL;
-	if (script.calls == 0 && journal_open(&j, script.dir, JOURNAL_READ) == 0) {
+	if (script.calls == 0 &&
+	    journal_open(&j, script.dir, JOURNAL_READ) == AGCOD_OK) {
 		e = journal_lookup(&j, "CreateGiftCard", script.rid);
 		if (e && json_string_value(json_object_get(e, "state"))) {
 			strlcpy(script.state_buf, json_string_value(
@@ -328,7 +329,7 @@ rig_open(struct rig *g, long retry_for)
 	profile_init(&g->prof);
 	strlcpy(script.dir, "/tmp/agcod-unit-send.XXXXXX", sizeof(script.dir));
 	if (mkdtemp(script.dir) == NULL ||
-	    journal_open(&g->j, script.dir, JOURNAL_WRITE) == -1)
+	    journal_open(&g->j, script.dir, JOURNAL_WRITE) != AGCOD_OK)
 		return -1;
 	ratelimit_init(&g->rl, NULL, "", g->prof.max_rps);
 	g->s.api.prof = &g->prof;
@@ -373,7 +374,7 @@ send_create(struct rig *g, const char *rid, const struct step *steps,
 	script.calls = 0;
 	script.rid = rid;
 	if (op_prepare(&g->prof, &g->j, op_find("create"), &in, 0, &r, why,
-	    sizeof(why)) == -1 || api_body(&g->prof, &r, &body) == -1) {
+	    sizeof(why)) != AGCOD_OK || api_body(&g->prof, &r, &body) == -1) {
 		buf_free(&body);
 		return -1;
 	}
@@ -583,19 +584,19 @@ test_prepare_from_journal(void)
 	memset(&in, 0, sizeof(in));
 	in.request_id = "Acme1C1";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
-	    sizeof(why)) == 0 && r.text.gc_id &&
+	    sizeof(why)) == AGCOD_OK && r.text.gc_id &&
 	    strcmp(r.text.gc_id, "GCJ") == 0 && r.from != NULL, "cancel takes the gcId from the journal");
 	opreq_free(&r);
 	CHECK(r.from == NULL, "opreq_free lets the row go");
 	in.gc_id = "GCOWN";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
-	    sizeof(why)) == 0 && strcmp(r.text.gc_id, "GCOWN") == 0,
+	    sizeof(why)) == AGCOD_OK && strcmp(r.text.gc_id, "GCOWN") == 0,
 	    "a given --gc-id wins over the journal's");
 	opreq_free(&r);
 	memset(&in, 0, sizeof(in));
 	in.request_id = "Acme1NONE";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("void"), &in, 0, &r, why,
-	    sizeof(why)) == -1 && strstr(why, "the journal has no "
+	    sizeof(why)) == AGCOD_E_BAD_INPUT && strstr(why, "the journal has no "
 	    "LoadAmazonBalance with request id 'Acme1NONE'"),
 	    "void of an unknown load says the journal has none: %s", why);
 	/* issue 18 defect 7: an error is not "not found", so a cancel is
@@ -605,8 +606,93 @@ test_prepare_from_journal(void)
 	memset(&in, 0, sizeof(in));
 	in.request_id = "Acme1C1";
 	CHECK(op_prepare(&g.prof, &g.j, op_find("cancel"), &in, 0, &r, why,
-	    sizeof(why)) == -2 && strstr(why, "cannot read the journal"),
-	    "a journal error is -2, not a cancel without its gcId: %s", why);
+	    sizeof(why)) == AGCOD_E_JOURNAL_IO && strstr(why, "cannot read the "
+	    "journal"), "a journal error is the journal's, not a cancel "
+	    "without its gcId: %s", why);
+	rig_close(&g);
+}
+
+/* what op_prepare comes to: bad input (the usage line), or a journal that
+ * cannot be read, each its own result (exit_code maps them: 64, 74) */
+static void
+test_prepare_results(void)
+{
+	static const struct step ok[] = {
+		{ HTTP_OK, 200, "{\"creationRequestId\":\"Acme1P1\","
+		    "\"status\":\"SUCCESS\",\"gcId\":\"GCP\","
+		    "\"gcClaimCode\":\"X\"}" },
+	};
+	static const struct {
+		const char		*op, *rid, *amount, *account, *card;
+		int			 no_journal, broken;
+		enum agcod_result	 want;
+		const char		*why;	/* in why, or NULL */
+	} t[] = {
+		{ "create", NULL, "5", NULL, NULL, 0, 0, AGCOD_OK, NULL },
+		{ "create", NULL, "5", NULL, NULL, 1, 0, AGCOD_OK, NULL },
+		{ "cancel", "Acme1P1", NULL, NULL, NULL, 0, 0, AGCOD_OK, NULL },
+		{ "create", NULL, NULL, NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    "amount" },
+		{ "create", NULL, "abc", NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    NULL },
+		{ "create", NULL, "-1", NULL, NULL, 1, 0, AGCOD_E_BAD_INPUT,
+		    NULL },
+		{ "cancel", NULL, NULL, NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    NULL },
+		{ "load", NULL, "5", NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    NULL },
+		{ "void", "Acme1NONE", NULL, NULL, NULL, 0, 0,
+		    AGCOD_E_BAD_INPUT, "the journal has no LoadAmazonBalance "
+		    "with request id 'Acme1NONE'" },
+		/* another operation's request id */
+		{ "void", "Acme1P1", NULL, NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    "the journal has no LoadAmazonBalance" },
+		{ "activate", NULL, "5", NULL, NULL, 0, 0, AGCOD_E_BAD_INPUT,
+		    NULL },
+		{ "deactivate", NULL, NULL, NULL, "1234", 0, 0,
+		    AGCOD_E_BAD_INPUT, NULL },
+		{ "activation-status", NULL, NULL, NULL, NULL, 0, 0,
+		    AGCOD_E_BAD_INPUT, NULL },
+		/* an error is not "not found": never sent without its gcId */
+		{ "cancel", "Acme1P1", NULL, NULL, NULL, 0, 1,
+		    AGCOD_E_JOURNAL_IO, "cannot read the journal" },
+		{ "void", "Acme1L1", NULL, NULL, NULL, 0, 1,
+		    AGCOD_E_JOURNAL_IO, "cannot read the journal" },
+	};
+	struct opreq_in in;
+	struct opreq r;
+	struct rig g;
+	json_t *row = NULL;
+	enum agcod_result got;
+	char why[256];
+	size_t i;
+
+	if (rig_open(&g, 0) == -1) {
+		CHECK(0, "prepare results rig");
+		return;
+	}
+	CHECK(send_create(&g, "Acme1P1", ok, 1, &row) == 0, "issued");
+	json_decref(row);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].broken)
+			sqlite3_exec(g.j.db, "ALTER TABLE requests RENAME TO "
+			    "gone", NULL, NULL, NULL);
+		memset(&in, 0, sizeof(in));
+		in.request_id = t[i].rid;
+		in.amount = t[i].amount;
+		in.currency = "USD";
+		in.account_id = t[i].account;
+		in.card_number = t[i].card;
+		why[0] = '\0';
+		got = op_prepare(&g.prof, t[i].no_journal ? NULL : &g.j,
+		    op_find(t[i].op), &in, 0, &r, why, sizeof(why));
+		CHECK(got == t[i].want && (t[i].why == NULL ||
+		    strstr(why, t[i].why)), "%s %s: result %d, want %d: %s",
+		    t[i].op, t[i].rid ? t[i].rid : "", (int)got, (int)t[i].want,
+		    why);
+		if (got == AGCOD_OK)
+			opreq_free(&r);
+	}
 	rig_close(&g);
 }
 
@@ -795,6 +881,7 @@ test_send(void)
 	test_rebuild();
 	test_send_path();
 	test_prepare_from_journal();
+	test_prepare_results();
 	test_pacing();
 	test_evidence_across_sends();
 }
