@@ -90,8 +90,9 @@ def one_size(agcod, n):
         return mb, w, rss, dbmb, got
 
 
-def durable_cost():
-    exe = os.path.join(tempfile.gettempdir(), "agcod-bench-journal")
+def build(exe):
+    """bench/journal_bench.c with the journal's sources (make check builds
+    it: tests/e2e/test_package.py)"""
     cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson", "libbsd",
                              "sqlite3", "libpq"], capture_output=True, text=True,
                             check=True).stdout.split()
@@ -101,7 +102,13 @@ def durable_cost():
                       ("journal.c", "journal_state.c", "journal_sqlite.c",
                        "journal_txn.c", "journal_sqlite_import.c",
                        "journal_pg.c", "json.c", "timeutil.c",
-                       "ops.c", "statedir.c", "buf.c")] + cflags, check=True)
+                       "ops.c", "statedir.c", "buf.c", "pq.c", "msg.c")]
+                   + cflags + ["-ldl"], check=True)
+
+
+def durable_cost():
+    exe = os.path.join(tempfile.gettempdir(), "agcod-bench-journal")
+    build(exe)
     with tempfile.TemporaryDirectory(prefix="agcod-bench-durable-", dir=ROOT) as tmp:
         os.chmod(tmp, 0o700)
         out = subprocess.run([exe, tmp, "300"], capture_output=True, text=True,

@@ -143,11 +143,16 @@ def throughput(tools, tmp):
     return out
 
 
-def signing(agcod_root):
-    exe = os.path.join(tempfile.gettempdir(), "agcod-sign-bench")
+def build_signing(exe, agcod_root):
+    """bench/sign_bench.c with agcod's signing (make check builds it)"""
     subprocess.run(["cc", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-o", exe,
                     os.path.join(HERE, "sign_bench.c"), os.path.join(agcod_root, "src/sigv4.c"),
                     os.path.join(agcod_root, "src/buf.c"), "-lmbedcrypto", "-lbsd"], check=True)
+
+
+def signing(agcod_root):
+    exe = os.path.join(tempfile.gettempdir(), "agcod-sign-bench")
+    build_signing(exe, agcod_root)
     res = {}
     for line in subprocess.run([exe, "200000"], capture_output=True, text=True,
                                check=True).stdout.splitlines():

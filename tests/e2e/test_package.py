@@ -88,3 +88,16 @@ def test_man_pages_carry_no_internal_notes():
         text = read("man", page)
         assert not re.search(r"open question \d", text), page
         assert "agcod-api.md" not in text, page
+
+
+def test_the_benchmarks_build(tmp_path):
+    """make bench compiles its C helpers from today's sources: a source
+    file the journal gained (pq.c) broke bench/journal.py unnoticed"""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import journal
+    import run
+    journal.build(str(tmp_path / "journal-bench"))
+    run.build_signing(str(tmp_path / "sign-bench"), ROOT)
+    assert os.access(tmp_path / "journal-bench", os.X_OK)
+    assert os.access(tmp_path / "sign-bench", os.X_OK)
