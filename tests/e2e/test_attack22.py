@@ -69,3 +69,49 @@ def test_a_libpq_without_every_function_stops_before_sending(agcod, emu,
     assert emu.requests() == []
     c = agcod("config", "list", env=env)
     assert '"journal":{"value":"(libpq cannot be loaded)"' in c.out, c
+
+
+# ---- defects ----
+
+def test_a_killed_activation_refused_on_reconcile_leaves_no_stuck_unknown(
+        agcod, emu):
+    """An activation killed after its pending commit (kill -9, a crash, a
+    power cut) is re-sent by reconcile with the same id and body; the
+    service refuses it with an F2xx (CardNumberCheckSumError), which proves
+    that id never activated the card.  The request is recorded failed and
+    closed, but the physical card stays 'unknown' for ever: the killed
+    attempt (closed as retried, acted=1, still 'pending') counts as "may
+    have acted" in acted_before() by card, although it is the same id and
+    body the F2xx just disproved.  Money: a card Amazon never activated is
+    shown as maybe activated (value maybe live) with no open request:
+    reconcile says there is nothing to do, 'journal settle' refuses (no
+    open record), and 'journal check' reports the journal broken (65) from
+    then on.  (Also in c4f0bb4: not a regression of today's changes.)"""
+    import os
+    import signal
+    import subprocess
+    import time
+    from conftest import AGCOD
+    card = "1234567890123456"   # 16 digits: the service refuses it, F200
+    emu.fault("delay", count=1, seconds=5)
+    p = subprocess.Popen([AGCOD, "activate", "--card-number", card,
+                          "--amount", "5", "--request-id", "Acme1act1"],
+                         env=dict(agcod.env), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(400):
+        if emu.requests():
+            break
+        time.sleep(0.05)
+    assert emu.requests(), "the activation never reached the emulator"
+    os.killpg(p.pid, signal.SIGKILL)    # after the pending commit
+    p.wait(timeout=60)
+    assert [o["state"] for o in agcod.objects()] == ["pending"]
+    r = agcod("reconcile")
+    assert r.rc == 65 and "CardNumberCheckSumError" in r.out + r.err, r
+    assert emu.state.activations == {}
+    assert [x for x in agcod.journal() if x.get("open") == 1] == []
+    # as a first refusal of the same body leaves it (failed), not unknown
+    states = [o["state"] for o in agcod.objects()]
+    assert states == ["failed"], states
+    c = agcod("journal", "check")
+    assert c.rc == 0, c
