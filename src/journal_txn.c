@@ -266,23 +266,25 @@ done:
  * An attempt of operation op whose column col is key may have acted: one
  * was marked so and not proved refused since (failed: an F2xx of its body,
  * or settled), or a pending record other than `self` was left by a
- * process that ended.  1, 0, or -1 on an error.
+ * process that ended.  By card, the attempts of request id `proved` do not
+ * count: an F2xx of the body they all sent proved none of them acted.
+ * 1, 0, or -1 on an error.
  */
 static int
 acted_before(struct journal *j, const char *op, int by_card, const char *key,
-    int64_t self)
+    int64_t self, const char *proved)
 {
 	struct jparams p = { .n = 0 };
 
 	jp_text(&p, op);
 	jp_text(&p, key);
 	jp_int(&p, self);
-	if (!by_card)
-		jp_text(&p, journal_kind(op));
+	jp_text(&p, by_card ? proved : journal_kind(op));
 	/* a pruned object that was not proved refused: its requests acted */
 	return (int)run_int(j, by_card ? "SELECT EXISTS (SELECT 1 FROM "
-	    "requests WHERE operation = $1 AND card_number = $2 AND ((acted = "
-	    "1 AND state <> 'failed') OR (state = 'pending' AND id <> $3)))" :
+	    "requests WHERE operation = $1 AND card_number = $2 AND (CAST($4 "
+	    "AS TEXT) IS NULL OR request_id <> $4) AND ((acted = 1 AND state "
+	    "<> 'failed') OR (state = 'pending' AND id <> $3)))" :
 	    "SELECT EXISTS (SELECT 1 FROM requests WHERE operation = $1 AND "
 	    "request_id = $2 AND ((acted = 1 AND state <> 'failed') OR "
 	    "(state = 'pending' AND id <> $3))) OR EXISTS "
@@ -456,7 +458,7 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
     enum journal_evidence ev)
 {
 	const struct kind *k;
-	const char *key, *next, *cur = NULL;
+	const char *key, *next, *cur = NULL, *proved = NULL;
 	struct jparams p = { .n = 0 };
 	json_t *obj = NULL;
 	int origin, rc = 0, acted = 0;
@@ -481,12 +483,15 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	 * A physical card is one object for all its activations: an F2xx
 	 * proves only that this request id did nothing, not another's.
 	 */
-	if (k->by_card && ev == EV_REFUSED_SAME)
+	if (k->by_card && ev == EV_REFUSED_SAME) {
+		proved = member(row, "request_id");
 		ev = EV_REFUSED;
+	}
 	/* a refusal, or a retry not sent, proves nothing once an attempt that
 	 * made it may have acted */
 	if (origin && (ev == EV_REFUSED || ev == EV_NOT_SENT) &&
-	    (acted = acted_before(j, k->origin, k->by_card, key, 0)) == -1)
+	    (acted = acted_before(j, k->origin, k->by_card, key, 0,
+	    proved)) == -1)
 		rc = -1;
 	else if ((next = journal_next_state(member(row, "operation"), cur, ev,
 	    acted)) != NULL && !same_str(next, cur))
@@ -795,7 +800,8 @@ finish_locked(struct journal *j, int64_t id, json_t *rec)
 	/* whether an attempt may have acted decides only a refusal or a
 	 * retry not sent (request_state) */
 	if ((ev == EV_REFUSED || ev == EV_NOT_SENT) && (acted = acted_before(j,
-	    member(row, "operation"), 0, member(row, "request_id"), id)) == -1)
+	    member(row, "operation"), 0, member(row, "request_id"), id, NULL)) ==
+	    -1)
 		goto done;
 	if (acted && (same = answered(j, row, f2)) != 0) {
 		if (same == -1)
