@@ -52,16 +52,24 @@ recover_window(struct cmd_ctx *c, json_t *e)
 }
 
 /* settling one request may settle another (a deactivation that succeeds
- * undoes its activation): ask the journal again before sending */
+ * undoes its activation): ask the journal again before sending.  1, 0, or
+ * -1 when it cannot tell (then nothing is sent: it may have been undone) */
 static int
 still_open(struct cmd_ctx *c, json_t *e)
 {
+	const char *rid = json_str_or(e, "request_id", "?");
 	json_t *now = journal_lookup(&c->journal, json_str_or(e, "operation",
-	    "?"), json_str_or(e, "request_id", "?"));
+	    "?"), rid);
 	int open;
 
+	if (now == NULL && c->journal.err[0]) {
+		msg_err("%s was not sent again: the journal cannot say whether "
+		    "it is still open (%s); run reconcile again", rid,
+		    c->journal.err);
+		return -1;
+	}
 	if (now == NULL)
-		return 1;
+		return 0;	/* pruned since: settled */
 	open = json_integer_value(json_object_get(now, "open")) == 1;
 	json_decref(now);
 	return open;
@@ -172,9 +180,12 @@ cmd_reconcile(struct cmd_ctx *c)
 			int first = o && (o->flags & OP_BY_CARD) &&
 			    !in_recovery(t.list, o, json_str(e, "request_id"));
 
-			if (op == NULL || first != (pass == 0) ||
-			    !still_open(c, e))
+			if (op == NULL || first != (pass == 0))
 				continue;
+			if ((r = still_open(c, e)) != 1) {
+				unknown |= r == -1;
+				continue;
+			}
 			r = ctx_resend(c, op, e, &settle);
 			if (r == EX_TEMPFAIL)
 				unknown = 1;
