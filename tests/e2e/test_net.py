@@ -346,6 +346,25 @@ def test_batch_first_handshake_does_not_crowd_the_window(agcod, emu, tmp_path):
     assert len([e for e in emu.requests("CreateGiftCard") if e["status"] == 200]) == 12
 
 
+def pipe(a, b):
+    """copy a to b until a ends or errs, then shut both down (one direction
+    of a test proxy; every read is bounded)"""
+    a.settimeout(30)
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for x in (a, b):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class SlowStart:
     """A TCP relay to the emulator that holds each new connection `delay`
     seconds before relaying: a TLS handshake that takes that long."""
@@ -371,21 +390,6 @@ class SlowStart:
     def relay(self, c):
         time.sleep(self.delay)
         up = socket.create_connection(("127.0.0.1", self.port_to), timeout=30)
-
-        def pipe(a, b):
-            try:
-                while True:
-                    d = a.recv(65536)
-                    if not d:
-                        break
-                    b.sendall(d)
-            except OSError:
-                pass
-            for x in (a, b):
-                try:
-                    x.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
         threading.Thread(target=pipe, args=(up, c), daemon=True).start()
         pipe(c, up)
@@ -503,26 +507,8 @@ class HandshakeResetProxy:
                 continue
             u = socket.create_connection(self.target, timeout=5)
             for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self.pipe, args=(a, b),
+                threading.Thread(target=pipe, args=(a, b),
                                  daemon=True).start()
-
-    @staticmethod
-    def pipe(a, b):
-        a.settimeout(10)
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self):
         self.stop = True
