@@ -2,6 +2,6 @@
 #ifndef AGCOD_VERSION_H
 #define AGCOD_VERSION_H
 
-#define AGCOD_VERSION	"0.4.0"
+#define AGCOD_VERSION	"0.4.1"
 
 #endif
