@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <bsd/stdlib.h>
@@ -16,6 +17,7 @@
 #include "ctx.h"
 #include "msg.h"
 #include "outcome.h"
+#include "reqid.h"
 #include "send.h"
 #include "timeutil.h"
 
@@ -132,6 +134,130 @@ in_recovery(json_t *list, const struct op *origin, const char *rid)
 	return 0;
 }
 
+/*
+ * Physical cards the journal left unknown with nothing open to ask again
+ * (requests on one card in flight together, which the service may have
+ * processed in either order): ActivationStatusCheck says what each is now,
+ * printed as activation-status would, and the journal takes it unless a
+ * request on the card began meanwhile.
+ */
+struct cards {
+	struct cmd_ctx	*c;
+	json_t		*list;
+};
+
+static int
+collect_card(json_t *o, void *arg)
+{
+	struct cards *t = arg;
+
+	if (strcmp(json_str_or(o, "endpoint", "?"), t->c->prof.endpoint) == 0 &&
+	    json_str(o, "card_number"))
+		json_array_append(t->list, o);
+	return 0;
+}
+
+/* one card: 0 settled, EX_TEMPFAIL still unknown, another exit status */
+static int
+ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
+{
+	const struct op *op = op_find("activation-status");
+	struct buf body = BUF_INIT(4096);
+	char rid[REQID_MAX + 1], why[512];
+	const char *st;
+	struct api_result r;
+	struct sender *s;
+	struct opreq req;
+	struct timespec ts;
+	json_t *e;
+	int rc, made = -1, got;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((rc = ctx_sender(c, &s)) != 0)
+		return rc;
+	if (op == NULL || reqid_generate(c->prof.partner_id,
+	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+	    rid) == -1) {
+		msg_err("cannot generate a request id");
+		return EX_SOFTWARE;
+	}
+	e = json_pack("{s:s, s:s, s:s}", "operation", op->name, "request_id",
+	    rid, "card_number", card);
+	if (e == NULL || op_rebuild(&c->prof, op, e, &req, &body, why,
+	    sizeof(why)) == -1) {
+		msg_err("cannot ask the status of card %s: %s", card,
+		    e ? why : "out of memory");
+		json_decref(e);
+		buf_free(&body);
+		return EX_SOFTWARE;
+	}
+	json_decref(e);
+	msg_note("card %s is unknown: asking ActivationStatusCheck", card);
+	rc = ctx_deliver(c, &req, &r, NULL, op_send(s, &req, &body, &r));
+	st = json_str(json_object_get(r.json, "cardInfo"), "cardStatus");
+	if (rc == 0 && st)
+		made = strcmp(st, "Activated") == 0 ? 1 :
+		    strcmp(st, "Deactivated") == 0 ? 0 : -1;
+	if (rc == 0 && made == -1) {
+		msg_err("card %s stays unknown: ActivationStatusCheck says "
+		    "'%s', which is neither Activated nor Deactivated", card,
+		    st ? st : "nothing");
+		rc = EX_TEMPFAIL;
+	} else if (rc == 0 && (got = journal_card_status(&c->journal,
+	    origin->name, card, made)) != 1) {
+		if (got == -1)
+			msg_err("card %s is %s, but the journal could not "
+			    "record it: %s", card, st, c->journal.err);
+		else
+			msg_err("card %s stays unknown: a request on it began "
+			    "while its status was asked; run reconcile again",
+			    card);
+		rc = EX_TEMPFAIL;
+	} else if (rc == 0)
+		msg_note("card %s is %s", card, made ? origin->object_state :
+		    op_undoing(origin)->object_state);
+	api_result_free(&r);
+	buf_free(&body);
+	opreq_free(&req);
+	return rc;
+}
+
+static int
+ask_cards(struct cmd_ctx *c, size_t *n)
+{
+	struct journal_query q;
+	struct cards t = { c, json_array() };
+	const struct op *origin = NULL;
+	json_t *o;
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < nops && origin == NULL; i++)
+		if ((ops[i].flags & OP_BY_CARD) && ops[i].object &&
+		    ops[i].refers_to == NULL)
+			origin = &ops[i];
+	memset(&q, 0, sizeof(q));
+	q.view = VIEW_OBJECTS;
+	q.state = "unknown";
+	q.operation = origin ? origin->name : "?";
+	q.partner = c->prof.partner_id;
+	q.environment = c->prof.production ? "production" : "sandbox";
+	if (origin == NULL || t.list == NULL ||
+	    journal_query(&c->journal, &q, collect_card, &t) < 0) {
+		msg_err("cannot read the journal '%s': %s", c->journal.path,
+		    c->journal.err);
+		json_decref(t.list);
+		return EX_IOERR;
+	}
+	*n = json_array_size(t.list);
+	json_array_foreach(t.list, i, o)
+		if ((r = ask_card(c, origin, json_str(o, "card_number"))) != 0
+		    && (rc == 0 || rc == EX_TEMPFAIL))
+			rc = r;
+	json_decref(t.list);
+	return rc;
+}
+
 int
 cmd_reconcile(struct cmd_ctx *c)
 {
@@ -143,7 +269,7 @@ cmd_reconcile(struct cmd_ctx *c)
 	struct journal *j;
 	json_t *e;
 	int rc = 0, r, unknown = 0, pass;
-	size_t i;
+	size_t i, cards = 0;
 
 	memset(&q, 0, sizeof(q));
 	q.view = VIEW_OPEN;
@@ -158,10 +284,12 @@ cmd_reconcile(struct cmd_ctx *c)
 		return EX_IOERR;
 	}
 	if (json_array_size(t.list) == 0 && !t.elsewhere && !t.in_flight) {
+		json_decref(t.list);
+		if (!q.request_id && ((rc = ask_cards(c, &cards)) || cards))
+			return rc;
 		msg_note(q.request_id ? "request id '%s' has no unknown outcome "
 		    "to settle" : "nothing to reconcile%s", q.request_id ?
 		    q.request_id : "");
-		json_decref(t.list);
 		return 0;
 	}
 	/*
@@ -193,6 +321,13 @@ cmd_reconcile(struct cmd_ctx *c)
 				rc = r;
 		}
 	json_decref(t.list);
+	/* the cards it left unknown, once nothing on them is open */
+	if (!q.request_id && (r = ask_cards(c, &cards)) != 0) {
+		if (r == EX_TEMPFAIL)
+			unknown = 1;
+		else if (rc == 0)
+			rc = r;
+	}
 	/* still open: another profile's, or one in flight */
 	if (t.elsewhere || t.in_flight)
 		unknown = 1;

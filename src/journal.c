@@ -234,6 +234,13 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 	return txn_settle(j, op, rid, state, gc_id, reason);
 }
 
+int
+journal_card_status(struct journal *j, const char *op, const char *card,
+    int made)
+{
+	return txn_card_status(j, op, card, made);
+}
+
 json_t *
 journal_lookup(struct journal *j, const char *op, const char *rid)
 {

@@ -60,6 +60,9 @@ struct journal {
 #define JOURNAL_HELD	(-2)	/* a live process is sending this id now */
 #define JOURNAL_REF_TAKEN (-3)	/* its external reference has a live card */
 #define JOURNAL_ID_ELSEWHERE (-4) /* its id is another environment's */
+/* a physical card's error_type while requests that were in flight together
+ * leave its state to ActivationStatusCheck (journal_card_status) */
+#define CARD_UNORDERED	"InFlightTogether"
 #define JOURNAL_OTHER_TERMS (-5) /* an attempt with other terms may have acted */
 #define JOURNAL_MAYBE_OPEN (-6) /* not recorded, but the id has an open record */
 #define JOURNAL_CONFLICT (-7)	/* journal copy: the target has it otherwise */
@@ -131,6 +134,14 @@ int	journal_undelivered(struct journal *, int64_t id);
 /* an unknown outcome settled by hand, after confirming with Amazon */
 int	journal_settle(struct journal *, const char *op, const char *rid,
 	    const char *state, const char *gc_id, const char *reason);
+/*
+ * A physical card left unknown (CARD_UNORDERED) with nothing open takes
+ * the state ActivationStatusCheck gave: made 1 its activation's (op: one
+ * that moves the card), 0 its deactivation's.  Only when nothing that
+ * may have acted began on the card since: 1 settled, 0 not, -1 error.
+ */
+int	journal_card_status(struct journal *, const char *op,
+	    const char *card, int made);
 
 /*
  * The latest record of an operation's request id, with the first time it

@@ -453,6 +453,78 @@ object_update(struct journal *j, json_t *row, int64_t rid,
 	    "WHERE kind = $10 AND key = $11", &p, row);
 }
 
+/*
+ * A physical card's requests in flight together (attack22): the service
+ * may have acted on them in either order, and the journal hears their
+ * answers in the order they come back.  A success moves the card only if
+ * no request of the other direction (an activation against a
+ * deactivation) that may have acted began while it was in flight, nor
+ * began before the card was last found so.  Otherwise the card is unknown
+ * (error_type CARD_UNORDERED, last_request the card's newest request at
+ * the time) until ActivationStatusCheck says what it is
+ * (journal_card_status, which reconcile calls).  The mark holds against
+ * every request begun before it was set: the later of two successes in
+ * flight together does not undo it; a request begun after moves the card
+ * as always.  1: the card stays unknown (*newest: mark it so, 0: it is
+ * already), 0: the success moves it, -1 on an error.
+ */
+static int
+in_flight_together(struct journal *j, json_t *row, const struct kind *k,
+    const char *key, json_t *obj, int64_t *newest)
+{
+	struct jparams p = { .n = 0 };
+	int64_t first, n;
+
+	*newest = 0;
+	jp_text(&p, key);
+	jp_text(&p, member(row, "operation"));
+	jp_text(&p, member(row, "request_id"));
+	/* a re-send answers for its request's first attempt */
+	if ((first = run_int(j, "SELECT coalesce(min(id), 0) FROM requests "
+	    "WHERE card_number = $1 AND operation = $2 AND request_id = $3",
+	    &p)) < 0)
+		return -1;
+	if (is(member(obj, "state"), "unknown") &&
+	    is(member(obj, "error_type"), CARD_UNORDERED) && first <=
+	    json_integer_value(json_object_get(obj, "last_request")))
+		return 1;
+	p.n = 0;
+	jp_text(&p, key);
+	jp_text(&p, k->origin);
+	jp_text(&p, k->refer);
+	jp_text(&p, member(row, "operation"));
+	jp_int(&p, first);
+	/* what began since: by id (SQLite would read every activation by
+	 * the operation's index; "|| ''" keeps it off it) */
+	if ((n = run_int(j, "SELECT CASE WHEN EXISTS (SELECT 1 FROM requests "
+	    "WHERE id > $5 AND card_number = $1 AND operation || '' IN ($2, "
+	    "$3) AND operation <> $4 AND state NOT IN ('failed', 'not sent')) "
+	    "THEN (SELECT max(id) FROM requests WHERE id > $5 AND card_number "
+	    "= $1 AND operation || '' IN ($2, $3)) ELSE 0 END", &p)) < 0)
+		return -1;
+	*newest = n;
+	return n > 0;
+}
+
+/* the card is unknown: its requests up to newest may have acted in
+ * either order */
+static int
+card_unordered(struct journal *j, json_t *row, const struct kind *k,
+    const char *key, int64_t newest)
+{
+	struct jparams p = { .n = 0 };
+
+	jp_text(&p, member(row, "updated") ? member(row, "updated") :
+	    member(row, "time"));
+	jp_int(&p, newest);
+	jp_text(&p, CARD_UNORDERED);
+	jp_text(&p, k->name);
+	jp_text(&p, key);
+	return object_do(j, "UPDATE objects SET state = 'unknown', updated = "
+	    "$1, last_request = $2, error_code = NULL, error_type = $3 WHERE "
+	    "kind = $4 AND key = $5", &p, row);
+}
+
 static int
 apply_object(struct journal *j, json_t *row, int64_t rid,
     enum journal_evidence ev)
@@ -461,6 +533,7 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	const char *key, *next, *cur = NULL, *proved = NULL;
 	struct jparams p = { .n = 0 };
 	json_t *obj = NULL;
+	int64_t newest = 0;
 	int origin, rc = 0, acted = 0;
 
 	if (object_key(row, &k, &origin, &key) == -1)
@@ -470,8 +543,8 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	/* an error is not "no object" (the store may have ended the
 	 * transaction) */
 	if (run(j, "cannot read the journal", "SELECT state, amount, "
-	    "currency, time FROM objects WHERE kind = $1 AND key = $2", &p,
-	    &obj) < 0)
+	    "currency, time, last_request, error_type FROM objects WHERE "
+	    "kind = $1 AND key = $2", &p, &obj) < 0)
 		return -1;
 	cur = member(obj, "state");
 	if (ev == EV_SEND) {
@@ -494,7 +567,13 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	    proved)) == -1)
 		rc = -1;
 	else if ((next = journal_next_state(member(row, "operation"), cur, ev,
-	    acted)) != NULL && !same_str(next, cur))
+	    acted)) == NULL || same_str(next, cur))
+		rc = 0;
+	else if (obj && k->by_card && ev == EV_SUCCESS &&
+	    (rc = in_flight_together(j, row, k, key, obj, &newest)) != 0)
+		rc = rc == -1 ? -1 : newest == 0 ? 0 :
+		    card_unordered(j, row, k, key, newest);
+	else
 		rc = obj == NULL ? object_insert(j, row, rid, k, key, next) :
 		    object_update(j, row, rid, k, key, origin, cur, next);
 	json_decref(obj);
@@ -1100,6 +1179,64 @@ txn_settle(struct journal *j, const char *op, const char *rid,
 	return -1;
 }
 
+/*
+ * A physical card left unknown with nothing open (requests in flight
+ * together), and what ActivationStatusCheck says it is now: its origin's
+ * state or its undo's.  Only if nothing that may have acted began on the
+ * card since it was found unknown, and nothing is open: an answer while
+ * a request was in flight says nothing.  1 settled, 0 not (the card
+ * moved, or is not unknown), -1 on an error.
+ */
+static int
+card_status_locked(struct journal *j, const struct kind *k, const char *card,
+    int made)
+{
+	struct jparams p = { .n = 0 };
+	char now[32];
+	long n;
+
+	journal_time(time(NULL), now);
+	jp_text(&p, made ? k->origin_state : k->refer_state);
+	jp_text(&p, now);
+	jp_text(&p, card);
+	jp_text(&p, made ? k->origin : k->refer);
+	jp_text(&p, k->name);
+	jp_text(&p, k->origin);
+	jp_text(&p, k->refer);
+	n = run(j, "journal", "UPDATE objects SET state = $1, updated = $2, "
+	    "error_code = NULL, error_type = NULL, last_request = (SELECT "
+	    "max(id) FROM requests WHERE card_number = $3 AND operation = $4 "
+	    "AND state = 'succeeded') WHERE kind = $5 AND key = $3 AND state "
+	    "= 'unknown' AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
+	    "r.card_number = $3 AND r.operation IN ($6, $7) AND (r.open = 1 "
+	    "OR (r.id > coalesce(objects.last_request, 0) AND r.state NOT IN "
+	    "('failed', 'not sent'))))", &p, NULL);
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+txn_card_status(struct journal *j, const char *op, const char *card,
+    int made)
+{
+	const struct kind *k = kind_of(op, NULL);
+	int rc, tries = 0;
+
+	if (!journal_is_open(j) || k == NULL || !k->by_card) {
+		snprintf(j->err, sizeof(j->err), "no physical card %.40s in "
+		    "the journal", card);
+		return -1;
+	}
+	do {
+		j->err[0] = '\0';
+		if ((rc = SQL(j)->begin(j)) == 0 &&
+		    (rc = card_status_locked(j, k, card, made)) >= 0 &&
+		    SQL(j)->commit(j) == 0)
+			return rc;
+		SQL(j)->rollback(j);
+	} while (again(j, ++tries, 0));
+	return -1;
+}
+
 /* ---- reading ---- */
 
 /* what journal prune kept of a card: its id, state and time */
@@ -1332,9 +1469,12 @@ static const struct {
 	  "NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = o.last_request "
 	  "AND r.state IN ('succeeded', 'cancelled'))",
 	  "money objects are in a state no successful request put them in" },
-	/* nothing stays unknown without a request reconcile will ask again */
+	/* nothing stays unknown without a request reconcile will ask again
+	 * (a physical card: reconcile asks ActivationStatusCheck) */
 	{ "SELECT count(*) FROM objects o WHERE o.state IN ('pending', "
-	  "'unknown') AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.open = 1 "
+	  "'unknown') AND NOT (o.kind = 'physical' AND o.state = "
+	  "'unknown') AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
+	  "r.open = 1 "
 	  "AND r.operation = o.operation AND (r.request_id = o.key OR "
 	  "r.card_number = o.key))",
 	  "money objects are unknown with no open request to settle them" },

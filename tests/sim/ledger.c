@@ -373,6 +373,19 @@ act(struct ledger *l, const char *op, json_t *req, int64_t now, int step,
 		    "Deactivated");
 		return;
 	}
+	if (strcmp(op, "ActivationStatusCheck") == 0) {
+		const char *n = str(req, "cardNumber");
+		struct activation *ac = n ? ledger_activation(l, n) : NULL;
+
+		rid = str(req, "statusCheckRequestId");
+		a->status = 200;
+		snprintf(a->body, sizeof(a->body), "{\"statusCheckRequestId\": "
+		    "\"%s\", \"cardInfo\": {\"cardNumber\": \"%s\", "
+		    "\"cardStatus\": \"%s\"}, \"status\": \"SUCCESS\"}",
+		    rid ? rid : "", n ? n : "", ac == NULL ? "NotActivated" :
+		    ac->active ? "Activated" : "Deactivated");
+		return;
+	}
 	refuse(a, "F200", "InvalidRequestInput", "operation not simulated");
 }
 
