@@ -1228,7 +1228,7 @@ txn_card_status(struct journal *j, const char *op, const char *card,
 	}
 	do {
 		j->err[0] = '\0';
-		if ((rc = SQL(j)->begin(j)) == 0 &&
+		if (SQL(j)->begin(j) == 0 &&
 		    (rc = card_status_locked(j, k, card, made)) >= 0 &&
 		    SQL(j)->commit(j) == 0)
 			return rc;
