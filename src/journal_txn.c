@@ -567,12 +567,17 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	    proved)) == -1)
 		rc = -1;
 	else if ((next = journal_next_state(member(row, "operation"), cur, ev,
-	    acted)) == NULL || same_str(next, cur))
+	    acted)) == NULL)
 		rc = 0;
+	/* also when the success leaves the card as the journal has it: an
+	 * activation answered while the card still reads activated may have
+	 * been done after a deactivation begun later (attack23) */
 	else if (obj && k->by_card && ev == EV_SUCCESS &&
 	    (rc = in_flight_together(j, row, k, key, obj, &newest)) != 0)
 		rc = rc == -1 ? -1 : newest == 0 ? 0 :
 		    card_unordered(j, row, k, key, newest);
+	else if (same_str(next, cur))
+		rc = 0;
 	else
 		rc = obj == NULL ? object_insert(j, row, rid, k, key, next) :
 		    object_update(j, row, rid, k, key, origin, cur, next);

@@ -1,0 +1,77 @@
+"""attack23: a hostile review of a87899c (a physical card's activation and
+deactivation in flight together leave it unknown; reconcile asks
+ActivationStatusCheck)."""
+import json
+import subprocess
+import threading
+
+import pytest
+
+from conftest import AGCOD
+from test_card_order import CARD, Held, card
+
+
+def hold_at_service(emu, op, rid):
+    """the emulator holds request `rid` of `op` on arrival, before it acts,
+    until release is set: (arrived, release)"""
+    arrived, release = threading.Event(), threading.Event()
+
+    def hook(entry):
+        if entry["op"] != op:
+            return
+        try:
+            body = json.loads(entry["body"])
+        except ValueError:
+            return
+        if rid in body.values():
+            arrived.set()
+            release.wait(30)
+    emu.on_request = hook
+    return arrived, release
+
+
+def background(agcod, *args):
+    return subprocess.Popen([AGCOD, *map(str, args)], env=dict(agcod.env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def test_earlier_activation_answered_first_on_an_activated_card(
+        agcod, emu, tmp_path):
+    """A1 begins first (its row is older) but reaches the service after a
+    deactivation D begun later: the service deactivates, then activates:
+    the card is Activated.  A1's answer is recorded first, while the journal
+    still has the card activated (no change, so no look at what is in
+    flight); then D's, which finds nothing of the other direction begun
+    after it, and calls the card deactivated: a live card recorded dead,
+    attack22's defect by the other door"""
+    assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                 "--request-id", "Acme1A0").rc == 0
+    arrived, release = hold_at_service(emu, "ActivateGiftCard", "Acme1A1")
+    a = background(agcod, "activate", "--card-number", CARD, "--amount", "5",
+                   "--request-id", "Acme1A1")
+    d = None
+    try:
+        assert arrived.wait(30), "A1 never reached the service"
+        d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
+                 "Acme1A0", "--card-number", CARD)
+        assert emu.state.activations[CARD]["status"] == "Deactivated", \
+            [(x["op"], x["status"], x["response"]) for x in emu.requests()]
+        release.set()
+        out, err = a.communicate(timeout=60)
+        assert a.returncode == 0, err
+        assert emu.state.activations[CARD]["status"] == "Activated"
+    finally:
+        release.set()
+        emu.on_request = None
+        if a.returncode is None:
+            a.kill()
+            a.communicate(timeout=60)
+        if d:
+            rc, out, err = d.resume()
+    assert rc == 0, err
+    o = card(agcod)
+    assert o["state"] != "deactivated", o
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert card(agcod)["state"] == "activated"
