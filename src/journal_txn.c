@@ -473,7 +473,7 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
     const char *key, json_t *obj, int64_t *newest)
 {
 	struct jparams p = { .n = 0 };
-	int64_t first, n;
+	int64_t first, n, mark = 0;
 
 	*newest = 0;
 	jp_text(&p, key);
@@ -487,7 +487,7 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
 	if (is(member(obj, "state"), "unknown") &&
 	    is(member(obj, "error_type"), CARD_UNORDERED) && first <=
 	    json_integer_value(json_object_get(obj, "last_request")))
-		return 1;
+		mark = json_integer_value(json_object_get(obj, "last_request"));
 	p.n = 0;
 	jp_text(&p, key);
 	jp_text(&p, k->origin);
@@ -502,6 +502,15 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
 	    "THEN (SELECT max(id) FROM requests WHERE id > $5 AND card_number "
 	    "= $1 AND operation || '' IN ($2, $3)) ELSE 0 END", &p)) < 0)
 		return -1;
+	/*
+	 * Held by the mark, it moves nothing; but it may have been done after
+	 * a request of the other direction begun since the mark, which then
+	 * must not move the card either: the mark reaches it (attack23)
+	 */
+	if (mark > 0) {
+		*newest = n > mark ? n : 0;
+		return 1;
+	}
 	*newest = n;
 	return n > 0;
 }

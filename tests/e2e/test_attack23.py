@@ -75,3 +75,51 @@ def test_earlier_activation_answered_first_on_an_activated_card(
     r = agcod("reconcile")
     assert r.rc == 0, r
     assert card(agcod)["state"] == "activated"
+
+
+def test_a_success_ignored_by_the_mark_still_counts_against_a_later_one(
+        agcod, emu, tmp_path):
+    """The card goes unknown while an activation A1 begun before the mark is
+    still on its way; a deactivation D3 begins after the mark.  The service
+    does D3, then A1: the card is Activated.  A1's answer, recorded first,
+    is ignored (it began before the mark); D3's, recorded next, began after
+    the mark and finds no activation begun after it, so the journal called
+    the card deactivated: a live card recorded dead"""
+    assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                 "--request-id", "Acme1A0").rc == 0
+    arrived, release = hold_at_service(emu, "ActivateGiftCard", "Acme1A1")
+    a = d3 = None
+    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
+             "Acme1A0", "--card-number", CARD)
+    try:
+        a = background(agcod, "activate", "--card-number", CARD, "--amount",
+                       "5", "--request-id", "Acme1A1")
+        assert arrived.wait(30), "A1 never reached the service"
+        rc, out, err = d.resume()
+        assert rc == 0, err
+        o = card(agcod)
+        assert (o["state"], o.get("error_type")) == \
+            ("unknown", "InFlightTogether")
+        d3 = Held(agcod, tmp_path / "d3.trace", "deactivate", "--request-id",
+                  "Acme1A1", "--card-number", CARD)
+        release.set()
+        out, err = a.communicate(timeout=60)
+        assert a.returncode == 0, err
+        assert emu.state.activations[CARD]["status"] == "Activated"
+        assert card(agcod)["state"] == "unknown"
+    finally:
+        release.set()
+        emu.on_request = None
+        if d.proc.returncode is None:
+            d.resume()
+        if a and a.returncode is None:
+            a.kill()
+            a.communicate(timeout=60)
+        if d3:
+            rc, out, err = d3.resume()
+    assert rc == 0, err
+    o = card(agcod)
+    assert o["state"] != "deactivated", o
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert card(agcod)["state"] == "activated"
