@@ -1197,13 +1197,15 @@ txn_settle(struct journal *j, const char *op, const char *rid,
  * A physical card left unknown with nothing open (requests in flight
  * together), and what ActivationStatusCheck says it is now: its origin's
  * state or its undo's.  Only if nothing that may have acted began on the
- * card since it was found unknown, and nothing is open: an answer while
- * a request was in flight says nothing.  1 settled, 0 not (the card
- * moved, or is not unknown), -1 on an error.
+ * card since record `since` (the newest before the status was asked),
+ * and nothing is open: an answer while a request was in flight says
+ * nothing.  Not since the mark: a re-send of a request begun before it,
+ * done before the status was asked, is in the answer (attack23).  1
+ * settled, 0 not (the card moved, or is not unknown), -1 on an error.
  */
 static int
 card_status_locked(struct journal *j, const struct kind *k, const char *card,
-    int made)
+    int made, int64_t since)
 {
 	struct jparams p = { .n = 0 };
 	char now[32];
@@ -1217,20 +1219,30 @@ card_status_locked(struct journal *j, const struct kind *k, const char *card,
 	jp_text(&p, k->name);
 	jp_text(&p, k->origin);
 	jp_text(&p, k->refer);
+	jp_int(&p, since);
 	n = run(j, "journal", "UPDATE objects SET state = $1, updated = $2, "
 	    "error_code = NULL, error_type = NULL, last_request = (SELECT "
 	    "max(id) FROM requests WHERE card_number = $3 AND operation = $4 "
 	    "AND state = 'succeeded') WHERE kind = $5 AND key = $3 AND state "
 	    "= 'unknown' AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
 	    "r.card_number = $3 AND r.operation IN ($6, $7) AND (r.open = 1 "
-	    "OR (r.id > coalesce(objects.last_request, 0) AND r.state NOT IN "
+	    "OR (r.id > $8 AND r.id > coalesce(objects.last_request, 0) AND "
+	    "r.state NOT IN "
 	    "('failed', 'not sent'))))", &p, NULL);
 	return n < 0 ? -1 : n > 0;
 }
 
+int64_t
+txn_newest_request(struct journal *j)
+{
+	struct jparams p = { .n = 0 };
+
+	return run_int(j, "SELECT coalesce(max(id), 0) FROM requests", &p);
+}
+
 int
 txn_card_status(struct journal *j, const char *op, const char *card,
-    int made)
+    int made, int64_t since)
 {
 	const struct kind *k = kind_of(op, NULL);
 	int rc, tries = 0;
@@ -1243,7 +1255,7 @@ txn_card_status(struct journal *j, const char *op, const char *card,
 	do {
 		j->err[0] = '\0';
 		if ((rc = SQL(j)->begin(j)) == 0 &&
-		    (rc = card_status_locked(j, k, card, made)) >= 0 &&
+		    (rc = card_status_locked(j, k, card, made, since)) >= 0 &&
 		    SQL(j)->commit(j) == 0)
 			return rc;
 		SQL(j)->rollback(j);

@@ -123,3 +123,33 @@ def test_a_success_ignored_by_the_mark_still_counts_against_a_later_one(
     r = agcod("reconcile")
     assert r.rc == 0, r
     assert card(agcod)["state"] == "activated"
+
+
+def test_a_re_sent_request_begun_before_the_mark_does_not_block_reconcile(
+        agcod, emu, tmp_path):
+    """A1's answer is lost (the service activated): its record stays open.
+    D's answer, recorded after A1 began, marks the card unknown.  reconcile
+    re-sends A1 (a new record, after the mark; its success is held by the
+    mark) and asks ActivationStatusCheck: Activated.  The journal took the
+    re-send for a request begun while the status was asked, and no
+    reconcile could ever settle the card: exit 75 for ever"""
+    assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                 "--request-id", "Acme1A0").rc == 0
+    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
+             "Acme1A0", "--card-number", CARD)
+    try:
+        emu.fault("drop", count=1, op="ActivateGiftCard")
+        a = agcod("--retry-for", "0", "activate", "--card-number", CARD,
+                  "--amount", "5", "--request-id", "Acme1A1")
+        assert a.rc == 75, a
+        assert emu.state.activations[CARD]["status"] == "Activated"
+    finally:
+        rc, out, err = d.resume()
+    assert rc == 0, err
+    o = card(agcod)
+    assert (o["state"], o.get("error_type")) == ("unknown", "InFlightTogether")
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert agcod.journal()[-1]["state"] == "succeeded"
+    assert card(agcod)["state"] == "activated"
+    assert agcod("journal", "check").rc == 0
