@@ -144,15 +144,30 @@ in_recovery(json_t *list, const struct op *origin, const char *rid)
 struct cards {
 	struct cmd_ctx	*c;
 	json_t		*list;
+	json_t		*open;	/* card numbers with a request still open */
 };
 
+static int
+open_card(json_t *r, void *arg)
+{
+	struct cards *t = arg;
+
+	if (json_str(r, "card_number"))
+		json_object_set(t->open, json_str(r, "card_number"),
+		    json_true());
+	return 0;
+}
+
+/* a card with a request still open is not asked: the answer could not be
+ * taken, and that request's own outcome is what reconcile waits for */
 static int
 collect_card(json_t *o, void *arg)
 {
 	struct cards *t = arg;
 
 	if (strcmp(json_str_or(o, "endpoint", "?"), t->c->prof.endpoint) == 0 &&
-	    json_str(o, "card_number"))
+	    json_str(o, "card_number") &&
+	    !json_object_get(t->open, json_str(o, "card_number")))
 		json_array_append(t->list, o);
 	return 0;
 }
@@ -234,8 +249,8 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 static int
 ask_cards(struct cmd_ctx *c, size_t *n)
 {
-	struct journal_query q;
-	struct cards t = { c, json_array() };
+	struct journal_query q, open;
+	struct cards t = { c, json_array(), json_object() };
 	const struct op *origin = NULL;
 	json_t *o;
 	size_t i;
@@ -251,11 +266,15 @@ ask_cards(struct cmd_ctx *c, size_t *n)
 	q.operation = origin ? origin->name : "?";
 	q.partner = c->prof.partner_id;
 	q.environment = c->prof.production ? "production" : "sandbox";
-	if (origin == NULL || t.list == NULL ||
+	memset(&open, 0, sizeof(open));
+	open.view = VIEW_OPEN;
+	if (origin == NULL || t.list == NULL || t.open == NULL ||
+	    journal_query(&c->journal, &open, open_card, &t) < 0 ||
 	    journal_query(&c->journal, &q, collect_card, &t) < 0) {
 		msg_err("cannot read the journal '%s': %s", c->journal.path,
 		    c->journal.err);
 		json_decref(t.list);
+		json_decref(t.open);
 		return EX_IOERR;
 	}
 	*n = json_array_size(t.list);
@@ -264,6 +283,7 @@ ask_cards(struct cmd_ctx *c, size_t *n)
 		    && (rc == 0 || rc == EX_TEMPFAIL))
 			rc = r;
 	json_decref(t.list);
+	json_decref(t.open);
 	return rc;
 }
 

@@ -153,3 +153,60 @@ def test_a_re_sent_request_begun_before_the_mark_does_not_block_reconcile(
     assert agcod.journal()[-1]["state"] == "succeeded"
     assert card(agcod)["state"] == "activated"
     assert agcod("journal", "check").rc == 0
+
+
+def unordered_card(agcod, emu, tmp_path):
+    """the attack22 reproduction: the card unknown (InFlightTogether), the
+    service has it Activated"""
+    assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                 "--request-id", "Acme1A0").rc == 0
+    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
+             "Acme1A0", "--card-number", CARD)
+    try:
+        assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                     "--request-id", "Acme1A1").rc == 0
+    finally:
+        assert d.resume()[0] == 0
+    assert card(agcod)["error_type"] == "InFlightTogether"
+
+
+@pytest.mark.parametrize("fault", ["garbage", "acted_html500", "drop",
+                                   "gw_unknown_operation"])
+def test_a_status_check_that_says_nothing_leaves_the_card_unknown(
+        agcod, emu, tmp_path, fault):
+    """guard: an ActivationStatusCheck answered with garbage, a 500, no
+    answer or a refusal settles nothing: the card stays unknown, reconcile
+    exits with a failure status and no claim that the card is anything,
+    and the next reconcile, answered, settles it"""
+    unordered_card(agcod, emu, tmp_path)
+    emu.fault(fault, count=100, op="ActivationStatusCheck")
+    r = agcod("--retry-for", "0", "reconcile")
+    assert r.rc != 0 and r.rc < 128, r
+    assert "is activated" not in r.err and "is deactivated" not in r.err, r
+    assert card(agcod)["state"] == "unknown"
+    emu.faults.clear()
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert card(agcod)["state"] == "activated"
+
+
+def test_reconcile_does_not_ask_about_a_card_whose_request_is_open(agcod, emu):
+    """an activation with no answer, re-sent by reconcile and again not
+    answered, leaves its card unknown with its request open: reconcile
+    asked ActivationStatusCheck anyway (a request spent for an answer it
+    cannot take) and said 'a request on it began while its status was
+    asked', which nothing did"""
+    emu.fault("drop", count=100, op="ActivateGiftCard")
+    r = agcod("--retry-for", "0", "activate", "--card-number", CARD,
+              "--amount", "5", "--request-id", "Acme1A0")
+    assert r.rc == 75, r
+    assert card(agcod)["state"] == "unknown"
+    r = agcod("--retry-for", "0", "reconcile")
+    assert r.rc == 75, r
+    assert "began while its status was asked" not in r.err, r
+    assert emu.requests("ActivationStatusCheck") == []
+    emu.faults.clear()
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert card(agcod)["state"] == "activated"
+    assert emu.requests("ActivationStatusCheck") == []
