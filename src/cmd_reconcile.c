@@ -144,15 +144,30 @@ in_recovery(json_t *list, const struct op *origin, const char *rid)
 struct cards {
 	struct cmd_ctx	*c;
 	json_t		*list;
+	json_t		*open;	/* card numbers with a request still open */
 };
 
+static int
+open_card(json_t *r, void *arg)
+{
+	struct cards *t = arg;
+
+	if (json_str(r, "card_number"))
+		json_object_set(t->open, json_str(r, "card_number"),
+		    json_true());
+	return 0;
+}
+
+/* a card with a request still open is not asked: the answer could not be
+ * taken, and that request's own outcome is what reconcile waits for */
 static int
 collect_card(json_t *o, void *arg)
 {
 	struct cards *t = arg;
 
 	if (strcmp(json_str_or(o, "endpoint", "?"), t->c->prof.endpoint) == 0 &&
-	    json_str(o, "card_number"))
+	    json_str(o, "card_number") &&
+	    !json_object_get(t->open, json_str(o, "card_number")))
 		json_array_append(t->list, o);
 	return 0;
 }
@@ -170,6 +185,7 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 	struct opreq req;
 	struct timespec ts;
 	json_t *e;
+	int64_t since;
 	int rc, made = -1, got;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -192,6 +208,14 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 		return EX_SOFTWARE;
 	}
 	json_decref(e);
+	/* what began on the card after this may not be in the answer */
+	if ((since = journal_newest_request(&c->journal)) < 0) {
+		msg_err("cannot read the journal '%s': %s", c->journal.path,
+		    c->journal.err);
+		buf_free(&body);
+		opreq_free(&req);
+		return EX_IOERR;
+	}
 	msg_note("card %s is unknown: asking ActivationStatusCheck", card);
 	rc = ctx_deliver(c, &req, &r, NULL, op_send(s, &req, &body, &r));
 	st = json_str(json_object_get(r.json, "cardInfo"), "cardStatus");
@@ -204,7 +228,7 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 		    st ? st : "nothing");
 		rc = EX_TEMPFAIL;
 	} else if (rc == 0 && (got = journal_card_status(&c->journal,
-	    origin->name, card, made)) != 1) {
+	    origin->name, card, made, since)) != 1) {
 		if (got == -1)
 			msg_err("card %s is %s, but the journal could not "
 			    "record it: %s", card, st, c->journal.err);
@@ -225,8 +249,8 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 static int
 ask_cards(struct cmd_ctx *c, size_t *n)
 {
-	struct journal_query q;
-	struct cards t = { c, json_array() };
+	struct journal_query q, open;
+	struct cards t = { c, json_array(), json_object() };
 	const struct op *origin = NULL;
 	json_t *o;
 	size_t i;
@@ -242,11 +266,15 @@ ask_cards(struct cmd_ctx *c, size_t *n)
 	q.operation = origin ? origin->name : "?";
 	q.partner = c->prof.partner_id;
 	q.environment = c->prof.production ? "production" : "sandbox";
-	if (origin == NULL || t.list == NULL ||
+	memset(&open, 0, sizeof(open));
+	open.view = VIEW_OPEN;
+	if (origin == NULL || t.list == NULL || t.open == NULL ||
+	    journal_query(&c->journal, &open, open_card, &t) < 0 ||
 	    journal_query(&c->journal, &q, collect_card, &t) < 0) {
 		msg_err("cannot read the journal '%s': %s", c->journal.path,
 		    c->journal.err);
 		json_decref(t.list);
+		json_decref(t.open);
 		return EX_IOERR;
 	}
 	*n = json_array_size(t.list);
@@ -255,6 +283,7 @@ ask_cards(struct cmd_ctx *c, size_t *n)
 		    && (rc == 0 || rc == EX_TEMPFAIL))
 			rc = r;
 	json_decref(t.list);
+	json_decref(t.open);
 	return rc;
 }
 

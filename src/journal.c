@@ -236,9 +236,15 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 
 int
 journal_card_status(struct journal *j, const char *op, const char *card,
-    int made)
+    int made, int64_t since)
 {
-	return txn_card_status(j, op, card, made);
+	return txn_card_status(j, op, card, made, since);
+}
+
+int64_t
+journal_newest_request(struct journal *j)
+{
+	return txn_newest_request(j);
 }
 
 json_t *

@@ -138,10 +138,14 @@ int	journal_settle(struct journal *, const char *op, const char *rid,
  * A physical card left unknown (CARD_UNORDERED) with nothing open takes
  * the state ActivationStatusCheck gave: made 1 its activation's (op: one
  * that moves the card), 0 its deactivation's.  Only when nothing that
- * may have acted began on the card since: 1 settled, 0 not, -1 error.
+ * may have acted began on the card since record `since` (the newest
+ * before the status was asked, journal_newest_request): 1 settled, 0
+ * not, -1 error.
  */
 int	journal_card_status(struct journal *, const char *op,
-	    const char *card, int made);
+	    const char *card, int made, int64_t since);
+/* the newest request record's id (0: none), -1 on an error */
+int64_t	journal_newest_request(struct journal *);
 
 /*
  * The latest record of an operation's request id, with the first time it

@@ -473,7 +473,7 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
     const char *key, json_t *obj, int64_t *newest)
 {
 	struct jparams p = { .n = 0 };
-	int64_t first, n;
+	int64_t first, n, mark = 0;
 
 	*newest = 0;
 	jp_text(&p, key);
@@ -487,7 +487,7 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
 	if (is(member(obj, "state"), "unknown") &&
 	    is(member(obj, "error_type"), CARD_UNORDERED) && first <=
 	    json_integer_value(json_object_get(obj, "last_request")))
-		return 1;
+		mark = json_integer_value(json_object_get(obj, "last_request"));
 	p.n = 0;
 	jp_text(&p, key);
 	jp_text(&p, k->origin);
@@ -502,6 +502,15 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
 	    "THEN (SELECT max(id) FROM requests WHERE id > $5 AND card_number "
 	    "= $1 AND operation || '' IN ($2, $3)) ELSE 0 END", &p)) < 0)
 		return -1;
+	/*
+	 * Held by the mark, it moves nothing; but it may have been done after
+	 * a request of the other direction begun since the mark, which then
+	 * must not move the card either: the mark reaches it (attack23)
+	 */
+	if (mark > 0) {
+		*newest = n > mark ? n : 0;
+		return 1;
+	}
 	*newest = n;
 	return n > 0;
 }
@@ -567,12 +576,17 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	    proved)) == -1)
 		rc = -1;
 	else if ((next = journal_next_state(member(row, "operation"), cur, ev,
-	    acted)) == NULL || same_str(next, cur))
+	    acted)) == NULL)
 		rc = 0;
+	/* also when the success leaves the card as the journal has it: an
+	 * activation answered while the card still reads activated may have
+	 * been done after a deactivation begun later (attack23) */
 	else if (obj && k->by_card && ev == EV_SUCCESS &&
 	    (rc = in_flight_together(j, row, k, key, obj, &newest)) != 0)
 		rc = rc == -1 ? -1 : newest == 0 ? 0 :
 		    card_unordered(j, row, k, key, newest);
+	else if (same_str(next, cur))
+		rc = 0;
 	else
 		rc = obj == NULL ? object_insert(j, row, rid, k, key, next) :
 		    object_update(j, row, rid, k, key, origin, cur, next);
@@ -1183,13 +1197,15 @@ txn_settle(struct journal *j, const char *op, const char *rid,
  * A physical card left unknown with nothing open (requests in flight
  * together), and what ActivationStatusCheck says it is now: its origin's
  * state or its undo's.  Only if nothing that may have acted began on the
- * card since it was found unknown, and nothing is open: an answer while
- * a request was in flight says nothing.  1 settled, 0 not (the card
- * moved, or is not unknown), -1 on an error.
+ * card since record `since` (the newest before the status was asked),
+ * and nothing is open: an answer while a request was in flight says
+ * nothing.  Not since the mark: a re-send of a request begun before it,
+ * done before the status was asked, is in the answer (attack23).  1
+ * settled, 0 not (the card moved, or is not unknown), -1 on an error.
  */
 static int
 card_status_locked(struct journal *j, const struct kind *k, const char *card,
-    int made)
+    int made, int64_t since)
 {
 	struct jparams p = { .n = 0 };
 	char now[32];
@@ -1203,20 +1219,30 @@ card_status_locked(struct journal *j, const struct kind *k, const char *card,
 	jp_text(&p, k->name);
 	jp_text(&p, k->origin);
 	jp_text(&p, k->refer);
+	jp_int(&p, since);
 	n = run(j, "journal", "UPDATE objects SET state = $1, updated = $2, "
 	    "error_code = NULL, error_type = NULL, last_request = (SELECT "
 	    "max(id) FROM requests WHERE card_number = $3 AND operation = $4 "
 	    "AND state = 'succeeded') WHERE kind = $5 AND key = $3 AND state "
 	    "= 'unknown' AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
 	    "r.card_number = $3 AND r.operation IN ($6, $7) AND (r.open = 1 "
-	    "OR (r.id > coalesce(objects.last_request, 0) AND r.state NOT IN "
+	    "OR (r.id > $8 AND r.id > coalesce(objects.last_request, 0) AND "
+	    "r.state NOT IN "
 	    "('failed', 'not sent'))))", &p, NULL);
 	return n < 0 ? -1 : n > 0;
 }
 
+int64_t
+txn_newest_request(struct journal *j)
+{
+	struct jparams p = { .n = 0 };
+
+	return run_int(j, "SELECT coalesce(max(id), 0) FROM requests", &p);
+}
+
 int
 txn_card_status(struct journal *j, const char *op, const char *card,
-    int made)
+    int made, int64_t since)
 {
 	const struct kind *k = kind_of(op, NULL);
 	int rc, tries = 0;
@@ -1229,7 +1255,7 @@ txn_card_status(struct journal *j, const char *op, const char *card,
 	do {
 		j->err[0] = '\0';
 		if (SQL(j)->begin(j) == 0 &&
-		    (rc = card_status_locked(j, k, card, made)) >= 0 &&
+		    (rc = card_status_locked(j, k, card, made, since)) >= 0 &&
 		    SQL(j)->commit(j) == 0)
 			return rc;
 		SQL(j)->rollback(j);

@@ -18,22 +18,20 @@ from conftest import AGCOD
 CARD = "1234567890123456777"
 
 
-def stopped_agcod(marker, tries=400):
-    """the pid of the agcod process whose argv holds marker, once stopped"""
+def stopped_agcod(log, tries=400):
+    """the pid strace's log says it stopped (at the injected SIGSTOP).  Not
+    a process in state 't': under strace a tracee is in that state at
+    every syscall it stops at, and a busy machine showed one there before
+    it had sent anything (attack23)"""
     for _ in range(tries):
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-                with open(f"/proc/{d}/stat") as f:
-                    state = f.read().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker.encode() in argv and not argv[0].endswith(b"strace") \
-                    and state in ("T", "t"):
-                return int(d)
+        try:
+            with open(log) as f:
+                for line in f:
+                    if line.split()[1:] == ["---", "stopped", "by",
+                                             "SIGSTOP", "---"]:
+                        return int(line.split()[0])
+        except OSError:
+            pass
         time.sleep(0.05)
     return None
 
@@ -44,12 +42,12 @@ class Held:
 
     def __init__(self, agcod, trace, *args):
         self.proc = subprocess.Popen(
-            ["strace", "-f", "-qq", "-o", "/dev/null", "-P", str(trace),
+            ["strace", "-f", "-qq", "-o", f"{trace}.strace", "-P", str(trace),
              "-e", "trace=write", "-e", "inject=write:signal=STOP:when=1",
              AGCOD, "--trace", str(trace), *args],
             env=dict(agcod.env), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True)
-        self.pid = stopped_agcod(str(trace))
+        self.pid = stopped_agcod(f"{trace}.strace")
         if self.pid is None:
             self.proc.kill()
             self.proc.communicate(timeout=60)
