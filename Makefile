@@ -211,7 +211,8 @@ PG_E2E	= tests/e2e/test_journal.py tests/e2e/test_outcomes.py \
 	tests/e2e/test_activation_recovery.py tests/e2e/test_attack.py \
 	tests/e2e/test_attack19.py tests/e2e/test_service.py \
 	tests/e2e/test_hygiene.py tests/e2e/test_pins.py \
-	tests/e2e/test_attack22.py tests/e2e/test_card_order.py
+	tests/e2e/test_attack22.py tests/e2e/test_card_order.py \
+	tests/e2e/test_attack23.py
 test-pg: $(PROG)
 	@test -n "$$AGCOD_TEST_PG" || { echo "test-pg: AGCOD_TEST_PG is unset:" \
 	  "run it as tests/pg/pg-run make test-pg, or make check-pg" >&2; \

@@ -233,9 +233,9 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 			msg_err("card %s is %s, but the journal could not "
 			    "record it: %s", card, st, c->journal.err);
 		else
-			msg_err("card %s stays unknown: a request on it began "
-			    "while its status was asked; run reconcile again",
-			    card);
+			msg_err("card %s: its status was not recorded: a "
+			    "request on it began while it was asked, or another "
+			    "process settled it; run reconcile again", card);
 		rc = EX_TEMPFAIL;
 	} else if (rc == 0)
 		msg_note("card %s is %s", card, made ? origin->object_state :

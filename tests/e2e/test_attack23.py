@@ -203,7 +203,7 @@ def test_reconcile_does_not_ask_about_a_card_whose_request_is_open(agcod, emu):
     assert card(agcod)["state"] == "unknown"
     r = agcod("--retry-for", "0", "reconcile")
     assert r.rc == 75, r
-    assert "began while its status was asked" not in r.err, r
+    assert "began while it was asked" not in r.err, r
     assert emu.requests("ActivationStatusCheck") == []
     emu.faults.clear()
     r = agcod("reconcile")
