@@ -170,6 +170,7 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 	struct opreq req;
 	struct timespec ts;
 	json_t *e;
+	int64_t asked;
 	int rc, made = -1, got;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -192,6 +193,19 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 		return EX_SOFTWARE;
 	}
 	json_decref(e);
+	/* the answer counts only if no request on the card is open now, and
+	 * none that may have acted is newer when it comes */
+	if ((asked = journal_card_asked(&c->journal, origin->name, card)) <= 0) {
+		if (asked == -1)
+			msg_err("cannot read the journal '%s': %s",
+			    c->journal.path, c->journal.err);
+		else
+			msg_err("card %s stays unknown: a request on it is in "
+			    "flight; run reconcile again", card);
+		buf_free(&body);
+		opreq_free(&req);
+		return asked == -1 ? EX_IOERR : EX_TEMPFAIL;
+	}
 	msg_note("card %s is unknown: asking ActivationStatusCheck", card);
 	rc = ctx_deliver(c, &req, &r, NULL, op_send(s, &req, &body, &r));
 	st = json_str(json_object_get(r.json, "cardInfo"), "cardStatus");
@@ -204,7 +218,7 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 		    st ? st : "nothing");
 		rc = EX_TEMPFAIL;
 	} else if (rc == 0 && (got = journal_card_status(&c->journal,
-	    origin->name, card, made)) != 1) {
+	    origin->name, card, made, asked)) != 1) {
 		if (got == -1)
 			msg_err("card %s is %s, but the journal could not "
 			    "record it: %s", card, st, c->journal.err);

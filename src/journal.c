@@ -236,9 +236,15 @@ journal_settle(struct journal *j, const char *op, const char *rid,
 
 int
 journal_card_status(struct journal *j, const char *op, const char *card,
-    int made)
+    int made, int64_t asked)
 {
-	return txn_card_status(j, op, card, made);
+	return txn_card_status(j, op, card, made, asked);
+}
+
+int64_t
+journal_card_asked(struct journal *j, const char *op, const char *card)
+{
+	return txn_card_asked(j, op, card);
 }
 
 json_t *

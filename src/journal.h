@@ -137,11 +137,15 @@ int	journal_settle(struct journal *, const char *op, const char *rid,
 /*
  * A physical card left unknown (CARD_UNORDERED) with nothing open takes
  * the state ActivationStatusCheck gave: made 1 its activation's (op: one
- * that moves the card), 0 its deactivation's.  Only when nothing that
- * may have acted began on the card since: 1 settled, 0 not, -1 error.
+ * that moves the card), 0 its deactivation's.  Only when no request on
+ * the card is open, and none that may have acted has a row newer than
+ * asked (journal_card_asked, read before the question was sent): 1
+ * settled, 0 not, -1 error.
  */
 int	journal_card_status(struct journal *, const char *op,
-	    const char *card, int made);
+	    const char *card, int made, int64_t asked);
+/* the newest request row on the card, 0 if one is open (do not ask), -1 */
+int64_t	journal_card_asked(struct journal *, const char *op, const char *card);
 
 /*
  * The latest record of an operation's request id, with the first time it

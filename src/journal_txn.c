@@ -1182,14 +1182,18 @@ txn_settle(struct journal *j, const char *op, const char *rid,
 /*
  * A physical card left unknown with nothing open (requests in flight
  * together), and what ActivationStatusCheck says it is now: its origin's
- * state or its undo's.  Only if nothing that may have acted began on the
- * card since it was found unknown, and nothing is open: an answer while
- * a request was in flight says nothing.  1 settled, 0 not (the card
+ * state or its undo's.  Only if nothing is open on the card and no
+ * request row that may have acted is newer than asked (the newest when
+ * the question was sent, txn_card_asked): an answer while a request was
+ * in flight says nothing.  An attempt of a request begun before the card
+ * went unknown counts only as any other: the mark keeps its answer from
+ * moving the card, not the question from settling it (a re-send before
+ * the question kept it unknown for good).  1 settled, 0 not (the card
  * moved, or is not unknown), -1 on an error.
  */
 static int
 card_status_locked(struct journal *j, const struct kind *k, const char *card,
-    int made)
+    int made, int64_t asked)
 {
 	struct jparams p = { .n = 0 };
 	char now[32];
@@ -1203,20 +1207,48 @@ card_status_locked(struct journal *j, const struct kind *k, const char *card,
 	jp_text(&p, k->name);
 	jp_text(&p, k->origin);
 	jp_text(&p, k->refer);
+	jp_int(&p, asked);
 	n = run(j, "journal", "UPDATE objects SET state = $1, updated = $2, "
 	    "error_code = NULL, error_type = NULL, last_request = (SELECT "
 	    "max(id) FROM requests WHERE card_number = $3 AND operation = $4 "
 	    "AND state = 'succeeded') WHERE kind = $5 AND key = $3 AND state "
 	    "= 'unknown' AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
 	    "r.card_number = $3 AND r.operation IN ($6, $7) AND (r.open = 1 "
-	    "OR (r.id > coalesce(objects.last_request, 0) AND r.state NOT IN "
-	    "('failed', 'not sent'))))", &p, NULL);
+	    "OR (r.id > $8 AND r.state NOT IN ('failed', 'not sent'))))", &p,
+	    NULL);
 	return n < 0 ? -1 : n > 0;
+}
+
+/*
+ * Before ActivationStatusCheck is asked about an unknown physical card:
+ * the newest request row on it (every attempt), which an answer must not
+ * be older than; 0 if a request on it is open (its answer would say
+ * nothing: not asked), -1 on an error.  A card left unknown has a request
+ * row: prune keeps the one its object points to.
+ */
+int64_t
+txn_card_asked(struct journal *j, const char *op, const char *card)
+{
+	const struct kind *k = kind_of(op, NULL);
+	struct jparams p = { .n = 0 };
+
+	if (!journal_is_open(j) || k == NULL || !k->by_card) {
+		snprintf(j->err, sizeof(j->err), "no physical card %.40s in "
+		    "the journal", card);
+		return -1;
+	}
+	jp_text(&p, card);
+	jp_text(&p, k->origin);
+	jp_text(&p, k->refer);
+	return run_int(j, "SELECT CASE WHEN EXISTS (SELECT 1 FROM requests "
+	    "WHERE card_number = $1 AND operation IN ($2, $3) AND open = 1) "
+	    "THEN 0 ELSE coalesce((SELECT max(id) FROM requests WHERE "
+	    "card_number = $1 AND operation IN ($2, $3)), 0) END", &p);
 }
 
 int
 txn_card_status(struct journal *j, const char *op, const char *card,
-    int made)
+    int made, int64_t asked)
 {
 	const struct kind *k = kind_of(op, NULL);
 	int rc, tries = 0;
@@ -1229,7 +1261,7 @@ txn_card_status(struct journal *j, const char *op, const char *card,
 	do {
 		j->err[0] = '\0';
 		if ((rc = SQL(j)->begin(j)) == 0 &&
-		    (rc = card_status_locked(j, k, card, made)) >= 0 &&
+		    (rc = card_status_locked(j, k, card, made, asked)) >= 0 &&
 		    SQL(j)->commit(j) == 0)
 			return rc;
 		SQL(j)->rollback(j);

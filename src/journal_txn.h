@@ -90,7 +90,8 @@ int	txn_undelivered(struct journal *, int64_t id);
 int	txn_settle(struct journal *, const char *op, const char *rid,
 	    const char *state, const char *gc_id, const char *reason);
 int	txn_card_status(struct journal *, const char *op, const char *card,
-	    int made);
+	    int made, int64_t asked);
+int64_t	txn_card_asked(struct journal *, const char *op, const char *card);
 json_t	*txn_lookup(struct journal *, const char *op, const char *rid);
 int	txn_find_gc(struct journal *, const char *kind, const char *gc_id,
 	    const char *partner, const char *environment, char *rid,

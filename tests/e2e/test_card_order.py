@@ -167,6 +167,44 @@ def test_a_request_begun_after_the_card_went_unknown_moves_it(
     assert len(emu.requests()) == n
 
 
+def test_a_request_sent_again_after_the_card_went_unknown_lets_it_settle(
+        agcod, emu, tmp_path):
+    """an activation begun while a deactivation was in flight, its answer
+    lost after the service acted: the deactivation's success leaves the
+    card unknown; reconcile sends the activation again (a new attempt,
+    after the mark, which does not move the card), then asks
+    ActivationStatusCheck with nothing open, and takes the answer.  It
+    stayed unknown for good: the attempt counted as a request begun while
+    the status was asked, and every reconcile exited 75 (found by the
+    simulation's card episodes, card-unsettled: seed 97 --keep
+    18f,25f,29,30)"""
+    assert agcod("activate", "--card-number", CARD, "--amount", "5",
+                 "--request-id", "Acme1A0").rc == 0
+    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
+             "Acme1A0", "--card-number", CARD)
+    try:
+        emu.fault("drop", op="ActivateGiftCard")
+        b = agcod("--retry-for", "0", "activate", "--card-number", CARD,
+                  "--amount", "5", "--request-id", "Acme1A1")
+        assert b.rc == 75, b
+        assert emu.state.activations[CARD]["status"] == "Activated"
+    finally:
+        rc, out, err = d.resume()
+    assert rc == 0, err
+    o = card(agcod)
+    assert (o["state"], o.get("error_type")) == ("unknown", "InFlightTogether")
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert "card " + CARD + " is activated" in r.err, r
+    assert [x["op"] for x in emu.requests()[-2:]] == \
+        ["ActivateGiftCard", "ActivationStatusCheck"]
+    o = card(agcod)
+    assert (o["state"], o.get("error_type")) == ("activated", None)
+    assert agcod("journal", "check").rc == 0
+    r = agcod("reconcile")
+    assert r.rc == 0 and "nothing to reconcile" in r.err, r
+
+
 def test_one_after_the_other_no_card_goes_unknown(agcod, emu):
     """activate, deactivate, activate again, deactivate: each answered
     before the next begins, so each moves the card, as before"""
