@@ -280,11 +280,16 @@ acted_before(struct journal *j, const char *op, int by_card, const char *key,
 	jp_text(&p, key);
 	jp_int(&p, self);
 	jp_text(&p, by_card ? proved : journal_kind(op));
-	/* a pruned object that was not proved refused: its requests acted */
+	if (by_card)	/* (PostgreSQL types only the parameters it reads) */
+		jp_text(&p, journal_kind(op));
+	/* a pruned object that was not proved refused: its requests acted
+	 * (a physical card: one of its activations, under any id) */
 	return (int)run_int(j, by_card ? "SELECT EXISTS (SELECT 1 FROM "
 	    "requests WHERE operation = $1 AND card_number = $2 AND (CAST($4 "
 	    "AS TEXT) IS NULL OR request_id <> $4) AND ((acted = 1 AND state "
-	    "<> 'failed') OR (state = 'pending' AND id <> $3)))" :
+	    "<> 'failed') OR (state = 'pending' AND id <> $3))) OR EXISTS "
+	    "(SELECT 1 FROM pruned WHERE kind = $5 AND key = $2 AND state "
+	    "NOT IN ('failed', 'not sent'))" :
 	    "SELECT EXISTS (SELECT 1 FROM requests WHERE operation = $1 AND "
 	    "request_id = $2 AND ((acted = 1 AND state <> 'failed') OR "
 	    "(state = 'pending' AND id <> $3))) OR EXISTS "

@@ -28,6 +28,7 @@ ledger_reset(struct ledger *l)
 {
 	l->ncards = l->nloads = l->nacts = l->nresent = l->nundone = 0;
 	l->nundone_resent = 0;
+	l->card_seq = 0;
 	l->funds = 100000000;	/* 1,000,000.00 */
 	l->requests = 0;
 	l->seq = 0;
@@ -365,6 +366,8 @@ act(struct ledger *l, const char *op, json_t *req, int64_t now, int step,
 				snprintf(l->undone[l->nundone++],
 				    sizeof(l->undone[0]), "%s", rid);
 		}
+		l->card_seq++;
+		snprintf(l->card_last, sizeof(l->card_last), "%s", n);
 		a->status = 200;
 		snprintf(a->body, sizeof(a->body), "{\"activationRequestId\": "
 		    "\"%s\", \"cardInfo\": {\"cardNumber\": \"%s\", "

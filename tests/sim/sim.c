@@ -99,6 +99,12 @@ struct action {
 	int		 retry_for;
 	int		 fault_pct;	/* >= SCRIPTED: its first request meets
 					 * fault fault_pct - SCRIPTED, no other */
+	/* a physical card's episode (card_episode()) */
+	int		 fresh;		/* activate under a new request id */
+	int		 overlap;	/* start once the previous action's run
+					 * has reached the service, not after */
+	int		 hold_ms;	/* its first answer comes back this much
+					 * later (virtual time) */
 };
 #define SCRIPTED	100
 
@@ -145,6 +151,8 @@ struct proc {
 	int		 c;		/* its action's variant */
 	int		 blocked;	/* killed: blocked outside the lockstep */
 	int		 failed_over;	/* its D_PG_FAILOVER happened */
+	int64_t		 hold_ns;	/* its first answer is held this long */
+	int		 card_ev;	/* its card request in flight (cev), -1 */
 	uint64_t	 frng;
 	char		 rid[64];	/* the request id it was given */
 	char		 argv_text[512];
@@ -177,6 +185,19 @@ static int verbose;
 static int prune_step = -1;	/* the last prune that ran */
 static int settle_cancel = -1;	/* an intent whose cancel to settle next */
 static int settle_deact = -1;	/* a physical card's deactivation, so */
+static char settle_deact_rid[64];	/* (its activation's request id) */
+/*
+ * Each Activate/DeactivateGiftCard the service acted on (a success), and
+ * the step its answer reached agcod (-1: never): how many histories have
+ * a card's requests in flight together, and answered in the other order.
+ */
+#define MAXCEV	256
+static struct cev {
+	char	 card[24];
+	int	 proc, acted, answered;
+} cev[MAXCEV];
+static int ncev;
+static int card_overlap, card_inverted;	/* this history's */
 /* cancels settled by hand as succeeded: their creates are never re-sent */
 static struct { char rid[64]; int by, resent_by; } hand_undone[16];
 static size_t nhand_undone;
@@ -241,6 +262,81 @@ fail(struct verdict *v, const char *name, const char *fmt, ...)
 /* ---- generating a history ---- */
 
 #define DUP_RUNS_SEED	9	/* seed % 16: two runs of one file at once */
+#define CARD_EPISODES	3	/* of 8 histories end with a card episode */
+
+/* one more action of a card episode, on physical card c */
+static struct action *
+episode_add(struct history *h, uint64_t *g, int kind, int c)
+{
+	struct action *a = &h->acts[h->nacts];
+
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->a = c;
+	a->c = 7;
+	a->seed = rnd64(g);
+	a->crash_at = rnd(g, 100) < 10 ? rnd(g, 14) : -1;
+	a->disk = D_NONE;
+	a->retry_for = (int[]){ 0, 3, 20, 60 }[rnd(g, 4)];
+	a->fault_pct = (int[]){ 0, 0, 10, 30 }[rnd(g, 4)];
+	h->keep[h->nacts++] = 1;
+	return a;
+}
+
+/*
+ * A physical card's activation and deactivation in flight together
+ * (attack22 defect 2), which the random actions almost never reach: in
+ * CARD_EPISODES of 8 histories, after the random actions, one card is
+ * activated under a new id, then one to three rounds, each one of
+ *  - a deactivation whose answer is held 1-5 s, and meanwhile (once its
+ *    request reached the service) an activation under a new id from
+ *    another process, start to finish: the service deactivates, then
+ *    activates; agcod hears the activation first (the card is active);
+ *  - (the card deactivated) an activation under a new id whose answer is
+ *    held, and meanwhile its deactivation: the service activates, then
+ *    deactivates; agcod hears the deactivation first (inactive);
+ *  - one alone, answered at once, which turns the card over.
+ * Two operators at work, or one who asked Amazon.  From a stream of its
+ * own, after the others: the random actions, and the scheduler's choices
+ * among them, are what they were without it (regress.txt's --keep too).
+ */
+static void
+card_episode(struct history *h)
+{
+	uint64_t g = (h->seed ^ 0xca4dca4dULL) * 0x9e3779b97f4a7c15ULL;
+	struct action *a;
+	int c, r, rounds, active;
+
+	if (rnd(&g, 8) >= CARD_EPISODES || h->nacts + 7 > MAXOPS)
+		return;
+	c = rnd(&g, NLOADS);
+	rounds = 1 + rnd(&g, 3);
+	episode_add(h, &g, K_LOAD, c)->fresh = 1;
+	active = 1;
+	for (r = 0; r < rounds; r++) {
+		int hold = 1000 + 500 * rnd(&g, 9);
+
+		switch (rnd(&g, 4)) {
+		case 0:	/* one alone: turn it over */
+			a = episode_add(h, &g, active ? K_VOID : K_LOAD, c);
+			a->fresh = !active;
+			active = !active;
+			break;
+		default:
+			if (active) {
+				episode_add(h, &g, K_VOID, c)->hold_ms = hold;
+				a = episode_add(h, &g, K_LOAD, c);
+				a->fresh = a->overlap = 1;
+			} else {
+				a = episode_add(h, &g, K_LOAD, c);
+				a->fresh = 1;
+				a->hold_ms = hold;
+				episode_add(h, &g, K_VOID, c)->overlap = 1;
+			}
+			break;
+		}
+	}
+}
 
 static void
 generate(struct history *h)
@@ -334,25 +430,32 @@ generate(struct history *h)
 			a->disk = D_NONE;
 		}
 	}
+	card_episode(h);
 }
 
 static void
 describe(const struct action *a, char *out, size_t n)
 {
-	char crash[32] = "", disk[48] = "";
+	char crash[32] = "", disk[48] = "", ep[48] = "";
 
 	if (a->crash_at >= 0)
 		snprintf(crash, sizeof(crash), " crash@step%d", a->crash_at);
 	if (a->disk != D_NONE)
 		snprintf(disk, sizeof(disk), " disk:%s@%d",
 		    disk_fault_name[a->disk], a->disk_at);
-	snprintf(out, n, "%s a=%d b=%d c=%d %s%d%s retry-for=%d%s%s",
+	if (a->fresh || a->overlap || a->hold_ms)
+		snprintf(ep, sizeof(ep), "%s%s%s", a->fresh ? " new-id" : "",
+		    a->overlap ? " overlapping" : "", a->hold_ms ? " held" : "");
+	if (a->hold_ms)
+		snprintf(ep + strlen(ep), sizeof(ep) - strlen(ep), "=%dms",
+		    a->hold_ms);
+	snprintf(out, n, "%s a=%d b=%d c=%d %s%d%s retry-for=%d%s%s%s",
 	    kind_name[a->kind == K_LOAD && a->c == 7 ? K_ACTIVATE :
 	    a->kind == K_VOID && a->c == 7 ? K_DEACTIVATE : a->kind],
 	    a->a, a->b, a->c, a->fault_pct >= SCRIPTED ? "first-request:" :
 	    "faults=", a->fault_pct >= SCRIPTED ? a->fault_pct - SCRIPTED :
 	    a->fault_pct, a->fault_pct >= SCRIPTED ? "" : "%", a->retry_for,
-	    crash, disk);
+	    crash, disk, ep);
 }
 
 /* ---- the world of one history ---- */
@@ -413,6 +516,7 @@ setup(uint64_t seed)
 	settle_cancel = -1;
 	nhand_undone = 0;
 	settle_deact = -1;
+	ncev = card_overlap = card_inverted = 0;
 	sh->now_ns = 0;
 	sh->epoch_s = 1796083200;	/* 2026-12-01T00:00:00Z */
 	for (i = 0; i < NINTENTS; i++) {
@@ -779,6 +883,8 @@ spawn(const struct action *a, int act, char **argv, int argc, int kind,
 	p->intent = intent;
 	p->crash_at = a ? a->crash_at : -1;
 	p->fault_pct = a ? a->fault_pct : 0;
+	p->hold_ns = a ? (int64_t)a->hold_ms * (NS / 1000) : 0;
+	p->card_ev = -1;
 	p->frng = a ? a->seed : 1;
 	p->start_step = step;
 	p->rc = -1;
@@ -875,6 +981,7 @@ advance(struct proc *p)
 {
 	struct reply r;
 	const char *body;
+	long seq;
 
 	step++;
 	sh->now_ns += NS / 1000;
@@ -906,8 +1013,17 @@ advance(struct proc *p)
 	case S_POST_ACT:
 		p->fault = pick_fault(p);
 		body = p->req + strlen(p->req) + 1;
+		seq = L.card_seq;
 		ledger_handle(&L, p->req, body, p->fault, sh->now_ns, step,
 		    (int)(p - procs), &p->ans);
+		if (L.card_seq != seq && ncev < MAXCEV) {
+			snprintf(cev[ncev].card, sizeof(cev[0].card), "%s",
+			    L.card_last);
+			cev[ncev].proc = (int)(p - procs);
+			cev[ncev].acted = step;
+			cev[ncev].answered = -1;
+			p->card_ev = ncev++;
+		}
 		hand_undone_sent((int)(p - procs), p->req, body);
 		total_requests++;
 		p->posts++;
@@ -922,8 +1038,16 @@ advance(struct proc *p)
 		p->steps++;
 		p->wake = sh->now_ns + (p->fault == F_TIMEOUT_BEFORE ||
 		    p->fault == F_TIMEOUT_AFTER ? 10 * NS : 30 * NS / 1000);
+		if (p->posts == 1 && p->hold_ns) {
+			p->wake += p->hold_ns;
+			vlog("p%ld its answer held %lld ms", (long)(p - procs),
+			    (long long)(p->hold_ns / (NS / 1000)));
+		}
 		break;
 	case S_POST_REPLY:
+		if (p->card_ev >= 0)
+			cev[p->card_ev].answered = step;
+		p->card_ev = -1;
 		memset(&r, 0, sizeof(r));
 		r.kind = R_HTTP;
 		r.http_result = p->ans.http_result;
@@ -939,34 +1063,49 @@ advance(struct proc *p)
 	}
 }
 
+/* one step of a live process (the scheduler's choice), or time passes
+ * to the next wake-up; something must be live */
+static void
+sched_step(uint64_t *sched)
+{
+	int i, n = 0, cand[MAXPROCS];
+	int64_t wake = INT64_MAX;
+
+	for (i = 0; i < nprocs; i++) {
+		if (procs[i].state == S_DONE)
+			continue;
+		if ((procs[i].state != S_SLEEP &&
+		    procs[i].state != S_POST_REPLY) ||
+		    procs[i].wake <= sh->now_ns)
+			cand[n++] = i;
+		else if (procs[i].wake < wake)
+			wake = procs[i].wake;
+	}
+	if (n == 0)
+		sh->now_ns = wake;
+	else
+		advance(&procs[cand[rnd(sched, n)]]);
+}
+
 /* run every live process to its end (the scheduler's choice of order) */
 static void
 run_until(uint64_t *sched, int maxlive)
 {
-	int i, n, cand[MAXPROCS];
-	int64_t wake;
-
 	while (live() > maxlive) {
-		n = 0;
-		wake = INT64_MAX;
-		for (i = 0; i < nprocs; i++) {
-			if (procs[i].state == S_DONE)
-				continue;
-			if ((procs[i].state != S_SLEEP &&
-			    procs[i].state != S_POST_REPLY) ||
-			    procs[i].wake <= sh->now_ns)
-				cand[n++] = i;
-			else if (procs[i].wake < wake)
-				wake = procs[i].wake;
-		}
-		if (n == 0) {
-			sh->now_ns = wake;
-			continue;
-		}
-		advance(&procs[cand[rnd(sched, n)]]);
+		sched_step(sched);
 		if (step > MAXSTEPS)
 			break;	/* check() reports what still runs */
 	}
+}
+
+/* run until process k's first request has reached the service (or k
+ * ended): the next action overlaps it */
+static void
+run_until_sent(uint64_t *sched, int k)
+{
+	while (k >= 0 && procs[k].state != S_DONE && procs[k].posts == 0 &&
+	    step <= MAXSTEPS)
+		sched_step(sched);
 }
 
 /* ---- reading what a process printed ---- */
@@ -1055,9 +1194,10 @@ start_action(struct history *h, int i)
 	case K_ACTIVATE:
 		intent = a->a;
 		in = &phys[intent];
-		if (in->state == I_ISSUED)
+		if (in->state == I_ISSUED && !a->fresh)
 			return -1;	/* done */
-		if (in->state == I_GONE || in->rid[0] == '\0') {
+		/* fresh: activated again, under a new id */
+		if (a->fresh || in->state == I_GONE || in->rid[0] == '\0') {
 			in->gen++;
 			intent_rid(in, 'A', intent);
 			in->state = I_NEW;
@@ -1272,9 +1412,9 @@ settle_by_hand(int i, int deact)
 
 	if (deact) {
 		for (k = 0; k < L.nundone; k++)
-			done |= strcmp(L.undone[k], phys[i].rid) == 0;
+			done |= strcmp(L.undone[k], settle_deact_rid) == 0;
 		argv[4] = "deactivate";
-		argv[6] = phys[i].rid;
+		argv[6] = settle_deact_rid;
 		argv[10] = done ? "succeeded" : "failed";
 	}
 	if (!deact && strcmp(argv[10], "succeeded") == 0)
@@ -1298,8 +1438,16 @@ learn(struct proc *p)
 		settle_cancel = p->intent;
 	if ((p->kind == K_DEACTIVATE || p->kind == K_ACTIVATE) && !p->crashed &&
 	    rc == 75 && (p->kind == K_DEACTIVATE ||
-	    err_says(p, "deactivation did not succeed")))
+	    err_says(p, "deactivation did not succeed"))) {
 		settle_deact = p->intent;
+		snprintf(settle_deact_rid, sizeof(settle_deact_rid), "%s",
+		    p->rid);
+	}
+	/* deactivated: the next activation is under a new id */
+	if (p->kind == K_DEACTIVATE && !p->crashed && rc == 0 &&
+	    strcmp(phys[p->intent].rid, p->rid) == 0 &&
+	    phys[p->intent].busy == 0)
+		phys[p->intent].state = I_GONE;
 	if (p->kind == K_CREATE || p->kind == K_LOAD || p->kind == K_REPRINT ||
 	    p->kind == K_ACTIVATE) {
 		in = &intents(p->kind)[p->intent];
@@ -1521,6 +1669,31 @@ check(struct verdict *v, json_t *objs, json_t *pending, int reconcile_rc,
 			fail(v, "failed-but-held", "the journal says card %s is "
 			    "'%s'; the service has it activated (by %s)",
 			    ac->card, st, ac->rid);
+	}
+	/*
+	 * a physical card left unknown (requests on it in flight together,
+	 * InFlightTogether) is settled by the fault-free reconcile, which
+	 * asks ActivationStatusCheck: unknown after it only if the service
+	 * cannot say (it never activated the card)
+	 */
+	json_array_foreach(objs, i, o) {
+		const char *st = json_string_value(json_object_get(o, "state"));
+		const char *cn = json_string_value(json_object_get(o,
+		    "card_number"));
+		const char *et = json_string_value(json_object_get(o,
+		    "error_type"));
+		struct activation *ac;
+
+		if (cn == NULL || st == NULL || (strcmp(st, "unknown") != 0 &&
+		    strcmp(st, "pending") != 0))
+			continue;
+		ac = ledger_activation(&L, cn);
+		if (ac != NULL)
+			fail(v, "card-unsettled", "after a fault-free reconcile "
+			    "(exit %d) the journal says card %s is '%s' (%s); "
+			    "ActivationStatusCheck says %s", reconcile_rc, cn,
+			    st, et ? et : "-", ac->active ? "Activated" :
+			    "Deactivated");
 	}
 	json_array_foreach(objs, i, o) {
 		const char *r = json_string_value(json_object_get(o,
@@ -1757,7 +1930,7 @@ static int
 run_history(struct history *h, struct verdict *v)
 {
 	uint64_t sched = h->seed ^ 0x9bd1;
-	int i, rc, crc;
+	int i, k, rc, crc, last = -1;
 	json_t *objs = NULL, *pending = NULL;
 	static const char *const recon[] = { "-o", "json", "--retry-for",
 		"60", "reconcile", NULL };
@@ -1790,6 +1963,8 @@ run_history(struct history *h, struct verdict *v)
 				}
 		} else if (h->seed % 16 == DUP_RUNS_SEED && i == 1)
 			;	/* the second run starts while the first runs */
+		else if (a->overlap)
+			run_until_sent(&sched, last);
 		else
 			run_until(&sched, rnd(&sched, MAXLIVE));
 		check_open_records(v);
@@ -1814,10 +1989,36 @@ run_history(struct history *h, struct verdict *v)
 				learn(&procs[rc]);
 				procs[rc].learned = 1;
 			}
-		start_action(h, i);
+		if ((k = start_action(h, i)) >= 0)
+			last = k;
 	}
 	run_until(&sched, 0);
 	check_open_records(v);
+	/* a card's requests the service acted on in flight together: k
+	 * acted while i's answer had not reached agcod; and answered in the
+	 * other order */
+	for (i = 0; i < ncev; i++)
+		for (k = 0; k < ncev; k++)
+			if (cev[i].acted < cev[k].acted && cev[i].proc !=
+			    cev[k].proc && strcmp(cev[i].card, cev[k].card) ==
+			    0 && (cev[i].answered < 0 || cev[i].answered >
+			    cev[k].acted)) {
+				if (!card_overlap)
+					vlog("card %s: p%d's request and p%d's "
+					    "in flight together", cev[i].card,
+					    cev[i].proc, cev[k].proc);
+				card_overlap = 1;
+				if (cev[k].answered >= 0 && cev[i].answered >
+				    cev[k].answered) {
+					if (!card_inverted)
+						vlog("card %s: the service acted on "
+						    "p%d's, then p%d's; their answers "
+						    "came the other way round",
+						    cev[i].card, cev[i].proc,
+						    cev[k].proc);
+					card_inverted = 1;
+				}
+			}
 	for (rc = 0; rc < nprocs; rc++)
 		if (!procs[rc].learned) {
 			learn(&procs[rc]);
@@ -2042,6 +2243,7 @@ rm_rf(const char *path)
 
 struct tally {
 	long	passed, failed, requests;
+	long	card_overlap, card_inverted;	/* histories with them */
 	char	names[512];	/* the invariants that failed, once each */
 };
 
@@ -2053,6 +2255,7 @@ worker(unsigned long long first, unsigned long long end, unsigned stride,
 	struct history h;
 	struct verdict v;
 	unsigned long long s;
+	int rc;
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -2067,7 +2270,10 @@ worker(unsigned long long first, unsigned long long end, unsigned stride,
 		generate(&h);
 		if (keeps)
 			parse_keep(&h, keeps);
-		if (run_history(&h, &v) == 0) {
+		rc = run_history(&h, &v);
+		t->card_overlap += card_overlap;
+		t->card_inverted += card_inverted;
+		if (rc == 0) {
 			t->passed++;
 			continue;
 		}
@@ -2217,6 +2423,8 @@ main(int argc, char **argv)
 		t.passed += wt[i].passed;
 		t.failed += wt[i].failed;
 		t.requests += wt[i].requests;
+		t.card_overlap += wt[i].card_overlap;
+		t.card_inverted += wt[i].card_inverted;
 		for (n = strtok_r(wt[i].names, " ", &save); n;
 		    n = strtok_r(NULL, " ", &save))
 			if (strstr(t.names, n) == NULL) {
@@ -2230,6 +2438,10 @@ main(int argc, char **argv)
 	if (t.passed + t.failed < (long)seeds)
 		printf("agcod-sim: %lld histories did not finish (a worker "
 		    "died)\n", (long long)seeds - t.passed - t.failed);
+	printf("agcod-sim: %ld of %ld histories had a physical card's "
+	    "activation and deactivation succeed in flight together (%ld "
+	    "answered in the other order)\n", t.card_overlap, t.passed +
+	    t.failed, t.card_inverted);
 	printf("agcod-sim: %ld passed, %ld failed%s%s (%ld simulated requests "
 	    "in %.1f s: %.0f histories/s, %.0f requests/s, %d job%s)\n",
 	    t.passed, t.failed, t.failed ? ": " : "", t.names + (t.names[0] ==

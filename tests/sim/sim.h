@@ -167,6 +167,8 @@ struct ledger {
 	size_t		 nundone_resent;
 	int64_t		 funds;	/* minor units */
 	long		 requests;	/* every request that reached it */
+	long		 card_seq;	/* Activate/Deactivate successes */
+	char		 card_last[24];	/* the card of the last one */
 	long		 seq;
 };
 

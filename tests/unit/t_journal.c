@@ -443,6 +443,70 @@ test_prune(void)
 	CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* a physical card's activation or deactivation, sent at t0, answered at
+ * t1 with evidence (F200 if it is not a success) */
+static int64_t
+card_sent(struct journal *j, const char *op, const char *rid, const char *t0,
+    const char *t1, const char *evidence)
+{
+	json_t *rec;
+	int64_t id;
+
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "operation", op, "request_id", rid, "partner", "Acme1",
+	    "environment", "sandbox", "amount", "5", "currency", "USD",
+	    "card_number", "1234567890123456777", "time", t0);
+	id = journal_begin(j, rec);
+	json_decref(rec);
+	if (id <= 0 || t1 == NULL)
+		return id;
+	rec = json_pack("{s:s, s:s, s:s}", "evidence", evidence, "time", t1,
+	    "error_code", strcmp(evidence, "success") ? "F200" : "");
+	if (journal_finish(j, id, rec) == -1)
+		id = -1;
+	json_decref(rec);
+	return id;
+}
+
+/*
+ * A physical card whose records were pruned, then an activation under
+ * another id refused with F200 (the card is activated under the pruned
+ * one): the refusal proves only that this id did nothing, so the card is
+ * unknown (reconcile asks ActivationStatusCheck), not failed (the
+ * simulation's failed-but-held, seed 164 --keep 0f,8d,9f,10,23f,33f)
+ */
+static void
+test_prune_card(void)
+{
+	char dir[] = "/tmp/agcod-unit-XXXXXX", cmd[64];
+	struct journal j;
+	json_t *e;
+
+	if (mkdtemp(dir) == NULL ||
+	    journal_open(&j, dir, JOURNAL_WRITE) != AGCOD_OK) {
+		CHECK(0, "open");
+		return;
+	}
+	CHECK(card_sent(&j, "ActivateGiftCard", "A0", "2020-01-01T00:00:00Z",
+	    "2020-01-01T00:00:01Z", "success") > 0, "A0: %s", j.err);
+	CHECK(journal_prune(&j, "2025-01-01T00:00:00Z", 0) > 0, "prune: %s",
+	    j.err);
+	CHECK(card_sent(&j, "ActivateGiftCard", "A1", "2031-01-01T00:00:00Z",
+	    "2031-01-01T00:00:01Z", "refused-f2") > 0, "A1: %s", j.err);
+	e = journal_lookup(&j, "ActivateGiftCard", "A1");
+	CHECK(e && strcmp(member(e, "state"), "failed") == 0 &&
+	    member(e, "object_state") &&
+	    strcmp(member(e, "object_state"), "unknown") == 0,
+	    "an F200 of another id after the card was pruned: %s %s",
+	    e ? member(e, "state") : "-", e && member(e, "object_state") ?
+	    member(e, "object_state") : "-");
+	json_decref(e);
+	CHECK(journal_check(&j, NULL, NULL) == 0, "consistent at the end");
+	journal_close(&j);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0, "cleanup");
+}
+
 /* sim N4: another body for an id whose acted attempt is unknown */
 static void
 test_other_terms(void)
@@ -717,6 +781,7 @@ test_journal(void)
 	test_open_results();
 	test_reserved_reference();
 	test_prune();
+	test_prune_card();
 	test_other_terms();
 	test_begin_fails_over_open();
 	test_refused_has_not_acted();
