@@ -520,6 +520,40 @@ in_flight_together(struct journal *j, json_t *row, const struct kind *k,
 	return n > 0;
 }
 
+/*
+ * A deactivation names one activation, by its request id.  Its success
+ * says that activation is undone, not that the card is dead: another
+ * activation of the card, under another id, that may have acted and that
+ * no deactivation of its own undid, may still stand (Amazon's RESEND
+ * procedure deactivates an id the service never activated, a no-op while
+ * the card is live under another; the simulation's seed 1216).  Then the
+ * card is unknown, for ActivationStatusCheck.  1 (*newest: the card's
+ * newest request), 0, or -1 on an error.
+ */
+static int
+another_stands(struct journal *j, json_t *row, const struct kind *k,
+    const char *key, int64_t *newest)
+{
+	struct jparams p = { .n = 0 };
+	int64_t n;
+
+	jp_text(&p, key);
+	jp_text(&p, k->origin);
+	jp_text(&p, k->refer);
+	jp_text(&p, member(row, "request_id"));
+	if ((n = run_int(j, "SELECT CASE WHEN EXISTS (SELECT 1 FROM requests a "
+	    "WHERE a.operation = $2 AND a.card_number = $1 AND a.request_id "
+	    "<> $4 AND (a.state IN ('succeeded', 'pending', 'unknown') OR "
+	    "(a.acted = 1 AND a.state <> 'failed')) AND NOT EXISTS (SELECT 1 "
+	    "FROM requests d WHERE d.operation = $3 AND d.request_id = "
+	    "a.request_id AND d.card_number = $1 AND d.state = 'succeeded')) "
+	    "THEN (SELECT max(id) FROM requests WHERE card_number = $1 AND "
+	    "operation IN ($2, $3)) ELSE 0 END", &p)) < 0)
+		return -1;
+	*newest = n;
+	return n > 0;
+}
+
 /* the card is unknown: its requests up to newest may have acted in
  * either order */
 static int
@@ -590,6 +624,9 @@ apply_object(struct journal *j, json_t *row, int64_t rid,
 	    (rc = in_flight_together(j, row, k, key, obj, &newest)) != 0)
 		rc = rc == -1 ? -1 : newest == 0 ? 0 :
 		    card_unordered(j, row, k, key, newest);
+	else if (obj && k->by_card && !origin && ev == EV_SUCCESS &&
+	    (rc = another_stands(j, row, k, key, &newest)) != 0)
+		rc = rc == -1 ? -1 : card_unordered(j, row, k, key, newest);
 	else if (same_str(next, cur))
 		rc = 0;
 	else

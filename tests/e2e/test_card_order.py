@@ -13,8 +13,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from conftest import AGCOD
 
 CARD = "1234567890123456777"
@@ -205,13 +203,6 @@ def test_a_request_sent_again_after_the_card_went_unknown_lets_it_settle(
     assert r.rc == 0 and "nothing to reconcile" in r.err, r
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open (the simulation's card episodes, seed 1216): a deactivation's "
-    "success makes the card 'deactivated' whichever activation it names; "
-    "one of an id answered RESEND is a no-op at the service while another "
-    "id's activation stands.  Needs a rule for which deactivation may move "
-    "the card (the shrunk case has it activated by another id; the full "
-    "history has it unknown, InFlightTogether, first)"))
 def test_a_deactivation_of_another_activation_leaves_it_unknown(agcod, emu):
     """the card is activated (A0); an activation under another id meets
     RESEND, and Amazon's procedure deactivates that id, which the service
