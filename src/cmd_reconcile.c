@@ -183,17 +183,13 @@ ask_card(struct cmd_ctx *c, const struct op *origin, const char *card)
 	struct api_result r;
 	struct sender *s;
 	struct opreq req;
-	struct timespec ts;
 	json_t *e;
 	int64_t since;
 	int rc, made = -1, got;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if ((rc = ctx_sender(c, &s)) != 0)
 		return rc;
-	if (op == NULL || reqid_generate(c->prof.partner_id,
-	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-	    rid) == -1) {
+	if (op == NULL || reqid_new(c->prof.partner_id, rid) == -1) {
 		msg_err("cannot generate a request id");
 		return EX_SOFTWARE;
 	}

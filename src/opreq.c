@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -227,7 +226,6 @@ build_request_id(const struct profile *p, const struct op *op,
     const struct opreq_in *v, struct opreq *r, char *why, size_t n)
 {
 	const char *s, *msg;
-	struct timeval tv;
 
 	s = NULL;
 	if (take(op, v, &v->request_id, &s, NULL, why, n) == -1)
@@ -239,10 +237,7 @@ build_request_id(const struct profile *p, const struct op *op,
 			    SHOWN(s), msg);
 		strlcpy(r->request_id, s, sizeof(r->request_id));
 	} else {
-		gettimeofday(&tv, NULL);
-		if (reqid_generate(p->partner_id, (uint64_t)tv.tv_sec *
-		    1000 + (uint64_t)tv.tv_usec / 1000,
-		    r->request_id) == -1)
+		if (reqid_new(p->partner_id, r->request_id) == -1)
 			return fail(why, n, "partner id too long to "
 			    "generate a request id");
 	}

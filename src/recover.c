@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include <bsd/string.h>
@@ -90,7 +89,6 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 	struct opreq d = *act, again = *act;
 	struct api_result dr;
 	long start = now_s(), delay = 1, left;
-	struct timeval tv;
 	enum agcod_result rc;
 	int attempt = 0;
 
@@ -127,9 +125,7 @@ activation_recover(struct sender *s, struct opreq *act, struct api_result *r)
 		}
 		delay = recover_next_delay(now_s() - start, delay);
 	}
-	gettimeofday(&tv, NULL);
-	if (reqid_generate(s->api.prof->partner_id, (uint64_t)tv.tv_sec * 1000 +
-	    (uint64_t)tv.tv_usec / 1000, again.request_id) == -1) {
+	if (reqid_new(s->api.prof->partner_id, again.request_id) == -1) {
 		msg_err("cannot generate a new request id");
 		return r->result;
 	}

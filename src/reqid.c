@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <bsd/stdlib.h>
 
@@ -36,6 +37,16 @@ reqid_generate(const char *partner, uint64_t now_ms, char out[REQID_MAX + 1])
 		out[plen + TIME_DIGITS + i] = b62[arc4random_uniform(62)];
 	out[plen + TIME_DIGITS + nrand] = '\0';
 	return 0;
+}
+
+int
+reqid_new(const char *partner, char out[REQID_MAX + 1])
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return reqid_generate(partner, (uint64_t)tv.tv_sec * 1000 +
+	    (uint64_t)tv.tv_usec / 1000, out);
 }
 
 int
