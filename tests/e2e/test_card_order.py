@@ -41,11 +41,15 @@ class Held:
     answer is recorded; resume() lets it record and returns its result"""
 
     def __init__(self, agcod, trace, *args):
+        # LeakSanitizer cannot run under ptrace; an ASan build still checks
+        env = dict(agcod.env)
+        asan = env.get("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", ""))
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [asan, "detect_leaks=0"]))
         self.proc = subprocess.Popen(
             ["strace", "-f", "-qq", "-o", f"{trace}.strace", "-P", str(trace),
              "-e", "trace=write", "-e", "inject=write:signal=STOP:when=1",
              AGCOD, "--trace", str(trace), *args],
-            env=dict(agcod.env), stdout=subprocess.PIPE,
+            env=env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.pid = stopped_agcod(f"{trace}.strace")
         if self.pid is None:
