@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from conftest import AGCOD
-from test_card_order import CARD, Held, card
+from test_card_order import CARD, Held, card, unordered_card
 
 
 def hold_at_service(emu, op, rid):
@@ -28,6 +28,23 @@ def hold_at_service(emu, op, rid):
             release.wait(30)
     emu.on_request = hook
     return arrived, release
+
+
+def live_card_settles(agcod):
+    """the service has the card Activated: the journal never says
+    deactivated, and reconcile's ActivationStatusCheck makes it activated"""
+    o = card(agcod)
+    assert o["state"] != "deactivated", o
+    r = agcod("reconcile")
+    assert r.rc == 0, r
+    assert card(agcod)["state"] == "activated"
+
+
+def reap(p):
+    """a background agcod that did not finish: killed and waited for"""
+    if p and p.returncode is None:
+        p.kill()
+        p.communicate(timeout=60)
 
 
 def background(agcod, *args):
@@ -64,17 +81,11 @@ def test_earlier_activation_answered_first_on_an_activated_card(
     finally:
         release.set()
         emu.on_request = None
-        if a.returncode is None:
-            a.kill()
-            a.communicate(timeout=60)
+        reap(a)
         if d:
             rc, out, err = d.resume()
     assert rc == 0, err
-    o = card(agcod)
-    assert o["state"] != "deactivated", o
-    r = agcod("reconcile")
-    assert r.rc == 0, r
-    assert card(agcod)["state"] == "activated"
+    live_card_settles(agcod)
 
 
 def test_a_success_ignored_by_the_mark_still_counts_against_a_later_one(
@@ -112,62 +123,11 @@ def test_a_success_ignored_by_the_mark_still_counts_against_a_later_one(
         emu.on_request = None
         if d.proc.returncode is None:
             d.resume()
-        if a and a.returncode is None:
-            a.kill()
-            a.communicate(timeout=60)
+        reap(a)
         if d3:
             rc, out, err = d3.resume()
     assert rc == 0, err
-    o = card(agcod)
-    assert o["state"] != "deactivated", o
-    r = agcod("reconcile")
-    assert r.rc == 0, r
-    assert card(agcod)["state"] == "activated"
-
-
-def test_a_re_sent_request_begun_before_the_mark_does_not_block_reconcile(
-        agcod, emu, tmp_path):
-    """A1's answer is lost (the service activated): its record stays open.
-    D's answer, recorded after A1 began, marks the card unknown.  reconcile
-    re-sends A1 (a new record, after the mark; its success is held by the
-    mark) and asks ActivationStatusCheck: Activated.  The journal took the
-    re-send for a request begun while the status was asked, and no
-    reconcile could ever settle the card: exit 75 for ever"""
-    assert agcod("activate", "--card-number", CARD, "--amount", "5",
-                 "--request-id", "Acme1A0").rc == 0
-    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
-             "Acme1A0", "--card-number", CARD)
-    try:
-        emu.fault("drop", count=1, op="ActivateGiftCard")
-        a = agcod("--retry-for", "0", "activate", "--card-number", CARD,
-                  "--amount", "5", "--request-id", "Acme1A1")
-        assert a.rc == 75, a
-        assert emu.state.activations[CARD]["status"] == "Activated"
-    finally:
-        rc, out, err = d.resume()
-    assert rc == 0, err
-    o = card(agcod)
-    assert (o["state"], o.get("error_type")) == ("unknown", "InFlightTogether")
-    r = agcod("reconcile")
-    assert r.rc == 0, r
-    assert agcod.journal()[-1]["state"] == "succeeded"
-    assert card(agcod)["state"] == "activated"
-    assert agcod("journal", "check").rc == 0
-
-
-def unordered_card(agcod, emu, tmp_path):
-    """the attack22 reproduction: the card unknown (InFlightTogether), the
-    service has it Activated"""
-    assert agcod("activate", "--card-number", CARD, "--amount", "5",
-                 "--request-id", "Acme1A0").rc == 0
-    d = Held(agcod, tmp_path / "d.trace", "deactivate", "--request-id",
-             "Acme1A0", "--card-number", CARD)
-    try:
-        assert agcod("activate", "--card-number", CARD, "--amount", "5",
-                     "--request-id", "Acme1A1").rc == 0
-    finally:
-        assert d.resume()[0] == 0
-    assert card(agcod)["error_type"] == "InFlightTogether"
+    live_card_settles(agcod)
 
 
 @pytest.mark.parametrize("fault", ["garbage", "acted_html500", "drop",
@@ -178,7 +138,7 @@ def test_a_status_check_that_says_nothing_leaves_the_card_unknown(
     answer or a refusal settles nothing: the card stays unknown, reconcile
     exits with a failure status and no claim that the card is anything,
     and the next reconcile, answered, settles it"""
-    unordered_card(agcod, emu, tmp_path)
+    unordered_card(agcod, tmp_path)
     emu.fault(fault, count=100, op="ActivationStatusCheck")
     r = agcod("--retry-for", "0", "reconcile")
     assert r.rc != 0 and r.rc < 128, r
