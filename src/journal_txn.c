@@ -1267,10 +1267,10 @@ card_status_locked(struct journal *j, const struct kind *k, const char *card,
 	    "max(id) FROM requests WHERE card_number = $3 AND operation = $4 "
 	    "AND state = 'succeeded') WHERE kind = $5 AND key = $3 AND state "
 	    "= 'unknown' AND NOT EXISTS (SELECT 1 FROM requests r WHERE "
-	    "r.card_number = $3 AND r.operation IN ($6, $7) AND (r.open = 1 "
-	    "OR (r.id > $8 AND r.id > coalesce(objects.last_request, 0) AND "
-	    "r.state NOT IN "
-	    "('failed', 'not sent'))))", &p, NULL);
+	    "r.open = 1 AND r.card_number = $3 AND r.operation IN ($6, $7)) "
+	    "AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id > $8 AND "
+	    "r.card_number = $3 AND r.operation || '' IN ($6, $7) AND "
+	    "r.state NOT IN ('failed', 'not sent'))", &p, NULL);
 	return n < 0 ? -1 : n > 0;
 }
 
